@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* udax errors: negative errno values, with messages. */
+#ifndef UDAX_ERROR_H
+#define UDAX_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Message for a negative errno value returned by a udax function. */
+const char *udax_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

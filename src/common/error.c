@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+#include <udax/error.h>
+
+/*
+ * udax reports failures as negative errno values.  strerror() wording is
+ * kept, except where udax gives an errno a more precise meaning.
+ */
+const char *udax_strerror(int err)
+{
+	if (err > 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "success";
+	case -EBUSY:
+		return "device or resource busy (pages are still held)";
+	case -EOPNOTSUPP:
+		return "operation not supported (e.g. pin on a limited range)";
+	case -ECANCELED:
+		return "wait cancelled";
+	case -ETIMEDOUT:
+		return "timed out";
+	default:
+		return strerror(-err);
+	}
+}
