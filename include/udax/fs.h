@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udax fs: a crash-consistent DAX file system inside a partition of a udax
+ * device, with zero-copy access (views), pins for DMA, and layout breaks
+ * that never free a block DMA can still reach.
+ *
+ * POSIX-shaped and thread-safe.  Paths are absolute within the file system
+ * ("/a/b"); components are at most UDAX_NAME_MAX bytes.  Every function
+ * returns 0 (or a byte count) on success and a negative errno on failure;
+ * udax_strerror() describes it.
+ *
+ * Durability: metadata operations are atomic and durable when they return
+ * (each commits a journal transaction).  File data is written straight to
+ * the device and flushed; fsync/fdatasync drain outstanding flushes.  After
+ * a crash at any instant, mount recovers a state in which each operation
+ * happened completely or not at all, and all data fsync returned for.
+ */
+#ifndef UDAX_FS_H
+#define UDAX_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <udax/dev.h>
+#include <udax/error.h>
+#include <udax/pagemap.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UDAX_FS_BLOCK_SIZE	4096u	/* = UDAX_PAGE_SIZE: a block is a page */
+#define UDAX_NAME_MAX		255
+#define UDAX_ROOT_INO		1
+
+struct udax_fs;
+struct udax_file;
+struct udax_dir;
+struct udax_view;
+struct udax_pin;
+
+/* ---- mkfs, mount ------------------------------------------------------- */
+
+struct udax_mkfs_opts {
+	uint32_t nr_inodes;		/* 0: one per 16 KiB */
+	uint32_t journal_blocks;	/* 0: default (1 MiB) */
+	const char *label;		/* up to 31 bytes, may be NULL */
+	uint64_t reserved[4];		/* zero */
+};
+
+/* Make a file system on partition @part of @dev (erasing what was there). */
+int udax_mkfs(struct udax_dev *dev, unsigned part,
+	      const struct udax_mkfs_opts *opts);
+
+/*
+ * How an operation that frees or moves blocks (truncate down, punch, zero
+ * and collapse/insert range, rename over a file, unlink of the last link at
+ * last close, unmount) treats pinned pages in the range it breaks:
+ */
+enum udax_break_mode {
+	UDAX_BREAK_WAIT = 0,	/* wait until every pin of the range is released */
+	UDAX_BREAK_TIMEOUT,	/* wait at most timeout_ns: -ETIMEDOUT, nothing changed */
+	UDAX_BREAK_NOWAIT,	/* pinned: -EBUSY, nothing changed */
+	UDAX_BREAK_DEFER,	/* return at once; pinned blocks are freed when
+				 * their last pin drops, never reused before */
+};
+
+struct udax_break_opts {
+	enum udax_break_mode mode;
+	int64_t timeout_ns;		/* for UDAX_BREAK_TIMEOUT */
+};
+
+enum {
+	UDAX_MOUNT_RDONLY = 1u << 0,
+};
+
+struct udax_mount_opts {
+	unsigned flags;			/* UDAX_MOUNT_* */
+	struct udax_break_opts brk;	/* default for layout breaks */
+	uint64_t reserved[4];		/* zero */
+};
+
+/*
+ * Mount the file system on partition @part of @dev: validate the superblock
+ * and everything read from media, replay the journal, reclaim orphans.  A
+ * limited device (no page array) mounts with DAX access but every pin fails
+ * with -EOPNOTSUPP.  Errors: -EUCLEAN (corrupt; message from
+ * udax_fs_last_error()), -ENODATA (no file system), -EBUSY (mounted).
+ */
+int udax_mount(struct udax_dev *dev, unsigned part,
+	       const struct udax_mount_opts *opts, struct udax_fs **out);
+/* Unmount: a layout break of everything, in the mount's break mode. */
+int udax_unmount(struct udax_fs **fs);
+
+/* The last error message of this thread (a one-line reason). */
+const char *udax_fs_last_error(void);
+
+/* ---- files --------------------------------------------------------------- */
+
+/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND. */
+int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
+	      struct udax_file **out);
+int udax_close(struct udax_file **file);
+
+ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off);
+ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t n, uint64_t off);
+/* Write at the end of file, atomically with respect to other appends;
+ * *@where (may be NULL) receives the offset written at. */
+ssize_t udax_append(struct udax_file *f, const void *buf, size_t n,
+		    uint64_t *where);
+int udax_fsync(struct udax_file *f);
+int udax_fdatasync(struct udax_file *f);
+
+int udax_ftruncate(struct udax_file *f, uint64_t size);
+int udax_ftruncate_ex(struct udax_file *f, uint64_t size,
+		      const struct udax_break_opts *brk);
+
+/* @mode: 0, or the Linux FALLOC_FL_* values of these: */
+#define UDAX_FALLOC_KEEP_SIZE		0x01
+#define UDAX_FALLOC_PUNCH_HOLE		0x02
+#define UDAX_FALLOC_COLLAPSE_RANGE	0x08
+#define UDAX_FALLOC_ZERO_RANGE		0x10
+#define UDAX_FALLOC_INSERT_RANGE	0x20
+int udax_fallocate(struct udax_file *f, int mode, uint64_t off, uint64_t len);
+int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
+		      const struct udax_break_opts *brk);
+
+struct udax_stat {
+	uint32_t ino;
+	uint32_t mode;			/* S_IFREG | 0644 ... */
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint64_t size;
+	uint64_t blocks;		/* 4 KiB blocks allocated */
+	struct timespec atime, mtime, ctime, btime;
+};
+int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st);
+int udax_fstat(struct udax_file *f, struct udax_stat *st);
+int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode);
+int udax_chown(struct udax_fs *fs, const char *path, uid_t uid, gid_t gid);
+int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[2]);
+
+/* ---- namespace ------------------------------------------------------------- */
+
+int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode);
+int udax_rmdir(struct udax_fs *fs, const char *path);
+int udax_unlink(struct udax_fs *fs, const char *path);
+int udax_unlink_ex(struct udax_fs *fs, const char *path,
+		   const struct udax_break_opts *brk);
+int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath);
+#define UDAX_RENAME_NOREPLACE	(1u << 0)
+/* Atomic; replaces an existing target (a layout break of the target). */
+int udax_rename(struct udax_fs *fs, const char *oldpath, const char *newpath,
+		unsigned flags);
+int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
+		   unsigned flags, const struct udax_break_opts *brk);
+
+struct udax_dirent {
+	uint32_t ino;
+	uint8_t type;			/* DT_REG, DT_DIR */
+	char name[UDAX_NAME_MAX + 1];
+};
+int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out);
+/* 1: an entry was stored, 0: end of directory, <0: error. */
+int udax_readdir(struct udax_dir *d, struct udax_dirent *ent);
+int udax_closedir(struct udax_dir **d);
+
+struct udax_statfs {
+	uint64_t block_size;
+	uint64_t blocks, blocks_free;
+	uint64_t blocks_busy;		/* freed but still pinned (deferred) */
+	uint64_t inodes, inodes_free;
+	uint32_t name_max;
+};
+int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
+
+/* ---- zero-copy: views and pins ------------------------------------------------ */
+
+enum {
+	UDAX_VIEW_WRITE = 1u << 0,	/* map writable */
+	UDAX_VIEW_ALLOCATE = 1u << 1,	/* fill holes (allocate zeroed blocks) first */
+};
+
+/*
+ * Map [off, off + len) of @f (page-aligned) for direct loads and stores:
+ * one contiguous virtual range backed by the file's blocks.  A hole in the
+ * range is refused (-ENODATA) unless UDAX_VIEW_ALLOCATE allocates it first;
+ * there is no write-fault allocation.  A layout break of a mapped range
+ * invalidates that part of the view: it is remapped inaccessible, so a late
+ * access faults (SIGSEGV) instead of reaching a reused block.
+ */
+int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
+		  struct udax_view **out, void **addr);
+/* Unmapping a view never releases a pin taken through its range. */
+int udax_view_unmap(struct udax_view **view);
+
+/*
+ * Pin [off, off + len) of @f for DMA (the analogue of pin_user_pages): take
+ * a page reference on every block, so no layout break can free or move
+ * them until udax_unpin().  The range must be allocated (-ENODATA for a
+ * hole, -EINVAL past the end of file).  A pin request that overlaps a
+ * layout break in progress waits until the break is done (and then pins
+ * what the file holds then).  Limited devices: -EOPNOTSUPP.
+ */
+int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
+	     struct udax_pin **out);
+size_t udax_pin_nr_pages(const struct udax_pin *pin);
+struct udax_page *const *udax_pin_pages(const struct udax_pin *pin);
+/* CPU address of page @i of the pin (for DMA engines that take addresses). */
+void *udax_pin_page_addr(const struct udax_pin *pin, size_t i);
+int udax_unpin(struct udax_pin **pin);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UDAX_FS_H */

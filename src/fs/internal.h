@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs internals: the contract between the file-system core (format,
+ * journal, inodes, namespace, file data: core.c, journal.c, inode.c,
+ * dir.c, file.c, ...) and the zero-copy / layout-break module (break.c,
+ * pin.c, view.c).
+ *
+ * Layout-break protocol (the heart of udax; see break.c).  Every core
+ * operation that frees, moves or reassigns blocks of an inode does:
+ *
+ *	take ino->lock for write
+ *	compute the logical block range [lblk, lblk + nblk) it will change
+ *	ret = fs_layout_break(fs, ino, lblk, nblk, brk, &br);
+ *	    (may drop and retake ino->lock while it waits; returns with the
+ *	     lock held.  On error nothing is gated and nothing may change.)
+ *	re-read whatever it needs (size, extents: the lock was dropped)
+ *	make the change in one journal transaction; every block it frees
+ *	goes through fs_break_free(&br, pblk, n), never fs_block_free()
+ *	fs_break_end(&br)
+ *	release ino->lock
+ *
+ * From fs_layout_break() until fs_break_end(), new pins and new views that
+ * overlap the range wait; pins and views elsewhere in the file go on.
+ */
+#ifndef UDAX_FS_INTERNAL_H
+#define UDAX_FS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <udax/fs.h>
+
+/* ---- the core provides ------------------------------------------------------ */
+
+struct fs_extent {
+	uint64_t lblk;		/* first file block */
+	uint64_t pblk;		/* first block of the partition */
+	uint32_t len;		/* blocks */
+	uint32_t flags;		/* FS_EXT_UNWRITTEN: allocated, reads as zeroes */
+};
+#define FS_EXT_UNWRITTEN	0x1
+
+struct fs_break_gate;		/* break.c */
+struct fs_view_list;		/* view.c */
+
+/* In-memory inode.  Fields below "break.c" are owned by break/pin/view. */
+struct fs_inode {
+	uint32_t ino;
+	pthread_rwlock_t lock;		/* data, size and extent map */
+	/* ... core fields ... */
+
+	/* break.c / pin.c / view.c: initialized by fs_inode_zc_init(), torn
+	 * down by fs_inode_zc_destroy(); protected by zc_lock. */
+	pthread_mutex_t zc_lock;
+	pthread_cond_t zc_cond;		/* a gate ended */
+	struct fs_break_gate *gates;	/* ranges being broken */
+	struct udax_view *views;	/* views of this inode */
+};
+
+struct udax_fs {
+	struct udax_dev *dev;
+	unsigned part;
+	char *base;			/* CPU address of partition block 0 */
+	uint64_t nr_blocks;		/* blocks in the partition */
+	uint64_t dev_offset;		/* device byte offset of block 0 */
+	unsigned long pfn_first;	/* pfn of partition block 0 */
+	struct udax_pgmap *pgmap;	/* a live range reference held while mounted */
+	bool limited;			/* no page array: pins -EOPNOTSUPP */
+	struct udax_break_opts brk;	/* mount default */
+	/* ... core fields ... */
+
+	/* break.c: deferred frees (blocks freed while pinned). */
+	pthread_mutex_t busy_lock;
+	struct fs_busy_table *busy;
+	uint64_t nr_busy;
+};
+
+/* File handle. */
+struct udax_file {
+	struct udax_fs *fs;
+	struct fs_inode *inode;
+	int flags;			/* open flags */
+};
+
+/*
+ * Iterate the allocated extents of [lblk, lblk + nblk), holes skipped, in
+ * order, clipped to the range.  Caller holds ino->lock (read or write).
+ * Stops early and returns the callback's value if it is non-zero.
+ */
+typedef int (*fs_extent_fn)(const struct fs_extent *ext, void *arg);
+int fs_inode_extents(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
+		     uint64_t nblk, fs_extent_fn fn, void *arg);
+
+/* Return blocks to the allocator now (no pin can reach them). */
+void fs_block_free(struct udax_fs *fs, uint64_t pblk, uint64_t n);
+
+/* Block address and pfn. */
+static inline void *fs_block_addr(struct udax_fs *fs, uint64_t pblk)
+{
+	return fs->base + pblk * UDAX_FS_BLOCK_SIZE;
+}
+static inline unsigned long fs_block_pfn(struct udax_fs *fs, uint64_t pblk)
+{
+	return fs->pfn_first + pblk;
+}
+
+/* Set the thread's last-error message (udax_fs_last_error); returns @err. */
+int fs_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- break.c / pin.c / view.c provide ----------------------------------------- */
+
+struct fs_break {
+	struct udax_fs *fs;
+	struct fs_inode *ino;
+	struct fs_break_gate *gate;
+	enum udax_break_mode mode;
+};
+
+void fs_inode_zc_init(struct fs_inode *ino);
+void fs_inode_zc_destroy(struct fs_inode *ino);
+/* At mount: take a range reference, attach as holder of the partition's
+ * pfn span (deferred frees), set fs->limited. */
+int fs_zc_mount(struct udax_fs *fs);
+/* At unmount, after the core has evicted every inode: wait for (or refuse
+ * with, per the mount's break mode) pages of the partition still pinned,
+ * then detach.  Nonzero: the unmount fails and the fs stays mounted. */
+int fs_zc_unmount(struct udax_fs *fs);
+
+/* See the protocol at the top.  @brk NULL: the mount default. */
+int fs_layout_break(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
+		    uint64_t nblk, const struct udax_break_opts *brk,
+		    struct fs_break *br);
+void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n);
+void fs_break_end(struct fs_break *br);
+
+/* Whole-inode break for unlink-at-last-close, rename-over and eviction. */
+int fs_layout_break_all(struct udax_fs *fs, struct fs_inode *ino,
+			const struct udax_break_opts *brk, struct fs_break *br);
+
+#endif
