@@ -171,6 +171,15 @@ struct udax_dev_info {
 int udax_dev_info(const struct udax_dev *dev, struct udax_dev_info *info);
 
 /*
+ * The descriptor the device is mapped from, for mapping parts of it again
+ * elsewhere (file-system views): device byte b is at file offset b.
+ * *@align receives the alignment such mappings need (address, offset and
+ * length): 4096 for memory and files, the device alignment for device-dax.
+ * The descriptor belongs to the device; do not close it.
+ */
+int udax_dev_mmap_fd(const struct udax_dev *dev, int *fd, size_t *align);
+
+/*
  * The device's pagemap range, for pfn lookups, pins and attaching holders.
  * Owned by the device: never unregister it.  NULL if @dev is NULL.
  */

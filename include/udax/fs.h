@@ -206,10 +206,36 @@ int udax_view_unmap(struct udax_view **view);
 int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	     struct udax_pin **out);
 size_t udax_pin_nr_pages(const struct udax_pin *pin);
-struct udax_page *const *udax_pin_pages(const struct udax_pin *pin);
+struct udax_page *const *udax_pin_page_array(const struct udax_pin *pin);
 /* CPU address of page @i of the pin (for DMA engines that take addresses). */
 void *udax_pin_page_addr(const struct udax_pin *pin, size_t i);
 int udax_unpin(struct udax_pin **pin);
+
+/* ---- leases: long-term pins that a layout break can revoke ------------------ */
+
+/*
+ * A lease is a pin held for a long time (e.g. io_uring fixed buffers,
+ * RDMA registrations: what the kernel refuses on fsdax with EOPNOTSUPP)
+ * that the file system may ask back.  A layout break overlapping the lease
+ * calls ops->revoke once, then waits for udax_lease_release() at most
+ * @revoke_timeout_ns (-1: as long as the break's own mode allows); if the
+ * holder does not release in time the break fails with -ETIMEDOUT and
+ * changes nothing.  revoke runs in the breaking thread with file locks
+ * held: it must only tell the holder (set a flag, post to a queue), never
+ * call file operations itself.  It may call udax_lease_release().
+ */
+struct udax_lease;
+struct udax_lease_ops {
+	void (*revoke)(struct udax_lease *lease, void *arg);
+};
+int udax_lease_take(struct udax_file *f, uint64_t off, size_t len,
+		    int64_t revoke_timeout_ns, const struct udax_lease_ops *ops,
+		    void *arg, struct udax_lease **out);
+/* The pinned pages of the lease. */
+const struct udax_pin *udax_lease_pin(const struct udax_lease *lease);
+/* Has a layout break asked for the lease back? */
+bool udax_lease_revoked(const struct udax_lease *lease);
+int udax_lease_release(struct udax_lease **lease);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,11 @@ const char *udax_strerror(int err)
 	case -EOPNOTSUPP:
 		return "operation not supported (e.g. pin on a limited range)";
 	case -ECANCELED:
-		return "wait cancelled";
+		return "cancelled (a wait or an io transfer)";
+	case -EAGAIN:
+		return "resource temporarily unavailable (e.g. io queue full)";
+	case -ESHUTDOWN:
+		return "shutting down (io engine or fixed buffer going away)";
 	case -ETIMEDOUT:
 		return "timed out";
 	default:

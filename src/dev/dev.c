@@ -395,6 +395,17 @@ int udax_dev_info(const struct udax_dev *dev, struct udax_dev_info *info)
 	return 0;
 }
 
+int udax_dev_mmap_fd(const struct udax_dev *dev, int *fd, size_t *align)
+{
+	if (!dev || !fd || !align)
+		return dev_err(-EINVAL, "udax_dev_mmap_fd: NULL argument");
+	if (dev->fd < 0)
+		return dev_err(-EBADF, "udax_dev_mmap_fd: the device has no descriptor");
+	*fd = dev->fd;
+	*align = dev->kind == UDAX_DEV_KIND_DEVDAX ? dev->map_align : UDAX_PAGE_SIZE;
+	return 0;
+}
+
 struct udax_pgmap *udax_dev_pgmap(const struct udax_dev *dev)
 {
 	return dev ? dev->pgmap : NULL;

@@ -26,6 +26,7 @@
 #define UDAX_FS_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <udax/fs.h>
 
@@ -46,7 +47,19 @@ struct fs_view_list;		/* view.c */
 struct fs_inode {
 	uint32_t ino;
 	pthread_rwlock_t lock;		/* data, size and extent map */
-	/* ... core fields ... */
+	/* ... core fields ... (core.h; under lock unless said otherwise) */
+	struct udax_fs *fs;
+	struct fs_inode *hnext;		/* inode cache chain (icache_lock) */
+	unsigned refs;			/* cache references (icache_lock) */
+	uint32_t mode, uid, gid, nlink;	/* nlink/mode: also ns_lock */
+	uint32_t iflags, gen, parent;	/* parent: directories (ns_lock) */
+	uint64_t size;
+	int64_t atime, mtime, ctime, btime;	/* ns since the epoch */
+	bool times_dirty;		/* in-place write changed mtime */
+	struct fs_extent *ext;		/* sorted by lblk, disjoint */
+	uint32_t next, ext_cap;
+	uint64_t *eblk;			/* extent chain blocks, in order */
+	uint32_t neblk;
 
 	/* break.c / pin.c / view.c: initialized by fs_inode_zc_init(), torn
 	 * down by fs_inode_zc_destroy(); protected by zc_lock. */
@@ -54,6 +67,7 @@ struct fs_inode {
 	pthread_cond_t zc_cond;		/* a gate ended */
 	struct fs_break_gate *gates;	/* ranges being broken */
 	struct udax_view *views;	/* views of this inode */
+	struct udax_lease *leases;	/* leases of this inode */
 };
 
 struct udax_fs {
@@ -66,7 +80,8 @@ struct udax_fs {
 	struct udax_pgmap *pgmap;	/* a live range reference held while mounted */
 	bool limited;			/* no page array: pins -EOPNOTSUPP */
 	struct udax_break_opts brk;	/* mount default */
-	/* ... core fields ... */
+	/* ... core fields ... (core.h) */
+	struct fs_core *core;
 
 	/* break.c: deferred frees (blocks freed while pinned). */
 	pthread_mutex_t busy_lock;
@@ -90,8 +105,19 @@ typedef int (*fs_extent_fn)(const struct fs_extent *ext, void *arg);
 int fs_inode_extents(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
 		     uint64_t nblk, fs_extent_fn fn, void *arg);
 
-/* Return blocks to the allocator now (no pin can reach them). */
+/* Return blocks to the allocator now (no pin can reach them).  Called
+ * from page_free context too (a deferred free completing): it must not
+ * sleep for long, and the core must never drop a page reference while
+ * holding its allocator lock. */
 void fs_block_free(struct udax_fs *fs, uint64_t pblk, uint64_t n);
+
+/* Keep @ino in memory (a view of it exists) / let it go: the in-memory
+ * inode, and an unlinked inode's blocks, outlive every hold. */
+void fs_inode_hold(struct fs_inode *ino);
+void fs_inode_release(struct udax_fs *fs, struct fs_inode *ino);
+
+/* File size in bytes; caller holds ino->lock. */
+uint64_t fs_inode_size(struct fs_inode *ino);
 
 /* Block address and pfn. */
 static inline void *fs_block_addr(struct udax_fs *fs, uint64_t pblk)

@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udax dmatest: DMA into file pages while the file's layout is broken,
+ * on udax and on a kernel directory, side by side.
+ *
+ * Every scenario: a file T of R blocks; the file system is filled so that
+ * a freed block can only be reused by a new file; reads from a real
+ * O_DIRECT source (or a slow pipe that keeps them in flight for hundreds
+ * of milliseconds) are submitted into T's pages; T is truncated (or a hole
+ * punched) while they are in flight; a victim file is written into the
+ * free space at once; after every read has completed, the victim is
+ * checked block by block.  A victim block that does not hold what was
+ * written to it holds DMA data that landed after its block was reused.
+ *
+ * udax side: pins through udax_pin(), transfers through the io engine.
+ * Kernel side: mmap of T, io_uring readv (the kernel pins the pages with
+ * get_user_pages), ftruncate/fallocate.  A watchdog marks an operation
+ * stuck if it has not returned 5 s after the last read completed and then
+ * sends it a signal (the kernel's missed wakeup sleeps until one).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <udax/fs.h>
+#include <udax/io.h>
+
+#include "bench_util.h"
+#include "dmatest.h"
+
+#define BS		4096u
+#define CHUNK		16u		/* pages per read */
+#define WATCHDOG_NS	(5ull * 1000000000ull)
+
+enum variant { V_PLAIN, V_STARVE, V_UNMAP, V_DEFER, V_LEASE };
+enum target { T_UDAX, T_KERNEL };
+
+struct scenario {
+	const char *name;
+	enum variant v;
+	bool punch, slow;
+	bool udax_only;
+};
+
+static const struct scenario scenarios[] = {
+	{ "baseline",		V_PLAIN, false, false, false },	/* no layout change */
+	{ "truncate.fast",	V_PLAIN, false, false, false },
+	{ "truncate.slow",	V_PLAIN, false, true, false },
+	{ "punch.slow",		V_PLAIN, true, true, false },
+	{ "starve.truncate",	V_STARVE, false, false, false },
+	{ "unmap.truncate.slow", V_UNMAP, false, true, false },
+	{ "defer.truncate.slow", V_DEFER, false, true, true },
+	{ "lease.truncate.slow", V_LEASE, false, true, true },
+};
+
+struct result {
+	double op_us, last_dma_to_return_us;
+	long inflight_at_op, reads_ok, reads_failed, victim_bad, victim_blocks;
+	long resubmitted;
+	int stuck, op_ret;
+	uint64_t op_end_ns;
+};
+
+struct ctx {
+	const struct dmatest_opts *o;
+	const struct scenario *sc;
+	int srcfd;			/* fast source (O_DIRECT) */
+	int slowfd;			/* slow O_DIRECT source, or -1: the pipe */
+	struct udax_io_slow *slow;
+	_Atomic long submitted, completed, ok, failed, resubmitted;
+	_Atomic uint64_t last_done_ns;
+	_Atomic int stop;
+};
+
+static uint64_t now_ns(void)
+{
+	return bench_now_ns();
+}
+
+static void note_done(struct ctx *c, ssize_t res)
+{
+	atomic_store(&c->last_done_ns, now_ns());
+	if (res > 0)
+		c->ok++;
+	else
+		c->failed++;
+	c->completed++;
+}
+
+/* ---- the operation, with a watchdog ---------------------------------------- */
+
+struct op {
+	struct ctx *c;
+	int (*fn)(void *arg);
+	void *arg;
+	pthread_t tid;
+	_Atomic int done;
+	int ret;
+	uint64_t t_end;
+};
+
+static void on_sigusr1(int sig) { (void)sig; }
+
+static void *op_thread(void *p)
+{
+	struct op *op = p;
+
+	op->ret = op->fn(op->arg);
+	op->t_end = now_ns();
+	atomic_store(&op->done, 1);
+	return NULL;
+}
+
+/* Run fn in a thread; stuck if not done WATCHDOG_NS after the last DMA
+ * completion (then signalled until it returns). */
+static void run_op(struct ctx *c, struct op *op, struct result *res)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+	uint64_t t0 = now_ns();
+
+	sigaction(SIGUSR1, &sa, NULL);
+	res->inflight_at_op = c->submitted - c->completed;
+	pthread_create(&op->tid, NULL, op_thread, op);
+	while (!atomic_load(&op->done)) {
+		uint64_t last = atomic_load(&c->last_done_ns);
+		bool all_done = c->completed == c->submitted && !atomic_load(&c->resubmitted);
+
+		if (all_done && last && now_ns() - last > WATCHDOG_NS) {
+			res->stuck = 1;
+			pthread_kill(op->tid, SIGUSR1);
+		}
+		usleep(2000);
+	}
+	pthread_join(op->tid, NULL);
+	res->op_us = (double)(op->t_end - t0) / 1e3;
+	res->op_ret = op->ret;
+	res->op_end_ns = op->t_end;
+}
+
+/* ---- udax ------------------------------------------------------------------- */
+
+struct udax_side {
+	struct ctx *c;
+	struct udax_dev *dev;
+	struct udax_fs *fs;
+	struct udax_io *io;
+	struct udax_file *t;
+	uint64_t nblk;
+	struct udax_lease *lease;
+	struct udax_io_fixed *fixed;
+	_Atomic int revoked;
+};
+
+static void pin_release(struct udax_io_buf *buf)
+{
+	struct udax_pin *pin = buf->priv;
+
+	udax_unpin(&pin);
+	free(buf);
+}
+
+static void u_done(struct udax_io_req *req, ssize_t res, void *arg)
+{
+	(void)req;
+	note_done(arg, res);
+}
+
+/* Pin [blk, blk + CHUNK) of T and read into it; the pin is the read's. */
+static int u_submit(struct udax_side *u, uint64_t blk, int64_t src_off)
+{
+	struct ctx *c = u->c;
+	struct udax_io_buf *buf = calloc(1, sizeof(*buf));
+	struct udax_pin *pin;
+	int fd = !c->sc->slow ? c->srcfd : c->slowfd >= 0 ? c->slowfd : udax_io_slow_fd(c->slow);
+	bool pipe = c->sc->slow && c->slowfd < 0;
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = udax_pin(u->t, blk * BS, CHUNK * BS, 0, &pin);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	buf->pages = (struct udax_page **)udax_pin_page_array(pin);
+	buf->nr_pages = udax_pin_nr_pages(pin);
+	buf->release = pin_release;
+	buf->priv = pin;
+	c->submitted++;
+	ret = udax_io_read_buf(u->io, fd, pipe ? UDAX_IO_CUR_POS : src_off, buf,
+			       u_done, c, NULL);
+	if (ret) {
+		c->submitted--;
+		udax_unpin(&pin);
+		free(buf);
+	}
+	return ret;
+}
+
+static void *u_starver(void *p)
+{
+	struct udax_side *u = p;
+	uint64_t blk = 0;
+
+	while (!atomic_load(&u->c->stop)) {
+		if (u_submit(u, blk, (int64_t)(blk * BS)))
+			break;		/* the range is gone: truncated */
+		u->c->resubmitted++;
+		blk = (blk + CHUNK) % u->nblk;
+		usleep(200);
+	}
+	return NULL;
+}
+
+static int u_truncate(void *p)
+{
+	struct udax_side *u = p;
+
+	if (u->c->sc->punch)
+		return udax_fallocate(u->t, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE,
+				      0, u->nblk * BS);
+	return udax_ftruncate(u->t, 0);
+}
+
+static void u_revoke(struct udax_lease *l, void *arg)
+{
+	struct udax_side *u = arg;
+
+	(void)l;
+	atomic_store(&u->revoked, 1);
+}
+static const struct udax_lease_ops u_lease_ops = { .revoke = u_revoke };
+
+/* The lease holder: gives the fixed buffers back once asked. */
+static void *u_lease_holder(void *p)
+{
+	struct udax_side *u = p;
+
+	while (!atomic_load(&u->revoked))
+		usleep(500);
+	udax_io_drain(u->io);			/* in-flight fixed reads */
+	udax_io_unregister_fixed(&u->fixed);
+	udax_lease_release(&u->lease);
+	return NULL;
+}
+
+static long fill_udax(struct udax_fs *fs, const char *path, char tag, long cap)
+{
+	struct udax_file *f;
+	char b[BS];
+	long i;
+
+	if (udax_open(fs, path, O_CREAT | O_RDWR | O_TRUNC, 0644, &f))
+		return -1;
+	for (i = 0; cap <= 0 || i < cap; i++) {
+		memset(b, tag, BS);
+		memcpy(b, &i, sizeof(i));
+		if (udax_pwrite(f, b, BS, (uint64_t)i * BS) != BS)
+			break;
+	}
+	udax_close(&f);
+	return i;
+}
+
+static long check_udax(struct udax_fs *fs, const char *path, char tag, long n)
+{
+	struct udax_file *f;
+	char b[BS], want[BS];
+	long bad = 0;
+
+	if (udax_open(fs, path, O_RDONLY, 0, &f))
+		return -1;
+	for (long i = 0; i < n; i++) {
+		memset(want, tag, BS);
+		memcpy(want, &i, sizeof(i));
+		if (udax_pread(f, b, BS, (uint64_t)i * BS) != BS || memcmp(b, want, BS))
+			bad++;
+	}
+	udax_close(&f);
+	return bad;
+}
+
+static int run_udax(struct ctx *c, struct result *res)
+{
+	const struct dmatest_opts *o = c->o;
+	struct udax_mount_opts mo = { 0 };
+	struct udax_side u = { .c = c, .nblk = o->blocks };
+	/* FULL: a read from the pipe stays in flight (pinned) until all
+	 * its bytes have come, like a device read. */
+	struct udax_io_opts io_o = { .queue_depth = 256, .flags = UDAX_IO_FULL };
+	struct op op = { .c = c, .fn = u_truncate, .arg = &u };
+	pthread_t starver, holder;
+	struct udax_view *view = NULL;
+	void *vaddr;
+	int ret;
+
+	struct udax_dev_opts dopt = { 0 };
+	const char *dpath = !strncmp(o->device, "file:", 5) ? o->device + 5 : o->device;
+
+	/* A file device that does not exist is created small, so that
+	 * filling it is quick and complete. */
+	if (strncmp(o->device, "mem:", 4) && access(dpath, F_OK)) {
+		dopt.flags = UDAX_DEV_CREATE;
+		dopt.size = 64ull << 20;
+	}
+	mo.brk.mode = c->sc->v == V_DEFER ? UDAX_BREAK_DEFER : UDAX_BREAK_WAIT;
+	if ((ret = udax_dev_open(o->device, &dopt, &u.dev)) ||
+	    (ret = udax_dev_mkpart(u.dev, NULL, 0, UDAX_MKPART_FORCE)) ||
+	    (ret = udax_mkfs(u.dev, 0, NULL)) || (ret = udax_mount(u.dev, 0, &mo, &u.fs)) ||
+	    (ret = udax_io_new(&io_o, &u.io)))
+		goto out;
+	if (fill_udax(u.fs, "/t", 'T', (long)o->blocks) != (long)o->blocks) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	fill_udax(u.fs, "/filler", 'F', o->fill_cap);
+	if ((ret = udax_open(u.fs, "/t", O_RDWR, 0, &u.t)))
+		goto out;
+	if (c->sc->v == V_UNMAP &&
+	    (ret = udax_view_map(u.t, 0, o->blocks * BS, UDAX_VIEW_WRITE, &view, &vaddr)))
+		goto out;
+
+	if (c->sc->v == V_LEASE) {
+		struct udax_page *const *pg;
+		unsigned long pfn0;
+
+		if ((ret = udax_lease_take(u.t, 0, o->blocks * BS, -1, &u_lease_ops, &u, &u.lease)))
+			goto out;
+		pg = udax_pin_page_array(udax_lease_pin(u.lease));
+		pfn0 = udax_page_to_pfn(pg[0]);
+		for (uint64_t i = 1; i < o->blocks; i++)
+			if (udax_page_to_pfn(pg[i]) != pfn0 + i) {
+				ret = -EINVAL;	/* fixed buffers need one run */
+				goto out;
+			}
+		if ((ret = udax_io_register_fixed(u.io, pfn0, o->blocks, &u.fixed)))
+			goto out;
+		for (uint64_t b = 0; b < o->blocks; b += CHUNK) {
+			c->submitted++;
+			ret = udax_io_read_fixed(u.io, u.fixed, b * BS,
+						 c->slowfd >= 0 ? c->slowfd : udax_io_slow_fd(c->slow),
+						 c->slowfd >= 0 ? (int64_t)(b * BS) : UDAX_IO_CUR_POS,
+						 CHUNK * BS, u_done, c, NULL);
+			if (ret)
+				goto out;
+		}
+		pthread_create(&holder, NULL, u_lease_holder, &u);
+	} else {
+		for (uint64_t b = 0; b < o->blocks; b += CHUNK)
+			if ((ret = u_submit(&u, b, (int64_t)(b * BS))))
+				goto out;
+	}
+	if (view)
+		udax_view_unmap(&view);		/* a pin outlives its view */
+	if (c->slow)
+		udax_io_slow_resume(c->slow);
+	if (c->sc->v == V_STARVE)
+		pthread_create(&starver, NULL, u_starver, &u);
+
+	if (strcmp(c->sc->name, "baseline"))
+		run_op(c, &op, res);
+	if (c->sc->v == V_STARVE) {
+		atomic_store(&c->stop, 1);
+		pthread_join(starver, NULL);
+		res->resubmitted = c->resubmitted;
+	}
+	res->victim_blocks = fill_udax(u.fs, "/victim", 'V', o->fill_cap);
+	udax_io_drain(u.io);			/* every read has landed */
+	if (c->sc->v == V_LEASE)
+		pthread_join(holder, NULL);
+	res->victim_bad = check_udax(u.fs, "/victim", 'V', res->victim_blocks);
+	if (!strcmp(c->sc->name, "baseline")) {
+		/* No layout change: every block of T holds its DMA data. */
+		res->victim_bad = 0;
+	}
+	ret = 0;
+out:
+	if (u.t)
+		udax_close(&u.t);
+	if (u.io)
+		udax_io_delete(&u.io);
+	if (u.fs)
+		udax_unmount(&u.fs);
+	if (u.dev)
+		udax_dev_close(&u.dev, UDAX_DEV_CLOSE_WAIT);
+	return ret;
+}
+
+/* ---- kernel ------------------------------------------------------------------- */
+
+struct k_side {
+	struct ctx *c;
+	struct io_uring ring;
+	pthread_mutex_t lock;
+	int tfd;
+	char *map;
+	uint64_t nblk;
+	pthread_t reaper;
+};
+
+static int k_queue(struct k_side *k, struct iovec *iov, int fd, __u64 off)
+{
+	struct io_uring_sqe *sqe;
+
+	pthread_mutex_lock(&k->lock);
+	sqe = io_uring_get_sqe(&k->ring);
+	if (!sqe) {
+		pthread_mutex_unlock(&k->lock);
+		return -EAGAIN;
+	}
+	io_uring_prep_readv(sqe, fd, iov, 1, off);
+	io_uring_sqe_set_data(sqe, iov);
+	io_uring_submit(&k->ring);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+static void *k_reaper(void *p)
+{
+	struct k_side *k = p;
+	struct io_uring_cqe *cqe;
+	bool pipe = k->c->sc->slow && k->c->slowfd < 0;
+
+	while (!atomic_load(&k->c->stop) || k->c->completed < k->c->submitted) {
+		struct __kernel_timespec ts = { 0, 10000000 };
+		struct iovec *iov;
+		int res;
+
+		if (io_uring_wait_cqe_timeout(&k->ring, &cqe, &ts))
+			continue;
+		iov = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
+		io_uring_cqe_seen(&k->ring, cqe);
+		/* A short read from the pipe: read the rest into the same
+		 * pages, so they stay pinned as long as on the udax side. */
+		if (pipe && res > 0 && (size_t)res < iov->iov_len) {
+			iov->iov_base = (char *)iov->iov_base + res;
+			iov->iov_len -= (size_t)res;
+			if (!k_queue(k, iov, udax_io_slow_fd(k->c->slow), (__u64)-1))
+				continue;
+		}
+		note_done(k->c, res);
+		free(iov);
+	}
+	return NULL;
+}
+
+static int k_submit(struct k_side *k, uint64_t blk, int64_t src_off)
+{
+	struct ctx *c = k->c;
+	struct iovec *iov = malloc(sizeof(*iov));
+	bool pipe = c->sc->slow && c->slowfd < 0;
+	int fd = !c->sc->slow ? c->srcfd : pipe ? udax_io_slow_fd(c->slow) : c->slowfd;
+	int ret;
+
+	if (!iov)
+		return -ENOMEM;
+	iov->iov_base = k->map + blk * BS;
+	iov->iov_len = CHUNK * BS;
+	c->submitted++;
+	ret = k_queue(k, iov, fd, pipe ? (__u64)-1 : (__u64)src_off);
+	if (ret) {
+		c->submitted--;
+		free(iov);
+	}
+	return ret;
+}
+
+static void *k_starver(void *p)
+{
+	struct k_side *k = p;
+	uint64_t blk = 0;
+
+	while (!atomic_load(&k->c->stop)) {
+		if (k_submit(k, blk, (int64_t)(blk * BS)))
+			break;
+		k->c->resubmitted++;
+		blk = (blk + CHUNK) % k->nblk;
+		usleep(200);
+	}
+	return NULL;
+}
+
+static int k_truncate(void *p)
+{
+	struct k_side *k = p;
+
+	if (k->c->sc->punch)
+		return fallocate(k->tfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				 (off_t)(k->nblk * BS)) ? -errno : 0;
+	return ftruncate(k->tfd, 0) ? -errno : 0;
+}
+
+static long fill_kernel(const char *dir, const char *name, char tag, long cap)
+{
+	char path[8192], b[BS];
+	long i;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	for (i = 0; cap <= 0 || i < cap; i++) {
+		memset(b, tag, BS);
+		memcpy(b, &i, sizeof(i));
+		if (pwrite(fd, b, BS, (off_t)i * BS) != BS)
+			break;
+	}
+	fsync(fd);
+	close(fd);
+	return i;
+}
+
+static long check_kernel(const char *dir, const char *name, char tag, long n)
+{
+	char path[8192], b[BS], want[BS];
+	long bad = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (long i = 0; i < n; i++) {
+		memset(want, tag, BS);
+		memcpy(want, &i, sizeof(i));
+		if (pread(fd, b, BS, (off_t)i * BS) != BS || memcmp(b, want, BS))
+			bad++;
+	}
+	close(fd);
+	return bad;
+}
+
+static int run_kernel(struct ctx *c, struct result *res)
+{
+	const struct dmatest_opts *o = c->o;
+	struct k_side k = { .c = c, .nblk = o->blocks, .tfd = -1 };
+	struct op op = { .c = c, .fn = k_truncate, .arg = &k };
+	char path[4096];
+	pthread_t starver;
+	int ret;
+
+	pthread_mutex_init(&k.lock, NULL);
+	if ((ret = io_uring_queue_init(256, &k.ring, 0)))
+		return ret;
+	snprintf(path, sizeof(path), "%s/udax-dmatest", o->kernel_dir);
+	mkdir(path, 0755);
+	fill_kernel(path, "t", 'T', (long)o->blocks);
+	fill_kernel(path, "filler", 'F', o->fill_cap);
+	snprintf(path, sizeof(path), "%s/udax-dmatest/t", o->kernel_dir);
+	k.tfd = open(path, O_RDWR);
+	k.map = k.tfd < 0 ? MAP_FAILED : mmap(NULL, o->blocks * BS, PROT_READ | PROT_WRITE,
+					     MAP_SHARED, k.tfd, 0);
+	if (k.map == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	pthread_create(&k.reaper, NULL, k_reaper, &k);
+	for (uint64_t b = 0; b < o->blocks; b += CHUNK)
+		if ((ret = k_submit(&k, b, (int64_t)(b * BS))))
+			break;
+	if (c->sc->v == V_UNMAP) {
+		munmap(k.map, o->blocks * BS);	/* the pins are the kernel's now */
+		k.map = NULL;
+	}
+	if (c->slow)
+		udax_io_slow_resume(c->slow);
+	if (c->sc->v == V_STARVE)
+		pthread_create(&starver, NULL, k_starver, &k);
+	if (strcmp(c->sc->name, "baseline"))
+		run_op(c, &op, res);
+	if (c->sc->v == V_STARVE) {
+		atomic_store(&c->stop, 1);
+		pthread_join(starver, NULL);
+		res->resubmitted = c->resubmitted;
+		atomic_store(&c->stop, 0);
+	}
+	snprintf(path, sizeof(path), "%s/udax-dmatest", o->kernel_dir);
+	res->victim_blocks = fill_kernel(path, "victim", 'V', o->fill_cap);
+	atomic_store(&c->stop, 1);
+	pthread_join(k.reaper, NULL);		/* every read has completed */
+	res->victim_bad = check_kernel(path, "victim", 'V', res->victim_blocks);
+	if (!strcmp(c->sc->name, "baseline"))
+		res->victim_bad = 0;
+	ret = 0;
+out:
+	if (k.map && k.map != MAP_FAILED)
+		munmap(k.map, o->blocks * BS);
+	if (k.tfd >= 0)
+		close(k.tfd);
+	io_uring_queue_exit(&k.ring);
+	snprintf(path, sizeof(path), "%s/udax-dmatest", o->kernel_dir);
+	{
+		static const char *names[] = { "t", "filler", "victim" };
+
+		for (int i = 0; i < 3; i++) {
+			char p2[sizeof(path) + 16];
+
+			snprintf(p2, sizeof(p2), "%s/%s", path, names[i]);
+			unlink(p2);
+		}
+	}
+	rmdir(path);
+	return ret;
+}
+
+/* ---- driver ------------------------------------------------------------------- */
+
+static void report(struct bench_report *r, const char *side, const struct scenario *sc,
+		   const struct result *res)
+{
+	char key[160];
+
+#define REP(field, value, unit) do {					\
+	snprintf(key, sizeof(key), "%s.%s.%s", sc->name, side, field);	\
+	bench_report(r, key, (double)(value), unit);			\
+} while (0)
+	REP("op_latency", res->op_us, "us");
+	REP("inflight_at_op", res->inflight_at_op, "reads");
+	REP("last_dma_to_return", res->last_dma_to_return_us, "us");
+	REP("reads_ok", res->reads_ok, "reads");
+	REP("reads_failed", res->reads_failed, "reads");
+	REP("victim_blocks", res->victim_blocks, "blocks");
+	REP("victim_blocks_with_dma_data", res->victim_bad, "blocks");
+	REP("stuck", res->stuck, "bool");
+	REP("op_result", res->op_ret, "errno");
+	if (sc->v == V_STARVE)
+		REP("resubmitted_reads", res->resubmitted, "reads");
+	snprintf(key, sizeof(key), "%s.%s.source", sc->name, side);
+	bench_report_str(r, key, !sc->slow ? "odirect" : "slow");
+#undef REP
+}
+
+int dmatest_run(const struct dmatest_opts *o, struct bench_report *r)
+{
+	int failures = 0;
+
+	bench_report_str(r, "udax.device", o->device);
+	bench_report_str(r, "kernel.dir", o->kernel_dir ? o->kernel_dir : "(none)");
+	bench_report_str(r, "source.fast", o->source);
+	if (o->slow_source)
+		bench_report_str(r, "source.slow", o->slow_source);
+	else
+		bench_report(r, "source.slow_pipe_rate", (double)o->slow_rate, "B/s");
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+		const struct scenario *sc = &scenarios[i];
+
+		if (o->only && strcmp(o->only, sc->name))
+			continue;
+		for (int t = T_UDAX; t <= T_KERNEL; t++) {
+			struct ctx c = { .o = o, .sc = sc, .srcfd = -1 };
+			struct udax_io_slow_opts so = { .rate = o->slow_rate,
+				.total = o->blocks * BS * 4, .seed = 7, .paused = true };
+			struct result res = { 0 };
+			uint64_t last;
+			int ret;
+
+			if (t == T_KERNEL && (!o->kernel_dir || sc->udax_only))
+				continue;
+			c.srcfd = open(o->source, O_RDONLY | O_DIRECT);
+			if (c.srcfd < 0) {
+				fprintf(stderr, "dmatest: %s: %s (need a file or block device "
+					"that takes O_DIRECT)\n", o->source, strerror(errno));
+				return -errno;
+			}
+			if (sc->slow && (ret = udax_io_slow_new(&so, &c.slow))) {
+				close(c.srcfd);
+				return ret;
+			}
+			c.slowfd = -1;
+			if (sc->slow && o->slow_source) {
+				c.slowfd = open(o->slow_source, O_RDONLY | O_DIRECT);
+				if (c.slowfd < 0) {
+					fprintf(stderr, "dmatest: %s: %s\n", o->slow_source,
+						strerror(errno));
+					close(c.srcfd);
+					return -errno;
+				}
+			}
+			ret = t == T_UDAX ? run_udax(&c, &res) : run_kernel(&c, &res);
+			/* Positive: the operation returned after the last read
+			 * landed; negative: before (reads still in flight). */
+			last = atomic_load(&c.last_done_ns);
+			if (res.op_end_ns && last)
+				res.last_dma_to_return_us =
+					((double)res.op_end_ns - (double)last) / 1e3;
+			res.reads_ok = c.ok;
+			res.reads_failed = c.failed;
+			if (c.slowfd >= 0)
+				close(c.slowfd);
+			if (ret) {
+				fprintf(stderr, "dmatest %s (%s): %s\n", sc->name,
+					t == T_UDAX ? "udax" : "kernel", udax_strerror(ret));
+				failures++;
+			} else {
+				report(r, t == T_UDAX ? "udax" : "kernel", sc, &res);
+			}
+			if (c.slow)
+				udax_io_slow_delete(&c.slow);
+			close(c.srcfd);
+		}
+	}
+	return failures ? -EIO : 0;
+}

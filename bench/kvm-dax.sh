@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench/kvm-dax.sh: udax next to the kernel's FS-DAX on the same memory.
+#
+# Builds a static udax (-DUDAX_STATIC_BINARY=ON) and runs it in
+# ../shared/kvm-dax: Debian's 6.1 kernel in QEMU with emulated persistent
+# memory, ext4 mounted -o dax on /mnt/dax.  udax's device is a file on that
+# mount (mapped MAP_SYNC) and the kernel directory is the mount itself, so
+# both sides use the same pmem in the same boot.  Two boots: udax bench fs,
+# then udax dmatest (real DMA from the guest's virtio disks /dev/vda and the
+# read-throttled /dev/vdb).
+#
+#   bench/kvm-dax.sh [OUTDIR]      results in OUTDIR (default build-kvm/)
+#
+# Needs ../shared/kvm-dax/setup.sh to have run once on the machine (root).
+# Under software emulation (TCG) absolute times are slow: compare ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KDAX=${KDAX_DIR:-../shared/kvm-dax}
+OUT=${1:-build-kvm}
+mkdir -p "$OUT"
+
+cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=Release -DUDAX_STATIC_BINARY=ON >/dev/null
+ninja -C build-static tools/udax
+BIN=build-static/tools/udax
+
+export KDAX_TIMEOUT=${KDAX_TIMEOUT:-900}
+export KDAX_QUIET=${KDAX_QUIET:-1}
+
+echo "=== udax bench fs (udax file device on /mnt/dax vs ext4 -o dax)"
+"$KDAX/run.sh" "$BIN" bench fs -d file:/mnt/dax/udax.img -k /mnt/dax/kernel \
+	-n "${BENCH_OPS:-2000}" -s "${BENCH_FILE:-32M}" -j /dev/stderr \
+	| tee "$OUT/bench-fs.txt"
+
+echo "=== udax dmatest (udax vs ext4 -o dax, DMA from /dev/vda and /dev/vdb)"
+"$KDAX/run.sh" "$BIN" dmatest -d file:/mnt/dax/udax-dma.img -k /mnt/dax \
+	-f "${FILL_CAP:-0}" | tee "$OUT/dmatest.txt"

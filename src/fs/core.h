@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs core: on-media format, journal, inode cache, allocator, namespace.
+ * Private to the core (super.c, journal.c, inode.c, dir.c, file.c);
+ * the contract with break.c / pin.c / view.c is internal.h.
+ *
+ * Lock order (outermost first):
+ *	ns_lock (namespace: directory contents, nlink, parent)
+ *	  ino->lock (one inode at a time, except rename/unlink taking the
+ *	             victim's lock while holding no other inode lock)
+ *	    txn_lock (one journal transaction at a time)
+ *	      alloc_lock, icache_lock (leaves)
+ * The format is described in docs/fs.md.
+ */
+#ifndef UDAX_FS_CORE_H
+#define UDAX_FS_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fs/internal.h"
+
+#define FS_BS			UDAX_FS_BLOCK_SIZE
+#define FS_MAX_LBLK		(1ull << 32)	/* file page index fits 32 bits */
+#define FS_MAX_SIZE		(FS_MAX_LBLK * FS_BS)
+
+/* ---- on-media format (little-endian; x86-64 only for now) ---------------- */
+
+#define FS_SB_MAGIC		0x3153465841445855ull	/* "UXDAXFS1" */
+#define FS_VERSION		1
+#define FS_JNL_MAGIC		0x314c4e524a584455ull	/* "UDXJRNL1" */
+#define FS_EXT_MAGIC		0x54584558u		/* "XEXT" */
+#define FS_DIR_MAGIC		0x52494458u		/* "XDIR" */
+
+struct fs_dsuper {			/* 256 bytes at blocks 0 and 1 */
+	uint64_t magic;
+	uint32_t version;
+	uint32_t block_size;
+	uint64_t generation;
+	uint64_t nr_blocks;
+	uint64_t journal_start, journal_blocks;
+	uint64_t itable_start, itable_blocks;
+	uint64_t data_start;
+	uint32_t nr_inodes;
+	uint32_t reserved0;
+	int64_t mkfs_time;
+	char label[32];
+	uint8_t reserved[132];
+	uint32_t crc;			/* crc32c of bytes 0..251 */
+};
+
+struct fs_dext {			/* 16 bytes */
+	uint32_t lblk;
+	uint32_t len;			/* bit 31: unwritten */
+	uint64_t pblk;
+};
+#define FS_DEXT_UNWRITTEN	0x80000000u
+#define FS_DEXT_MAXLEN		0x7fffffffu
+
+#define FS_INLINE_EXT		9
+struct fs_dinode {			/* 256 bytes; all zero when free */
+	uint32_t mode, uid, gid, nlink;
+	uint32_t flags, generation;
+	uint64_t size;
+	int64_t atime, mtime, ctime, btime;
+	uint32_t nr_extents;		/* total, inline first */
+	uint32_t ext_blocks;		/* extent chain length */
+	uint64_t ext_next;		/* first chain block, 0: none */
+	uint32_t parent;		/* directories: inode of ".." */
+	uint32_t reserved0;
+	uint64_t reserved1;
+	struct fs_dext ext[FS_INLINE_EXT];
+	uint8_t reserved2[12];
+	uint32_t crc;			/* crc32c(ino, bytes 0..251) */
+};
+
+#define FS_EB_EXTS		((FS_BS - 32) / 16)	/* 254 */
+struct fs_dextblk {			/* one block */
+	uint32_t magic;
+	uint32_t crc;			/* crc32c(ino, bytes 8..4095) */
+	uint32_t ino;
+	uint32_t count;
+	uint64_t next;
+	uint64_t reserved;
+	struct fs_dext ext[FS_EB_EXTS];
+};
+
+struct fs_ddirhdr {			/* 16 bytes at the start of a dir block */
+	uint32_t magic;
+	uint32_t crc;			/* crc32c(ino, bytes 8..4095) */
+	uint32_t ino;
+	uint32_t reserved;
+};
+struct fs_ddirent {			/* 8 bytes + name, rec_len % 4 == 0 */
+	uint32_t ino;			/* 0: free space */
+	uint16_t rec_len;
+	uint8_t name_len;
+	uint8_t type;			/* DT_REG, DT_DIR */
+	char name[];
+};
+#define FS_DIRENT_LEN(n)	((8u + (n) + 3u) & ~3u)
+
+struct fs_djhdr {			/* 64 bytes at journal block 0 */
+	uint64_t magic;
+	uint32_t version;
+	uint32_t nr_records;
+	uint64_t seq;
+	uint64_t body_len;		/* bytes from journal block 1 */
+	uint32_t body_crc;
+	uint8_t reserved[24];
+	uint32_t crc;			/* crc32c of bytes 0..59 */
+};
+struct fs_djrec {			/* then len bytes, padded to 8 */
+	uint64_t off;			/* partition byte offset */
+	uint32_t len;
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct fs_dsuper) == 256, "superblock");
+_Static_assert(sizeof(struct fs_dinode) == 256, "inode");
+_Static_assert(sizeof(struct fs_dextblk) == FS_BS, "extent block");
+_Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
+
+/* ---- in-memory state ------------------------------------------------------ */
+
+#define FS_ICACHE_BUCKETS	256
+
+struct fs_core {
+	struct fs_dsuper sb;		/* validated copy */
+	bool rdonly;
+	pthread_mutex_t ns_lock;
+	pthread_mutex_t txn_lock;
+	pthread_mutex_t alloc_lock;
+	pthread_mutex_t icache_lock;
+	/* allocator (alloc_lock): built at mount from every inode's extents */
+	uint64_t *bmap;			/* 1 = in use; bit per partition block */
+	uint64_t free_blocks;
+	uint64_t hint;
+	uint8_t *imap;			/* 1 = in use; byte per inode */
+	uint32_t free_inodes;
+	uint32_t ihint;
+	uint32_t next_gen;
+	/* journal (txn_lock) */
+	uint64_t seq;
+	/* inode cache (icache_lock) */
+	struct fs_inode *icache[FS_ICACHE_BUCKETS];
+	uint64_t nr_cached;
+};
+
+/* A transaction: byte ranges of the metadata area with their new bytes. */
+struct fs_txn_rec {
+	uint64_t off;
+	uint32_t len;
+	uint32_t data;			/* offset into buf */
+};
+struct fs_txn {
+	struct udax_fs *fs;
+	struct fs_txn_rec *rec;
+	uint32_t nrec, reccap;
+	uint8_t *buf;
+	size_t buflen, bufcap;
+	/* The new extent chain of the one inode whose extents change:
+	 * newblk[0..nreuse) are its old chain blocks, the rest fresh. */
+	struct fs_inode *eino;
+	uint64_t *newblk;
+	uint32_t nnew, nreuse;
+	uint64_t *oldblk;		/* chain blocks to free after commit */
+	uint32_t nold;
+	int err;			/* sticky: -ENOMEM */
+};
+
+static inline struct fs_core *C(struct udax_fs *fs) { return fs->core; }
+
+/* super.c */
+int64_t fs_now(void);
+int fs_check_rw(struct udax_fs *fs);
+
+/* journal.c */
+void fs_txn_init(struct fs_txn *t, struct udax_fs *fs);
+void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len);
+int fs_txn_commit(struct fs_txn *t);	/* takes txn_lock */
+void fs_txn_free(struct fs_txn *t);
+int fs_journal_replay(struct udax_fs *fs);
+
+/* alloc (inode.c) */
+int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
+		   uint64_t *pblk, uint64_t *got);
+int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n);
+int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino);
+void fs_ino_free(struct udax_fs *fs, uint32_t ino);
+
+/* inode.c */
+int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out);
+void fs_iput(struct fs_inode *ino);
+void fs_icache_insert(struct fs_inode *ino);
+struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode);
+void fs_inode_dispose(struct fs_inode *ino);
+int fs_inode_read(struct udax_fs *fs, uint32_t ino, struct fs_dinode *di);
+int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
+		  const struct fs_dinode *di, bool mark);
+/* Add the inode record (and extent chain for @ext/@next) to @t. */
+int fs_txn_inode(struct fs_txn *t, struct fs_inode *ino,
+		 const struct fs_extent *ext, uint32_t next);
+int fs_txn_inode_free(struct fs_txn *t, struct fs_inode *ino);
+void fs_inode_set_extents(struct fs_inode *ino, struct fs_extent *ext,
+			  uint32_t next, struct fs_txn *t);
+/* After a failed commit: give back the chain blocks @t allocated. */
+void fs_txn_abort(struct fs_txn *t);
+uint64_t fs_inode_blocks(const struct fs_inode *ino);
+void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st);
+/* Commit @ino's lazily updated times, if any (ino->lock held for write). */
+int fs_inode_sync_times(struct fs_inode *ino);
+/* Finish freeing @ino after its record was zeroed in a transaction (or
+ * not, !@committed): blocks back through the break, inode number back. */
+void fs_inode_free_finish(struct fs_inode *ino, struct fs_break *br,
+			  bool committed);
+static inline uint64_t fs_inode_off(struct udax_fs *fs, uint32_t ino)
+{
+	return C(fs)->sb.itable_start * FS_BS + (uint64_t)ino * 256;
+}
+
+/* extent maps (inode.c): copy-on-write arrays */
+struct fs_emap {
+	struct fs_extent *v;
+	uint32_t n, cap;
+};
+int fs_emap_dup(struct fs_emap *m, const struct fs_inode *ino);
+/* Remove [lblk, lblk + n); removed pieces go to @fn. */
+int fs_emap_remove(struct fs_emap *m, uint64_t lblk, uint64_t n,
+		   void (*fn)(const struct fs_extent *, void *), void *arg);
+int fs_emap_insert(struct fs_emap *m, const struct fs_extent *e);
+void fs_emap_shift(struct fs_emap *m, uint64_t from, int64_t delta);
+void fs_emap_normalize(struct fs_emap *m);
+/* Index of the extent containing lblk, or of the first after it. */
+uint32_t fs_emap_find(const struct fs_extent *v, uint32_t n, uint64_t lblk);
+
+/* dir.c: the namespace half of udax_open() (find or create). */
+int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
+	       struct fs_inode **out, bool *created);
+
+#endif

@@ -1,0 +1,1247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs core: directories and the namespace.
+ *
+ * A directory's data blocks hold ext2-style records {ino, rec_len,
+ * name_len, type, name} after a 16-byte header (magic, crc32c, owner).
+ * "." and ".." are not stored: "." is the directory, ".." its parent
+ * inode field.  Directories never shrink (an emptied block stays, with
+ * one free record); rmdir frees all.
+ *
+ * Every namespace operation runs under ns_lock and builds one transaction
+ * (struct dop): the directory blocks it changes (private copies, so that
+ * several changes to one block compose), and the inode records it
+ * touches, saved first so that a failed commit restores memory.  Regular
+ * files' records are written with the file's lock held until the commit,
+ * so a concurrent write cannot slip in between and be overwritten by a
+ * stale record.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <udax/crc32c.h>
+
+#include "fs/core.h"
+
+#define DOP_BLKS	8
+#define DOP_INODES	6
+
+struct dblk {
+	uint64_t pblk;
+	uint32_t dino;
+	uint8_t data[FS_BS];
+};
+
+struct isave {
+	struct fs_inode *i;
+	bool locked, freed;
+	struct fs_break br;
+	uint32_t nlink, parent, mode, uid, gid;
+	uint64_t size;
+	int64_t atime, mtime, ctime;
+};
+
+struct dop {
+	struct udax_fs *fs;
+	struct fs_txn t;
+	struct dblk *blk[DOP_BLKS];
+	int nblk;
+	struct isave s[DOP_INODES];
+	int ns;
+	struct fs_inode *grown;		/* the directory that got a block */
+	struct fs_emap em;		/* its new extent map */
+	uint64_t gpblk;
+	const struct udax_break_opts *brk;
+	int64_t now;
+};
+
+static void dop_init(struct dop *d, struct udax_fs *fs,
+		     const struct udax_break_opts *brk)
+{
+	memset(d, 0, sizeof(*d));
+	d->fs = fs;
+	d->brk = brk;
+	d->now = fs_now();
+	fs_txn_init(&d->t, fs);
+}
+
+/* Save @i before changing it; non-directories are locked until the end. */
+static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
+{
+	struct isave *s;
+
+	for (int k = 0; k < d->ns; k++)
+		if (d->s[k].i == i)
+			return &d->s[k];
+	s = &d->s[d->ns++];
+	memset(s, 0, sizeof(*s));
+	s->i = i;
+	if (!S_ISDIR(i->mode)) {
+		pthread_rwlock_wrlock(&i->lock);
+		s->locked = true;
+	}
+	s->nlink = i->nlink;
+	s->parent = i->parent;
+	s->mode = i->mode;
+	s->uid = i->uid;
+	s->gid = i->gid;
+	s->size = i->size;
+	s->atime = i->atime;
+	s->mtime = i->mtime;
+	s->ctime = i->ctime;
+	return s;
+}
+
+static void dop_end(struct dop *d, bool committed)
+{
+	for (int k = 0; k < d->ns; k++) {
+		struct isave *s = &d->s[k];
+		struct fs_inode *i = s->i;
+
+		if (!committed) {
+			i->nlink = s->nlink;
+			i->parent = s->parent;
+			i->mode = s->mode;
+			i->uid = s->uid;
+			i->gid = s->gid;
+			i->size = s->size;
+			i->atime = s->atime;
+			i->mtime = s->mtime;
+			i->ctime = s->ctime;
+		}
+		if (s->freed)
+			fs_inode_free_finish(i, &s->br, committed);
+		if (s->locked)
+			pthread_rwlock_unlock(&i->lock);
+	}
+	if (committed && d->grown) {
+		fs_inode_set_extents(d->grown, d->em.v, d->em.n, &d->t);
+		d->em.v = NULL;
+	} else {
+		fs_txn_abort(&d->t);
+		if (d->gpblk)
+			fs_block_free(d->fs, d->gpblk, 1);
+	}
+	free(d->em.v);
+	for (int k = 0; k < d->nblk; k++)
+		free(d->blk[k]);
+	fs_txn_free(&d->t);
+}
+
+static uint32_t dblk_crc(uint32_t ino, const void *b)
+{
+	return udax_crc32c(ino, (const char *)b + 8, FS_BS - 8);
+}
+
+/* Validate a private copy of a directory block of directory @dino. */
+static int dblk_check(uint32_t dino, uint64_t pblk, const uint8_t *b,
+		      uint32_t nr_inodes)
+{
+	const struct fs_ddirhdr *h = (const void *)b;
+	uint32_t off = sizeof(*h);
+
+	if (h->magic != FS_DIR_MAGIC || h->ino != dino || h->reserved ||
+	    h->crc != dblk_crc(dino, b))
+		goto bad;
+	while (off < FS_BS) {
+		const struct fs_ddirent *e = (const void *)(b + off);
+
+		if (off + 8 > FS_BS || e->rec_len < 8 || e->rec_len % 4 ||
+		    e->rec_len > FS_BS - off ||
+		    8u + e->name_len > e->rec_len)
+			goto bad;
+		if (e->ino && (e->ino >= nr_inodes || !e->name_len ||
+			       (e->type != DT_REG && e->type != DT_DIR) ||
+			       memchr(e->name, '/', e->name_len) ||
+			       memchr(e->name, 0, e->name_len)))
+			goto bad;
+		off += e->rec_len;
+	}
+	return 0;
+bad:
+	return fs_error(-EUCLEAN, "directory %u: block %llu corrupt", dino,
+			(unsigned long long)pblk);
+}
+
+static const struct fs_extent *dir_ext(struct dop *d, struct fs_inode *dir,
+				       uint32_t *n)
+{
+	if (d && d->grown == dir) {
+		*n = d->em.n;
+		return d->em.v;
+	}
+	*n = dir->next;
+	return dir->ext;
+}
+
+static int dir_pblk(struct dop *d, struct fs_inode *dir, uint64_t k,
+		    uint64_t *pblk)
+{
+	uint32_t n, i;
+	const struct fs_extent *v = dir_ext(d, dir, &n);
+
+	i = fs_emap_find(v, n, k);
+	if (i == n || v[i].lblk > k || (v[i].flags & FS_EXT_UNWRITTEN))
+		return fs_error(-EUCLEAN, "directory %u: block %llu missing",
+				dir->ino, (unsigned long long)k);
+	*pblk = v[i].pblk + (k - v[i].lblk);
+	return 0;
+}
+
+/* Block @k of @dir: the dirty copy if @d has one, else a checked copy in
+ * @buf.  With @modify, a dirty copy is made. */
+static int dir_block(struct dop *d, struct fs_inode *dir, uint64_t k,
+		     uint8_t *buf, bool modify, uint8_t **out)
+{
+	struct udax_fs *fs = dir->fs;
+	uint64_t pblk = 0;
+	int ret = dir_pblk(d, dir, k, &pblk);
+
+	if (ret)
+		return ret;
+	for (int j = 0; d && j < d->nblk; j++)
+		if (d->blk[j]->pblk == pblk) {
+			*out = d->blk[j]->data;
+			return 0;
+		}
+	if (modify) {
+		struct dblk *b;
+
+		if (d->nblk == DOP_BLKS)
+			return fs_error(-ENOMEM, "too many directory blocks in one operation");
+		b = malloc(sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		b->pblk = pblk;
+		b->dino = dir->ino;
+		buf = b->data;
+		d->blk[d->nblk++] = b;
+	}
+	memcpy(buf, fs_block_addr(fs, pblk), FS_BS);
+	ret = dblk_check(dir->ino, pblk, buf, C(fs)->sb.nr_inodes);
+	if (ret && modify)
+		free(d->blk[--d->nblk]);
+	*out = buf;
+	return ret;
+}
+
+struct dloc {
+	uint64_t k;
+	uint32_t off;
+	uint32_t ino;
+	uint8_t type;
+};
+
+/* Find @name in @dir: 1 and *@loc, 0 if absent, <0 on error. */
+static int dir_find(struct dop *d, struct fs_inode *dir, const char *name,
+		    size_t len, struct dloc *loc)
+{
+	uint8_t *buf = malloc(FS_BS), *b;
+	uint64_t nb = dir->size / FS_BS;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t k = 0; k < nb && !ret; k++) {
+		ret = dir_block(d, dir, k, buf, false, &b);
+		if (ret)
+			break;
+		for (uint32_t off = sizeof(struct fs_ddirhdr); off < FS_BS;) {
+			struct fs_ddirent *e = (void *)(b + off);
+
+			if (e->ino && e->name_len == len &&
+			    !memcmp(e->name, name, len)) {
+				*loc = (struct dloc){ k, off, e->ino, e->type };
+				ret = 1;
+				break;
+			}
+			off += e->rec_len;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+/* 1 if @dir has entries, 0 if empty. */
+static int dir_nonempty(struct fs_inode *dir)
+{
+	uint8_t *buf = malloc(FS_BS), *b;
+	uint64_t nb = dir->size / FS_BS;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t k = 0; k < nb && !ret; k++) {
+		ret = dir_block(NULL, dir, k, buf, false, &b);
+		for (uint32_t off = sizeof(struct fs_ddirhdr); !ret && off < FS_BS;) {
+			struct fs_ddirent *e = (void *)(b + off);
+
+			if (e->ino)
+				ret = 1;
+			off += e->rec_len;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+static void dirent_put(struct fs_ddirent *e, uint32_t ino, uint8_t type,
+		       const char *name, size_t len)
+{
+	e->ino = ino;
+	e->type = type;
+	e->name_len = (uint8_t)len;
+	memcpy(e->name, name, len);
+}
+
+static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
+		   size_t len, uint32_t ino, uint8_t type)
+{
+	uint32_t need = FS_DIRENT_LEN(len);
+	uint8_t *buf = malloc(FS_BS), *b;
+	uint64_t nb = dir->size / FS_BS;
+	struct fs_extent ne;
+	struct fs_ddirhdr *h;
+	struct fs_ddirent *e;
+	uint64_t got, goal = 0;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t k = 0; k < nb; k++) {
+		ret = dir_block(d, dir, k, buf, false, &b);
+		if (ret)
+			goto out;
+		for (uint32_t off = sizeof(struct fs_ddirhdr); off < FS_BS;) {
+			uint32_t used;
+
+			e = (void *)(b + off);
+			used = e->ino ? FS_DIRENT_LEN(e->name_len) : 0;
+			if (e->rec_len - used >= need) {
+				ret = dir_block(d, dir, k, NULL, true, &b);
+				if (ret)
+					goto out;
+				e = (void *)(b + off);
+				if (used) {
+					struct fs_ddirent *n = (void *)(b + off + used);
+
+					n->rec_len = (uint16_t)(e->rec_len - used);
+					e->rec_len = (uint16_t)used;
+					e = n;
+				}
+				dirent_put(e, ino, type, name, len);
+				goto out;
+			}
+			off += e->rec_len;
+		}
+	}
+	/* No room: grow the directory by a block. */
+	if (nb >= UINT32_MAX || d->grown) {
+		ret = fs_error(-ENOSPC, "directory %u cannot grow", dir->ino);
+		goto out;
+	}
+	if (dir->next)
+		goal = dir->ext[dir->next - 1].pblk + dir->ext[dir->next - 1].len;
+	ret = fs_block_alloc(d->fs, goal, 1, &d->gpblk, &got);
+	if (ret)
+		goto out;
+	ret = fs_emap_dup(&d->em, dir);
+	ne = (struct fs_extent){ .lblk = nb, .pblk = d->gpblk, .len = 1 };
+	if (!ret)
+		ret = fs_emap_insert(&d->em, &ne);
+	if (ret)
+		goto out;
+	fs_emap_normalize(&d->em);
+	d->grown = dir;
+	dop_touch(d, dir);
+	dir->size += FS_BS;
+	if (d->nblk == DOP_BLKS || !(d->blk[d->nblk] = calloc(1, sizeof(struct dblk)))) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	d->blk[d->nblk]->pblk = d->gpblk;
+	d->blk[d->nblk]->dino = dir->ino;
+	b = d->blk[d->nblk++]->data;
+	h = (void *)b;
+	h->magic = FS_DIR_MAGIC;
+	h->ino = dir->ino;
+	e = (void *)(b + sizeof(*h));
+	e->rec_len = FS_BS - sizeof(*h);
+	dirent_put(e, ino, type, name, len);
+out:
+	free(buf);
+	return ret;
+}
+
+static int dir_remove(struct dop *d, struct fs_inode *dir, const struct dloc *l)
+{
+	uint8_t *b;
+	uint32_t prev = 0;
+	struct fs_ddirent *e;
+	int ret = dir_block(d, dir, l->k, NULL, true, &b);
+
+	if (ret)
+		return ret;
+	for (uint32_t off = sizeof(struct fs_ddirhdr); off < l->off;) {
+		prev = off;
+		off += ((struct fs_ddirent *)(b + off))->rec_len;
+	}
+	e = (void *)(b + l->off);
+	if (prev) {
+		((struct fs_ddirent *)(b + prev))->rec_len += e->rec_len;
+		memset(e, 0, 8 + e->name_len);
+	} else {
+		memset(e->name, 0, e->name_len);
+		e->ino = 0;
+		e->name_len = 0;
+		e->type = 0;
+	}
+	return 0;
+}
+
+static int dir_set(struct dop *d, struct fs_inode *dir, const struct dloc *l,
+		   uint32_t ino, uint8_t type)
+{
+	uint8_t *b;
+	int ret = dir_block(d, dir, l->k, NULL, true, &b);
+	struct fs_ddirent *e = (void *)(b + l->off);
+
+	if (ret)
+		return ret;
+	e->ino = ino;
+	e->type = type;
+	return 0;
+}
+
+/* Drop a link of @i: free it in this transaction if it was the last one
+ * and nobody else holds it, else leave an orphan or just count down. */
+static int dop_drop_link(struct dop *d, struct fs_inode *i)
+{
+	struct isave *s = dop_touch(d, i);
+	bool alone, last = S_ISDIR(i->mode) || i->nlink <= 1;
+	int ret;
+
+	pthread_mutex_lock(&C(d->fs)->icache_lock);
+	alone = i->refs == 1;
+	pthread_mutex_unlock(&C(d->fs)->icache_lock);
+	i->ctime = d->now;
+	if (!last) {
+		i->nlink--;
+		return 0;
+	}
+	i->nlink = 0;
+	if (!alone)
+		return 0;	/* an orphan until its last close */
+	if (!s->locked) {
+		pthread_rwlock_wrlock(&i->lock);
+		s->locked = true;
+	}
+	ret = fs_layout_break_all(d->fs, i, d->brk, &s->br);
+	if (ret)
+		return ret;
+	s->freed = true;
+	return 0;
+}
+
+static int dop_commit(struct dop *d)
+{
+	int ret = 0;
+
+	for (int k = 0; k < d->nblk; k++) {
+		struct fs_ddirhdr *h = (void *)d->blk[k]->data;
+
+		h->crc = dblk_crc(d->blk[k]->dino, d->blk[k]->data);
+		fs_txn_add(&d->t, d->blk[k]->pblk * FS_BS, d->blk[k]->data, FS_BS);
+	}
+	for (int k = 0; k < d->ns && !ret; k++) {
+		struct fs_inode *i = d->s[k].i;
+
+		if (d->s[k].freed)
+			ret = fs_txn_inode_free(&d->t, i);
+		else if (i == d->grown)
+			ret = fs_txn_inode(&d->t, i, d->em.v, d->em.n);
+		else
+			ret = fs_txn_inode(&d->t, i, NULL, 0);
+	}
+	if (!ret)
+		ret = fs_txn_commit(&d->t);
+	dop_end(d, ret == 0);
+	return ret;
+}
+
+/* ---- path walk (ns_lock held) ------------------------------------------------------ */
+
+struct nd {
+	struct fs_inode *dir;		/* parent of the last component */
+	const char *name;
+	size_t len;
+	bool slash;			/* trailing slash */
+	bool root;			/* the path is "/" */
+	bool dot;			/* last component is "." or ".." */
+};
+
+static bool is_dot(const char *s, size_t n)
+{
+	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+static int step(struct udax_fs *fs, struct fs_inode **cur, const char *s,
+		size_t n)
+{
+	struct fs_inode *next;
+	struct dloc l;
+	uint32_t ino;
+	int ret;
+
+	if (!S_ISDIR((*cur)->mode))
+		return fs_error(-ENOTDIR, "a path component is not a directory");
+	if (n == 1 && s[0] == '.')
+		return 0;
+	if (n == 2 && s[0] == '.' && s[1] == '.') {
+		ino = (*cur)->parent;
+	} else {
+		ret = dir_find(NULL, *cur, s, n, &l);
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			return fs_error(-ENOENT, "no such file or directory: %.*s",
+					(int)n, s);
+		ino = l.ino;
+	}
+	ret = fs_iget(fs, ino, &next);
+	if (ret)
+		return ret;
+	fs_iput(*cur);
+	*cur = next;
+	return 0;
+}
+
+static int walk_parent(struct udax_fs *fs, const char *path, struct nd *nd)
+{
+	struct fs_inode *cur;
+	const char *p = path, *s;
+	int ret;
+
+	memset(nd, 0, sizeof(*nd));
+	if (!fs || !path)
+		return fs_error(-EINVAL, "no file system or path");
+	if (!*path)
+		return fs_error(-ENOENT, "empty path");
+	if (*path != '/')
+		return fs_error(-EINVAL, "path \"%s\" is not absolute", path);
+	ret = fs_iget(fs, UDAX_ROOT_INO, &cur);
+	if (ret)
+		return ret;
+	for (;;) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			nd->root = true;	/* "/" */
+			break;
+		}
+		s = p;
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - s);
+		if (n > UDAX_NAME_MAX) {
+			fs_iput(cur);
+			return fs_error(-ENAMETOOLONG, "name too long");
+		}
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			nd->name = s;
+			nd->len = n;
+			nd->slash = p[-1] == '/';
+			nd->dot = is_dot(s, n);
+			break;
+		}
+		ret = step(fs, &cur, s, n);
+		if (ret) {
+			fs_iput(cur);
+			return ret;
+		}
+	}
+	if (!S_ISDIR(cur->mode)) {
+		fs_iput(cur);
+		return fs_error(-ENOTDIR, "a path component is not a directory");
+	}
+	nd->dir = cur;
+	return 0;
+}
+
+/* Resolve the last component of @nd: 0 and *@out, or -ENOENT ... */
+static int nd_last(struct udax_fs *fs, struct nd *nd, struct fs_inode **out)
+{
+	struct fs_inode *cur = nd->dir;
+	int ret;
+
+	fs_inode_hold(cur);
+	if (!nd->root) {
+		ret = step(fs, &cur, nd->name, nd->len);
+		if (ret) {
+			fs_iput(cur);
+			return ret;
+		}
+	}
+	if (nd->slash && !S_ISDIR(cur->mode)) {
+		fs_iput(cur);
+		return fs_error(-ENOTDIR, "not a directory (trailing slash)");
+	}
+	*out = cur;
+	return 0;
+}
+
+static int walk(struct udax_fs *fs, const char *path, struct fs_inode **out)
+{
+	struct nd nd;
+	int ret = walk_parent(fs, path, &nd);
+
+	if (ret)
+		return ret;
+	ret = nd_last(fs, &nd, out);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+static uint8_t dtype(uint32_t mode)
+{
+	return S_ISDIR(mode) ? DT_DIR : DT_REG;
+}
+
+/* ---- operations ----------------------------------------------------------------------- */
+
+/*
+ * Create @nd's last component as a new inode of @mode (ns_lock held).
+ * On success *@out holds a cache reference to it.
+ */
+static int create(struct udax_fs *fs, struct nd *nd, uint32_t mode,
+		  struct fs_inode **out)
+{
+	struct fs_inode *dir = nd->dir, *i;
+	struct dop d;
+	uint32_t ino;
+	int ret;
+
+	if (nd->root || nd->dot)
+		return fs_error(-EEXIST, "file exists");
+	if (!dir->nlink)
+		return fs_error(-ENOENT, "directory was removed");
+	if (S_ISDIR(mode) && dir->nlink >= UINT32_MAX - 1)
+		return fs_error(-EMLINK, "too many links");
+	ret = fs_ino_alloc(fs, &ino);
+	if (ret)
+		return ret;
+	i = fs_inode_new(fs, ino, mode);
+	if (!i) {
+		fs_ino_free(fs, ino);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&C(fs)->alloc_lock);
+	i->gen = C(fs)->next_gen++;
+	pthread_mutex_unlock(&C(fs)->alloc_lock);
+	i->nlink = S_ISDIR(mode) ? 2 : 1;
+	i->parent = S_ISDIR(mode) ? dir->ino : 0;
+	dop_init(&d, fs, NULL);
+	i->atime = i->mtime = i->ctime = i->btime = d.now;
+	dop_touch(&d, dir);
+	dop_touch(&d, i);
+	ret = dir_add(&d, dir, nd->name, nd->len, ino, dtype(mode));
+	if (!ret) {
+		if (S_ISDIR(mode))
+			dir->nlink++;
+		dir->mtime = dir->ctime = d.now;
+		ret = dop_commit(&d);
+	} else {
+		dop_end(&d, false);
+	}
+	if (ret) {
+		fs_ino_free(fs, ino);
+		fs_inode_dispose(i);
+		return ret;
+	}
+	fs_icache_insert(i);
+	*out = i;
+	return 0;
+}
+
+/* The namespace half of udax_open(): find or create. */
+int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
+	       struct fs_inode **out, bool *created)
+{
+	struct fs_core *c = C(fs);
+	struct fs_inode *i;
+	struct nd nd;
+	int ret;
+
+	*created = false;
+	pthread_mutex_lock(&c->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (ret)
+		goto out;
+	ret = nd_last(fs, &nd, &i);
+	if (ret == -ENOENT && (oflags & O_CREAT) && !nd.root && !nd.dot) {
+		if (nd.slash)
+			ret = fs_error(-EISDIR, "cannot create a file with a trailing slash");
+		else
+			ret = fs_check_rw(fs);
+		if (!ret)
+			ret = create(fs, &nd, S_IFREG | (mode & 07777), &i);
+		if (!ret)
+			*created = true;
+	} else if (!ret && (oflags & O_CREAT) && (oflags & O_EXCL)) {
+		fs_iput(i);
+		ret = fs_error(-EEXIST, "file exists");
+	}
+	fs_iput(nd.dir);
+	if (!ret)
+		*out = i;
+out:
+	pthread_mutex_unlock(&c->ns_lock);
+	return ret;
+}
+
+int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
+{
+	struct fs_inode *i;
+	struct nd nd;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (!ret) {
+		ret = nd_last(fs, &nd, &i);
+		if (!ret) {
+			fs_iput(i);
+			ret = fs_error(-EEXIST, "file exists");
+		} else if (ret == -ENOENT || ret == -ENOTDIR) {
+			/* ENOTDIR from a trailing slash on a file: exists */
+			ret = ret == -ENOTDIR ? fs_error(-EEXIST, "file exists") :
+				create(fs, &nd, S_IFDIR | (mode & 07777), &i);
+			if (!ret)
+				fs_iput(i);
+		}
+		fs_iput(nd.dir);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+/* unlink (@dir false) and rmdir (@dir true). */
+static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
+		       const struct udax_break_opts *brk)
+{
+	struct fs_inode *i = NULL;
+	struct dloc l;
+	struct dop d;
+	struct nd nd;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (ret)
+		goto unlock;
+	if (nd.root) {
+		ret = fs_error(isdir ? -EBUSY : -EISDIR, "cannot remove the root");
+		goto out;
+	}
+	if (nd.dot) {
+		ret = fs_error(isdir ? (nd.len == 1 ? -EINVAL : -ENOTEMPTY) : -EISDIR,
+			       "cannot remove \".\" or \"..\"");
+		goto out;
+	}
+	ret = dir_find(NULL, nd.dir, nd.name, nd.len, &l);
+	if (ret <= 0) {
+		if (!ret)
+			ret = fs_error(-ENOENT, "no such file or directory");
+		goto out;
+	}
+	ret = fs_iget(fs, l.ino, &i);
+	if (ret)
+		goto out;
+	if (isdir && !S_ISDIR(i->mode)) {
+		ret = fs_error(-ENOTDIR, "not a directory");
+		goto out;
+	}
+	if (!isdir && S_ISDIR(i->mode)) {
+		ret = fs_error(-EISDIR, "is a directory");
+		goto out;
+	}
+	if (!isdir && nd.slash) {
+		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
+		goto out;
+	}
+	if (isdir) {
+		ret = dir_nonempty(i);
+		if (ret) {
+			if (ret > 0)
+				ret = fs_error(-ENOTEMPTY, "directory not empty");
+			goto out;
+		}
+	}
+	dop_init(&d, fs, brk);
+	dop_touch(&d, nd.dir);
+	ret = dir_remove(&d, nd.dir, &l);
+	if (!ret)
+		ret = dop_drop_link(&d, i);
+	if (ret) {
+		dop_end(&d, false);
+		goto out;
+	}
+	if (isdir)
+		nd.dir->nlink--;
+	nd.dir->mtime = nd.dir->ctime = d.now;
+	ret = dop_commit(&d);
+out:
+	fs_iput(nd.dir);
+unlock:
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_iput(i);	/* last reference of an orphan: frees it */
+	return ret;
+}
+
+int udax_unlink(struct udax_fs *fs, const char *path)
+{
+	return remove_name(fs, path, false, NULL);
+}
+
+int udax_unlink_ex(struct udax_fs *fs, const char *path,
+		   const struct udax_break_opts *brk)
+{
+	return remove_name(fs, path, false, brk);
+}
+
+int udax_rmdir(struct udax_fs *fs, const char *path)
+{
+	return remove_name(fs, path, true, NULL);
+}
+
+int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
+{
+	struct fs_inode *i = NULL;
+	struct dloc l;
+	struct dop d;
+	struct nd nd = { 0 };
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, oldpath, &i);
+	if (ret)
+		goto unlock;
+	if (S_ISDIR(i->mode)) {
+		ret = fs_error(-EPERM, "hard links to directories are not allowed");
+		goto unlock;
+	}
+	ret = walk_parent(fs, newpath, &nd);
+	if (ret)
+		goto unlock;
+	if (nd.root || nd.dot) {
+		ret = fs_error(-EEXIST, "file exists");
+		goto out;
+	}
+	ret = dir_find(NULL, nd.dir, nd.name, nd.len, &l);
+	if (ret) {
+		if (ret > 0)
+			ret = fs_error(-EEXIST, "file exists");
+		goto out;
+	}
+	if (nd.slash) {
+		ret = fs_error(-ENOENT, "trailing slash on a file name");
+		goto out;
+	}
+	if (!nd.dir->nlink) {
+		ret = fs_error(-ENOENT, "directory was removed");
+		goto out;
+	}
+	if (i->nlink >= UINT32_MAX - 1) {
+		ret = fs_error(-EMLINK, "too many links");
+		goto out;
+	}
+	dop_init(&d, fs, NULL);
+	dop_touch(&d, nd.dir);
+	dop_touch(&d, i);
+	if (!i->nlink) {
+		dop_end(&d, false);
+		ret = fs_error(-ENOENT, "file was removed");
+		goto out;
+	}
+	ret = dir_add(&d, nd.dir, nd.name, nd.len, i->ino, DT_REG);
+	if (ret) {
+		dop_end(&d, false);
+		goto out;
+	}
+	i->nlink++;
+	i->ctime = d.now;
+	nd.dir->mtime = nd.dir->ctime = d.now;
+	ret = dop_commit(&d);
+out:
+	fs_iput(nd.dir);
+unlock:
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_iput(i);
+	return ret;
+}
+
+int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
+		   unsigned flags, const struct udax_break_opts *brk)
+{
+	struct fs_inode *src = NULL, *tgt = NULL, *od, *ndir;
+	struct nd o = { 0 }, n = { 0 };
+	struct dloc ls, lt;
+	struct dop d;
+	bool sdir;
+	int ret, have;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	if (flags & ~UDAX_RENAME_NOREPLACE)
+		return fs_error(-EINVAL, "rename: unknown flags");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, oldpath, &o);
+	if (ret)
+		goto unlock;
+	ret = walk_parent(fs, newpath, &n);
+	if (ret)
+		goto out;
+	if (o.root || n.root) {
+		ret = fs_error(-EBUSY, "cannot rename the root");
+		goto out;
+	}
+	if (o.dot || n.dot) {
+		ret = fs_error(-EINVAL, "cannot rename \".\" or \"..\"");
+		goto out;
+	}
+	od = o.dir;
+	ndir = n.dir;
+	ret = dir_find(NULL, od, o.name, o.len, &ls);
+	if (ret <= 0) {
+		if (!ret)
+			ret = fs_error(-ENOENT, "no such file or directory");
+		goto out;
+	}
+	ret = fs_iget(fs, ls.ino, &src);
+	if (ret)
+		goto out;
+	sdir = S_ISDIR(src->mode);
+	if ((o.slash || n.slash) && !sdir) {
+		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
+		goto out;
+	}
+	have = dir_find(NULL, ndir, n.name, n.len, &lt);
+	if (have < 0) {
+		ret = have;
+		goto out;
+	}
+	if (have) {
+		if (flags & UDAX_RENAME_NOREPLACE) {
+			ret = fs_error(-EEXIST, "target exists");
+			goto out;
+		}
+		if (lt.ino == src->ino) {
+			ret = 0;	/* POSIX: links of one file: nothing */
+			goto out;
+		}
+		ret = fs_iget(fs, lt.ino, &tgt);
+		if (ret)
+			goto out;
+		if (sdir && !S_ISDIR(tgt->mode)) {
+			ret = fs_error(-ENOTDIR, "target is not a directory");
+			goto out;
+		}
+		if (!sdir && S_ISDIR(tgt->mode)) {
+			ret = fs_error(-EISDIR, "target is a directory");
+			goto out;
+		}
+		if (S_ISDIR(tgt->mode)) {
+			ret = dir_nonempty(tgt);
+			if (ret) {
+				if (ret > 0)
+					ret = fs_error(-ENOTEMPTY, "target directory not empty");
+				goto out;
+			}
+		}
+	}
+	if (sdir && od != ndir) {
+		/* Loop check: the new parent must not be src or below it. */
+		uint32_t p = ndir->ino;
+
+		for (unsigned depth = 0; ; depth++) {
+			struct fs_inode *pi;
+
+			if (p == src->ino) {
+				ret = fs_error(-EINVAL, "cannot move a directory into itself");
+				goto out;
+			}
+			if (p == UDAX_ROOT_INO)
+				break;
+			if (depth > C(fs)->sb.nr_inodes) {
+				ret = fs_error(-EUCLEAN, "directory parent loop");
+				goto out;
+			}
+			ret = fs_iget(fs, p, &pi);
+			if (ret)
+				goto out;
+			p = pi->parent;
+			fs_iput(pi);
+		}
+		if (!tgt && ndir->nlink >= UINT32_MAX - 1) {
+			ret = fs_error(-EMLINK, "too many links");
+			goto out;
+		}
+	}
+	if (!ndir->nlink) {
+		ret = fs_error(-ENOENT, "target directory was removed");
+		goto out;
+	}
+
+	dop_init(&d, fs, brk);
+	dop_touch(&d, od);
+	dop_touch(&d, ndir);
+	dop_touch(&d, src);
+	if (tgt) {
+		ret = dir_set(&d, ndir, &lt, src->ino, dtype(src->mode));
+		if (!ret)
+			ret = dop_drop_link(&d, tgt);
+		if (!ret && sdir)
+			ndir->nlink--;		/* the replaced directory's ".." */
+	} else {
+		ret = dir_add(&d, ndir, n.name, n.len, src->ino, dtype(src->mode));
+	}
+	if (!ret) {
+		/* Find the source again: the add may have split its record. */
+		ret = dir_find(&d, od, o.name, o.len, &ls);
+		ret = ret > 0 ? dir_remove(&d, od, &ls) :
+			ret ? ret : fs_error(-EUCLEAN, "rename: source vanished");
+	}
+	if (ret) {
+		dop_end(&d, false);
+		goto out;
+	}
+	if (sdir && od != ndir) {
+		od->nlink--;
+		ndir->nlink++;
+		src->parent = ndir->ino;
+	}
+	src->ctime = d.now;
+	od->mtime = od->ctime = ndir->mtime = ndir->ctime = d.now;
+	ret = dop_commit(&d);
+out:
+	fs_iput(o.dir);
+	fs_iput(n.dir);
+unlock:
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_iput(src);
+	fs_iput(tgt);
+	return ret;
+}
+
+int udax_rename(struct udax_fs *fs, const char *oldpath, const char *newpath,
+		unsigned flags)
+{
+	return udax_rename_ex(fs, oldpath, newpath, flags, NULL);
+}
+
+/* ---- attributes ----------------------------------------------------------------------- */
+
+enum attr_op { ATTR_MODE, ATTR_OWNER, ATTR_TIMES };
+
+static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
+		   mode_t mode, uid_t uid, gid_t gid, const struct timespec *ts)
+{
+	struct fs_inode *i = NULL;
+	struct dop d;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, &i);
+	if (ret)
+		goto out;
+	dop_init(&d, fs, NULL);
+	dop_touch(&d, i);
+	switch (op) {
+	case ATTR_MODE:
+		i->mode = (i->mode & S_IFMT) | (mode & 07777);
+		break;
+	case ATTR_OWNER:
+		if (uid != (uid_t)-1)
+			i->uid = uid;
+		if (gid != (gid_t)-1)
+			i->gid = gid;
+		break;
+	case ATTR_TIMES:
+		for (int k = 0; k < 2; k++) {
+			int64_t *t = k ? &i->mtime : &i->atime;
+
+			if (!ts || ts[k].tv_nsec == UTIME_NOW)
+				*t = d.now;
+			else if (ts[k].tv_nsec != UTIME_OMIT) {
+				if (ts[k].tv_nsec < 0 || ts[k].tv_nsec >= 1000000000) {
+					dop_end(&d, false);
+					ret = fs_error(-EINVAL, "bad time");
+					goto out;
+				}
+				*t = (int64_t)ts[k].tv_sec * 1000000000 + ts[k].tv_nsec;
+			}
+		}
+		i->times_dirty = false;
+		break;
+	}
+	i->ctime = d.now;
+	ret = dop_commit(&d);
+out:
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_iput(i);
+	return ret;
+}
+
+int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode)
+{
+	return setattr(fs, path, ATTR_MODE, mode, 0, 0, NULL);
+}
+
+int udax_chown(struct udax_fs *fs, const char *path, uid_t uid, gid_t gid)
+{
+	return setattr(fs, path, ATTR_OWNER, 0, uid, gid, NULL);
+}
+
+int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[2])
+{
+	return setattr(fs, path, ATTR_TIMES, 0, 0, 0, ts);
+}
+
+int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
+{
+	struct fs_inode *i;
+	int ret;
+
+	if (!st)
+		return fs_error(-EINVAL, "stat: no result");
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, &i);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	if (ret)
+		return ret;
+	pthread_rwlock_rdlock(&i->lock);
+	fs_inode_fill(i, st);
+	pthread_rwlock_unlock(&i->lock);
+	fs_iput(i);
+	return 0;
+}
+
+/* ---- readdir -------------------------------------------------------------------------- */
+
+struct udax_dir {
+	struct udax_fs *fs;
+	struct fs_inode *ino;
+	uint64_t k;
+	uint32_t off;
+};
+
+int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
+{
+	struct fs_inode *i;
+	struct udax_dir *d;
+	int ret;
+
+	if (!fs || !out)
+		return fs_error(-EINVAL, "opendir: bad argument");
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, &i);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	if (ret)
+		return ret;
+	if (!S_ISDIR(i->mode)) {
+		fs_iput(i);
+		return fs_error(-ENOTDIR, "not a directory");
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		fs_iput(i);
+		return -ENOMEM;
+	}
+	d->fs = fs;
+	d->ino = i;
+	d->off = sizeof(struct fs_ddirhdr);
+	*out = d;
+	return 0;
+}
+
+int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
+{
+	uint8_t *buf, *b;
+	int ret = 0;
+
+	if (!d || !ent)
+		return fs_error(-EINVAL, "readdir: bad argument");
+	buf = malloc(FS_BS);
+	if (!buf)
+		return -ENOMEM;
+	pthread_mutex_lock(&C(d->fs)->ns_lock);
+	while (!ret && d->ino->nlink && d->k < d->ino->size / FS_BS) {
+		ret = dir_block(NULL, d->ino, d->k, buf, false, &b);
+		if (ret)
+			break;
+		/* Records only merge or split; resynchronize on a boundary. */
+		for (uint32_t off = sizeof(struct fs_ddirhdr); off < FS_BS;) {
+			struct fs_ddirent *e = (void *)(b + off);
+
+			if (off >= d->off && e->ino) {
+				ent->ino = e->ino;
+				ent->type = e->type;
+				memcpy(ent->name, e->name, e->name_len);
+				ent->name[e->name_len] = 0;
+				d->off = off + e->rec_len;
+				ret = 1;
+				break;
+			}
+			off += e->rec_len;
+		}
+		if (!ret) {
+			d->k++;
+			d->off = sizeof(struct fs_ddirhdr);
+		}
+	}
+	pthread_mutex_unlock(&C(d->fs)->ns_lock);
+	free(buf);
+	return ret;
+}
+
+int udax_closedir(struct udax_dir **pd)
+{
+	if (!pd || !*pd)
+		return 0;
+	fs_iput((*pd)->ino);
+	free(*pd);
+	*pd = NULL;
+	return 0;
+}

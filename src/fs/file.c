@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs core: file data.  open/close, read, write, append, sync, truncate,
+ * fallocate, fstat.
+ *
+ * Data goes straight to the device.  A block a write allocates (or an
+ * unwritten block it converts) is written whole — the data and zeroes
+ * around it — and made durable before the transaction that maps it
+ * commits, so a crash never exposes stale bytes.  Overwrites of mapped
+ * blocks are in place and not atomic (like ext4's ordered mode).  Bytes of
+ * a file's blocks past its end of file are always zero: truncate and
+ * punch zero partial blocks through the journal (in the same transaction
+ * as the size or map change), which keeps them crash-atomic and lets a
+ * later extension expose zeroes only.
+ *
+ * Every operation that frees or moves blocks follows the layout-break
+ * protocol of internal.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs/core.h"
+
+#define FS_EXT_FRESH	0x100	/* in-memory only: to be written whole */
+
+static const uint8_t zeroes[FS_BS];
+
+/* ---- open / close ------------------------------------------------------------ */
+
+static int truncate_locked(struct udax_file *f, uint64_t size,
+			   const struct udax_break_opts *brk);
+
+int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
+	      struct udax_file **out)
+{
+	int acc = flags & O_ACCMODE;
+	bool wr = acc != O_RDONLY, created;
+	struct fs_inode *i;
+	struct udax_file *f;
+	int ret;
+
+	if (!fs || !out)
+		return fs_error(-EINVAL, "open: bad argument");
+	*out = NULL;
+	if (acc == O_ACCMODE ||
+	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)))
+		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
+	if ((flags & O_TRUNC) && !wr)
+		return fs_error(-EINVAL, "open: O_TRUNC needs write access");
+	if (wr && C(fs)->rdonly)
+		return fs_check_rw(fs);
+	ret = fs_ns_open(fs, path, flags, mode, &i, &created);
+	if (ret)
+		return ret;
+	if (S_ISDIR(i->mode) && wr) {
+		fs_iput(i);
+		return fs_error(-EISDIR, "open: is a directory");
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		fs_iput(i);
+		return -ENOMEM;
+	}
+	f->fs = fs;
+	f->inode = i;
+	f->flags = flags;
+	if ((flags & O_TRUNC) && !created) {
+		pthread_rwlock_wrlock(&i->lock);
+		ret = i->size ? truncate_locked(f, 0, NULL) : 0;
+		pthread_rwlock_unlock(&i->lock);
+		if (ret) {
+			fs_iput(i);
+			free(f);
+			return ret;
+		}
+	}
+	*out = f;
+	return 0;
+}
+
+int udax_close(struct udax_file **pf)
+{
+	if (!pf || !*pf)
+		return 0;
+	fs_iput((*pf)->inode);
+	free(*pf);
+	*pf = NULL;
+	return 0;
+}
+
+static int check_write(struct udax_file *f)
+{
+	if (!f)
+		return fs_error(-EINVAL, "no file");
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return fs_error(-EBADF, "file not open for writing");
+	if (S_ISDIR(f->inode->mode))
+		return fs_error(-EISDIR, "is a directory");
+	return fs_check_rw(f->fs);
+}
+
+/* ---- read ---------------------------------------------------------------------- */
+
+ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
+{
+	struct fs_inode *i;
+	uint64_t end, pos;
+	uint32_t k;
+
+	if (!f || (!buf && n))
+		return fs_error(-EINVAL, "pread: bad argument");
+	if ((f->flags & O_ACCMODE) == O_WRONLY)
+		return fs_error(-EBADF, "file not open for reading");
+	i = f->inode;
+	if (S_ISDIR(i->mode))
+		return fs_error(-EISDIR, "is a directory");
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	pthread_rwlock_rdlock(&i->lock);
+	if (off >= i->size || !n) {
+		pthread_rwlock_unlock(&i->lock);
+		return 0;
+	}
+	end = n < i->size - off ? off + n : i->size;
+	pos = off;
+	k = fs_emap_find(i->ext, i->next, off / FS_BS);
+	while (pos < end) {
+		uint64_t lb = pos / FS_BS, stop;
+		const struct fs_extent *e = k < i->next ? &i->ext[k] : NULL;
+
+		if (e && e->lblk <= lb) {
+			stop = (e->lblk + e->len) * FS_BS;
+			if (stop > end)
+				stop = end;
+			if (e->flags & FS_EXT_UNWRITTEN)
+				memset((char *)buf + (pos - off), 0, stop - pos);
+			else
+				memcpy((char *)buf + (pos - off),
+				       (char *)fs_block_addr(f->fs, e->pblk) +
+				       (pos - e->lblk * FS_BS), stop - pos);
+			k++;
+		} else {
+			stop = e ? e->lblk * FS_BS : end;
+			if (stop > end)
+				stop = end;
+			memset((char *)buf + (pos - off), 0, stop - pos);
+		}
+		pos = stop;
+	}
+	pthread_rwlock_unlock(&i->lock);
+	return (ssize_t)(end - off);
+}
+
+/* ---- write -------------------------------------------------------------------------- */
+
+/* Map every hole of [lb, lb + nb) in @m with fresh blocks (flags @fl). */
+static int fill_holes(struct udax_fs *fs, struct fs_emap *m, uint64_t lb,
+		      uint64_t nb, uint32_t fl, uint64_t *nalloc)
+{
+	uint64_t pos = lb, end = lb + nb;
+
+	while (pos < end) {
+		uint32_t k = fs_emap_find(m->v, m->n, pos);
+		uint64_t hole_end, goal = 0, p, got;
+		struct fs_extent e;
+		int ret;
+
+		if (k < m->n && m->v[k].lblk <= pos) {
+			pos = m->v[k].lblk + m->v[k].len;
+			continue;
+		}
+		hole_end = k < m->n && m->v[k].lblk < end ? m->v[k].lblk : end;
+		if (k)
+			goal = m->v[k - 1].pblk + (pos - m->v[k - 1].lblk);
+		if (hole_end - pos > FS_DEXT_MAXLEN)
+			hole_end = pos + FS_DEXT_MAXLEN;
+		ret = fs_block_alloc(fs, goal, hole_end - pos, &p, &got);
+		if (ret)
+			return ret;
+		e = (struct fs_extent){ .lblk = pos, .pblk = p,
+					.len = (uint32_t)got, .flags = fl };
+		ret = fs_emap_insert(m, &e);
+		if (ret) {
+			fs_block_free(fs, p, got);
+			return ret;
+		}
+		*nalloc += got;
+		pos += got;
+	}
+	return 0;
+}
+
+/* Give back the blocks of extents flagged @fl (a failed operation). */
+static void free_flagged(struct udax_fs *fs, struct fs_emap *m, uint32_t fl)
+{
+	for (uint32_t k = 0; k < m->n; k++)
+		if (m->v[k].flags == fl)
+			fs_block_free(fs, m->v[k].pblk, m->v[k].len);
+}
+
+/* Blocks a failed write must give back. */
+struct fresh {
+	struct fs_extent *v;
+	uint32_t n, cap;
+	int err;
+};
+
+static void fresh_note(struct fresh *fr, const struct fs_extent *e)
+{
+	if (fr->n == fr->cap) {
+		uint32_t cap = fr->cap ? 2 * fr->cap : 8;
+		struct fs_extent *v = realloc(fr->v, cap * sizeof(*v));
+
+		if (!v) {
+			fr->err = -ENOMEM;
+			return;
+		}
+		fr->v = v;
+		fr->cap = cap;
+	}
+	fr->v[fr->n++] = *e;
+}
+
+/* Re-flag unwritten extents of [lb, lb + nb) in @m as @fl. */
+static int reflag_unwritten(struct fs_emap *m, uint64_t lb, uint64_t nb,
+			    uint32_t from, uint32_t fl)
+{
+	uint64_t pos = lb, end = lb + nb;
+
+	while (pos < end) {
+		uint32_t k = fs_emap_find(m->v, m->n, pos);
+		struct fs_extent e;
+		uint64_t s, f;
+		int ret;
+
+		if (k == m->n || m->v[k].lblk >= end)
+			break;
+		e = m->v[k];
+		s = e.lblk > pos ? e.lblk : pos;
+		f = e.lblk + e.len < end ? e.lblk + e.len : end;
+		if (e.flags == from) {
+			ret = fs_emap_remove(m, s, f - s, NULL, NULL);
+			e.pblk += s - e.lblk;
+			e.lblk = s;
+			e.len = (uint32_t)(f - s);
+			e.flags = fl;
+			if (!ret)
+				ret = fs_emap_insert(m, &e);
+			if (ret)
+				return ret;
+		}
+		pos = f;
+	}
+	return 0;
+}
+
+/* Write with ino->lock held for write.  Returns bytes or -errno. */
+static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
+			    uint64_t off)
+{
+	struct udax_fs *fs = f->fs;
+	struct fs_inode *i = f->inode;
+	uint64_t lb, nb, nalloc = 0, pos, end;
+	bool changed = false;
+	struct fresh fr = { 0 };
+	struct fs_emap m;
+	struct fs_txn t;
+	int ret;
+
+	if (off >= FS_MAX_SIZE)
+		return fs_error(-EFBIG, "write past the maximum file size");
+	if (n > FS_MAX_SIZE - off)
+		n = FS_MAX_SIZE - off;
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX & ~(size_t)(FS_BS - 1);
+	if (!n)
+		return 0;
+	end = off + n;
+	lb = off / FS_BS;
+	nb = (end + FS_BS - 1) / FS_BS - lb;
+	ret = fs_emap_dup(&m, i);
+	if (ret)
+		return ret;
+	ret = fill_holes(fs, &m, lb, nb, FS_EXT_FRESH, &nalloc);
+	if (!ret)
+		ret = reflag_unwritten(&m, lb, nb, FS_EXT_UNWRITTEN,
+				       FS_EXT_FRESH | FS_EXT_UNWRITTEN);
+	if (ret) {
+		free_flagged(fs, &m, FS_EXT_FRESH);
+		free(m.v);
+		return ret;
+	}
+	/* Data first: fresh blocks whole, mapped blocks in place. */
+	pos = off;
+	for (uint32_t k = fs_emap_find(m.v, m.n, lb); pos < end; k++) {
+		struct fs_extent *e = &m.v[k];
+		uint64_t stop = (e->lblk + e->len) * FS_BS;
+		char *dst = (char *)fs_block_addr(fs, e->pblk) +
+			    (pos - e->lblk * FS_BS);
+
+		if (stop > end)
+			stop = end;
+		if (e->flags & FS_EXT_FRESH) {
+			uint64_t head = pos % FS_BS, tail = (FS_BS - stop % FS_BS) % FS_BS;
+
+			changed = true;
+			udax_dev_memset_persist(fs->dev, dst - head, 0, head,
+						UDAX_PERSIST_NODRAIN);
+			udax_dev_memset_persist(fs->dev, dst + (stop - pos), 0,
+						tail, UDAX_PERSIST_NODRAIN);
+		}
+		ret = udax_dev_memcpy_persist(fs->dev, dst,
+					      (const char *)buf + (pos - off),
+					      stop - pos, UDAX_PERSIST_NODRAIN);
+		if (ret)
+			break;
+		pos = stop;
+	}
+	if (!ret)
+		ret = udax_dev_drain(fs->dev);
+	i->mtime = i->ctime = fs_now();
+	if (!ret && (changed || end > i->size)) {
+		uint64_t old = i->size;
+
+		/* Fresh and converted blocks are written now. */
+		if (changed) {
+			for (uint32_t k = 0; k < m.n; k++)
+				if (m.v[k].flags == FS_EXT_FRESH)
+					fresh_note(&fr, &m.v[k]);
+			for (uint32_t k = 0; k < m.n; k++)
+				if (m.v[k].flags & FS_EXT_FRESH)
+					m.v[k].flags = 0;
+			fs_emap_normalize(&m);
+		}
+		if (end > i->size)
+			i->size = end;
+		fs_txn_init(&t, fs);
+		ret = fr.err;
+		if (!ret)
+			ret = fs_txn_inode(&t, i, m.v, m.n);
+		if (!ret)
+			ret = fs_txn_commit(&t);
+		if (!ret) {
+			fs_inode_set_extents(i, m.v, m.n, &t);
+			m.v = NULL;
+			i->times_dirty = false;
+		} else {
+			fs_txn_abort(&t);
+			i->size = old;
+			for (uint32_t k = 0; k < fr.n; k++)
+				fs_block_free(fs, fr.v[k].pblk, fr.v[k].len);
+		}
+		fs_txn_free(&t);
+	} else if (!ret) {
+		i->times_dirty = true;
+	} else {
+		free_flagged(fs, &m, FS_EXT_FRESH);
+	}
+	free(fr.v);
+	free(m.v);
+	return ret ? ret : (ssize_t)n;
+}
+
+ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t n, uint64_t off)
+{
+	ssize_t ret = check_write(f);
+
+	if (ret)
+		return ret;
+	if (!buf && n)
+		return fs_error(-EINVAL, "pwrite: no buffer");
+	pthread_rwlock_wrlock(&f->inode->lock);
+	/* Like Linux: a handle opened O_APPEND writes at the end. */
+	if (f->flags & O_APPEND)
+		off = f->inode->size;
+	ret = write_locked(f, buf, n, off);
+	pthread_rwlock_unlock(&f->inode->lock);
+	return ret;
+}
+
+ssize_t udax_append(struct udax_file *f, const void *buf, size_t n,
+		    uint64_t *where)
+{
+	ssize_t ret = check_write(f);
+	uint64_t off;
+
+	if (ret)
+		return ret;
+	if (!buf && n)
+		return fs_error(-EINVAL, "append: no buffer");
+	pthread_rwlock_wrlock(&f->inode->lock);
+	off = f->inode->size;
+	ret = write_locked(f, buf, n, off);
+	pthread_rwlock_unlock(&f->inode->lock);
+	if (ret >= 0 && where)
+		*where = off;
+	return ret;
+}
+
+int udax_fdatasync(struct udax_file *f)
+{
+	if (!f)
+		return fs_error(-EINVAL, "no file");
+	/* Data was flushed by the writes, metadata committed per operation. */
+	return udax_dev_drain(f->fs->dev);
+}
+
+int udax_fsync(struct udax_file *f)
+{
+	int ret;
+
+	if (!f)
+		return fs_error(-EINVAL, "no file");
+	if (f->inode->times_dirty && !C(f->fs)->rdonly) {
+		pthread_rwlock_wrlock(&f->inode->lock);
+		ret = fs_inode_sync_times(f->inode);
+		pthread_rwlock_unlock(&f->inode->lock);
+		if (ret)
+			return ret;
+	}
+	return udax_dev_drain(f->fs->dev);
+}
+
+int udax_fstat(struct udax_file *f, struct udax_stat *st)
+{
+	if (!f || !st)
+		return fs_error(-EINVAL, "fstat: bad argument");
+	pthread_rwlock_rdlock(&f->inode->lock);
+	fs_inode_fill(f->inode, st);
+	pthread_rwlock_unlock(&f->inode->lock);
+	return 0;
+}
+
+/* ---- operations that free or move blocks ----------------------------------------- */
+
+struct freelist {
+	struct fs_extent *v;
+	uint32_t n, cap;
+	int err;
+};
+
+static void collect(const struct fs_extent *e, void *arg)
+{
+	struct freelist *fl = arg;
+
+	if (fl->n == fl->cap) {
+		uint32_t cap = fl->cap ? 2 * fl->cap : 8;
+		struct fs_extent *v = realloc(fl->v, cap * sizeof(*v));
+
+		if (!v) {
+			fl->err = -ENOMEM;
+			return;
+		}
+		fl->v = v;
+		fl->cap = cap;
+	}
+	fl->v[fl->n++] = *e;
+}
+
+/* Zero bytes [pos, pos + len) of one block through @t, if written. */
+static void zero_partial(struct fs_txn *t, const struct fs_emap *m,
+			 uint64_t pos, uint64_t len)
+{
+	uint64_t lb = pos / FS_BS;
+	uint32_t k = fs_emap_find(m->v, m->n, lb);
+
+	if (!len || k == m->n || m->v[k].lblk > lb ||
+	    (m->v[k].flags & FS_EXT_UNWRITTEN))
+		return;
+	fs_txn_add(t, (m->v[k].pblk + (lb - m->v[k].lblk)) * FS_BS + pos % FS_BS,
+		   zeroes, len);
+}
+
+/*
+ * Finish an operation on @i that built @m: commit @m and the inode record,
+ * then free @fl through the break.  Called with the break started.
+ */
+static int commit_map(struct udax_file *f, struct fs_txn *t, struct fs_emap *m,
+		      struct freelist *fl, struct fs_break *br, uint64_t newsize,
+		      uint64_t *nalloc_fresh)
+{
+	struct fs_inode *i = f->inode;
+	uint64_t old = i->size;
+	int64_t mt = i->mtime, ct = i->ctime;
+	int ret = fl->err;
+
+	(void)nalloc_fresh;
+	fs_emap_normalize(m);
+	i->size = newsize;
+	i->mtime = i->ctime = fs_now();
+	if (!ret)
+		ret = fs_txn_inode(t, i, m->v, m->n);
+	if (!ret)
+		ret = fs_txn_commit(t);
+	if (!ret) {
+		fs_inode_set_extents(i, m->v, m->n, t);
+		m->v = NULL;
+		i->times_dirty = false;
+		for (uint32_t k = 0; k < fl->n; k++)
+			fs_break_free(br, fl->v[k].pblk, fl->v[k].len);
+	} else {
+		fs_txn_abort(t);
+		i->size = old;
+		i->mtime = mt;
+		i->ctime = ct;
+	}
+	return ret;
+}
+
+static int truncate_locked(struct udax_file *f, uint64_t size,
+			   const struct udax_break_opts *brk)
+{
+	struct udax_fs *fs = f->fs;
+	struct fs_inode *i = f->inode;
+	struct freelist fl = { 0 };
+	struct fs_emap m = { 0 };
+	struct fs_break br;
+	struct fs_txn t;
+	uint64_t keep;
+	int ret;
+
+	if (size >= i->size) {
+		/* Up: the tail of the last block is zero already. */
+		fs_emap_dup(&m, i);
+		fs_txn_init(&t, fs);
+		ret = commit_map(f, &t, &m, &fl, NULL, size, NULL);
+		fs_txn_free(&t);
+		free(m.v);
+		return ret;
+	}
+	keep = (size + FS_BS - 1) / FS_BS;
+	ret = fs_layout_break(fs, i, keep, FS_MAX_LBLK - keep, brk, &br);
+	if (ret)
+		return ret;
+	/* The lock may have been dropped: everything is read again here. */
+	fs_txn_init(&t, fs);
+	ret = fs_emap_dup(&m, i);
+	if (!ret && size < i->size) {
+		zero_partial(&t, &m, size, size % FS_BS ? FS_BS - size % FS_BS : 0);
+		ret = fs_emap_remove(&m, keep, FS_MAX_LBLK - keep, collect, &fl);
+	}
+	if (!ret)
+		ret = commit_map(f, &t, &m, &fl, &br, size < i->size ? size : i->size,
+				 NULL);
+	fs_break_end(&br);
+	fs_txn_free(&t);
+	free(m.v);
+	free(fl.v);
+	return ret;
+}
+
+int udax_ftruncate_ex(struct udax_file *f, uint64_t size,
+		      const struct udax_break_opts *brk)
+{
+	int ret;
+
+	if (!f)
+		return fs_error(-EINVAL, "no file");
+	if ((f->flags & O_ACCMODE) == O_RDONLY || S_ISDIR(f->inode->mode))
+		return fs_error(-EINVAL, "ftruncate: not open for writing or not a file");
+	ret = fs_check_rw(f->fs);
+	if (ret)
+		return ret;
+	if (size > FS_MAX_SIZE)
+		return fs_error(-EFBIG, "ftruncate: size past the maximum");
+	pthread_rwlock_wrlock(&f->inode->lock);
+	ret = truncate_locked(f, size, brk);
+	pthread_rwlock_unlock(&f->inode->lock);
+	return ret;
+}
+
+int udax_ftruncate(struct udax_file *f, uint64_t size)
+{
+	return udax_ftruncate_ex(f, size, NULL);
+}
+
+/* Split the extent of @m that crosses @lb, so that none does. */
+static int split_at(struct fs_emap *m, uint64_t lb)
+{
+	uint32_t k = fs_emap_find(m->v, m->n, lb);
+	struct fs_extent e;
+	int ret;
+
+	if (k == m->n || m->v[k].lblk >= lb)
+		return 0;
+	e = m->v[k];
+	ret = fs_emap_remove(m, lb, e.lblk + e.len - lb, NULL, NULL);
+	e.len = (uint32_t)(e.lblk + e.len - lb);
+	e.pblk += lb - e.lblk;
+	e.lblk = lb;
+	return ret ? ret : fs_emap_insert(m, &e);
+}
+
+int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
+		      const struct udax_break_opts *brk)
+{
+	const int all = UDAX_FALLOC_KEEP_SIZE | UDAX_FALLOC_PUNCH_HOLE |
+			UDAX_FALLOC_COLLAPSE_RANGE | UDAX_FALLOC_ZERO_RANGE |
+			UDAX_FALLOC_INSERT_RANGE;
+	struct freelist fl = { 0 };
+	struct fs_emap m = { 0 };
+	struct udax_fs *fs;
+	struct fs_inode *i;
+	struct fs_break br;
+	bool broke = false;
+	struct fs_txn t;
+	uint64_t end, lb, le, nalloc = 0, size;
+	int ret;
+
+	if (!f)
+		return fs_error(-EINVAL, "no file");
+	fs = f->fs;
+	i = f->inode;
+	/* The checks of Linux's vfs_fallocate(), in its order. */
+	if ((int64_t)off < 0 || (int64_t)len <= 0)
+		return fs_error(-EINVAL, "fallocate: bad offset or length");
+	if (mode & ~all)
+		return fs_error(-EOPNOTSUPP, "fallocate: unsupported mode 0x%x", mode);
+	if ((mode & UDAX_FALLOC_PUNCH_HOLE) && (mode & UDAX_FALLOC_ZERO_RANGE))
+		return fs_error(-EOPNOTSUPP, "fallocate: punch and zero together");
+	if ((mode & UDAX_FALLOC_PUNCH_HOLE) && !(mode & UDAX_FALLOC_KEEP_SIZE))
+		return fs_error(-EOPNOTSUPP, "fallocate: punch needs KEEP_SIZE");
+	if (((mode & UDAX_FALLOC_COLLAPSE_RANGE) && mode != UDAX_FALLOC_COLLAPSE_RANGE) ||
+	    ((mode & UDAX_FALLOC_INSERT_RANGE) && mode != UDAX_FALLOC_INSERT_RANGE))
+		return fs_error(-EINVAL, "fallocate: collapse/insert take no other flag");
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return fs_error(-EBADF, "file not open for writing");
+	if (S_ISDIR(i->mode))
+		return fs_error(-EISDIR, "is a directory");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	if (off + len > FS_MAX_SIZE || off + len < off)
+		return fs_error(-EFBIG, "fallocate: past the maximum file size");
+	if ((mode & (UDAX_FALLOC_COLLAPSE_RANGE | UDAX_FALLOC_INSERT_RANGE)) &&
+	    ((off | len) % FS_BS))
+		return fs_error(-EINVAL, "fallocate: collapse/insert not block-aligned");
+	end = off + len;
+	lb = off / FS_BS;
+	le = (end + FS_BS - 1) / FS_BS;
+
+	pthread_rwlock_wrlock(&i->lock);
+	fs_txn_init(&t, fs);
+	if (mode & (UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_ZERO_RANGE)) {
+		/* Whole blocks [ceil(off), floor(end)) lose their data. */
+		uint64_t wb = (off + FS_BS - 1) / FS_BS, we = end / FS_BS;
+
+		ret = fs_layout_break(fs, i, lb, le - lb, brk, &br);
+		if (ret)
+			goto out;
+		broke = true;
+		size = i->size;
+		ret = fs_emap_dup(&m, i);
+		if (ret)
+			goto out;
+		if (wb > we) {		/* inside one block */
+			zero_partial(&t, &m, off, len);
+		} else {
+			zero_partial(&t, &m, off, wb * FS_BS - off);
+			zero_partial(&t, &m, we * FS_BS, end - we * FS_BS);
+		}
+		if (mode & UDAX_FALLOC_PUNCH_HOLE) {
+			if (wb < we)
+				ret = fs_emap_remove(&m, wb, we - wb, collect, &fl);
+		} else {
+			if (wb < we)
+				ret = reflag_unwritten(&m, wb, we - wb, 0,
+						       FS_EXT_UNWRITTEN);
+			if (!ret)
+				ret = fill_holes(fs, &m, lb, le - lb,
+						 FS_EXT_UNWRITTEN, &nalloc);
+			if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
+				size = end;
+		}
+	} else if (mode & (UDAX_FALLOC_COLLAPSE_RANGE | UDAX_FALLOC_INSERT_RANGE)) {
+		uint64_t nb = len / FS_BS;
+
+		if (off >= i->size || ((mode & UDAX_FALLOC_COLLAPSE_RANGE) &&
+				       end >= i->size)) {
+			ret = fs_error(-EINVAL, "fallocate: range reaches the end of file");
+			goto out;
+		}
+		if ((mode & UDAX_FALLOC_INSERT_RANGE) &&
+		    (i->size + len > FS_MAX_SIZE ||
+		     (i->next && i->ext[i->next - 1].lblk +
+		      i->ext[i->next - 1].len + nb > FS_MAX_LBLK))) {
+			ret = fs_error(-EFBIG, "fallocate: insert past the maximum file size");
+			goto out;
+		}
+		ret = fs_layout_break(fs, i, lb, FS_MAX_LBLK - lb, brk, &br);
+		if (ret)
+			goto out;
+		broke = true;
+		/* Check again: the break may have let others change the file. */
+		if (off >= i->size || ((mode & UDAX_FALLOC_COLLAPSE_RANGE) &&
+				       end >= i->size) ||
+		    ((mode & UDAX_FALLOC_INSERT_RANGE) &&
+		     (i->size + len > FS_MAX_SIZE ||
+		      (i->next && i->ext[i->next - 1].lblk +
+		       i->ext[i->next - 1].len + nb > FS_MAX_LBLK)))) {
+			ret = fs_error(-EINVAL, "fallocate: file changed during the break");
+			goto out;
+		}
+		ret = fs_emap_dup(&m, i);
+		if (ret)
+			goto out;
+		if (mode & UDAX_FALLOC_COLLAPSE_RANGE) {
+			ret = fs_emap_remove(&m, lb, nb, collect, &fl);
+			fs_emap_shift(&m, lb + nb, -(int64_t)nb);
+			size = i->size - len;
+		} else {
+			ret = split_at(&m, lb);
+			fs_emap_shift(&m, lb, (int64_t)nb);
+			size = i->size + len;
+		}
+	} else {
+		/* Allocate: holes become unwritten extents. */
+		size = i->size;
+		ret = fs_emap_dup(&m, i);
+		if (!ret)
+			ret = fill_holes(fs, &m, lb, le - lb, FS_EXT_UNWRITTEN,
+					 &nalloc);
+		if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
+			size = end;
+	}
+	if (!ret)
+		ret = commit_map(f, &t, &m, &fl, broke ? &br : NULL, size, NULL);
+	else if (nalloc && m.v) {
+		/* Give back what fill_holes took: blocks of @m not in @i. */
+		for (uint32_t k = 0; k < m.n; k++) {
+			uint32_t j = fs_emap_find(i->ext, i->next, m.v[k].lblk);
+
+			if (j == i->next || i->ext[j].lblk > m.v[k].lblk)
+				fs_block_free(fs, m.v[k].pblk, m.v[k].len);
+		}
+	}
+out:
+	if (broke)
+		fs_break_end(&br);
+	fs_txn_free(&t);
+	free(m.v);
+	free(fl.v);
+	pthread_rwlock_unlock(&i->lock);
+	return ret;
+}
+
+int udax_fallocate(struct udax_file *f, int mode, uint64_t off, uint64_t len)
+{
+	return udax_fallocate_ex(f, mode, off, len, NULL);
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs core: the journal, a redo log of metadata byte ranges.
+ *
+ * A transaction is a list of (partition offset, new bytes) records for
+ * inode records, directory blocks and extent blocks.  Commit:
+ *
+ *	1. write the records to journal block 1.. and persist them;
+ *	2. write the header (block 0 of the journal): sequence number,
+ *	   record count, body length, crc32c of the body, crc32c of itself;
+ *	   persist.  This store is the commit point;
+ *	3. write every record home, flush, drain;
+ *	4. zero the header, persist: the journal is empty again.
+ *
+ * The body is durable before the header is written, so after a crash the
+ * header is either absent (zero or torn: its own crc fails, and nothing
+ * was written home yet) or complete with a complete body.  Mount replays
+ * a complete transaction (step 3 again: idempotent, as records are whole
+ * new bytes) and empties the journal.  A header whose own crc is valid
+ * but whose body fails its crc or bounds is corruption, not a torn
+ * commit: -EUCLEAN.
+ *
+ * One transaction at a time (txn_lock); every metadata operation commits
+ * before it returns, so the journal never holds more than one.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <udax/crc32c.h>
+
+#include "fs/core.h"
+
+void fs_txn_init(struct fs_txn *t, struct udax_fs *fs)
+{
+	memset(t, 0, sizeof(*t));
+	t->fs = fs;
+}
+
+void fs_txn_free(struct fs_txn *t)
+{
+	free(t->rec);
+	free(t->buf);
+	free(t->newblk);
+	free(t->oldblk);
+	memset(t, 0, sizeof(*t));
+}
+
+void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
+{
+	if (t->err)
+		return;
+	if (t->nrec == t->reccap) {
+		uint32_t cap = t->reccap ? 2 * t->reccap : 8;
+		struct fs_txn_rec *r = realloc(t->rec, cap * sizeof(*r));
+
+		if (!r) {
+			t->err = -ENOMEM;
+			return;
+		}
+		t->rec = r;
+		t->reccap = cap;
+	}
+	if (t->buflen + len > t->bufcap) {
+		size_t cap = t->bufcap ? 2 * t->bufcap : 8192;
+		uint8_t *b;
+
+		while (cap < t->buflen + len)
+			cap *= 2;
+		b = realloc(t->buf, cap);
+		if (!b) {
+			t->err = -ENOMEM;
+			return;
+		}
+		t->buf = b;
+		t->bufcap = cap;
+	}
+	memcpy(t->buf + t->buflen, src, len);
+	t->rec[t->nrec++] = (struct fs_txn_rec){ off, (uint32_t)len,
+						 (uint32_t)t->buflen };
+	t->buflen += len;
+}
+
+static size_t rec_space(uint32_t len)
+{
+	return sizeof(struct fs_djrec) + ((len + 7) & ~7u);
+}
+
+/* Write each record home and make it durable. */
+static int checkpoint(struct udax_fs *fs, const struct fs_txn_rec *rec,
+		      uint32_t nrec, const uint8_t *buf)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < nrec && !ret; i++) {
+		memcpy(fs->base + rec[i].off, buf + rec[i].data, rec[i].len);
+		ret = udax_dev_flush(fs->dev, fs->base + rec[i].off, rec[i].len);
+	}
+	if (!ret)
+		ret = udax_dev_drain(fs->dev);
+	return ret;
+}
+
+static int journal_clear(struct udax_fs *fs)
+{
+	char *hdr = fs->base + C(fs)->sb.journal_start * FS_BS;
+
+	return udax_dev_memset_persist(fs->dev, hdr, 0,
+				       sizeof(struct fs_djhdr), 0);
+}
+
+int fs_txn_commit(struct fs_txn *t)
+{
+	struct udax_fs *fs = t->fs;
+	struct fs_core *c = C(fs);
+	char *jbase = fs->base + c->sb.journal_start * FS_BS;
+	struct fs_djhdr h;
+	size_t body = 0, pos;
+	uint32_t crc = 0;
+	int ret;
+
+	if (t->err)
+		return t->err;
+	if (!t->nrec)
+		return 0;
+	for (uint32_t i = 0; i < t->nrec; i++)
+		body += rec_space(t->rec[i].len);
+	if (body > (c->sb.journal_blocks - 1) * FS_BS)
+		return fs_error(-ENOSPC, "transaction of %zu bytes exceeds the journal",
+				body);
+
+	pthread_mutex_lock(&c->txn_lock);
+	pos = FS_BS;
+	for (uint32_t i = 0; i < t->nrec; i++) {
+		struct fs_djrec r = { t->rec[i].off, t->rec[i].len, 0 };
+		size_t pad = ((t->rec[i].len + 7) & ~7u) - t->rec[i].len;
+
+		memcpy(jbase + pos, &r, sizeof(r));
+		crc = udax_crc32c(crc, &r, sizeof(r));
+		pos += sizeof(r);
+		memcpy(jbase + pos, t->buf + t->rec[i].data, t->rec[i].len);
+		crc = udax_crc32c(crc, t->buf + t->rec[i].data, t->rec[i].len);
+		pos += t->rec[i].len;
+		memset(jbase + pos, 0, pad);
+		crc = udax_crc32c(crc, jbase + pos, pad);
+		pos += pad;
+	}
+	ret = udax_dev_persist(fs->dev, jbase + FS_BS, body);
+	if (ret)
+		goto out;
+	memset(&h, 0, sizeof(h));
+	h.magic = FS_JNL_MAGIC;
+	h.version = FS_VERSION;
+	h.nr_records = t->nrec;
+	h.seq = ++c->seq;
+	h.body_len = body;
+	h.body_crc = crc;
+	h.crc = udax_crc32c(0, &h, offsetof(struct fs_djhdr, crc));
+	ret = udax_dev_memcpy_persist(fs->dev, jbase, &h, sizeof(h), 0);
+	if (ret)
+		goto out;
+	/* Committed. */
+	ret = checkpoint(fs, t->rec, t->nrec, t->buf);
+	if (!ret)
+		ret = journal_clear(fs);
+out:
+	pthread_mutex_unlock(&c->txn_lock);
+	if (ret)
+		return fs_error(ret, "journal commit: persist failed");
+	return 0;
+}
+
+int fs_journal_replay(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+	const char *jbase = fs->base + c->sb.journal_start * FS_BS;
+	uint64_t lo = c->sb.itable_start * FS_BS, hi = fs->nr_blocks * FS_BS;
+	uint64_t max = (c->sb.journal_blocks - 1) * FS_BS;
+	struct fs_txn_rec *rec = NULL;
+	struct fs_djhdr h;
+	uint8_t *body = NULL;
+	size_t pos;
+	int ret;
+
+	memcpy(&h, jbase, sizeof(h));
+	if (h.magic != FS_JNL_MAGIC ||
+	    h.crc != udax_crc32c(0, &h, offsetof(struct fs_djhdr, crc)))
+		return 0;	/* empty, or a commit that never completed */
+	if (h.version != FS_VERSION || !h.nr_records || h.body_len > max ||
+	    h.body_len < h.nr_records * sizeof(struct fs_djrec))
+		return fs_error(-EUCLEAN, "journal header: bad fields (seq %llu)",
+				(unsigned long long)h.seq);
+	body = malloc(h.body_len);
+	rec = calloc(h.nr_records, sizeof(*rec));
+	ret = -ENOMEM;
+	if (!body || !rec)
+		goto out;
+	memcpy(body, jbase + FS_BS, h.body_len);
+	ret = fs_error(-EUCLEAN, "journal: transaction %llu: body checksum mismatch",
+		       (unsigned long long)h.seq);
+	if (udax_crc32c(0, body, h.body_len) != h.body_crc)
+		goto out;
+	pos = 0;
+	for (uint32_t i = 0; i < h.nr_records; i++) {
+		struct fs_djrec r;
+
+		ret = fs_error(-EUCLEAN, "journal: transaction %llu: record %u out of bounds",
+			       (unsigned long long)h.seq, i);
+		if (pos + sizeof(r) > h.body_len)
+			goto out;
+		memcpy(&r, body + pos, sizeof(r));
+		pos += sizeof(r);
+		if (!r.len || r.len > FS_BS || r.reserved || r.off < lo ||
+		    r.off > hi || r.len > hi - r.off ||
+		    rec_space(r.len) - sizeof(r) > h.body_len - pos)
+			goto out;
+		rec[i] = (struct fs_txn_rec){ r.off, r.len, (uint32_t)pos };
+		pos += rec_space(r.len) - sizeof(r);
+	}
+	ret = fs_error(-EUCLEAN, "journal: transaction %llu: trailing bytes",
+		       (unsigned long long)h.seq);
+	if (pos != h.body_len)
+		goto out;
+	c->seq = h.seq;
+	ret = checkpoint(fs, rec, h.nr_records, body);
+	if (!ret)
+		ret = journal_clear(fs);
+	if (ret)
+		fs_error(ret, "journal replay: persist failed");
+out:
+	free(body);
+	free(rec);
+	return ret;
+}

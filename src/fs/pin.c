@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pins: file pages held for DMA (the analogue of pin_user_pages on a DAX
+ * mapping).  A pin is a page reference on every block of a file range,
+ * taken under the inode lock after any layout break of the range is done,
+ * so every break either waits for it or never sees the blocks at all.
+ * A pin is independent of views: unmapping a view never releases one.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "fs/zc.h"
+
+struct udax_pin {
+	struct udax_fs *fs;
+	size_t nr_pages;
+	struct udax_page *pages[];
+};
+
+void fs_gate_wait_read(struct fs_inode *ino, uint64_t lblk, uint64_t end)
+{
+	pthread_mutex_lock(&ino->zc_lock);
+	while (fs_gate_overlaps(ino, lblk, end)) {
+		pthread_rwlock_unlock(&ino->lock);
+		pthread_cond_wait(&ino->zc_cond, &ino->zc_lock);
+		pthread_mutex_unlock(&ino->zc_lock);
+		pthread_rwlock_rdlock(&ino->lock);
+		pthread_mutex_lock(&ino->zc_lock);
+	}
+	pthread_mutex_unlock(&ino->zc_lock);
+}
+
+struct pin_fill {
+	struct udax_fs *fs;
+	struct udax_pin *pin;
+	uint64_t first;		/* lblk of pages[0] */
+	size_t covered;
+	bool unwritten;
+};
+
+static int pin_fill_extent(const struct fs_extent *e, void *arg)
+{
+	struct pin_fill *pf = arg;
+
+	if (e->flags & FS_EXT_UNWRITTEN) {
+		pf->unwritten = true;
+		return 1;
+	}
+	for (uint32_t k = 0; k < e->len; k++)
+		pf->pin->pages[e->lblk + k - pf->first] =
+			udax_pgmap_pfn_to_page(pf->fs->pgmap,
+					       fs_block_pfn(pf->fs, e->pblk + k));
+	pf->covered += e->len;
+	return 0;
+}
+
+/* Leave headroom below pagemap's own limit so a pin never saturates. */
+#define PIN_REF_LIMIT (UDAX_PAGE_REF_MASK / 2)
+
+int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
+	     struct udax_pin **out)
+{
+	struct udax_fs *fs;
+	struct fs_inode *ino;
+	struct udax_pin *pin;
+	struct pin_fill pf = { 0 };
+	uint64_t first, end;
+	size_t n, i;
+	int ret;
+
+	if (!f || !out || !len || flags || off + len < off)
+		return fs_error(-EINVAL, "udax_pin: bad arguments");
+	*out = NULL;
+	fs = f->fs;
+	ino = f->inode;
+	if (fs->limited)
+		return fs_error(-EOPNOTSUPP, "udax_pin: the device has no page "
+				"array (limited): its pages cannot be pinned");
+	first = off / UDAX_FS_BLOCK_SIZE;
+	end = (off + len + UDAX_FS_BLOCK_SIZE - 1) / UDAX_FS_BLOCK_SIZE;
+	n = (size_t)(end - first);
+	pin = calloc(1, sizeof(*pin) + n * sizeof(pin->pages[0]));
+	if (!pin)
+		return -ENOMEM;
+	pin->fs = fs;
+	pin->nr_pages = n;
+
+	pthread_rwlock_rdlock(&ino->lock);
+	fs_gate_wait_read(ino, first, end);
+	if (off + len > fs_inode_size(ino)) {
+		ret = fs_error(-EINVAL, "udax_pin: [%llu, +%zu) is past the end "
+			       "of inode %u", (unsigned long long)off, len, ino->ino);
+		goto out;
+	}
+	pf.fs = fs;
+	pf.pin = pin;
+	pf.first = first;
+	ret = fs_inode_extents(fs, ino, first, n, pin_fill_extent, &pf);
+	if (ret < 0)
+		goto out;
+	if (pf.unwritten || pf.covered != n) {
+		ret = fs_error(-ENODATA, "udax_pin: inode %u has %s in [%llu, +%zu): "
+			       "only allocated, written blocks can be pinned",
+			       ino->ino, pf.unwritten ? "unwritten extents" : "holes",
+			       (unsigned long long)off, len);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (udax_page_ref_count(pin->pages[i]) >= PIN_REF_LIMIT) {
+			udax_release_pages(pin->pages, i);
+			ret = fs_error(-EOVERFLOW, "udax_pin: page pinned too often");
+			goto out;
+		}
+		/* The mount holds a live range reference: first references
+		 * are allowed. */
+		udax_get_page(pin->pages[i]);
+		udax_page_set_owner(pin->pages[i], ino->ino, (uint32_t)(first + i));
+	}
+	ret = 0;
+out:
+	pthread_rwlock_unlock(&ino->lock);
+	if (ret) {
+		free(pin);
+		return ret;
+	}
+	*out = pin;
+	return 0;
+}
+
+size_t udax_pin_nr_pages(const struct udax_pin *pin)
+{
+	return pin ? pin->nr_pages : 0;
+}
+
+struct udax_page *const *udax_pin_page_array(const struct udax_pin *pin)
+{
+	return pin ? pin->pages : NULL;
+}
+
+void *udax_pin_page_addr(const struct udax_pin *pin, size_t i)
+{
+	if (!pin || i >= pin->nr_pages)
+		return NULL;
+	return udax_page_address(pin->pages[i]);
+}
+
+/* Releasing the last pin of a freed block frees it (break.c's holder). */
+int udax_unpin(struct udax_pin **ppin)
+{
+	if (!ppin || !*ppin)
+		return -EINVAL;
+	udax_unpin_pages((*ppin)->pages, (*ppin)->nr_pages);
+	free(*ppin);
+	*ppin = NULL;
+	return 0;
+}

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs core: mkfs, mount, unmount, statfs, the block and inode allocators,
+ * error messages.
+ *
+ * There is no allocation bitmap on media.  Mount builds the allocator by
+ * scanning every inode's extents (and extent-chain blocks): allocation
+ * state is derived from the one structure that says who owns a block, so
+ * it cannot disagree with it, leak across a crash, or be corrupted on its
+ * own.  The price is O(inodes + extents) work at mount; the same scan does
+ * the fsck-style checks (extents in bounds, no block owned twice).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <udax/crc32c.h>
+
+#include "fs/core.h"
+
+/* ---- errors ------------------------------------------------------------------ */
+
+static __thread char last_error[256];
+
+int fs_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *udax_fs_last_error(void)
+{
+	return last_error;
+}
+
+int64_t fs_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int fs_check_rw(struct udax_fs *fs)
+{
+	if (C(fs)->rdonly)
+		return fs_error(-EROFS, "file system is mounted read-only");
+	return 0;
+}
+
+/* ---- allocators ----------------------------------------------------------------- */
+
+static bool bit_test(const uint64_t *m, uint64_t b)
+{
+	return m[b / 64] >> (b % 64) & 1;
+}
+
+/* Mark blocks in use at mount; a block owned twice is corruption. */
+int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n)
+{
+	struct fs_core *c = C(fs);
+
+	for (uint64_t b = pblk; b < pblk + n; b++) {
+		if (bit_test(c->bmap, b))
+			return -EEXIST;
+		c->bmap[b / 64] |= 1ull << (b % 64);
+	}
+	c->free_blocks -= n;
+	return 0;
+}
+
+/*
+ * Allocate up to @want contiguous blocks, the first free one at or after
+ * @goal (wrapping around).  -ENOSPC when nothing is free.
+ */
+int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
+		   uint64_t *pblk, uint64_t *got)
+{
+	struct fs_core *c = C(fs);
+	uint64_t nb = fs->nr_blocks, start = c->sb.data_start, b, n;
+
+	pthread_mutex_lock(&c->alloc_lock);
+	if (!c->free_blocks) {
+		pthread_mutex_unlock(&c->alloc_lock);
+		return fs_error(-ENOSPC, "no free blocks");
+	}
+	if (goal < start || goal >= nb)
+		goal = c->hint >= start && c->hint < nb ? c->hint : start;
+	b = goal;
+	for (uint64_t scanned = 0; scanned < nb; scanned++, b++) {
+		if (b >= nb)
+			b = start;
+		if (!(b % 64) && c->bmap[b / 64] == ~0ull && b + 64 <= nb) {
+			scanned += 63;
+			b += 63;
+			continue;
+		}
+		if (!bit_test(c->bmap, b))
+			break;
+	}
+	for (n = 0; n < want && b + n < nb && !bit_test(c->bmap, b + n); n++)
+		c->bmap[(b + n) / 64] |= 1ull << ((b + n) % 64);
+	c->free_blocks -= n;
+	c->hint = b + n;
+	pthread_mutex_unlock(&c->alloc_lock);
+	*pblk = b;
+	*got = n;
+	return 0;
+}
+
+void fs_block_free(struct udax_fs *fs, uint64_t pblk, uint64_t n)
+{
+	struct fs_core *c = C(fs);
+
+	pthread_mutex_lock(&c->alloc_lock);
+	for (uint64_t b = pblk; b < pblk + n && b < fs->nr_blocks; b++) {
+		if (b < c->sb.data_start || !bit_test(c->bmap, b))
+			continue;	/* never free metadata or a free block */
+		c->bmap[b / 64] &= ~(1ull << (b % 64));
+		c->free_blocks++;
+	}
+	pthread_mutex_unlock(&c->alloc_lock);
+}
+
+int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino)
+{
+	struct fs_core *c = C(fs);
+	uint32_t n = c->sb.nr_inodes, i = c->ihint;
+
+	pthread_mutex_lock(&c->alloc_lock);
+	if (!c->free_inodes) {
+		pthread_mutex_unlock(&c->alloc_lock);
+		return fs_error(-ENOSPC, "no free inodes");
+	}
+	for (uint32_t k = 0; k < n; k++, i++) {
+		if (i >= n || i < 2)
+			i = 2;
+		if (!c->imap[i])
+			break;
+	}
+	c->imap[i] = 1;
+	c->free_inodes--;
+	c->ihint = i + 1;
+	pthread_mutex_unlock(&c->alloc_lock);
+	*ino = i;
+	return 0;
+}
+
+void fs_ino_free(struct udax_fs *fs, uint32_t ino)
+{
+	struct fs_core *c = C(fs);
+
+	pthread_mutex_lock(&c->alloc_lock);
+	if (c->imap[ino]) {
+		c->imap[ino] = 0;
+		c->free_inodes++;
+	}
+	pthread_mutex_unlock(&c->alloc_lock);
+}
+
+/* ---- superblock --------------------------------------------------------------- */
+
+static uint32_t sb_crc(const struct fs_dsuper *s)
+{
+	return udax_crc32c(0, s, offsetof(struct fs_dsuper, crc));
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* Validate a private copy of a superblock against the partition. */
+static int sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
+		    const char **why)
+{
+	uint64_t itb;
+
+	if (s->magic != FS_SB_MAGIC)
+		return *why = "bad magic", -ENODATA;
+	if (s->crc != sb_crc(s))
+		return *why = "bad checksum", -EUCLEAN;
+	if (s->version != FS_VERSION)
+		return *why = "unknown version", -EUCLEAN;
+	itb = ((uint64_t)s->nr_inodes * 256 + FS_BS - 1) / FS_BS;
+	if (s->block_size != FS_BS || s->nr_blocks != part_blocks ||
+	    s->journal_start != 2 || s->journal_blocks < 2 ||
+	    s->journal_blocks > part_blocks ||
+	    s->itable_start != s->journal_start + s->journal_blocks ||
+	    s->nr_inodes < 2 || s->itable_blocks != itb ||
+	    s->data_start != s->itable_start + s->itable_blocks ||
+	    s->data_start >= s->nr_blocks)
+		return *why = "inconsistent geometry", -EUCLEAN;
+	if (!memchr(s->label, 0, sizeof(s->label)) || s->reserved0 ||
+	    !all_zero(s->reserved, sizeof(s->reserved)))
+		return *why = "bad label or reserved field", -EUCLEAN;
+	return 0;
+}
+
+int udax_mkfs(struct udax_dev *dev, unsigned part,
+	      const struct udax_mkfs_opts *opts)
+{
+	struct udax_mkfs_opts o = { 0 };
+	struct udax_part_info pi;
+	struct fs_dsuper s;
+	struct fs_dinode root;
+	uint64_t nb, jb, itb;
+	uint32_t ni;
+	char *base;
+	int ret;
+
+	if (!dev)
+		return fs_error(-EINVAL, "mkfs: no device");
+	if (opts)
+		o = *opts;
+	if (!all_zero(o.reserved, sizeof(o.reserved)) ||
+	    (o.label && strlen(o.label) > 31))
+		return fs_error(-EINVAL, "mkfs: bad options");
+	ret = udax_dev_part(dev, part, &pi);
+	if (ret < 0)
+		return fs_error(ret, "mkfs: partition %u: %s", part,
+				udax_dev_last_error());
+	nb = pi.size / FS_BS;
+	ni = o.nr_inodes ? o.nr_inodes : (uint32_t)(pi.size / 16384);
+	if (ni < 16)
+		ni = 16;
+	jb = o.journal_blocks ? o.journal_blocks : 256;
+	itb = ((uint64_t)ni * 256 + FS_BS - 1) / FS_BS;
+	if (jb < 2 || 2 + jb + itb + 1 > nb)
+		return fs_error(-ENOSPC, "mkfs: partition of %llu blocks too small",
+				(unsigned long long)nb);
+	base = pi.addr;
+
+	/* Kill the old superblocks first, so that a crash in mkfs leaves no
+	 * file system rather than a mix. */
+	udax_dev_memset_persist(dev, base, 0, 2 * FS_BS, 0);
+	udax_dev_memset_persist(dev, base + 2 * FS_BS, 0, FS_BS, 0);
+	udax_dev_memset_persist(dev, base + (2 + jb) * FS_BS, 0, itb * FS_BS,
+				0);
+	memset(&root, 0, sizeof(root));
+	root.mode = S_IFDIR | 0755;
+	root.nlink = 2;
+	root.generation = 1;
+	root.parent = UDAX_ROOT_INO;
+	root.atime = root.mtime = root.ctime = root.btime = fs_now();
+	root.crc = udax_crc32c(UDAX_ROOT_INO, &root, 252);
+	ret = udax_dev_memcpy_persist(dev, base + (2 + jb) * FS_BS +
+				      UDAX_ROOT_INO * 256, &root, 256, 0);
+	if (ret < 0)
+		return fs_error(ret, "mkfs: persist failed");
+
+	memset(&s, 0, sizeof(s));
+	s.magic = FS_SB_MAGIC;
+	s.version = FS_VERSION;
+	s.block_size = FS_BS;
+	s.generation = 1;
+	s.nr_blocks = nb;
+	s.journal_start = 2;
+	s.journal_blocks = jb;
+	s.itable_start = 2 + jb;
+	s.itable_blocks = itb;
+	s.data_start = 2 + jb + itb;
+	s.nr_inodes = ni;
+	s.mkfs_time = fs_now();
+	if (o.label)
+		memcpy(s.label, o.label, strlen(o.label));
+	s.crc = sb_crc(&s);
+	/* Two copies, one after the other: a torn write hits one only. */
+	ret = udax_dev_memcpy_persist(dev, base, &s, sizeof(s), 0);
+	if (!ret)
+		ret = udax_dev_memcpy_persist(dev, base + FS_BS, &s, sizeof(s), 0);
+	if (ret < 0)
+		return fs_error(ret, "mkfs: persist failed");
+	return 0;
+}
+
+/* ---- mount ------------------------------------------------------------------------ */
+
+/* Mounted (device, partition) pairs, for -EBUSY. */
+static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mounted {
+	struct udax_dev *dev;
+	unsigned part;
+	struct mounted *next;
+} *mounts;
+
+static void core_free(struct udax_fs *fs)
+{
+	struct fs_core *c = fs->core;
+
+	if (c) {
+		pthread_mutex_destroy(&c->ns_lock);
+		pthread_mutex_destroy(&c->txn_lock);
+		pthread_mutex_destroy(&c->alloc_lock);
+		pthread_mutex_destroy(&c->icache_lock);
+		free(c->bmap);
+		free(c->imap);
+		free(c);
+	}
+	free(fs);
+}
+
+/* Scan the inode table: validate every inode, build the allocators. */
+static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph)
+{
+	struct fs_core *c = C(fs);
+	struct fs_dinode di;
+	uint32_t cap = 0;
+	int ret;
+
+	c->free_inodes = c->sb.nr_inodes - 1;	/* inode 0 is never used */
+	c->imap[0] = 1;
+	memcpy(&di, fs->base + fs_inode_off(fs, 0), sizeof(di));
+	if (!all_zero(&di, sizeof(di)))
+		return fs_error(-EUCLEAN, "inode 0 is not zero");
+	for (uint32_t i = 1; i < c->sb.nr_inodes; i++) {
+		struct fs_inode tmp;
+
+		ret = fs_inode_read(fs, i, &di);
+		if (ret < 0)
+			return ret;
+		if (!di.mode) {
+			if (i == UDAX_ROOT_INO)
+				return fs_error(-EUCLEAN, "root inode is free");
+			continue;
+		}
+		if (i == UDAX_ROOT_INO && !S_ISDIR(di.mode))
+			return fs_error(-EUCLEAN, "root inode is not a directory");
+		c->imap[i] = 1;
+		c->free_inodes--;
+		if (di.generation >= c->next_gen)
+			c->next_gen = di.generation + 1;
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.ino = i;
+		ret = fs_inode_load(fs, &tmp, &di, true);
+		free(tmp.ext);
+		free(tmp.eblk);
+		if (ret < 0)
+			return ret;
+		if (!di.nlink) {
+			if (*norph == cap) {
+				uint32_t *n;
+
+				cap = cap ? 2 * cap : 16;
+				n = realloc(*orphans, cap * sizeof(*n));
+				if (!n)
+					return -ENOMEM;
+				*orphans = n;
+			}
+			(*orphans)[(*norph)++] = i;
+		}
+	}
+	return 0;
+}
+
+int udax_mount(struct udax_dev *dev, unsigned part,
+	       const struct udax_mount_opts *opts, struct udax_fs **out)
+{
+	struct udax_mount_opts o = { 0 };
+	struct udax_part_info pi;
+	struct fs_dsuper s[2];
+	const char *why[2] = { "", "" };
+	int r[2], ret, best;
+	struct udax_fs *fs;
+	struct fs_core *c;
+	struct mounted *m;
+	uint32_t *orph = NULL, norph = 0;
+	uint64_t nb;
+
+	if (!dev || !out)
+		return fs_error(-EINVAL, "mount: no device or result");
+	*out = NULL;
+	if (opts)
+		o = *opts;
+	if (!all_zero(o.reserved, sizeof(o.reserved)) ||
+	    (o.flags & ~UDAX_MOUNT_RDONLY) || o.brk.mode > UDAX_BREAK_DEFER)
+		return fs_error(-EINVAL, "mount: bad options");
+	ret = udax_dev_part(dev, part, &pi);
+	if (ret < 0)
+		return fs_error(ret, "mount: partition %u: %s", part,
+				udax_dev_last_error());
+	nb = pi.size / FS_BS;
+	if (nb < 2)
+		return fs_error(-ENODATA, "mount: partition too small");
+
+	/* The valid copy with the highest generation wins. */
+	for (int i = 0; i < 2; i++) {
+		memcpy(&s[i], (char *)pi.addr + i * FS_BS, sizeof(s[i]));
+		r[i] = sb_check(&s[i], nb, &why[i]);
+	}
+	if (r[0] && r[1]) {
+		if (r[0] == -ENODATA && r[1] == -ENODATA)
+			return fs_error(-ENODATA, "mount: no file system on partition %u",
+					part);
+		return fs_error(-EUCLEAN, "mount: superblock: copy 0: %s, copy 1: %s",
+				why[0], why[1]);
+	}
+	best = r[0] ? 1 : r[1] ? 0 : s[1].generation > s[0].generation;
+
+	pthread_mutex_lock(&mounts_lock);
+	for (m = mounts; m; m = m->next)
+		if (m->dev == dev && m->part == part)
+			break;
+	if (m) {
+		pthread_mutex_unlock(&mounts_lock);
+		return fs_error(-EBUSY, "mount: partition %u is mounted", part);
+	}
+	m = calloc(1, sizeof(*m));
+	fs = calloc(1, sizeof(*fs));
+	c = calloc(1, sizeof(*c));
+	if (!m || !fs || !c) {
+		pthread_mutex_unlock(&mounts_lock);
+		free(m);
+		free(fs);
+		free(c);
+		return -ENOMEM;
+	}
+	m->dev = dev;
+	m->part = part;
+	m->next = mounts;
+	mounts = m;
+	pthread_mutex_unlock(&mounts_lock);
+
+	fs->core = c;
+	c->sb = s[best];
+	c->rdonly = o.flags & UDAX_MOUNT_RDONLY;
+	fs->dev = dev;
+	fs->part = part;
+	fs->base = pi.addr;
+	fs->nr_blocks = nb;
+	fs->dev_offset = pi.offset;
+	fs->pfn_first = pi.pfn_first;
+	fs->pgmap = udax_dev_pgmap(dev);
+	fs->brk = o.brk;
+	pthread_mutex_init(&c->ns_lock, NULL);
+	pthread_mutex_init(&c->txn_lock, NULL);
+	pthread_mutex_init(&c->alloc_lock, NULL);
+	pthread_mutex_init(&c->icache_lock, NULL);
+	c->bmap = calloc((nb + 63) / 64, 8);
+	c->imap = calloc(c->sb.nr_inodes, 1);
+	ret = -ENOMEM;
+	if (!c->bmap || !c->imap)
+		goto fail;
+	/* Blocks past the end of the partition (in the last word) and the
+	 * metadata area count as used. */
+	for (uint64_t b = nb; b < (nb + 63) / 64 * 64; b++)
+		c->bmap[b / 64] |= 1ull << (b % 64);
+	c->free_blocks = nb;
+	fs_bmap_mark(fs, 0, c->sb.data_start);
+	c->next_gen = 1;
+
+	ret = fs_journal_replay(fs);
+	if (ret < 0)
+		goto fail;
+	ret = scan_inodes(fs, &orph, &norph);
+	if (ret < 0)
+		goto fail;
+	ret = fs_zc_mount(fs);
+	if (ret < 0) {
+		fs_error(ret, "mount: attaching to the page map failed");
+		goto fail;
+	}
+	/* Orphans of a crash: unlinked while open.  The last iput frees. */
+	for (uint32_t i = 0; i < norph && !c->rdonly; i++) {
+		struct fs_inode *ino;
+
+		if (fs_iget(fs, orph[i], &ino) == 0)
+			fs_iput(ino);
+	}
+	free(orph);
+	*out = fs;
+	return 0;
+fail:
+	free(orph);
+	pthread_mutex_lock(&mounts_lock);
+	for (struct mounted **p = &mounts; *p; p = &(*p)->next)
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	pthread_mutex_unlock(&mounts_lock);
+	free(m);
+	core_free(fs);
+	return ret;
+}
+
+int udax_unmount(struct udax_fs **pfs)
+{
+	struct udax_fs *fs = pfs ? *pfs : NULL;
+	struct fs_core *c;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "unmount: no file system");
+	c = C(fs);
+	pthread_mutex_lock(&c->icache_lock);
+	ret = c->nr_cached ? -EBUSY : 0;
+	pthread_mutex_unlock(&c->icache_lock);
+	if (ret)
+		return fs_error(ret, "unmount: files or directories are open");
+	ret = fs_zc_unmount(fs);
+	if (ret)
+		return ret < 0 ? ret : -EBUSY;
+	pthread_mutex_lock(&mounts_lock);
+	for (struct mounted **p = &mounts; *p; p = &(*p)->next)
+		if ((*p)->dev == fs->dev && (*p)->part == fs->part) {
+			struct mounted *m = *p;
+
+			*p = m->next;
+			free(m);
+			break;
+		}
+	pthread_mutex_unlock(&mounts_lock);
+	core_free(fs);
+	*pfs = NULL;
+	return 0;
+}
+
+int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
+{
+	struct fs_core *c;
+
+	if (!fs || !st)
+		return fs_error(-EINVAL, "statfs: bad argument");
+	c = C(fs);
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&c->alloc_lock);
+	st->block_size = FS_BS;
+	st->blocks = fs->nr_blocks - c->sb.data_start;
+	st->blocks_free = c->free_blocks;
+	st->inodes = c->sb.nr_inodes - 1;
+	st->inodes_free = c->free_inodes;
+	pthread_mutex_unlock(&c->alloc_lock);
+	st->blocks_busy = __atomic_load_n(&fs->nr_busy, __ATOMIC_RELAXED);
+	st->name_max = UDAX_NAME_MAX;
+	return 0;
+}

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Views: a file range mapped for direct loads and stores (the analogue of
+ * mmap of a DAX file).  The range's extents are mapped, each at its place,
+ * from the device's own descriptor into one reserved stretch of address
+ * space, so the program sees the file's blocks themselves: no copy, no
+ * page cache.
+ *
+ * Views are tracked per inode (like VMAs), and a layout break of a range
+ * remaps the covered part of every view inaccessible before any block is
+ * freed: a late access faults instead of reaching a reused block.  Holes
+ * are never mapped (there is no fault handler to allocate them), so a view
+ * of a range with holes is refused unless UDAX_VIEW_ALLOCATE fills them
+ * first.  A view holds no page references: it does not delay a break,
+ * and unmapping it never releases a pin.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "fs/zc.h"
+
+struct udax_view {
+	struct udax_view *next;		/* ino->views, under zc_lock */
+	struct udax_fs *fs;
+	struct fs_inode *ino;
+	char *addr;
+	size_t len;
+	uint64_t lblk, end;		/* file blocks [lblk, end) */
+};
+
+struct view_map {
+	struct udax_fs *fs;
+	char *addr;
+	uint64_t first;
+	int prot, fd;
+	size_t covered;
+	bool unwritten;
+	int err;
+};
+
+static int view_map_extent(const struct fs_extent *e, void *arg)
+{
+	struct view_map *vm = arg;
+	void *at = vm->addr + (e->lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
+
+	if (e->flags & FS_EXT_UNWRITTEN) {
+		vm->unwritten = true;
+		return 1;
+	}
+	if (mmap(at, (size_t)e->len * UDAX_FS_BLOCK_SIZE, vm->prot,
+		 MAP_SHARED | MAP_FIXED, vm->fd,
+		 (off_t)(vm->fs->dev_offset + e->pblk * UDAX_FS_BLOCK_SIZE)) == MAP_FAILED) {
+		vm->err = -errno;
+		return 1;
+	}
+	vm->covered += e->len;
+	return 0;
+}
+
+struct gap_scan {
+	uint64_t next;		/* first block not yet seen written */
+	uint64_t *gaps;		/* pairs [start, end) */
+	size_t n, cap;
+};
+
+static int gap_add(struct gap_scan *g, uint64_t s, uint64_t e)
+{
+	if (s >= e)
+		return 0;
+	if (g->n + 2 > g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		uint64_t *v = realloc(g->gaps, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		g->gaps = v;
+		g->cap = cap;
+	}
+	g->gaps[g->n++] = s;
+	g->gaps[g->n++] = e;
+	return 0;
+}
+
+static int gap_extent(const struct fs_extent *e, void *arg)
+{
+	struct gap_scan *g = arg;
+	int ret = gap_add(g, g->next, e->lblk);
+
+	if (ret)
+		return ret;
+	if (e->flags & FS_EXT_UNWRITTEN)
+		ret = gap_add(g, e->lblk, e->lblk + e->len);
+	g->next = e->lblk + e->len;
+	return ret;
+}
+
+/*
+ * UDAX_VIEW_ALLOCATE: write zeroes over holes and unwritten extents of
+ * [first, end) through the ordinary write path, which allocates zeroed,
+ * written blocks in one transaction per call.  Only what lies below the
+ * file size is filled: a view never extends a file.
+ */
+static int view_allocate(struct udax_file *f, uint64_t first, uint64_t end)
+{
+	static const char zero[UDAX_FS_BLOCK_SIZE];
+	struct fs_inode *ino = f->inode;
+	struct gap_scan g = { .next = first };
+	uint64_t size;
+	int ret;
+
+	pthread_rwlock_rdlock(&ino->lock);
+	size = (fs_inode_size(ino) + UDAX_FS_BLOCK_SIZE - 1) / UDAX_FS_BLOCK_SIZE;
+	if (end > size)
+		end = size;
+	if (first >= end) {
+		pthread_rwlock_unlock(&ino->lock);
+		return 0;
+	}
+	ret = fs_inode_extents(f->fs, ino, first, end - first, gap_extent, &g);
+	if (!ret)
+		ret = gap_add(&g, g.next, end);
+	pthread_rwlock_unlock(&ino->lock);
+	for (size_t i = 0; !ret && i < g.n; i += 2)
+		for (uint64_t b = g.gaps[i]; !ret && b < g.gaps[i + 1]; b++) {
+			ssize_t w = udax_pwrite(f, zero, sizeof(zero),
+						b * UDAX_FS_BLOCK_SIZE);
+			if (w < 0)
+				ret = (int)w;
+		}
+	free(g.gaps);
+	return ret < 0 ? ret : 0;
+}
+
+int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
+		  struct udax_view **out, void **addr)
+{
+	struct udax_fs *fs;
+	struct fs_inode *ino;
+	struct udax_view *v;
+	struct view_map vm = { 0 };
+	uint64_t first, end, size;
+	size_t align;
+	int fd, ret;
+
+	if (!f || !out || !addr || !len || off % UDAX_FS_BLOCK_SIZE ||
+	    len % UDAX_FS_BLOCK_SIZE || off + len < off ||
+	    (flags & ~(UDAX_VIEW_WRITE | UDAX_VIEW_ALLOCATE)))
+		return fs_error(-EINVAL, "udax_view_map: bad arguments (offset and "
+				"length must be multiples of %u)", UDAX_FS_BLOCK_SIZE);
+	*out = NULL;
+	*addr = NULL;
+	fs = f->fs;
+	ino = f->inode;
+	if ((flags & UDAX_VIEW_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
+		return fs_error(-EACCES, "udax_view_map: writable view of a "
+				"read-only handle");
+	ret = udax_dev_mmap_fd(fs->dev, &fd, &align);
+	if (ret)
+		return fs_error(ret, "udax_view_map: %s", udax_dev_last_error());
+	if (align > UDAX_FS_BLOCK_SIZE)
+		return fs_error(-EOPNOTSUPP, "udax_view_map: the device maps only in "
+				"%zu-byte units (device-dax); views of 4 KiB extents "
+				"are not supported on it", align);
+	first = off / UDAX_FS_BLOCK_SIZE;
+	end = first + len / UDAX_FS_BLOCK_SIZE;
+	if (flags & UDAX_VIEW_ALLOCATE) {
+		ret = view_allocate(f, first, end);
+		if (ret)
+			return ret;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	/* Reserve the whole stretch, then place each extent in it. */
+	vm.addr = mmap(NULL, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm.addr == MAP_FAILED) {
+		free(v);
+		return fs_error(-ENOMEM, "udax_view_map: no address space for %zu bytes", len);
+	}
+	vm.fs = fs;
+	vm.first = first;
+	vm.fd = fd;
+	vm.prot = PROT_READ | (flags & UDAX_VIEW_WRITE ? PROT_WRITE : 0);
+
+	pthread_rwlock_rdlock(&ino->lock);
+	fs_gate_wait_read(ino, first, end);
+	size = fs_inode_size(ino);
+	if (off + len > (size + UDAX_FS_BLOCK_SIZE - 1) / UDAX_FS_BLOCK_SIZE * UDAX_FS_BLOCK_SIZE) {
+		ret = fs_error(-EINVAL, "udax_view_map: [%llu, +%zu) is past the end "
+			       "of inode %u", (unsigned long long)off, len, ino->ino);
+		goto fail;
+	}
+	ret = fs_inode_extents(fs, ino, first, end - first, view_map_extent, &vm);
+	if (ret < 0 || vm.err) {
+		ret = fs_error(vm.err ? vm.err : ret, "udax_view_map: mapping inode "
+			       "%u failed: %s", ino->ino, udax_strerror(vm.err ? vm.err : ret));
+		goto fail;
+	}
+	if (vm.unwritten || vm.covered != end - first) {
+		ret = fs_error(-ENODATA, "udax_view_map: inode %u has %s in the range "
+			       "(use UDAX_VIEW_ALLOCATE)", ino->ino,
+			       vm.unwritten ? "unwritten extents" : "holes");
+		goto fail;
+	}
+	v->fs = fs;
+	v->ino = ino;
+	v->addr = vm.addr;
+	v->len = len;
+	v->lblk = first;
+	v->end = end;
+	fs_inode_hold(ino);
+	pthread_mutex_lock(&ino->zc_lock);
+	v->next = ino->views;
+	ino->views = v;
+	pthread_mutex_unlock(&ino->zc_lock);
+	pthread_rwlock_unlock(&ino->lock);
+	*out = v;
+	*addr = vm.addr;
+	return 0;
+fail:
+	pthread_rwlock_unlock(&ino->lock);
+	munmap(vm.addr, len);
+	free(v);
+	return ret;
+}
+
+int udax_view_unmap(struct udax_view **pv)
+{
+	struct udax_view *v;
+	struct fs_inode *ino;
+
+	if (!pv || !*pv)
+		return -EINVAL;
+	v = *pv;
+	ino = v->ino;
+	pthread_mutex_lock(&ino->zc_lock);
+	for (struct udax_view **p = &ino->views; *p; p = &(*p)->next) {
+		if (*p == v) {
+			*p = v->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ino->zc_lock);
+	munmap(v->addr, v->len);
+	fs_inode_release(v->fs, ino);
+	free(v);
+	*pv = NULL;
+	return 0;
+}
+
+/*
+ * Replace the covered part of each view with inaccessible anonymous
+ * memory (MAP_FIXED replaces atomically: no instant where the address
+ * range is free for another mapping to land in).
+ */
+void fs_views_invalidate(struct udax_fs *fs, struct fs_inode *ino,
+			 uint64_t lblk, uint64_t end)
+{
+	(void)fs;
+	pthread_mutex_lock(&ino->zc_lock);
+	for (struct udax_view *v = ino->views; v; v = v->next) {
+		uint64_t s = lblk > v->lblk ? lblk : v->lblk;
+		uint64_t e = end < v->end ? end : v->end;
+
+		if (s >= e)
+			continue;
+		mmap(v->addr + (s - v->lblk) * UDAX_FS_BLOCK_SIZE,
+		     (size_t)(e - s) * UDAX_FS_BLOCK_SIZE, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	}
+	pthread_mutex_unlock(&ino->zc_lock);
+}

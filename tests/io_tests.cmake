@@ -1,0 +1,6 @@
+# io layer tests (included by tests/CMakeLists.txt when liburing is found).
+udax_test(io_odirect)
+udax_test(io_wait_idle LABELS concurrency TIMEOUT 120)
+udax_test(io_cancel LABELS concurrency TIMEOUT 120)
+udax_test(io_qdepth LABELS concurrency TIMEOUT 120)
+udax_test(io_fixed LABELS concurrency TIMEOUT 120)
