@@ -37,7 +37,9 @@
 
 #define BS		4096u
 #define CHUNK		16u		/* pages per read */
-#define WATCHDOG_NS	(5ull * 1000000000ull)
+#define WATCHDOG_NS	(5ull * 1000000000ull)	/* after the last read completed */
+#define OP_LIMIT_NS	(30ull * 1000000000ull)	/* after the operation started */
+#define DRAIN_LIMIT_NS	(30ull * 1000000000ull)	/* for the last reads to complete */
 
 enum variant { V_PLAIN, V_STARVE, V_UNMAP, V_DEFER, V_LEASE };
 enum target { T_UDAX, T_KERNEL };
@@ -63,7 +65,7 @@ static const struct scenario scenarios[] = {
 struct result {
 	double op_us, last_dma_to_return_us;
 	long inflight_at_op, reads_ok, reads_failed, victim_bad, victim_blocks;
-	long resubmitted;
+	long resubmitted, reads_unfinished;
 	int stuck, op_ret;
 	uint64_t op_end_ns;
 };
@@ -73,6 +75,7 @@ struct ctx {
 	const struct scenario *sc;
 	int srcfd;			/* fast source (O_DIRECT) */
 	int slowfd;			/* slow O_DIRECT source, or -1: the pipe */
+	uint64_t nblk;			/* blocks of T in this scenario */
 	struct udax_io_slow *slow;
 	_Atomic long submitted, completed, ok, failed, resubmitted;
 	_Atomic uint64_t last_done_ns;
@@ -82,6 +85,12 @@ struct ctx {
 static uint64_t now_ns(void)
 {
 	return bench_now_ns();
+}
+
+/* Progress on stderr: where a run is, if it hangs (the guest console). */
+static void phase(const struct ctx *c, const char *side, const char *what)
+{
+	fprintf(stderr, "dmatest: %s/%s: %s\n", c->sc->name, side, what);
 }
 
 static void note_done(struct ctx *c, ssize_t res)
@@ -132,7 +141,8 @@ static void run_op(struct ctx *c, struct op *op, struct result *res)
 		uint64_t last = atomic_load(&c->last_done_ns);
 		bool all_done = c->completed == c->submitted && !atomic_load(&c->resubmitted);
 
-		if (all_done && last && now_ns() - last > WATCHDOG_NS) {
+		if ((all_done && last && now_ns() - last > WATCHDOG_NS) ||
+		    now_ns() - t0 > OP_LIMIT_NS) {
 			res->stuck = 1;
 			pthread_kill(op->tid, SIGUSR1);
 		}
@@ -251,22 +261,44 @@ static void *u_lease_holder(void *p)
 	return NULL;
 }
 
+#define FILL_CHUNK 256u	/* blocks per write: few calls, per-block patterns */
+
+static void pattern(char *b, char tag, long blk)
+{
+	memset(b, tag, BS);
+	memcpy(b, &blk, sizeof(blk));
+}
+
+/* Write blocks of @tag until full (or @cap blocks); returns how many. */
 static long fill_udax(struct udax_fs *fs, const char *path, char tag, long cap)
 {
 	struct udax_file *f;
-	char b[BS];
-	long i;
+	char *b = malloc(FILL_CHUNK * BS);
+	long n = 0;
 
-	if (udax_open(fs, path, O_CREAT | O_RDWR | O_TRUNC, 0644, &f))
+	if (!b || udax_open(fs, path, O_CREAT | O_RDWR | O_TRUNC, 0644, &f)) {
+		free(b);
 		return -1;
-	for (i = 0; cap <= 0 || i < cap; i++) {
-		memset(b, tag, BS);
-		memcpy(b, &i, sizeof(i));
-		if (udax_pwrite(f, b, BS, (uint64_t)i * BS) != BS)
-			break;
+	}
+	for (unsigned chunk = FILL_CHUNK; chunk; ) {
+		ssize_t w;
+
+		if (cap > 0 && n + (long)chunk > cap)
+			chunk = (unsigned)(cap - n);
+		for (unsigned i = 0; i < chunk; i++)
+			pattern(b + (size_t)i * BS, tag, n + i);
+		w = chunk ? udax_pwrite(f, b, (size_t)chunk * BS, (uint64_t)n * BS) : 0;
+		if (w == (ssize_t)chunk * BS) {
+			n += chunk;
+			continue;
+		}
+		if (w > 0)
+			n += w / BS;
+		chunk /= 2;	/* nearly full: smaller writes find the last blocks */
 	}
 	udax_close(&f);
-	return i;
+	free(b);
+	return n;
 }
 
 static long check_udax(struct udax_fs *fs, const char *path, char tag, long n)
@@ -278,8 +310,7 @@ static long check_udax(struct udax_fs *fs, const char *path, char tag, long n)
 	if (udax_open(fs, path, O_RDONLY, 0, &f))
 		return -1;
 	for (long i = 0; i < n; i++) {
-		memset(want, tag, BS);
-		memcpy(want, &i, sizeof(i));
+		pattern(want, tag, i);
 		if (udax_pread(f, b, BS, (uint64_t)i * BS) != BS || memcmp(b, want, BS))
 			bad++;
 	}
@@ -291,7 +322,7 @@ static int run_udax(struct ctx *c, struct result *res)
 {
 	const struct dmatest_opts *o = c->o;
 	struct udax_mount_opts mo = { 0 };
-	struct udax_side u = { .c = c, .nblk = o->blocks };
+	struct udax_side u = { .c = c, .nblk = c->nblk };
 	/* FULL: a read from the pipe stays in flight (pinned) until all
 	 * its bytes have come, like a device read. */
 	struct udax_io_opts io_o = { .queue_depth = 256, .flags = UDAX_IO_FULL };
@@ -316,33 +347,35 @@ static int run_udax(struct ctx *c, struct result *res)
 	    (ret = udax_mkfs(u.dev, 0, NULL)) || (ret = udax_mount(u.dev, 0, &mo, &u.fs)) ||
 	    (ret = udax_io_new(&io_o, &u.io)))
 		goto out;
-	if (fill_udax(u.fs, "/t", 'T', (long)o->blocks) != (long)o->blocks) {
+	if (fill_udax(u.fs, "/t", 'T', (long)c->nblk) != (long)c->nblk) {
 		ret = -ENOSPC;
 		goto out;
 	}
+	phase(c, "udax", "filling");
 	fill_udax(u.fs, "/filler", 'F', o->fill_cap);
+	phase(c, "udax", "submitting");
 	if ((ret = udax_open(u.fs, "/t", O_RDWR, 0, &u.t)))
 		goto out;
 	if (c->sc->v == V_UNMAP &&
-	    (ret = udax_view_map(u.t, 0, o->blocks * BS, UDAX_VIEW_WRITE, &view, &vaddr)))
+	    (ret = udax_view_map(u.t, 0, c->nblk * BS, UDAX_VIEW_WRITE, &view, &vaddr)))
 		goto out;
 
 	if (c->sc->v == V_LEASE) {
 		struct udax_page *const *pg;
 		unsigned long pfn0;
 
-		if ((ret = udax_lease_take(u.t, 0, o->blocks * BS, -1, &u_lease_ops, &u, &u.lease)))
+		if ((ret = udax_lease_take(u.t, 0, c->nblk * BS, -1, &u_lease_ops, &u, &u.lease)))
 			goto out;
 		pg = udax_pin_page_array(udax_lease_pin(u.lease));
 		pfn0 = udax_page_to_pfn(pg[0]);
-		for (uint64_t i = 1; i < o->blocks; i++)
+		for (uint64_t i = 1; i < c->nblk; i++)
 			if (udax_page_to_pfn(pg[i]) != pfn0 + i) {
 				ret = -EINVAL;	/* fixed buffers need one run */
 				goto out;
 			}
-		if ((ret = udax_io_register_fixed(u.io, pfn0, o->blocks, &u.fixed)))
+		if ((ret = udax_io_register_fixed(u.io, pfn0, c->nblk, &u.fixed)))
 			goto out;
-		for (uint64_t b = 0; b < o->blocks; b += CHUNK) {
+		for (uint64_t b = 0; b < c->nblk; b += CHUNK) {
 			c->submitted++;
 			ret = udax_io_read_fixed(u.io, u.fixed, b * BS,
 						 c->slowfd >= 0 ? c->slowfd : udax_io_slow_fd(c->slow),
@@ -353,7 +386,7 @@ static int run_udax(struct ctx *c, struct result *res)
 		}
 		pthread_create(&holder, NULL, u_lease_holder, &u);
 	} else {
-		for (uint64_t b = 0; b < o->blocks; b += CHUNK)
+		for (uint64_t b = 0; b < c->nblk; b += CHUNK)
 			if ((ret = u_submit(&u, b, (int64_t)(b * BS))))
 				goto out;
 	}
@@ -364,6 +397,7 @@ static int run_udax(struct ctx *c, struct result *res)
 	if (c->sc->v == V_STARVE)
 		pthread_create(&starver, NULL, u_starver, &u);
 
+	phase(c, "udax", "operation");
 	if (strcmp(c->sc->name, "baseline"))
 		run_op(c, &op, res);
 	if (c->sc->v == V_STARVE) {
@@ -371,7 +405,9 @@ static int run_udax(struct ctx *c, struct result *res)
 		pthread_join(starver, NULL);
 		res->resubmitted = c->resubmitted;
 	}
+	phase(c, "udax", "victim");
 	res->victim_blocks = fill_udax(u.fs, "/victim", 'V', o->fill_cap);
+	phase(c, "udax", "draining");
 	udax_io_drain(u.io);			/* every read has landed */
 	if (c->sc->v == V_LEASE)
 		pthread_join(holder, NULL);
@@ -403,6 +439,7 @@ struct k_side {
 	char *map;
 	uint64_t nblk;
 	pthread_t reaper;
+	_Atomic bool quit;		/* reads never completed: give up */
 };
 
 static int k_queue(struct k_side *k, struct iovec *iov, int fd, __u64 off)
@@ -428,7 +465,8 @@ static void *k_reaper(void *p)
 	struct io_uring_cqe *cqe;
 	bool pipe = k->c->sc->slow && k->c->slowfd < 0;
 
-	while (!atomic_load(&k->c->stop) || k->c->completed < k->c->submitted) {
+	while ((!atomic_load(&k->c->stop) || k->c->completed < k->c->submitted) &&
+	       !atomic_load(&k->quit)) {
 		struct __kernel_timespec ts = { 0, 10000000 };
 		struct iovec *iov;
 		int res;
@@ -500,23 +538,36 @@ static int k_truncate(void *p)
 
 static long fill_kernel(const char *dir, const char *name, char tag, long cap)
 {
-	char path[8192], b[BS];
-	long i;
+	char path[8192], *b = malloc(FILL_CHUNK * BS);
+	long n = 0;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
-	if (fd < 0)
+	fd = b ? open(path, O_CREAT | O_RDWR | O_TRUNC, 0644) : -1;
+	if (fd < 0) {
+		free(b);
 		return -1;
-	for (i = 0; cap <= 0 || i < cap; i++) {
-		memset(b, tag, BS);
-		memcpy(b, &i, sizeof(i));
-		if (pwrite(fd, b, BS, (off_t)i * BS) != BS)
-			break;
+	}
+	for (unsigned chunk = FILL_CHUNK; chunk; ) {
+		ssize_t w;
+
+		if (cap > 0 && n + (long)chunk > cap)
+			chunk = (unsigned)(cap - n);
+		for (unsigned i = 0; i < chunk; i++)
+			pattern(b + (size_t)i * BS, tag, n + i);
+		w = chunk ? pwrite(fd, b, (size_t)chunk * BS, (off_t)n * BS) : 0;
+		if (w == (ssize_t)chunk * BS) {
+			n += chunk;
+			continue;
+		}
+		if (w > 0)
+			n += w / BS;
+		chunk /= 2;
 	}
 	fsync(fd);
 	close(fd);
-	return i;
+	free(b);
+	return n;
 }
 
 static long check_kernel(const char *dir, const char *name, char tag, long n)
@@ -530,8 +581,7 @@ static long check_kernel(const char *dir, const char *name, char tag, long n)
 	if (fd < 0)
 		return -1;
 	for (long i = 0; i < n; i++) {
-		memset(want, tag, BS);
-		memcpy(want, &i, sizeof(i));
+		pattern(want, tag, i);
 		if (pread(fd, b, BS, (off_t)i * BS) != BS || memcmp(b, want, BS))
 			bad++;
 	}
@@ -542,7 +592,7 @@ static long check_kernel(const char *dir, const char *name, char tag, long n)
 static int run_kernel(struct ctx *c, struct result *res)
 {
 	const struct dmatest_opts *o = c->o;
-	struct k_side k = { .c = c, .nblk = o->blocks, .tfd = -1 };
+	struct k_side k = { .c = c, .nblk = c->nblk, .tfd = -1 };
 	struct op op = { .c = c, .fn = k_truncate, .arg = &k };
 	char path[4096];
 	pthread_t starver;
@@ -553,28 +603,31 @@ static int run_kernel(struct ctx *c, struct result *res)
 		return ret;
 	snprintf(path, sizeof(path), "%s/udax-dmatest", o->kernel_dir);
 	mkdir(path, 0755);
-	fill_kernel(path, "t", 'T', (long)o->blocks);
+	fill_kernel(path, "t", 'T', (long)c->nblk);
+	phase(c, "kernel", "filling");
 	fill_kernel(path, "filler", 'F', o->fill_cap);
+	phase(c, "kernel", "submitting");
 	snprintf(path, sizeof(path), "%s/udax-dmatest/t", o->kernel_dir);
 	k.tfd = open(path, O_RDWR);
-	k.map = k.tfd < 0 ? MAP_FAILED : mmap(NULL, o->blocks * BS, PROT_READ | PROT_WRITE,
+	k.map = k.tfd < 0 ? MAP_FAILED : mmap(NULL, c->nblk * BS, PROT_READ | PROT_WRITE,
 					     MAP_SHARED, k.tfd, 0);
 	if (k.map == MAP_FAILED) {
 		ret = -errno;
 		goto out;
 	}
 	pthread_create(&k.reaper, NULL, k_reaper, &k);
-	for (uint64_t b = 0; b < o->blocks; b += CHUNK)
+	for (uint64_t b = 0; b < c->nblk; b += CHUNK)
 		if ((ret = k_submit(&k, b, (int64_t)(b * BS))))
 			break;
 	if (c->sc->v == V_UNMAP) {
-		munmap(k.map, o->blocks * BS);	/* the pins are the kernel's now */
+		munmap(k.map, c->nblk * BS);	/* the pins are the kernel's now */
 		k.map = NULL;
 	}
 	if (c->slow)
 		udax_io_slow_resume(c->slow);
 	if (c->sc->v == V_STARVE)
 		pthread_create(&starver, NULL, k_starver, &k);
+	phase(c, "kernel", "operation");
 	if (strcmp(c->sc->name, "baseline"))
 		run_op(c, &op, res);
 	if (c->sc->v == V_STARVE) {
@@ -583,17 +636,32 @@ static int run_kernel(struct ctx *c, struct result *res)
 		res->resubmitted = c->resubmitted;
 		atomic_store(&c->stop, 0);
 	}
+	phase(c, "kernel", "victim");
 	snprintf(path, sizeof(path), "%s/udax-dmatest", o->kernel_dir);
 	res->victim_blocks = fill_kernel(path, "victim", 'V', o->fill_cap);
+	phase(c, "kernel", "draining");
 	atomic_store(&c->stop, 1);
-	pthread_join(k.reaper, NULL);		/* every read has completed */
+	{
+		uint64_t t0 = now_ns();
+
+		while (c->completed < c->submitted && now_ns() - t0 < DRAIN_LIMIT_NS)
+			usleep(1000);
+	}
+	res->reads_unfinished = c->submitted - c->completed;
+	if (res->reads_unfinished) {
+		/* Reads the kernel never completes: report them, and close the
+		 * ring with them outstanding rather than hang. */
+		phase(c, "kernel", "reads never completed; giving up on them");
+		atomic_store(&k.quit, true);
+	}
+	pthread_join(k.reaper, NULL);
 	res->victim_bad = check_kernel(path, "victim", 'V', res->victim_blocks);
 	if (!strcmp(c->sc->name, "baseline"))
 		res->victim_bad = 0;
 	ret = 0;
 out:
 	if (k.map && k.map != MAP_FAILED)
-		munmap(k.map, o->blocks * BS);
+		munmap(k.map, c->nblk * BS);
 	if (k.tfd >= 0)
 		close(k.tfd);
 	io_uring_queue_exit(&k.ring);
@@ -631,6 +699,7 @@ static void report(struct bench_report *r, const char *side, const struct scenar
 	REP("victim_blocks", res->victim_blocks, "blocks");
 	REP("victim_blocks_with_dma_data", res->victim_bad, "blocks");
 	REP("stuck", res->stuck, "bool");
+	REP("reads_unfinished", res->reads_unfinished, "reads");
 	REP("op_result", res->op_ret, "errno");
 	if (sc->v == V_STARVE)
 		REP("resubmitted_reads", res->resubmitted, "reads");
@@ -656,9 +725,12 @@ int dmatest_run(const struct dmatest_opts *o, struct bench_report *r)
 		if (o->only && strcmp(o->only, sc->name))
 			continue;
 		for (int t = T_UDAX; t <= T_KERNEL; t++) {
-			struct ctx c = { .o = o, .sc = sc, .srcfd = -1 };
+			/* Slow scenarios use a file 8 times bigger, so that reads
+			 * stay in flight for hundreds of milliseconds. */
+			uint64_t nblk = sc->slow ? o->blocks * 8 : o->blocks;
+			struct ctx c = { .o = o, .sc = sc, .srcfd = -1, .nblk = nblk };
 			struct udax_io_slow_opts so = { .rate = o->slow_rate,
-				.total = o->blocks * BS * 4, .seed = 7, .paused = true };
+				.total = nblk * BS * 4, .seed = 7, .paused = true };
 			struct result res = { 0 };
 			uint64_t last;
 			int ret;

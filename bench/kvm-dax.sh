@@ -19,7 +19,7 @@ KDAX=${KDAX_DIR:-../shared/kvm-dax}
 OUT=${1:-build-kvm}
 mkdir -p "$OUT"
 
-cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=Release -DUDAX_STATIC_BINARY=ON >/dev/null
+cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} -DUDAX_STATIC_BINARY=ON >/dev/null
 ninja -C build-static tools/udax
 BIN=build-static/tools/udax
 

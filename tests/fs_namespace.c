@@ -58,6 +58,7 @@ int main(void)
 	FS_ERR(udax_open(fs, "/a/b", O_RDWR | O_CREAT, 0644, &f), -ENOTDIR);
 	FS_ERR(udax_open(fs, "/b/", O_RDWR | O_CREAT, 0644, &f), -EISDIR);
 	FS_ERR(udax_open(fs, "/", O_RDWR, 0, &f), -EISDIR);
+	FS_ERR(udax_open(fs, "/", O_RDONLY | O_CREAT, 0644, &f), -EISDIR);
 	FS_OK(udax_open(fs, "/", O_RDONLY, 0, &f));
 	FS_ERR(udax_pread(f, buf, 1, 0), -EISDIR);
 	FS_OK(udax_close(&f));

@@ -18,6 +18,20 @@
 
 #include "testutil.h"
 
+/* io_uring may be disabled (io_uring_disabled sysctl, seccomp): skip. */
+static struct udax_io *io_new_or_skip(const struct udax_io_opts *o)
+{
+	struct udax_io *io;
+	int ret = udax_io_new(o, &io);
+
+	if (ret == -ENOSYS || ret == -EPERM) {
+		printf("io_uring unavailable (%s): skipped\n", udax_io_last_error());
+		exit(T_SKIP);
+	}
+	T_EXPECT_ERR(ret, 0);
+	return io;
+}
+
 #define PG	4096
 #define NPG	16
 
@@ -78,7 +92,7 @@ int main(void)
 
 	T_EXPECT_ERR(udax_dev_open("mem:8M", NULL, &dev), 0);
 	T_EXPECT_ERR(udax_dev_info(dev, &di), 0);
-	T_EXPECT_ERR(udax_io_new(&o, &io), 0);
+	io = io_new_or_skip(&o);
 	pfn = di.pfn_first + 64;
 
 	/* Register: our pins, and the kernel's registration of a memfd

@@ -31,8 +31,10 @@ static void usage(FILE *f)
 		"                          created in /var/tmp)\n"
 		"  -S, --slow-source PATH  slow O_DIRECT source (default $KDAX_SLOW_DISK, else\n"
 		"                          a pipe fed at --slow-rate)\n"
-		"  -r, --slow-rate RATE    pipe bytes per second (default 4M)\n"
-		"  -b, --blocks N          blocks of the file under test (default 256)\n"
+		"  -r, --slow-rate RATE    pipe bytes per second (default 32M, like the\n"
+		"                          kvm-dax guest's /dev/vdb)\n"
+		"  -b, --blocks N          blocks of the file under test (default 256;\n"
+		"                          slow scenarios use 8 times as many)\n"
 		"  -f, --fill-cap N        fill with at most N blocks (default 0: until full)\n"
 		"  -o, --only NAME         run one scenario\n"
 		"  -j, --json FILE         also write the JSON object to FILE\n"
@@ -76,7 +78,7 @@ int cmd_dmatest(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dmatest_opts o = { .device = "mem:64M", .slow_rate = 4u << 20, .blocks = 256 };
+	struct dmatest_opts o = { .device = "mem:64M", .slow_rate = 32u << 20, .blocks = 256 };
 	const char *json = NULL;
 	struct bench_report *r;
 	uint64_t v;
@@ -123,7 +125,7 @@ int cmd_dmatest(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!o.source && !(o.source = make_source(o.blocks * 4096 * 4))) {
+	if (!o.source && !(o.source = make_source(o.blocks * 4096 * 8))) {
 		cli_err("dmatest", -errno, "cannot create a source file in /var/tmp");
 		return EXIT_FAIL;
 	}

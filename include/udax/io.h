@@ -20,9 +20,10 @@
  * Threads: one io_uring and one engine thread per engine.  Any thread
  * may submit, cancel and wait: it fills SQEs under the engine's lock and
  * rings a doorbell (an eventfd).  The engine thread makes every
- * io_uring_enter() (so requests belong to a task that lives as long as
- * the ring: the kernel cancels polled reads of a task that exits, and
- * submitting threads may exit at any time), reaps the completion queue
+ * io_uring_enter(), so requests belong to a task that lives as long as
+ * the ring (the kernel fails polled reads of a task that has exited with
+ * -ECANCELED) and submitting threads may exit at any time; it reaps the
+ * completion queue
  * and runs the callbacks, so pins are released promptly even when nobody
  * polls.  Callbacks must not sleep for long; they may submit (never
  * waiting: -EAGAIN when the queue is full) and cancel, but not wait.
@@ -34,7 +35,7 @@
  * the request is the engine's alone and freed right after completion.
  * On error nothing was submitted, nothing stays pinned by the engine and
  * *@req is NULL.  Completion order, for each request exactly once:
- *   1. the callback (@done may be NULL) runs on the completion thread with
+ *   1. the callback (@done may be NULL) runs on the engine thread with
  *      the result; the pages are still pinned, so it may look at them;
  *   2. the pins are released (udax_unpin_pages() / buf->release());
  *   3. the request is marked complete: udax_io_wait() returns.
@@ -93,7 +94,7 @@ struct udax_io_opts {
 /*
  * Create an engine: an io_uring sized for @opts->queue_depth transfers
  * plus their cancellations, a sparse fixed-buffer table and the
- * completion thread.  @opts may be NULL (defaults).
+ * engine thread.  @opts may be NULL (defaults).
  * Errors: -EINVAL, -ENOMEM, errors of io_uring_setup(2) (-ENOSYS, -EPERM
  * where io_uring is disabled) and pthread_create().
  */
@@ -102,7 +103,7 @@ int udax_io_new(const struct udax_io_opts *opts, struct udax_io **out);
 /*
  * Wait for every transfer to complete (nothing is cancelled: cancel first
  * what may never complete, such as a read from an idle pipe), stop the
- * completion thread and free the engine; *@io becomes NULL (NULL is a
+ * engine thread and free the engine; *@io becomes NULL (NULL is a
  * no-op).  -EBUSY (engine untouched) while fixed buffers are registered;
  * -EDEADLK from a completion callback.  Must not race with other calls
  * on the engine, except from its callbacks: those submitting during the
@@ -110,7 +111,8 @@ int udax_io_new(const struct udax_io_opts *opts, struct udax_io **out);
  */
 int udax_io_delete(struct udax_io **io);
 
-/* Submit the SQEs queued by batching now.  Returns 0 or -errno. */
+/* Have the SQEs held back by batching submitted now (the engine thread
+ * submits them; this does not wait).  Returns 0 or -EINVAL. */
 int udax_io_flush(struct udax_io *io);
 
 /*
@@ -137,7 +139,7 @@ const char *udax_io_last_error(void);
 
 /* ---- transfers ------------------------------------------------------------ */
 
-/* Called once per request, on the completion thread; see the top. */
+/* Called once per request, on the engine thread; see the top. */
 typedef void (*udax_io_done_t)(struct udax_io_req *req, ssize_t res,
 			       void *arg);
 

@@ -144,6 +144,7 @@ struct fs_core {
 	/* journal (txn_lock) */
 	uint64_t seq;
 	/* inode cache (icache_lock) */
+	struct fs_inode *root;		/* held from mount to unmount */
 	struct fs_inode *icache[FS_ICACHE_BUCKETS];
 	uint64_t nr_cached;
 };

@@ -697,6 +697,9 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	} else if (!ret && (oflags & O_CREAT) && (oflags & O_EXCL)) {
 		fs_iput(i);
 		ret = fs_error(-EEXIST, "file exists");
+	} else if (!ret && (oflags & O_CREAT) && S_ISDIR(i->mode)) {
+		fs_iput(i);
+		ret = fs_error(-EISDIR, "O_CREAT on a directory");
 	}
 	fs_iput(nd.dir);
 	if (!ret)

@@ -157,9 +157,39 @@ ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
 
 /* ---- write -------------------------------------------------------------------------- */
 
+/* Blocks an operation allocated: given back if it fails. */
+struct fresh {
+	struct fs_extent *v;
+	uint32_t n, cap;
+	int err;
+};
+
+static void fresh_free(struct udax_fs *fs, struct fresh *fr)
+{
+	for (uint32_t k = 0; k < fr->n; k++)
+		fs_block_free(fs, fr->v[k].pblk, fr->v[k].len);
+	fr->n = 0;
+}
+
+static void fresh_note(struct fresh *fr, const struct fs_extent *e)
+{
+	if (fr->n == fr->cap) {
+		uint32_t cap = fr->cap ? 2 * fr->cap : 8;
+		struct fs_extent *v = realloc(fr->v, cap * sizeof(*v));
+
+		if (!v) {
+			fr->err = -ENOMEM;
+			return;
+		}
+		fr->v = v;
+		fr->cap = cap;
+	}
+	fr->v[fr->n++] = *e;
+}
+
 /* Map every hole of [lb, lb + nb) in @m with fresh blocks (flags @fl). */
 static int fill_holes(struct udax_fs *fs, struct fs_emap *m, uint64_t lb,
-		      uint64_t nb, uint32_t fl, uint64_t *nalloc)
+		      uint64_t nb, uint32_t fl, struct fresh *fr)
 {
 	uint64_t pos = lb, end = lb + nb;
 
@@ -184,45 +214,19 @@ static int fill_holes(struct udax_fs *fs, struct fs_emap *m, uint64_t lb,
 		e = (struct fs_extent){ .lblk = pos, .pblk = p,
 					.len = (uint32_t)got, .flags = fl };
 		ret = fs_emap_insert(m, &e);
+		if (!ret) {
+			fresh_note(fr, &e);
+			ret = fr->err;
+		}
 		if (ret) {
+			if (fr->n && fr->v[fr->n - 1].pblk == p)
+				fr->n--;
 			fs_block_free(fs, p, got);
 			return ret;
 		}
-		*nalloc += got;
 		pos += got;
 	}
 	return 0;
-}
-
-/* Give back the blocks of extents flagged @fl (a failed operation). */
-static void free_flagged(struct udax_fs *fs, struct fs_emap *m, uint32_t fl)
-{
-	for (uint32_t k = 0; k < m->n; k++)
-		if (m->v[k].flags == fl)
-			fs_block_free(fs, m->v[k].pblk, m->v[k].len);
-}
-
-/* Blocks a failed write must give back. */
-struct fresh {
-	struct fs_extent *v;
-	uint32_t n, cap;
-	int err;
-};
-
-static void fresh_note(struct fresh *fr, const struct fs_extent *e)
-{
-	if (fr->n == fr->cap) {
-		uint32_t cap = fr->cap ? 2 * fr->cap : 8;
-		struct fs_extent *v = realloc(fr->v, cap * sizeof(*v));
-
-		if (!v) {
-			fr->err = -ENOMEM;
-			return;
-		}
-		fr->v = v;
-		fr->cap = cap;
-	}
-	fr->v[fr->n++] = *e;
 }
 
 /* Re-flag unwritten extents of [lb, lb + nb) in @m as @fl. */
@@ -264,7 +268,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 {
 	struct udax_fs *fs = f->fs;
 	struct fs_inode *i = f->inode;
-	uint64_t lb, nb, nalloc = 0, pos, end;
+	uint64_t lb, nb, pos, end;
 	bool changed = false;
 	struct fresh fr = { 0 };
 	struct fs_emap m;
@@ -285,12 +289,13 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 	ret = fs_emap_dup(&m, i);
 	if (ret)
 		return ret;
-	ret = fill_holes(fs, &m, lb, nb, FS_EXT_FRESH, &nalloc);
+	ret = fill_holes(fs, &m, lb, nb, FS_EXT_FRESH, &fr);
 	if (!ret)
 		ret = reflag_unwritten(&m, lb, nb, FS_EXT_UNWRITTEN,
 				       FS_EXT_FRESH | FS_EXT_UNWRITTEN);
 	if (ret) {
-		free_flagged(fs, &m, FS_EXT_FRESH);
+		fresh_free(fs, &fr);
+		free(fr.v);
 		free(m.v);
 		return ret;
 	}
@@ -329,9 +334,6 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		/* Fresh and converted blocks are written now. */
 		if (changed) {
 			for (uint32_t k = 0; k < m.n; k++)
-				if (m.v[k].flags == FS_EXT_FRESH)
-					fresh_note(&fr, &m.v[k]);
-			for (uint32_t k = 0; k < m.n; k++)
 				if (m.v[k].flags & FS_EXT_FRESH)
 					m.v[k].flags = 0;
 			fs_emap_normalize(&m);
@@ -339,9 +341,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		if (end > i->size)
 			i->size = end;
 		fs_txn_init(&t, fs);
-		ret = fr.err;
-		if (!ret)
-			ret = fs_txn_inode(&t, i, m.v, m.n);
+		ret = fs_txn_inode(&t, i, m.v, m.n);
 		if (!ret)
 			ret = fs_txn_commit(&t);
 		if (!ret) {
@@ -351,14 +351,13 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		} else {
 			fs_txn_abort(&t);
 			i->size = old;
-			for (uint32_t k = 0; k < fr.n; k++)
-				fs_block_free(fs, fr.v[k].pblk, fr.v[k].len);
+			fresh_free(fs, &fr);
 		}
 		fs_txn_free(&t);
 	} else if (!ret) {
 		i->times_dirty = true;
 	} else {
-		free_flagged(fs, &m, FS_EXT_FRESH);
+		fresh_free(fs, &fr);
 	}
 	free(fr.v);
 	free(m.v);
@@ -415,7 +414,7 @@ int udax_fsync(struct udax_file *f)
 
 	if (!f)
 		return fs_error(-EINVAL, "no file");
-	if (f->inode->times_dirty && !C(f->fs)->rdonly) {
+	if (!C(f->fs)->rdonly) {
 		pthread_rwlock_wrlock(&f->inode->lock);
 		ret = fs_inode_sync_times(f->inode);
 		pthread_rwlock_unlock(&f->inode->lock);
@@ -480,15 +479,13 @@ static void zero_partial(struct fs_txn *t, const struct fs_emap *m,
  * then free @fl through the break.  Called with the break started.
  */
 static int commit_map(struct udax_file *f, struct fs_txn *t, struct fs_emap *m,
-		      struct freelist *fl, struct fs_break *br, uint64_t newsize,
-		      uint64_t *nalloc_fresh)
+		      struct freelist *fl, struct fs_break *br, uint64_t newsize)
 {
 	struct fs_inode *i = f->inode;
 	uint64_t old = i->size;
 	int64_t mt = i->mtime, ct = i->ctime;
 	int ret = fl->err;
 
-	(void)nalloc_fresh;
 	fs_emap_normalize(m);
 	i->size = newsize;
 	i->mtime = i->ctime = fs_now();
@@ -527,7 +524,7 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 		/* Up: the tail of the last block is zero already. */
 		fs_emap_dup(&m, i);
 		fs_txn_init(&t, fs);
-		ret = commit_map(f, &t, &m, &fl, NULL, size, NULL);
+		ret = commit_map(f, &t, &m, &fl, NULL, size);
 		fs_txn_free(&t);
 		free(m.v);
 		return ret;
@@ -544,8 +541,7 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 		ret = fs_emap_remove(&m, keep, FS_MAX_LBLK - keep, collect, &fl);
 	}
 	if (!ret)
-		ret = commit_map(f, &t, &m, &fl, &br, size < i->size ? size : i->size,
-				 NULL);
+		ret = commit_map(f, &t, &m, &fl, &br, size < i->size ? size : i->size);
 	fs_break_end(&br);
 	fs_txn_free(&t);
 	free(m.v);
@@ -608,7 +604,8 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 	struct fs_break br;
 	bool broke = false;
 	struct fs_txn t;
-	uint64_t end, lb, le, nalloc = 0, size;
+	struct fresh fr = { 0 };
+	uint64_t end, lb, le, size;
 	int ret;
 
 	if (!f)
@@ -672,7 +669,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 						       FS_EXT_UNWRITTEN);
 			if (!ret)
 				ret = fill_holes(fs, &m, lb, le - lb,
-						 FS_EXT_UNWRITTEN, &nalloc);
+						 FS_EXT_UNWRITTEN, &fr);
 			if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
 				size = end;
 		}
@@ -723,27 +720,21 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 		ret = fs_emap_dup(&m, i);
 		if (!ret)
 			ret = fill_holes(fs, &m, lb, le - lb, FS_EXT_UNWRITTEN,
-					 &nalloc);
+					 &fr);
 		if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
 			size = end;
 	}
 	if (!ret)
-		ret = commit_map(f, &t, &m, &fl, broke ? &br : NULL, size, NULL);
-	else if (nalloc && m.v) {
-		/* Give back what fill_holes took: blocks of @m not in @i. */
-		for (uint32_t k = 0; k < m.n; k++) {
-			uint32_t j = fs_emap_find(i->ext, i->next, m.v[k].lblk);
-
-			if (j == i->next || i->ext[j].lblk > m.v[k].lblk)
-				fs_block_free(fs, m.v[k].pblk, m.v[k].len);
-		}
-	}
+		ret = commit_map(f, &t, &m, &fl, broke ? &br : NULL, size);
+	if (ret)
+		fresh_free(fs, &fr);	/* nothing on media maps them */
 out:
 	if (broke)
 		fs_break_end(&br);
 	fs_txn_free(&t);
 	free(m.v);
 	free(fl.v);
+	free(fr.v);
 	pthread_rwlock_unlock(&i->lock);
 	return ret;
 }

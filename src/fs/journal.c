@@ -195,31 +195,31 @@ int fs_journal_replay(struct udax_fs *fs)
 	if (!body || !rec)
 		goto out;
 	memcpy(body, jbase + FS_BS, h.body_len);
-	ret = fs_error(-EUCLEAN, "journal: transaction %llu: body checksum mismatch",
-		       (unsigned long long)h.seq);
-	if (udax_crc32c(0, body, h.body_len) != h.body_crc)
+	if (udax_crc32c(0, body, h.body_len) != h.body_crc) {
+		ret = fs_error(-EUCLEAN, "journal: transaction %llu: body checksum mismatch",
+			       (unsigned long long)h.seq);
 		goto out;
+	}
 	pos = 0;
 	for (uint32_t i = 0; i < h.nr_records; i++) {
 		struct fs_djrec r;
 
-		ret = fs_error(-EUCLEAN, "journal: transaction %llu: record %u out of bounds",
-			       (unsigned long long)h.seq, i);
 		if (pos + sizeof(r) > h.body_len)
-			goto out;
+			goto bad_record;
 		memcpy(&r, body + pos, sizeof(r));
 		pos += sizeof(r);
 		if (!r.len || r.len > FS_BS || r.reserved || r.off < lo ||
 		    r.off > hi || r.len > hi - r.off ||
 		    rec_space(r.len) - sizeof(r) > h.body_len - pos)
-			goto out;
+			goto bad_record;
 		rec[i] = (struct fs_txn_rec){ r.off, r.len, (uint32_t)pos };
 		pos += rec_space(r.len) - sizeof(r);
 	}
-	ret = fs_error(-EUCLEAN, "journal: transaction %llu: trailing bytes",
-		       (unsigned long long)h.seq);
-	if (pos != h.body_len)
+	if (pos != h.body_len) {
+		ret = fs_error(-EUCLEAN, "journal: transaction %llu: trailing bytes",
+			       (unsigned long long)h.seq);
 		goto out;
+	}
 	c->seq = h.seq;
 	ret = checkpoint(fs, rec, h.nr_records, body);
 	if (!ret)
@@ -230,4 +230,8 @@ out:
 	free(body);
 	free(rec);
 	return ret;
+bad_record:
+	ret = fs_error(-EUCLEAN, "journal: transaction %llu: a record is out of bounds",
+		       (unsigned long long)h.seq);
+	goto out;
 }

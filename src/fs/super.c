@@ -20,6 +20,7 @@
 #include <udax/crc32c.h>
 
 #include "fs/core.h"
+#include "fs/zc.h"
 
 /* ---- errors ------------------------------------------------------------------ */
 
@@ -472,6 +473,12 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 		fs_error(ret, "mount: attaching to the page map failed");
 		goto fail;
 	}
+	/* Keep the root cached: every path walk starts there. */
+	ret = fs_iget(fs, UDAX_ROOT_INO, &c->root);
+	if (ret < 0) {
+		fs_zc_unmount(fs);
+		goto fail;
+	}
 	/* Orphans of a crash: unlinked while open.  The last iput frees. */
 	for (uint32_t i = 0; i < norph && !c->rdonly; i++) {
 		struct fs_inode *ino;
@@ -506,13 +513,20 @@ int udax_unmount(struct udax_fs **pfs)
 		return fs_error(-EINVAL, "unmount: no file system");
 	c = C(fs);
 	pthread_mutex_lock(&c->icache_lock);
-	ret = c->nr_cached ? -EBUSY : 0;
+	ret = c->nr_cached > (c->root ? 1u : 0u) ||
+	      (c->root && c->root->refs > 1) ? -EBUSY : 0;
 	pthread_mutex_unlock(&c->icache_lock);
 	if (ret)
 		return fs_error(ret, "unmount: files or directories are open");
+	fs_iput(c->root);
+	c->root = NULL;
 	ret = fs_zc_unmount(fs);
-	if (ret)
+	if (ret) {
+		/* Still mounted: take the root back. */
+		if (fs_iget(fs, UDAX_ROOT_INO, &c->root))
+			c->root = NULL;
 		return ret < 0 ? ret : -EBUSY;
+	}
 	pthread_mutex_lock(&mounts_lock);
 	for (struct mounted **p = &mounts; *p; p = &(*p)->next)
 		if ((*p)->dev == fs->dev && (*p)->part == fs->part) {
@@ -543,7 +557,7 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
 	st->inodes = c->sb.nr_inodes - 1;
 	st->inodes_free = c->free_inodes;
 	pthread_mutex_unlock(&c->alloc_lock);
-	st->blocks_busy = __atomic_load_n(&fs->nr_busy, __ATOMIC_RELAXED);
+	st->blocks_busy = fs_zc_busy_blocks(fs);
 	st->name_max = UDAX_NAME_MAX;
 	return 0;
 }

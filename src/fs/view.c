@@ -39,24 +39,80 @@ struct view_map {
 	size_t covered;
 	bool unwritten;
 	int err;
+	struct fs_extent *ext;		/* the range's extents, in order */
+	size_t n, cap;
 };
 
-static int view_map_extent(const struct fs_extent *e, void *arg)
+#define VIEW_ALIGN (2ul << 20)	/* a PMD: DAX maps 2 MiB at a time if it can */
+
+/* Collect the extents first: where the view goes depends on the first. */
+static int view_collect_extent(const struct fs_extent *e, void *arg)
 {
 	struct view_map *vm = arg;
-	void *at = vm->addr + (e->lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
 
 	if (e->flags & FS_EXT_UNWRITTEN) {
 		vm->unwritten = true;
 		return 1;
 	}
-	if (mmap(at, (size_t)e->len * UDAX_FS_BLOCK_SIZE, vm->prot,
-		 MAP_SHARED | MAP_FIXED, vm->fd,
-		 (off_t)(vm->fs->dev_offset + e->pblk * UDAX_FS_BLOCK_SIZE)) == MAP_FAILED) {
-		vm->err = -errno;
-		return 1;
+	if (vm->n == vm->cap) {
+		size_t cap = vm->cap ? vm->cap * 2 : 16;
+		struct fs_extent *v = realloc(vm->ext, cap * sizeof(*v));
+
+		if (!v) {
+			vm->err = -ENOMEM;
+			return 1;
+		}
+		vm->ext = v;
+		vm->cap = cap;
 	}
+	vm->ext[vm->n++] = *e;
 	vm->covered += e->len;
+	return 0;
+}
+
+/*
+ * Reserve address space for the view such that virtual addresses and
+ * device offsets are congruent modulo 2 MiB: where the file's blocks are
+ * contiguous and aligned on the device, a DAX file system then maps them
+ * with 2 MiB page-table entries (what the kernel's DAX mmap arranges with
+ * thp_get_unmapped_area).  Returns NULL without address space.
+ */
+static char *view_reserve(struct view_map *vm, size_t len)
+{
+	uint64_t doff = vm->fs->dev_offset + vm->ext[0].pblk * UDAX_FS_BLOCK_SIZE -
+			(vm->ext[0].lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
+	char *raw = mmap(NULL, len + VIEW_ALIGN, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t a;
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)raw + VIEW_ALIGN - 1) / VIEW_ALIGN * VIEW_ALIGN + doff % VIEW_ALIGN;
+	if (a - (uintptr_t)raw >= VIEW_ALIGN)
+		a -= VIEW_ALIGN;
+	if (a > (uintptr_t)raw)
+		munmap(raw, a - (uintptr_t)raw);
+	if ((uintptr_t)raw + len + VIEW_ALIGN > a + len)
+		munmap((char *)a + len, (uintptr_t)raw + len + VIEW_ALIGN - (a + len));
+	return (char *)a;
+}
+
+/*
+ * Map each extent at its place.  MAP_POPULATE fills the page tables now,
+ * so loads and stores through the view never fault: the cost is paid at
+ * map time, once, instead of at first touch.
+ */
+static int view_place_extents(struct view_map *vm)
+{
+	for (size_t i = 0; i < vm->n; i++) {
+		const struct fs_extent *e = &vm->ext[i];
+		void *at = vm->addr + (e->lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
+
+		if (mmap(at, (size_t)e->len * UDAX_FS_BLOCK_SIZE, vm->prot,
+			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, vm->fd,
+			 (off_t)(vm->fs->dev_offset + e->pblk * UDAX_FS_BLOCK_SIZE)) == MAP_FAILED)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -174,13 +230,6 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	/* Reserve the whole stretch, then place each extent in it. */
-	vm.addr = mmap(NULL, len, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm.addr == MAP_FAILED) {
-		free(v);
-		return fs_error(-ENOMEM, "udax_view_map: no address space for %zu bytes", len);
-	}
 	vm.fs = fs;
 	vm.first = first;
 	vm.fd = fd;
@@ -194,16 +243,27 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 			       "of inode %u", (unsigned long long)off, len, ino->ino);
 		goto fail;
 	}
-	ret = fs_inode_extents(fs, ino, first, end - first, view_map_extent, &vm);
+	ret = fs_inode_extents(fs, ino, first, end - first, view_collect_extent, &vm);
 	if (ret < 0 || vm.err) {
-		ret = fs_error(vm.err ? vm.err : ret, "udax_view_map: mapping inode "
-			       "%u failed: %s", ino->ino, udax_strerror(vm.err ? vm.err : ret));
+		ret = fs_error(vm.err ? vm.err : ret, "udax_view_map: inode %u: %s",
+			       ino->ino, udax_strerror(vm.err ? vm.err : ret));
 		goto fail;
 	}
 	if (vm.unwritten || vm.covered != end - first) {
 		ret = fs_error(-ENODATA, "udax_view_map: inode %u has %s in the range "
 			       "(use UDAX_VIEW_ALLOCATE)", ino->ino,
 			       vm.unwritten ? "unwritten extents" : "holes");
+		goto fail;
+	}
+	vm.addr = view_reserve(&vm, len);
+	if (!vm.addr) {
+		ret = fs_error(-ENOMEM, "udax_view_map: no address space for %zu bytes", len);
+		goto fail;
+	}
+	ret = view_place_extents(&vm);
+	if (ret) {
+		ret = fs_error(ret, "udax_view_map: mapping inode %u failed: %s",
+			       ino->ino, udax_strerror(ret));
 		goto fail;
 	}
 	v->fs = fs;
@@ -218,12 +278,15 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	ino->views = v;
 	pthread_mutex_unlock(&ino->zc_lock);
 	pthread_rwlock_unlock(&ino->lock);
+	free(vm.ext);
 	*out = v;
 	*addr = vm.addr;
 	return 0;
 fail:
 	pthread_rwlock_unlock(&ino->lock);
-	munmap(vm.addr, len);
+	if (vm.addr)
+		munmap(vm.addr, len);
+	free(vm.ext);
 	free(v);
 	return ret;
 }

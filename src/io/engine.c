@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The engine: one io_uring, its submission side under a lock, and a
- * completion thread that finishes requests and drops their pins.
+ * The engine: one io_uring, its submission queue filled under a lock,
+ * and an engine thread that submits, reaps, finishes requests and drops
+ * their pins.
  *
  * Why a completion thread and not a caller-driven reap: a pin must be
  * dropped when the device is done with the page, not when some caller
