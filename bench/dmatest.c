@@ -269,17 +269,21 @@ static void pattern(char *b, char tag, long blk)
 	memcpy(b, &blk, sizeof(blk));
 }
 
+/* Block I/O on either side, so that filling and checking are one loop. */
+struct blk_io {
+	ssize_t (*pwrite)(void *h, const void *p, size_t n, uint64_t off);
+	ssize_t (*pread)(void *h, void *p, size_t n, uint64_t off);
+	void *h;
+};
+
 /* Write blocks of @tag until full (or @cap blocks); returns how many. */
-static long fill_udax(struct udax_fs *fs, const char *path, char tag, long cap)
+static long fill_blocks(const struct blk_io *io, char tag, long cap)
 {
-	struct udax_file *f;
 	char *b = malloc(FILL_CHUNK * BS);
 	long n = 0;
 
-	if (!b || udax_open(fs, path, O_CREAT | O_RDWR | O_TRUNC, 0644, &f)) {
-		free(b);
+	if (!b)
 		return -1;
-	}
 	for (unsigned chunk = FILL_CHUNK; chunk; ) {
 		ssize_t w;
 
@@ -287,7 +291,7 @@ static long fill_udax(struct udax_fs *fs, const char *path, char tag, long cap)
 			chunk = (unsigned)(cap - n);
 		for (unsigned i = 0; i < chunk; i++)
 			pattern(b + (size_t)i * BS, tag, n + i);
-		w = chunk ? udax_pwrite(f, b, (size_t)chunk * BS, (uint64_t)n * BS) : 0;
+		w = chunk ? io->pwrite(io->h, b, (size_t)chunk * BS, (uint64_t)n * BS) : 0;
 		if (w == (ssize_t)chunk * BS) {
 			n += chunk;
 			continue;
@@ -296,26 +300,58 @@ static long fill_udax(struct udax_fs *fs, const char *path, char tag, long cap)
 			n += w / BS;
 		chunk /= 2;	/* nearly full: smaller writes find the last blocks */
 	}
-	udax_close(&f);
 	free(b);
 	return n;
 }
 
-static long check_udax(struct udax_fs *fs, const char *path, char tag, long n)
+/* Blocks of the first @n that do not hold what fill_blocks() wrote. */
+static long check_blocks(const struct blk_io *io, char tag, long n)
 {
-	struct udax_file *f;
 	char b[BS], want[BS];
 	long bad = 0;
 
-	if (udax_open(fs, path, O_RDONLY, 0, &f))
-		return -1;
 	for (long i = 0; i < n; i++) {
 		pattern(want, tag, i);
-		if (udax_pread(f, b, BS, (uint64_t)i * BS) != BS || memcmp(b, want, BS))
+		if (io->pread(io->h, b, BS, (uint64_t)i * BS) != BS || memcmp(b, want, BS))
 			bad++;
 	}
-	udax_close(&f);
 	return bad;
+}
+
+static ssize_t u_blk_pwrite(void *h, const void *p, size_t n, uint64_t off)
+{
+	return udax_pwrite(h, p, n, off);
+}
+
+static ssize_t u_blk_pread(void *h, void *p, size_t n, uint64_t off)
+{
+	return udax_pread(h, p, n, off);
+}
+
+/* @check: count bad blocks of the first @n instead of filling. */
+static long udax_blocks(struct udax_fs *fs, const char *path, char tag, long n, bool check)
+{
+	struct blk_io io = { u_blk_pwrite, u_blk_pread, NULL };
+	struct udax_file *f;
+	long ret;
+
+	if (udax_open(fs, path, check ? O_RDONLY : O_CREAT | O_RDWR | O_TRUNC, 0644,
+		      (struct udax_file **)&io.h))
+		return -1;
+	ret = check ? check_blocks(&io, tag, n) : fill_blocks(&io, tag, n);
+	f = io.h;
+	udax_close(&f);
+	return ret;
+}
+
+static long fill_udax(struct udax_fs *fs, const char *path, char tag, long cap)
+{
+	return udax_blocks(fs, path, tag, cap, false);
+}
+
+static long check_udax(struct udax_fs *fs, const char *path, char tag, long n)
+{
+	return udax_blocks(fs, path, tag, n, true);
 }
 
 static int run_udax(struct ctx *c, struct result *res)
@@ -418,6 +454,12 @@ static int run_udax(struct ctx *c, struct result *res)
 	}
 	ret = 0;
 out:
+	/* On an error path the holder still has its registration: give it
+	 * back first, or the unmount below would wait for its pins. */
+	if (u.fixed)
+		udax_io_unregister_fixed(&u.fixed);
+	if (u.lease)
+		udax_lease_release(&u.lease);
 	if (u.t)
 		udax_close(&u.t);
 	if (u.io)
@@ -536,57 +578,43 @@ static int k_truncate(void *p)
 	return ftruncate(k->tfd, 0) ? -errno : 0;
 }
 
-static long fill_kernel(const char *dir, const char *name, char tag, long cap)
+static ssize_t k_blk_pwrite(void *h, const void *p, size_t n, uint64_t off)
 {
-	char path[8192], *b = malloc(FILL_CHUNK * BS);
-	long n = 0;
+	return pwrite((int)(intptr_t)h, p, n, (off_t)off);
+}
+
+static ssize_t k_blk_pread(void *h, void *p, size_t n, uint64_t off)
+{
+	return pread((int)(intptr_t)h, p, n, (off_t)off);
+}
+
+static long kernel_blocks(const char *dir, const char *name, char tag, long n, bool check)
+{
+	struct blk_io io = { k_blk_pwrite, k_blk_pread, NULL };
+	char path[8192];
+	long ret;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = b ? open(path, O_CREAT | O_RDWR | O_TRUNC, 0644) : -1;
-	if (fd < 0) {
-		free(b);
+	fd = check ? open(path, O_RDONLY) : open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	if (fd < 0)
 		return -1;
-	}
-	for (unsigned chunk = FILL_CHUNK; chunk; ) {
-		ssize_t w;
-
-		if (cap > 0 && n + (long)chunk > cap)
-			chunk = (unsigned)(cap - n);
-		for (unsigned i = 0; i < chunk; i++)
-			pattern(b + (size_t)i * BS, tag, n + i);
-		w = chunk ? pwrite(fd, b, (size_t)chunk * BS, (off_t)n * BS) : 0;
-		if (w == (ssize_t)chunk * BS) {
-			n += chunk;
-			continue;
-		}
-		if (w > 0)
-			n += w / BS;
-		chunk /= 2;
-	}
-	fsync(fd);
+	io.h = (void *)(intptr_t)fd;
+	ret = check ? check_blocks(&io, tag, n) : fill_blocks(&io, tag, n);
+	if (!check)
+		fsync(fd);
 	close(fd);
-	free(b);
-	return n;
+	return ret;
+}
+
+static long fill_kernel(const char *dir, const char *name, char tag, long cap)
+{
+	return kernel_blocks(dir, name, tag, cap, false);
 }
 
 static long check_kernel(const char *dir, const char *name, char tag, long n)
 {
-	char path[8192], b[BS], want[BS];
-	long bad = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	for (long i = 0; i < n; i++) {
-		pattern(want, tag, i);
-		if (pread(fd, b, BS, (off_t)i * BS) != BS || memcmp(b, want, BS))
-			bad++;
-	}
-	close(fd);
-	return bad;
+	return kernel_blocks(dir, name, tag, n, true);
 }
 
 static int run_kernel(struct ctx *c, struct result *res)
@@ -769,8 +797,15 @@ int dmatest_run(const struct dmatest_opts *o, struct bench_report *r)
 			if (c.slowfd >= 0)
 				close(c.slowfd);
 			if (ret) {
+				char key[160];
+
+				/* Reported, not hidden: e.g. io_uring refuses fixed
+				 * buffers over memory that is a kernel fsdax file. */
 				fprintf(stderr, "dmatest %s (%s): %s\n", sc->name,
 					t == T_UDAX ? "udax" : "kernel", udax_strerror(ret));
+				snprintf(key, sizeof(key), "%s.%s.error", sc->name,
+					 t == T_UDAX ? "udax" : "kernel");
+				bench_report(r, key, ret, "errno");
 				failures++;
 			} else {
 				report(r, t == T_UDAX ? "udax" : "kernel", sc, &res);

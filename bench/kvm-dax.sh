@@ -24,6 +24,9 @@ ninja -C build-static tools/udax
 BIN=build-static/tools/udax
 
 export KDAX_TIMEOUT=${KDAX_TIMEOUT:-900}
+# The throttled disk at 4 MiB/s: 8 MiB of reads stay in flight for 2 s,
+# longer than writing a victim file takes, so late DMA is seen.
+export KDAX_SLOW_DISK_BPS=${KDAX_SLOW_DISK_BPS:-4194304}
 export KDAX_QUIET=${KDAX_QUIET:-1}
 
 echo "=== udax bench fs (udax file device on /mnt/dax vs ext4 -o dax)"

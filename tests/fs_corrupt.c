@@ -92,7 +92,8 @@ static void walk(struct udax_fs *fs, const char *path, int depth)
 		struct udax_stat st;
 		struct udax_file *f;
 
-		snprintf(p, sizeof(p), "%s/%s", depth ? path : "", e.name);
+		if (snprintf(p, sizeof(p), "%s/%s", depth ? path : "", e.name) >= (int)sizeof(p))
+			continue;	/* too deep to name: skip */
 		if (udax_stat(fs, p, &st))
 			continue;
 		if (S_ISDIR(st.mode)) {

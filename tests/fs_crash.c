@@ -145,6 +145,19 @@ static void op_rename_dir(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/d", "/e/
 static void op_rename_dir_replace(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/e", "/g", 0)); }
 static void op_chmod(struct udax_fs *fs) { FS_OK(udax_chmod(fs, "/b", 0400)); }
 
+/* An orphan: /big unlinked while open; the operation is its last close. */
+static struct udax_file *held;
+static void pre_orphan(struct udax_fs *fs)
+{
+	FS_OK(udax_open(fs, "/big", O_RDWR, 0, &held));
+	FS_OK(udax_unlink(fs, "/big"));
+}
+static void op_last_close(struct udax_fs *fs)
+{
+	(void)fs;
+	FS_OK(udax_close(&held));
+}
+
 static void with_file(struct udax_fs *fs, const char *path,
 		      void (*fn)(struct udax_file *))
 {
@@ -227,32 +240,36 @@ static const struct {
 	const char *name;
 	void (*fn)(struct udax_fs *);
 	bool data_only;		/* in-place overwrite: not atomic by design */
+	void (*pre)(struct udax_fs *);
 } ops[] = {
-	{ "create", op_create, false },
-	{ "create (directory grows)", op_create_grow, false },
-	{ "mkdir", op_mkdir, false },
-	{ "rmdir", op_rmdir, false },
-	{ "unlink", op_unlink, false },
-	{ "unlink (extent chain)", op_unlink_big, false },
-	{ "link", op_link, false },
-	{ "rename", op_rename, false },
-	{ "rename (replacing)", op_rename_replace, false },
-	{ "rename (directory)", op_rename_dir, false },
-	{ "rename (directory, replacing)", op_rename_dir_replace, false },
-	{ "chmod", op_chmod, false },
-	{ "truncate up", op_trunc_up, false },
-	{ "truncate down", op_trunc_down, false },
-	{ "punch hole", op_punch, false },
-	{ "zero range", op_zero, false },
-	{ "collapse range", op_collapse, false },
-	{ "insert range", op_insert, false },
-	{ "fallocate", op_alloc, false },
-	{ "append", op_append, false },
-	{ "write that allocates", op_write_alloc, false },
-	{ "write into holes", op_write_holes, false },
-	{ "write past the end", op_write_extend, false },
-	{ "write into unwritten", op_write_unwritten, false },
-	{ "overwrite + fsync", op_overwrite_fsync, true },
+	{ "create", op_create, false, NULL },
+	{ "create (directory grows)", op_create_grow, false, NULL },
+	{ "mkdir", op_mkdir, false, NULL },
+	{ "rmdir", op_rmdir, false, NULL },
+	{ "unlink", op_unlink, false, NULL },
+	{ "unlink (extent chain)", op_unlink_big, false, NULL },
+	{ "link", op_link, false, NULL },
+	{ "rename", op_rename, false, NULL },
+	{ "rename (replacing)", op_rename_replace, false, NULL },
+	{ "rename (directory)", op_rename_dir, false, NULL },
+	{ "rename (directory, replacing)", op_rename_dir_replace, false, NULL },
+	{ "chmod", op_chmod, false, NULL },
+	{ "truncate up", op_trunc_up, false, NULL },
+	{ "truncate down", op_trunc_down, false, NULL },
+	{ "punch hole", op_punch, false, NULL },
+	{ "zero range", op_zero, false, NULL },
+	{ "collapse range", op_collapse, false, NULL },
+	{ "insert range", op_insert, false, NULL },
+	{ "fallocate", op_alloc, false, NULL },
+	{ "append", op_append, false, NULL },
+	{ "write that allocates", op_write_alloc, false, NULL },
+	{ "write into holes", op_write_holes, false, NULL },
+	{ "write past the end", op_write_extend, false, NULL },
+	{ "write into unwritten", op_write_unwritten, false, NULL },
+	{ "overwrite + fsync", op_overwrite_fsync, true, NULL },
+	/* Before-state: the orphan still holds its blocks; a crash image
+	 * always recovers the after-state (mount reclaims the orphan). */
+	{ "last close of an orphan", op_last_close, false, pre_orphan },
 };
 
 /* ---- the explorer ------------------------------------------------------------------- */
@@ -340,6 +357,8 @@ int main(void)
 			FS_OK(udax_mkfs(dev, 0, &mo));
 			fs = t_fs_mount(dev);
 			setup(fs);
+			if (ops[o].pre)
+				ops[o].pre(fs);
 			before = t_fingerprint(fs);
 			FS_OK(udax_dev_info(dev, &info));
 			s.base = info.addr;
@@ -384,7 +403,7 @@ int main(void)
 				break;
 		}
 		printf("%-32s %3ld fences, %4ld crash states\n", ops[o].name,
-		       fences - 1, points);
+		       fences - 2, points);
 		total += points;
 	}
 	printf("total: %ld crash points checked\n", total);

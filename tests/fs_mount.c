@@ -26,6 +26,7 @@ int main(void)
 	FS_OK(udax_mkfs(dev, 0, &(struct udax_mkfs_opts){ .label = "test" }));
 	fs = t_fs_mount(dev);
 	FS_ERR(udax_mount(dev, 0, NULL, &fs2), -EBUSY);
+	FS_ERR(udax_mkfs(dev, 0, NULL), -EBUSY);
 	FS_OK(udax_statfs(fs, &sf));
 	T_ASSERT(sf.block_size == 4096 && sf.name_max == 255);
 	T_ASSERT(sf.blocks_free == sf.blocks && sf.inodes_free == sf.inodes - 1);

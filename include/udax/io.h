@@ -257,6 +257,113 @@ int udax_io_write_fixed(struct udax_io *io, struct udax_io_fixed *fixed,
 			udax_io_done_t done, void *arg,
 			struct udax_io_req **req);
 
+/* ---- file ranges (include/udax/fs.h) ----------------------------------------- */
+
+struct udax_file;
+
+/*
+ * Read @len bytes from @fd at @fd_off into [@off, @off + @len) of the udax
+ * file @f (the device DMAs into the file's blocks); write: from the file's
+ * blocks to @fd.  The range is pinned with udax_pin() before submission and
+ * unpinned from the completion (through buf->release, after the callback),
+ * so a layout break of the range waits for the transfer (BREAK_WAIT,
+ * BREAK_TIMEOUT), fails with -EBUSY (BREAK_NOWAIT) or frees the blocks
+ * after it (BREAK_DEFER).  A break in progress when the call is made
+ * holds it up until the break is done; it then transfers to what the file
+ * holds.  Only allocated blocks: nothing is allocated, the file size does
+ * not change, timestamps are not touched.
+ * Errors: -EINVAL (@off or @len not a multiple of 4096, @len 0, or the
+ * range past end of file), -ENODATA (a hole), -EOPNOTSUPP (limited
+ * device), other errors of udax_pin() and udax_io_read_buf().  On error
+ * nothing was submitted and nothing stays pinned.
+ */
+int udax_io_read_file(struct udax_io *io, int fd, int64_t fd_off,
+		      struct udax_file *f, uint64_t off, size_t len,
+		      udax_io_done_t done, void *arg, struct udax_io_req **req);
+int udax_io_write_file(struct udax_io *io, int fd, int64_t fd_off,
+		       struct udax_file *f, uint64_t off, size_t len,
+		       udax_io_done_t done, void *arg, struct udax_io_req **req);
+
+/* ---- leased fixed buffers: long-term registration of file pages ------------- */
+
+/*
+ * A file range registered as io_uring fixed buffers for as long as the
+ * holder wants, under a udax lease that a layout break can revoke (the
+ * kernel refuses this on fsdax with EOPNOTSUPP).
+ *
+ * udax_io_lease_fixed() takes a lease on [@off, @off + @len) of @f
+ * (udax_lease_take(), same @revoke_timeout_ns) and registers its pages:
+ * one fixed buffer per run of consecutive pfns (at most 1 GiB each), so a
+ * fragmented file takes several slots of the engine (-ENOSPC when they run
+ * out).  Transfers go through udax_io_leased_read/write, never through the
+ * udax_io_fixed pointers, which a revocation frees asynchronously.
+ *
+ * Revocation: a layout break overlapping the range calls the library's
+ * revoke, which only marks the handle revoked (new transfers: -ESHUTDOWN),
+ * calls @revoked(@lf, @arg) (may be NULL) and wakes the handle's teardown
+ * thread; the breaking thread never waits there.  The teardown thread
+ * waits for the fixed transfers in flight, unregisters the buffers and
+ * releases the lease; the last page idle wakes the break.  So a break
+ * waits as long as the holder's in-flight transfers, at most
+ * @revoke_timeout_ns (-1: the break's own mode decides): past that it fails
+ * with -ETIMEDOUT and changes nothing, and the teardown still completes
+ * once the transfers do.  @revoked runs on the breaking thread with file
+ * locks held: it must not block, call file operations or
+ * udax_io_lease_fixed_release() (-EDEADLK).
+ *
+ * Lifetime: the handle's memory belongs to the holder, who calls
+ * udax_io_lease_fixed_release() exactly once, revoked or not, before
+ * udax_io_delete() of @io.  It may race with a revocation: the teardown
+ * runs exactly once, release waits for it (hence for transfers in flight)
+ * and for a @revoked call in progress, and @revoked never runs after
+ * release returns.  One thread per handle (the teardown thread).
+ *
+ * Errors: -EINVAL (bad argument, unaligned range), errors of
+ * udax_lease_take() (-ENODATA, -EOPNOTSUPP, ...), of
+ * udax_io_register_fixed() (-ENOSPC, -EFAULT/-EOPNOTSUPP from the kernel),
+ * -ESHUTDOWN (a break revoked the lease while it was being registered),
+ * -ENOMEM, -EAGAIN (no thread).  On error nothing stays pinned or
+ * registered and *@out is NULL.
+ */
+struct udax_io_leased;
+typedef void (*udax_io_revoked_t)(struct udax_io_leased *lf, void *arg);
+
+int udax_io_lease_fixed(struct udax_io *io, struct udax_file *f, uint64_t off,
+			size_t len, int64_t revoke_timeout_ns,
+			udax_io_revoked_t revoked, void *arg,
+			struct udax_io_leased **out);
+/*
+ * Give the registration back (if not already torn down by a revocation),
+ * wait for it and free the handle; *@lf becomes NULL (NULL is a no-op).
+ * Returns 0, -EDEADLK (from a completion callback of the handle's engine
+ * or from @revoked: nothing done) or the error of the teardown (the
+ * kernel refused to clear a slot: those pages stay pinned).
+ */
+int udax_io_lease_fixed_release(struct udax_io_leased **lf);
+
+/* Has a layout break revoked the lease (transfers fail with -ESHUTDOWN)? */
+bool udax_io_leased_revoked(const struct udax_io_leased *lf);
+/* Fixed buffers (runs of consecutive pfns) behind the handle. */
+unsigned udax_io_leased_count(const struct udax_io_leased *lf);
+/* Run @i: its file offset in *@off, its length (bytes) returned; 0 if no
+ * such run. */
+size_t udax_io_leased_run(const struct udax_io_leased *lf, unsigned i,
+			  uint64_t *off);
+
+/*
+ * Read @len bytes from @fd at @fd_off into the file range at file offset
+ * @off (READ_FIXED); write: the reverse.  [@off, @off + @len) must lie in
+ * one run (udax_io_leased_run()), else -EINVAL.  Errors as for
+ * udax_io_read_fixed(), and -ESHUTDOWN once the lease was revoked or its
+ * release began.
+ */
+int udax_io_leased_read(struct udax_io_leased *lf, uint64_t off, int fd,
+			int64_t fd_off, size_t len, udax_io_done_t done,
+			void *arg, struct udax_io_req **req);
+int udax_io_leased_write(struct udax_io_leased *lf, uint64_t off, int fd,
+			 int64_t fd_off, size_t len, udax_io_done_t done,
+			 void *arg, struct udax_io_req **req);
+
 /* ---- a slow source, for experiments ------------------------------------------ */
 
 /*

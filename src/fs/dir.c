@@ -11,10 +11,11 @@
  * Every namespace operation runs under ns_lock and builds one transaction
  * (struct dop): the directory blocks it changes (private copies, so that
  * several changes to one block compose), and the inode records it
- * touches, saved first so that a failed commit restores memory.  Regular
- * files' records are written with the file's lock held until the commit,
- * so a concurrent write cannot slip in between and be overwritten by a
- * stale record.
+ * touches, saved first so that a failed commit restores memory.  Every
+ * touched inode is locked for write until the commit, so a concurrent
+ * write cannot slip in between and be overwritten by a stale record, and
+ * readers under ino->lock see whole updates.  Holding several inode locks
+ * is safe: only the ns_lock holder ever holds more than one.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,7 +69,8 @@ static void dop_init(struct dop *d, struct udax_fs *fs,
 	fs_txn_init(&d->t, fs);
 }
 
-/* Save @i before changing it; non-directories are locked until the end. */
+/* Save @i before changing it; it stays locked (for write) until the end,
+ * so that readers under ino->lock (fstat, views) see whole updates. */
 static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
 {
 	struct isave *s;
@@ -79,10 +81,8 @@ static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
 	s = &d->s[d->ns++];
 	memset(s, 0, sizeof(*s));
 	s->i = i;
-	if (!S_ISDIR(i->mode)) {
-		pthread_rwlock_wrlock(&i->lock);
-		s->locked = true;
-	}
+	pthread_rwlock_wrlock(&i->lock);
+	s->locked = true;
 	s->nlink = i->nlink;
 	s->parent = i->parent;
 	s->mode = i->mode;
@@ -675,7 +675,7 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       struct fs_inode **out, bool *created)
 {
 	struct fs_core *c = C(fs);
-	struct fs_inode *i;
+	struct fs_inode *i = NULL;
 	struct nd nd;
 	int ret;
 
@@ -711,7 +711,7 @@ out:
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 {
-	struct fs_inode *i;
+	struct fs_inode *i = NULL;
 	struct nd nd;
 	int ret;
 
@@ -1142,7 +1142,7 @@ int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[
 
 int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
 {
-	struct fs_inode *i;
+	struct fs_inode *i = NULL;
 	int ret;
 
 	if (!st)
@@ -1172,7 +1172,7 @@ struct udax_dir {
 
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 {
-	struct fs_inode *i;
+	struct fs_inode *i = NULL;
 	struct udax_dir *d;
 	int ret;
 

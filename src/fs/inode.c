@@ -110,7 +110,10 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 	for (uint32_t k = ninl; k < FS_INLINE_EXT; k++)
 		if (di->ext[k].lblk || di->ext[k].len || di->ext[k].pblk)
 			return fs_error(-EUCLEAN, "inode %u: stray inline extent", i);
-	if ((di->nr_extents > FS_INLINE_EXT) != (di->ext_blocks != 0) ||
+	/* Chains are written packed: full blocks, then the rest. */
+	if (di->ext_blocks != (di->nr_extents > FS_INLINE_EXT ?
+			       (di->nr_extents - FS_INLINE_EXT + FS_EB_EXTS - 1) /
+			       FS_EB_EXTS : 0) ||
 	    (!di->ext_blocks && di->ext_next))
 		return fs_error(-EUCLEAN, "inode %u: bad extent chain header", i);
 	ino->mode = di->mode;
@@ -146,7 +149,8 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 		memcpy(&eb, fs_block_addr(fs, next), FS_BS);
 		if (eb.magic != FS_EXT_MAGIC || eb.crc != eb_crc(i, &eb) ||
 		    eb.ino != i || !eb.count || eb.count > FS_EB_EXTS ||
-		    eb.reserved || (b + 1 == di->ext_blocks) != !eb.next)
+		    eb.reserved || (b + 1 == di->ext_blocks) != !eb.next ||
+		    (b + 1 < di->ext_blocks && eb.count != FS_EB_EXTS))
 			return fs_error(-EUCLEAN, "inode %u: extent block %llu corrupt",
 					i, (unsigned long long)next);
 		if (mark && fs_bmap_mark(fs, next, 1))
@@ -672,7 +676,8 @@ void fs_iput(struct fs_inode *ino)
 	pthread_mutex_lock(&c->icache_lock);
 	last = ino->refs == 1;
 	pthread_mutex_unlock(&c->icache_lock);
-	if (last && ino->times_dirty && ino->nlink && !c->rdonly) {
+	if (last && !c->rdonly) {
+		/* Lazy mtime of in-place writes: commit before eviction. */
 		pthread_rwlock_wrlock(&ino->lock);
 		fs_inode_sync_times(ino);
 		pthread_rwlock_unlock(&ino->lock);

@@ -210,6 +210,26 @@ static int sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 	return 0;
 }
 
+/* Mounted (device, partition) pairs, for -EBUSY. */
+static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mounted {
+	struct udax_dev *dev;
+	unsigned part;
+	struct mounted *next;
+} *mounts;
+
+static bool is_mounted(struct udax_dev *dev, unsigned part)
+{
+	struct mounted *m;
+
+	pthread_mutex_lock(&mounts_lock);
+	for (m = mounts; m; m = m->next)
+		if (m->dev == dev && m->part == part)
+			break;
+	pthread_mutex_unlock(&mounts_lock);
+	return m != NULL;
+}
+
 int udax_mkfs(struct udax_dev *dev, unsigned part,
 	      const struct udax_mkfs_opts *opts)
 {
@@ -233,6 +253,8 @@ int udax_mkfs(struct udax_dev *dev, unsigned part,
 	if (ret < 0)
 		return fs_error(ret, "mkfs: partition %u: %s", part,
 				udax_dev_last_error());
+	if (is_mounted(dev, part))
+		return fs_error(-EBUSY, "mkfs: partition %u is mounted", part);
 	nb = pi.size / FS_BS;
 	ni = o.nr_inodes ? o.nr_inodes : (uint32_t)(pi.size / 16384);
 	if (ni < 16)
@@ -288,14 +310,6 @@ int udax_mkfs(struct udax_dev *dev, unsigned part,
 }
 
 /* ---- mount ------------------------------------------------------------------------ */
-
-/* Mounted (device, partition) pairs, for -EBUSY. */
-static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mounted {
-	struct udax_dev *dev;
-	unsigned part;
-	struct mounted *next;
-} *mounts;
 
 static void core_free(struct udax_fs *fs)
 {
