@@ -39,5 +39,6 @@ int cmd_ls(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_dmatest(int argc, char **argv);
+int cmd_fsck(int argc, char **argv);
 
 #endif

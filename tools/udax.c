@@ -23,6 +23,7 @@ static const struct {
 	{ "ls", cmd_ls, "list a directory" },
 	{ "put", cmd_put, "copy a host file in" },
 	{ "get", cmd_get, "copy a file out" },
+	{ "fsck", cmd_fsck, "check (and with --repair, repair) file systems" },
 	{ "bench", cmd_bench, "benchmarks: udax bench {pagemap|fs}" },
 #ifdef UDAX_HAVE_IO
 	{ "dmatest", cmd_dmatest, "the DMA-vs-truncate experiment (udax and a kernel dir)" },
