@@ -68,6 +68,8 @@ struct result {
 	long resubmitted, reads_unfinished;
 	int stuck, op_ret;
 	uint64_t op_end_ns;
+	uint64_t victim_end_ns;		/* the victim file was written */
+	double dma_after_victim_us;	/* > 0: DMA still landed after that */
 };
 
 struct ctx {
@@ -443,6 +445,7 @@ static int run_udax(struct ctx *c, struct result *res)
 	}
 	phase(c, "udax", "victim");
 	res->victim_blocks = fill_udax(u.fs, "/victim", 'V', o->fill_cap);
+	res->victim_end_ns = now_ns();
 	phase(c, "udax", "draining");
 	udax_io_drain(u.io);			/* every read has landed */
 	if (c->sc->v == V_LEASE)
@@ -667,6 +670,7 @@ static int run_kernel(struct ctx *c, struct result *res)
 	phase(c, "kernel", "victim");
 	snprintf(path, sizeof(path), "%s/udax-dmatest", o->kernel_dir);
 	res->victim_blocks = fill_kernel(path, "victim", 'V', o->fill_cap);
+	res->victim_end_ns = now_ns();
 	phase(c, "kernel", "draining");
 	atomic_store(&c->stop, 1);
 	{
@@ -726,6 +730,7 @@ static void report(struct bench_report *r, const char *side, const struct scenar
 	REP("reads_failed", res->reads_failed, "reads");
 	REP("victim_blocks", res->victim_blocks, "blocks");
 	REP("victim_blocks_with_dma_data", res->victim_bad, "blocks");
+	REP("dma_after_victim_written", res->dma_after_victim_us, "us");
 	REP("stuck", res->stuck, "bool");
 	REP("reads_unfinished", res->reads_unfinished, "reads");
 	REP("op_result", res->op_ret, "errno");
@@ -792,6 +797,9 @@ int dmatest_run(const struct dmatest_opts *o, struct bench_report *r)
 			if (res.op_end_ns && last)
 				res.last_dma_to_return_us =
 					((double)res.op_end_ns - (double)last) / 1e3;
+			if (res.victim_end_ns && last)
+				res.dma_after_victim_us =
+					((double)last - (double)res.victim_end_ns) / 1e3;
 			res.reads_ok = c.ok;
 			res.reads_failed = c.failed;
 			if (c.slowfd >= 0)
