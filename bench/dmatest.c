@@ -165,9 +165,7 @@ struct udax_side {
 	struct udax_io *io;
 	struct udax_file *t;
 	uint64_t nblk;
-	struct udax_lease *lease;
-	struct udax_io_fixed *fixed;
-	_Atomic int revoked;
+	struct udax_io_leased *lf;	/* V_LEASE: fixed buffers under a lease */
 };
 
 static void pin_release(struct udax_io_buf *buf)
@@ -239,28 +237,6 @@ static int u_truncate(void *p)
 		return udax_fallocate(u->t, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE,
 				      0, u->nblk * BS);
 	return udax_ftruncate(u->t, 0);
-}
-
-static void u_revoke(struct udax_lease *l, void *arg)
-{
-	struct udax_side *u = arg;
-
-	(void)l;
-	atomic_store(&u->revoked, 1);
-}
-static const struct udax_lease_ops u_lease_ops = { .revoke = u_revoke };
-
-/* The lease holder: gives the fixed buffers back once asked. */
-static void *u_lease_holder(void *p)
-{
-	struct udax_side *u = p;
-
-	while (!atomic_load(&u->revoked))
-		usleep(500);
-	udax_io_drain(u->io);			/* in-flight fixed reads */
-	udax_io_unregister_fixed(&u->fixed);
-	udax_lease_release(&u->lease);
-	return NULL;
 }
 
 #define FILL_CHUNK 256u	/* blocks per write: few calls, per-block patterns */
@@ -365,7 +341,7 @@ static int run_udax(struct ctx *c, struct result *res)
 	 * its bytes have come, like a device read. */
 	struct udax_io_opts io_o = { .queue_depth = 256, .flags = UDAX_IO_FULL };
 	struct op op = { .c = c, .fn = u_truncate, .arg = &u };
-	pthread_t starver, holder;
+	pthread_t starver;
 	struct udax_view *view = NULL;
 	void *vaddr;
 	int ret;
@@ -399,30 +375,20 @@ static int run_udax(struct ctx *c, struct result *res)
 		goto out;
 
 	if (c->sc->v == V_LEASE) {
-		struct udax_page *const *pg;
-		unsigned long pfn0;
-
-		if ((ret = udax_lease_take(u.t, 0, c->nblk * BS, -1, &u_lease_ops, &u, &u.lease)))
-			goto out;
-		pg = udax_pin_page_array(udax_lease_pin(u.lease));
-		pfn0 = udax_page_to_pfn(pg[0]);
-		for (uint64_t i = 1; i < c->nblk; i++)
-			if (udax_page_to_pfn(pg[i]) != pfn0 + i) {
-				ret = -EINVAL;	/* fixed buffers need one run */
-				goto out;
-			}
-		if ((ret = udax_io_register_fixed(u.io, pfn0, c->nblk, &u.fixed)))
+		/* The library is the holder: the truncate's revoke makes it
+		 * drain the fixed reads, unregister and release the lease. */
+		if ((ret = udax_io_lease_fixed(u.io, u.t, 0, c->nblk * BS, -1, NULL, NULL,
+					       &u.lf)))
 			goto out;
 		for (uint64_t b = 0; b < c->nblk; b += CHUNK) {
 			c->submitted++;
-			ret = udax_io_read_fixed(u.io, u.fixed, b * BS,
-						 c->slowfd >= 0 ? c->slowfd : udax_io_slow_fd(c->slow),
-						 c->slowfd >= 0 ? (int64_t)(b * BS) : UDAX_IO_CUR_POS,
-						 CHUNK * BS, u_done, c, NULL);
-			if (ret)
+			ret = udax_io_leased_read(u.lf, b * BS,
+						  c->slowfd >= 0 ? c->slowfd : udax_io_slow_fd(c->slow),
+						  c->slowfd >= 0 ? (int64_t)(b * BS) : UDAX_IO_CUR_POS,
+						  CHUNK * BS, u_done, c, NULL);
+			if (ret)	/* -EINVAL: a chunk across two pfn runs */
 				goto out;
 		}
-		pthread_create(&holder, NULL, u_lease_holder, &u);
 	} else {
 		for (uint64_t b = 0; b < c->nblk; b += CHUNK)
 			if ((ret = u_submit(&u, b, (int64_t)(b * BS))))
@@ -448,8 +414,6 @@ static int run_udax(struct ctx *c, struct result *res)
 	res->victim_end_ns = now_ns();
 	phase(c, "udax", "draining");
 	udax_io_drain(u.io);			/* every read has landed */
-	if (c->sc->v == V_LEASE)
-		pthread_join(holder, NULL);
 	res->victim_bad = check_udax(u.fs, "/victim", 'V', res->victim_blocks);
 	if (!strcmp(c->sc->name, "baseline")) {
 		/* No layout change: every block of T holds its DMA data. */
@@ -457,12 +421,9 @@ static int run_udax(struct ctx *c, struct result *res)
 	}
 	ret = 0;
 out:
-	/* On an error path the holder still has its registration: give it
-	 * back first, or the unmount below would wait for its pins. */
-	if (u.fixed)
-		udax_io_unregister_fixed(&u.fixed);
-	if (u.lease)
-		udax_lease_release(&u.lease);
+	/* Revoked or not (an error path), the registration goes before the
+	 * engine, or udax_io_delete() refuses and the unmount waits. */
+	udax_io_lease_fixed_release(&u.lf);
 	if (u.t)
 		udax_close(&u.t);
 	if (u.io)

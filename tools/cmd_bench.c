@@ -4,6 +4,9 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <udax/pagemap.h>
 
@@ -33,7 +36,285 @@ static void bench_usage(FILE *f)
 		"  -k, --kernel-dir DIR  fs: kernel directory (default /dev/shm)\n"
 		"  -s, --file-size SIZE  fs: big-file size (default 64M)\n"
 		"  -j, --json FILE       also write the JSON object to FILE\n"
+		"  -p, --plot DIR        after the run, write bar charts to DIR (created):\n"
+		"                        fs: p50 latency and MB/s, udax vs kernel;\n"
+		"                        pagemap: get+put scaling.  .dat and .gp files\n"
+		"                        always, PNGs when gnuplot is on PATH\n"
 		"  -h, --help            this text\n");
+}
+
+/* ---- --plot: bar charts of the figures, through gnuplot ---------------------- */
+
+struct fig {
+	char key[128];
+	char unit[16];
+	double value;
+};
+
+/* The numeric figures of the JSON object: "key":{"value":V,"unit":"U"}. */
+static size_t load_figs(const char *path, struct fig **out)
+{
+	static const char mark[] = "\":{\"value\":";
+	FILE *f = fopen(path, "r");
+	struct fig *v = NULL;
+	size_t n = 0, cap = 0, len;
+	char *buf, *p;
+
+	*out = NULL;
+	if (!f)
+		return 0;
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	buf = malloc(len + 1);
+	if (!buf || fread(buf, 1, len, f) != len) {
+		free(buf);
+		fclose(f);
+		return 0;
+	}
+	buf[len] = '\0';
+	fclose(f);
+	for (p = buf; (p = strstr(p, mark)); p += sizeof(mark) - 1) {
+		char *k = p, *u;
+		struct fig fg = { 0 };
+
+		while (k > buf && k[-1] != '"')
+			k--;
+		if ((size_t)(p - k) >= sizeof(fg.key))
+			continue;
+		memcpy(fg.key, k, (size_t)(p - k));
+		fg.value = strtod(p + sizeof(mark) - 1, &u);
+		if (strncmp(u, ",\"unit\":\"", 9) == 0)
+			sscanf(u + 9, "%15[^\"]", fg.unit);
+		if (n == cap) {
+			struct fig *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[n++] = fg;
+	}
+	free(buf);
+	*out = v;
+	return n;
+}
+
+static const struct fig *find_fig(const struct fig *v, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].key, key))
+			return &v[i];
+	return NULL;
+}
+
+static bool on_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	while (path && *path) {
+		size_t l = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)l, l ? path : ".", prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path += l + (path[l] == ':');
+	}
+	return false;
+}
+
+/* Write @name.gp: a clustered bar chart of @name.dat (first column the
+ * label, one series per further column). */
+static int write_gp(const char *dir, const char *name, const char *title,
+		    const char *ylabel, const char *const *series, int nseries)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "set terminal png noenhanced size 1100,600\n"
+		   "set output '%s.png'\n"
+		   "set title '%s'\n"
+		   "set ylabel '%s'\n"
+		   "set style data histograms\n"
+		   "set style histogram clustered gap 1\n"
+		   "set style fill solid border -1\n"
+		   "set boxwidth 0.9\n"
+		   "set xtics rotate by -30 nomirror\n"
+		   "set grid ytics\n"
+		   "set key top left\n"
+		   "set yrange [0:*]\n"
+		   "plot ", name, title, ylabel);
+	for (int i = 0; i < nseries; i++)
+		fprintf(f, "%s'%s.dat' using %d%s title '%s'", i ? ", " : "", name,
+			i + 2, i ? "" : ":xtic(1)", series[i]);
+	fprintf(f, "\n");
+	return fclose(f) ? -errno : 0;
+}
+
+static FILE *open_dat(const char *dir, const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
+	return fopen(path, "w");
+}
+
+/* fs: rows "op udax kernel" of every figure both sides have. */
+static int plot_fs(const struct fig *v, size_t n, const char *dir, const char **names)
+{
+	static const char *const series[] = { "udax", "kernel" };
+	FILE *lat = open_dat(dir, "fs-latency"), *bw = open_dat(dir, "fs-mbps");
+	int ret;
+
+	if (!lat || !bw) {
+		ret = -errno;
+		goto out;
+	}
+	fprintf(lat, "# op udax_p50_us kernel_p50_us\n");
+	fprintf(bw, "# figure udax_MB/s kernel_MB/s\n");
+	for (size_t i = 0; i < n; i++) {
+		char op[128], other[160];
+		const char *dot = strstr(v[i].key, ".udax");
+		const struct fig *k;
+		size_t l;
+
+		if (!dot)
+			continue;
+		l = (size_t)(dot - v[i].key);
+		snprintf(op, sizeof(op), "%.*s", (int)l, v[i].key);
+		snprintf(other, sizeof(other), "%s.kernel%s", op, dot + 5);
+		k = find_fig(v, n, other);
+		if (!k)
+			continue;
+		if (!strcmp(dot, ".udax.p50"))
+			fprintf(lat, "%s %g %g\n", op, v[i].value, k->value);
+		else if (!strcmp(dot, ".udax") && !strcmp(v[i].unit, "MB/s"))
+			fprintf(bw, "%s %g %g\n", op, v[i].value, k->value);
+	}
+	ret = write_gp(dir, "fs-latency", "udax bench fs: p50 latency", "us", series, 2);
+	if (!ret)
+		ret = write_gp(dir, "fs-mbps", "udax bench fs: throughput", "MB/s", series, 2);
+	names[0] = "fs-latency";
+	names[1] = "fs-mbps";
+out:
+	if (lat && fclose(lat) && !ret)
+		ret = -errno;
+	if (bw && fclose(bw) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/* pagemap: get_put.PATTERN.threads_N, one row per N, one series per pattern. */
+static int plot_pagemap(const struct fig *v, size_t n, const char *dir, const char **names)
+{
+	char pats[8][48];
+	const char *series[8];
+	int np = 0, ret;
+	FILE *f;
+
+	for (size_t i = 0; i < n; i++) {
+		char p[48];
+		int k;
+
+		if (sscanf(v[i].key, "get_put.%47[^.].threads_%*d", p) != 1)
+			continue;
+		for (k = 0; k < np && strcmp(pats[k], p); k++)
+			;
+		if (k == np && np < 8) {
+			strcpy(pats[np], p);
+			series[np] = pats[np];
+			np++;
+		}
+	}
+	f = open_dat(dir, "pagemap-scaling");
+	if (!f)
+		return -errno;
+	fprintf(f, "# threads");
+	for (int k = 0; k < np; k++)
+		fprintf(f, " %s_Mops/s", pats[k]);
+	fprintf(f, "\n");
+	for (int t = 1; t <= 4096; t++) {
+		char key[128];
+		bool any = false;
+
+		for (int k = 0; k < np && !any; k++) {
+			snprintf(key, sizeof(key), "get_put.%.47s.threads_%d", pats[k], t);
+			any = find_fig(v, n, key) != NULL;
+		}
+		if (!any)
+			continue;
+		fprintf(f, "%d", t);
+		for (int k = 0; k < np; k++) {
+			const struct fig *fg;
+
+			snprintf(key, sizeof(key), "get_put.%.47s.threads_%d", pats[k], t);
+			fg = find_fig(v, n, key);
+			fprintf(f, fg ? " %g" : " NaN", fg ? fg->value : 0.0);
+		}
+		fprintf(f, "\n");
+	}
+	ret = fclose(f) ? -errno : 0;
+	if (!ret && np)
+		ret = write_gp(dir, "pagemap-scaling",
+			       "udax bench pagemap: get+put scaling (x: threads)",
+			       "Mops/s", series, np);
+	names[0] = np ? "pagemap-scaling" : NULL;
+	return ret;
+}
+
+/* Charts of the run's figures (read back from @json) in @dir. */
+static int bench_plot(const char *what, const char *json, const char *dir)
+{
+	const char *names[2] = { NULL, NULL };
+	struct fig *v;
+	size_t n = load_figs(json, &v);
+	int ret;
+
+	if (!n) {
+		fprintf(stderr, "udax bench: --plot: no figures in %s\n", json);
+		free(v);
+		return -ENODATA;
+	}
+	ret = !strcmp(what, "fs") ? plot_fs(v, n, dir, names) :
+				    plot_pagemap(v, n, dir, names);
+	free(v);
+	if (ret) {
+		fprintf(stderr, "udax bench: --plot: writing to %s: %s\n", dir,
+			strerror(-ret));
+		return ret;
+	}
+	if (!on_path("gnuplot")) {
+		fprintf(stderr, "udax bench: --plot: gnuplot is not on PATH: wrote the "
+			".dat and .gp files to %s, no PNGs\n", dir);
+		return 0;
+	}
+	for (int i = 0; i < 2 && names[i]; i++) {
+		char gp[256];
+		pid_t pid;
+		int st;
+
+		snprintf(gp, sizeof(gp), "%s.gp", names[i]);
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			/* The script names its files relative to @dir. */
+			if (chdir(dir) == 0)
+				execlp("gnuplot", "gnuplot", gp, (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st)) {
+			fprintf(stderr, "udax bench: --plot: gnuplot %s/%s failed\n", dir, gp);
+			return -EIO;
+		}
+		fprintf(stderr, "udax bench: --plot: wrote %s/%s.png\n", dir, names[i]);
+	}
+	return 0;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -46,12 +327,14 @@ int cmd_bench(int argc, char **argv)
 		{ "kernel-dir", required_argument, NULL, 'k' },
 		{ "file-size", required_argument, NULL, 's' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "plot", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pagemap_bench_opts po = { 0 };
 	struct fs_bench_opts fo = { "mem:512M", "/dev/shm", 64ull << 20, 20000 };
-	const char *json = NULL, *what;
+	const char *json = NULL, *plot = NULL, *what;
+	char plot_json[4096];
 	struct bench_report *r;
 	char *end;
 	int c, ret;
@@ -70,7 +353,7 @@ int cmd_bench(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:t:w:d:k:s:j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:w:d:k:s:j:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 		case 't':
@@ -105,6 +388,9 @@ int cmd_bench(int argc, char **argv)
 		case 'j':
 			json = optarg;
 			break;
+		case 'p':
+			plot = optarg;
+			break;
 		case 'h':
 			bench_usage(stdout);
 			return EXIT_OK;
@@ -117,6 +403,19 @@ int cmd_bench(int argc, char **argv)
 		bench_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (plot) {
+		/* The figures reach the plot through the JSON file: the report
+		 * keeps them to itself. */
+		if (mkdir(plot, 0755) && errno != EEXIST) {
+			fprintf(stderr, "udax bench: cannot create %s: %s\n", plot,
+				strerror(errno));
+			return EXIT_FAIL;
+		}
+		if (!json) {
+			snprintf(plot_json, sizeof(plot_json), "%s/bench-%s.json", plot, what);
+			json = plot_json;
+		}
+	}
 	r = bench_report_new(what);
 	if (!r)
 		return EXIT_FAIL;
@@ -128,5 +427,7 @@ int cmd_bench(int argc, char **argv)
 		ret = ret ? ret : -EIO;
 	}
 	bench_report_delete(r);
+	if (plot && !ret && bench_plot(what, json, plot))
+		ret = -EIO;
 	return ret ? EXIT_FAIL : EXIT_OK;
 }

@@ -121,8 +121,7 @@ struct udax_io_leased {
 	void *arg;
 	unsigned nruns;
 	struct lf_run *runs;
-	pthread_t thread;
-	bool have_thread;
+	pthread_t thread;		/* teardown */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -272,6 +271,24 @@ static void lf_free(struct udax_io_leased *lf)
 	free(lf);
 }
 
+/* Stop the handle, have it torn down (once), free it. */
+static int lf_release(struct udax_io_leased *lf)
+{
+	int err;
+
+	pthread_mutex_lock(&lf->lock);
+	lf->released = true;
+	pthread_cond_broadcast(&lf->cond);
+	pthread_mutex_unlock(&lf->lock);
+	/* The teardown happens on the handle's thread whether or not a
+	 * revocation started it; joining waits for it either way. */
+	pthread_join(lf->thread, NULL);
+	err = lf->teardown_err;
+	reg_remove(lf);
+	lf_free(lf);
+	return err;
+}
+
 /* Split the lease's pages into runs of consecutive pfns, at most
  * IO_MAX_FIXED bytes each (the kernel's limit per fixed buffer). */
 static int lf_make_runs(struct udax_io_leased *lf)
@@ -367,13 +384,12 @@ int udax_io_lease_fixed(struct udax_io *io, struct udax_file *f, uint64_t off,
 		io_err(ret, "%s: no teardown thread: %s", fn, strerror(-ret));
 		goto err_teardown;
 	}
-	lf->have_thread = true;
 
 	pthread_mutex_lock(&lf->lock);
 	if (atomic_load(&lf->revoked)) {
 		/* A break got here first; its wait ends when we let go. */
 		pthread_mutex_unlock(&lf->lock);
-		udax_io_lease_fixed_release(&lf);
+		lf_release(lf);
 		return io_err(-ESHUTDOWN, "%s: a layout break of [%llu, +%zu) "
 			      "revoked the lease during registration", fn,
 			      (unsigned long long)off, len);
@@ -406,16 +422,7 @@ int udax_io_lease_fixed_release(struct udax_io_leased **plf)
 		return io_err(-EDEADLK, "udax_io_lease_fixed_release: called from "
 			      "a completion callback (the drain would wait on itself)");
 
-	pthread_mutex_lock(&lf->lock);
-	lf->released = true;
-	pthread_cond_broadcast(&lf->cond);
-	pthread_mutex_unlock(&lf->lock);
-	/* The teardown happens on the handle's thread whether or not a
-	 * revocation started it; joining waits for it either way. */
-	pthread_join(lf->thread, NULL);
-	err = lf->teardown_err;
-	reg_remove(lf);
-	lf_free(lf);
+	err = lf_release(lf);
 	*plf = NULL;
 	if (err)
 		return io_err(err, "udax_io_lease_fixed_release: a fixed buffer "

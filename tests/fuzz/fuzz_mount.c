@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hostile images: mount, walk, modify and unmount a file system whose
+ * metadata was patched with arbitrary bytes.  Anything but a crash, hang or
+ * sanitizer report is fine: every rejection must be an error code.
+ *
+ * An input is a list of patches { u32 offset; u8 len; len bytes } applied
+ * to a copy of a template image: offsets select a byte of the metadata
+ * region (the partition table, the superblocks, the journal, the inode
+ * table and the first data blocks, where directories and extent blocks of
+ * the template live), so the fuzzer spends its time where validation is.
+ * The first byte of an input chooses a read-only or read-write mount.
+ *
+ * Built with clang -fsanitize=fuzzer (cmake -DUDAX_FUZZ=ON) this is a
+ * libFuzzer target; otherwise main() replays the files named on the command
+ * line (the seeds in tests/fuzz/seeds), which CI does under ASan + UBSan.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <udax/fs.h>
+
+#define DEV_SPEC	"mem:6M"
+#define PART_OFF	(2u << 20)		/* the one partition starts here */
+#define META_BLOCKS	400u			/* partition blocks fuzzed */
+#define REGION		(4096u + META_BLOCKS * 4096u)
+
+static unsigned char *template;
+static size_t dev_size;
+
+static __attribute__((noreturn)) void die(const char *what, int err)
+{
+	fprintf(stderr, "fuzz_mount: template: %s: %s\n", what, udax_strerror(err));
+	abort();
+}
+
+static void put(struct udax_fs *fs, const char *path, size_t len, int c)
+{
+	struct udax_file *f;
+	char buf[4096];
+	int ret;
+
+	if ((ret = udax_open(fs, path, O_CREAT | O_RDWR, 0644, &f)))
+		die(path, ret);
+	memset(buf, c, sizeof(buf));
+	/* Every other block: many extents, an extent block for the chain. */
+	for (size_t off = 0; off < len; off += 2 * sizeof(buf))
+		udax_pwrite(f, buf, sizeof(buf), off);
+	udax_close(&f);
+}
+
+/* The template: a few directories, files, a hard link, a long chain. */
+static void make_template(void)
+{
+	struct udax_dev *dev;
+	struct udax_dev_info info;
+	struct udax_fs *fs;
+	int ret;
+
+	if ((ret = udax_dev_open(DEV_SPEC, NULL, &dev)))
+		die("open", ret);
+	if ((ret = udax_dev_mkpart(dev, NULL, 0, 0)) || (ret = udax_mkfs(dev, 0, NULL)) ||
+	    (ret = udax_mount(dev, 0, NULL, &fs)))
+		die("mkfs", ret);
+	udax_mkdir(fs, "/d", 0755);
+	udax_mkdir(fs, "/d/e", 0700);
+	put(fs, "/a", 12000, 'a');
+	put(fs, "/d/b", 300 * 4096, 'b');	/* 150 extents */
+	put(fs, "/d/e/c", 100, 'c');
+	udax_link(fs, "/a", "/d/link");
+	if ((ret = udax_unmount(&fs)))
+		die("unmount", ret);
+	udax_dev_info(dev, &info);
+	dev_size = info.size;
+	template = malloc(dev_size);
+	memcpy(template, info.addr, dev_size);
+	udax_dev_close(&dev, 0);
+}
+
+static void walk(struct udax_fs *fs, const char *path, int depth, bool rw)
+{
+	static char buf[65536];
+	struct udax_dir *d;
+	struct udax_dirent e;
+	char child[600];
+
+	if (depth > 8 || udax_opendir(fs, path, &d))
+		return;
+	for (int n = 0; n < 64 && udax_readdir(d, &e) == 1; n++) {
+		struct udax_stat st;
+		struct udax_file *f;
+
+		if (snprintf(child, sizeof(child), "%s/%s", depth ? path : "", e.name) >=
+		    (int)sizeof(child) || udax_stat(fs, child, &st))
+			continue;
+		if (S_ISDIR(st.mode)) {
+			walk(fs, child, depth + 1, rw);
+			continue;
+		}
+		if (udax_open(fs, child, rw ? O_RDWR : O_RDONLY, 0, &f))
+			continue;
+		for (uint64_t off = 0; off < st.size && off < (1u << 22); off += sizeof(buf))
+			if (udax_pread(f, buf, sizeof(buf), off) <= 0)
+				break;
+		if (rw) {
+			udax_pwrite(f, buf, 100, st.size / 2);
+			udax_fallocate(f, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE, 0, 8192);
+			udax_ftruncate(f, st.size / 3);
+		}
+		udax_close(&f);
+	}
+	udax_closedir(&d);
+	if (rw && depth == 0) {
+		udax_mkdir(fs, "/new", 0755);
+		udax_rename(fs, "/a", "/new/a", 0);
+		udax_unlink(fs, "/d/link");
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct udax_mount_opts mo = { 0 };
+	struct udax_dev *dev;
+	struct udax_dev_info info;
+	struct udax_fs *fs;
+	unsigned char *img;
+	bool rw;
+
+	if (!template)
+		make_template();
+	if (size < 1)
+		return 0;
+	rw = data[0] & 1;
+	if (udax_dev_open(DEV_SPEC, NULL, &dev))
+		return 0;
+	udax_dev_info(dev, &info);
+	img = info.addr;
+	memcpy(img, template, dev_size);
+	for (size_t i = 1; i + 5 <= size; ) {
+		uint32_t off;
+		uint8_t len;
+
+		memcpy(&off, data + i, 4);
+		len = data[i + 4];
+		i += 5;
+		off %= REGION;
+		/* offset 0..4095: the partition table; then partition blocks */
+		off = off < 4096 ? off : PART_OFF + (off - 4096);
+		for (uint8_t k = 0; k < len && i < size && off + k < dev_size; k++)
+			img[off + k] = data[i++];
+	}
+	udax_dev_part_read(dev);
+	mo.flags = rw ? 0 : UDAX_MOUNT_RDONLY;
+	if (udax_mount(dev, 0, &mo, &fs) == 0) {
+		walk(fs, "/", 0, rw);
+		udax_unmount(&fs);
+	}
+	udax_dev_close(&dev, UDAX_DEV_CLOSE_WAIT);
+	return 0;
+}
+
+#ifndef UDAX_LIBFUZZER
+/* Replay inputs from files: the seeds, or a crash a fuzzer found. */
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		FILE *f = fopen(argv[i], "rb");
+		static uint8_t buf[1 << 16];
+		size_t n;
+
+		if (!f) {
+			perror(argv[i]);
+			return 1;
+		}
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		LLVMFuzzerTestOneInput(buf, n);
+	}
+	printf("fuzz_mount: %d inputs replayed\n", argc - 1);
+	return 0;
+}
+#endif
