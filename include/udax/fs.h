@@ -222,7 +222,9 @@ int udax_unpin(struct udax_pin **pin);
  * holder does not release in time the break fails with -ETIMEDOUT and
  * changes nothing.  revoke runs in the breaking thread with file locks
  * held: it must only tell the holder (set a flag, post to a queue), never
- * call file operations itself.  It may call udax_lease_release().
+ * call file operations itself.  It may call udax_lease_release().  Once
+ * udax_lease_release() has returned, revoke is not running and will not be
+ * called for that lease (unless release was called from revoke itself).
  */
 struct udax_lease;
 struct udax_lease_ops {

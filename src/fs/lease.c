@@ -11,6 +11,7 @@
  * unpin wakes the break.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "fs/zc.h"
@@ -29,6 +30,9 @@ struct udax_lease {
 	 * holder may release while its callback is about to run. */
 	_Atomic int refs;
 };
+
+/* The lease whose revoke callback this thread is running, if any. */
+static __thread struct udax_lease *revoking;
 
 static void lease_put(struct udax_lease *l)
 {
@@ -100,6 +104,14 @@ int udax_lease_release(struct udax_lease **pl)
 		}
 	}
 	pthread_mutex_unlock(&ino->zc_lock);
+	/*
+	 * No new revoke call can find the lease now; wait for those already
+	 * running (short by contract), so that once release returns the
+	 * holder may free whatever its callback uses.  A callback releasing
+	 * its own lease does not wait for itself.
+	 */
+	while (revoking != l && atomic_load(&l->refs) > 1)
+		sched_yield();
 	udax_unpin(&l->pin);		/* wakes a break waiting for it */
 	*pl = NULL;
 	lease_put(l);
@@ -134,7 +146,11 @@ int64_t fs_leases_revoke(struct fs_inode *ino, uint64_t lblk, uint64_t end)
 		}
 		pthread_mutex_unlock(&ino->zc_lock);
 		for (size_t i = 0; i < n; i++) {
+			struct udax_lease *outer = revoking;
+
+			revoking = todo[i];
 			todo[i]->ops->revoke(todo[i], todo[i]->arg);
+			revoking = outer;
 			lease_put(todo[i]);
 		}
 	} while (n == 16);
