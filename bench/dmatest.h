@@ -15,6 +15,7 @@ struct dmatest_opts {
 	uint64_t blocks;		/* blocks of the file under test */
 	long fill_cap;			/* at most this many blocks of filler (0: fill) */
 	const char *only;		/* run one scenario */
+	const char *exclude;		/* skip one scenario */
 };
 
 int dmatest_run(const struct dmatest_opts *o, struct bench_report *r);

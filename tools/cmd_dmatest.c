@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		"                          slow scenarios use 8 times as many)\n"
 		"  -f, --fill-cap N        fill with at most N blocks (default 0: until full)\n"
 		"  -o, --only NAME         run one scenario\n"
+		"  -x, --exclude NAME      skip one scenario\n"
 		"  -j, --json FILE         also write the JSON object to FILE\n"
 		"  -h, --help              this text\n");
 }
@@ -74,6 +75,7 @@ int cmd_dmatest(int argc, char **argv)
 		{ "blocks", required_argument, NULL, 'b' },
 		{ "fill-cap", required_argument, NULL, 'f' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "exclude", required_argument, NULL, 'x' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -89,13 +91,14 @@ int cmd_dmatest(int argc, char **argv)
 	if (getenv("UDAX_DAX_DIR"))
 		o.kernel_dir = getenv("UDAX_DAX_DIR");
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:k:s:S:r:b:f:o:j:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:k:s:S:r:b:f:o:x:j:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.device = optarg; break;
 		case 'k': o.kernel_dir = optarg; break;
 		case 's': o.source = optarg; break;
 		case 'S': o.slow_source = optarg; break;
 		case 'o': o.only = optarg; break;
+		case 'x': o.exclude = optarg; break;
 		case 'j': json = optarg; break;
 		case 'r':
 		case 'b':
