@@ -19,7 +19,7 @@
 #include <udax/fs.h>
 #include <udax/io.h>
 
-#include "testutil.h"
+#include "io_util.h"
 
 #define PG	4096
 #define NPG	32
@@ -31,19 +31,6 @@ static char dir[] = "/var/tmp/udax-iofile-XXXXXX";
 static uint8_t pat(uint64_t i)
 {
 	return (uint8_t)((i * 7919u) >> 3);
-}
-
-static struct udax_io *io_new_or_skip(const struct udax_io_opts *o)
-{
-	struct udax_io *io;
-	int ret = udax_io_new(o, &io);
-
-	if (ret == -ENOSYS || ret == -EPERM) {
-		printf("io_uring unavailable (%s): skipped\n", udax_io_last_error());
-		exit(T_SKIP);
-	}
-	T_EXPECT_ERR(ret, 0);
-	return io;
 }
 
 /* Every page of [off, off + len) of @f has exactly @want references

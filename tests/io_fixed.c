@@ -16,21 +16,7 @@
 #include <udax/dev.h>
 #include <udax/io.h>
 
-#include "testutil.h"
-
-/* io_uring may be disabled (io_uring_disabled sysctl, seccomp): skip. */
-static struct udax_io *io_new_or_skip(const struct udax_io_opts *o)
-{
-	struct udax_io *io;
-	int ret = udax_io_new(o, &io);
-
-	if (ret == -ENOSYS || ret == -EPERM) {
-		printf("io_uring unavailable (%s): skipped\n", udax_io_last_error());
-		exit(T_SKIP);
-	}
-	T_EXPECT_ERR(ret, 0);
-	return io;
-}
+#include "io_util.h"
 
 #define PG	4096
 #define NPG	16
