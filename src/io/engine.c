@@ -157,10 +157,12 @@ static void queue_sub(struct udax_io *io, struct io_sub *s)
 	io->st.sqes++;
 }
 
-int io_submit_req(const char *fn, struct udax_io *io, struct udax_io_req *r)
+int io_submit_req(const char *fn, struct udax_io *io, struct udax_io_req *r,
+		  struct udax_io_req **handle)
 {
 	int ret = 0;
 
+	r->refs = handle ? 1 : 0;	/* the caller's, if it keeps a handle */
 	pthread_mutex_lock(&io->lock);
 	for (;;) {
 		if (io->dying) {
@@ -201,6 +203,12 @@ int io_submit_req(const char *fn, struct udax_io *io, struct udax_io_req *r)
 		io_flush_locked(io);	/* a failure leaves them queued */
 out:
 	pthread_mutex_unlock(&io->lock);
+	/* Without a handle @r is the engine's now and may already be gone:
+	 * only the failure path, where the engine never saw it, touches it. */
+	if (ret)
+		free(r);
+	else if (handle)
+		*handle = r;
 	return ret;
 }
 

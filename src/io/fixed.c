@@ -162,7 +162,6 @@ static int xfer_fixed(const char *fn, struct udax_io *io, bool write,
 		      void *arg, struct udax_io_req **out)
 {
 	struct udax_io_req *r;
-	int ret;
 
 	if (out)
 		*out = NULL;
@@ -201,17 +200,9 @@ static int xfer_fixed(const char *fn, struct udax_io *io, bool write,
 	r->arg = arg;
 	r->fixed = fx;
 	r->fixed_addr = fx->addr + buf_off;
-	r->refs = out ? 1 : 0;
 	/* The registration's pins cover the transfer; io_submit_req() takes
 	 * a hold on the registration (fx->inflight) or refuses if dying. */
-	ret = io_submit_req(fn, io, r);
-	if (ret) {
-		free(r);
-		return ret;
-	}
-	if (out)
-		*out = r;
-	return 0;
+	return io_submit_req(fn, io, r, out);
 }
 
 int udax_io_read_fixed(struct udax_io *io, struct udax_io_fixed *fixed,

@@ -124,10 +124,12 @@ int io_err(int err, const char *fmt, ...)
 
 /*
  * Accept @r: reserve its SQE slots (waiting or -EAGAIN), queue its SQEs
- * and submit per the batching rule.  On error nothing was queued and the
- * caller still owns @r and its pins.
+ * and submit per the batching rule.  With @handle, the caller keeps a
+ * reference, stored there on success.  On error nothing was queued, @r is
+ * freed, and the caller still owns the pins of its pages.
  */
-int io_submit_req(const char *fn, struct udax_io *io, struct udax_io_req *r);
+int io_submit_req(const char *fn, struct udax_io *io, struct udax_io_req *r,
+		  struct udax_io_req **handle);
 /* Get everything queued submitted: directly on the engine thread, else
  * by ringing its doorbell.  Under io->lock. */
 int io_flush_locked(struct udax_io *io);

@@ -94,7 +94,6 @@ static int submit_pages(const char *fn, struct udax_io *io, bool write,
 	struct udax_io_req *r;
 	unsigned nsubs;
 	size_t niov = layout(pages, n, io->max_sqe_bytes, NULL, &nsubs);
-	int ret;
 
 	if (nsubs > io->depth)
 		return io_err(-E2BIG, "%s: %zu pages need %u SQEs, more than the "
@@ -122,16 +121,7 @@ static int submit_pages(const char *fn, struct udax_io *io, bool write,
 	r->pages = pages;
 	r->nr_pages = n;
 	r->buf = buf;
-	r->refs = out ? 1 : 0;
-
-	ret = io_submit_req(fn, io, r);
-	if (ret) {
-		free(r);
-		return ret;
-	}
-	if (out)
-		*out = r;
-	return 0;
+	return io_submit_req(fn, io, r, out);
 }
 
 static int xfer_pfns(const char *fn, struct udax_io *io, bool write, int fd,
