@@ -66,6 +66,19 @@ static void check_model(struct udax_file *f, const struct model *m)
 	}
 }
 
+/*
+ * A layout break that pinned pages held back: only -EBUSY (NOWAIT) or
+ * -ETIMEDOUT (TIMEOUT) may refuse it, and then nothing changed.
+ */
+static bool break_refused(int ret)
+{
+	if (!ret)
+		return false;
+	T_ASSERT(ret == -EBUSY || ret == -ETIMEDOUT);
+	n_busy++;
+	return true;
+}
+
 static void *writer(void *arg)
 {
 	int id = (int)(uintptr_t)arg;
@@ -98,11 +111,8 @@ static void *writer(void *arg)
 		case 2:			/* truncate, up or down */
 			off = off < MAX_BLK * BS ? off : MAX_BLK * BS;
 			ret = udax_ftruncate_ex(f, off, &brk);
-			if (ret) {
-				T_ASSERT(ret == -EBUSY || ret == -ETIMEDOUT);
-				n_busy++;
+			if (break_refused(ret))
 				break;
-			}
 			if (off > m->size)
 				memset(m->data + m->size, 0, off - m->size);
 			m->size = off;
@@ -110,11 +120,8 @@ static void *writer(void *arg)
 		case 3:			/* punch */
 			ret = udax_fallocate_ex(f, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE,
 						off, len, &brk);
-			if (ret) {
-				T_ASSERT(ret == -EBUSY || ret == -ETIMEDOUT);
-				n_busy++;
+			if (break_refused(ret))
 				break;
-			}
 			if (off < m->size)
 				memset(m->data + off, 0, (off + len < m->size ? off + len : m->size) - off);
 			break;
@@ -122,11 +129,8 @@ static void *writer(void *arg)
 			if (off + len > MAX_BLK * BS)
 				break;
 			ret = udax_fallocate_ex(f, UDAX_FALLOC_ZERO_RANGE, off, len, &brk);
-			if (ret) {
-				T_ASSERT(ret == -EBUSY || ret == -ETIMEDOUT);
-				n_busy++;
+			if (break_refused(ret))
 				break;
-			}
 			if (off > m->size)
 				memset(m->data + m->size, 0, off - m->size);
 			memset(m->data + off, 0, len);
@@ -137,11 +141,8 @@ static void *writer(void *arg)
 			if (blk_off + blk_len >= m->size)
 				break;
 			ret = udax_fallocate_ex(f, UDAX_FALLOC_COLLAPSE_RANGE, blk_off, blk_len, &brk);
-			if (ret) {
-				T_ASSERT(ret == -EBUSY || ret == -ETIMEDOUT);
-				n_busy++;
+			if (break_refused(ret))
 				break;
-			}
 			memmove(m->data + blk_off, m->data + blk_off + blk_len,
 				m->size - blk_off - blk_len);
 			m->size -= blk_len;
@@ -150,11 +151,8 @@ static void *writer(void *arg)
 			if (blk_off >= m->size || m->size + blk_len > MAX_BLK * BS)
 				break;
 			ret = udax_fallocate_ex(f, UDAX_FALLOC_INSERT_RANGE, blk_off, blk_len, &brk);
-			if (ret) {
-				T_ASSERT(ret == -EBUSY || ret == -ETIMEDOUT);
-				n_busy++;
+			if (break_refused(ret))
 				break;
-			}
 			memmove(m->data + blk_off + blk_len, m->data + blk_off, m->size - blk_off);
 			memset(m->data + blk_off, 0, blk_len);
 			m->size += blk_len;

@@ -28,11 +28,6 @@
 
 static char dir[] = "/var/tmp/udax-iofile-XXXXXX";
 
-static uint8_t pat(uint64_t i)
-{
-	return (uint8_t)((i * 7919u) >> 3);
-}
-
 /* Every page of [off, off + len) of @f has exactly @want references
  * besides the probe's own pin. */
 static void expect_refs(struct udax_file *f, uint64_t off, size_t len, unsigned want)
@@ -98,18 +93,10 @@ int main(void)
 	snprintf(path_in, sizeof(path_in), "%s/in", dir);
 	snprintf(path_out, sizeof(path_out), "%s/out", dir);
 	T_ASSERT((b = aligned_alloc(PG, NPG * PG)) && (c = aligned_alloc(PG, NPG * PG)));
-	fd = open(path_in, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	T_ASSERT(fd >= 0);
 	for (size_t i = 0; i < NPG * PG; i++)
-		b[i] = pat(i);
-	T_ASSERT(pwrite(fd, b, NPG * PG, 0) == NPG * PG && fsync(fd) == 0);
-	close(fd);
-	fd = open(path_in, O_RDONLY | O_DIRECT);
-	ofd = open(path_out, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0600);
-	if (fd < 0 || ofd < 0) {
-		printf("io_file: O_DIRECT not supported on /var/tmp: skipped\n");
-		return T_SKIP;
-	}
+		b[i] = io_pat(i);
+	fd = io_direct_source("io_file", path_in, b, NPG * PG);
+	ofd = io_direct_sink("io_file", path_out);
 
 	T_EXPECT_ERR(udax_dev_open("mem:64M", NULL, &dev), 0);
 	T_EXPECT_ERR(udax_dev_mkpart(dev, NULL, 0, 0), 0);
@@ -129,7 +116,7 @@ int main(void)
 	T_EXPECT_ERR(udax_pread(f, c, NPG * PG, 0), NPG * PG);
 	for (size_t i = 0; i < NPG * PG; i++) {
 		if (i >= 4 * PG && i < 12 * PG)
-			T_ASSERT(c[i] == pat(i - 2 * PG));
+			T_ASSERT(c[i] == io_pat(i - 2 * PG));
 		else
 			T_ASSERT(c[i] == 0);
 	}

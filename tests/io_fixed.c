@@ -24,11 +24,6 @@
 static char dir[] = "/tmp/udax-io-XXXXXX";
 static char path_in[64], path_out[64], path_dev[64];
 
-static uint8_t pat(uint64_t i)
-{
-	return (uint8_t)((i * 7919u) >> 3);
-}
-
 static unsigned refs(struct udax_dev *dev, unsigned long pfn)
 {
 	return udax_page_ref_count(udax_pgmap_pfn_to_page(udax_dev_pgmap(dev), pfn));
@@ -63,18 +58,11 @@ int main(void)
 	snprintf(path_in, sizeof(path_in), "%s/in", dir);
 	snprintf(path_out, sizeof(path_out), "%s/out", dir);
 	snprintf(path_dev, sizeof(path_dev), "%s/dev", dir);
-	fd = open(path_in, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	T_ASSERT(fd >= 0 && (b = malloc(NPG * PG)));
+	T_ASSERT((b = malloc(NPG * PG)));
 	for (size_t i = 0; i < NPG * PG; i++)
-		b[i] = pat(i);
-	T_ASSERT(pwrite(fd, b, NPG * PG, 0) == NPG * PG && fsync(fd) == 0);
-	close(fd);
-	fd = open(path_in, O_RDONLY | O_DIRECT);
-	ofd = open(path_out, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0600);
-	if (fd < 0 || ofd < 0) {
-		printf("io_fixed: O_DIRECT not supported on /tmp: skipped\n");
-		return T_SKIP;
-	}
+		b[i] = io_pat(i);
+	fd = io_direct_source("io_fixed", path_in, b, NPG * PG);
+	ofd = io_direct_sink("io_fixed", path_out);
 
 	T_EXPECT_ERR(udax_dev_open("mem:8M", NULL, &dev), 0);
 	T_EXPECT_ERR(udax_dev_info(dev, &di), 0);
@@ -100,12 +88,12 @@ int main(void)
 	T_EXPECT_ERR(udax_io_wait(req), 8 * PG);
 	udax_io_req_free(&req);
 	for (size_t i = 0; i < 8 * PG; i++)
-		T_ASSERT((uint8_t)a[4 * PG + i] == pat(2 * PG + i));
+		T_ASSERT((uint8_t)a[4 * PG + i] == io_pat(2 * PG + i));
 	for (size_t i = 0; i < 4 * PG; i++)
 		T_ASSERT(a[i] == 0);
 	/* WRITE_FIXED all of it out (two SQE-sized transfers), read back. */
 	for (size_t i = 0; i < NPG * PG; i++)
-		a[i] = (char)pat(i + 12345);
+		a[i] = (char)io_pat(i + 12345);
 	T_EXPECT_ERR(udax_io_write_fixed(io, fx, 0, ofd, 0, 8 * PG, NULL, NULL, NULL), 0);
 	T_EXPECT_ERR(udax_io_write_fixed(io, fx, 8 * PG, ofd, 8 * PG, 8 * PG, NULL, NULL, NULL), 0);
 	T_EXPECT_ERR(udax_io_drain(io), 0);
@@ -114,7 +102,7 @@ int main(void)
 
 		T_ASSERT(bfd >= 0 && pread(bfd, b, NPG * PG, 0) == NPG * PG);
 		for (size_t i = 0; i < NPG * PG; i++)
-			T_ASSERT(b[i] == pat(i + 12345));
+			T_ASSERT(b[i] == io_pat(i + 12345));
 		close(bfd);
 	}
 	for (int i = 0; i < NPG; i++)

@@ -27,11 +27,6 @@
 
 static char dir[] = "/var/tmp/udax-iolease-XXXXXX";
 
-static uint8_t pat(uint64_t i)
-{
-	return (uint8_t)((i * 7919u) >> 3);
-}
-
 struct holder {
 	struct udax_io_leased *lf;
 	_Atomic int revoked;		/* calls of the revoked callback */
@@ -211,18 +206,10 @@ int main(void)
 	snprintf(path_in, sizeof(path_in), "%s/in", dir);
 	snprintf(path_out, sizeof(path_out), "%s/out", dir);
 	T_ASSERT((b = aligned_alloc(PG, NPG * PG)) && (c = aligned_alloc(PG, NPG * PG)));
-	fd = open(path_in, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	T_ASSERT(fd >= 0);
 	for (size_t i = 0; i < NPG * PG; i++)
-		b[i] = pat(i);
-	T_ASSERT(pwrite(fd, b, NPG * PG, 0) == NPG * PG && fsync(fd) == 0);
-	close(fd);
-	fd = open(path_in, O_RDONLY | O_DIRECT);
-	ofd = open(path_out, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0600);
-	if (fd < 0 || ofd < 0) {
-		printf("io_lease: O_DIRECT not supported on /var/tmp: skipped\n");
-		return T_SKIP;
-	}
+		b[i] = io_pat(i);
+	fd = io_direct_source("io_lease", path_in, b, NPG * PG);
+	ofd = io_direct_sink("io_lease", path_out);
 	T_EXPECT_ERR(udax_dev_open("mem:64M", NULL, &dev), 0);
 	T_EXPECT_ERR(udax_dev_mkpart(dev, NULL, 0, 0), 0);
 	T_EXPECT_ERR(udax_mkfs(dev, 0, NULL), 0);
@@ -310,7 +297,7 @@ int main(void)
 		T_EXPECT_ERR(udax_io_drain(io), 0);
 		T_EXPECT_ERR(udax_pread(fr, c, 4 * PG, 0), 4 * PG);
 		for (size_t i = 0; i < 4 * PG; i++)
-			T_ASSERT(c[i] == pat(i));
+			T_ASSERT(c[i] == io_pat(i));
 		T_EXPECT_ERR(udax_ftruncate_ex(fr, 0, &wait), 0);
 		T_ASSERT(atomic_load(&hf.revoked) == 1);
 		T_EXPECT_ERR(udax_io_lease_fixed_release(&hf.lf), 0);

@@ -96,19 +96,11 @@ int main(void)
 
 	T_ASSERT(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/f", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	T_ASSERT(fd >= 0 && (b = malloc(FILE_PAGES * PG)));
+	T_ASSERT((b = malloc(FILE_PAGES * PG)));
 	for (size_t i = 0; i < FILE_PAGES * PG; i++)
 		b[i] = pat(i);
-	T_ASSERT(pwrite(fd, b, FILE_PAGES * PG, 0) == FILE_PAGES * PG);
-	T_ASSERT(fsync(fd) == 0);
+	fd = io_direct_source("io_qdepth", path, b, FILE_PAGES * PG);
 	free(b);
-	close(fd);
-	fd = open(path, O_RDONLY | O_DIRECT);
-	if (fd < 0) {
-		printf("io_qdepth: O_DIRECT not supported on /tmp: skipped\n");
-		return T_SKIP;
-	}
 	T_EXPECT_ERR(udax_dev_open("mem:8M", NULL, &dev), 0);
 	T_EXPECT_ERR(udax_dev_info(dev, &di), 0);
 
