@@ -530,7 +530,14 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 		return ret;
 	}
 	keep = (size + FS_BS - 1) / FS_BS;
-	ret = fs_layout_break(fs, i, keep, FS_MAX_LBLK - keep, brk, &br);
+	/*
+	 * The break starts at the block holding the new end of file, not
+	 * after it: zeroing that block's tail is a change DMA must not race
+	 * (a DMA landing after the zeroes would put bytes past the end of
+	 * file, which a later extension exposes).
+	 */
+	ret = fs_layout_break(fs, i, size / FS_BS, FS_MAX_LBLK - size / FS_BS,
+			      brk, &br);
 	if (ret)
 		return ret;
 	/* The lock may have been dropped: everything is read again here. */
