@@ -366,13 +366,35 @@ static void model_truncate(struct mfile *m, uint64_t size)
 	m->size = size;
 }
 
+/* Whose DMA source page has the 8 bytes at @got (file offset @off)?  The
+ * sources are read page-aligned, so the offset in the page is the same. */
+static void whose(const uint8_t *got, uint64_t off, char *out, size_t n)
+{
+	uint64_t in_pg = off % BS & ~7ull;
+
+	snprintf(out, n, "not from an O_DIRECT source");
+	for (int t = 0; t < WORKERS; t++) {
+		for (uint64_t p = 0; p < SRC_BLK; p++) {
+			int k = 0;
+
+			while (k < 8 && got[k] == src_byte(t, p * BS + in_pg + (uint64_t)k))
+				k++;
+			if (k == 8) {
+				snprintf(out, n, "DMA bytes of worker %d's source page %llu",
+					 t, (unsigned long long)p);
+				return;
+			}
+		}
+	}
+}
+
 /* Compare the file with its model, leaving out blocks under live transfers. */
 static void check_file(struct worker *w, int fi)
 {
 	struct mfile *m = &w->file[fi];
 	struct udax_stat st;
 	uint64_t nblocks = 0;
-	char msg[200];
+	char msg[240];
 	ssize_t r;
 
 	FS_OK(udax_fstat(m->f, &st));
@@ -398,12 +420,15 @@ static void check_file(struct worker *w, int fi)
 			continue;
 		for (uint64_t i = b * BS; i < end; i++) {
 			if (w->rbuf[i] != m->data[i]) {
+				char src[64];
+
+				whose(w->rbuf + (i & ~7ull), i, src, sizeof(src));
 				snprintf(msg, sizeof(msg), "%s: byte %llu (block %llu, %s) is "
-					 "%#x, model %#x", m->path, (unsigned long long)i,
+					 "%#x, model %#x (%s)", m->path, (unsigned long long)i,
 					 (unsigned long long)b,
 					 m->bst[b] == B_DATA ? "written" :
 					 m->bst[b] == B_UNWRITTEN ? "unwritten" : "hole",
-					 w->rbuf[i], m->data[i]);
+					 w->rbuf[i], m->data[i], src);
 				fail(w, msg);
 			}
 		}
