@@ -39,8 +39,9 @@
  * At the end: everything reaped, statfs blocks_busy == 0, the engine
  * counted every request complete, every file equals its model, unmount
  * succeeds in the mount's DEFER mode (which at unmount refuses while any
- * page is pinned), a remount gives the same files (remount_check), and
- * deleting everything gives back every block and inode.
+ * page is pinned), udax_fsck finds no problem, a remount gives the same
+ * files (remount_check), and deleting everything gives back every block
+ * and inode (and fsck is clean again).
  *
  * Environment: UDAX_STRESS_SEED=n replays a run's operation sequences (the
  * seed is printed; timing of DMA completions still differs);
@@ -61,6 +62,7 @@
 #include <unistd.h>
 #include <udax/dev.h>
 #include <udax/fs.h>
+#include <udax/fsck.h>
 #include <udax/io.h>
 
 #include "fs_util.h"
@@ -773,14 +775,33 @@ static void workers_open(void)
 	}
 }
 
-/*
- * The file system as remounted holds exactly the models.  (A structural
- * check, udax_fsck, belongs here once it exists.)
- */
+static void fsck_problem(const struct udax_fsck_problem *p, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "fsck: block %llu +%u inode %u: %s\n", (unsigned long long)p->block,
+		p->offset, p->ino, p->msg);
+}
+
+/* The unmounted file system passes udax_fsck without a problem. */
+static void fsck_clean(const char *when)
+{
+	struct udax_fsck_report rep;
+
+	FS_OK(udax_fsck(dev, 0, 0, fsck_problem, NULL, &rep));
+	if (rep.problems) {
+		fprintf(stderr, "fs_dma_stress (seed %llu): fsck %s: %llu problems\n",
+			(unsigned long long)base_seed, when, (unsigned long long)rep.problems);
+		exit(1);
+	}
+}
+
+/* Unmounted, the file system is structurally sound; remounted, it holds
+ * exactly the models. */
 static void remount_check(void)
 {
 	FS_OK(udax_unmount(&fs));
 	fs = NULL;
+	fsck_clean("after the run");
 	FS_OK(udax_mount(dev, 0, &(struct udax_mount_opts){ .brk = { UDAX_BREAK_DEFER, 0 } },
 			 &fs));
 	for (int t = 0; t < WORKERS; t++) {
@@ -868,6 +889,7 @@ int main(void)
 		return 1;
 	}
 	FS_OK(udax_unmount(&fs));
+	fsck_clean("after removing everything");
 	FS_OK(udax_dev_close(&dev, 0));
 	T_EXPECT_ERR(udax_io_delete(&io), 0);
 	for (int t = 0; t < WORKERS; t++) {
