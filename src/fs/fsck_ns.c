@@ -115,7 +115,8 @@ static int name_cmp(const void *a, const void *b)
 static void check_duplicates(struct fk *k, struct ns *s, uint32_t d)
 {
 	sort_names = s->names;
-	qsort(s->n, s->nn, sizeof(*s->n), name_cmp);
+	if (s->nn > 1)
+		qsort(s->n, s->nn, sizeof(*s->n), name_cmp);
 	for (size_t x = 1; x < s->nn; x++) {
 		const struct name *a = &s->n[x - 1], *b = &s->n[x];
 
@@ -274,7 +275,8 @@ static int reach(struct fk *k, struct ns *s)
 
 	if (!q)
 		return -ENOMEM;
-	qsort(s->e, s->ne, sizeof(*s->e), edge_cmp);
+	if (s->ne > 1)
+		qsort(s->e, s->ne, sizeof(*s->e), edge_cmp);
 	k->ino[UDAX_ROOT_INO].reached = true;
 	q[tail++] = UDAX_ROOT_INO;
 	while (head < tail) {
