@@ -22,6 +22,7 @@ enum fk_fix {
 	FK_FIX_NONE,
 	FK_FIX_SUPER,		/* a: copy to rewrite from the other one */
 	FK_FIX_DIRENT,		/* remove the record at (block, offset) of dir ino */
+	FK_FIX_DTYPE,		/* set that record's type to a */
 	FK_FIX_ORPHAN,		/* free inode ino (nlink 0, named nowhere) */
 	FK_FIX_NLINK,		/* set ino's nlink to a */
 	FK_FIX_PARENT,		/* set directory ino's parent to a */

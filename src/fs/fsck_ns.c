@@ -176,8 +176,6 @@ static int scan_block(struct fk *k, struct ns *s, uint32_t d, uint64_t pblk)
 			continue;
 		}
 		why = t->state == FK_FREE ? "names a free inode" :
-		      (e->type == DT_DIR) != S_ISDIR(t->mode) ?
-		      "type disagrees with the inode" :
 		      e->ino == UDAX_ROOT_INO ? "names the root directory" : NULL;
 		if (why) {
 			fk_problem(k, UDAX_FSCK_DIR, pblk, off - e->rec_len, d,
@@ -185,6 +183,14 @@ static int scan_block(struct fk *k, struct ns *s, uint32_t d, uint64_t pblk)
 				   show(e, nm), e->ino, why);
 			continue;
 		}
+		/* The inode's mode is under its own crc: the entry's type
+		 * byte is the one to correct; the name still counts. */
+		if ((e->type == DT_DIR) != S_ISDIR(t->mode))
+			fk_problem(k, UDAX_FSCK_DIR, pblk, off - e->rec_len, d,
+				   FK_FIX_DTYPE, S_ISDIR(t->mode) ? DT_DIR : DT_REG,
+				   "entry \"%s\" -> %u: type %u, the inode is a %s",
+				   show(e, nm), e->ino, e->type,
+				   S_ISDIR(t->mode) ? "directory" : "file");
 		if (add_name(k, s, e, pblk, off - e->rec_len) ||
 		    !grow((void **)&s->e, &s->ecap, s->ne + 1, sizeof(*s->e)))
 			return -ENOMEM;

@@ -3,9 +3,10 @@
  * fsck repairs (UDAX_FSCK_REPAIR), run after the whole check:
  *
  *	superblock copy	rewritten from the copy in use (persisted);
- *	directory entry	naming a free or out-of-range inode, the root, or
- *			with a type that disagrees with the inode: removed
- *			(merged into the previous record, as unlink does);
+ *	directory entry	naming a free or out-of-range inode or the root:
+ *			removed (merged into the previous record, as unlink
+ *			does); with a type that disagrees with the inode's
+ *			mode: its type byte set from the mode;
  *	orphan		(nlink 0, named nowhere): its record zeroed, which
  *			frees its blocks too (the allocator is derived from
  *			the records), as a read-write mount does;
@@ -42,8 +43,10 @@ static int commit_one(struct fk *k, uint64_t off, const void *src, size_t len)
 	return ret;
 }
 
-/* Remove the record at @off of block @pblk of directory @d. */
-static int fix_dirent(struct fk *k, uint32_t d, uint64_t pblk, uint32_t off)
+/* Remove the record at @off of block @pblk of directory @d, or with
+ * @type != 0, set its type to @type. */
+static int fix_dirent(struct fk *k, uint32_t d, uint64_t pblk, uint32_t off,
+		      uint8_t type)
 {
 	uint8_t *b = malloc(FS_BS);
 	struct fs_ddirhdr *h = (void *)b;
@@ -66,7 +69,9 @@ static int fix_dirent(struct fk *k, uint32_t d, uint64_t pblk, uint32_t off)
 	if (at != off || fs_dirent_check(b, at, k->sb.nr_inodes, &why) < 0)
 		goto out;
 	e = (void *)(b + off);
-	if (prev) {
+	if (type)
+		e->type = type;
+	else if (prev) {
 		((struct fs_ddirent *)(b + prev))->rec_len += e->rec_len;
 		memset(e, 0, 8u + e->name_len);
 	} else {
@@ -117,7 +122,9 @@ static int fix_one(struct fk *k, struct fk_prob *p)
 		return udax_dev_memcpy_persist(k->dev, k->base + p->p.block * FS_BS,
 					       &k->sb, sizeof(k->sb), 0);
 	case FK_FIX_DIRENT:
-		return fix_dirent(k, i, p->p.block, p->p.offset);
+		return fix_dirent(k, i, p->p.block, p->p.offset, 0);
+	case FK_FIX_DTYPE:
+		return fix_dirent(k, i, p->p.block, p->p.offset, (uint8_t)p->a);
 	case FK_FIX_ORPHAN:
 		return fix_inode(k, i, true, UINT64_MAX, UINT64_MAX);
 	case FK_FIX_NLINK:
@@ -137,7 +144,7 @@ int fk_repair(struct fk *k)
 {
 	/* Superblocks, entries, records, data: see the top. */
 	static const enum fk_fix order[] = {
-		FK_FIX_SUPER, FK_FIX_DIRENT, FK_FIX_ORPHAN, FK_FIX_PARENT,
+		FK_FIX_SUPER, FK_FIX_DIRENT, FK_FIX_DTYPE, FK_FIX_ORPHAN, FK_FIX_PARENT,
 		FK_FIX_NLINK, FK_FIX_TAIL,
 	};
 
