@@ -56,17 +56,19 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 		if (ret)
 			return ret;
 	}
+	/* The handle first: a create must not commit and then fail. */
+	f = fs_calloc(1, sizeof(*f));
+	if (!f)
+		return fs_error(-ENOMEM, "open: no memory for a handle");
 	ret = fs_ns_open(fs, path, flags, mode, &i, &created);
-	if (ret)
+	if (ret) {
+		free(f);
 		return ret;
+	}
 	if (S_ISDIR(i->mode) && wr) {
 		fs_iput(i);
+		free(f);
 		return fs_error(-EISDIR, "open: is a directory");
-	}
-	f = fs_calloc(1, sizeof(*f));
-	if (!f) {
-		fs_iput(i);
-		return -ENOMEM;
 	}
 	f->fs = fs;
 	f->inode = i;
