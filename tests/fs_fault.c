@@ -18,6 +18,7 @@
  * back.
  */
 #include <udax/fault.h>
+#include <udax/fsck.h>
 
 #include "fs_util.h"
 
@@ -302,12 +303,37 @@ static void consistency_check(struct udax_fs *fs)
 	T_ASSERT(s0.blocks_free == s1.blocks_free && s0.inodes_free == s1.inodes_free);
 }
 
-/*
- * Mount a copy of @dev's memory in @dev2 (journal replay, orphans) and
- * return its fingerprint; the copy then gets the consistency check.
- */
-static char *image_state(struct udax_dev *dev, struct udax_dev *dev2)
+/* Problems fsck found, less orphans where an image may hold one. */
+struct fsck_tally {
+	bool orphans_ok;
+	long problems;
+};
+
+static void fsck_problem(const struct udax_fsck_problem *p, void *arg)
 {
+	struct fsck_tally *t = arg;
+
+	/* A file unlinked while open is an orphan on media until its last
+	 * close (or the next mount) frees it: a valid state. */
+	if (t->orphans_ok && p->area == UDAX_FSCK_LINK && strstr(p->msg, "orphan"))
+		return;
+	fprintf(stderr, "fsck: block %llu offset %u inode %u: %s\n",
+		(unsigned long long)p->block, p->offset, p->ino, p->msg);
+	t->problems++;
+}
+
+/*
+ * udax_fsck of a copy of @dev's memory in @dev2, then a mount of it
+ * (journal replay, orphans): its fingerprint; the mounted copy then gets
+ * the consistency check.
+ */
+static long fscked;
+
+static char *image_state(struct udax_dev *dev, struct udax_dev *dev2,
+			 bool orphans_ok)
+{
+	struct fsck_tally tally = { orphans_ok, 0 };
+	struct udax_fsck_report rep;
 	struct udax_dev_info a, b;
 	struct udax_fs *fs;
 	char *fp;
@@ -317,6 +343,9 @@ static char *image_state(struct udax_dev *dev, struct udax_dev *dev2)
 	T_ASSERT(a.size == b.size);
 	memcpy(b.addr, a.addr, a.size);
 	T_ASSERT(udax_dev_part_read(dev2) == 1);
+	FS_OK(udax_fsck(dev2, 0, 0, fsck_problem, &tally, &rep));
+	T_ASSERT(tally.problems == 0);
+	fscked++;
 	fs = t_fs_mount(dev2);
 	fp = t_fingerprint(fs);
 	consistency_check(fs);
@@ -432,7 +461,7 @@ static char *reference(const struct op *op, struct udax_dev *dev2, long calls[])
 		calls[s] = udax_fault_calls(sites[s].site);
 	udax_fault_clear(UDAX_FAULT_NR_SITES);
 	after = t_fingerprint(c.fs);
-	img = image_state(dev, dev2);
+	img = image_state(dev, dev2, op->kind == CLOSE);
 	expect_state("the image after the operation", img, after, NULL, op,
 		     &sites[0], 0);
 	free(img);
@@ -483,13 +512,13 @@ static bool one(const struct op *op, const struct site *s, long n,
 		(*shutdowns)++;
 		check_shut_down(&c);
 		/* Media: the committed transaction, or not yet committed. */
-		img = image_state(dev, dev2);
+		img = image_state(dev, dev2, op->kind == CLOSE);
 		expect_state("the image of the shut-down fs", img, before, after,
 			     op, s, n);
 		free(img);
 		/* Unmount releases everything and writes nothing. */
 		finish(&c);
-		img = image_state(dev, dev2);
+		img = image_state(dev, dev2, op->kind == CLOSE);
 		expect_state("the image after unmount", img, before, after,
 			     op, s, n);
 		free(img);
@@ -507,7 +536,7 @@ static bool one(const struct op *op, const struct site *s, long n,
 		T_ASSERT(!memcmp(&sf0, &sf1, sizeof(sf0)));
 	}
 	free(now);
-	img = image_state(dev, dev2);
+	img = image_state(dev, dev2, op->kind == CLOSE);
 	/* A failed free of an orphan is finished by the next mount. */
 	expect_state("the image", img, op->kind == CLOSE ? after : before,
 		     op->kind == IN_PLACE ? after : NULL, op, s, n);
@@ -520,7 +549,7 @@ static bool one(const struct op *op, const struct site *s, long n,
 		free(now);
 	}
 	finish(&c);
-	img = image_state(dev, dev2);
+	img = image_state(dev, dev2, op->kind == CLOSE);
 	expect_state("the image after the retry", img, after, NULL, op, s, n);
 	free(img);
 	FS_OK(udax_dev_close(&dev, 0));
@@ -557,6 +586,7 @@ int main(void)
 	printf("%-32s %12ld %12ld %8ld %8ld\n", "total injection points", total[0],
 	       total[1], total[2], total[3]);
 	printf("persistence failures that shut the fs down: %ld\n", shutdowns);
+	printf("images checked by udax_fsck: %ld\n", fscked);
 	FS_OK(udax_dev_close(&dev2, 0));
 	return 0;
 }
