@@ -96,11 +96,30 @@ int udax_unmount(struct udax_fs **fs);
 /* The last error message of this thread (a one-line reason). */
 const char *udax_fs_last_error(void);
 
+/*
+ * Failures (docs/fs.md, "Failures").  -ENOSPC or -ENOMEM from any
+ * allocation, and any error from the device's persistence calls before an
+ * operation's commit point, fail that operation and change nothing, in
+ * memory or on media.  A persistence error after the commit point (writing
+ * the transaction home, emptying the journal, or failing to take back a
+ * commit record whose own persist failed) shuts the file system down: the
+ * operation returns -EIO, every later modifying call (write, namespace
+ * change, truncate, fallocate, fsync, open for writing, writable view)
+ * returns -EIO, reads go on (and may show either state of the failed
+ * operation's metadata), unmount releases everything without writing, and
+ * the next mount replays the journal: the failed operation then happened
+ * either completely or not at all.
+ */
+bool udax_fs_is_shutdown(struct udax_fs *fs);
+
 /* ---- files --------------------------------------------------------------- */
 
 /* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND. */
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out);
+/* Releases the handle (always).  The last close of an unlinked file frees
+ * it: an error doing so (-ENOMEM, -EIO) is returned, and the file stays an
+ * orphan on media until the next mount reclaims it. */
 int udax_close(struct udax_file **file);
 
 ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off);
@@ -172,7 +191,9 @@ struct udax_statfs {
 	uint64_t blocks_busy;		/* freed but still pinned (deferred) */
 	uint64_t inodes, inodes_free;
 	uint32_t name_max;
+	uint32_t flags;			/* UDAX_STATFS_* */
 };
+#define UDAX_STATFS_SHUTDOWN	0x1	/* shut down after a persistence error */
 int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
 
 /* ---- zero-copy: views and pins ------------------------------------------------ */

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <udax/fault.h>
 #ifdef UDAX_HAVE_PMEM2
 #include <libpmem2.h>
 #endif
@@ -225,6 +226,30 @@ static __attribute__((noinline, cold)) int bad_flags(const char *fn, unsigned fl
 
 #define PERSIST_FLAGS (UDAX_PERSIST_NODRAIN | UDAX_PERSIST_NOFLUSH)
 
+/*
+ * Fault injection (udax/fault.h, UDAX_FAULT_PERSIST), after the range
+ * check: the call fails as a flush that did not reach media would.  A
+ * copy or fill still stores (like an msync failing after the page cache
+ * was written): callers must not assume a failed call left memory as it
+ * was.
+ */
+static __attribute__((noinline, cold)) int injected(const char *fn, int err)
+{
+	return dev_err(err, "%s: injected failure (UDAX_FAULT_PERSIST)", fn);
+}
+#define PERSIST_FAULT(fn) do {					\
+	int _e = udax_fault_should_fail(UDAX_FAULT_PERSIST);		\
+	if (UNLIKELY(_e))						\
+		return injected(fn, _e);				\
+} while (0)
+#define PERSIST_FAULT_STORE(fn, store) do {			\
+	int _e = udax_fault_should_fail(UDAX_FAULT_PERSIST);		\
+	if (UNLIKELY(_e)) {						\
+		store;							\
+		return injected(fn, _e);				\
+	}								\
+} while (0)
+
 /* ---- public calls ----------------------------------------------------------- */
 
 int udax_dev_flush(struct udax_dev *dev, const void *addr, size_t len)
@@ -233,6 +258,7 @@ int udax_dev_flush(struct udax_dev *dev, const void *addr, size_t len)
 		return dev ? 0 : bad_range(dev, __func__, addr, len);
 	if (UNLIKELY(!dev || !in_dev(dev, addr, len)))
 		return bad_range(dev, __func__, addr, len);
+	PERSIST_FAULT(__func__);
 	if (UNLIKELY(dev->hooked))
 		return dev->hooks.flush(dev->hooks_ctx, addr, len);
 	return native_flush(dev, addr, len);
@@ -242,6 +268,7 @@ int udax_dev_drain(struct udax_dev *dev)
 {
 	if (UNLIKELY(!dev))
 		return bad_range(dev, __func__, NULL, 0);
+	PERSIST_FAULT(__func__);
 	if (UNLIKELY(dev->hooked))
 		return dev->hooks.drain(dev->hooks_ctx);
 	return native_drain(dev);
@@ -265,6 +292,7 @@ int udax_dev_persist(struct udax_dev *dev, const void *addr, size_t len)
 		return dev ? 0 : bad_range(dev, __func__, addr, len);
 	if (UNLIKELY(!dev || !in_dev(dev, addr, len)))
 		return bad_range(dev, __func__, addr, len);
+	PERSIST_FAULT(__func__);
 	if (UNLIKELY(dev->hooked))
 		return hooked_persist(dev, addr, len);
 	ret = native_flush(dev, addr, len);
@@ -293,6 +321,7 @@ int udax_dev_memcpy_persist(struct udax_dev *dev, void *dst, const void *src,
 		return dev ? 0 : bad_range(dev, __func__, dst, len);
 	if (UNLIKELY(!dev || !in_dev(dev, dst, len)))
 		return bad_range(dev, __func__, dst, len);
+	PERSIST_FAULT_STORE(__func__, memcpy(dst, src, len));
 	if (UNLIKELY(dev->hooked)) {
 		if (dev->hooks.memcpy_persist)
 			return dev->hooks.memcpy_persist(dev->hooks_ctx, dst,
@@ -312,6 +341,7 @@ int udax_dev_memset_persist(struct udax_dev *dev, void *dst, int c,
 		return dev ? 0 : bad_range(dev, __func__, dst, len);
 	if (UNLIKELY(!dev || !in_dev(dev, dst, len)))
 		return bad_range(dev, __func__, dst, len);
+	PERSIST_FAULT_STORE(__func__, memset(dst, c, len));
 	if (UNLIKELY(dev->hooked)) {
 		if (dev->hooks.memset_persist)
 			return dev->hooks.memset_persist(dev->hooks_ctx, dst, c,

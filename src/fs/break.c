@@ -278,7 +278,7 @@ static int collect_extent(const struct fs_extent *ext, void *arg)
 
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct fs_extent *v = realloc(c->v, cap * sizeof(*v));
+		struct fs_extent *v = fs_realloc(c->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -331,7 +331,7 @@ int fs_layout_break(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
 	memset(br, 0, sizeof(*br));
 	if (o->mode > UDAX_BREAK_DEFER)
 		return fs_error(-EINVAL, "layout break: unknown mode %d", (int)o->mode);
-	gate = malloc(sizeof(*gate));
+	gate = fs_malloc(sizeof(*gate));
 	if (!gate)
 		return -ENOMEM;
 	gate->lblk = lblk;

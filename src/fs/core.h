@@ -15,6 +15,7 @@
 #ifndef UDAX_FS_CORE_H
 #define UDAX_FS_CORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -129,6 +130,10 @@ _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 struct fs_core {
 	struct fs_dsuper sb;		/* validated copy */
 	bool rdonly;
+	/* Set once, by a persistence failure after a commit point (see
+	 * fs_shutdown); never cleared while mounted. */
+	_Atomic bool shutdown;
+	const char *shutdown_at;	/* a static string; written before shutdown */
 	pthread_mutex_t ns_lock;
 	pthread_mutex_t txn_lock;
 	pthread_mutex_t alloc_lock;
@@ -173,9 +178,23 @@ struct fs_txn {
 
 static inline struct fs_core *C(struct udax_fs *fs) { return fs->core; }
 
+static inline bool fs_is_shut_down(struct udax_fs *fs)
+{
+	return atomic_load_explicit(&C(fs)->shutdown, memory_order_acquire);
+}
+
 /* super.c */
 int64_t fs_now(void);
+/* 0 if the fs may be modified; -EROFS (read-only mount), -EIO (shut down). */
 int fs_check_rw(struct udax_fs *fs);
+/*
+ * Shut the fs down after persistence failed where media and memory may
+ * now disagree (@where: a static string naming the step): every later
+ * modifying call and every commit fails with -EIO, nothing more is
+ * written, the next mount recovers from the journal.  Returns -EIO with
+ * the message set.
+ */
+int fs_shutdown(struct udax_fs *fs, int err, const char *where);
 uint32_t fs_sb_crc(const struct fs_dsuper *s);
 /* 0: a valid superblock for a partition of @part_blocks; -ENODATA: no
  * magic; -EUCLEAN: corrupt.  *@why says what is wrong. */
@@ -216,7 +235,10 @@ void fs_ino_free(struct udax_fs *fs, uint32_t ino);
 
 /* inode.c */
 int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out);
-void fs_iput(struct fs_inode *ino);
+/* Drop a reference.  At the last one: commits lazy times and frees an
+ * unlinked inode; returns the error of that (0 otherwise).  A failed free
+ * leaves an orphan on media, reclaimed at the next mount. */
+int fs_iput(struct fs_inode *ino);
 void fs_icache_insert(struct fs_inode *ino);
 struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode);
 void fs_inode_dispose(struct fs_inode *ino);

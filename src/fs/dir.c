@@ -38,7 +38,7 @@ struct dblk {
 
 struct isave {
 	struct fs_inode *i;
-	bool locked, freed;
+	bool locked, freed, times_dirty;
 	struct fs_break br;
 	uint32_t nlink, parent, mode, uid, gid;
 	uint64_t size;
@@ -92,6 +92,7 @@ static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
 	s->atime = i->atime;
 	s->mtime = i->mtime;
 	s->ctime = i->ctime;
+	s->times_dirty = i->times_dirty;
 	return s;
 }
 
@@ -111,6 +112,7 @@ static void dop_end(struct dop *d, bool committed)
 			i->atime = s->atime;
 			i->mtime = s->mtime;
 			i->ctime = s->ctime;
+			i->times_dirty = s->times_dirty;
 		}
 		if (s->freed)
 			fs_inode_free_finish(i, &s->br, committed);
@@ -253,7 +255,7 @@ static int dir_block(struct dop *d, struct fs_inode *dir, uint64_t k,
 
 		if (d->nblk == DOP_BLKS)
 			return fs_error(-ENOMEM, "too many directory blocks in one operation");
-		b = malloc(sizeof(*b));
+		b = fs_malloc(sizeof(*b));
 		if (!b)
 			return -ENOMEM;
 		b->pblk = pblk;
@@ -280,7 +282,7 @@ struct dloc {
 static int dir_find(struct dop *d, struct fs_inode *dir, const char *name,
 		    size_t len, struct dloc *loc)
 {
-	uint8_t *buf = malloc(FS_BS), *b;
+	uint8_t *buf = fs_malloc(FS_BS), *b;
 	uint64_t nb = dir->size / FS_BS;
 	int ret = 0;
 
@@ -309,7 +311,7 @@ static int dir_find(struct dop *d, struct fs_inode *dir, const char *name,
 /* 1 if @dir has entries, 0 if empty. */
 static int dir_nonempty(struct fs_inode *dir)
 {
-	uint8_t *buf = malloc(FS_BS), *b;
+	uint8_t *buf = fs_malloc(FS_BS), *b;
 	uint64_t nb = dir->size / FS_BS;
 	int ret = 0;
 
@@ -342,7 +344,7 @@ static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 		   size_t len, uint32_t ino, uint8_t type)
 {
 	uint32_t need = FS_DIRENT_LEN(len);
-	uint8_t *buf = malloc(FS_BS), *b;
+	uint8_t *buf = fs_malloc(FS_BS), *b;
 	uint64_t nb = dir->size / FS_BS;
 	struct fs_extent ne;
 	struct fs_ddirhdr *h;
@@ -399,7 +401,7 @@ static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 	d->grown = dir;
 	dop_touch(d, dir);
 	dir->size += FS_BS;
-	if (d->nblk == DOP_BLKS || !(d->blk[d->nblk] = calloc(1, sizeof(struct dblk)))) {
+	if (d->nblk == DOP_BLKS || !(d->blk[d->nblk] = fs_calloc(1, sizeof(struct dblk)))) {
 		ret = -ENOMEM;
 		goto out;
 	}

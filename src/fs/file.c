@@ -51,19 +51,24 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
 	if ((flags & O_TRUNC) && !wr)
 		return fs_error(-EINVAL, "open: O_TRUNC needs write access");
-	if (wr && C(fs)->rdonly)
-		return fs_check_rw(fs);
+	if (wr) {
+		ret = fs_check_rw(fs);
+		if (ret)
+			return ret;
+	}
+	/* The handle first: a create must not commit and then fail. */
+	f = fs_calloc(1, sizeof(*f));
+	if (!f)
+		return fs_error(-ENOMEM, "open: no memory for a handle");
 	ret = fs_ns_open(fs, path, flags, mode, &i, &created);
-	if (ret)
+	if (ret) {
+		free(f);
 		return ret;
+	}
 	if (S_ISDIR(i->mode) && wr) {
 		fs_iput(i);
+		free(f);
 		return fs_error(-EISDIR, "open: is a directory");
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		fs_iput(i);
-		return -ENOMEM;
 	}
 	f->fs = fs;
 	f->inode = i;
@@ -84,12 +89,14 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 
 int udax_close(struct udax_file **pf)
 {
+	int ret;
+
 	if (!pf || !*pf)
 		return 0;
-	fs_iput((*pf)->inode);
+	ret = fs_iput((*pf)->inode);
 	free(*pf);
 	*pf = NULL;
-	return 0;
+	return ret;
 }
 
 static int check_write(struct udax_file *f)
@@ -175,7 +182,7 @@ static void fresh_note(struct fresh *fr, const struct fs_extent *e)
 {
 	if (fr->n == fr->cap) {
 		uint32_t cap = fr->cap ? 2 * fr->cap : 8;
-		struct fs_extent *v = realloc(fr->v, cap * sizeof(*v));
+		struct fs_extent *v = fs_realloc(fr->v, cap * sizeof(*v));
 
 		if (!v) {
 			fr->err = -ENOMEM;
@@ -262,16 +269,68 @@ static int reflag_unwritten(struct fs_emap *m, uint64_t lb, uint64_t nb,
 	return 0;
 }
 
-/* Write with ino->lock held for write.  Returns bytes or -errno. */
+static int emap_copy(struct fs_emap *dst, const struct fs_emap *src)
+{
+	dst->v = fs_malloc((src->n ? src->n : 1) * sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = dst->cap = src->n;
+	return 0;
+}
+
+/*
+ * After a failed write: zero again the bytes [from, end) it may have
+ * stored past the end of file in blocks mapped and written before it.
+ * (Its fresh blocks go back to the allocator and the unwritten ones it
+ * converted stay unwritten: their bytes are never read.)  Keeps "bytes
+ * past the end of file are zero", which a later extension relies on.
+ */
+static int unwrite_tail(struct udax_fs *fs, const struct fs_emap *m,
+			uint64_t from, uint64_t end)
+{
+	int ret = 0;
+
+	for (uint32_t k = fs_emap_find(m->v, m->n, from / FS_BS);
+	     k < m->n && m->v[k].lblk * FS_BS < end && !ret; k++) {
+		const struct fs_extent *e = &m->v[k];
+		uint64_t s = e->lblk * FS_BS, f = (e->lblk + e->len) * FS_BS;
+
+		if (e->flags & (FS_EXT_FRESH | FS_EXT_UNWRITTEN))
+			continue;
+		if (s < from)
+			s = from;
+		if (f > end)
+			f = end;
+		ret = udax_dev_memset_persist(fs->dev,
+					      (char *)fs_block_addr(fs, e->pblk) +
+					      (s - e->lblk * FS_BS), 0, f - s, 0);
+	}
+	return ret;
+}
+
+/*
+ * Write with ino->lock held for write.  Returns bytes or -errno.
+ *
+ * Order: allocate the holes, build the transaction that maps them (its
+ * extent-chain blocks allocated too), and only then store data: -ENOSPC
+ * or -ENOMEM changes nothing.  A persistence error on the data comes
+ * before the commit point: the write fails, its fresh blocks go back,
+ * bytes it stored past the old end of file are zeroed again, and data it
+ * overwrote in place holds old or new bytes (in-place overwrites are not
+ * atomic).  No shutdown is needed for that: nothing on media maps a fresh
+ * block before the commit.
+ */
 static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 			    uint64_t off)
 {
 	struct udax_fs *fs = f->fs;
 	struct fs_inode *i = f->inode;
-	uint64_t lb, nb, pos, end;
-	bool changed = false;
+	uint64_t lb, nb, pos, end, old_size = i->size;
+	int64_t mt = i->mtime, ct = i->ctime, now;
+	bool changed = false, txn, stored = false;
 	struct fresh fr = { 0 };
-	struct fs_emap m;
+	struct fs_emap m, fin = { 0 };
 	struct fs_txn t;
 	int ret;
 
@@ -289,19 +348,39 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 	ret = fs_emap_dup(&m, i);
 	if (ret)
 		return ret;
+	fs_txn_init(&t, fs);
 	ret = fill_holes(fs, &m, lb, nb, FS_EXT_FRESH, &fr);
 	if (!ret)
 		ret = reflag_unwritten(&m, lb, nb, FS_EXT_UNWRITTEN,
 				       FS_EXT_FRESH | FS_EXT_UNWRITTEN);
-	if (ret) {
-		fresh_free(fs, &fr);
-		free(fr.v);
-		free(m.v);
-		return ret;
+	if (ret)
+		goto fail;
+	for (uint32_t k = 0; k < m.n; k++)
+		if (m.v[k].flags & FS_EXT_FRESH)
+			changed = true;
+	txn = changed || end > i->size;
+	now = fs_now();
+	if (txn) {
+		/* The map after the write: fresh and converted blocks are
+		 * written by the time it commits. */
+		ret = emap_copy(&fin, &m);
+		if (ret)
+			goto fail;
+		for (uint32_t k = 0; k < fin.n; k++)
+			if (fin.v[k].flags & FS_EXT_FRESH)
+				fin.v[k].flags = 0;
+		fs_emap_normalize(&fin);
+		if (end > i->size)
+			i->size = end;
+		i->mtime = i->ctime = now;
+		ret = fs_txn_inode(&t, i, fin.v, fin.n);
+		if (ret)
+			goto fail;
 	}
-	/* Data first: fresh blocks whole, mapped blocks in place. */
+	/* Data: fresh blocks whole, mapped blocks in place. */
+	stored = true;
 	pos = off;
-	for (uint32_t k = fs_emap_find(m.v, m.n, lb); pos < end; k++) {
+	for (uint32_t k = fs_emap_find(m.v, m.n, lb); pos < end && !ret; k++) {
 		struct fs_extent *e = &m.v[k];
 		uint64_t stop = (e->lblk + e->len) * FS_BS;
 		char *dst = (char *)fs_block_addr(fs, e->pblk) +
@@ -312,56 +391,62 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		if (e->flags & FS_EXT_FRESH) {
 			uint64_t head = pos % FS_BS, tail = (FS_BS - stop % FS_BS) % FS_BS;
 
-			changed = true;
-			udax_dev_memset_persist(fs->dev, dst - head, 0, head,
-						UDAX_PERSIST_NODRAIN);
-			udax_dev_memset_persist(fs->dev, dst + (stop - pos), 0,
-						tail, UDAX_PERSIST_NODRAIN);
+			ret = udax_dev_memset_persist(fs->dev, dst - head, 0, head,
+						      UDAX_PERSIST_NODRAIN);
+			if (!ret)
+				ret = udax_dev_memset_persist(fs->dev, dst + (stop - pos),
+							      0, tail,
+							      UDAX_PERSIST_NODRAIN);
 		}
-		ret = udax_dev_memcpy_persist(fs->dev, dst,
-					      (const char *)buf + (pos - off),
-					      stop - pos, UDAX_PERSIST_NODRAIN);
-		if (ret)
-			break;
+		if (!ret)
+			ret = udax_dev_memcpy_persist(fs->dev, dst,
+						      (const char *)buf + (pos - off),
+						      stop - pos, UDAX_PERSIST_NODRAIN);
 		pos = stop;
 	}
 	if (!ret)
 		ret = udax_dev_drain(fs->dev);
-	i->mtime = i->ctime = fs_now();
-	if (!ret && (changed || end > i->size)) {
-		uint64_t old = i->size;
-
-		/* Fresh and converted blocks are written now. */
-		if (changed) {
-			for (uint32_t k = 0; k < m.n; k++)
-				if (m.v[k].flags & FS_EXT_FRESH)
-					m.v[k].flags = 0;
-			fs_emap_normalize(&m);
-		}
-		if (end > i->size)
-			i->size = end;
-		fs_txn_init(&t, fs);
-		ret = fs_txn_inode(&t, i, m.v, m.n);
-		if (!ret)
-			ret = fs_txn_commit(&t);
-		if (!ret) {
-			fs_inode_set_extents(i, m.v, m.n, &t);
-			m.v = NULL;
-			i->times_dirty = false;
-		} else {
-			fs_txn_abort(&t);
-			i->size = old;
-			fresh_free(fs, &fr);
-		}
-		fs_txn_free(&t);
-	} else if (!ret) {
-		i->times_dirty = true;
-	} else {
-		fresh_free(fs, &fr);
+	if (ret) {
+		ret = fs_error(ret, "write: inode %u: persisting data failed: %s",
+			       i->ino, udax_strerror(ret));
+		goto fail;
 	}
+	if (txn) {
+		ret = fs_txn_commit(&t);
+		if (ret)
+			goto fail;
+		fs_inode_set_extents(i, fin.v, fin.n, &t);
+		fin.v = NULL;
+		i->times_dirty = false;
+	} else {
+		i->mtime = i->ctime = now;
+		i->times_dirty = true;
+	}
+	fs_txn_free(&t);
 	free(fr.v);
 	free(m.v);
-	return ret ? ret : (ssize_t)n;
+	return (ssize_t)n;
+fail:
+	fs_txn_abort(&t);
+	fs_txn_free(&t);
+	i->size = old_size;
+	i->mtime = mt;
+	i->ctime = ct;
+	fresh_free(fs, &fr);
+	/* Shut down: media may hold the committed write; leave it alone. */
+	if (stored && end > old_size && !fs_is_shut_down(fs)) {
+		int err = unwrite_tail(fs, &m, off > old_size ? off : old_size, end);
+
+		if (err) {
+			fs_shutdown(fs, err, "write (zeroing bytes past the end of file)");
+			if (ret != -EIO)
+				fs_error(ret, "write failed, and zeroing past the end of file then failed too");
+		}
+	}
+	free(fin.v);
+	free(fr.v);
+	free(m.v);
+	return ret;
 }
 
 ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t n, uint64_t off)
@@ -404,6 +489,8 @@ int udax_fdatasync(struct udax_file *f)
 {
 	if (!f)
 		return fs_error(-EINVAL, "no file");
+	if (fs_is_shut_down(f->fs))
+		return fs_check_rw(f->fs);
 	/* Data was flushed by the writes, metadata committed per operation. */
 	return udax_dev_drain(f->fs->dev);
 }
@@ -414,6 +501,8 @@ int udax_fsync(struct udax_file *f)
 
 	if (!f)
 		return fs_error(-EINVAL, "no file");
+	if (fs_is_shut_down(f->fs))
+		return fs_check_rw(f->fs);
 	if (!C(f->fs)->rdonly) {
 		pthread_rwlock_wrlock(&f->inode->lock);
 		ret = fs_inode_sync_times(f->inode);
@@ -448,7 +537,7 @@ static void collect(const struct fs_extent *e, void *arg)
 
 	if (fl->n == fl->cap) {
 		uint32_t cap = fl->cap ? 2 * fl->cap : 8;
-		struct fs_extent *v = realloc(fl->v, cap * sizeof(*v));
+		struct fs_extent *v = fs_realloc(fl->v, cap * sizeof(*v));
 
 		if (!v) {
 			fl->err = -ENOMEM;
@@ -522,7 +611,9 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 
 	if (size >= i->size) {
 		/* Up: the tail of the last block is zero already. */
-		fs_emap_dup(&m, i);
+		ret = fs_emap_dup(&m, i);
+		if (ret)
+			return ret;
 		fs_txn_init(&t, fs);
 		ret = commit_map(f, &t, &m, &fl, NULL, size);
 		fs_txn_free(&t);

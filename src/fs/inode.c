@@ -147,7 +147,7 @@ static int ext_push(struct fs_inode *ino, const struct fs_dext *d,
 				ino->ino, (unsigned long long)d->pblk);
 	if (ino->next == ino->ext_cap) {
 		uint32_t cap = ino->ext_cap ? 2 * ino->ext_cap : 8;
-		struct fs_extent *v = realloc(ino->ext, cap * sizeof(*v));
+		struct fs_extent *v = fs_realloc(ino->ext, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -199,7 +199,7 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 			return ret;
 	}
 	if (di->ext_blocks) {
-		ino->eblk = calloc(di->ext_blocks, sizeof(*ino->eblk));
+		ino->eblk = fs_calloc(di->ext_blocks, sizeof(*ino->eblk));
 		if (!ino->eblk)
 			return -ENOMEM;
 	}
@@ -268,8 +268,8 @@ int fs_txn_inode(struct fs_txn *t, struct fs_inode *ino,
 			return fs_error(-EINVAL, "two extent maps in one transaction");
 		if (!t->eino) {
 			t->eino = ino;
-			t->newblk = calloc(need + 1, sizeof(uint64_t));
-			t->oldblk = calloc(ino->neblk + 1, sizeof(uint64_t));
+			t->newblk = fs_calloc(need + 1, sizeof(uint64_t));
+			t->oldblk = fs_calloc(ino->neblk + 1, sizeof(uint64_t));
 			if (!t->newblk || !t->oldblk)
 				return -ENOMEM;
 			if (reuse)
@@ -312,7 +312,7 @@ int fs_txn_inode(struct fs_txn *t, struct fs_inode *ino,
 	di.crc = inode_crc(ino->ino, &di);
 	fs_txn_add(t, fs_inode_off(fs, ino->ino), &di, sizeof(di));
 	for (uint32_t b = 0; b < need; b++) {
-		struct fs_dextblk *eb = calloc(1, sizeof(*eb));
+		struct fs_dextblk *eb = fs_calloc(1, sizeof(*eb));
 		uint32_t first = FS_INLINE_EXT + b * FS_EB_EXTS;
 
 		if (!eb)
@@ -457,7 +457,7 @@ static int emap_reserve(struct fs_emap *m, uint32_t extra)
 
 		while (cap < m->n + extra)
 			cap *= 2;
-		v = realloc(m->v, cap * sizeof(*v));
+		v = fs_realloc(m->v, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		m->v = v;
@@ -566,7 +566,7 @@ void fs_emap_normalize(struct fs_emap *m)
 
 struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode)
 {
-	struct fs_inode *i = calloc(1, sizeof(*i));
+	struct fs_inode *i = fs_calloc(1, sizeof(*i));
 
 	if (!i)
 		return NULL;
@@ -676,8 +676,10 @@ int fs_inode_sync_times(struct fs_inode *ino)
 	return ret;
 }
 
-/* Free inode @ino and all its blocks (nlink 0, nobody holds it). */
-static void inode_free(struct fs_inode *ino)
+/* Free inode @ino and all its blocks (nlink 0, nobody holds it).  On
+ * failure it stays an orphan on media, reclaimed at the next mount; its
+ * blocks and number stay allocated until then. */
+static int inode_free(struct fs_inode *ino)
 {
 	struct udax_fs *fs = ino->fs;
 	struct fs_break br;
@@ -685,15 +687,16 @@ static void inode_free(struct fs_inode *ino)
 	int ret;
 
 	if (C(fs)->rdonly)
-		return;		/* stays an orphan until a read-write mount */
+		return 0;	/* stays an orphan until a read-write mount */
 	pthread_rwlock_wrlock(&ino->lock);
 	ret = fs_layout_break_all(fs, ino, NULL, &br);
 	if (ret) {
-		/* Left as an orphan on media, reclaimed at the next mount. */
 		pthread_rwlock_unlock(&ino->lock);
 		fs_error(ret, "inode %u: freeing deferred to the next mount",
 			 ino->ino);
-		return;
+		/* Pinned pages (the break mode said not to wait): deferring
+		 * is the design, not a failure of the caller's close. */
+		return ret == -EBUSY || ret == -ETIMEDOUT ? 0 : ret;
 	}
 	fs_txn_init(&t, fs);
 	ret = fs_txn_inode_free(&t, ino);
@@ -702,6 +705,7 @@ static void inode_free(struct fs_inode *ino)
 	fs_txn_free(&t);
 	fs_inode_free_finish(ino, &br, ret == 0);
 	pthread_rwlock_unlock(&ino->lock);
+	return ret;
 }
 
 void fs_inode_free_finish(struct fs_inode *ino, struct fs_break *br,
@@ -723,14 +727,15 @@ void fs_inode_free_finish(struct fs_inode *ino, struct fs_break *br,
 		fs_ino_free(fs, ino->ino);
 }
 
-void fs_iput(struct fs_inode *ino)
+int fs_iput(struct fs_inode *ino)
 {
 	struct udax_fs *fs;
 	struct fs_core *c;
 	bool last;
+	int ret = 0;
 
 	if (!ino)
-		return;
+		return 0;
 	fs = ino->fs;
 	c = C(fs);
 	pthread_mutex_lock(&c->icache_lock);
@@ -739,7 +744,7 @@ void fs_iput(struct fs_inode *ino)
 	if (last && !c->rdonly) {
 		/* Lazy mtime of in-place writes: commit before eviction. */
 		pthread_rwlock_wrlock(&ino->lock);
-		fs_inode_sync_times(ino);
+		ret = fs_inode_sync_times(ino);
 		pthread_rwlock_unlock(&ino->lock);
 	}
 	pthread_mutex_lock(&c->icache_lock);
@@ -754,10 +759,15 @@ void fs_iput(struct fs_inode *ino)
 	}
 	pthread_mutex_unlock(&c->icache_lock);
 	if (!last)
-		return;
-	if (!ino->nlink && ino->mode)
-		inode_free(ino);
+		return 0;
+	if (!ino->nlink && ino->mode) {
+		int r = inode_free(ino);
+
+		if (r)
+			ret = r;
+	}
 	fs_inode_dispose(ino);
+	return ret;
 }
 
 void fs_inode_hold(struct fs_inode *ino)

@@ -22,6 +22,14 @@
  *
  * One transaction at a time (txn_lock); every metadata operation commits
  * before it returns, so the journal never holds more than one.
+ *
+ * Persistence errors (docs/fs.md, "Failures"): before step 2 the header
+ * is zero, so a failed body persist changes nothing.  A failed header
+ * persist leaves the header in an unknown state: it is zeroed again, and
+ * only if that fails too is the fs shut down.  A failure in steps 3 or 4
+ * comes after the commit point: the transaction is committed on media
+ * while the caller rolls back memory, so the fs shuts down (fs_shutdown)
+ * and the next mount replays.  A shut-down fs commits nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -51,7 +59,7 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
 		return;
 	if (t->nrec == t->reccap) {
 		uint32_t cap = t->reccap ? 2 * t->reccap : 8;
-		struct fs_txn_rec *r = realloc(t->rec, cap * sizeof(*r));
+		struct fs_txn_rec *r = fs_realloc(t->rec, cap * sizeof(*r));
 
 		if (!r) {
 			t->err = -ENOMEM;
@@ -66,7 +74,7 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
 
 		while (cap < t->buflen + len)
 			cap *= 2;
-		b = realloc(t->buf, cap);
+		b = fs_realloc(t->buf, cap);
 		if (!b) {
 			t->err = -ENOMEM;
 			return;
@@ -85,19 +93,25 @@ static size_t rec_space(uint32_t len)
 	return sizeof(struct fs_djrec) + ((len + 7) & ~7u);
 }
 
-/* Write each record home and make it durable. */
+/*
+ * Write each record home and make it durable.  Every record is stored
+ * even after a flush failed: the mapping then holds the whole committed
+ * state, whatever reached media (the journal still has it all).  Returns
+ * the first error.
+ */
 static int checkpoint(struct udax_fs *fs, const struct fs_txn_rec *rec,
 		      uint32_t nrec, const uint8_t *buf)
 {
-	int ret = 0;
+	int ret = 0, r;
 
-	for (uint32_t i = 0; i < nrec && !ret; i++) {
+	for (uint32_t i = 0; i < nrec; i++) {
 		memcpy(fs->base + rec[i].off, buf + rec[i].data, rec[i].len);
-		ret = udax_dev_flush(fs->dev, fs->base + rec[i].off, rec[i].len);
+		r = udax_dev_flush(fs->dev, fs->base + rec[i].off, rec[i].len);
+		if (!ret)
+			ret = r;
 	}
-	if (!ret)
-		ret = udax_dev_drain(fs->dev);
-	return ret;
+	r = udax_dev_drain(fs->dev);
+	return ret ? ret : r;
 }
 
 int fs_journal_clear(struct udax_fs *fs)
@@ -129,6 +143,10 @@ int fs_txn_commit(struct fs_txn *t)
 				body);
 
 	pthread_mutex_lock(&c->txn_lock);
+	if (fs_is_shut_down(fs)) {
+		ret = fs_check_rw(fs);
+		goto out;
+	}
 	pos = FS_BS;
 	for (uint32_t i = 0; i < t->nrec; i++) {
 		struct fs_djrec r = { t->rec[i].off, t->rec[i].len, 0 };
@@ -144,9 +162,14 @@ int fs_txn_commit(struct fs_txn *t)
 		crc = udax_crc32c(crc, jbase + pos, pad);
 		pos += pad;
 	}
+	/* The header is zero (the last commit emptied the journal, or the fs
+	 * is shut down): a body that did not reach media is never read. */
 	ret = udax_dev_persist(fs->dev, jbase + FS_BS, body);
-	if (ret)
+	if (ret) {
+		ret = fs_error(ret, "journal commit: persisting the body failed: %s",
+			       udax_strerror(ret));
 		goto out;
+	}
 	memset(&h, 0, sizeof(h));
 	h.magic = FS_JNL_MAGIC;
 	h.version = FS_VERSION;
@@ -156,17 +179,37 @@ int fs_txn_commit(struct fs_txn *t)
 	h.body_crc = crc;
 	h.crc = udax_crc32c(0, &h, offsetof(struct fs_djhdr, crc));
 	ret = udax_dev_memcpy_persist(fs->dev, jbase, &h, sizeof(h), 0);
-	if (ret)
+	if (ret) {
+		/*
+		 * The header may or may not be on media: a crash now could
+		 * recover either state.  Take it back; once its zeroes are
+		 * durable the transaction never happened, and the caller's
+		 * rollback of memory is the truth.  If even that fails, media
+		 * may hold either state: shut down.
+		 */
+		int err = ret;
+
+		if (fs_journal_clear(fs))
+			ret = fs_shutdown(fs, err, "journal commit (commit record)");
+		else
+			ret = fs_error(err, "journal commit: persisting the commit "
+				       "record failed: %s", udax_strerror(err));
 		goto out;
-	/* Committed. */
+	}
+	/* Committed: from here on the transaction is on media. */
 	ret = checkpoint(fs, t->rec, t->nrec, t->buf);
-	if (!ret)
-		ret = fs_journal_clear(fs);
+	if (ret) {
+		/* Home locations may be partly written; the journal keeps
+		 * the header so that the next mount replays it. */
+		ret = fs_shutdown(fs, ret, "journal checkpoint");
+		goto out;
+	}
+	ret = fs_journal_clear(fs);
+	if (ret)
+		ret = fs_shutdown(fs, ret, "journal clear");
 out:
 	pthread_mutex_unlock(&c->txn_lock);
-	if (ret)
-		return fs_error(ret, "journal commit: persist failed");
-	return 0;
+	return ret;
 }
 
 void fs_jtxn_free(struct fs_jtxn *jt)

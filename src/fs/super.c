@@ -53,7 +53,40 @@ int fs_check_rw(struct udax_fs *fs)
 {
 	if (C(fs)->rdonly)
 		return fs_error(-EROFS, "file system is mounted read-only");
+	if (fs_is_shut_down(fs))
+		return fs_error(-EIO, "file system shut down after a persistence "
+				"error at %s", C(fs)->shutdown_at);
 	return 0;
+}
+
+/*
+ * Like ext4's errors=remount-ro and XFS's forced shutdown: once a
+ * committed transaction may be only partly on media (or an uncommitted
+ * one may look committed), memory cannot be trusted to describe media and
+ * nothing may be written any more.  The journal still describes the
+ * transaction completely, so the next mount recovers a consistent state.
+ * Callers hold txn_lock or nothing; the first reason wins.
+ */
+int fs_shutdown(struct udax_fs *fs, int err, const char *where)
+{
+	struct fs_core *c = C(fs);
+	bool expected = false;
+
+	pthread_mutex_lock(&c->alloc_lock);
+	if (!atomic_load_explicit(&c->shutdown, memory_order_relaxed)) {
+		c->shutdown_at = where;
+		atomic_compare_exchange_strong_explicit(&c->shutdown, &expected,
+							true, memory_order_release,
+							memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&c->alloc_lock);
+	return fs_error(-EIO, "file system shut down after a persistence error "
+			"at %s (%s)", c->shutdown_at, udax_strerror(err));
+}
+
+bool udax_fs_is_shutdown(struct udax_fs *fs)
+{
+	return fs && fs_is_shut_down(fs);
 }
 
 /* ---- allocators ----------------------------------------------------------------- */
@@ -86,8 +119,17 @@ int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
 {
 	struct fs_core *c = C(fs);
 	uint64_t nb = fs->nr_blocks, start = c->sb.data_start, b, n;
+	int err = udax_fault_should_fail(UDAX_FAULT_BLOCK_ALLOC);
 
+	if (err)
+		return fs_error(err, "block allocation: injected failure");
 	pthread_mutex_lock(&c->alloc_lock);
+	/* Shut down: blocks a failed operation gave back may be mapped by the
+	 * transaction the next mount replays; none may be handed out. */
+	if (fs_is_shut_down(fs)) {
+		pthread_mutex_unlock(&c->alloc_lock);
+		return fs_check_rw(fs);
+	}
 	if (!c->free_blocks) {
 		pthread_mutex_unlock(&c->alloc_lock);
 		return fs_error(-ENOSPC, "no free blocks");
@@ -134,8 +176,15 @@ int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino)
 {
 	struct fs_core *c = C(fs);
 	uint32_t n = c->sb.nr_inodes, i = c->ihint;
+	int err = udax_fault_should_fail(UDAX_FAULT_INODE_ALLOC);
 
+	if (err)
+		return fs_error(err, "inode allocation: injected failure");
 	pthread_mutex_lock(&c->alloc_lock);
+	if (fs_is_shut_down(fs)) {
+		pthread_mutex_unlock(&c->alloc_lock);
+		return fs_check_rw(fs);
+	}
 	if (!c->free_inodes) {
 		pthread_mutex_unlock(&c->alloc_lock);
 		return fs_error(-ENOSPC, "no free inodes");
@@ -586,5 +635,7 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
 	pthread_mutex_unlock(&c->alloc_lock);
 	st->blocks_busy = fs_zc_busy_blocks(fs);
 	st->name_max = UDAX_NAME_MAX;
+	if (fs_is_shut_down(fs))
+		st->flags |= UDAX_STATFS_SHUTDOWN;
 	return 0;
 }

@@ -213,6 +213,10 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	if ((flags & UDAX_VIEW_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
 		return fs_error(-EACCES, "udax_view_map: writable view of a "
 				"read-only handle");
+	if ((flags & (UDAX_VIEW_WRITE | UDAX_VIEW_ALLOCATE)) &&
+	    udax_fs_is_shutdown(fs))
+		return fs_error(-EIO, "udax_view_map: file system shut down after "
+				"a persistence error");
 	ret = udax_dev_mmap_fd(fs->dev, &fd, &align);
 	if (ret)
 		return fs_error(ret, "udax_view_map: %s", udax_dev_last_error());
