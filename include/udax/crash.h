@@ -22,7 +22,7 @@
  * exhaustively (all 2^n subsets, as masks); a larger one is sampled: none,
  * every prefix (in flush order; the last is "all"), every single unit,
  * every "all but one", and opts.samples random subsets, each given by a
- * 64-bit seed.  udax_crash_image() of the same fence and subset always
+ * 64-bit seed (UDAX_CRASH_RANDOM_ONLY: none, all and the random ones).  udax_crash_image() of the same fence and subset always
  * gives the same image: (fence, subset) replays a crash state.
  *
  * The model (64-byte atomicity, single-threaded fences, what is not
@@ -49,6 +49,12 @@ struct udax_crash;
 #define UDAX_CRASH_UNIT			64	/* bytes of one unit (a cache line) */
 #define UDAX_CRASH_EXHAUSTIVE_LIMIT	24	/* most units an exhaustive epoch may have */
 
+enum {
+	/* Sampled epochs get only none, all and the random subsets (a
+	 * cheaper plan, e.g. for sanitizer builds). */
+	UDAX_CRASH_RANDOM_ONLY = 1u << 0,
+};
+
 struct udax_crash_opts {
 	/* Epochs with at most this many pending units are explored with all
 	 * 2^n subsets; 0: 6; at most UDAX_CRASH_EXHAUSTIVE_LIMIT. */
@@ -57,7 +63,9 @@ struct udax_crash_opts {
 	unsigned samples;
 	/* Base of the sampled subsets' seeds (any value, 0 included). */
 	uint64_t seed;
-	uint64_t reserved[4];		/* must be zero */
+	unsigned flags;			/* UDAX_CRASH_* */
+	unsigned reserved0;		/* must be zero */
+	uint64_t reserved[3];		/* must be zero */
 };
 
 /*

@@ -257,6 +257,8 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 	for (size_t i = 0; i < sizeof(o.reserved) / sizeof(o.reserved[0]); i++)
 		if (o.reserved[i])
 			return dev_err(-EINVAL, "udax_crash_new: reserved options must be zero");
+	if (o.reserved0 || (o.flags & ~UDAX_CRASH_RANDOM_ONLY))
+		return dev_err(-EINVAL, "udax_crash_new: unknown flags 0x%x", o.flags);
 	if (o.exhaustive_max > UDAX_CRASH_EXHAUSTIVE_LIMIT)
 		return dev_err(-EINVAL, "udax_crash_new: exhaustive_max %u exceeds %u",
 			       o.exhaustive_max, UDAX_CRASH_EXHAUSTIVE_LIMIT);
@@ -425,8 +427,10 @@ static int epoch_units(const struct udax_crash *c, const char *fn, uint64_t k,
 	return 0;
 }
 
-static uint64_t structured_count(uint64_t n)
+static uint64_t structured_count(const struct udax_crash *c, uint64_t n)
 {
+	if (c->o.flags & UDAX_CRASH_RANDOM_ONLY)
+		return 2;		/* none, all */
 	return (n + 1) + n + n;		/* prefixes, singles, all-but-one */
 }
 
@@ -442,7 +446,7 @@ int udax_crash_epoch(const struct udax_crash *c, uint64_t k,
 		return dev_err(-EINVAL, "udax_crash_epoch: e is NULL");
 	e->units = n;
 	e->exhaustive = n <= c->o.exhaustive_max;
-	e->subsets = e->exhaustive ? 1ull << n : structured_count(n) + c->o.samples;
+	e->subsets = e->exhaustive ? 1ull << n : structured_count(c, n) + c->o.samples;
 	return 0;
 }
 
@@ -462,6 +466,10 @@ int udax_crash_subset_nth(const struct udax_crash *c, uint64_t k, uint64_t i,
 			       " has %" PRIu64 " subsets", k, e.subsets);
 	if (e.exhaustive)
 		*s = (struct udax_crash_subset){ UDAX_CRASH_MASK, i };
+	else if (c->o.flags & UDAX_CRASH_RANDOM_ONLY)
+		*s = i < 2 ? (struct udax_crash_subset){ UDAX_CRASH_PREFIX, i * n } :
+			(struct udax_crash_subset){ UDAX_CRASH_RANDOM,
+				sample_seed(c->o.seed, k, i - 2) };
 	else if (i <= n)
 		*s = (struct udax_crash_subset){ UDAX_CRASH_PREFIX, i };
 	else if (i <= 2 * n)
