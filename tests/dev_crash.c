@@ -146,7 +146,7 @@ int main(void)
 
 	/* Fence 3: 30 units, sampled: structured + 5 random. */
 	FS_OK(udax_crash_epoch(c, 3, &e));
-	T_ASSERT(e.units == 30 && !e.exhaustive && e.subsets == 31 + 30 + 30 + 5);
+	T_ASSERT(e.units == 30 && !e.exhaustive && e.subsets == 2 + 29 + 30 + 30 + 5);
 	{
 		uint64_t masks[16];
 
@@ -154,10 +154,14 @@ int main(void)
 			uint64_t m = 0;
 
 			FS_OK(udax_crash_subset_nth(c, 3, i, &s));
+			/* none, all, prefixes 1..29, singles, all-but-one,
+			 * random */
 			T_ASSERT(s.kind == (i <= 30 ? UDAX_CRASH_PREFIX :
 					    i <= 60 ? UDAX_CRASH_SINGLE :
 					    i <= 90 ? UDAX_CRASH_ALL_BUT :
 					    UDAX_CRASH_RANDOM));
+			T_ASSERT(s.kind != UDAX_CRASH_PREFIX ||
+				 s.arg == (i == 0 ? 0 : i == 1 ? 30 : i - 1));
 			for (int u = 0; u < 30; u++) {
 				int in = udax_crash_subset_has(c, 3, &s, u);
 
@@ -166,7 +170,7 @@ int main(void)
 				m |= (uint64_t)in << u;
 			}
 			if (s.kind == UDAX_CRASH_PREFIX)
-				T_ASSERT(m == (1ull << i) - 1);
+				T_ASSERT(m == (1ull << s.arg) - 1);
 			if (s.kind == UDAX_CRASH_ALL_BUT)
 				T_ASSERT(m == ((1ull << 30) - 1) - (1ull << (i - 61)));
 			expect_image(c, 3, s);
@@ -215,6 +219,24 @@ int main(void)
 
 	udax_crash_delete(&c);
 	T_ASSERT(!c);
+
+	/* A plan without the structured families: none, all, 5 random. */
+	o.flags = UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES | UDAX_CRASH_NO_ALL_BUT;
+	FS_OK(udax_crash_new(dev, &o, &c));
+	FS_OK(udax_dev_flush(dev, line(0), 0));
+	for (int i = 0; i < 10; i++)
+		line(20 + i)[0] ^= 0xff;
+	FS_OK(udax_dev_flush(dev, line(20), 10 * L));
+	FS_OK(udax_crash_stop(c));
+	FS_OK(udax_crash_epoch(c, 0, &e));
+	T_ASSERT(e.units == 10 && !e.exhaustive && e.subsets == 2 + 5);
+	FS_OK(udax_crash_subset_nth(c, 0, 1, &s));
+	T_ASSERT(s.kind == UDAX_CRASH_PREFIX && s.arg == 10);
+	FS_OK(udax_crash_subset_nth(c, 0, 2, &s));
+	T_ASSERT(s.kind == UDAX_CRASH_RANDOM);
+	udax_crash_delete(&c);
+	o.flags = 8;
+	T_EXPECT_ERR(udax_crash_new(dev, &o, &c), -EINVAL);
 	/* The device has its own persistence back. */
 	FS_OK(udax_dev_persist(dev, line(0), L));
 	FS_OK(udax_dev_close(&dev, 0));

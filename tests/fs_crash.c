@@ -49,7 +49,7 @@
 static struct {
 	bool long_mode, list;
 	int exhaustive, samples;		/* -1: the mode's */
-	bool quick;				/* UDAX_CRASH_RANDOM_ONLY */
+	bool quick;				/* no structured subsets */
 	const char *op;
 	bool replay;
 	uint64_t fence;
@@ -134,13 +134,25 @@ static void alt_step(struct run *r, unsigned i, const struct cr_step *st)
 			alt_add(&r->alt[i], &r->nalt[i], &r->dur[i][j]);
 }
 
+/* Sampled epochs: long mode plans every structured family, the default
+ * prefixes and singles, quick none of them. */
+static unsigned plan_flags(void)
+{
+	if (cfg.long_mode)
+		return 0;
+	if (cfg.quick)
+		return UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES |
+		       UDAX_CRASH_NO_ALL_BUT;
+	return UDAX_CRASH_NO_ALL_BUT;
+}
+
 /* Run the scenario on a recorded device: states, fences, alternatives. */
 static void record(struct run *r)
 {
 	struct udax_mkfs_opts mo = { .nr_inodes = 256, .journal_blocks = 64 };
 	struct udax_crash_opts co = { .exhaustive_max = (unsigned)cfg.exhaustive,
 				      .samples = (unsigned)cfg.samples, .seed = 0x5eed,
-				      .flags = cfg.quick ? UDAX_CRASH_RANDOM_ONLY : 0 };
+				      .flags = plan_flags() };
 	struct udax_dev *dev = t_fs_dev(DEVSPEC);
 	struct udax_crash_range rg[8];
 	struct udax_fs *fs;
@@ -456,8 +468,9 @@ int main(int argc, char **argv)
 	printf("fs_crash: %s mode: all 2^n subsets of fences with n <= %d pending "
 	       "lines; larger ones sampled: none, %s%d random; fsck: %s\n",
 	       cfg.long_mode ? "long" : cfg.quick ? "quick" : "default (CI)",
-	       cfg.exhaustive, cfg.quick ? "all, " :
-	       "every prefix (all included), every single line, all but each one, ",
+	       cfg.exhaustive, cfg.long_mode ? "all, every prefix, every single "
+	       "line, all but each one, " : cfg.quick ? "all, " :
+	       "all, every prefix, every single line, ",
 	       cfg.samples,
 #ifdef HAVE_FSCK
 	       "udax_fsck before mount and after unmount"

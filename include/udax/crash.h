@@ -20,9 +20,9 @@
  *
  * Subsets: an epoch of at most opts.exhaustive_max units is explored
  * exhaustively (all 2^n subsets, as masks); a larger one is sampled: none,
- * every prefix (in flush order; the last is "all"), every single unit,
- * every "all but one", and opts.samples random subsets, each given by a
- * 64-bit seed (UDAX_CRASH_RANDOM_ONLY: none, all and the random ones).  udax_crash_image() of the same fence and subset always
+ * all, every other prefix (in flush order), every single unit, every "all
+ * but one" (opts.flags may leave these three families out), and
+ * opts.samples random subsets, each given by a 64-bit seed.  udax_crash_image() of the same fence and subset always
  * gives the same image: (fence, subset) replays a crash state.
  *
  * The model (64-byte atomicity, single-threaded fences, what is not
@@ -49,10 +49,12 @@ struct udax_crash;
 #define UDAX_CRASH_UNIT			64	/* bytes of one unit (a cache line) */
 #define UDAX_CRASH_EXHAUSTIVE_LIMIT	24	/* most units an exhaustive epoch may have */
 
+/* Leave families of structured subsets out of the sampled epochs' plan
+ * (cheaper plans for quick runs); none and all are always in it. */
 enum {
-	/* Sampled epochs get only none, all and the random subsets (a
-	 * cheaper plan, e.g. for sanitizer builds). */
-	UDAX_CRASH_RANDOM_ONLY = 1u << 0,
+	UDAX_CRASH_NO_PREFIXES = 1u << 0,
+	UDAX_CRASH_NO_SINGLES = 1u << 1,
+	UDAX_CRASH_NO_ALL_BUT = 1u << 2,
 };
 
 struct udax_crash_opts {

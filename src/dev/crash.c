@@ -257,7 +257,8 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 	for (size_t i = 0; i < sizeof(o.reserved) / sizeof(o.reserved[0]); i++)
 		if (o.reserved[i])
 			return dev_err(-EINVAL, "udax_crash_new: reserved options must be zero");
-	if (o.reserved0 || (o.flags & ~UDAX_CRASH_RANDOM_ONLY))
+	if (o.reserved0 || (o.flags & ~(UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES |
+					UDAX_CRASH_NO_ALL_BUT)))
 		return dev_err(-EINVAL, "udax_crash_new: unknown flags 0x%x", o.flags);
 	if (o.exhaustive_max > UDAX_CRASH_EXHAUSTIVE_LIMIT)
 		return dev_err(-EINVAL, "udax_crash_new: exhaustive_max %u exceeds %u",
@@ -427,11 +428,34 @@ static int epoch_units(const struct udax_crash *c, const char *fn, uint64_t k,
 	return 0;
 }
 
+/*
+ * The plan of a sampled epoch of n units, in order: none, all, prefixes
+ * 1..n-1, singles, all-but-one (each family unless opts.flags leave it
+ * out), then the random subsets.
+ */
+struct family {
+	unsigned flag;
+	enum udax_crash_subset_kind kind;
+};
+static const struct family families[] = {
+	{ UDAX_CRASH_NO_PREFIXES, UDAX_CRASH_PREFIX },
+	{ UDAX_CRASH_NO_SINGLES, UDAX_CRASH_SINGLE },
+	{ UDAX_CRASH_NO_ALL_BUT, UDAX_CRASH_ALL_BUT },
+};
+
+static uint64_t family_count(const struct family *f, uint64_t n)
+{
+	return f->kind == UDAX_CRASH_PREFIX ? n - 1 : n;
+}
+
 static uint64_t structured_count(const struct udax_crash *c, uint64_t n)
 {
-	if (c->o.flags & UDAX_CRASH_RANDOM_ONLY)
-		return 2;		/* none, all */
-	return (n + 1) + n + n;		/* prefixes, singles, all-but-one */
+	uint64_t t = 2;			/* none, all */
+
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
+		if (!(c->o.flags & families[f].flag))
+			t += family_count(&families[f], n);
+	return t;
 }
 
 int udax_crash_epoch(const struct udax_crash *c, uint64_t k,
@@ -464,21 +488,29 @@ int udax_crash_subset_nth(const struct udax_crash *c, uint64_t k, uint64_t i,
 	if (i >= e.subsets)
 		return dev_err(-ENOENT, "udax_crash_subset_nth: fence %" PRIu64
 			       " has %" PRIu64 " subsets", k, e.subsets);
-	if (e.exhaustive)
+	if (e.exhaustive) {
 		*s = (struct udax_crash_subset){ UDAX_CRASH_MASK, i };
-	else if (c->o.flags & UDAX_CRASH_RANDOM_ONLY)
-		*s = i < 2 ? (struct udax_crash_subset){ UDAX_CRASH_PREFIX, i * n } :
-			(struct udax_crash_subset){ UDAX_CRASH_RANDOM,
-				sample_seed(c->o.seed, k, i - 2) };
-	else if (i <= n)
-		*s = (struct udax_crash_subset){ UDAX_CRASH_PREFIX, i };
-	else if (i <= 2 * n)
-		*s = (struct udax_crash_subset){ UDAX_CRASH_SINGLE, i - n - 1 };
-	else if (i <= 3 * n)
-		*s = (struct udax_crash_subset){ UDAX_CRASH_ALL_BUT, i - 2 * n - 1 };
-	else
-		*s = (struct udax_crash_subset){ UDAX_CRASH_RANDOM,
-			sample_seed(c->o.seed, k, i - 3 * n - 1) };
+		return 0;
+	}
+	if (i < 2) {
+		*s = (struct udax_crash_subset){ UDAX_CRASH_PREFIX, i * n };
+		return 0;
+	}
+	i -= 2;
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		uint64_t cnt = family_count(&families[f], n);
+
+		if (c->o.flags & families[f].flag)
+			continue;
+		if (i < cnt) {
+			*s = (struct udax_crash_subset){ families[f].kind,
+				families[f].kind == UDAX_CRASH_PREFIX ? i + 1 : i };
+			return 0;
+		}
+		i -= cnt;
+	}
+	*s = (struct udax_crash_subset){ UDAX_CRASH_RANDOM,
+					 sample_seed(c->o.seed, k, i) };
 	return 0;
 }
 
