@@ -30,6 +30,18 @@ expect 1 "$U" get "$T/d.img" /missing "$T/x"
 expect 2 "$U" get "$T/d.img"
 expect 2 "$U" nosuchcommand
 expect 1 "$U" ls mem:bad
+# One superblock copy of partition 0 (at 2 MiB) damaged: reported with its
+# place (exit 4); --repair rewrites it (exit 1); then clean (exit 0).
+printf '\377\377\377\377' | dd of="$T/d.img" bs=1 seek=$((2097152 + 4096 + 8)) conv=notrunc 2>/dev/null
+expect 4 "$U" fsck -p 0 "$T/d.img"
+grep -q "superblock (block 1 +0): superblock copy B: bad checksum" "$T/out" || fail "fsck does not say where the problem is"
+expect 1 "$U" fsck --repair "$T/d.img"
+grep -q "\[repaired\]" "$T/out" || fail "fsck --repair does not say what it repaired"
+grep -q "partition 0: repaired" "$T/out" || fail "fsck --repair: no summary"
+expect 0 "$U" fsck "$T/d.img"
+expect 0 "$U" get "$T/d.img" /data "$T/out1"
+cmp -s "$T/in" "$T/out1" || fail "repair changed the data"
+expect 2 "$U" fsck
 # Both superblock copies of partition 0 (at 2 MiB) damaged: fsck exit 4.
 printf '\377\377\377\377' | dd of="$T/d.img" bs=1 seek=$((2097152 + 8)) conv=notrunc 2>/dev/null
 printf '\377\377\377\377' | dd of="$T/d.img" bs=1 seek=$((2097152 + 4096 + 8)) conv=notrunc 2>/dev/null

@@ -1,28 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * udax fsck: check a udax file system through the library's own validation.
+ * udax fsck: check (and with --repair, repair what is safe) the file system
+ * of each partition with udax_fsck() (include/udax/fsck.h): superblocks,
+ * journal, inode table, extents and block owners, directories, link counts,
+ * data tails, straight from the media.  Each problem is printed with where
+ * it is, then a summary per partition.
  *
- * A read-only mount validates the superblocks, replays the journal in
- * memory, checks every inode record and the extent maps against each other
- * (overlaps, bounds).  fsck then walks the tree from the root, reads every
- * directory and every byte of every file (so every directory block and
- * extent chain is read and validated), and checks link counts against the
- * directory entries found and the inode count against what is reachable.
- * --repair does what is safe: a read-write mount replays the journal on the
- * media and reclaims orphans, then the check runs again.
- *
- * Exit status (like e2fsck): 0 clean, 1 errors repaired, 4 errors left,
- * 8 operational error, 2 usage.
+ * Exit status (like e2fsck): 0 clean, 1 every problem found was repaired,
+ * 4 problems left, 8 operational error, 2 usage.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <udax/dev.h>
 #include <udax/fs.h>
+#include <udax/fsck.h>
 
 #include "cli.h"
 
@@ -31,193 +25,59 @@
 #define FSCK_LEFT	4
 #define FSCK_OPERROR	8
 
-struct seen {
-	uint32_t ino;
-	uint32_t nlink;		/* as stat says */
-	uint32_t refs;		/* directory entries naming it */
-	bool dir;
-};
-
-struct check {
-	struct udax_fs *fs;
-	struct seen *v;
-	size_t n, cap;
-	long problems;
-	uint64_t bytes;
-	char *buf;
-};
-
-static void problem(struct check *c, const char *fmt, const char *path, const char *why)
+static const char *area_name(enum udax_fsck_area a)
 {
-	c->problems++;
-	printf("  problem: ");
-	printf(fmt, path, why);
-	printf("\n");
-}
-
-static struct seen *find(struct check *c, uint32_t ino, bool add, bool *fresh)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].ino == ino)
-			return &c->v[i];
-	if (!add)
-		return NULL;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		struct seen *v = realloc(c->v, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		c->v = v;
-		c->cap = cap;
+	switch (a) {
+	case UDAX_FSCK_SUPER: return "superblock";
+	case UDAX_FSCK_JOURNAL: return "journal";
+	case UDAX_FSCK_DIR: return "directory";
+	case UDAX_FSCK_INODE:
+	case UDAX_FSCK_EXTENT:
+	case UDAX_FSCK_LINK:
+	case UDAX_FSCK_DATA: return "inode";
 	}
-	*fresh = true;
-	memset(&c->v[c->n], 0, sizeof(c->v[0]));
-	c->v[c->n].ino = ino;
-	return &c->v[c->n++];
+	return "?";
 }
 
-static void read_all(struct check *c, const char *path, uint64_t size)
+/* "inode 12 (block 5 +768): nlink 2, 1 entry names it [repaired]" */
+static void print_problem(const struct udax_fsck_problem *p, void *arg)
 {
-	struct udax_file *f;
-	int ret = udax_open(c->fs, path, O_RDONLY, 0, &f);
+	(void)arg;
+	printf("  %s", area_name(p->area));
+	if (p->ino)
+		printf(" %u", p->ino);
+	if (p->block != UINT64_MAX)
+		printf(" (block %llu +%u)", (unsigned long long)p->block, p->offset);
+	printf(": %s%s\n", p->msg, p->repaired ? " [repaired]" : "");
+}
 
+static int check_part(struct udax_dev *dev, unsigned part, bool repair)
+{
+	struct udax_fsck_report r;
+	int ret = udax_fsck(dev, part, repair ? UDAX_FSCK_REPAIR : 0,
+			    print_problem, NULL, &r);
+
+	if (ret == -ENODATA) {
+		printf("partition %u: no file system\n", part);
+		return FSCK_LEFT;
+	}
 	if (ret) {
-		problem(c, "%s: cannot open: %s", path, udax_fs_last_error());
-		return;
-	}
-	for (uint64_t off = 0; off < size; ) {
-		ssize_t r = udax_pread(f, c->buf, 1u << 20, off);
-
-		if (r <= 0) {
-			problem(c, "%s: read failed: %s", path, r ? udax_fs_last_error() :
-				"short file (size says more)");
-			break;
-		}
-		off += (uint64_t)r;
-		c->bytes += (uint64_t)r;
-	}
-	udax_close(&f);
-}
-
-static void walk(struct check *c, const char *path, int depth)
-{
-	struct udax_dir *d;
-	struct udax_dirent e;
-	struct udax_stat self;
-	char child[4096 + UDAX_NAME_MAX + 2];
-	uint32_t subdirs = 0;
-	int ret;
-
-	if (depth > 512) {
-		problem(c, "%s: %s", path, "directory tree deeper than 512 (a loop?)");
-		return;
-	}
-	if ((ret = udax_opendir(c->fs, path, &d))) {
-		problem(c, "%s: cannot read directory: %s", path, udax_fs_last_error());
-		return;
-	}
-	while ((ret = udax_readdir(d, &e)) > 0) {
-		struct udax_stat st;
-		struct seen *s;
-		bool fresh = false;
-
-		if (snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "",
-			     e.name) >= (int)sizeof(child)) {
-			problem(c, "%s: %s", path, "path too long to check below");
-			continue;
-		}
-		if (udax_stat(c->fs, child, &st)) {
-			problem(c, "%s: cannot stat: %s", child, udax_fs_last_error());
-			continue;
-		}
-		if (st.ino != e.ino)
-			problem(c, "%s: %s", child, "directory entry and inode disagree");
-		s = find(c, st.ino, true, &fresh);
-		if (!s) {
-			problem(c, "%s: %s", child, "out of memory");
-			break;
-		}
-		s->refs++;
-		if (S_ISDIR(st.mode))
-			subdirs++;
-		if (!fresh)
-			continue;	/* a hard link: counted, already walked */
-		s->nlink = st.nlink;
-		s->dir = S_ISDIR(st.mode);
-		if (s->dir)
-			walk(c, child, depth + 1);
-		else
-			read_all(c, child, st.size);
-	}
-	if (ret < 0)
-		problem(c, "%s: readdir failed: %s", path, udax_fs_last_error());
-	udax_closedir(&d);
-	/* A directory is linked from its parent, from its own ".", and from
-	 * the ".." of each subdirectory. */
-	if (!udax_stat(c->fs, path, &self) && self.nlink != 2 + subdirs) {
-		c->problems++;
-		printf("  problem: %s: link count %u, but %u subdirectories (want %u)\n",
-		       path, self.nlink, subdirs, 2 + subdirs);
-	}
-}
-
-static int check_once(const char *spec, unsigned part, bool rw, long *problems)
-{
-	struct udax_mount_opts mo = { .flags = rw ? 0 : UDAX_MOUNT_RDONLY };
-	struct check c = { 0 };
-	struct udax_dev *dev;
-	struct udax_statfs sf;
-	int ret;
-
-	if (cli_open_dev("fsck", spec, 0, &dev))
-		return FSCK_OPERROR;
-	ret = udax_mount(dev, part, &mo, &c.fs);
-	if (ret) {
-		printf("partition %u: does not mount: %s\n", part, udax_fs_last_error());
-		udax_dev_close(&dev, 0);
-		*problems = 1;
-		return ret == -EUCLEAN || ret == -ENODATA ? FSCK_LEFT : FSCK_OPERROR;
-	}
-	c.buf = malloc(1u << 20);
-	if (!c.buf) {
-		cli_unmount(&dev, &c.fs);
+		cli_err("fsck", 0, "partition %u: %s", part, udax_fs_last_error());
 		return FSCK_OPERROR;
 	}
-	walk(&c, "/", 0);
-	/* Files: one link per directory entry (directories: checked in walk). */
-	for (size_t i = 0; i < c.n; i++) {
-		struct seen *s = &c.v[i];
-
-		if (s->dir && s->refs != 1) {
-			c.problems++;
-			printf("  problem: directory inode %u has %u entries naming it\n",
-			       s->ino, s->refs);
-		} else if (!s->dir && s->nlink != s->refs) {
-			c.problems++;
-			printf("  problem: inode %u: link count %u, but %u directory entries\n",
-			       s->ino, s->nlink, s->refs);
-		}
-	}
-	if (!udax_statfs(c.fs, &sf)) {
-		uint64_t used = sf.inodes - sf.inodes_free, reachable = c.n + 1;
-
-		if (used != reachable) {
-			c.problems++;
-			printf("  problem: %llu inodes in use, %llu reachable from the root "
-			       "(orphans or lost inodes)\n", (unsigned long long)used,
-			       (unsigned long long)reachable);
-		}
-		printf("partition %u: %zu inodes checked, %llu bytes read, %llu/%llu blocks free, "
-		       "%llu busy\n", part, c.n + 1, (unsigned long long)c.bytes,
-		       (unsigned long long)sf.blocks_free, (unsigned long long)sf.blocks,
-		       (unsigned long long)sf.blocks_busy);
-	}
-	free(c.buf);
-	free(c.v);
-	cli_unmount(&dev, &c.fs);
-	*problems = c.problems;
-	return c.problems ? FSCK_LEFT : FSCK_CLEAN;
+	if (r.journal_committed)
+		printf("partition %u: journal held a committed transaction (%s)\n",
+		       part, repair ? "replayed" : "checked as if replayed");
+	printf("partition %u: %llu inodes (%llu directories, %llu files), "
+	       "%llu blocks used (%llu extent blocks, %llu directory blocks); "
+	       "%llu problems, %llu repaired\n", part,
+	       (unsigned long long)r.inodes, (unsigned long long)r.dirs,
+	       (unsigned long long)r.files, (unsigned long long)r.blocks_used,
+	       (unsigned long long)r.chain_blocks, (unsigned long long)r.dir_blocks,
+	       (unsigned long long)r.problems, (unsigned long long)r.repaired);
+	if (!r.problems)
+		return FSCK_CLEAN;
+	return r.repaired == r.problems ? FSCK_REPAIRED : FSCK_LEFT;
 }
 
 static void usage(FILE *f)
@@ -226,8 +86,9 @@ static void usage(FILE *f)
 		"\n"
 		"Check the file system on partition PART (default: every partition).\n"
 		"  -p, --partition N   check one partition\n"
-		"  -r, --repair        repair what is safe: replay the journal on the\n"
-		"                      media and reclaim orphans, then check again\n"
+		"  -r, --repair        repair what is safe (journal replay, superblock\n"
+		"                      copies, orphans, link counts, parents, bad\n"
+		"                      entries, non-zero bytes past the end of file)\n"
 		"Exit: 0 clean, 1 repaired, 4 problems left, 8 operational error.\n");
 }
 
@@ -273,31 +134,27 @@ int cmd_fsck(int argc, char **argv)
 	if (cli_open_dev("fsck", argv[optind], 0, &dev))
 		return FSCK_OPERROR;
 	n = udax_dev_part_count(dev);
-	if (n < 0)
+	if (n < 0) {
 		printf("partition table: %s\n", udax_dev_last_error());
-	udax_dev_close(&dev, 0);
-	if (n < 0)
-		return FSCK_LEFT;
+		status = FSCK_LEFT;
+	}
+	if (one >= n && n >= 0) {
+		cli_err("fsck", 0, "no partition %ld (the table has %d)", one, n);
+		status = FSCK_OPERROR;
+	}
 	for (int p = 0; p < n; p++) {
-		long problems = 0;
 		int st;
 
 		if (one >= 0 && p != one)
 			continue;
-		st = check_once(argv[optind], (unsigned)p, false, &problems);
-		if (st == FSCK_LEFT && repair) {
-			printf("partition %d: %ld problem(s); repairing (journal replay, orphans)\n",
-			       p, problems);
-			(void)check_once(argv[optind], (unsigned)p, true, &problems);
-			st = check_once(argv[optind], (unsigned)p, false, &problems);
-			if (st == FSCK_CLEAN)
-				st = FSCK_REPAIRED;
-		}
+		st = check_part(dev, (unsigned)p, repair);
 		if (st > status)
 			status = st;
 		printf("partition %d: %s\n", p, st == FSCK_CLEAN ? "clean" :
 		       st == FSCK_REPAIRED ? "repaired" : st == FSCK_LEFT ?
 		       "problems left" : "could not be checked");
 	}
+	if (udax_dev_close(&dev, 0))
+		status = FSCK_OPERROR;
 	return status;
 }

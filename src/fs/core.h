@@ -176,6 +176,14 @@ static inline struct fs_core *C(struct udax_fs *fs) { return fs->core; }
 /* super.c */
 int64_t fs_now(void);
 int fs_check_rw(struct udax_fs *fs);
+uint32_t fs_sb_crc(const struct fs_dsuper *s);
+/* 0: a valid superblock for a partition of @part_blocks; -ENODATA: no
+ * magic; -EUCLEAN: corrupt.  *@why says what is wrong. */
+int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
+		const char **why);
+/* Take (device, partition) for a mount or an fsck: -EBUSY if taken. */
+int fs_claim(struct udax_dev *dev, unsigned part);
+void fs_unclaim(struct udax_dev *dev, unsigned part);
 
 /* journal.c */
 void fs_txn_init(struct fs_txn *t, struct udax_fs *fs);
@@ -183,6 +191,21 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len);
 int fs_txn_commit(struct fs_txn *t);	/* takes txn_lock */
 void fs_txn_free(struct fs_txn *t);
 int fs_journal_replay(struct udax_fs *fs);
+/* The transaction in the journal, validated: its header, a private copy of
+ * its body, its records (data: offset into body). */
+struct fs_jtxn {
+	struct fs_djhdr h;
+	uint8_t *body;
+	struct fs_txn_rec *rec;
+	uint32_t nrec;
+	bool torn;			/* a header that is not zero but not valid */
+};
+/* 1: a committed transaction in *@jt (fs_jtxn_free it); 0: none (empty or
+ * torn); -EUCLEAN: a committed header with a bad body; -ENOMEM. */
+int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt);
+void fs_jtxn_free(struct fs_jtxn *jt);
+/* Zero the journal header, persisted: the journal is empty. */
+int fs_journal_clear(struct udax_fs *fs);
 
 /* alloc (inode.c) */
 int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
@@ -198,6 +221,19 @@ void fs_icache_insert(struct fs_inode *ino);
 struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode);
 void fs_inode_dispose(struct fs_inode *ino);
 int fs_inode_read(struct udax_fs *fs, uint32_t ino, struct fs_dinode *di);
+/* Validators of private copies, shared by mount, the accessors and fsck:
+ * 0 or -EUCLEAN with *@why. */
+uint32_t fs_dinode_crc(uint32_t ino, const struct fs_dinode *di);
+uint32_t fs_dextblk_crc(uint32_t ino, const struct fs_dextblk *eb);
+int fs_dinode_check(const struct fs_dinode *di, uint32_t nr_inodes,
+		    const char **why);
+/* Extent @d non-empty, inside [data_start, nr_blocks), below 2^32 file
+ * blocks and starting at or after @prev_end (sorted, disjoint). */
+bool fs_dext_valid(const struct fs_dext *d, uint64_t prev_end,
+		   uint64_t data_start, uint64_t nr_blocks);
+/* Chain block of inode @ino; @last: the inode says it ends the chain. */
+int fs_dextblk_check(const struct fs_dextblk *eb, uint32_t ino, bool last,
+		     const char **why);
 int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 		  const struct fs_dinode *di, bool mark);
 /* Add the inode record (and extent chain for @ext/@next) to @t. */
@@ -235,6 +271,14 @@ void fs_emap_shift(struct fs_emap *m, uint64_t from, int64_t delta);
 void fs_emap_normalize(struct fs_emap *m);
 /* Index of the extent containing lblk, or of the first after it. */
 uint32_t fs_emap_find(const struct fs_extent *v, uint32_t n, uint64_t lblk);
+
+/* dir.c: directory block validators (private copies).  Header: 0 or
+ * -EUCLEAN.  Record at @off: 0 fine, -EUCLEAN when it does not tile the
+ * block (the rest cannot be read), 1 when the record is bad but tiles. */
+uint32_t fs_dirblk_crc(uint32_t ino, const void *b);
+int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why);
+int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
+		    const char **why);
 
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,

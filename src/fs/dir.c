@@ -131,39 +131,80 @@ static void dop_end(struct dop *d, bool committed)
 	fs_txn_free(&d->t);
 }
 
-static uint32_t dblk_crc(uint32_t ino, const void *b)
+static bool is_dot(const char *s, size_t n)
+{
+	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+uint32_t fs_dirblk_crc(uint32_t ino, const void *b)
 {
 	return udax_crc32c(ino, (const char *)b + 8, FS_BS - 8);
+}
+#define dblk_crc fs_dirblk_crc
+
+int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why)
+{
+	const struct fs_ddirhdr *h = (const void *)b;
+
+	if (h->magic != FS_DIR_MAGIC)
+		*why = "bad magic";
+	else if (h->crc != dblk_crc(dino, b))
+		*why = "checksum mismatch";
+	else if (h->ino != dino)
+		*why = "wrong owner";
+	else if (h->reserved)
+		*why = "reserved field not zero";
+	else
+		return 0;
+	return -EUCLEAN;
+}
+
+int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
+		    const char **why)
+{
+	const struct fs_ddirent *e = (const void *)(b + off);
+
+	if (off + 8 > FS_BS || e->rec_len < 8 || e->rec_len % 4 ||
+	    e->rec_len > FS_BS - off)
+		return *why = "bad record length", -EUCLEAN;
+	if (8u + e->name_len > e->rec_len)
+		return *why = "name longer than its record", -EUCLEAN;
+	if (!e->ino)
+		return 0;
+	if (e->ino >= nr_inodes)
+		*why = "inode number out of range";
+	else if (!e->name_len)
+		*why = "empty name";
+	else if (e->type != DT_REG && e->type != DT_DIR)
+		*why = "bad type";
+	else if (memchr(e->name, '/', e->name_len) ||
+		 memchr(e->name, 0, e->name_len))
+		*why = "'/' or NUL in the name";
+	else if (is_dot(e->name, e->name_len))
+		*why = "name \".\" or \"..\"";
+	else
+		return 0;
+	return 1;
 }
 
 /* Validate a private copy of a directory block of directory @dino. */
 static int dblk_check(uint32_t dino, uint64_t pblk, const uint8_t *b,
 		      uint32_t nr_inodes)
 {
-	const struct fs_ddirhdr *h = (const void *)b;
-	uint32_t off = sizeof(*h);
+	uint32_t off = sizeof(struct fs_ddirhdr);
+	const char *why;
 
-	if (h->magic != FS_DIR_MAGIC || h->ino != dino || h->reserved ||
-	    h->crc != dblk_crc(dino, b))
+	if (fs_dirblk_hdr_check(b, dino, &why))
 		goto bad;
 	while (off < FS_BS) {
-		const struct fs_ddirent *e = (const void *)(b + off);
-
-		if (off + 8 > FS_BS || e->rec_len < 8 || e->rec_len % 4 ||
-		    e->rec_len > FS_BS - off ||
-		    8u + e->name_len > e->rec_len)
+		if (fs_dirent_check(b, off, nr_inodes, &why))
 			goto bad;
-		if (e->ino && (e->ino >= nr_inodes || !e->name_len ||
-			       (e->type != DT_REG && e->type != DT_DIR) ||
-			       memchr(e->name, '/', e->name_len) ||
-			       memchr(e->name, 0, e->name_len)))
-			goto bad;
-		off += e->rec_len;
+		off += ((const struct fs_ddirent *)(b + off))->rec_len;
 	}
 	return 0;
 bad:
-	return fs_error(-EUCLEAN, "directory %u: block %llu corrupt", dino,
-			(unsigned long long)pblk);
+	return fs_error(-EUCLEAN, "directory %u: block %llu corrupt: %s", dino,
+			(unsigned long long)pblk, why);
 }
 
 static const struct fs_extent *dir_ext(struct dop *d, struct fs_inode *dir,
@@ -482,11 +523,6 @@ struct nd {
 	bool root;			/* the path is "/" */
 	bool dot;			/* last component is "." or ".." */
 };
-
-static bool is_dot(const char *s, size_t n)
-{
-	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
-}
 
 static int step(struct udax_fs *fs, struct fs_inode **cur, const char *s,
 		size_t n)

@@ -21,14 +21,95 @@
 
 /* ---- records ------------------------------------------------------------------ */
 
-static uint32_t inode_crc(uint32_t ino, const struct fs_dinode *di)
+uint32_t fs_dinode_crc(uint32_t ino, const struct fs_dinode *di)
 {
 	return udax_crc32c(ino, di, offsetof(struct fs_dinode, crc));
 }
 
-static uint32_t eb_crc(uint32_t ino, const struct fs_dextblk *eb)
+uint32_t fs_dextblk_crc(uint32_t ino, const struct fs_dextblk *eb)
 {
 	return udax_crc32c(ino, (const char *)eb + 8, FS_BS - 8);
+}
+
+#define inode_crc fs_dinode_crc
+#define eb_crc fs_dextblk_crc
+
+static bool zero_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* The checks of an in-use record that need nothing but the record. */
+int fs_dinode_check(const struct fs_dinode *di, uint32_t nr_inodes,
+		    const char **why)
+{
+	if (!S_ISREG(di->mode) && !S_ISDIR(di->mode))
+		*why = "bad mode type";
+	else if (di->mode & ~(S_IFMT | 07777))
+		*why = "bad mode bits";
+	else if (di->flags || di->reserved0 || di->reserved1 ||
+		 !zero_bytes(di->reserved2, sizeof(di->reserved2)))
+		*why = "reserved field not zero";
+	else if (di->size > FS_MAX_SIZE)
+		*why = "size beyond 16 TiB";
+	else if (S_ISDIR(di->mode) && di->size % FS_BS)
+		*why = "directory size not a multiple of 4096";
+	else if (S_ISDIR(di->mode) && di->nlink == 1)
+		*why = "directory with link count 1";
+	else if (S_ISDIR(di->mode) && (!di->parent || di->parent >= nr_inodes))
+		*why = "directory parent out of range";
+	else if (!S_ISDIR(di->mode) && di->parent)
+		*why = "file with a parent";
+	else
+		*why = NULL;
+	if (*why)
+		return -EUCLEAN;
+	for (uint32_t k = di->nr_extents; k < FS_INLINE_EXT; k++)
+		if (di->ext[k].lblk || di->ext[k].len || di->ext[k].pblk)
+			return *why = "stray inline extent", -EUCLEAN;
+	/* Chains are written packed: full blocks, then the rest. */
+	if (di->ext_blocks != (di->nr_extents > FS_INLINE_EXT ?
+			       (di->nr_extents - FS_INLINE_EXT + FS_EB_EXTS - 1) /
+			       FS_EB_EXTS : 0) ||
+	    (!di->ext_blocks && di->ext_next))
+		return *why = "bad extent chain header", -EUCLEAN;
+	return 0;
+}
+
+bool fs_dext_valid(const struct fs_dext *d, uint64_t prev_end,
+		   uint64_t data_start, uint64_t nr_blocks)
+{
+	uint64_t len = d->len & FS_DEXT_MAXLEN;
+
+	return len && (uint64_t)d->lblk + len <= FS_MAX_LBLK &&
+	       d->pblk >= data_start && d->pblk < nr_blocks &&
+	       len <= nr_blocks - d->pblk && d->lblk >= prev_end;
+}
+
+int fs_dextblk_check(const struct fs_dextblk *eb, uint32_t ino, bool last,
+		     const char **why)
+{
+	if (eb->magic != FS_EXT_MAGIC)
+		*why = "bad magic";
+	else if (eb->crc != eb_crc(ino, eb))
+		*why = "checksum mismatch";
+	else if (eb->ino != ino)
+		*why = "wrong owner";
+	else if (!eb->count || eb->count > FS_EB_EXTS ||
+		 (!last && eb->count != FS_EB_EXTS))
+		*why = "bad count";
+	else if (eb->reserved)
+		*why = "reserved field not zero";
+	else if (last != !eb->next)
+		*why = "chain length disagrees with the inode";
+	else
+		return 0;
+	return -EUCLEAN;
 }
 
 /* A private copy of inode record @ino, checksum-verified. */
@@ -56,9 +137,7 @@ static int ext_push(struct fs_inode *ino, const struct fs_dext *d,
 	uint64_t prev_end = ino->next ? ino->ext[ino->next - 1].lblk +
 					ino->ext[ino->next - 1].len : 0;
 
-	if (!len || (uint64_t)d->lblk + len > FS_MAX_LBLK ||
-	    d->pblk < C(fs)->sb.data_start || d->pblk >= nb ||
-	    len > nb - d->pblk || d->lblk < prev_end)
+	if (!fs_dext_valid(d, prev_end, C(fs)->sb.data_start, nb))
 		return fs_error(-EUCLEAN, "inode %u: extent %u (lblk %u len %llu pblk %llu) invalid",
 				ino->ino, ino->next, d->lblk,
 				(unsigned long long)len,
@@ -96,26 +175,10 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 	uint32_t i = ino->ino;
 	int ret;
 
-	if ((!S_ISREG(di->mode) && !S_ISDIR(di->mode)) ||
-	    (di->mode & ~(S_IFMT | 07777)) || di->flags ||
-	    di->size > FS_MAX_SIZE || di->reserved0 || di->reserved1 ||
-	    (S_ISDIR(di->mode) && (di->size % FS_BS || di->nlink == 1 ||
-				   !di->parent ||
-				   di->parent >= C(fs)->sb.nr_inodes)) ||
-	    (!S_ISDIR(di->mode) && di->parent))
-		return fs_error(-EUCLEAN, "inode %u: bad fields", i);
-	for (int k = 0; k < 12; k++)
-		if (di->reserved2[k])
-			return fs_error(-EUCLEAN, "inode %u: bad fields", i);
-	for (uint32_t k = ninl; k < FS_INLINE_EXT; k++)
-		if (di->ext[k].lblk || di->ext[k].len || di->ext[k].pblk)
-			return fs_error(-EUCLEAN, "inode %u: stray inline extent", i);
-	/* Chains are written packed: full blocks, then the rest. */
-	if (di->ext_blocks != (di->nr_extents > FS_INLINE_EXT ?
-			       (di->nr_extents - FS_INLINE_EXT + FS_EB_EXTS - 1) /
-			       FS_EB_EXTS : 0) ||
-	    (!di->ext_blocks && di->ext_next))
-		return fs_error(-EUCLEAN, "inode %u: bad extent chain header", i);
+	const char *why;
+
+	if (fs_dinode_check(di, C(fs)->sb.nr_inodes, &why))
+		return fs_error(-EUCLEAN, "inode %u: %s", i, why);
 	ino->mode = di->mode;
 	ino->uid = di->uid;
 	ino->gid = di->gid;
@@ -147,12 +210,9 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 			return fs_error(-EUCLEAN, "inode %u: extent block %u at %llu out of bounds",
 					i, b, (unsigned long long)next);
 		memcpy(&eb, fs_block_addr(fs, next), FS_BS);
-		if (eb.magic != FS_EXT_MAGIC || eb.crc != eb_crc(i, &eb) ||
-		    eb.ino != i || !eb.count || eb.count > FS_EB_EXTS ||
-		    eb.reserved || (b + 1 == di->ext_blocks) != !eb.next ||
-		    (b + 1 < di->ext_blocks && eb.count != FS_EB_EXTS))
-			return fs_error(-EUCLEAN, "inode %u: extent block %llu corrupt",
-					i, (unsigned long long)next);
+		if (fs_dextblk_check(&eb, i, b + 1 == di->ext_blocks, &why))
+			return fs_error(-EUCLEAN, "inode %u: extent block %llu corrupt: %s",
+					i, (unsigned long long)next, why);
 		if (mark && fs_bmap_mark(fs, next, 1))
 			return fs_error(-EUCLEAN, "inode %u: extent block %llu has another owner",
 					i, (unsigned long long)next);

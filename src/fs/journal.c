@@ -100,7 +100,7 @@ static int checkpoint(struct udax_fs *fs, const struct fs_txn_rec *rec,
 	return ret;
 }
 
-static int journal_clear(struct udax_fs *fs)
+int fs_journal_clear(struct udax_fs *fs)
 {
 	char *hdr = fs->base + C(fs)->sb.journal_start * FS_BS;
 
@@ -161,7 +161,7 @@ int fs_txn_commit(struct fs_txn *t)
 	/* Committed. */
 	ret = checkpoint(fs, t->rec, t->nrec, t->buf);
 	if (!ret)
-		ret = journal_clear(fs);
+		ret = fs_journal_clear(fs);
 out:
 	pthread_mutex_unlock(&c->txn_lock);
 	if (ret)
@@ -169,69 +169,90 @@ out:
 	return 0;
 }
 
-int fs_journal_replay(struct udax_fs *fs)
+void fs_jtxn_free(struct fs_jtxn *jt)
+{
+	free(jt->body);
+	free(jt->rec);
+	memset(jt, 0, sizeof(*jt));
+}
+
+int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt)
 {
 	struct fs_core *c = C(fs);
 	const char *jbase = fs->base + c->sb.journal_start * FS_BS;
 	uint64_t lo = c->sb.itable_start * FS_BS, hi = fs->nr_blocks * FS_BS;
 	uint64_t max = (c->sb.journal_blocks - 1) * FS_BS;
-	struct fs_txn_rec *rec = NULL;
-	struct fs_djhdr h;
-	uint8_t *body = NULL;
+	struct fs_djhdr *h = &jt->h;
 	size_t pos;
-	int ret;
 
-	memcpy(&h, jbase, sizeof(h));
-	if (h.magic != FS_JNL_MAGIC ||
-	    h.crc != udax_crc32c(0, &h, offsetof(struct fs_djhdr, crc)))
+	memset(jt, 0, sizeof(*jt));
+	memcpy(h, jbase, sizeof(*h));
+	if (h->magic != FS_JNL_MAGIC ||
+	    h->crc != udax_crc32c(0, h, offsetof(struct fs_djhdr, crc))) {
+		static const struct fs_djhdr zero;
+
+		jt->torn = memcmp(h, &zero, sizeof(*h)) != 0;
 		return 0;	/* empty, or a commit that never completed */
-	if (h.version != FS_VERSION || !h.nr_records || h.body_len > max ||
-	    h.body_len < h.nr_records * sizeof(struct fs_djrec))
+	}
+	if (h->version != FS_VERSION || !h->nr_records || h->body_len > max ||
+	    h->body_len < h->nr_records * sizeof(struct fs_djrec))
 		return fs_error(-EUCLEAN, "journal header: bad fields (seq %llu)",
-				(unsigned long long)h.seq);
-	body = malloc(h.body_len);
-	rec = calloc(h.nr_records, sizeof(*rec));
-	ret = -ENOMEM;
-	if (!body || !rec)
-		goto out;
-	memcpy(body, jbase + FS_BS, h.body_len);
-	if (udax_crc32c(0, body, h.body_len) != h.body_crc) {
-		ret = fs_error(-EUCLEAN, "journal: transaction %llu: body checksum mismatch",
-			       (unsigned long long)h.seq);
-		goto out;
+				(unsigned long long)h->seq);
+	jt->body = malloc(h->body_len);
+	jt->rec = calloc(h->nr_records, sizeof(*jt->rec));
+	if (!jt->body || !jt->rec) {
+		fs_jtxn_free(jt);
+		return fs_error(-ENOMEM, "journal: out of memory");
+	}
+	memcpy(jt->body, jbase + FS_BS, h->body_len);
+	if (udax_crc32c(0, jt->body, h->body_len) != h->body_crc) {
+		fs_error(-EUCLEAN, "journal: transaction %llu: body checksum mismatch",
+			 (unsigned long long)h->seq);
+		goto bad;
 	}
 	pos = 0;
-	for (uint32_t i = 0; i < h.nr_records; i++) {
+	for (uint32_t i = 0; i < h->nr_records; i++) {
 		struct fs_djrec r;
 
-		if (pos + sizeof(r) > h.body_len)
+		if (pos + sizeof(r) > h->body_len)
 			goto bad_record;
-		memcpy(&r, body + pos, sizeof(r));
+		memcpy(&r, jt->body + pos, sizeof(r));
 		pos += sizeof(r);
 		if (!r.len || r.len > FS_BS || r.reserved || r.off < lo ||
 		    r.off > hi || r.len > hi - r.off ||
-		    rec_space(r.len) - sizeof(r) > h.body_len - pos)
+		    rec_space(r.len) - sizeof(r) > h->body_len - pos)
 			goto bad_record;
-		rec[i] = (struct fs_txn_rec){ r.off, r.len, (uint32_t)pos };
+		jt->rec[i] = (struct fs_txn_rec){ r.off, r.len, (uint32_t)pos };
 		pos += rec_space(r.len) - sizeof(r);
 	}
-	if (pos != h.body_len) {
-		ret = fs_error(-EUCLEAN, "journal: transaction %llu: trailing bytes",
-			       (unsigned long long)h.seq);
-		goto out;
+	if (pos != h->body_len) {
+		fs_error(-EUCLEAN, "journal: transaction %llu: trailing bytes",
+			 (unsigned long long)h->seq);
+		goto bad;
 	}
-	c->seq = h.seq;
-	ret = checkpoint(fs, rec, h.nr_records, body);
+	jt->nrec = h->nr_records;
+	return 1;
+bad_record:
+	fs_error(-EUCLEAN, "journal: transaction %llu: a record is out of bounds",
+		 (unsigned long long)h->seq);
+bad:
+	fs_jtxn_free(jt);
+	return -EUCLEAN;
+}
+
+int fs_journal_replay(struct udax_fs *fs)
+{
+	struct fs_jtxn jt;
+	int ret = fs_journal_load(fs, &jt);
+
+	if (ret <= 0)
+		return ret;
+	C(fs)->seq = jt.h.seq;
+	ret = checkpoint(fs, jt.rec, jt.nrec, jt.body);
 	if (!ret)
-		ret = journal_clear(fs);
+		ret = fs_journal_clear(fs);
 	if (ret)
 		fs_error(ret, "journal replay: persist failed");
-out:
-	free(body);
-	free(rec);
+	fs_jtxn_free(&jt);
 	return ret;
-bad_record:
-	ret = fs_error(-EUCLEAN, "journal: transaction %llu: a record is out of bounds",
-		       (unsigned long long)h.seq);
-	goto out;
 }

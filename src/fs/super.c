@@ -168,7 +168,7 @@ void fs_ino_free(struct udax_fs *fs, uint32_t ino)
 
 /* ---- superblock --------------------------------------------------------------- */
 
-static uint32_t sb_crc(const struct fs_dsuper *s)
+uint32_t fs_sb_crc(const struct fs_dsuper *s)
 {
 	return udax_crc32c(0, s, offsetof(struct fs_dsuper, crc));
 }
@@ -184,14 +184,14 @@ static bool all_zero(const void *p, size_t n)
 }
 
 /* Validate a private copy of a superblock against the partition. */
-static int sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
-		    const char **why)
+int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
+		const char **why)
 {
 	uint64_t itb;
 
 	if (s->magic != FS_SB_MAGIC)
 		return *why = "bad magic", -ENODATA;
-	if (s->crc != sb_crc(s))
+	if (s->crc != fs_sb_crc(s))
 		return *why = "bad checksum", -EUCLEAN;
 	if (s->version != FS_VERSION)
 		return *why = "unknown version", -EUCLEAN;
@@ -228,6 +228,46 @@ static bool is_mounted(struct udax_dev *dev, unsigned part)
 			break;
 	pthread_mutex_unlock(&mounts_lock);
 	return m != NULL;
+}
+
+/* Take (device, partition) for a mount or an fsck: -EBUSY if taken. */
+int fs_claim(struct udax_dev *dev, unsigned part)
+{
+	struct mounted *m;
+
+	pthread_mutex_lock(&mounts_lock);
+	for (m = mounts; m; m = m->next)
+		if (m->dev == dev && m->part == part)
+			break;
+	if (m) {
+		pthread_mutex_unlock(&mounts_lock);
+		return -EBUSY;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		pthread_mutex_unlock(&mounts_lock);
+		return -ENOMEM;
+	}
+	m->dev = dev;
+	m->part = part;
+	m->next = mounts;
+	mounts = m;
+	pthread_mutex_unlock(&mounts_lock);
+	return 0;
+}
+
+void fs_unclaim(struct udax_dev *dev, unsigned part)
+{
+	pthread_mutex_lock(&mounts_lock);
+	for (struct mounted **p = &mounts; *p; p = &(*p)->next)
+		if ((*p)->dev == dev && (*p)->part == part) {
+			struct mounted *m = *p;
+
+			*p = m->next;
+			free(m);
+			break;
+		}
+	pthread_mutex_unlock(&mounts_lock);
 }
 
 int udax_mkfs(struct udax_dev *dev, unsigned part,
@@ -299,7 +339,7 @@ int udax_mkfs(struct udax_dev *dev, unsigned part,
 	s.mkfs_time = fs_now();
 	if (o.label)
 		memcpy(s.label, o.label, strlen(o.label));
-	s.crc = sb_crc(&s);
+	s.crc = fs_sb_crc(&s);
 	/* Two copies, one after the other: a torn write hits one only. */
 	ret = udax_dev_memcpy_persist(dev, base, &s, sizeof(s), 0);
 	if (!ret)
@@ -390,7 +430,6 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	int r[2], ret, best;
 	struct udax_fs *fs;
 	struct fs_core *c;
-	struct mounted *m;
 	uint32_t *orph = NULL, norph = 0;
 	uint64_t nb;
 
@@ -413,7 +452,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	/* The valid copy with the highest generation wins. */
 	for (int i = 0; i < 2; i++) {
 		memcpy(&s[i], (char *)pi.addr + i * FS_BS, sizeof(s[i]));
-		r[i] = sb_check(&s[i], nb, &why[i]);
+		r[i] = fs_sb_check(&s[i], nb, &why[i]);
 	}
 	if (r[0] && r[1]) {
 		if (r[0] == -ENODATA && r[1] == -ENODATA)
@@ -424,29 +463,19 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	}
 	best = r[0] ? 1 : r[1] ? 0 : s[1].generation > s[0].generation;
 
-	pthread_mutex_lock(&mounts_lock);
-	for (m = mounts; m; m = m->next)
-		if (m->dev == dev && m->part == part)
-			break;
-	if (m) {
-		pthread_mutex_unlock(&mounts_lock);
+	ret = fs_claim(dev, part);
+	if (ret == -EBUSY)
 		return fs_error(-EBUSY, "mount: partition %u is mounted", part);
-	}
-	m = calloc(1, sizeof(*m));
+	if (ret)
+		return ret;
 	fs = calloc(1, sizeof(*fs));
 	c = calloc(1, sizeof(*c));
-	if (!m || !fs || !c) {
-		pthread_mutex_unlock(&mounts_lock);
-		free(m);
+	if (!fs || !c) {
+		fs_unclaim(dev, part);
 		free(fs);
 		free(c);
 		return -ENOMEM;
 	}
-	m->dev = dev;
-	m->part = part;
-	m->next = mounts;
-	mounts = m;
-	pthread_mutex_unlock(&mounts_lock);
 
 	fs->core = c;
 	c->sb = s[best];
@@ -505,14 +534,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	return 0;
 fail:
 	free(orph);
-	pthread_mutex_lock(&mounts_lock);
-	for (struct mounted **p = &mounts; *p; p = &(*p)->next)
-		if (*p == m) {
-			*p = m->next;
-			break;
-		}
-	pthread_mutex_unlock(&mounts_lock);
-	free(m);
+	fs_unclaim(dev, part);
 	core_free(fs);
 	return ret;
 }
@@ -541,16 +563,7 @@ int udax_unmount(struct udax_fs **pfs)
 			c->root = NULL;
 		return ret < 0 ? ret : -EBUSY;
 	}
-	pthread_mutex_lock(&mounts_lock);
-	for (struct mounted **p = &mounts; *p; p = &(*p)->next)
-		if ((*p)->dev == fs->dev && (*p)->part == fs->part) {
-			struct mounted *m = *p;
-
-			*p = m->next;
-			free(m);
-			break;
-		}
-	pthread_mutex_unlock(&mounts_lock);
+	fs_unclaim(fs->dev, fs->part);
 	core_free(fs);
 	*pfs = NULL;
 	return 0;

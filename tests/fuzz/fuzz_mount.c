@@ -11,6 +11,11 @@
  * the template live), so the fuzzer spends its time where validation is.
  * The first byte of an input chooses a read-only or read-write mount.
  *
+ * udax_fsck runs on each image first and must agree with mount: an image
+ * it finds clean mounts, one mount refuses as corrupt (-EUCLEAN) has
+ * problems.  After the walk, fsck --repair runs: when it says it repaired
+ * every problem, a second check must find none.
+ *
  * Built with clang -fsanitize=fuzzer (cmake -DUDAX_FUZZ=ON) this is a
  * libFuzzer target; otherwise main() replays the files named on the command
  * line (the seeds in tests/fuzz/seeds), which CI does under ASan + UBSan.
@@ -22,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <udax/fs.h>
+#include <udax/fsck.h>
 
 #define DEV_SPEC	"mem:6M"
 #define PART_OFF	(2u << 20)		/* the one partition starts here */
@@ -126,9 +132,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct udax_mount_opts mo = { 0 };
 	struct udax_dev *dev;
 	struct udax_dev_info info;
+	struct udax_fsck_report r;
 	struct udax_fs *fs;
 	unsigned char *img;
-	bool rw;
+	bool rw, checked;
+	int ret;
 
 	if (!template)
 		make_template();
@@ -155,9 +163,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	udax_dev_part_read(dev);
 	mo.flags = rw ? 0 : UDAX_MOUNT_RDONLY;
-	if (udax_mount(dev, 0, &mo, &fs) == 0) {
+	checked = udax_fsck(dev, 0, 0, NULL, NULL, &r) == 0;
+	ret = udax_mount(dev, 0, &mo, &fs);
+	if (checked && ((!r.problems && ret) || (ret == -EUCLEAN && !r.problems))) {
+		fprintf(stderr, "fuzz_mount: fsck found %llu problems, mount returned %d: %s\n",
+			(unsigned long long)r.problems, ret, udax_fs_last_error());
+		abort();
+	}
+	if (ret == 0) {
 		walk(fs, "/", 0, rw);
 		udax_unmount(&fs);
+	}
+	if (udax_fsck(dev, 0, UDAX_FSCK_REPAIR, NULL, NULL, &r) == 0 &&
+	    r.problems && r.repaired == r.problems &&
+	    udax_fsck(dev, 0, 0, NULL, NULL, &r) == 0 && r.problems) {
+		fprintf(stderr, "fuzz_mount: fsck repaired everything, but %llu problems remain\n",
+			(unsigned long long)r.problems);
+		abort();
 	}
 	udax_dev_close(&dev, UDAX_DEV_CLOSE_WAIT);
 	return 0;

@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fsck: a structural check of the file system straight from the media
+ * (the partition is claimed like a mount, so nothing changes under it).
+ *
+ *	1. superblocks: both copies validated (the validator mount uses), the
+ *	   copy in use is the valid one with the highest generation; a bad or
+ *	   different other copy is rewritten from it (REPAIR);
+ *	2. journal: a committed transaction is replayed (REPAIR, as mount
+ *	   does) or laid over every read as if it had been (an overlay);
+ *	3. inode table: every record (checksum, fields: the validator mount
+ *	   uses), every extent and extent-chain block, and every block's
+ *	   owner: a block owned twice is reported with both owners (this is
+ *	   the whole of "extent maps vs allocator": the allocator is derived
+ *	   from these maps at mount);
+ *	4. directories, link counts, reachability, orphans (fsck_ns.c);
+ *	5. the zero tail of each file's last partial block (fsck_ns.c);
+ *	6. repairs (fsck_repair.c), then every problem goes to the callback.
+ *
+ * Every loop is bounded by the geometry of the validated superblock (inode
+ * count, block count), never by a count read from a structure alone:
+ * extent chains are walked at most ext_blocks steps and stop at a block
+ * they already own (a cycle); directories are walked breadth-first with a
+ * visited mark.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs/fsck.h"
+
+void fk_problem(struct fk *k, enum udax_fsck_area area, uint64_t block,
+		uint32_t offset, uint32_t ino, enum fk_fix fix, uint64_t a,
+		const char *fmt, ...)
+{
+	struct fk_prob *p;
+	char line[320];
+	va_list ap;
+
+	if (k->err)
+		return;
+	if (k->np == k->pcap) {
+		size_t cap = k->pcap ? 2 * k->pcap : 32;
+
+		p = realloc(k->pv, cap * sizeof(*p));
+		if (!p) {
+			k->err = -ENOMEM;
+			return;
+		}
+		k->pv = p;
+		k->pcap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	p = &k->pv[k->np];
+	memset(p, 0, sizeof(*p));
+	p->msg = strdup(line);
+	if (!p->msg) {
+		k->err = -ENOMEM;
+		return;
+	}
+	p->p = (struct udax_fsck_problem){ .area = area, .block = block,
+					   .offset = offset, .ino = ino };
+	p->fix = fix;
+	p->a = a;
+	k->np++;
+}
+
+void fk_read(struct fk *k, uint64_t off, void *buf, size_t len)
+{
+	memcpy(buf, k->base + off, len);
+	/* Records in order: a later one wins, as at replay. */
+	for (uint32_t r = 0; r < k->jt.nrec; r++) {
+		const struct fs_txn_rec *rec = &k->jt.rec[r];
+		uint64_t s = rec->off > off ? rec->off : off;
+		uint64_t e = rec->off + rec->len < off + len ?
+			     rec->off + rec->len : off + len;
+
+		if (s < e)
+			memcpy((uint8_t *)buf + (s - off),
+			       k->jt.body + rec->data + (s - rec->off), e - s);
+	}
+}
+
+const struct fs_extent *fk_extent_at(const struct fk_ino *i, uint64_t lblk)
+{
+	uint32_t x = fs_emap_find(i->ext, i->next, lblk);
+
+	if (x < i->next && i->ext[x].lblk <= lblk)
+		return &i->ext[x];
+	return NULL;
+}
+
+/* ---- superblocks ---------------------------------------------------------- */
+
+/* 0: go on with sb; 1: no usable copy (reported); -ENODATA. */
+static int check_super(struct fk *k)
+{
+	struct fs_dsuper s[2];
+	const char *why[2] = { "", "" };
+	int r[2], o;
+
+	for (int c = 0; c < 2; c++) {
+		memcpy(&s[c], k->base + c * FS_BS, sizeof(s[c]));
+		r[c] = fs_sb_check(&s[c], k->nb, &why[c]);
+	}
+	if (r[0] == -ENODATA && r[1] == -ENODATA)
+		return -ENODATA;
+	if (r[0] && r[1]) {
+		for (int c = 0; c < 2; c++)
+			fk_problem(k, UDAX_FSCK_SUPER, c, 0, 0, FK_FIX_NONE, 0,
+				   "superblock copy %c: %s (no valid copy left)",
+				   'A' + c, why[c]);
+		return 1;
+	}
+	k->best = r[0] ? 1 : r[1] ? 0 : s[1].generation > s[0].generation;
+	k->sb = s[k->best];
+	o = !k->best;
+	if (r[o])
+		fk_problem(k, UDAX_FSCK_SUPER, o, 0, 0, FK_FIX_SUPER, k->best,
+			   "superblock copy %c: %s (copy %c in use)", 'A' + o,
+			   r[o] == -ENODATA ? "no magic" : why[o], 'A' + k->best);
+	else if (memcmp(&s[0], &s[1], sizeof(s[0])))
+		fk_problem(k, UDAX_FSCK_SUPER, o, 0, 0, FK_FIX_SUPER, k->best,
+			   "superblock copies differ (generation %llu and %llu; copy %c in use)",
+			   (unsigned long long)s[0].generation,
+			   (unsigned long long)s[1].generation, 'A' + k->best);
+	return 0;
+}
+
+/* ---- journal -------------------------------------------------------------- */
+
+static int check_journal(struct fk *k)
+{
+	int ret = fs_journal_load(&k->fs, &k->jt);
+
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret < 0) {
+		/* Mount refuses this too; the media are checked as they are. */
+		fk_problem(k, UDAX_FSCK_JOURNAL, k->sb.journal_start, 0, 0,
+			   FK_FIX_NONE, 0, "%s", udax_fs_last_error());
+		return 0;
+	}
+	if (ret == 0) {
+		/* Torn: a commit that never completed, not a problem. */
+		if (k->jt.torn && (k->flags & UDAX_FSCK_REPAIR))
+			return fs_journal_clear(&k->fs);
+		return 0;
+	}
+	k->rep->journal_committed = true;
+	if (!(k->flags & UDAX_FSCK_REPAIR))
+		return 0;			/* the overlay */
+	fs_jtxn_free(&k->jt);
+	return fs_journal_replay(&k->fs);
+}
+
+/* ---- inodes and extents -------------------------------------------------- */
+
+static const char *kind_name(uint8_t kind)
+{
+	return kind == FK_OWN_CHAIN ? "extent block" : "extent";
+}
+
+/*
+ * Claim [pblk, pblk + n) for inode @i (in bounds).  Blocks already owned
+ * are reported, one problem per run of blocks with the same other owner.
+ */
+static void claim(struct fk *k, uint32_t i, uint8_t kind, uint64_t pblk,
+		  uint64_t n, uint64_t at, uint32_t atoff)
+{
+	for (uint64_t b = pblk; b < pblk + n; ) {
+		uint32_t other = k->owner[b];
+		uint8_t okind = k->okind[b];
+		uint64_t e = b + 1;
+
+		if (!other) {
+			k->owner[b] = i;
+			k->okind[b] = kind;
+			b++;
+			continue;
+		}
+		while (e < pblk + n && k->owner[e] == other && k->okind[e] == okind)
+			e++;
+		if (e - b == 1)
+			fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, FK_FIX_NONE, 0,
+				   "%s: block %llu also owned by inode %u (%s)",
+				   kind_name(kind), (unsigned long long)b, other,
+				   kind_name(okind));
+		else
+			fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, FK_FIX_NONE, 0,
+				   "%s: blocks %llu..%llu also owned by inode %u (%s)",
+				   kind_name(kind), (unsigned long long)b,
+				   (unsigned long long)(e - 1), other,
+				   kind_name(okind));
+		b = e;
+	}
+}
+
+static int ext_append(struct fk_ino *ii, const struct fs_dext *d, uint32_t *cap)
+{
+	if (ii->next == *cap) {
+		uint32_t c = *cap ? 2 * *cap : 4;
+		struct fs_extent *v = realloc(ii->ext, c * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ii->ext = v;
+		*cap = c;
+	}
+	ii->ext[ii->next++] = (struct fs_extent){
+		.lblk = d->lblk, .pblk = d->pblk, .len = d->len & FS_DEXT_MAXLEN,
+		.flags = d->len & FS_DEXT_UNWRITTEN ? FS_EXT_UNWRITTEN : 0,
+	};
+	return 0;
+}
+
+/* One extent @x of inode @i, stored at (@at, @atoff). */
+static void check_extent(struct fk *k, uint32_t i, uint32_t x,
+			 const struct fs_dext *d, uint64_t *prev_end,
+			 uint32_t *cap, uint64_t at, uint32_t atoff)
+{
+	struct fk_ino *ii = &k->ino[i];
+	uint64_t len = d->len & FS_DEXT_MAXLEN;
+	const char *why = NULL;
+
+	if (!fs_dext_valid(d, *prev_end, k->sb.data_start, k->nb)) {
+		if (!len)
+			why = "empty";
+		else if ((uint64_t)d->lblk + len > FS_MAX_LBLK)
+			why = "past 2^32 file blocks";
+		else if (d->pblk < k->sb.data_start || d->pblk >= k->nb ||
+			 len > k->nb - d->pblk)
+			why = "outside the data area";
+		else
+			why = "not sorted or overlapping the previous extent";
+		fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, FK_FIX_NONE, 0,
+			   "extent %u (lblk %u len %llu pblk %llu): %s", x,
+			   d->lblk, (unsigned long long)len,
+			   (unsigned long long)d->pblk, why);
+		ii->ext_bad = true;
+		return;
+	}
+	*prev_end = (uint64_t)d->lblk + len;
+	claim(k, i, FK_OWN_EXTENT, d->pblk, len, at, atoff);
+	if (ext_append(ii, d, cap))
+		k->err = -ENOMEM;
+}
+
+static void check_chain(struct fk *k, uint32_t i, const struct fs_dinode *di,
+			uint64_t *prev_end, uint32_t *cap)
+{
+	struct fk_ino *ii = &k->ino[i];
+	uint64_t next = di->ext_next, at = fk_iblock(k, i), total = FS_INLINE_EXT;
+	uint32_t atoff = fk_ioff(i) + offsetof(struct fs_dinode, ext_next);
+	struct fs_dextblk *eb = malloc(sizeof(*eb));
+	const char *why;
+
+	if (!eb) {
+		k->err = -ENOMEM;
+		return;
+	}
+	for (uint32_t b = 0; b < di->ext_blocks && !k->err; b++) {
+		if (next < k->sb.data_start || next >= k->nb) {
+			fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, FK_FIX_NONE, 0,
+				   "extent block %u at %llu outside the data area",
+				   b, (unsigned long long)next);
+			goto bad;
+		}
+		fk_read(k, next * FS_BS, eb, sizeof(*eb));
+		if (fs_dextblk_check(eb, i, b + 1 == di->ext_blocks, &why)) {
+			fk_problem(k, UDAX_FSCK_EXTENT, next, 0, i, FK_FIX_NONE, 0,
+				   "extent block %u: %s", b, why);
+			goto bad;
+		}
+		/* A block owned already ends the walk: a loop, or a block of
+		 * someone else whose "next" cannot be trusted. */
+		if (k->owner[next] == i && k->okind[next] == FK_OWN_CHAIN) {
+			fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, FK_FIX_NONE, 0,
+				   "extent chain loops back to block %llu",
+				   (unsigned long long)next);
+			goto bad;
+		}
+		if (k->owner[next]) {
+			claim(k, i, FK_OWN_CHAIN, next, 1, at, atoff);
+			goto bad;
+		}
+		claim(k, i, FK_OWN_CHAIN, next, 1, at, atoff);
+		k->rep->chain_blocks++;
+		for (uint32_t x = 0; x < eb->count && total + x < di->nr_extents; x++)
+			check_extent(k, i, (uint32_t)total + x, &eb->ext[x],
+				     prev_end, cap, next,
+				     (uint32_t)offsetof(struct fs_dextblk, ext[x]));
+		total += eb->count;
+		at = next;
+		atoff = offsetof(struct fs_dextblk, next);
+		next = eb->next;
+	}
+	if (total != di->nr_extents) {
+		fk_problem(k, UDAX_FSCK_EXTENT, fk_iblock(k, i), fk_ioff(i), i,
+			   FK_FIX_NONE, 0, "extent count %u, but the chain holds %llu",
+			   di->nr_extents, (unsigned long long)total);
+		goto bad;
+	}
+	free(eb);
+	return;
+bad:
+	ii->ext_bad = true;
+	free(eb);
+}
+
+static void check_inode(struct fk *k, uint32_t i)
+{
+	static const struct fs_dinode zero;
+	const struct fs_dinode *di = (const void *)(k->itab + (size_t)i * 256);
+	struct fk_ino *ii = &k->ino[i];
+	uint64_t blk = fk_iblock(k, i), prev_end = 0;
+	uint32_t off = fk_ioff(i), cap = 0, ninl;
+	const char *why;
+
+	if (!di->mode) {
+		if (memcmp(di, &zero, sizeof(*di))) {
+			ii->state = FK_BAD;
+			k->rep->inodes++;
+			fk_problem(k, UDAX_FSCK_INODE, blk, off, i, FK_FIX_NONE, 0,
+				   i ? "free (mode 0) but not zero" :
+				   "inode 0 (never used) is not zero");
+		} else if (i == UDAX_ROOT_INO) {
+			fk_problem(k, UDAX_FSCK_INODE, blk, off, i, FK_FIX_NONE, 0,
+				   "the root inode is free");
+		}
+		return;
+	}
+	k->rep->inodes++;
+	ii->state = FK_BAD;
+	if (i == 0) {
+		fk_problem(k, UDAX_FSCK_INODE, blk, off, i, FK_FIX_NONE, 0,
+			   "inode 0 (never used) is not zero");
+		return;
+	}
+	if (di->crc != fs_dinode_crc(i, di)) {
+		fk_problem(k, UDAX_FSCK_INODE, blk, off, i, FK_FIX_NONE, 0,
+			   "checksum mismatch");
+		return;
+	}
+	if (fs_dinode_check(di, k->sb.nr_inodes, &why)) {
+		fk_problem(k, UDAX_FSCK_INODE, blk, off, i, FK_FIX_NONE, 0, "%s", why);
+		return;
+	}
+	if (i == UDAX_ROOT_INO && !S_ISDIR(di->mode)) {
+		fk_problem(k, UDAX_FSCK_INODE, blk, off, i, FK_FIX_NONE, 0,
+			   "the root inode is not a directory");
+		return;
+	}
+	ii->state = FK_OK;
+	ii->mode = di->mode;
+	ii->nlink = di->nlink;
+	ii->parent = di->parent;
+	ii->size = di->size;
+	if (S_ISDIR(di->mode))
+		k->rep->dirs++;
+	else
+		k->rep->files++;
+	ninl = di->nr_extents < FS_INLINE_EXT ? di->nr_extents : FS_INLINE_EXT;
+	for (uint32_t x = 0; x < ninl && !k->err; x++)
+		check_extent(k, i, x, &di->ext[x], &prev_end, &cap, blk,
+			     off + (uint32_t)offsetof(struct fs_dinode, ext[x]));
+	if (di->ext_blocks)
+		check_chain(k, i, di, &prev_end, &cap);
+	if (S_ISDIR(di->mode))
+		for (uint32_t x = 0; x < ii->next; x++)
+			k->rep->dir_blocks += ii->ext[x].len;
+}
+
+/* ---- the whole check ------------------------------------------------------ */
+
+static void fk_free(struct fk *k)
+{
+	if (k->ino)
+		for (uint32_t i = 0; i < k->sb.nr_inodes; i++)
+			free(k->ino[i].ext);
+	for (size_t p = 0; p < k->np; p++)
+		free(k->pv[p].msg);
+	free(k->pv);
+	free(k->ino);
+	free(k->owner);
+	free(k->okind);
+	free(k->itab);
+	fs_jtxn_free(&k->jt);
+	pthread_mutex_destroy(&k->core.txn_lock);
+}
+
+static int check_all(struct fk *k)
+{
+	size_t itlen;
+	int ret = check_super(k);
+
+	if (ret)
+		return ret < 0 ? ret : 0;
+	/* The journal's own code works on a core: give it one. */
+	k->core.sb = k->sb;
+	ret = check_journal(k);
+	if (ret < 0)
+		return ret;
+	itlen = (size_t)k->sb.nr_inodes * 256;
+	k->itab = malloc(itlen);
+	k->ino = calloc(k->sb.nr_inodes, sizeof(*k->ino));
+	k->owner = calloc(k->nb, sizeof(*k->owner));
+	k->okind = calloc(k->nb, 1);
+	if (!k->itab || !k->ino || !k->owner || !k->okind)
+		return -ENOMEM;
+	fk_read(k, k->sb.itable_start * FS_BS, k->itab, itlen);
+	for (uint32_t i = 0; i < k->sb.nr_inodes && !k->err; i++)
+		check_inode(k, i);
+	if (k->err)
+		return k->err;
+	for (uint64_t b = k->sb.data_start; b < k->nb; b++)
+		k->rep->blocks_used += k->owner[b] != 0;
+	ret = fk_check_namespace(k);
+	if (ret)
+		return ret;
+	fk_check_tails(k);
+	if (k->err)
+		return k->err;
+	if (k->flags & UDAX_FSCK_REPAIR)
+		return fk_repair(k);
+	return 0;
+}
+
+int udax_fsck(struct udax_dev *dev, unsigned part, unsigned flags,
+	      udax_fsck_cb cb, void *arg, struct udax_fsck_report *rep)
+{
+	struct udax_part_info pi;
+	struct fk *k;
+	int ret;
+
+	if (!dev || !rep || (flags & ~UDAX_FSCK_REPAIR))
+		return fs_error(-EINVAL, "fsck: bad argument");
+	memset(rep, 0, sizeof(*rep));
+	ret = udax_dev_part(dev, part, &pi);
+	if (ret < 0)
+		return fs_error(ret, "fsck: partition %u: %s", part,
+				udax_dev_last_error());
+	if (pi.size / FS_BS < 2)
+		return fs_error(-ENODATA, "fsck: partition %u too small", part);
+	ret = fs_claim(dev, part);
+	if (ret)
+		return fs_error(ret, ret == -EBUSY ? "fsck: partition %u is mounted" :
+				"fsck: partition %u: out of memory", part);
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		fs_unclaim(dev, part);
+		return fs_error(-ENOMEM, "fsck: out of memory");
+	}
+	k->dev = dev;
+	k->flags = flags;
+	k->base = pi.addr;
+	k->nb = pi.size / FS_BS;
+	k->rep = rep;
+	k->fs.dev = dev;
+	k->fs.part = part;
+	k->fs.base = pi.addr;
+	k->fs.nr_blocks = k->nb;
+	k->fs.dev_offset = pi.offset;
+	k->fs.pfn_first = pi.pfn_first;
+	k->fs.core = &k->core;
+	pthread_mutex_init(&k->core.txn_lock, NULL);
+
+	ret = check_all(k);
+	if (!ret && k->err)
+		ret = k->err;
+	if (ret == -ENODATA)
+		fs_error(ret, "fsck: no file system on partition %u", part);
+	else if (ret == -ENOMEM)
+		fs_error(ret, "fsck: out of memory");
+	if (!ret) {
+		for (size_t p = 0; p < k->np; p++) {
+			k->pv[p].p.msg = k->pv[p].msg;
+			rep->problems++;
+			rep->repaired += k->pv[p].p.repaired;
+			if (cb)
+				cb(&k->pv[p].p, arg);
+		}
+	}
+	fk_free(k);
+	free(k);
+	fs_unclaim(dev, part);
+	return ret;
+}
