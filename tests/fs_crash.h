@@ -72,6 +72,10 @@ struct cr_scenario {
 extern const struct cr_scenario cr_scenarios[];
 extern const size_t cr_nscenarios;
 
+/* The inode a scenario left unlinked but open before recording: an orphan
+ * in crash images (fsck reports it; mount frees it), or 0. */
+extern uint32_t cr_orphan_ino;
+
 /* The pre-state every scenario starts from. */
 void cr_setup(struct udax_fs *fs);
 

@@ -90,9 +90,14 @@ static void op_utimens(struct udax_fs *fs)
 
 /* An orphan: /big unlinked while open; the operation is its last close. */
 static struct udax_file *held;
+uint32_t cr_orphan_ino;
 static void pre_orphan(struct udax_fs *fs)
 {
+	struct udax_stat st;
+
 	FS_OK(udax_open(fs, "/big", O_RDWR, 0, &held));
+	FS_OK(udax_fstat(held, &st));
+	cr_orphan_ino = st.ino;
 	FS_OK(udax_unlink(fs, "/big"));
 }
 static void op_last_close(struct udax_fs *fs)

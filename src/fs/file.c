@@ -262,13 +262,24 @@ static int reflag_unwritten(struct fs_emap *m, uint64_t lb, uint64_t nb,
 	return 0;
 }
 
+/* Copy file bytes [from, to) of the write (buffer @buf at file offset
+ * @off) to @dst, the device address of @from; flushed, not drained. */
+static int copy_in_place(struct udax_fs *fs, char *dst, const void *buf,
+			 uint64_t off, uint64_t from, uint64_t to)
+{
+	if (from >= to)
+		return 0;
+	return udax_dev_memcpy_persist(fs->dev, dst, (const char *)buf + (from - off),
+				       to - from, UDAX_PERSIST_NODRAIN);
+}
+
 /* Write with ino->lock held for write.  Returns bytes or -errno. */
 static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 			    uint64_t off)
 {
 	struct udax_fs *fs = f->fs;
 	struct fs_inode *i = f->inode;
-	uint64_t lb, nb, pos, end;
+	uint64_t lb, nb, pos, end, tlo, thi, toff = 0;
 	bool changed = false;
 	struct fresh fr = { 0 };
 	struct fs_emap m;
@@ -299,7 +310,17 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		free(m.v);
 		return ret;
 	}
-	/* Data first: fresh blocks whole, mapped blocks in place. */
+	/*
+	 * Data first: fresh blocks whole, mapped blocks in place, except the
+	 * bytes past the old size in its last block: they must read as zero
+	 * on media until the new size commits (a crash in between would
+	 * otherwise leave non-zero bytes past the size, which a later
+	 * extension exposes), so they go into the transaction with the size.
+	 */
+	tlo = off > i->size ? off : i->size;
+	thi = (i->size + FS_BS - 1) & ~(uint64_t)(FS_BS - 1);
+	if (thi > end)
+		thi = end;
 	pos = off;
 	for (uint32_t k = fs_emap_find(m.v, m.n, lb); pos < end; k++) {
 		struct fs_extent *e = &m.v[k];
@@ -318,9 +339,16 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 			udax_dev_memset_persist(fs->dev, dst + (stop - pos), 0,
 						tail, UDAX_PERSIST_NODRAIN);
 		}
-		ret = udax_dev_memcpy_persist(fs->dev, dst,
-					      (const char *)buf + (pos - off),
-					      stop - pos, UDAX_PERSIST_NODRAIN);
+		if (!(e->flags & FS_EXT_FRESH) && tlo < thi && pos < thi && stop > tlo) {
+			/* The old last block's tail: through the journal. */
+			toff = (uint64_t)(dst - fs->base) + (tlo - pos);
+			ret = copy_in_place(fs, dst, buf, off, pos, tlo);
+			if (!ret)
+				ret = copy_in_place(fs, dst + (thi - pos), buf,
+						    off, thi, stop);
+		} else {
+			ret = copy_in_place(fs, dst, buf, off, pos, stop);
+		}
 		if (ret)
 			break;
 		pos = stop;
@@ -341,6 +369,9 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		if (end > i->size)
 			i->size = end;
 		fs_txn_init(&t, fs);
+		if (toff)
+			fs_txn_add(&t, toff, (const char *)buf + (tlo - off),
+				   thi - tlo);
 		ret = fs_txn_inode(&t, i, m.v, m.n);
 		if (!ret)
 			ret = fs_txn_commit(&t);
