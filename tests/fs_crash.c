@@ -1,412 +1,488 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Crash atomicity of every metadata operation, and of writes that
- * allocate.  Persistence hooks keep a shadow "persisted image" of the
- * device: a flush records the bytes of its range at that moment, a drain
- * (fence) makes every recorded flush reach the shadow, in order.  A crash
- * at point k stops the shadow after the k-th fence.  For each operation and
- * every k until the operation completes, the shadow is loaded into a fresh
- * memory device and mounted (journal replay); the tree (listing, contents,
- * stats, free counts) must be exactly the before-state or the after-state,
- * which also checks that data made durable before the operation is intact.
- * The recovered file system must then take a create/write/unlink and give
- * every block back.
+ * Crash consistency of the file system, on the crash-state explorer
+ * (include/udax/crash.h, docs/crash.md).
+ *
+ * Each scenario (fs_crash_ops.c) runs its steps once on a recorded device:
+ * one operation, or a workload of several with fsync promises.  Then for
+ * every fence k and every planned subset of the lines pending at k
+ * (exhaustive for small epochs, sampled otherwise) the image is loaded into
+ * a fresh memory device and:
+ *
+ *   - udax_fsck without repair reports no problem (a committed journal
+ *     transaction is checked as if replayed);
+ *   - mount (replaying the journal) gives exactly the state after the
+ *     steps completed before the crash point, plus the step in progress
+ *     whole or not at all; bytes overwritten in place and not yet fsync'd
+ *     may each be old or new, every fsync'd byte must be there; after the
+ *     last fence: exactly the final state (every step durable at return);
+ *   - the recovered fs creates, writes and unlinks a file and gives every
+ *     block back; after unmount fsck is clean again.
+ *
+ * At the end of each step the device must hold no store that was never
+ * flushed (it would be lost on power failure).
+ *
+ * Usage: fs_crash [--long | --quick] [--op NAME] [--fence K (--seed S | --subset S)]
+ *                 [--exhaustive N] [--samples N] [--max-failures N] [--list]
+ * UDAX_CRASH_LONG=1 is --long, UDAX_CRASH_QUICK=1 --quick.  --quick (sanitizer builds) samples large
+ * epochs with none, all and random subsets only.  A failure prints the command line that
+ * replays only its image.  Exit 1 if anything failed.
  */
-#include <udax/dev.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <udax/crash.h>
+#include <udax/fsck.h>
 
+#include "fs_crash.h"
 #include "fs_util.h"
 
 #define DEVSPEC	"mem:8M"
 #define BS	4096
 
-struct pend {
-	size_t off, len;
-	uint8_t *bytes;
+static struct {
+	bool long_mode, list;
+	int exhaustive, samples;		/* -1: the mode's */
+	bool quick;				/* no structured subsets */
+	const char *op;
+	bool replay;
+	uint64_t fence;
+	struct udax_crash_subset subset;
+	long max_failures;
+	const char *argv0;
+} cfg = { .max_failures = 10, .exhaustive = -1, .samples = -1 };
+
+static long images, failures;
+static bool stopping;
+
+/* ---- one scenario, recorded ------------------------------------------------------ */
+
+struct run {
+	const struct cr_scenario *sc;
+	unsigned nsteps;
+	struct cs_state st[CR_MAX_STEPS + 1];	/* after step i (0: before) */
+	struct cs_alt *alt[CR_MAX_STEPS + 1];	/* A_i: still unsynced */
+	size_t nalt[CR_MAX_STEPS + 1];
+	struct cs_alt *dur[CR_MAX_STEPS + 1];	/* D_i: during step i */
+	size_t ndur[CR_MAX_STEPS + 1];
+	uint64_t fence[CR_MAX_STEPS + 1];	/* fences after step i */
+	struct udax_crash *c;
+	struct udax_dev *dev2;			/* where images are mounted */
 };
 
-struct shadow {
-	uint8_t *base;			/* device mapping */
-	size_t size;
-	uint8_t *img;			/* persisted image */
-	struct pend *p;
-	size_t np, cap;
-	long fences, crash_at;
-	bool frozen;			/* the shadow stopped at crash_at */
-	bool stopped;			/* the next epoch's flushes are kept */
-};
+static void report(const struct run *r, uint64_t k, const struct udax_crash_subset *s,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static int sh_flush(void *ctx, const void *addr, size_t len)
+static void report(const struct run *r, uint64_t k, const struct udax_crash_subset *s,
+		   const char *fmt, ...)
 {
-	struct shadow *s = ctx;
+	char sub[64];
+	va_list ap;
 
-	if (s->stopped || !len)
+	failures++;
+	fprintf(stderr, "FAIL %s", r->sc->name);
+	if (s)
+		fprintf(stderr, " fence %" PRIu64, k);
+	fprintf(stderr, ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n  replay: %s%s --op %s", cfg.argv0,
+		r->sc->long_only ? " --long" : "", r->sc->name);
+	if (s) {
+		udax_crash_subset_format(s, sub, sizeof(sub));
+		if (s->kind == UDAX_CRASH_RANDOM)
+			fprintf(stderr, " --fence %" PRIu64 " --seed 0x%" PRIx64, k, s->arg);
+		else
+			fprintf(stderr, " --fence %" PRIu64 " --subset %s", k, sub);
+	}
+	fprintf(stderr, "\n");
+	if (cfg.max_failures && failures >= cfg.max_failures)
+		stopping = true;
+}
+
+static void alt_add(struct cs_alt **a, size_t *n, const struct cs_alt *x)
+{
+	*a = realloc(*a, (*n + 1) * sizeof(**a));
+	T_ASSERT(*a);
+	(*a)[(*n)++] = *x;
+}
+
+/* A_i and D_i from A_{i-1} and the step (see fs_crash.h). */
+static void alt_step(struct run *r, unsigned i, const struct cr_step *st)
+{
+	const struct cs_ent *e;
+
+	for (size_t j = 0; j < r->nalt[i - 1]; j++)
+		alt_add(&r->dur[i], &r->ndur[i], &r->alt[i - 1][j]);
+	if (st->torn) {
+		e = cs_find(&r->st[i - 1], st->torn);
+		T_ASSERT(e && e->data);
+		alt_add(&r->dur[i], &r->ndur[i],
+			&(struct cs_alt){ e->ino, e->data, e->size });
+	}
+	e = st->sync ? cs_find(&r->st[i], st->sync) : NULL;
+	T_ASSERT(!st->sync || e);
+	for (size_t j = 0; j < r->ndur[i]; j++)
+		if (!e || r->dur[i][j].ino != e->ino)
+			alt_add(&r->alt[i], &r->nalt[i], &r->dur[i][j]);
+}
+
+/* Sampled epochs: long mode plans every structured family, the default
+ * prefixes and singles, quick none of them. */
+static unsigned plan_flags(void)
+{
+	if (cfg.long_mode)
 		return 0;
-	if (s->np == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 64;
-		s->p = realloc(s->p, s->cap * sizeof(*s->p));
-		T_ASSERT(s->p);
-	}
-	s->p[s->np].off = (const uint8_t *)addr - s->base;
-	s->p[s->np].len = len;
-	s->p[s->np].bytes = malloc(len);
-	T_ASSERT(s->p[s->np].bytes);
-	memcpy(s->p[s->np].bytes, addr, len);
-	s->np++;
-	return 0;
+	if (cfg.quick)
+		return UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES |
+		       UDAX_CRASH_NO_ALL_BUT;
+	return UDAX_CRASH_NO_ALL_BUT;
 }
 
-static void sh_drop(struct shadow *s)
-{
-	for (size_t i = 0; i < s->np; i++)
-		free(s->p[i].bytes);
-	s->np = 0;
-}
-
-static int sh_drain(void *ctx)
-{
-	struct shadow *s = ctx;
-
-	if (s->frozen) {
-		s->stopped = true;	/* keep the next epoch's flushes */
-		return 0;
-	}
-	for (size_t i = 0; i < s->np; i++)
-		memcpy(s->img + s->p[i].off, s->p[i].bytes, s->p[i].len);
-	sh_drop(s);
-	if (++s->fences == s->crash_at)
-		s->frozen = true;
-	return 0;
-}
-
-static const struct udax_persist_ops sh_ops = {
-	.flush = sh_flush,
-	.drain = sh_drain,
-};
-
-/* ---- the pre-state and the operations ---------------------------------------- */
-
-static uint8_t buf[64 * BS];
-
-static void setup(struct udax_fs *fs)
-{
-	struct udax_file *f;
-	char p[128];
-
-	t_fill(buf, 10000, 1);
-	t_write_file(fs, "/a", buf, 10000);
-	t_fill(buf, 3 * BS, 2);
-	t_write_file(fs, "/b", buf, 3 * BS);
-	FS_OK(udax_open(fs, "/big", O_RDWR | O_CREAT, 0644, &f));
-	for (int b = 0; b < 40; b += 2) {		/* 20 extents: a chain */
-		t_fill(buf, BS, 100 + b);
-		T_ASSERT(udax_pwrite(f, buf, BS, (uint64_t)b * BS) == BS);
-	}
-	FS_OK(udax_ftruncate(f, 40 * BS));
-	FS_OK(udax_close(&f));
-	FS_OK(udax_mkdir(fs, "/d", 0755));
-	t_write_file(fs, "/d/x", "0123456789", 10);
-	FS_OK(udax_mkdir(fs, "/e", 0755));
-	FS_OK(udax_mkdir(fs, "/g", 0755));
-	FS_OK(udax_open(fs, "/u", O_RDWR | O_CREAT, 0644, &f));
-	t_fill(buf, 2 * BS, 3);
-	T_ASSERT(udax_pwrite(f, buf, 2 * BS, 0) == 2 * BS);
-	FS_OK(udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 0, 8 * BS));
-	FS_OK(udax_close(&f));
-	FS_OK(udax_mkdir(fs, "/many", 0755));
-	for (int i = 0; i < 85; i++) {			/* fills one dir block */
-		snprintf(p, sizeof(p), "/many/%040d", i);
-		t_write_file(fs, p, NULL, 0);
-	}
-}
-
-static void op_create(struct udax_fs *fs)
-{
-	struct udax_file *f;
-
-	FS_OK(udax_open(fs, "/new", O_RDWR | O_CREAT | O_EXCL, 0600, &f));
-	FS_OK(udax_close(&f));
-}
-static void op_create_grow(struct udax_fs *fs)
-{
-	struct udax_file *f;
-
-	FS_OK(udax_open(fs, "/many/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
-			O_RDWR | O_CREAT, 0600, &f));
-	FS_OK(udax_close(&f));
-}
-static void op_mkdir(struct udax_fs *fs) { FS_OK(udax_mkdir(fs, "/d/nd", 0700)); }
-static void op_rmdir(struct udax_fs *fs) { FS_OK(udax_rmdir(fs, "/e")); }
-static void op_unlink(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/a")); }
-static void op_unlink_big(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/big")); }
-static void op_link(struct udax_fs *fs) { FS_OK(udax_link(fs, "/a", "/d/a2")); }
-static void op_rename(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/a", "/d/a3", 0)); }
-static void op_rename_replace(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/b", "/big", 0)); }
-static void op_rename_dir(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/d", "/e/d", 0)); }
-static void op_rename_dir_replace(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/e", "/g", 0)); }
-static void op_chmod(struct udax_fs *fs) { FS_OK(udax_chmod(fs, "/b", 0400)); }
-
-/* An orphan: /big unlinked while open; the operation is its last close. */
-static struct udax_file *held;
-static void pre_orphan(struct udax_fs *fs)
-{
-	FS_OK(udax_open(fs, "/big", O_RDWR, 0, &held));
-	FS_OK(udax_unlink(fs, "/big"));
-}
-static void op_last_close(struct udax_fs *fs)
-{
-	(void)fs;
-	FS_OK(udax_close(&held));
-}
-
-static void with_file(struct udax_fs *fs, const char *path,
-		      void (*fn)(struct udax_file *))
-{
-	struct udax_file *f;
-
-	FS_OK(udax_open(fs, path, O_RDWR, 0, &f));
-	fn(f);
-	FS_OK(udax_close(&f));
-}
-static void f_trunc_up(struct udax_file *f) { FS_OK(udax_ftruncate(f, 100000)); }
-static void f_trunc_down(struct udax_file *f) { FS_OK(udax_ftruncate(f, 5000)); }
-static void f_punch(struct udax_file *f)
-{
-	FS_OK(udax_fallocate(f, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE,
-			     1000, 10 * BS));
-}
-static void f_zero(struct udax_file *f)
-{
-	FS_OK(udax_fallocate(f, UDAX_FALLOC_ZERO_RANGE, 1000, 3 * BS));
-}
-static void f_collapse(struct udax_file *f)
-{
-	FS_OK(udax_fallocate(f, UDAX_FALLOC_COLLAPSE_RANGE, 2 * BS, 3 * BS));
-}
-static void f_insert(struct udax_file *f)
-{
-	FS_OK(udax_fallocate(f, UDAX_FALLOC_INSERT_RANGE, BS, 2 * BS));
-}
-static void f_alloc(struct udax_file *f) { FS_OK(udax_fallocate(f, 0, 0, 50000)); }
-static void f_append(struct udax_file *f)
-{
-	t_fill(buf, 6000, 9);
-	T_ASSERT(udax_append(f, buf, 6000, NULL) == 6000);
-}
-static void f_write_alloc(struct udax_file *f)
-{
-	t_fill(buf, 5000, 10);
-	T_ASSERT(udax_pwrite(f, buf, 5000, 20000) == 5000);
-}
-static void f_write_holes(struct udax_file *f)
-{
-	/* Holes only: in-place overwrites are not atomic (by design). */
-	t_fill(buf, 2 * BS, 11);
-	T_ASSERT(udax_pwrite(f, buf, BS - 100, BS + 100) == BS - 100);
-}
-static void f_write_extend(struct udax_file *f)
-{
-	t_fill(buf, 2 * BS, 14);
-	T_ASSERT(udax_pwrite(f, buf, 2 * BS, 40 * BS + 10) == 2 * BS);
-}
-static void f_write_unwritten(struct udax_file *f)
-{
-	t_fill(buf, 3 * BS, 12);
-	T_ASSERT(udax_pwrite(f, buf, 3 * BS, 2 * BS + 10) == 3 * BS);
-}
-static void f_overwrite_fsync(struct udax_file *f)
-{
-	t_fill(buf, 100, 13);
-	T_ASSERT(udax_pwrite(f, buf, 100, 50) == 100);
-	FS_OK(udax_fsync(f));
-}
-
-#define FILE_OP(name, path, fn) \
-	static void name(struct udax_fs *fs) { with_file(fs, path, fn); }
-FILE_OP(op_trunc_up, "/a", f_trunc_up)
-FILE_OP(op_trunc_down, "/big", f_trunc_down)
-FILE_OP(op_punch, "/big", f_punch)
-FILE_OP(op_zero, "/a", f_zero)
-FILE_OP(op_collapse, "/big", f_collapse)
-FILE_OP(op_insert, "/big", f_insert)
-FILE_OP(op_alloc, "/a", f_alloc)
-FILE_OP(op_append, "/a", f_append)
-FILE_OP(op_write_alloc, "/b", f_write_alloc)
-FILE_OP(op_write_holes, "/big", f_write_holes)
-FILE_OP(op_write_extend, "/big", f_write_extend)
-FILE_OP(op_write_unwritten, "/u", f_write_unwritten)
-FILE_OP(op_overwrite_fsync, "/a", f_overwrite_fsync)
-
-static const struct {
-	const char *name;
-	void (*fn)(struct udax_fs *);
-	bool data_only;		/* in-place overwrite: not atomic by design */
-	void (*pre)(struct udax_fs *);
-} ops[] = {
-	{ "create", op_create, false, NULL },
-	{ "create (directory grows)", op_create_grow, false, NULL },
-	{ "mkdir", op_mkdir, false, NULL },
-	{ "rmdir", op_rmdir, false, NULL },
-	{ "unlink", op_unlink, false, NULL },
-	{ "unlink (extent chain)", op_unlink_big, false, NULL },
-	{ "link", op_link, false, NULL },
-	{ "rename", op_rename, false, NULL },
-	{ "rename (replacing)", op_rename_replace, false, NULL },
-	{ "rename (directory)", op_rename_dir, false, NULL },
-	{ "rename (directory, replacing)", op_rename_dir_replace, false, NULL },
-	{ "chmod", op_chmod, false, NULL },
-	{ "truncate up", op_trunc_up, false, NULL },
-	{ "truncate down", op_trunc_down, false, NULL },
-	{ "punch hole", op_punch, false, NULL },
-	{ "zero range", op_zero, false, NULL },
-	{ "collapse range", op_collapse, false, NULL },
-	{ "insert range", op_insert, false, NULL },
-	{ "fallocate", op_alloc, false, NULL },
-	{ "append", op_append, false, NULL },
-	{ "write that allocates", op_write_alloc, false, NULL },
-	{ "write into holes", op_write_holes, false, NULL },
-	{ "write past the end", op_write_extend, false, NULL },
-	{ "write into unwritten", op_write_unwritten, false, NULL },
-	{ "overwrite + fsync", op_overwrite_fsync, true, NULL },
-	/* Before-state: the orphan still holds its blocks; a crash image
-	 * always recovers the after-state (mount reclaims the orphan). */
-	{ "last close of an orphan", op_last_close, false, pre_orphan },
-};
-
-/* ---- the explorer ------------------------------------------------------------------- */
-
-static long points;
-
-static void recover_check(struct udax_dev *dev2, const uint8_t *img, size_t size,
-			  const char *before, const char *after, bool data_only,
-			  const char *op, long k)
-{
-	struct udax_dev_info info;
-	struct udax_statfs s0, s1;
-	struct udax_fs *fs;
-	char *fp;
-
-	FS_OK(udax_dev_info(dev2, &info));
-	memcpy(info.addr, img, size);
-	T_ASSERT(udax_dev_part_read(dev2) == 1);
-	fs = t_fs_mount(dev2);
-	fp = t_fingerprint(fs);
-	if (strcmp(fp, before) && strcmp(fp, after) && !data_only) {
-		fprintf(stderr, "%s: crash at point %ld: neither state\n"
-			"--- before\n%s--- after\n%s--- recovered\n%s",
-			op, k, before, after, fp);
-		exit(1);
-	}
-	free(fp);
-	/* The recovered fs works, and gives every block back. */
-	FS_OK(udax_statfs(fs, &s0));
-	t_write_file(fs, "/zz-post", buf, 5 * BS);
-	FS_OK(udax_unlink(fs, "/zz-post"));
-	FS_OK(udax_statfs(fs, &s1));
-	T_ASSERT(s0.blocks_free == s1.blocks_free && s0.inodes_free == s1.inodes_free);
-	FS_OK(udax_unmount(&fs));
-	points++;
-}
-
-/*
- * Crash states around fence k: the image after k fences, plus each prefix
- * of the flushes issued before fence k + 1, plus each of them alone (stores
- * between two fences reach media in any order).
- */
-static void check_epoch(struct udax_dev *dev2, struct shadow *s,
-			const char *before, const char *after, bool data_only,
-			const char *op)
-{
-	uint8_t *img = malloc(s->size);
-
-	T_ASSERT(img);
-	recover_check(dev2, s->img, s->size, before, after, data_only, op,
-		      s->crash_at);
-	memcpy(img, s->img, s->size);
-	for (size_t j = 0; j < s->np; j++) {
-		memcpy(img + s->p[j].off, s->p[j].bytes, s->p[j].len);
-		recover_check(dev2, img, s->size, before, after, data_only, op,
-			      s->crash_at);
-	}
-	for (size_t j = 1; j + 1 < s->np; j++) {
-		memcpy(img, s->img, s->size);
-		memcpy(img + s->p[j].off, s->p[j].bytes, s->p[j].len);
-		recover_check(dev2, img, s->size, before, after, data_only, op,
-			      s->crash_at);
-	}
-	free(img);
-}
-
-int main(void)
+/* Run the scenario on a recorded device: states, fences, alternatives. */
+static void record(struct run *r)
 {
 	struct udax_mkfs_opts mo = { .nr_inodes = 256, .journal_blocks = 64 };
-	struct udax_dev *dev2 = t_fs_dev(DEVSPEC);
-	long total = 0;
+	struct udax_crash_opts co = { .exhaustive_max = (unsigned)cfg.exhaustive,
+				      .samples = (unsigned)cfg.samples, .seed = 0x5eed,
+				      .flags = plan_flags() };
+	struct udax_dev *dev = t_fs_dev(DEVSPEC);
+	struct udax_crash_range rg[8];
+	struct udax_fs *fs;
+	char why[512];
 
-	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
-		long fences = 0;
-
-		points = 0;
-		for (long k = 0;; k++) {
-			struct udax_dev *dev = t_fs_dev(DEVSPEC);
-			struct shadow s = { 0 };
-			struct udax_dev_info info;
-			struct udax_fs *fs;
-			char *before, *after;
-			bool done;
-
-			FS_OK(udax_mkfs(dev, 0, &mo));
-			fs = t_fs_mount(dev);
-			setup(fs);
-			if (ops[o].pre)
-				ops[o].pre(fs);
-			before = t_fingerprint(fs);
-			FS_OK(udax_dev_info(dev, &info));
-			s.base = info.addr;
-			s.size = info.size;
-			s.img = malloc(s.size);
-			T_ASSERT(s.img);
-			memcpy(s.img, s.base, s.size);
-			s.crash_at = k;
-			s.frozen = k == 0;
-			FS_OK(udax_dev_set_persist_hooks(dev, &sh_ops, &s));
-			ops[o].fn(fs);
-			after = t_fingerprint(fs);
-			FS_OK(udax_dev_set_persist_hooks(dev, NULL, NULL));
-			done = !s.frozen;
-			FS_OK(udax_unmount(&fs));
-			FS_OK(udax_dev_close(&dev, 0));
-
-			check_epoch(dev2, &s, before, after, ops[o].data_only,
-				    ops[o].name);
-			sh_drop(&s);
-			free(s.p);
-			if (done) {
-				/* Everything persisted: exactly the after-state. */
-				struct udax_dev_info i2;
-				char *fp;
-
-				FS_OK(udax_dev_info(dev2, &i2));
-				memcpy(i2.addr, s.img, s.size);
-				T_ASSERT(udax_dev_part_read(dev2) == 1);
-				fs = t_fs_mount(dev2);
-				fp = t_fingerprint(fs);
-				T_ASSERT(!strcmp(fp, after));
-				T_ASSERT(strcmp(before, after) || ops[o].data_only);
-				free(fp);
-				FS_OK(udax_unmount(&fs));
-			}
-			free(s.img);
-			free(before);
-			free(after);
-			fences++;
-			if (done)
-				break;
-		}
-		printf("%-32s %3ld fences, %4ld crash states\n", ops[o].name,
-		       fences - 2, points);
-		total += points;
+	FS_OK(udax_mkfs(dev, 0, &mo));
+	fs = t_fs_mount(dev);
+	cr_setup(fs);
+	if (r->sc->pre)
+		r->sc->pre(fs);
+	if (cs_capture(fs, &r->st[0], why, sizeof(why))) {
+		fprintf(stderr, "%s: capture: %s\n", r->sc->name, why);
+		exit(1);
 	}
-	printf("total: %ld crash points checked\n", total);
-	FS_OK(udax_dev_close(&dev2, 0));
+	FS_OK(udax_crash_new(dev, &co, &r->c));
+	for (unsigned i = 1; i <= r->nsteps; i++) {
+		const struct cr_step *st = &r->sc->steps[i - 1];
+		long n;
+
+		st->fn(fs);
+		r->fence[i] = udax_crash_fences(r->c);
+		n = udax_crash_unflushed(r->c, rg, 8);
+		FS_OK(n);
+		for (long j = 0; j < n && j < 8; j++)
+			report(r, 0, NULL, "step %u (%s): device bytes [%" PRIu64
+			       ", +%" PRIu64 ") were stored and never flushed: lost "
+			       "on power failure", i, st->what, rg[j].off, rg[j].len);
+		if (cs_capture(fs, &r->st[i], why, sizeof(why))) {
+			fprintf(stderr, "%s: capture: %s\n", r->sc->name, why);
+			exit(1);
+		}
+		/* A step that changes nothing would check nothing. */
+		if (cs_match(&r->st[i - 1], NULL, 0, &r->st[i], why, sizeof(why)) != st->same)
+			report(r, 0, NULL, "step %u (%s) %s the state", i, st->what,
+			       st->same ? "changed" : "did not change");
+		alt_step(r, i, st);
+	}
+	FS_OK(udax_crash_stop(r->c));
+	FS_OK(udax_unmount(&fs));
+	FS_OK(udax_dev_close(&dev, 0));
+}
+
+static void run_free(struct run *r)
+{
+	for (unsigned i = 0; i <= r->nsteps; i++) {
+		cs_free(&r->st[i]);
+		free(r->alt[i]);
+		free(r->dur[i]);
+	}
+	udax_crash_delete(&r->c);
+}
+
+/* ---- checking one image --------------------------------------------------------- */
+
+struct fsck_ctx {
+	char *why;
+	size_t len;
+	unsigned n;
+};
+
+static void fsck_cb(const struct udax_fsck_problem *p, void *arg)
+{
+	struct fsck_ctx *x = arg;
+
+	/* A file unlinked while open is an orphan in every crash image
+	 * until mount frees it: a state, not damage. */
+	if (p->area == UDAX_FSCK_LINK && cr_orphan_ino && p->ino == cr_orphan_ino)
+		return;
+	if (!x->n++)
+		snprintf(x->why, x->len, "%s", p->msg);
+}
+
+/* udax_fsck without repair: 0 when it ran and found nothing. */
+static int fsck_clean(struct udax_dev *dev, char *why, size_t len)
+{
+	struct fsck_ctx x = { why, len, 0 };
+	struct udax_fsck_report rep;
+	int ret = udax_fsck(dev, 0, 0, fsck_cb, &x, &rep);
+
+	if (ret < 0) {
+		snprintf(why, len, "udax_fsck: %d (%s): %s", ret, t_errname(ret),
+			 udax_fs_last_error());
+		return ret;
+	}
+	if (x.n > 1 && strlen(why) + 40 < len)
+		snprintf(why + strlen(why), len - strlen(why), " (and %u more)", x.n - 1);
+	return x.n ? -EUCLEAN : 0;
+}
+
+/* The recovered fs works and gives every block back. */
+static int post_ops(struct udax_fs *fs, char *why, size_t len)
+{
+	static uint8_t data[5 * BS];
+	struct udax_statfs s0, s1;
+	struct udax_file *f;
+	int ret;
+
+	ret = udax_statfs(fs, &s0);
+	if (!ret)
+		ret = udax_open(fs, "/zz-post", O_RDWR | O_CREAT | O_EXCL, 0644, &f);
+	if (!ret) {
+		ssize_t w = udax_pwrite(f, data, sizeof(data), 0);
+
+		ret = udax_close(&f);
+		if (w != (ssize_t)sizeof(data))
+			ret = w < 0 ? (int)w : -EIO;
+	}
+	if (!ret)
+		ret = udax_unlink(fs, "/zz-post");
+	if (!ret)
+		ret = udax_statfs(fs, &s1);
+	if (ret) {
+		snprintf(why, len, "create/write/unlink after recovery: %d (%s): %s",
+			 ret, t_errname(ret), udax_fs_last_error());
+		return ret;
+	}
+	if (s0.blocks_free != s1.blocks_free || s0.inodes_free != s1.inodes_free) {
+		snprintf(why, len, "free blocks %llu inodes %llu after create/write/"
+			 "unlink, %llu %llu before", (unsigned long long)s1.blocks_free,
+			 (unsigned long long)s1.inodes_free,
+			 (unsigned long long)s0.blocks_free,
+			 (unsigned long long)s0.inodes_free);
+		return -EUCLEAN;
+	}
 	return 0;
+}
+
+static void check_image(struct run *r, uint64_t k, const struct udax_crash_subset *s)
+{
+	struct udax_dev_info info;
+	struct cs_state got;
+	struct udax_fs *fs = NULL;
+	char why[1024], w2[1024];
+	unsigned i;
+	int ret;
+
+	/* The step in progress at fence k (its epoch): the first that had
+	 * not returned yet; none after the last fence. */
+	for (i = 1; i <= r->nsteps && k >= r->fence[i]; i++)
+		;
+	images++;
+	FS_OK(udax_dev_info(r->dev2, &info));
+	FS_OK(udax_crash_image(r->c, k, s, info.addr));
+	if (udax_dev_part_read(r->dev2) != 1) {
+		report(r, k, s, "partition table lost: %s", udax_dev_last_error());
+		return;
+	}
+	if (fsck_clean(r->dev2, why, sizeof(why))) {
+		report(r, k, s, "fsck before mount: %s", why);
+		return;
+	}
+	ret = udax_mount(r->dev2, 0, NULL, &fs);
+	if (ret) {
+		report(r, k, s, "mount: %d (%s): %s", ret, t_errname(ret),
+		       udax_fs_last_error());
+		return;
+	}
+	if (cs_capture(fs, &got, why, sizeof(why))) {
+		report(r, k, s, "walking the recovered tree: %s", why);
+		cs_free(&got);
+		udax_unmount(&fs);
+		return;
+	}
+	if (i > r->nsteps) {
+		if (!cs_match(&r->st[r->nsteps], r->alt[r->nsteps], r->nalt[r->nsteps],
+			      &got, why, sizeof(why)))
+			report(r, k, s, "after the last step returned, not its "
+			       "state: %s", why);
+	} else if (!cs_match(&r->st[i - 1], r->alt[i - 1], r->nalt[i - 1], &got,
+			     why, sizeof(why)) &&
+		   !cs_match(&r->st[i], r->dur[i], r->ndur[i], &got, w2, sizeof(w2))) {
+		report(r, k, s, "during step %u (%s): neither the state before "
+		       "(%s) nor after it (%s)", i, r->sc->steps[i - 1].what, why, w2);
+	}
+	cs_free(&got);
+	if (post_ops(fs, why, sizeof(why)))
+		report(r, k, s, "%s", why);
+	ret = udax_unmount(&fs);
+	if (ret) {
+		report(r, k, s, "unmount: %d (%s)", ret, udax_fs_last_error());
+		return;
+	}
+	if (fsck_clean(r->dev2, why, sizeof(why)))
+		report(r, k, s, "fsck after recovery: %s", why);
+}
+
+static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
+{
+	struct run r = { .sc = sc, .dev2 = dev2 };
+
+	cr_orphan_ino = 0;
+	uint64_t fences, exh = 0, smp = 0, maxu = 0;
+	long before = images, fbefore = failures;
+
+	while (r.nsteps < CR_MAX_STEPS && sc->steps[r.nsteps].fn)
+		r.nsteps++;
+	record(&r);
+	fences = udax_crash_fences(r.c);
+	if (cfg.replay) {
+		if (cfg.fence > fences) {
+			fprintf(stderr, "%s has fences 0..%" PRIu64 "\n", sc->name, fences);
+			exit(2);
+		}
+		check_image(&r, cfg.fence, &cfg.subset);
+		printf("%s: fence %" PRIu64 " replayed: %s\n", sc->name, cfg.fence,
+		       failures > fbefore ? "FAILED" : "ok");
+		run_free(&r);
+		return;
+	}
+	for (uint64_t k = 0; k <= fences && !stopping; k++) {
+		struct udax_crash_epoch e;
+		struct udax_crash_subset s;
+
+		FS_OK(udax_crash_epoch(r.c, k, &e));
+		e.exhaustive ? exh++ : smp++;
+		if (e.units > maxu)
+			maxu = e.units;
+		for (uint64_t j = 0; j < e.subsets && !stopping; j++) {
+			FS_OK(udax_crash_subset_nth(r.c, k, j, &s));
+			check_image(&r, k, &s);
+		}
+	}
+	printf("%-20s %2u steps %3" PRIu64 " fences %6ld images  epochs: %3" PRIu64
+	       " exhaustive %3" PRIu64 " sampled (largest %3" PRIu64 " lines)%s\n",
+	       sc->name, r.nsteps, fences, images - before, exh, smp, maxu,
+	       failures > fbefore ? "  FAILED" : "");
+	fflush(stdout);
+	run_free(&r);
+}
+
+/* ---- command line ------------------------------------------------------------------ */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: %s [--long | --quick] [--op NAME] [--fence K (--seed S | "
+		"--subset S)] [--exhaustive N] [--samples N] [--max-failures N "
+		"(0: all)] [--list]\n", cfg.argv0);
+	exit(2);
+}
+
+static void parse(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "long", no_argument, NULL, 'l' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "list", no_argument, NULL, 'L' },
+		{ "op", required_argument, NULL, 'o' },
+		{ "fence", required_argument, NULL, 'f' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "subset", required_argument, NULL, 'S' },
+		{ "exhaustive", required_argument, NULL, 'e' },
+		{ "samples", required_argument, NULL, 'n' },
+		{ "max-failures", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool have_fence = false, have_subset = false;
+	const char *env = getenv("UDAX_CRASH_LONG");
+	char sub[80];
+	int c;
+
+	cfg.argv0 = argv[0];
+	cfg.long_mode = env && *env && strcmp(env, "0");
+	env = getenv("UDAX_CRASH_QUICK");
+	cfg.quick = env && *env && strcmp(env, "0");
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'l': cfg.long_mode = true; break;
+		case 'q': cfg.quick = true; break;
+		case 'L': cfg.list = true; break;
+		case 'o': cfg.op = optarg; break;
+		case 'f': cfg.fence = strtoull(optarg, NULL, 0); have_fence = true; break;
+		case 's':
+			snprintf(sub, sizeof(sub), "seed:%s", optarg);
+			if (udax_crash_subset_parse(sub, &cfg.subset))
+				usage();
+			have_subset = true;
+			break;
+		case 'S':
+			if (udax_crash_subset_parse(optarg, &cfg.subset)) {
+				fprintf(stderr, "%s\n", udax_dev_last_error());
+				usage();
+			}
+			have_subset = true;
+			break;
+		case 'e': cfg.exhaustive = atoi(optarg); break;
+		case 'n': cfg.samples = atoi(optarg); break;
+		case 'm': cfg.max_failures = atol(optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc || have_fence != have_subset || (have_fence && !cfg.op))
+		usage();
+	cfg.replay = have_fence;
+	if (cfg.exhaustive < 0)
+		cfg.exhaustive = cfg.long_mode ? 12 : 6;
+	if (cfg.samples < 0)
+		cfg.samples = cfg.long_mode ? 256 : 8;
+}
+
+int main(int argc, char **argv)
+{
+	struct udax_dev *dev2;
+	bool found = false;
+
+	parse(argc, argv);
+	if (cfg.list) {
+		for (size_t i = 0; i < cr_nscenarios; i++)
+			printf("%s%s\n", cr_scenarios[i].name,
+			       cr_scenarios[i].long_only ? " (--long)" : "");
+		return 0;
+	}
+	printf("fs_crash: %s mode: all 2^n subsets of fences with n <= %d pending "
+	       "lines; larger ones sampled: none, %s%d random; udax_fsck before "
+	       "mount and after unmount\n",
+	       cfg.long_mode ? "long" : cfg.quick ? "quick" : "default (CI)",
+	       cfg.exhaustive, cfg.long_mode ? "all, every prefix, every single "
+	       "line, all but each one, " : cfg.quick ? "all, " :
+	       "all, every prefix, every single line, ",
+	       cfg.samples);
+	fflush(stdout);
+	dev2 = t_fs_dev(DEVSPEC);
+	for (size_t i = 0; i < cr_nscenarios && !stopping; i++) {
+		const struct cr_scenario *sc = &cr_scenarios[i];
+
+		if (cfg.op ? strcmp(cfg.op, sc->name) : (sc->long_only && !cfg.long_mode))
+			continue;
+		found = true;
+		explore(dev2, sc);
+	}
+	FS_OK(udax_dev_close(&dev2, 0));
+	if (!found) {
+		fprintf(stderr, "no operation '%s' (--list)\n", cfg.op);
+		return 2;
+	}
+	if (stopping)
+		printf("stopped after %ld failures\n", failures);
+	printf("crash images checked %ld, failures %ld\n", images, failures);
+	return failures ? 1 : 0;
 }

@@ -309,6 +309,17 @@ static int unwrite_tail(struct udax_fs *fs, const struct fs_emap *m,
 	return ret;
 }
 
+/* Copy file bytes [from, to) of the write (buffer @buf at file offset
+ * @off) to @dst, the device address of @from; flushed, not drained. */
+static int copy_in_place(struct udax_fs *fs, char *dst, const void *buf,
+			 uint64_t off, uint64_t from, uint64_t to)
+{
+	if (from >= to)
+		return 0;
+	return udax_dev_memcpy_persist(fs->dev, dst, (const char *)buf + (from - off),
+				       to - from, UDAX_PERSIST_NODRAIN);
+}
+
 /*
  * Write with ino->lock held for write.  Returns bytes or -errno.
  *
@@ -320,13 +331,18 @@ static int unwrite_tail(struct udax_fs *fs, const struct fs_emap *m,
  * overwrote in place holds old or new bytes (in-place overwrites are not
  * atomic).  No shutdown is needed for that: nothing on media maps a fresh
  * block before the commit.
+ *
+ * Bytes past the old size in its (mapped) last block must read as zero on
+ * media until the new size commits: a crash in between would otherwise
+ * leave non-zero bytes past the size, which a later extension exposes.
+ * They go into the transaction with the size instead of in place.
  */
 static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 			    uint64_t off)
 {
 	struct udax_fs *fs = f->fs;
 	struct fs_inode *i = f->inode;
-	uint64_t lb, nb, pos, end, old_size = i->size;
+	uint64_t lb, nb, pos, end, old_size = i->size, tlo, thi, toff = 0;
 	int64_t mt = i->mtime, ct = i->ctime, now;
 	bool changed = false, txn, stored = false;
 	struct fresh fr = { 0 };
@@ -360,6 +376,23 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 			changed = true;
 	txn = changed || end > i->size;
 	now = fs_now();
+	/* [tlo, thi): the part of the write past the old size, in the old
+	 * last block when that block is mapped and written (not fresh). */
+	tlo = off > old_size ? off : old_size;
+	thi = (old_size + FS_BS - 1) & ~(uint64_t)(FS_BS - 1);
+	if (thi > end)
+		thi = end;
+	if (tlo < thi) {
+		uint32_t k = fs_emap_find(m.v, m.n, tlo / FS_BS);
+
+		if (k < m.n && m.v[k].lblk <= tlo / FS_BS &&
+		    !(m.v[k].flags & FS_EXT_FRESH)) {
+			toff = (uint64_t)((char *)fs_block_addr(fs, m.v[k].pblk) -
+					  fs->base) + (tlo - m.v[k].lblk * FS_BS);
+			fs_txn_add(&t, toff, (const char *)buf + (tlo - off),
+				   thi - tlo);
+		}
+	}
 	if (txn) {
 		/* The map after the write: fresh and converted blocks are
 		 * written by the time it commits. */
@@ -398,10 +431,17 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 							      0, tail,
 							      UDAX_PERSIST_NODRAIN);
 		}
-		if (!ret)
-			ret = udax_dev_memcpy_persist(fs->dev, dst,
-						      (const char *)buf + (pos - off),
-						      stop - pos, UDAX_PERSIST_NODRAIN);
+		if (ret)
+			break;
+		if (toff && !(e->flags & FS_EXT_FRESH) && pos < thi && stop > tlo) {
+			/* The old last block's tail: through the journal. */
+			ret = copy_in_place(fs, dst, buf, off, pos, tlo);
+			if (!ret)
+				ret = copy_in_place(fs, dst + (thi - pos), buf,
+						    off, thi, stop);
+		} else {
+			ret = copy_in_place(fs, dst, buf, off, pos, stop);
+		}
 		pos = stop;
 	}
 	if (!ret)

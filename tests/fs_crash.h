@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs_crash: the file system under the crash-state explorer (tests/fs_crash.c
+ * drives it; fs_crash_state.c captures and compares trees; fs_crash_ops.c
+ * has the pre-state, the operations and the workloads).
+ */
+#ifndef UDAX_FS_CRASH_H
+#define UDAX_FS_CRASH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <udax/fs.h>
+
+/* ---- a file system tree, as the test sees it --------------------------------- */
+
+struct cs_ent {
+	char *path;
+	uint32_t ino, mode, nlink, uid, gid;
+	uint64_t size, blocks;
+	int64_t atime, mtime;		/* ns */
+	uint8_t *data;			/* regular files: size bytes */
+};
+
+struct cs_state {
+	struct cs_ent *e;		/* sorted by path, "/" first */
+	size_t n;
+	uint64_t blocks_free, inodes_free;
+};
+
+/* Another content a file may show per byte (a torn, unsynced overwrite). */
+struct cs_alt {
+	uint32_t ino;
+	const uint8_t *data;
+	uint64_t len;
+};
+
+/* Capture the whole tree; 0, or -errno with a message in @why. */
+int cs_capture(struct udax_fs *fs, struct cs_state *st, char *why, size_t len);
+void cs_free(struct cs_state *st);
+/*
+ * Does @got match @want?  Files with alternatives match per byte (each byte
+ * is want's or one alternative's); their times are not compared (in-place
+ * writes update them lazily).  No: false with the first difference in @why.
+ */
+bool cs_match(const struct cs_state *want, const struct cs_alt *alt,
+	      size_t nalt, const struct cs_state *got, char *why, size_t len);
+const struct cs_ent *cs_find(const struct cs_state *st, const char *path);
+
+/* ---- scenarios --------------------------------------------------------------------- */
+
+struct cr_step {
+	const char *what;
+	void (*fn)(struct udax_fs *fs);		/* must succeed (FS_OK) */
+	/* The step overwrites this file in place: until a later sync, each
+	 * of its bytes may be the old or the new one. */
+	const char *torn;
+	/* The step ends with fsync/fdatasync of this file: from its end on,
+	 * every byte of it must be exactly as written. */
+	const char *sync;
+	bool same;				/* changes nothing visible */
+};
+
+#define CR_MAX_STEPS	24
+
+struct cr_scenario {
+	const char *name;			/* --op NAME */
+	void (*pre)(struct udax_fs *fs);	/* after the setup, unrecorded */
+	struct cr_step steps[CR_MAX_STEPS];
+	bool long_only;				/* only with --long */
+};
+
+extern const struct cr_scenario cr_scenarios[];
+extern const size_t cr_nscenarios;
+
+/* The inode a scenario left unlinked but open before recording: an orphan
+ * in crash images (fsck reports it; mount frees it), or 0. */
+extern uint32_t cr_orphan_ino;
+
+/* The pre-state every scenario starts from. */
+void cr_setup(struct udax_fs *fs);
+
+#endif

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs_crash: the pre-state, every metadata and data operation, and
+ * workloads of several operations with fsync promises.
+ */
+#include "fs_crash.h"
+#include "fs_util.h"
+
+#define BS	4096
+
+static uint8_t buf[64 * BS];
+
+void cr_setup(struct udax_fs *fs)
+{
+	struct udax_file *f;
+	char p[128];
+
+	t_fill(buf, 10000, 1);
+	t_write_file(fs, "/a", buf, 10000);
+	t_fill(buf, 3 * BS, 2);
+	t_write_file(fs, "/b", buf, 3 * BS);
+	FS_OK(udax_open(fs, "/big", O_RDWR | O_CREAT, 0644, &f));
+	for (int b = 0; b < 40; b += 2) {		/* 20 extents: a chain */
+		t_fill(buf, BS, 100 + b);
+		T_ASSERT(udax_pwrite(f, buf, BS, (uint64_t)b * BS) == BS);
+	}
+	FS_OK(udax_ftruncate(f, 40 * BS));
+	FS_OK(udax_close(&f));
+	FS_OK(udax_mkdir(fs, "/d", 0755));
+	t_write_file(fs, "/d/x", "0123456789", 10);
+	FS_OK(udax_mkdir(fs, "/e", 0755));
+	FS_OK(udax_mkdir(fs, "/g", 0755));
+	FS_OK(udax_open(fs, "/u", O_RDWR | O_CREAT, 0644, &f));
+	t_fill(buf, 2 * BS, 3);
+	T_ASSERT(udax_pwrite(f, buf, 2 * BS, 0) == 2 * BS);
+	FS_OK(udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 0, 8 * BS));
+	FS_OK(udax_close(&f));
+	FS_OK(udax_mkdir(fs, "/many", 0755));
+	for (int i = 0; i < 85; i++) {			/* fills one dir block */
+		snprintf(p, sizeof(p), "/many/%040d", i);
+		t_write_file(fs, p, NULL, 0);
+	}
+}
+
+/* ---- namespace ---------------------------------------------------------------- */
+
+static void op_create(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/new", O_RDWR | O_CREAT | O_EXCL, 0600, &f));
+	FS_OK(udax_close(&f));
+}
+static void op_create_grow(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/many/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+			O_RDWR | O_CREAT, 0600, &f));
+	FS_OK(udax_close(&f));
+}
+static void op_open_trunc(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/b", O_RDWR | O_TRUNC, 0, &f));
+	FS_OK(udax_close(&f));
+}
+static void op_mkdir(struct udax_fs *fs) { FS_OK(udax_mkdir(fs, "/d/nd", 0700)); }
+static void op_rmdir(struct udax_fs *fs) { FS_OK(udax_rmdir(fs, "/e")); }
+static void op_unlink(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/a")); }
+static void op_unlink_big(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/big")); }
+static void op_link(struct udax_fs *fs) { FS_OK(udax_link(fs, "/a", "/d/a2")); }
+static void op_rename(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/a", "/d/a3", 0)); }
+static void op_rename_noreplace(struct udax_fs *fs)
+{
+	FS_OK(udax_rename(fs, "/a", "/e/a4", UDAX_RENAME_NOREPLACE));
+}
+static void op_rename_replace(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/b", "/big", 0)); }
+static void op_rename_dir(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/d", "/e/d", 0)); }
+static void op_rename_dir_replace(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/e", "/g", 0)); }
+static void op_chmod(struct udax_fs *fs) { FS_OK(udax_chmod(fs, "/b", 0400)); }
+static void op_chown(struct udax_fs *fs) { FS_OK(udax_chown(fs, "/d/x", 1234, 5678)); }
+static void op_utimens(struct udax_fs *fs)
+{
+	const struct timespec ts[2] = { { 1000000000, 5 }, { 2000000000, 7 } };
+
+	FS_OK(udax_utimens(fs, "/b", ts));
+}
+
+/* An orphan: /big unlinked while open; the operation is its last close. */
+static struct udax_file *held;
+uint32_t cr_orphan_ino;
+static void pre_orphan(struct udax_fs *fs)
+{
+	struct udax_stat st;
+
+	FS_OK(udax_open(fs, "/big", O_RDWR, 0, &held));
+	FS_OK(udax_fstat(held, &st));
+	cr_orphan_ino = st.ino;
+	FS_OK(udax_unlink(fs, "/big"));
+}
+static void op_last_close(struct udax_fs *fs)
+{
+	(void)fs;
+	FS_OK(udax_close(&held));
+}
+
+/* ---- data -------------------------------------------------------------------------- */
+
+static void with_file(struct udax_fs *fs, const char *path,
+		      void (*fn)(struct udax_file *))
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, path, O_RDWR, 0, &f));
+	fn(f);
+	FS_OK(udax_close(&f));
+}
+static void f_trunc_up(struct udax_file *f) { FS_OK(udax_ftruncate(f, 100000)); }
+static void f_trunc_down(struct udax_file *f) { FS_OK(udax_ftruncate(f, 5000)); }
+static void f_punch(struct udax_file *f)
+{
+	FS_OK(udax_fallocate(f, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE,
+			     1000, 10 * BS));
+}
+static void f_zero(struct udax_file *f)
+{
+	FS_OK(udax_fallocate(f, UDAX_FALLOC_ZERO_RANGE, 1000, 3 * BS));
+}
+static void f_collapse(struct udax_file *f)
+{
+	FS_OK(udax_fallocate(f, UDAX_FALLOC_COLLAPSE_RANGE, 2 * BS, 3 * BS));
+}
+static void f_insert(struct udax_file *f)
+{
+	FS_OK(udax_fallocate(f, UDAX_FALLOC_INSERT_RANGE, BS, 2 * BS));
+}
+static void f_alloc(struct udax_file *f) { FS_OK(udax_fallocate(f, 0, 0, 50000)); }
+static void f_append(struct udax_file *f)
+{
+	t_fill(buf, 6000, 9);
+	T_ASSERT(udax_append(f, buf, 6000, NULL) == 6000);
+}
+static void f_append_fdatasync(struct udax_file *f)
+{
+	t_fill(buf, 3000, 15);
+	T_ASSERT(udax_append(f, buf, 3000, NULL) == 3000);
+	FS_OK(udax_fdatasync(f));
+}
+static void f_write_alloc(struct udax_file *f)
+{
+	t_fill(buf, 5000, 10);
+	T_ASSERT(udax_pwrite(f, buf, 5000, 20000) == 5000);
+}
+static void f_write_holes(struct udax_file *f)
+{
+	t_fill(buf, 2 * BS, 11);
+	T_ASSERT(udax_pwrite(f, buf, BS - 100, BS + 100) == BS - 100);
+}
+static void f_write_extend(struct udax_file *f)
+{
+	t_fill(buf, 2 * BS, 14);
+	T_ASSERT(udax_pwrite(f, buf, 2 * BS, 40 * BS + 10) == 2 * BS);
+}
+static void f_write_unwritten(struct udax_file *f)
+{
+	t_fill(buf, 3 * BS, 12);
+	T_ASSERT(udax_pwrite(f, buf, 3 * BS, 2 * BS + 10) == 3 * BS);
+}
+static void f_overwrite_fsync(struct udax_file *f)
+{
+	t_fill(buf, 100, 13);
+	T_ASSERT(udax_pwrite(f, buf, 100, 50) == 100);
+	FS_OK(udax_fsync(f));
+}
+static void f_overwrite(struct udax_file *f)
+{
+	t_fill(buf, 5000, 16);
+	T_ASSERT(udax_pwrite(f, buf, 5000, 100) == 5000);
+}
+static void f_overwrite2_fsync(struct udax_file *f)
+{
+	t_fill(buf, 6000, 17);
+	T_ASSERT(udax_pwrite(f, buf, 6000, 3000) == 6000);
+	FS_OK(udax_fsync(f));
+}
+static void f_fsync(struct udax_file *f) { FS_OK(udax_fsync(f)); }
+static void f_fdatasync(struct udax_file *f) { FS_OK(udax_fdatasync(f)); }
+static void f_trunc_small(struct udax_file *f) { FS_OK(udax_ftruncate(f, 500)); }
+
+#define FILE_OP(name, path, fn) \
+	static void name(struct udax_fs *fs) { with_file(fs, path, fn); }
+FILE_OP(op_trunc_up, "/a", f_trunc_up)
+FILE_OP(op_trunc_down, "/big", f_trunc_down)
+FILE_OP(op_punch, "/big", f_punch)
+FILE_OP(op_zero, "/a", f_zero)
+FILE_OP(op_collapse, "/big", f_collapse)
+FILE_OP(op_insert, "/big", f_insert)
+FILE_OP(op_alloc, "/a", f_alloc)
+FILE_OP(op_append, "/a", f_append)
+FILE_OP(op_append_fdatasync, "/b", f_append_fdatasync)
+FILE_OP(op_write_alloc, "/b", f_write_alloc)
+FILE_OP(op_write_holes, "/big", f_write_holes)
+FILE_OP(op_write_extend, "/big", f_write_extend)
+FILE_OP(op_write_unwritten, "/u", f_write_unwritten)
+FILE_OP(op_overwrite_fsync, "/a", f_overwrite_fsync)
+
+/* ---- the workload: a sequence with fsync promises ------------------------------- */
+
+/* Each step is one operation: create, write and fsync are three. */
+static void w_create(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/w1", O_RDWR | O_CREAT | O_EXCL, 0644, &f));
+	FS_OK(udax_close(&f));
+}
+static void f_write_new(struct udax_file *f)
+{
+	t_fill(buf, 3 * BS + 100, 20);
+	T_ASSERT(udax_pwrite(f, buf, 3 * BS + 100, 0) == 3 * BS + 100);
+}
+static void w_create2(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/d/w2", O_RDWR | O_CREAT | O_EXCL, 0644, &f));
+	FS_OK(udax_close(&f));
+}
+static void f_write2(struct udax_file *f)
+{
+	t_fill(buf, 1000, 21);
+	T_ASSERT(udax_pwrite(f, buf, 1000, 0) == 1000);
+}
+FILE_OP(w_write, "/w1", f_write_new)
+FILE_OP(w_write2, "/d/w2", f_write2)
+FILE_OP(w_overwrite, "/w1", f_overwrite)
+FILE_OP(w_append_fdatasync, "/d/w2", f_append_fdatasync)
+FILE_OP(w_overwrite2_fsync, "/w1", f_overwrite2_fsync)
+FILE_OP(w_fsync_w1, "/w1", f_fsync)
+FILE_OP(w_fdatasync_w2, "/d/w2", f_fdatasync)
+FILE_OP(w_trunc_w1, "/w1", f_trunc_small)
+FILE_OP(w_overwrite_a, "/a", f_overwrite)
+static void w_rename_over(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/d/w2", "/w1", 0)); }
+static void w_unlink_x(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/d/x")); }
+static void w_mkdir(struct udax_fs *fs) { FS_OK(udax_mkdir(fs, "/e/sub", 0755)); }
+static void op_rmdir_g(struct udax_fs *fs) { FS_OK(udax_rmdir(fs, "/g")); }
+static void w_link(struct udax_fs *fs) { FS_OK(udax_link(fs, "/w1", "/e/sub/w1link")); }
+
+#define STEP(fn, ...) { #fn, fn, __VA_ARGS__ }
+#define OP(name, fn) { name, NULL, { { name, fn, NULL, NULL, false } }, false }
+
+const struct cr_scenario cr_scenarios[] = {
+	OP("create", op_create),
+	OP("create-dir-grows", op_create_grow),
+	OP("open-trunc", op_open_trunc),
+	OP("mkdir", op_mkdir),
+	OP("rmdir", op_rmdir),
+	OP("unlink", op_unlink),
+	OP("unlink-chain", op_unlink_big),
+	OP("link", op_link),
+	OP("rename", op_rename),
+	OP("rename-noreplace", op_rename_noreplace),
+	OP("rename-over-file", op_rename_replace),
+	OP("rename-dir", op_rename_dir),
+	OP("rename-over-dir", op_rename_dir_replace),
+	OP("chmod", op_chmod),
+	OP("chown", op_chown),
+	OP("utimens", op_utimens),
+	OP("truncate-up", op_trunc_up),
+	OP("truncate-down", op_trunc_down),
+	OP("punch-hole", op_punch),
+	OP("zero-range", op_zero),
+	OP("collapse-range", op_collapse),
+	OP("insert-range", op_insert),
+	OP("fallocate", op_alloc),
+	OP("append", op_append),
+	{ "append-fdatasync", NULL,
+	  { { "append-fdatasync", op_append_fdatasync, NULL, "/b", false } }, false },
+	OP("write-alloc", op_write_alloc),
+	OP("write-holes", op_write_holes),
+	OP("write-extend", op_write_extend),
+	OP("write-unwritten", op_write_unwritten),
+	/* In place: not atomic by design; each byte old or new until the
+	 * fsync returns, then exactly new. */
+	{ "overwrite-fsync", NULL,
+	  { { "overwrite-fsync", op_overwrite_fsync, "/a", "/a", false } }, false },
+	/* Before-state: the orphan still holds its blocks; a crash image
+	 * always recovers the after-state (mount reclaims the orphan). */
+	{ "last-close-orphan", pre_orphan,
+	  { { "last-close-orphan", op_last_close, NULL, NULL, false } }, false },
+	/* A crash anywhere recovers the state after the completed steps,
+	 * plus the current one whole or not at all; bytes overwritten in
+	 * place and not yet fsync'd may be old or new, fsync'd ones exact. */
+	{ "workload", NULL, {
+		STEP(w_create, NULL, NULL, false),
+		STEP(w_write, NULL, NULL, false),
+		STEP(w_fsync_w1, NULL, "/w1", true),
+		STEP(w_overwrite, "/w1", NULL, false),
+		STEP(w_create2, NULL, NULL, false),
+		STEP(w_write2, NULL, NULL, false),
+		STEP(w_append_fdatasync, NULL, "/d/w2", false),
+		STEP(w_overwrite_a, "/a", NULL, false),
+		STEP(w_fsync_w1, NULL, "/w1", true),
+		STEP(w_overwrite2_fsync, "/w1", "/w1", false),
+		STEP(op_chown, NULL, NULL, false),
+		STEP(w_rename_over, NULL, NULL, false),
+		STEP(w_unlink_x, NULL, NULL, false),
+		STEP(w_trunc_w1, NULL, NULL, false),
+		STEP(op_open_trunc, NULL, NULL, false),
+	}, false },
+	/* --long: more of everything in one sequence. */
+	{ "workload-long", NULL, {
+		STEP(w_create, NULL, NULL, false),
+		STEP(w_write, NULL, NULL, false),
+		STEP(w_fsync_w1, NULL, "/w1", true),
+		STEP(w_overwrite, "/w1", NULL, false),
+		STEP(op_create, NULL, NULL, false),
+		STEP(w_create2, NULL, NULL, false),
+		STEP(w_write2, NULL, NULL, false),
+		STEP(w_overwrite_a, "/a", NULL, false),
+		STEP(w_append_fdatasync, NULL, "/d/w2", false),
+		STEP(w_mkdir, NULL, NULL, false),
+		STEP(w_link, NULL, NULL, false),
+		STEP(op_punch, NULL, NULL, false),
+		STEP(op_collapse, NULL, NULL, false),
+		STEP(w_overwrite2_fsync, "/w1", "/w1", false),
+		STEP(w_fdatasync_w2, NULL, "/d/w2", true),
+		STEP(op_write_unwritten, NULL, NULL, false),
+		STEP(w_rename_over, NULL, NULL, false),
+		STEP(op_rename_dir, NULL, NULL, false),
+		STEP(op_unlink, NULL, NULL, false),
+		STEP(op_insert, NULL, NULL, false),
+		STEP(w_trunc_w1, NULL, NULL, false),
+		STEP(op_create_grow, NULL, NULL, false),
+		STEP(op_rmdir_g, NULL, NULL, false),
+	}, true },
+};
+const size_t cr_nscenarios = sizeof(cr_scenarios) / sizeof(cr_scenarios[0]);
