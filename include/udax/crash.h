@@ -22,8 +22,9 @@
  * exhaustively (all 2^n subsets, as masks); a larger one is sampled: none,
  * all, every other prefix (in flush order), every single unit, every "all
  * but one" (opts.flags may leave these three families out), and
- * opts.samples random subsets, each given by a 64-bit seed.  udax_crash_image() of the same fence and subset always
- * gives the same image: (fence, subset) replays a crash state.
+ * opts.samples random subsets, each given by a 64-bit seed.
+ * udax_crash_image() of the same fence and subset always gives the same
+ * image: (fence, subset) replays a crash state.
  *
  * The model (64-byte atomicity, single-threaded fences, what is not
  * modelled) and the memory it needs are described in docs/crash.md.
