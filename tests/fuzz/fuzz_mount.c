@@ -126,6 +126,33 @@ static void walk(struct udax_fs *fs, const char *path, int depth, bool rw)
 	}
 }
 
+/* Every problem fsck reports names an area and a place, and says why. */
+static void check_problem(const struct udax_fsck_problem *p, void *arg)
+{
+	uint64_t nr_blocks = *(const uint64_t *)arg;
+
+	if (p->area > UDAX_FSCK_DATA || !p->msg || !p->msg[0] ||
+	    (p->block != UINT64_MAX && p->block >= nr_blocks) || p->offset >= 4096) {
+		fprintf(stderr, "fuzz_mount: bad fsck report: area %d block %llu +%u: %s\n",
+			p->area, (unsigned long long)p->block, p->offset,
+			p->msg ? p->msg : "(null)");
+		abort();
+	}
+}
+
+/* A refused mount says why, with one of the documented codes. */
+static void check_refusal(int ret)
+{
+	const char *msg = udax_fs_last_error();
+
+	if ((ret != -EUCLEAN && ret != -ENODATA && ret != -EPROTONOSUPPORT &&
+	     ret != -ENOMEM) || !msg || !msg[0]) {
+		fprintf(stderr, "fuzz_mount: mount refused with %d (%s), message \"%s\"\n",
+			ret, udax_strerror(ret), msg ? msg : "(null)");
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -135,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct udax_fsck_report r;
 	struct udax_fs *fs;
 	unsigned char *img;
+	uint64_t nr_blocks;
 	bool rw, checked;
 	int ret;
 
@@ -163,8 +191,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	udax_dev_part_read(dev);
 	mo.flags = rw ? 0 : UDAX_MOUNT_RDONLY;
-	checked = udax_fsck(dev, 0, 0, NULL, NULL, &r) == 0;
+	nr_blocks = dev_size / 4096;	/* a bound for any partition */
+	checked = udax_fsck(dev, 0, 0, check_problem, &nr_blocks, &r) == 0;
 	ret = udax_mount(dev, 0, &mo, &fs);
+	if (ret)
+		check_refusal(ret);
 	if (checked && ((!r.problems && ret) || (ret == -EUCLEAN && !r.problems))) {
 		fprintf(stderr, "fuzz_mount: fsck found %llu problems, mount returned %d: %s\n",
 			(unsigned long long)r.problems, ret, udax_fs_last_error());
@@ -174,12 +205,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		walk(fs, "/", 0, rw);
 		udax_unmount(&fs);
 	}
-	if (udax_fsck(dev, 0, UDAX_FSCK_REPAIR, NULL, NULL, &r) == 0 &&
-	    r.problems && r.repaired == r.problems &&
-	    udax_fsck(dev, 0, 0, NULL, NULL, &r) == 0 && r.problems) {
-		fprintf(stderr, "fuzz_mount: fsck repaired everything, but %llu problems remain\n",
-			(unsigned long long)r.problems);
-		abort();
+	if (udax_fsck(dev, 0, UDAX_FSCK_REPAIR, check_problem, &nr_blocks, &r) == 0 &&
+	    r.problems && r.repaired == r.problems) {
+		if (udax_fsck(dev, 0, 0, check_problem, &nr_blocks, &r) == 0 && r.problems) {
+			fprintf(stderr, "fuzz_mount: fsck repaired everything, but %llu problems remain\n",
+				(unsigned long long)r.problems);
+			abort();
+		}
+		/* Repaired means usable. */
+		ret = udax_mount(dev, 0, &mo, &fs);
+		if (ret) {
+			fprintf(stderr, "fuzz_mount: fsck repaired everything, mount: %d: %s\n",
+				ret, udax_fs_last_error());
+			abort();
+		}
+		udax_unmount(&fs);
 	}
 	udax_dev_close(&dev, UDAX_DEV_CLOSE_WAIT);
 	return 0;
