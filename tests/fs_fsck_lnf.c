@@ -179,22 +179,52 @@ static void test_subtree(const char *want)
 	restore();
 }
 
-/* Every crash state of the repair of test_subtree's damage mounts, and a
- * second repair leaves @want. */
-static void test_crash(const char *want)
+/* /e unnamed, and /keep/h2 naming the first free inode: /lost+found must
+ * not take that one (until the entry is removed it would have two names). */
+static void damage_stale(void)
+{
+	uint64_t blk;
+	struct fs_ddirent *e = dirent_of(ikeep, "h2", &blk);
+
+	unname(UDAX_ROOT_INO, "e");
+	for (e->ino = ie; dinode(e->ino)->mode; e->ino++)
+		;
+	fix_block(blk, ikeep);
+}
+
+static void e_moved_h2_gone(struct udax_fs *fs)
+{
+	e_moved(fs);
+	FS_OK(udax_unlink(fs, "/keep/h2"));
+}
+
+static void damage_e(void)
+{
+	unname(UDAX_ROOT_INO, "e");
+}
+
+/* Every crash state of the repair of @damage (@problems, all repairable)
+ * mounts, and a second repair leaves @want. */
+static void test_crash(void (*damage)(void), int problems, const char *want)
 {
 	struct udax_mount_opts ro = { .flags = UDAX_MOUNT_RDONLY };
 	struct udax_fsck_report r;
 	struct udax_fs *fs;
 	long fences, states = 0;
+	uint8_t *orig = malloc(part_size);
 
-	unname(UDAX_ROOT_INO, "e");
-	memcpy(good, part, part_size);		/* the damaged image */
+	T_ASSERT(orig);
+	memcpy(orig, good, part_size);
+	restore();
+	damage();
+	memcpy(good, part, part_size);		/* restore(): the damaged image */
 	sh_start(1L << 30, 0);
 	fsck(UDAX_FSCK_REPAIR, &r);
 	fences = sh.fences;
 	sh_crash();
-	T_ASSERT(r.repaired == 2 && fences >= 3);	/* 3 transactions */
+	T_ASSERT(got.n == problems && r.repaired == r.problems);
+	T_ASSERT(fences >= 3);	/* make, reconnect, the root's count at least */
+	expect_tree(want);
 	for (long stop = 0; stop <= fences; stop++) {
 		long np = 1;
 
@@ -212,7 +242,8 @@ static void test_crash(const char *want)
 		}
 	}
 	fprintf(stderr, "crash: %ld fences, %ld states\n", fences, states);
-	memcpy(good, part, part_size);		/* repaired: a good image again */
+	memcpy(good, orig, part_size);
+	free(orig);
 	restore();
 }
 
@@ -504,12 +535,12 @@ int main(void)
 	T_ASSERT(got.n == 0 && r.chain_blocks == 5);
 	want = reference(e_moved);
 	test_subtree(want);
-	test_crash(want);
+	test_crash(damage_e, 2, want);
 	free(want);
-	/* good is now the repaired image: start again from the built one. */
-	udax_dev_close(&dev, 0);
-	build();
-	k_snapshot();
+	want = reference(e_moved_h2_gone);
+	/* The entry, /h's count, /e, the root's count. */
+	test_crash(damage_stale, 4, want);
+	free(want);
 	test_cases();
 	test_files();
 	test_chain_cycle();

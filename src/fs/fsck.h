@@ -55,6 +55,7 @@ struct fk_ino {
 	uint32_t entries;		/* directories: entries */
 	/* Reconnection (fsck_lnf.c), planned before link counts are judged:
 	 * the counts above are those of the tree after it. */
+	bool named_free;		/* free, but named by an entry (removed later) */
 	bool top;			/* unreachable, goes to /lost+found */
 	uint32_t lnf_links;		/* links the reconnection adds to nlink */
 	const char *nolnf;		/* why an unreachable inode stays */

@@ -30,7 +30,8 @@
  * and extent could be read: with a damaged one nothing is allocated.  A
  * directory grows by one block at its end, by extending its last inline
  * extent or in a free inline slot; one with an extent chain does not grow
- * here.  The inode for /lost+found is the first free record.
+ * here.  The inode for /lost+found is the first free record that no
+ * (stale) entry names.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -540,8 +541,10 @@ static const char *lnf_where(struct fk *k)
 		return NULL;
 	if (k->lnf_file)
 		return "\"lost+found\" in the root is not a directory";
+	/* Not one a stale entry names: until that entry is removed (a later
+	 * repair), /lost+found would have two names. */
 	for (uint32_t i = UDAX_ROOT_INO + 1; i < k->sb.nr_inodes; i++)
-		if (k->ino[i].state == FK_FREE) {
+		if (k->ino[i].state == FK_FREE && !k->ino[i].named_free) {
 			k->lnf_ino = i;
 			k->lnf_new = true;
 			return NULL;

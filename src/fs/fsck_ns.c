@@ -183,6 +183,7 @@ static int scan_block(struct fk *k, struct ns *s, uint32_t d, uint64_t pblk)
 		why = t->state == FK_FREE ? "names a free inode" :
 		      e->ino == UDAX_ROOT_INO ? "names the root directory" : NULL;
 		if (why) {
+			t->named_free |= t->state == FK_FREE;
 			fk_problem(k, UDAX_FSCK_DIR, pblk, off - e->rec_len, d,
 				   FK_FIX_DIRENT, 0, "entry \"%s\" -> %u: %s",
 				   show(e, nm), e->ino, why);
