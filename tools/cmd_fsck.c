@@ -3,7 +3,8 @@
  * udax fsck: check (and with --repair, repair what is safe) the file system
  * of each partition with udax_fsck() (include/udax/fsck.h): superblocks,
  * journal, inode table, extents and block owners, directories, link counts,
- * data tails, straight from the media.  Each problem is printed with where
+ * data tails, straight from the media; --repair reconnects unreachable
+ * inodes under /lost+found.  Each problem is printed with where
  * it is, then a summary per partition.
  *
  * Exit status (like e2fsck): 0 clean, 1 every problem found was repaired,
@@ -88,7 +89,8 @@ static void usage(FILE *f)
 		"  -p, --partition N   check one partition\n"
 		"  -r, --repair        repair what is safe (journal replay, superblock\n"
 		"                      copies, orphans, link counts, parents, bad\n"
-		"                      entries, non-zero bytes past the end of file)\n"
+		"                      entries, non-zero bytes past the end of file;\n"
+		"                      unreachable inodes go to /lost+found/#INO)\n"
 		"Exit: 0 clean, 1 repaired, 4 problems left, 8 operational error.\n");
 }
 

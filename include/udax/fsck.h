@@ -9,6 +9,8 @@
  * the data area), every directory block and entry, link counts,
  * reachability from the root, orphans, and the zero tail of each file's
  * last block.  Each problem is reported once through @cb with where it is.
+ * With UDAX_FSCK_REPAIR, the top of each unreachable subtree is named
+ * "/lost+found/#<ino>" (the directory made if absent, docs/fs.md).
  * The partition is claimed like a mount for the duration: mount and mkfs
  * of it get -EBUSY meanwhile.
  */

@@ -13,7 +13,8 @@
  *	   owner: a block owned twice is reported with both owners (this is
  *	   the whole of "extent maps vs allocator": the allocator is derived
  *	   from these maps at mount);
- *	4. directories, link counts, reachability, orphans (fsck_ns.c);
+ *	4. directories, link counts, reachability, orphans (fsck_ns.c),
+ *	   with the reconnection of unreachable inodes planned (fsck_lnf.c);
  *	5. the zero tail of each file's last partial block (fsck_ns.c);
  *	6. repairs (fsck_repair.c), then every problem goes to the callback.
  *
@@ -391,6 +392,7 @@ static void fk_free(struct fk *k)
 	free(k->okind);
 	free(k->itab);
 	fs_jtxn_free(&k->jt);
+	fk_lnf_free(k);
 	pthread_mutex_destroy(&k->core.txn_lock);
 }
 

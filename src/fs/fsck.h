@@ -2,7 +2,8 @@
 /*
  * fsck internals, shared by fsck.c (superblocks, journal, inode table,
  * extents, block owners), fsck_ns.c (directories, link counts,
- * reachability, data tails) and fsck_repair.c (repairs).
+ * reachability, data tails), fsck_lnf.c (reconnecting unreachable inodes
+ * under /lost+found) and fsck_repair.c (repairs).
  *
  * The check never trusts the media: every structure is copied out (through
  * the journal overlay when a committed transaction is checked "as if
@@ -13,6 +14,7 @@
 #ifndef UDAX_FS_FSCK_H
 #define UDAX_FS_FSCK_H
 
+#include <sys/stat.h>
 #include <udax/fsck.h>
 
 #include "fs/core.h"
@@ -21,6 +23,7 @@
 enum fk_fix {
 	FK_FIX_NONE,
 	FK_FIX_SUPER,		/* a: copy to rewrite from the other one */
+	FK_FIX_LNF,		/* name ino in /lost+found, nlink a (fsck_lnf.c) */
 	FK_FIX_DIRENT,		/* remove the record at (block, offset) of dir ino */
 	FK_FIX_DTYPE,		/* set that record's type to a */
 	FK_FIX_ORPHAN,		/* free inode ino (nlink 0, named nowhere) */
@@ -50,6 +53,12 @@ struct fk_ino {
 	uint32_t named_by;		/* directories: the one naming it */
 	uint32_t subdirs;		/* directories: entries naming directories */
 	uint32_t entries;		/* directories: entries */
+	/* Reconnection (fsck_lnf.c), planned before link counts are judged:
+	 * the counts above are those of the tree after it. */
+	bool named_free;		/* free, but named by an entry (removed later) */
+	bool top;			/* unreachable, goes to /lost+found */
+	uint32_t lnf_links;		/* links the reconnection adds to nlink */
+	const char *nolnf;		/* why an unreachable inode stays */
 };
 
 /* Block owners, for the "owned at most once" check. */
@@ -68,6 +77,10 @@ struct fk {
 	uint32_t *owner;		/* per block: inode, 0 none */
 	uint8_t *okind;			/* per block: FK_OWN_* */
 	bool ns_incomplete;		/* some directory content is unknown */
+	uint32_t lnf_ino;		/* /lost+found: a directory, or the one to make */
+	bool lnf_file;			/* "lost+found" in the root names a file */
+	bool lnf_new;			/* lnf_ino is to be made (a free record) */
+	struct fk_lnf *lnf;		/* the repair's working state */
 	struct fk_prob *pv;
 	size_t np, pcap;
 	int err;			/* sticky -ENOMEM */
@@ -103,6 +116,26 @@ const struct fs_extent *fk_extent_at(const struct fk_ino *i, uint64_t lblk);
 /* fsck_ns.c: directories, link counts, reachability, data tails. */
 int fk_check_namespace(struct fk *k);
 void fk_check_tails(struct fk *k);
+
+/* The link count of an inode reconnected under /lost+found: its one entry
+ * there, or a directory's 2 + subdirectories; 0: none fits. */
+static inline uint32_t fk_reconnect_nlink(const struct fk_ino *ii)
+{
+	if (!S_ISDIR(ii->mode))
+		return 1;
+	return ii->subdirs <= UINT32_MAX - 2 ? 2 + ii->subdirs : 0;
+}
+
+/* fsck_lnf.c: plan the reconnection of the unreachable inodes @tops (named
+ * by no entry at all) under /lost+found, as the repair will do it: sets
+ * lnf_ino/lnf_new, and for each of @tops either .top or .nolnf. */
+int fk_lnf_plan(struct fk *k, const uint32_t *tops, uint32_t n);
+/* Repair: make /lost+found if planned and not made yet, then name @ino
+ * there as "#<ino>" with link count @nlink (directories: parent
+ * /lost+found), one journal transaction each.  0, 1 (not possible: left),
+ * or a negative errno. */
+int fk_lnf_reconnect(struct fk *k, uint32_t ino, uint32_t nlink);
+void fk_lnf_free(struct fk *k);
 
 /* fsck_repair.c: run the repairs of the problems found (REPAIR only). */
 int fk_repair(struct fk *k);

@@ -15,6 +15,11 @@
  * directory inode, an entry naming a damaged inode) the counts are
  * incomplete: link counts, reachability and orphans are then not judged at
  * all, since "fixing" them from partial counts would destroy data.
+ *
+ * What the root does not reach is reconnected under /lost+found where
+ * that is possible (fsck_lnf.c): the tops of the unreachable subtrees are
+ * planned first, their subtrees walked from them, and link counts are then
+ * judged against the tree as the repair leaves it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -178,6 +183,7 @@ static int scan_block(struct fk *k, struct ns *s, uint32_t d, uint64_t pblk)
 		why = t->state == FK_FREE ? "names a free inode" :
 		      e->ino == UDAX_ROOT_INO ? "names the root directory" : NULL;
 		if (why) {
+			t->named_free |= t->state == FK_FREE;
 			fk_problem(k, UDAX_FSCK_DIR, pblk, off - e->rec_len, d,
 				   FK_FIX_DIRENT, 0, "entry \"%s\" -> %u: %s",
 				   show(e, nm), e->ino, why);
@@ -195,6 +201,13 @@ static int scan_block(struct fk *k, struct ns *s, uint32_t d, uint64_t pblk)
 		    !grow((void **)&s->e, &s->ecap, s->ne + 1, sizeof(*s->e)))
 			return -ENOMEM;
 		s->e[s->ne++] = (struct edge){ d, e->ino };
+		if (d == UDAX_ROOT_INO && e->name_len == 10 &&
+		    !memcmp(e->name, "lost+found", 10)) {
+			if (!S_ISDIR(t->mode))
+				k->lnf_file = true;
+			else if (!k->lnf_ino)
+				k->lnf_ino = e->ino;
+		}
 		t->refs++;
 		di->entries++;
 		if (S_ISDIR(t->mode)) {
@@ -273,18 +286,20 @@ static int edge_cmp(const void *a, const void *b)
 	return x->child < y->child ? -1 : x->child > y->child;
 }
 
-/* Mark what the root reaches, breadth first (each directory once). */
-static int reach(struct fk *k, struct ns *s)
+/* Mark what @from[0..n) reach, breadth first (each directory once); the
+ * edges are sorted. */
+static int reach(struct fk *k, struct ns *s, const uint32_t *from, uint32_t n)
 {
 	uint32_t *q = malloc((size_t)k->sb.nr_inodes * sizeof(*q));
 	size_t head = 0, tail = 0;
 
 	if (!q)
 		return -ENOMEM;
-	if (s->ne > 1)
-		qsort(s->e, s->ne, sizeof(*s->e), edge_cmp);
-	k->ino[UDAX_ROOT_INO].reached = true;
-	q[tail++] = UDAX_ROOT_INO;
+	for (uint32_t x = 0; x < n; x++) {
+		k->ino[from[x]].reached = true;
+		if (S_ISDIR(k->ino[from[x]].mode))
+			q[tail++] = from[x];
+	}
 	while (head < tail) {
 		uint32_t d = q[head++];
 		size_t lo = 0, hi = s->ne;
@@ -311,6 +326,57 @@ static int reach(struct fk *k, struct ns *s)
 	return 0;
 }
 
+/*
+ * The tops of the unreachable subtrees: in use, named by no entry at all
+ * (orphans, named nowhere with nlink 0, are freed instead; a directory with
+ * entries is not an orphan).  Those /lost+found takes are counted as
+ * named by it, and what they reach becomes reached.
+ */
+static int plan_reconnect(struct fk *k, struct ns *s)
+{
+	uint32_t *tops = NULL, n = 0, lnf, dirs = 0, planned = 0;
+	int ret;
+
+	for (uint32_t i = UDAX_ROOT_INO + 1; i < k->sb.nr_inodes; i++) {
+		const struct fk_ino *ii = &k->ino[i];
+
+		if (ii->state != FK_OK || ii->reached || ii->refs ||
+		    (!ii->nlink && !(S_ISDIR(ii->mode) && ii->entries)))
+			continue;
+		if (!tops && !(tops = malloc((size_t)k->sb.nr_inodes * sizeof(*tops))))
+			return -ENOMEM;
+		tops[n++] = i;
+	}
+	if (!n)
+		return 0;
+	ret = fk_lnf_plan(k, tops, n);
+	lnf = k->lnf_ino;
+	for (uint32_t x = 0; x < n && !ret; x++) {
+		struct fk_ino *ii = &k->ino[tops[x]];
+
+		if (!ii->top)
+			continue;
+		ii->refs = 1;
+		ii->named_by = lnf;
+		tops[planned++] = tops[x];
+		dirs += S_ISDIR(ii->mode) != 0;
+	}
+	if (!ret && planned) {
+		/* Each reconnected directory adds a link to /lost+found; a new
+		 * /lost+found one to the root. */
+		if (k->lnf_new) {
+			k->ino[UDAX_ROOT_INO].subdirs++;
+			k->ino[UDAX_ROOT_INO].lnf_links++;
+		} else {
+			k->ino[lnf].subdirs += dirs;
+			k->ino[lnf].lnf_links += dirs;
+		}
+		ret = reach(k, s, tops, planned);
+	}
+	free(tops);
+	return ret;
+}
+
 static void check_links(struct fk *k)
 {
 	for (uint32_t i = 1; i < k->sb.nr_inodes; i++) {
@@ -320,6 +386,14 @@ static void check_links(struct fk *k)
 
 		if (ii->state != FK_OK)
 			continue;
+		if (ii->top) {
+			/* The reconnection sets nlink (and parent) itself. */
+			fk_problem(k, UDAX_FSCK_LINK, blk, off, i, FK_FIX_LNF,
+				   fk_reconnect_nlink(ii),
+				   "not reachable from the root (nlink %u, named nowhere): reconnect as /lost+found/#%u",
+				   ii->nlink, i);
+			continue;
+		}
 		if (i == UDAX_ROOT_INO) {
 			if (ii->parent != UDAX_ROOT_INO)
 				fk_problem(k, UDAX_FSCK_LINK, blk, off, i, FK_FIX_PARENT,
@@ -328,17 +402,19 @@ static void check_links(struct fk *k)
 		} else if (!ii->nlink && !ii->refs) {
 			if (ii->entries)
 				fk_problem(k, UDAX_FSCK_LINK, blk, off, i, FK_FIX_NONE, 0,
-					   "orphan directory (link count 0) with %u entries",
-					   ii->entries);
+					   "orphan directory (link count 0) with %u entries; cannot reconnect: %s",
+					   ii->entries, ii->nolnf ? ii->nolnf : "?");
 			else
 				fk_problem(k, UDAX_FSCK_LINK, blk, off, i, FK_FIX_ORPHAN, 0,
 					   "orphan (link count 0, named nowhere: unlinked while open)");
 			continue;
 		} else if (!ii->reached) {
 			fk_problem(k, UDAX_FSCK_LINK, blk, off, i, FK_FIX_NONE, 0,
-				   "not reachable from the root (nlink %u, %u entr%s name%s it)",
+				   "not reachable from the root (nlink %u, %u entr%s name%s it)%s%s",
 				   ii->nlink, ii->refs, ii->refs == 1 ? "y" : "ies",
-				   ii->refs == 1 ? "s" : "");
+				   ii->refs == 1 ? "s" : "",
+				   ii->nolnf ? "; cannot reconnect: " : "",
+				   ii->nolnf ? ii->nolnf : "");
 			continue;
 		}
 		if (!S_ISDIR(ii->mode)) {
@@ -357,11 +433,14 @@ static void check_links(struct fk *k)
 			fk_problem(k, UDAX_FSCK_LINK, blk, off, i, FK_FIX_PARENT,
 				   ii->named_by, "directory: parent %u, but directory %u names it",
 				   ii->parent, ii->named_by);
+		/* Against the repaired tree: the reconnection adds lnf_links
+		 * subdirectories and as many links; reported in today's terms. */
 		want = 2ull + ii->subdirs;
-		if (ii->nlink != want && want <= UINT32_MAX)
+		if ((uint64_t)ii->nlink + ii->lnf_links != want && want <= UINT32_MAX)
 			fk_problem(k, UDAX_FSCK_LINK, blk, off, i, FK_FIX_NLINK, want,
 				   "directory: nlink %u, want %llu (2 + %u subdirectories)",
-				   ii->nlink, (unsigned long long)want, ii->subdirs);
+				   ii->nlink, (unsigned long long)(want - ii->lnf_links),
+				   ii->subdirs - ii->lnf_links);
 	}
 }
 
@@ -379,7 +458,13 @@ int fk_check_namespace(struct fk *k)
 		if (k->ino[d].state == FK_OK && S_ISDIR(k->ino[d].mode))
 			ret = scan_dir(k, &s, d);
 	if (!ret && !k->err && !k->ns_incomplete) {
-		ret = reach(k, &s);
+		uint32_t root = UDAX_ROOT_INO;
+
+		if (s.ne > 1)
+			qsort(s.e, s.ne, sizeof(*s.e), edge_cmp);
+		ret = reach(k, &s, &root, 1);
+		if (!ret)
+			ret = plan_reconnect(k, &s);
 		if (!ret)
 			check_links(k);
 	}

@@ -10,17 +10,22 @@
  *	orphan		(nlink 0, named nowhere): its record zeroed, which
  *			frees its blocks too (the allocator is derived from
  *			the records), as a read-write mount does;
+ *	unreachable	the top of each unreachable subtree named in
+ *			/lost+found, made if needed (fsck_lnf.c);
  *	nlink, parent	set to what the directories say;
  *	data tail	bytes past the end of file in its last block zeroed.
  *
  * Metadata repairs go through the file system's own journal, one
- * transaction each, in this order: entries first, then records.  A crash
- * between two leaves an image that mounts (link counts and parents are not
- * needed by mount) and that fsck repairs the rest of.  A data tail is
- * zeroed in place (persisted): a partial zeroing is still a state that
- * fsck finds and finishes.  Damaged records, blocks owned twice, bad
- * names, unreachable inodes and every other problem are left as reported:
- * there is no rule that is clearly safe for them.
+ * transaction each, in this order: reconnections (each a whole step: entry
+ * and records together), entries, then records.  A crash between two
+ * leaves an image that mounts (link counts and parents are not needed by
+ * mount) and that fsck repairs the rest of.  Reconnections come first so
+ * that they find the media as the check read them (their plan was made
+ * there).  A data tail is zeroed in place (persisted): a partial zeroing
+ * is still a state that fsck finds and finishes.  Damaged records, blocks
+ * owned twice, bad names, unreachable inodes that cannot be reconnected
+ * and every other problem are left as reported: there is no rule that is
+ * clearly safe for them.
  *
  * The repairs read the media (the journal was replayed before the check),
  * and re-validate what they rewrite.
@@ -121,6 +126,8 @@ static int fix_one(struct fk *k, struct fk_prob *p)
 	case FK_FIX_SUPER:
 		return udax_dev_memcpy_persist(k->dev, k->base + p->p.block * FS_BS,
 					       &k->sb, sizeof(k->sb), 0);
+	case FK_FIX_LNF:
+		return fk_lnf_reconnect(k, i, (uint32_t)p->a);
 	case FK_FIX_DIRENT:
 		return fix_dirent(k, i, p->p.block, p->p.offset, 0);
 	case FK_FIX_DTYPE:
@@ -142,9 +149,9 @@ static int fix_one(struct fk *k, struct fk_prob *p)
 
 int fk_repair(struct fk *k)
 {
-	/* Superblocks, entries, records, data: see the top. */
+	/* Superblocks, reconnections, entries, records, data: see the top. */
 	static const enum fk_fix order[] = {
-		FK_FIX_SUPER, FK_FIX_DIRENT, FK_FIX_DTYPE, FK_FIX_ORPHAN, FK_FIX_PARENT,
+		FK_FIX_SUPER, FK_FIX_LNF, FK_FIX_DIRENT, FK_FIX_DTYPE, FK_FIX_ORPHAN, FK_FIX_PARENT,
 		FK_FIX_NLINK, FK_FIX_TAIL,
 	};
 
