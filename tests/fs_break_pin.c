@@ -14,7 +14,10 @@
  *  - TIMEOUT / NOWAIT: -ETIMEDOUT / -EBUSY and the file is unchanged;
  *  - DEFER: the operation returns at once; late "DMA" into the pinned
  *    pages does not reach a new file written into the freed space; the
- *    pinned blocks become free when the pin drops.
+ *    pinned blocks become free when the pin drops.  Zero range keeps the
+ *    blocks but replaces the pinned ones (tests/fs_defer_kept.c): on the
+ *    full file system that is -ENOSPC with nothing changed, then room is
+ *    made.
  * In every case a new file written after the operation holds exactly
  * what was written to it.
  */
@@ -315,9 +318,17 @@ static void scenario(enum op op, enum udax_break_mode mode)
 			T_EXPECT_ERR(do_op(&e, op), 0);
 			break;
 		}
+		if (op == ZERO) {
+			/* The pinned blocks it keeps are replaced by fresh
+			 * unwritten ones: none is free, so nothing changes. */
+			T_EXPECT_ERR(do_op(&e, op), -ENOSPC);
+			check_unchanged(&e);
+			T_EXPECT_ERR(udax_unlink(e.fs, "/filler"), 0);
+		}
 		T_EXPECT_ERR(do_op(&e, op), 0);		/* at once, pinned or not */
-		if (op != INSERT && op != ZERO) {
-			/* Freed-but-pinned blocks are busy, not free. */
+		if (op != INSERT) {
+			/* Freed-but-pinned blocks (zero range: replaced) are
+			 * busy, not free. */
 			(void)free_blocks(e.fs, &busy);
 			T_ASSERT(busy == R_LEN);
 		}

@@ -21,13 +21,17 @@
  *    so the break applies on top of the DMA'd bytes.
  *  - A break refused with -EBUSY / -ETIMEDOUT had a transfer on its range
  *    (checked) and changed nothing: the whole file still equals the model.
- *  - DEFER orders nothing with DMA into blocks the operation keeps (the
- *    partial blocks it zeroes, blocks that zero range marks unwritten or
- *    collapse/insert move), so the worker reaps those transfers first, as
- *    a program must; transfers on blocks the break frees stay in flight
- *    and become orphans: their blocks are freed when the DMA completes
- *    and must never be handed out before.  Unlink + close of a file with
- *    transfers in flight does the same (the mount's break mode is DEFER).
+ *  - DEFER waits for nothing.  Transfers on blocks the break frees stay
+ *    in flight, their blocks freed when the DMA completes and never
+ *    handed out before.  A pinned block the operation keeps but rewrites
+ *    (the partial blocks it zeroes, blocks zero range marks unwritten) is
+ *    replaced by a copy: its transfer's later bytes go to the old block,
+ *    so the bytes that stay are each the one before the transfer or the
+ *    one it brought (checked, then taken into the model), and the zeroes
+ *    stay zeroes.  Blocks collapse/insert move keep their transfers, at
+ *    the blocks' new places.  A transfer none of whose pages is in the
+ *    file any more is an orphan.  Unlink + close of a file with transfers
+ *    in flight orphans them too (the mount's break mode is DEFER).
  *  - Transfers out (file -> sink) must deliver the model's bytes at
  *    submission, orphans included (a freed block is not reused while
  *    pinned).
@@ -93,7 +97,9 @@ struct mfile {
 struct xfer {
 	bool used, in, slow, orphan;
 	int file;
-	uint64_t lblk, nblk;
+	uint64_t lblk, nblk;		/* where it started */
+	int64_t at[XFER_BLK];		/* file block of page k now; -1: gone */
+	uint8_t *pre;			/* in: the model's bytes before it */
 	struct udax_io_req *req;
 	_Atomic int cb;			/* the completion callback ran */
 	_Atomic long res;
@@ -114,7 +120,7 @@ struct worker {
 	uint8_t rbuf[MAX_BLK * BS];
 	char log[16][96];		/* the last operations, for a failure */
 	unsigned nlog;
-	long n_in, n_out, n_slow, n_refused, n_defer_orphans, n_waited, n_held;
+	long n_in, n_out, n_slow, n_refused, n_defer_orphans, n_held, n_copied;
 };
 
 static struct udax_dev *dev;
@@ -182,16 +188,23 @@ static void xfer_done(struct udax_io_req *req, ssize_t res, void *arg)
 	atomic_store(&x->cb, 1);
 }
 
+/* Does a page of live transfer @x sit in file @fi's blocks [b0, b1)? */
+static bool x_in(const struct xfer *x, int fi, uint64_t b0, uint64_t b1)
+{
+	if (!x->used || x->orphan || x->file != fi)
+		return false;
+	for (uint64_t k = 0; k < x->nblk; k++)
+		if (x->at[k] >= 0 && (uint64_t)x->at[k] >= b0 && (uint64_t)x->at[k] < b1)
+			return true;
+	return false;
+}
+
 /* A live (not orphaned) transfer on file @fi overlapping blocks [b0, b1). */
 static bool pending(struct worker *w, int fi, uint64_t b0, uint64_t b1)
 {
-	for (int k = 0; k < MAXPEND; k++) {
-		struct xfer *x = &w->x[k];
-
-		if (x->used && !x->orphan && x->file == fi &&
-		    x->lblk < b1 && b0 < x->lblk + x->nblk)
+	for (int k = 0; k < MAXPEND; k++)
+		if (x_in(&w->x[k], fi, b0, b1))
 			return true;
-	}
 	return false;
 }
 
@@ -227,6 +240,8 @@ static void reap(struct worker *w, struct xfer *x)
 		free(x->snap);
 		x->snap = NULL;
 	}
+	free(x->pre);
+	x->pre = NULL;
 	udax_io_req_free(&x->req);
 	x->used = false;
 }
@@ -237,24 +252,6 @@ static void reap_done(struct worker *w)
 	for (int k = 0; k < MAXPEND; k++)
 		if (w->x[k].used && udax_io_req_done(w->x[k].req, NULL))
 			reap(w, &w->x[k]);
-}
-
-/* Reap every live transfer of @fi on [b0, b1) that does not lie wholly
- * in [f0, f1). */
-static void reap_overlapping(struct worker *w, int fi, uint64_t b0, uint64_t b1,
-			     uint64_t f0, uint64_t f1)
-{
-	for (int k = 0; k < MAXPEND; k++) {
-		struct xfer *x = &w->x[k];
-
-		if (!x->used || x->orphan || x->file != fi ||
-		    !(x->lblk < b1 && b0 < x->lblk + x->nblk))
-			continue;
-		if (x->lblk >= f0 && x->lblk + x->nblk <= f1)
-			continue;
-		reap(w, x);
-		w->n_waited++;
-	}
 }
 
 static struct xfer *free_slot(struct worker *w)
@@ -308,8 +305,14 @@ static void op_dma(struct worker *w, int fi, int kind)
 	x->file = fi;
 	x->lblk = b;
 	x->nblk = n;
+	for (uint64_t k = 0; k < n; k++)
+		x->at[k] = (int64_t)(b + k);
 	x->in = kind != 2;
 	x->slow = kind == 1;
+	if (x->in) {
+		T_ASSERT((x->pre = malloc(n * BS)));
+		memcpy(x->pre, m->data + b * BS, n * BS);
+	}
 	if (kind == 0) {		/* O_DIRECT source -> file */
 		uint64_t so = rnd(w, SRC_BLK - n + 1) * BS;
 
@@ -444,6 +447,81 @@ static const char *const mode_name[] = { "WAIT", "TIMEOUT", "NOWAIT", "DEFER" };
 enum brk_op { BR_TRUNC, BR_PUNCH, BR_ZERO, BR_COLLAPSE, BR_INSERT };
 
 /*
+ * Page @k of in-transfer @x sat in block @b, which a DEFER break kept but
+ * rewrote, zeroing bytes [z0, z1) of the file: the block was replaced by a
+ * copy if the transfer still pinned it.  Each byte that stays is the one
+ * before the transfer or the one it brought (the copy raced the DMA); it
+ * goes into the model.  The zeroed bytes are the model's zeroes already.
+ */
+static void defer_adopt(struct worker *w, int fi, struct xfer *x, uint64_t k,
+			uint64_t b, uint64_t z0, uint64_t z1)
+{
+	struct mfile *m = &w->file[fi];
+	ssize_t r = udax_pread(m->f, w->rbuf, BS, b * BS);
+	char msg[200];
+
+	T_ASSERT(r >= 0);
+	for (uint64_t i = 0; i < (uint64_t)r; i++) {
+		uint64_t pos = b * BS + i;
+		uint8_t got = w->rbuf[i];
+
+		if (pos >= z0 && pos < z1)
+			continue;
+		if (got != x->pre[k * BS + i] && got != m->data[pos]) {
+			snprintf(msg, sizeof(msg), "%s: byte %llu of a block the break kept "
+				 "is %#x: neither %#x from before the DMA nor its %#x",
+				 m->path, (unsigned long long)pos, got, x->pre[k * BS + i],
+				 m->data[pos]);
+			fail(w, msg);
+		}
+		m->data[pos] = got;
+	}
+	/* Still in flight after the break: the block was pinned, so copied. */
+	if (!atomic_load(&x->cb))
+		w->n_copied++;
+}
+
+/*
+ * After a DEFER break that changed file @fi: where the pages of live
+ * transfer @x are now.  @len is the byte length for punch and zero, the
+ * blocks' shift (bytes) for collapse and insert.
+ */
+static void defer_follow(struct worker *w, int fi, enum brk_op op, uint64_t off,
+			 uint64_t len, struct xfer *x)
+{
+	uint64_t z0 = off, z1 = op == BR_TRUNC ? UINT64_MAX : off + len;
+	bool live = false;
+
+	for (uint64_t k = 0; k < x->nblk; k++) {
+		uint64_t b = (uint64_t)x->at[k];
+
+		if (x->at[k] < 0)
+			continue;
+		if (op == BR_COLLAPSE) {
+			if (b >= off / BS + len / BS)
+				x->at[k] -= (int64_t)(len / BS);	/* moved */
+			else if (b >= off / BS)
+				x->at[k] = -1;				/* freed */
+		} else if (op == BR_INSERT) {
+			if (b >= off / BS)
+				x->at[k] += (int64_t)(len / BS);	/* moved */
+		} else if (b * BS < z1 && z0 < (b + 1) * BS) {
+			/* Zeroed whole (freed, or replaced by an unwritten
+			 * block) or in part (kept, maybe copied): the DMA's
+			 * later bytes do not reach the file. */
+			if ((z0 > b * BS || z1 < (b + 1) * BS) && x->in)
+				defer_adopt(w, fi, x, k, b, z0, z1);
+			x->at[k] = -1;
+		}
+		live |= x->at[k] >= 0;
+	}
+	if (!live) {
+		x->orphan = true;
+		w->n_defer_orphans++;
+	}
+}
+
+/*
  * One layout-breaking operation in @brk's mode.  [t0, t1) are the blocks
  * it changes (frees, zeroes, moves), [f0, f1) those it frees.
  */
@@ -460,8 +538,6 @@ static void do_break(struct worker *w, int fi, enum brk_op op, uint64_t off,
 
 	note(w, "%s %s %llu +%llu %s", op_name[op], m->path, (unsigned long long)off,
 	     (unsigned long long)len, mode_name[brk.mode]);
-	if (brk.mode == UDAX_BREAK_DEFER)
-		reap_overlapping(w, fi, t0, t1, f0, f1);
 	switch (op) {
 	case BR_TRUNC:
 		ret = udax_ftruncate_ex(m->f, off, &brk);
@@ -501,19 +577,14 @@ static void do_break(struct worker *w, int fi, enum brk_op op, uint64_t off,
 			 udax_fs_last_error());
 		fail(w, msg);
 	}
-	for (int k = 0; k < MAXPEND; k++) {
+	for (int k = 0; brk.mode == UDAX_BREAK_DEFER && k < MAXPEND; k++)
+		if (x_in(&w->x[k], fi, t0, t1))
+			defer_follow(w, fi, op, off, len, &w->x[k]);
+	for (int k = 0; brk.mode != UDAX_BREAK_DEFER && k < MAXPEND; k++) {
 		struct xfer *x = &w->x[k];
 
-		if (!x->used || x->orphan || x->file != fi ||
-		    !(x->lblk < t1 && t0 < x->lblk + x->nblk))
+		if (!x_in(x, fi, t0, t1))
 			continue;
-		if (brk.mode == UDAX_BREAK_DEFER) {
-			/* Wholly in the freed blocks (reap_overlapping took the
-			 * rest): DMA goes on into blocks the file lost. */
-			x->orphan = true;
-			w->n_defer_orphans++;
-			continue;
-		}
 		/* The break waited for the pins: the callback ran first. */
 		w->n_held++;
 		if (!atomic_load(&x->cb)) {
@@ -677,6 +748,8 @@ static void op_recreate(struct worker *w, int fi)
 	for (int k = 0; k < MAXPEND; k++) {
 		if (w->x[k].used && !w->x[k].orphan && w->x[k].file == fi) {
 			w->x[k].orphan = true;
+			for (int p = 0; p < XFER_BLK; p++)
+				w->x[k].at[p] = -1;
 			w->n_defer_orphans++;
 		}
 	}
@@ -824,7 +897,7 @@ int main(void)
 	pthread_t th[WORKERS];
 	const char *s;
 	char path[96];
-	long tot[7] = { 0 };
+	long tot[8] = { 0 };
 	uint64_t t0 = t_now_ns();
 
 	s = getenv("UDAX_STRESS_SEED");
@@ -878,6 +951,7 @@ int main(void)
 		tot[4] += w->n_refused;
 		tot[5] += w->n_defer_orphans;
 		tot[6] += w->n_held;
+		tot[7] += w->n_copied;
 	}
 	FS_OK(udax_statfs(fs, &st));
 	if (st.blocks_free != empty.blocks_free ||
@@ -907,8 +981,9 @@ int main(void)
 	}
 	rmdir(tmpdir);
 	printf("fs_dma_stress: %ld ops; DMA: %ld in, %ld slow in, %ld out; breaks: %ld "
-	       "refused, %ld transfers held one up, %ld orphaned by DEFER/unlink; %.1f s\n",
-	       tot[0], tot[1], tot[2], tot[3], tot[4], tot[6], tot[5],
+	       "refused, %ld transfers held one up, %ld orphaned by DEFER/unlink, %ld kept "
+	       "blocks copied away from DMA in flight by DEFER; %.1f s\n",
+	       tot[0], tot[1], tot[2], tot[3], tot[4], tot[6], tot[5], tot[7],
 	       (double)(t_now_ns() - t0) / 1e9);
 	return 0;
 }

@@ -63,7 +63,11 @@ enum udax_break_mode {
 	UDAX_BREAK_TIMEOUT,	/* wait at most timeout_ns: -ETIMEDOUT, nothing changed */
 	UDAX_BREAK_NOWAIT,	/* pinned: -EBUSY, nothing changed */
 	UDAX_BREAK_DEFER,	/* return at once; pinned blocks are freed when
-				 * their last pin drops, never reused before */
+				 * their last pin drops, never reused before;
+				 * a pinned block the operation keeps but
+				 * zeroes (partly, or marks unwritten) is
+				 * replaced by a copy (-ENOSPC: no block for
+				 * it, nothing changed) */
 };
 
 struct udax_break_opts {

@@ -268,7 +268,9 @@ struct udax_file;
  * unpinned from the completion (through buf->release, after the callback),
  * so a layout break of the range waits for the transfer (BREAK_WAIT,
  * BREAK_TIMEOUT), fails with -EBUSY (BREAK_NOWAIT) or frees the blocks
- * after it (BREAK_DEFER).  A break in progress when the call is made
+ * after it (BREAK_DEFER; a block the break keeps but zeroes is replaced by
+ * a copy, so the transfer's later bytes do not reach the file).  A break
+ * in progress when the call is made
  * holds it up until the break is done; it then transfers to what the file
  * holds.  Only allocated blocks: nothing is allocated, the file size does
  * not change, timestamps are not touched.

@@ -468,6 +468,14 @@ void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n)
 		fs_block_free(fs, pblk + n - run, run);
 }
 
+bool fs_block_referenced(struct udax_fs *fs, uint64_t pblk)
+{
+	if (fs->limited)
+		return false;
+	return udax_page_ref_count(udax_pgmap_pfn_to_page(fs->pgmap,
+					fs_block_pfn(fs, pblk))) != 0;
+}
+
 void fs_break_end(struct fs_break *br)
 {
 	if (br->gate)

@@ -294,6 +294,33 @@ void fs_emap_normalize(struct fs_emap *m);
 /* Index of the extent containing lblk, or of the first after it. */
 uint32_t fs_emap_find(const struct fs_extent *v, uint32_t n, uint64_t lblk);
 
+/* kept.c: blocks an operation keeps but rewrites (zeroes part of, or
+ * marks unwritten).  One whose page is referenced (DMA may still land in
+ * it: a DEFER break does not wait) is replaced by a copy in @m, and the
+ * old block is freed through the break after the commit; others are
+ * rewritten in place.  Caller holds ino->lock for write, inside a break of
+ * a range covering the blocks. */
+struct fs_kept {
+	struct udax_fs *fs;
+	struct fs_inode *ino;
+	struct fs_txn *t;
+	struct fs_emap *m;
+	uint64_t *old, *fresh;		/* replaced blocks and their copies */
+	uint32_t n, cap;
+};
+void fs_kept_init(struct fs_kept *k, struct udax_fs *fs, struct fs_inode *ino,
+		  struct fs_txn *t, struct fs_emap *m);
+/* Zero bytes [pos, pos + len) of one block of @k->m if it is written: in
+ * place through @k->t, or in a copy.  -ENOSPC (no block for the copy),
+ * -ENOMEM, or a persistence error: the caller fails, changing nothing. */
+int fs_kept_zero(struct fs_kept *k, uint64_t pos, uint64_t len);
+/* Referenced written blocks of [lb, lb + nb) in @k->m become fresh
+ * unwritten blocks (the caller then marks the rest unwritten). */
+int fs_kept_unwritten(struct fs_kept *k, uint64_t lb, uint64_t nb);
+/* After the operation: @committed, the replaced blocks go to the break's
+ * deferred free; otherwise the copies go back to the allocator. */
+void fs_kept_finish(struct fs_kept *k, struct fs_break *br, bool committed);
+
 /* dir.c: directory block validators (private copies).  Header: 0 or
  * -EUCLEAN.  Record at @off: 0 fine, -EUCLEAN when it does not tile the
  * block (the rest cannot be read), 1 when the record is bad but tiles. */

@@ -11,7 +11,8 @@
  * a file's blocks past its end of file are always zero: truncate and
  * punch zero partial blocks through the journal (in the same transaction
  * as the size or map change), which keeps them crash-atomic and lets a
- * later extension expose zeroes only.
+ * later extension expose zeroes only; a pinned one is replaced by a
+ * zeroed copy in that transaction instead (kept.c).
  *
  * Every operation that frees or moves blocks follows the layout-break
  * protocol of internal.h.
@@ -26,8 +27,6 @@
 #include "fs/core.h"
 
 #define FS_EXT_FRESH	0x100	/* in-memory only: to be written whole */
-
-static const uint8_t zeroes[FS_BS];
 
 /* ---- open / close ------------------------------------------------------------ */
 
@@ -589,20 +588,6 @@ static void collect(const struct fs_extent *e, void *arg)
 	fl->v[fl->n++] = *e;
 }
 
-/* Zero bytes [pos, pos + len) of one block through @t, if written. */
-static void zero_partial(struct fs_txn *t, const struct fs_emap *m,
-			 uint64_t pos, uint64_t len)
-{
-	uint64_t lb = pos / FS_BS;
-	uint32_t k = fs_emap_find(m->v, m->n, lb);
-
-	if (!len || k == m->n || m->v[k].lblk > lb ||
-	    (m->v[k].flags & FS_EXT_UNWRITTEN))
-		return;
-	fs_txn_add(t, (m->v[k].pblk + (lb - m->v[k].lblk)) * FS_BS + pos % FS_BS,
-		   zeroes, len);
-}
-
 /*
  * Finish an operation on @i that built @m: commit @m and the inode record,
  * then free @fl through the break.  Called with the break started.
@@ -645,6 +630,7 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 	struct freelist fl = { 0 };
 	struct fs_emap m = { 0 };
 	struct fs_break br;
+	struct fs_kept k;
 	struct fs_txn t;
 	uint64_t keep;
 	int ret;
@@ -665,7 +651,8 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 	 * The break starts at the block holding the new end of file, not
 	 * after it: zeroing that block's tail is a change DMA must not race
 	 * (a DMA landing after the zeroes would put bytes past the end of
-	 * file, which a later extension exposes).
+	 * file, which a later extension exposes).  A break that did not wait
+	 * (DEFER) leaves the block pinned: fs_kept_zero copies it.
 	 */
 	ret = fs_layout_break(fs, i, size / FS_BS, FS_MAX_LBLK - size / FS_BS,
 			      brk, &br);
@@ -673,13 +660,16 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 		return ret;
 	/* The lock may have been dropped: everything is read again here. */
 	fs_txn_init(&t, fs);
+	fs_kept_init(&k, fs, i, &t, &m);
 	ret = fs_emap_dup(&m, i);
 	if (!ret && size < i->size) {
-		zero_partial(&t, &m, size, size % FS_BS ? FS_BS - size % FS_BS : 0);
-		ret = fs_emap_remove(&m, keep, FS_MAX_LBLK - keep, collect, &fl);
+		ret = fs_kept_zero(&k, size, size % FS_BS ? FS_BS - size % FS_BS : 0);
+		if (!ret)
+			ret = fs_emap_remove(&m, keep, FS_MAX_LBLK - keep, collect, &fl);
 	}
 	if (!ret)
 		ret = commit_map(f, &t, &m, &fl, &br, size < i->size ? size : i->size);
+	fs_kept_finish(&k, &br, !ret);
 	fs_break_end(&br);
 	fs_txn_free(&t);
 	free(m.v);
@@ -741,6 +731,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 	struct fs_inode *i;
 	struct fs_break br;
 	bool broke = false;
+	struct fs_kept k;
 	struct fs_txn t;
 	struct fresh fr = { 0 };
 	uint64_t end, lb, le, size;
@@ -780,6 +771,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 
 	pthread_rwlock_wrlock(&i->lock);
 	fs_txn_init(&t, fs);
+	fs_kept_init(&k, fs, i, &t, &m);
 	if (mode & (UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_ZERO_RANGE)) {
 		/* Whole blocks [ceil(off), floor(end)) lose their data. */
 		uint64_t wb = (off + FS_BS - 1) / FS_BS, we = end / FS_BS;
@@ -793,16 +785,21 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 		if (ret)
 			goto out;
 		if (wb > we) {		/* inside one block */
-			zero_partial(&t, &m, off, len);
+			ret = fs_kept_zero(&k, off, len);
 		} else {
-			zero_partial(&t, &m, off, wb * FS_BS - off);
-			zero_partial(&t, &m, we * FS_BS, end - we * FS_BS);
+			ret = fs_kept_zero(&k, off, wb * FS_BS - off);
+			if (!ret)
+				ret = fs_kept_zero(&k, we * FS_BS, end - we * FS_BS);
 		}
+		if (ret)
+			goto out;
 		if (mode & UDAX_FALLOC_PUNCH_HOLE) {
 			if (wb < we)
 				ret = fs_emap_remove(&m, wb, we - wb, collect, &fl);
 		} else {
 			if (wb < we)
+				ret = fs_kept_unwritten(&k, wb, we - wb);
+			if (!ret && wb < we)
 				ret = reflag_unwritten(&m, wb, we - wb, 0,
 						       FS_EXT_UNWRITTEN);
 			if (!ret)
@@ -867,6 +864,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 	if (ret)
 		fresh_free(fs, &fr);	/* nothing on media maps them */
 out:
+	fs_kept_finish(&k, &br, !ret);
 	if (broke)
 		fs_break_end(&br);
 	fs_txn_free(&t);

@@ -176,6 +176,11 @@ int fs_layout_break(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
 		    uint64_t nblk, const struct udax_break_opts *brk,
 		    struct fs_break *br);
 void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n);
+/* Is @pblk's page referenced (pinned: DMA may still reach it)?  Always
+ * false on a limited device.  Under ino->lock for write inside a break of
+ * the block's range, no udax_pin() of it can start (pin.c waits for the
+ * gate); pfn-level pins (udax_pin_pages) bypass the gate. */
+bool fs_block_referenced(struct udax_fs *fs, uint64_t pblk);
 void fs_break_end(struct fs_break *br);
 
 /* Whole-inode break for unlink-at-last-close, rename-over and eviction. */
