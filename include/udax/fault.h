@@ -26,9 +26,13 @@
  *   UDAX_FAULT_BLOCK_ALLOC  fs block allocator: returns the error, allocates
  *                           nothing
  *   UDAX_FAULT_INODE_ALLOC  fs inode allocator: likewise
- *   UDAX_FAULT_MALLOC       the fs's allocations of transaction buffers,
- *                           extent maps, directory block copies, the inode
- *                           cache, break gates, handles: NULL (-> -ENOMEM)
+ *   UDAX_FAULT_MALLOC       every allocation of the fs (transactions,
+ *                           extent maps, directory blocks, the inode cache,
+ *                           break gates, handles, mount's allocators and
+ *                           orphan list, journal replay, fsck, views, pins,
+ *                           leases) and the io engine's per-transfer ones
+ *                           (requests, page arrays, fixed buffers, file-
+ *                           range handles): NULL (-> -ENOMEM)
  *   UDAX_FAULT_PERSIST      udax_dev_flush/drain/persist/memcpy_persist/
  *                           memset_persist, after the range check: the
  *                           stores of memcpy/memset_persist still happen

@@ -20,7 +20,8 @@
  * built in the kernel): the break does not wait; a freed block whose page
  * is still referenced goes on the busy table instead of the allocator, and
  * the holder callback (page_idle, called from page_free when its last pin
- * drops) moves it to the allocator.  The same path protects every mode
+ * drops) moves it to the allocator.  The table is a bitmap allocated at
+ * mount, so a deferral never allocates after the commit (it cannot fail).  The same path protects every mode
  * against references the gate cannot see (pfn-level pins taken with
  * udax_pin_pages): a block with a referenced page is never freed directly.
  */
@@ -68,88 +69,47 @@ void fs_inode_zc_destroy(struct fs_inode *ino)
 	pthread_mutex_destroy(&ino->zc_lock);
 }
 
-/* ---- the busy table: blocks freed while referenced ----------------------- */
+/* ---- the busy set: blocks freed while referenced -------------------------- */
 
 /*
- * An open-addressing set of block numbers.  Small by nature (blocks freed
- * while DMA was in flight), so a rehash on growth is fine.
+ * One bit per block of the partition, allocated at mount.  A deferred free
+ * happens after its transaction committed, where an allocation that fails
+ * could neither undo the commit nor free the still-pinned block: with the
+ * whole set in place from the start, adding to it cannot fail, so every
+ * block freed while pinned reaches the allocator when its last pin drops.
+ * The cost is that of the allocator's own bitmap (one bit per block).
  */
 struct fs_busy_table {
-	size_t cap, used;		/* used counts tombstones too */
-	uint64_t slot[];		/* EMPTY, TOMB, or pblk + 2 */
+	uint64_t nr_blocks;
+	uint64_t w[];			/* nr_blocks bits */
 };
-#define BUSY_EMPTY 0
-#define BUSY_TOMB 1
 
-static size_t busy_hash(uint64_t pblk, size_t cap)
+static struct fs_busy_table *busy_new(uint64_t nr_blocks)
 {
-	return (size_t)((pblk * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
-}
-
-static struct fs_busy_table *busy_new(size_t cap)
-{
-	struct fs_busy_table *t = calloc(1, sizeof(*t) + cap * sizeof(t->slot[0]));
+	struct fs_busy_table *t = fs_calloc(1, sizeof(*t) +
+					    (nr_blocks + 63) / 64 * sizeof(t->w[0]));
 
 	if (t)
-		t->cap = cap;
+		t->nr_blocks = nr_blocks;
 	return t;
 }
 
-static bool busy_find(struct fs_busy_table *t, uint64_t pblk, size_t *at)
+/* Under busy_lock. */
+static void busy_add(struct udax_fs *fs, uint64_t pblk)
 {
-	size_t i = busy_hash(pblk, t->cap);
-
-	for (size_t n = 0; n < t->cap; n++, i = (i + 1) & (t->cap - 1)) {
-		if (t->slot[i] == BUSY_EMPTY)
-			return false;
-		if (t->slot[i] == pblk + 2) {
-			*at = i;
-			return true;
-		}
-	}
-	return false;
-}
-
-static int busy_add(struct udax_fs *fs, uint64_t pblk)
-{
-	struct fs_busy_table *t = fs->busy;
-	size_t i;
-
-	if ((t->used + 1) * 4 > t->cap * 3) {
-		struct fs_busy_table *nt = busy_new(t->cap * 2);
-
-		if (!nt)
-			return -ENOMEM;
-		for (size_t k = 0; k < t->cap; k++) {
-			if (t->slot[k] < 2)
-				continue;
-			i = busy_hash(t->slot[k] - 2, nt->cap);
-			while (nt->slot[i] != BUSY_EMPTY)
-				i = (i + 1) & (nt->cap - 1);
-			nt->slot[i] = t->slot[k];
-			nt->used++;
-		}
-		free(t);
-		fs->busy = t = nt;
-	}
-	i = busy_hash(pblk, t->cap);
-	while (t->slot[i] >= 2)
-		i = (i + 1) & (t->cap - 1);
-	if (t->slot[i] == BUSY_EMPTY)
-		t->used++;
-	t->slot[i] = pblk + 2;
+	fs->busy->w[pblk / 64] |= 1ull << (pblk % 64);
 	fs->nr_busy++;
-	return 0;
 }
 
-/* Under busy_lock: take @pblk off the table if it is there. */
+/* Under busy_lock: take @pblk off the set if it is there. */
 static bool busy_take(struct udax_fs *fs, uint64_t pblk)
 {
-	size_t at;
+	uint64_t bit = 1ull << (pblk % 64);
 
-	if (!fs->busy || !busy_find(fs->busy, pblk, &at))
+	if (!fs->busy || pblk >= fs->busy->nr_blocks ||
+	    !(fs->busy->w[pblk / 64] & bit))
 		return false;
-	fs->busy->slot[at] = BUSY_TOMB;
+	fs->busy->w[pblk / 64] &= ~bit;
 	fs->nr_busy--;
 	return true;
 }
@@ -192,9 +152,11 @@ int fs_zc_mount(struct udax_fs *fs)
 
 	pthread_mutex_init(&fs->busy_lock, NULL);
 	fs->nr_busy = 0;
-	fs->busy = busy_new(64);
-	if (!fs->busy)
-		return -ENOMEM;
+	fs->busy = busy_new(fs->nr_blocks);
+	if (!fs->busy) {
+		pthread_mutex_destroy(&fs->busy_lock);
+		return fs_error(-ENOMEM, "mount: no memory for the busy-block set");
+	}
 	/* A live range reference for the whole mount: first references to
 	 * the partition's pages (pins) are taken under it. */
 	ref = udax_get_dev_pagemap(fs->pfn_first, NULL);
@@ -445,15 +407,8 @@ void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n)
 
 		if (udax_page_ref_count(page)) {
 			pthread_mutex_lock(&fs->busy_lock);
-			if (busy_add(fs, b) == 0) {
-				freed_now = false;
-				if (!udax_page_ref_count(page) && busy_take(fs, b))
-					freed_now = true;
-			} else {
-				/* No memory for the table: the block is lost
-				 * until remount rather than reused while pinned. */
-				freed_now = false;
-			}
+			busy_add(fs, b);
+			freed_now = !udax_page_ref_count(page) && busy_take(fs, b);
 			pthread_mutex_unlock(&fs->busy_lock);
 		}
 		if (freed_now) {

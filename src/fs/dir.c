@@ -1225,10 +1225,10 @@ int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 		fs_iput(i);
 		return fs_error(-ENOTDIR, "not a directory");
 	}
-	d = calloc(1, sizeof(*d));
+	d = fs_calloc(1, sizeof(*d));
 	if (!d) {
 		fs_iput(i);
-		return -ENOMEM;
+		return fs_error(-ENOMEM, "opendir: out of memory");
 	}
 	d->fs = fs;
 	d->ino = i;
@@ -1244,9 +1244,9 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 
 	if (!d || !ent)
 		return fs_error(-EINVAL, "readdir: bad argument");
-	buf = malloc(FS_BS);
+	buf = fs_malloc(FS_BS);
 	if (!buf)
-		return -ENOMEM;
+		return fs_error(-ENOMEM, "readdir: out of memory");
 	pthread_mutex_lock(&C(d->fs)->ns_lock);
 	while (!ret && d->ino->nlink && d->k < d->ino->size / FS_BS) {
 		ret = dir_block(NULL, d->ino, d->k, buf, false, &b);

@@ -241,8 +241,8 @@ int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt)
 	    h->body_len < h->nr_records * sizeof(struct fs_djrec))
 		return fs_error(-EUCLEAN, "journal header: bad fields (seq %llu)",
 				(unsigned long long)h->seq);
-	jt->body = malloc(h->body_len);
-	jt->rec = calloc(h->nr_records, sizeof(*jt->rec));
+	jt->body = fs_malloc(h->body_len);
+	jt->rec = fs_calloc(h->nr_records, sizeof(*jt->rec));
 	if (!jt->body || !jt->rec) {
 		fs_jtxn_free(jt);
 		return fs_error(-ENOMEM, "journal: out of memory");

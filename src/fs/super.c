@@ -292,7 +292,7 @@ int fs_claim(struct udax_dev *dev, unsigned part)
 		pthread_mutex_unlock(&mounts_lock);
 		return -EBUSY;
 	}
-	m = calloc(1, sizeof(*m));
+	m = fs_calloc(1, sizeof(*m));
 	if (!m) {
 		pthread_mutex_unlock(&mounts_lock);
 		return -ENOMEM;
@@ -458,9 +458,10 @@ static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph)
 				uint32_t *n;
 
 				cap = cap ? 2 * cap : 16;
-				n = realloc(*orphans, cap * sizeof(*n));
+				n = fs_realloc(*orphans, cap * sizeof(*n));
 				if (!n)
-					return -ENOMEM;
+					return fs_error(-ENOMEM, "mount: no memory "
+							"for the orphan list");
 				*orphans = n;
 			}
 			(*orphans)[(*norph)++] = i;
@@ -516,14 +517,14 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	if (ret == -EBUSY)
 		return fs_error(-EBUSY, "mount: partition %u is mounted", part);
 	if (ret)
-		return ret;
-	fs = calloc(1, sizeof(*fs));
-	c = calloc(1, sizeof(*c));
+		return fs_error(ret, "mount: partition %u: out of memory", part);
+	fs = fs_calloc(1, sizeof(*fs));
+	c = fs_calloc(1, sizeof(*c));
 	if (!fs || !c) {
 		fs_unclaim(dev, part);
 		free(fs);
 		free(c);
-		return -ENOMEM;
+		return fs_error(-ENOMEM, "mount: out of memory");
 	}
 
 	fs->core = c;
@@ -541,11 +542,12 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	pthread_mutex_init(&c->txn_lock, NULL);
 	pthread_mutex_init(&c->alloc_lock, NULL);
 	pthread_mutex_init(&c->icache_lock, NULL);
-	c->bmap = calloc((nb + 63) / 64, 8);
-	c->imap = calloc(c->sb.nr_inodes, 1);
-	ret = -ENOMEM;
-	if (!c->bmap || !c->imap)
+	c->bmap = fs_calloc((nb + 63) / 64, 8);
+	c->imap = fs_calloc(c->sb.nr_inodes, 1);
+	if (!c->bmap || !c->imap) {
+		ret = fs_error(-ENOMEM, "mount: no memory for the allocators");
 		goto fail;
+	}
 	/* Blocks past the end of the partition (in the last word) and the
 	 * metadata area count as used. */
 	for (uint64_t b = nb; b < (nb + 63) / 64 * 64; b++)
@@ -571,7 +573,14 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 		fs_zc_unmount(fs);
 		goto fail;
 	}
-	/* Orphans of a crash: unlinked while open.  The last iput frees. */
+	/*
+	 * Orphans of a crash: unlinked while open.  The last iput frees.  A
+	 * free that fails before its commit point (-ENOMEM, a journal body
+	 * that did not persist) leaves the orphan for the next mount: a
+	 * valid state, the mount goes on.  One that shut the fs down (the
+	 * commit reached media, memory does not know) fails the mount: a
+	 * mount must not hand out a file system that refuses every change.
+	 */
 	for (uint32_t i = 0; i < norph && !c->rdonly; i++) {
 		struct fs_inode *ino;
 
@@ -579,6 +588,16 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 			fs_iput(ino);
 	}
 	free(orph);
+	orph = NULL;
+	if (fs_is_shut_down(fs)) {
+		ret = fs_error(-EIO, "mount: freeing orphans failed: file system "
+			       "shut down after a persistence error at %s",
+			       c->shutdown_at);
+		fs_iput(c->root);
+		c->root = NULL;
+		fs_zc_unmount(fs);
+		goto fail;
+	}
 	*out = fs;
 	return 0;
 fail:
