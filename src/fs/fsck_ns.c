@@ -343,7 +343,7 @@ static int plan_reconnect(struct fk *k, struct ns *s)
 		if (ii->state != FK_OK || ii->reached || ii->refs ||
 		    (!ii->nlink && !(S_ISDIR(ii->mode) && ii->entries)))
 			continue;
-		if (!tops && !(tops = malloc((size_t)k->sb.nr_inodes * sizeof(*tops))))
+		if (!tops && !(tops = fs_malloc((size_t)k->sb.nr_inodes * sizeof(*tops))))
 			return -ENOMEM;
 		tops[n++] = i;
 	}
