@@ -9,7 +9,7 @@ udax_test(fs_enospc)
 udax_test(fs_mt_file LABELS concurrency)
 udax_test(fs_mt_ns LABELS concurrency)
 udax_test(fs_fault)
-target_sources(fs_crash PRIVATE fs_crash_state.c fs_crash_ops.c)
+target_sources(fs_crash PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c)
 # Sanitizer builds run ~3x slower: the crash test samples large epochs with
 # random subsets only there (UDAX_CRASH_QUICK); UDAX_CRASH_LONG=1 by hand
 # for the long mode.
