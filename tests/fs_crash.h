@@ -121,6 +121,8 @@ unsigned cr_step_at(const struct cr_run *r, uint64_t k);
  */
 int cr_fsck_clean(struct udax_dev *dev, struct udax_fsck_report *rep,
 		  char *why, size_t len);
+/* Whether the last cr_fsck_clean() saw the orphan cr_orphan_ino. */
+extern bool cr_orphan_seen;
 /* The recovered fs creates, writes and unlinks a file and gives every
  * block and inode back: 0, or -errno with @why. */
 int cr_post_ops(struct udax_fs *fs, char *why, size_t len);

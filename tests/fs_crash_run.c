@@ -124,6 +124,8 @@ unsigned cr_step_at(const struct cr_run *r, uint64_t k)
 
 /* ---- checking an image ------------------------------------------------------------ */
 
+bool cr_orphan_seen;
+
 struct fsck_ctx {
 	char *why;
 	size_t len;
@@ -136,8 +138,10 @@ static void fsck_cb(const struct udax_fsck_problem *p, void *arg)
 
 	/* A file unlinked while open is an orphan in every crash image
 	 * until mount frees it: a state, not damage. */
-	if (p->area == UDAX_FSCK_LINK && cr_orphan_ino && p->ino == cr_orphan_ino)
+	if (p->area == UDAX_FSCK_LINK && cr_orphan_ino && p->ino == cr_orphan_ino) {
+		cr_orphan_seen = true;
 		return;
+	}
 	if (!x->n++)
 		snprintf(x->why, x->len, "%s", p->msg);
 }
@@ -147,8 +151,10 @@ int cr_fsck_clean(struct udax_dev *dev, struct udax_fsck_report *rep,
 {
 	struct fsck_ctx x = { why, len, 0 };
 	struct udax_fsck_report r;
-	int ret = udax_fsck(dev, 0, 0, fsck_cb, &x, rep ? rep : &r);
+	int ret;
 
+	cr_orphan_seen = false;
+	ret = udax_fsck(dev, 0, 0, fsck_cb, &x, rep ? rep : &r);
 	if (ret < 0) {
 		snprintf(why, len, "udax_fsck: %d (%s): %s", ret, t_errname(ret),
 			 udax_fs_last_error());
