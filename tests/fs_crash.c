@@ -37,8 +37,6 @@
 #include "fs_crash.h"
 #include "fs_util.h"
 
-#define DEVSPEC	"mem:8M"
-#define BS	4096
 
 static struct {
 	bool long_mode, list;
@@ -55,25 +53,12 @@ static struct {
 static long images, failures;
 static bool stopping;
 
-/* ---- one scenario, recorded ------------------------------------------------------ */
+/* ---- failures; scenarios are recorded by cr_record() (fs_crash_run.c) ----------- */
 
-struct run {
-	const struct cr_scenario *sc;
-	unsigned nsteps;
-	struct cs_state st[CR_MAX_STEPS + 1];	/* after step i (0: before) */
-	struct cs_alt *alt[CR_MAX_STEPS + 1];	/* A_i: still unsynced */
-	size_t nalt[CR_MAX_STEPS + 1];
-	struct cs_alt *dur[CR_MAX_STEPS + 1];	/* D_i: during step i */
-	size_t ndur[CR_MAX_STEPS + 1];
-	uint64_t fence[CR_MAX_STEPS + 1];	/* fences after step i */
-	struct udax_crash *c;
-	struct udax_dev *dev2;			/* where images are mounted */
-};
-
-static void report(const struct run *r, uint64_t k, const struct udax_crash_subset *s,
+static void report(const struct cr_run *r, uint64_t k, const struct udax_crash_subset *s,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void report(const struct run *r, uint64_t k, const struct udax_crash_subset *s,
+static void report(const struct cr_run *r, uint64_t k, const struct udax_crash_subset *s,
 		   const char *fmt, ...)
 {
 	char sub[64];
@@ -101,33 +86,6 @@ static void report(const struct run *r, uint64_t k, const struct udax_crash_subs
 		stopping = true;
 }
 
-static void alt_add(struct cs_alt **a, size_t *n, const struct cs_alt *x)
-{
-	*a = realloc(*a, (*n + 1) * sizeof(**a));
-	T_ASSERT(*a);
-	(*a)[(*n)++] = *x;
-}
-
-/* A_i and D_i from A_{i-1} and the step (see fs_crash.h). */
-static void alt_step(struct run *r, unsigned i, const struct cr_step *st)
-{
-	const struct cs_ent *e;
-
-	for (size_t j = 0; j < r->nalt[i - 1]; j++)
-		alt_add(&r->dur[i], &r->ndur[i], &r->alt[i - 1][j]);
-	if (st->torn) {
-		e = cs_find(&r->st[i - 1], st->torn);
-		T_ASSERT(e && e->data);
-		alt_add(&r->dur[i], &r->ndur[i],
-			&(struct cs_alt){ e->ino, e->data, e->size });
-	}
-	e = st->sync ? cs_find(&r->st[i], st->sync) : NULL;
-	T_ASSERT(!st->sync || e);
-	for (size_t j = 0; j < r->ndur[i]; j++)
-		if (!e || r->dur[i][j].ino != e->ino)
-			alt_add(&r->alt[i], &r->nalt[i], &r->dur[i][j]);
-}
-
 /* Sampled epochs: long mode plans every structured family, the default
  * prefixes and singles, quick none of them. */
 static unsigned plan_flags(void)
@@ -140,141 +98,14 @@ static unsigned plan_flags(void)
 	return UDAX_CRASH_NO_ALL_BUT;
 }
 
-/* Run the scenario on a recorded device: states, fences, alternatives. */
-static void record(struct run *r)
+static void record_problem(const struct cr_run *r, const char *msg)
 {
-	struct udax_mkfs_opts mo = { .nr_inodes = 256, .journal_blocks = 64 };
-	struct udax_crash_opts co = { .exhaustive_max = (unsigned)cfg.exhaustive,
-				      .samples = (unsigned)cfg.samples, .seed = 0x5eed,
-				      .flags = plan_flags() };
-	struct udax_dev *dev = t_fs_dev(DEVSPEC);
-	struct udax_crash_range rg[8];
-	struct udax_fs *fs;
-	char why[512];
-
-	FS_OK(udax_mkfs(dev, 0, &mo));
-	fs = t_fs_mount(dev);
-	cr_setup(fs);
-	if (r->sc->pre)
-		r->sc->pre(fs);
-	if (cs_capture(fs, &r->st[0], why, sizeof(why))) {
-		fprintf(stderr, "%s: capture: %s\n", r->sc->name, why);
-		exit(1);
-	}
-	FS_OK(udax_crash_new(dev, &co, &r->c));
-	for (unsigned i = 1; i <= r->nsteps; i++) {
-		const struct cr_step *st = &r->sc->steps[i - 1];
-		long n;
-
-		st->fn(fs);
-		r->fence[i] = udax_crash_fences(r->c);
-		n = udax_crash_unflushed(r->c, rg, 8);
-		FS_OK(n);
-		for (long j = 0; j < n && j < 8; j++)
-			report(r, 0, NULL, "step %u (%s): device bytes [%" PRIu64
-			       ", +%" PRIu64 ") were stored and never flushed: lost "
-			       "on power failure", i, st->what, rg[j].off, rg[j].len);
-		if (cs_capture(fs, &r->st[i], why, sizeof(why))) {
-			fprintf(stderr, "%s: capture: %s\n", r->sc->name, why);
-			exit(1);
-		}
-		/* A step that changes nothing would check nothing. */
-		if (cs_match(&r->st[i - 1], NULL, 0, &r->st[i], why, sizeof(why)) != st->same)
-			report(r, 0, NULL, "step %u (%s) %s the state", i, st->what,
-			       st->same ? "changed" : "did not change");
-		alt_step(r, i, st);
-	}
-	FS_OK(udax_crash_stop(r->c));
-	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_dev_close(&dev, 0));
-}
-
-static void run_free(struct run *r)
-{
-	for (unsigned i = 0; i <= r->nsteps; i++) {
-		cs_free(&r->st[i]);
-		free(r->alt[i]);
-		free(r->dur[i]);
-	}
-	udax_crash_delete(&r->c);
+	report(r, 0, NULL, "%s", msg);
 }
 
 /* ---- checking one image --------------------------------------------------------- */
 
-struct fsck_ctx {
-	char *why;
-	size_t len;
-	unsigned n;
-};
-
-static void fsck_cb(const struct udax_fsck_problem *p, void *arg)
-{
-	struct fsck_ctx *x = arg;
-
-	/* A file unlinked while open is an orphan in every crash image
-	 * until mount frees it: a state, not damage. */
-	if (p->area == UDAX_FSCK_LINK && cr_orphan_ino && p->ino == cr_orphan_ino)
-		return;
-	if (!x->n++)
-		snprintf(x->why, x->len, "%s", p->msg);
-}
-
-/* udax_fsck without repair: 0 when it ran and found nothing. */
-static int fsck_clean(struct udax_dev *dev, char *why, size_t len)
-{
-	struct fsck_ctx x = { why, len, 0 };
-	struct udax_fsck_report rep;
-	int ret = udax_fsck(dev, 0, 0, fsck_cb, &x, &rep);
-
-	if (ret < 0) {
-		snprintf(why, len, "udax_fsck: %d (%s): %s", ret, t_errname(ret),
-			 udax_fs_last_error());
-		return ret;
-	}
-	if (x.n > 1 && strlen(why) + 40 < len)
-		snprintf(why + strlen(why), len - strlen(why), " (and %u more)", x.n - 1);
-	return x.n ? -EUCLEAN : 0;
-}
-
-/* The recovered fs works and gives every block back. */
-static int post_ops(struct udax_fs *fs, char *why, size_t len)
-{
-	static uint8_t data[5 * BS];
-	struct udax_statfs s0, s1;
-	struct udax_file *f;
-	int ret;
-
-	ret = udax_statfs(fs, &s0);
-	if (!ret)
-		ret = udax_open(fs, "/zz-post", O_RDWR | O_CREAT | O_EXCL, 0644, &f);
-	if (!ret) {
-		ssize_t w = udax_pwrite(f, data, sizeof(data), 0);
-
-		ret = udax_close(&f);
-		if (w != (ssize_t)sizeof(data))
-			ret = w < 0 ? (int)w : -EIO;
-	}
-	if (!ret)
-		ret = udax_unlink(fs, "/zz-post");
-	if (!ret)
-		ret = udax_statfs(fs, &s1);
-	if (ret) {
-		snprintf(why, len, "create/write/unlink after recovery: %d (%s): %s",
-			 ret, t_errname(ret), udax_fs_last_error());
-		return ret;
-	}
-	if (s0.blocks_free != s1.blocks_free || s0.inodes_free != s1.inodes_free) {
-		snprintf(why, len, "free blocks %llu inodes %llu after create/write/"
-			 "unlink, %llu %llu before", (unsigned long long)s1.blocks_free,
-			 (unsigned long long)s1.inodes_free,
-			 (unsigned long long)s0.blocks_free,
-			 (unsigned long long)s0.inodes_free);
-		return -EUCLEAN;
-	}
-	return 0;
-}
-
-static void check_image(struct run *r, uint64_t k, const struct udax_crash_subset *s)
+static void check_image(struct cr_run *r, uint64_t k, const struct udax_crash_subset *s)
 {
 	struct udax_dev_info info;
 	struct cs_state got;
@@ -285,8 +116,7 @@ static void check_image(struct run *r, uint64_t k, const struct udax_crash_subse
 
 	/* The step in progress at fence k (its epoch): the first that had
 	 * not returned yet; none after the last fence. */
-	for (i = 1; i <= r->nsteps && k >= r->fence[i]; i++)
-		;
+	i = cr_step_at(r, k);
 	images++;
 	FS_OK(udax_dev_info(r->dev2, &info));
 	FS_OK(udax_crash_image(r->c, k, s, info.addr));
@@ -294,7 +124,7 @@ static void check_image(struct run *r, uint64_t k, const struct udax_crash_subse
 		report(r, k, s, "partition table lost: %s", udax_dev_last_error());
 		return;
 	}
-	if (fsck_clean(r->dev2, why, sizeof(why))) {
+	if (cr_fsck_clean(r->dev2, NULL, why, sizeof(why))) {
 		report(r, k, s, "fsck before mount: %s", why);
 		return;
 	}
@@ -322,28 +152,27 @@ static void check_image(struct run *r, uint64_t k, const struct udax_crash_subse
 		       "(%s) nor after it (%s)", i, r->sc->steps[i - 1].what, why, w2);
 	}
 	cs_free(&got);
-	if (post_ops(fs, why, sizeof(why)))
+	if (cr_post_ops(fs, why, sizeof(why)))
 		report(r, k, s, "%s", why);
 	ret = udax_unmount(&fs);
 	if (ret) {
 		report(r, k, s, "unmount: %d (%s)", ret, udax_fs_last_error());
 		return;
 	}
-	if (fsck_clean(r->dev2, why, sizeof(why)))
+	if (cr_fsck_clean(r->dev2, NULL, why, sizeof(why)))
 		report(r, k, s, "fsck after recovery: %s", why);
 }
 
 static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 {
-	struct run r = { .sc = sc, .dev2 = dev2 };
-
-	cr_orphan_ino = 0;
+	struct cr_run r = { .sc = sc, .dev2 = dev2 };
+	struct udax_crash_opts co = { .exhaustive_max = (unsigned)cfg.exhaustive,
+				      .samples = (unsigned)cfg.samples, .seed = 0x5eed,
+				      .flags = plan_flags() };
 	uint64_t fences, exh = 0, smp = 0, maxu = 0;
 	long before = images, fbefore = failures;
 
-	while (r.nsteps < CR_MAX_STEPS && sc->steps[r.nsteps].fn)
-		r.nsteps++;
-	record(&r);
+	cr_record(&r, &co, record_problem);
 	fences = udax_crash_fences(r.c);
 	if (cfg.replay) {
 		if (cfg.fence > fences) {
@@ -353,7 +182,7 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 		check_image(&r, cfg.fence, &cfg.subset);
 		printf("%s: fence %" PRIu64 " replayed: %s\n", sc->name, cfg.fence,
 		       failures > fbefore ? "FAILED" : "ok");
-		run_free(&r);
+		cr_run_free(&r);
 		return;
 	}
 	for (uint64_t k = 0; k <= fences && !stopping; k++) {
@@ -374,7 +203,7 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 	       sc->name, r.nsteps, fences, images - before, exh, smp, maxu,
 	       failures > fbefore ? "  FAILED" : "");
 	fflush(stdout);
-	run_free(&r);
+	cr_run_free(&r);
 }
 
 /* ---- command line ------------------------------------------------------------------ */
@@ -467,7 +296,7 @@ int main(int argc, char **argv)
 	       "all, every prefix, every single line, ",
 	       cfg.samples);
 	fflush(stdout);
-	dev2 = t_fs_dev(DEVSPEC);
+	dev2 = t_fs_dev(CR_DEVSPEC);
 	for (size_t i = 0; i < cr_nscenarios && !stopping; i++) {
 		const struct cr_scenario *sc = &cr_scenarios[i];
 

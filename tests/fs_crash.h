@@ -79,4 +79,52 @@ extern uint32_t cr_orphan_ino;
 /* The pre-state every scenario starts from. */
 void cr_setup(struct udax_fs *fs);
 
+/* ---- recording a scenario, checking an image (fs_crash_run.c) ------------------- */
+
+struct udax_crash;
+struct udax_crash_opts;
+struct udax_dev;
+struct udax_fsck_report;
+
+#define CR_DEVSPEC	"mem:8M"
+
+/* One scenario, recorded: its states, alternatives and fences. */
+struct cr_run {
+	const struct cr_scenario *sc;
+	unsigned nsteps;
+	struct cs_state st[CR_MAX_STEPS + 1];	/* after step i (0: before) */
+	struct cs_alt *alt[CR_MAX_STEPS + 1];	/* A_i: still unsynced */
+	size_t nalt[CR_MAX_STEPS + 1];
+	struct cs_alt *dur[CR_MAX_STEPS + 1];	/* D_i: during step i */
+	size_t ndur[CR_MAX_STEPS + 1];
+	uint64_t fence[CR_MAX_STEPS + 1];	/* fences after step i */
+	struct udax_crash *c;
+	struct udax_dev *dev2;			/* where images are checked */
+};
+
+/*
+ * mkfs a CR_DEVSPEC device, cr_setup, the scenario's pre, then run its
+ * steps under an explorer made with @co.  A step that leaves stores
+ * unflushed, or changes the state when it should not (or the reverse),
+ * goes to @problem; an operation that fails exits.
+ */
+void cr_record(struct cr_run *r, const struct udax_crash_opts *co,
+	       void (*problem)(const struct cr_run *r, const char *msg));
+void cr_run_free(struct cr_run *r);
+/* The step in progress at fence @k (1..nsteps), nsteps + 1 after the last. */
+unsigned cr_step_at(const struct cr_run *r, uint64_t k);
+
+/*
+ * udax_fsck without repair: 0 when it ran and found nothing but the
+ * orphan cr_orphan_ino (a state, not damage); -EUCLEAN with the first
+ * problem in @why; or fsck's error.  @rep may be NULL.
+ */
+int cr_fsck_clean(struct udax_dev *dev, struct udax_fsck_report *rep,
+		  char *why, size_t len);
+/* Whether the last cr_fsck_clean() saw the orphan cr_orphan_ino. */
+extern bool cr_orphan_seen;
+/* The recovered fs creates, writes and unlinks a file and gives every
+ * block and inode back: 0, or -errno with @why. */
+int cr_post_ops(struct udax_fs *fs, char *why, size_t len);
+
 #endif

@@ -10,7 +10,7 @@ udax_test(fs_mt_file LABELS concurrency)
 udax_test(fs_mt_ns LABELS concurrency)
 udax_test(fs_fault)
 udax_test(fs_fault_mount)
-target_sources(fs_crash PRIVATE fs_crash_state.c fs_crash_ops.c)
+target_sources(fs_crash PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c)
 # Sanitizer builds run ~3x slower: the crash test samples large epochs with
 # random subsets only there (UDAX_CRASH_QUICK); UDAX_CRASH_LONG=1 by hand
 # for the long mode.
@@ -19,3 +19,9 @@ if(CMAKE_BUILD_TYPE MATCHES "^(asan|tsan)$")
 endif()
 udax_test(fs_fsck)
 udax_test(fs_fsck_lnf)
+# Crashes during recovery, fsck repair and mkfs (docs/crash.md).
+udax_test(fs_crash_recovery)
+target_sources(fs_crash_recovery PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c)
+if(CMAKE_BUILD_TYPE MATCHES "^(asan|tsan)$")
+  set_tests_properties(fs_crash_recovery PROPERTIES ENVIRONMENT "UDAX_CRASH_QUICK=1")
+endif()

@@ -319,6 +319,24 @@ void fs_unclaim(struct udax_dev *dev, unsigned part)
 	pthread_mutex_unlock(&mounts_lock);
 }
 
+/*
+ * Write a superblock copy at @dst, its magic last: the rest persisted,
+ * then the magic (8 bytes: one atomic store).  A crash leaves the copy
+ * without its magic ("no file system" there) or whole, never a magic over
+ * a torn copy, which mount calls corrupt.
+ */
+static int sb_write(struct udax_dev *dev, char *dst, const struct fs_dsuper *s)
+{
+	size_t m = sizeof(s->magic);
+	int ret;
+
+	ret = udax_dev_memcpy_persist(dev, dst + m, (const char *)s + m,
+				      sizeof(*s) - m, 0);
+	if (!ret)
+		ret = udax_dev_memcpy_persist(dev, dst, s, m, 0);
+	return ret;
+}
+
 int udax_mkfs(struct udax_dev *dev, unsigned part,
 	      const struct udax_mkfs_opts *opts)
 {
@@ -355,12 +373,25 @@ int udax_mkfs(struct udax_dev *dev, unsigned part,
 				(unsigned long long)nb);
 	base = pi.addr;
 
-	/* Kill the old superblocks first, so that a crash in mkfs leaves no
-	 * file system rather than a mix. */
-	udax_dev_memset_persist(dev, base, 0, 2 * FS_BS, 0);
-	udax_dev_memset_persist(dev, base + 2 * FS_BS, 0, FS_BS, 0);
-	udax_dev_memset_persist(dev, base + (2 + jb) * FS_BS, 0, itb * FS_BS,
-				0);
+	/*
+	 * Kill the old superblocks first, so that a crash in mkfs leaves no
+	 * file system rather than a mix: both magics in one fence, then the
+	 * rest.  Killing whole copies at once would let a crash keep a
+	 * magic whose copy lost other lines: a "corrupt" file system
+	 * (-EUCLEAN) where there should be none (or the old one, whole).
+	 */
+	ret = udax_dev_memset_persist(dev, base, 0, 8, UDAX_PERSIST_NODRAIN);
+	if (!ret)
+		ret = udax_dev_memset_persist(dev, base + FS_BS, 0, 8, 0);
+	if (!ret)
+		ret = udax_dev_memset_persist(dev, base, 0, 2 * FS_BS, 0);
+	if (!ret)
+		ret = udax_dev_memset_persist(dev, base + 2 * FS_BS, 0, FS_BS, 0);
+	if (!ret)
+		ret = udax_dev_memset_persist(dev, base + (2 + jb) * FS_BS, 0,
+					      itb * FS_BS, 0);
+	if (ret < 0)
+		return fs_error(ret, "mkfs: persist failed");
 	memset(&root, 0, sizeof(root));
 	root.mode = S_IFDIR | 0755;
 	root.nlink = 2;
@@ -389,10 +420,11 @@ int udax_mkfs(struct udax_dev *dev, unsigned part,
 	if (o.label)
 		memcpy(s.label, o.label, strlen(o.label));
 	s.crc = fs_sb_crc(&s);
-	/* Two copies, one after the other: a torn write hits one only. */
-	ret = udax_dev_memcpy_persist(dev, base, &s, sizeof(s), 0);
+	/* Two copies, one after the other, each magic last: a crash leaves
+	 * no magic (no file system) or copy A whole. */
+	ret = sb_write(dev, base, &s);
 	if (!ret)
-		ret = udax_dev_memcpy_persist(dev, base + FS_BS, &s, sizeof(s), 0);
+		ret = sb_write(dev, base + FS_BS, &s);
 	if (ret < 0)
 		return fs_error(ret, "mkfs: persist failed");
 	return 0;

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The partition table under the crash-state explorer (include/udax/crash.h,
+ * docs/crash.md): udax_dev_mkpart and udax_dev_part_wipe on a device that
+ * held an older table (with a file system in its first partition) or none.
+ * After a crash the device must hold the old table, no table (-ENODATA) or
+ * the new one (include/udax/dev.h): udax_dev_part_read of every crash image
+ * gives one of those three, entry for entry, never a damaged table.
+ *
+ * Usage: dev_crash_part [--long | --quick] [--case NAME --fence K --subset S]
+ *                       [--list]
+ * UDAX_CRASH_LONG=1 is --long, UDAX_CRASH_QUICK=1 --quick.  A failure
+ * prints the command line that replays only its image.  Exit 1 if anything
+ * failed.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <udax/crash.h>
+
+#include "fs_util.h"
+
+#define SPEC	"mem:16M"
+#define MB	(1ull << 20)
+
+struct table {
+	int n;				/* partitions, or -errno */
+	struct udax_part_info p[UDAX_DEV_MAX_PARTS];
+};
+
+static struct {
+	bool long_mode, quick, list, replay;
+	const char *only;
+	uint64_t fence;
+	struct udax_crash_subset subset;
+	const char *argv0;
+} cfg;
+
+static long images, failures;
+
+static void snap(struct udax_dev *d, struct table *t)
+{
+	t->n = udax_dev_part_read(d);
+	for (int i = 0; i < t->n; i++)
+		FS_OK(udax_dev_part(d, (unsigned)i, &t->p[i]));
+}
+
+/* Same table: every entry's place, type, label and uuid. */
+static bool same(const struct table *a, const struct table *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++) {
+		const struct udax_part_info *x = &a->p[i], *y = &b->p[i];
+
+		if (x->offset != y->offset || x->size != y->size || x->type != y->type ||
+		    strcmp(x->label, y->label) || memcmp(x->uuid, y->uuid, 16))
+			return false;
+	}
+	return true;
+}
+
+/* ---- the old device and the actions ---------------------------------------------- */
+
+static void old_table(struct udax_dev *d)
+{
+	const struct udax_part_spec two[] = {
+		{ 4 * MB, UDAX_PART_TYPE_UDAXFS, "old0" },
+		{ 0, 7, "old1" },
+	};
+	struct udax_fs *fs;
+
+	FS_OK(udax_dev_mkpart(d, two, 2, 0));
+	FS_OK(udax_mkfs(d, 0, NULL));
+	fs = t_fs_mount(d);
+	t_write_file(fs, "/f", "old data", 8);
+	FS_OK(udax_unmount(&fs));
+}
+
+static int mkpart_three(struct udax_dev *d)
+{
+	const struct udax_part_spec three[] = {
+		{ 2 * MB, UDAX_PART_TYPE_UDAXFS, "new0" },
+		{ 6 * MB, UDAX_PART_TYPE_UDAXFS, "new1-longer-label" },
+		{ 0, 9, NULL },
+	};
+
+	return udax_dev_mkpart(d, three, 3, UDAX_MKPART_FORCE);
+}
+
+static int mkpart_whole(struct udax_dev *d)
+{
+	return udax_dev_mkpart(d, NULL, 0, UDAX_MKPART_FORCE);
+}
+
+static int mkpart_fresh(struct udax_dev *d)
+{
+	const struct udax_part_spec two[] = {
+		{ 8 * MB, UDAX_PART_TYPE_UDAXFS, "a" },
+		{ 0, UDAX_PART_TYPE_UDAXFS, "b" },
+	};
+
+	return udax_dev_mkpart(d, two, 2, 0);
+}
+
+static int wipe(struct udax_dev *d)
+{
+	return udax_dev_part_wipe(d);
+}
+
+static const struct pcase {
+	const char *name;
+	bool old;			/* start from old_table() (else nothing) */
+	int (*act)(struct udax_dev *d);
+} cases[] = {
+	{ "mkpart-replace", true, mkpart_three },
+	{ "mkpart-whole", true, mkpart_whole },
+	{ "mkpart-fresh", false, mkpart_fresh },
+	{ "wipe", true, wipe },
+};
+
+/* ---- exploring --------------------------------------------------------------------- */
+
+static void check(const struct pcase *pc, struct udax_crash *c, uint64_t k,
+		  const struct udax_crash_subset *s, struct udax_dev *dev2,
+		  const struct table *old, const struct table *new)
+{
+	struct udax_dev_info info;
+	struct table got;
+	char sub[64];
+
+	images++;
+	FS_OK(udax_dev_info(dev2, &info));
+	FS_OK(udax_crash_image(c, k, s, info.addr));
+	snap(dev2, &got);
+	if (got.n == -ENODATA || same(&got, old) || same(&got, new))
+		return;
+	failures++;
+	udax_crash_subset_format(s, sub, sizeof(sub));
+	if (got.n < 0)
+		fprintf(stderr, "FAIL %s fence %" PRIu64 " subset %s: the table reads "
+			"%d (%s): %s\n", pc->name, k, sub, got.n, t_errname(got.n),
+			udax_dev_last_error());
+	else
+		fprintf(stderr, "FAIL %s fence %" PRIu64 " subset %s: %d partitions, "
+			"neither the old table (%d) nor the new one (%d)\n", pc->name,
+			k, sub, got.n, old->n, new->n);
+	fprintf(stderr, "  replay: %s%s --case %s --fence %" PRIu64 " --subset %s\n",
+		cfg.argv0, cfg.long_mode ? " --long" : "", pc->name, k, sub);
+}
+
+static void explore(const struct pcase *pc, struct udax_dev *dev2)
+{
+	struct udax_crash_opts co = {
+		.exhaustive_max = cfg.long_mode ? 16 : 10,
+		.samples = cfg.long_mode ? 256 : 8, .seed = 0x7ab1e,
+		.flags = cfg.long_mode ? 0 : cfg.quick ? UDAX_CRASH_NO_PREFIXES |
+			 UDAX_CRASH_NO_SINGLES | UDAX_CRASH_NO_ALL_BUT : UDAX_CRASH_NO_ALL_BUT,
+	};
+	struct udax_crash_range rg[4];
+	struct udax_dev *d = NULL;
+	struct udax_crash *c;
+	struct table old, new;
+	long img0 = images, fail0 = failures;
+	int ret;
+
+	FS_OK(udax_dev_open(SPEC, NULL, &d));
+	if (pc->old)
+		old_table(d);
+	snap(d, &old);
+	T_ASSERT(pc->old ? old.n == 2 : old.n == -ENODATA);
+	FS_OK(udax_crash_new(d, &co, &c));
+	ret = pc->act(d);
+	FS_OK(udax_crash_stop(c));
+	FS_OK(ret);
+	snap(d, &new);
+	T_ASSERT(!same(&old, &new));
+	if (udax_crash_unflushed(c, rg, 4)) {
+		failures++;
+		fprintf(stderr, "FAIL %s: stores never flushed at [%" PRIu64 ", +%" PRIu64
+			")\n", pc->name, rg[0].off, rg[0].len);
+	}
+	if (cfg.replay) {
+		check(pc, c, cfg.fence, &cfg.subset, dev2, &old, &new);
+	} else {
+		for (uint64_t k = 0; k <= udax_crash_fences(c); k++) {
+			struct udax_crash_epoch e;
+			struct udax_crash_subset s;
+
+			FS_OK(udax_crash_epoch(c, k, &e));
+			for (uint64_t j = 0; j < e.subsets; j++) {
+				FS_OK(udax_crash_subset_nth(c, k, j, &s));
+				check(pc, c, k, &s, dev2, &old, &new);
+			}
+		}
+	}
+	printf("%-16s %3" PRIu64 " fences %6ld images%s\n", pc->name,
+	       udax_crash_fences(c), images - img0, failures > fail0 ? "  FAILED" : "");
+	udax_crash_delete(&c);
+	FS_OK(udax_dev_close(&d, 0));
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: %s [--long | --quick] [--case NAME [--fence K --subset S]] "
+		"[--list]\n", cfg.argv0);
+	exit(2);
+}
+
+static bool env_on(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "long", no_argument, NULL, 'l' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "list", no_argument, NULL, 'L' },
+		{ "case", required_argument, NULL, 'c' },
+		{ "fence", required_argument, NULL, 'f' },
+		{ "subset", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool have_fence = false, have_subset = false, found = false;
+	struct udax_dev *dev2 = NULL;
+	int o;
+
+	cfg.argv0 = argv[0];
+	cfg.long_mode = env_on("UDAX_CRASH_LONG");
+	cfg.quick = env_on("UDAX_CRASH_QUICK");
+	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (o) {
+		case 'l': cfg.long_mode = true; break;
+		case 'q': cfg.quick = true; break;
+		case 'L': cfg.list = true; break;
+		case 'c': cfg.only = optarg; break;
+		case 'f': cfg.fence = strtoull(optarg, NULL, 0); have_fence = true; break;
+		case 's':
+			if (udax_crash_subset_parse(optarg, &cfg.subset))
+				usage();
+			have_subset = true;
+			break;
+		default: usage();
+		}
+	}
+	if (optind != argc || have_fence != have_subset || (have_fence && !cfg.only))
+		usage();
+	cfg.replay = have_fence;
+	if (cfg.list) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			printf("%s\n", cases[i].name);
+		return 0;
+	}
+	printf("dev_crash_part: %s mode: mkpart and wipe over an older table or none; "
+	       "every image holds the old table, none or the new one\n",
+	       cfg.long_mode ? "long" : cfg.quick ? "quick" : "default (CI)");
+	FS_OK(udax_dev_open(SPEC, NULL, &dev2));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cfg.only && strcmp(cfg.only, cases[i].name))
+			continue;
+		found = true;
+		explore(&cases[i], dev2);
+	}
+	FS_OK(udax_dev_close(&dev2, 0));
+	if (!found) {
+		fprintf(stderr, "no case '%s' (--list)\n", cfg.only);
+		return 2;
+	}
+	printf("crash images checked %ld, failures %ld\n", images, failures);
+	return failures ? 1 : 0;
+}
