@@ -9,10 +9,13 @@
  * the flushes after it) mounts and is finished by a second repair into the
  * same tree.  /lost+found already there; the name taken (by a file in the
  * root, by an entry in /lost+found); no free inode; no free block; an
- * orphan directory with entries; many inodes (/lost+found grows).  And
+ * orphan directory with entries; many inodes (/lost+found grows).  Every
+ * allocation and persistence call of a repair failing in turn.  And
  * extent chains that loop back (three blocks and two), which fsck must
  * report without walking forever.
  */
+#include <udax/fault.h>
+
 #include "fsck_util.h"
 
 static uint32_t ie, ia, ihl, ibig, ikeep;
@@ -242,6 +245,64 @@ static void test_crash(void (*damage)(void), int problems, const char *want)
 		}
 	}
 	fprintf(stderr, "crash: %ld fences, %ld states\n", fences, states);
+	memcpy(good, orig, part_size);
+	free(orig);
+	restore();
+}
+
+/*
+ * The nth allocation or persistence call of the repair of @damage fails:
+ * the repair returns that error (what it committed before stays: each step
+ * is a transaction), the image still mounts, and a fault-free repair then
+ * finishes into @want.
+ */
+static void test_faults(void (*damage)(void), const char *want)
+{
+	static const struct { enum udax_fault_site site; int err; } sites[] = {
+		{ UDAX_FAULT_MALLOC, -ENOMEM }, { UDAX_FAULT_PERSIST, -EIO },
+	};
+	struct udax_mount_opts ro = { .flags = UDAX_MOUNT_RDONLY };
+	struct udax_fsck_report r;
+	struct udax_fs *fs;
+	uint8_t *orig = malloc(part_size);
+
+	T_ASSERT(orig);
+	memcpy(orig, good, part_size);
+	restore();
+	damage();
+	memcpy(good, part, part_size);
+	for (size_t s = 0; s < sizeof(sites) / sizeof(sites[0]); s++) {
+		long n = 1, calls;
+
+		restore();
+		FS_OK(udax_fault_set(sites[s].site, __LONG_MAX__ - 1, 1, -EIO));
+		fsck(UDAX_FSCK_REPAIR, &r);
+		calls = udax_fault_calls(sites[s].site);
+		udax_fault_clear(UDAX_FAULT_NR_SITES);
+		T_ASSERT(calls > 0);
+		for (; n <= calls; n++) {
+			int ret;
+
+			restore();
+			FS_OK(udax_fault_set(sites[s].site, n, 1, sites[s].err));
+			ret = udax_fsck(dev, 0, UDAX_FSCK_REPAIR, NULL, NULL, &r);
+			T_ASSERT(udax_fault_hits(sites[s].site) == 1);
+			udax_fault_clear(UDAX_FAULT_NR_SITES);
+			if (ret != sites[s].err) {
+				fprintf(stderr, "repair, %s call %ld fails: returned %d, want %d\n",
+					udax_fault_site_name(sites[s].site), n, ret,
+					sites[s].err);
+				exit(1);
+			}
+			FS_OK(udax_mount(dev, 0, &ro, &fs));
+			FS_OK(udax_unmount(&fs));
+			fsck(UDAX_FSCK_REPAIR, &r);
+			T_ASSERT(r.repaired == r.problems);
+			expect_tree(want);
+		}
+		fprintf(stderr, "faults: %s: %ld calls of the repair failed in turn\n",
+			udax_fault_site_name(sites[s].site), calls);
+	}
 	memcpy(good, orig, part_size);
 	free(orig);
 	restore();
@@ -540,6 +601,7 @@ int main(void)
 	want = reference(e_moved_h2_gone);
 	/* The entry, /h's count, /e, the root's count. */
 	test_crash(damage_stale, 4, want);
+	test_faults(damage_stale, want);
 	free(want);
 	test_cases();
 	test_files();
