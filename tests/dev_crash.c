@@ -9,6 +9,9 @@
  *   C: memcpy_persist NODRAIN lines 4..6 = 0xc4..0xc6, then line 7 stored
  *      and never flushed, then a drain                (fence 3)
  *   D: 30 lines flushed, never fenced (the last epoch, sampled)
+ *
+ * Then torn lines (unit_bytes 8): a line with 3 changed words, recorded in
+ * both modes; a word flushed twice; a sampled epoch of words.
  */
 #include <errno.h>
 #include <string.h>
@@ -42,6 +45,133 @@ static void expect_image(struct udax_crash *c, uint64_t k,
 			}
 		exit(1);
 	}
+}
+
+/* Record @seq on @dev with units of @ub bytes; the explorer, stopped. */
+static struct udax_crash *record_torn(struct udax_dev *dev, unsigned ub,
+				      void (*seq)(struct udax_dev *dev))
+{
+	struct udax_crash_opts o = { .exhaustive_max = 3, .samples = 6, .seed = 7,
+				     .unit_bytes = ub };
+	struct udax_crash *c = NULL;
+
+	memset(dev_addr + BASE, 0x11, 64 * L);
+	FS_OK(udax_crash_new(dev, &o, &c));
+	seq(dev);
+	FS_OK(udax_crash_stop(c));
+	return c;
+}
+
+/* Epoch 0: line 0 gets words 1, 4 and 6 changed (one flush of the line);
+ * line 1 is flushed unchanged.  Epoch 1: line 2's word 0 is flushed as
+ * 0x21.., then as 0x22..; line 3 as a whole (8 changed words). */
+static void seq_words(struct udax_dev *dev)
+{
+	memset(line(0) + 8, 0xa1, 8);
+	memset(line(0) + 32, 0xa4, 8);
+	memset(line(0) + 48, 0xa6, 8);
+	FS_OK(udax_dev_persist(dev, line(0), 2 * L));
+	memset(line(2), 0x21, 8);
+	FS_OK(udax_dev_flush(dev, line(2), 8));
+	memset(line(2), 0x22, 8);
+	FS_OK(udax_dev_flush(dev, line(2), 8));
+	memset(line(3), 0x33, L);
+	FS_OK(udax_dev_flush(dev, line(3), L));
+}
+
+/* Epoch 0 of the last sequence: 40 lines, every word changed. */
+static void seq_many(struct udax_dev *dev)
+{
+	for (int i = 0; i < 40; i++)
+		memset(line(10 + i), 0x40 + i, L);
+	FS_OK(udax_dev_flush(dev, line(10), 40 * L));
+}
+
+static void torn_lines(struct udax_dev *dev)
+{
+	static const int words[3] = { 1, 4, 6 };
+	static uint8_t whole[2][SIZE];		/* the 64-byte mode's 2 images */
+	struct udax_crash_opts bad = { .unit_bytes = 16 };
+	struct udax_crash_subset s, s2;
+	struct udax_crash_stats st;
+	struct udax_crash_epoch e;
+	struct udax_crash *c = NULL;
+	int novel = 0;
+
+	T_EXPECT_ERR(udax_crash_new(dev, &bad, &c), -EINVAL);
+	T_ASSERT(strstr(udax_dev_last_error(), "unit_bytes"));
+	bad.unit_bytes = 1;
+	T_EXPECT_ERR(udax_crash_new(dev, &bad, &c), -EINVAL);
+
+	/* Whole lines: line 0 is one unit, 2 images of fence 0. */
+	c = record_torn(dev, L, seq_words);
+	FS_OK(udax_crash_epoch(c, 0, &e));
+	T_ASSERT(e.units == 1 && e.subsets == 2);
+	for (uint64_t m = 0; m < 2; m++)
+		FS_OK(udax_crash_image(c, 0, &(struct udax_crash_subset){ UDAX_CRASH_MASK, m },
+				       whole[m]));
+	udax_crash_delete(&c);
+
+	/* 8-byte units: the 3 changed words of line 0, 8 subsets, each word
+	 * old or new on its own; 6 of them tear the line. */
+	c = record_torn(dev, UDAX_CRASH_WORD, seq_words);
+	FS_OK(udax_crash_stats(c, &st));
+	T_ASSERT(st.fences == 1 && st.lines == 2 + 1 + 1 + 1);
+	T_ASSERT(st.units == 3 + 2 + 8);	/* line 1 unchanged: none */
+	FS_OK(udax_crash_epoch(c, 0, &e));
+	T_ASSERT(e.units == 3 && e.exhaustive && e.subsets == 8);
+	for (int u = 0; u < 3; u++)
+		T_ASSERT(udax_crash_unit_offset(c, 0, u) == BASE + words[u] * 8);
+	memcpy(ref, whole[0], SIZE);
+	for (uint64_t m = 0; m < 8; m++) {
+		FS_OK(udax_crash_subset_nth(c, 0, m, &s));
+		T_ASSERT(s.kind == UDAX_CRASH_MASK && s.arg == m);
+		memset(ref_line(0), 0x11, L);
+		for (int u = 0; u < 3; u++)
+			if (m >> u & 1)
+				memset(ref_line(0) + words[u] * 8, 0xa1 + words[u] - 1, 8);
+		expect_image(c, 0, s);
+		novel += memcmp(img, whole[0], SIZE) && memcmp(img, whole[1], SIZE);
+	}
+	T_ASSERT(novel == 6);
+	/* Fence 1: line 2's word twice (0x21 then 0x22), line 3's 8 words:
+	 * sampled; a word ends in its last chosen version. */
+	FS_OK(udax_crash_epoch(c, 1, &e));
+	T_ASSERT(e.units == 10 && !e.exhaustive);
+	T_ASSERT(udax_crash_unit_offset(c, 1, 1) == BASE + 2 * L);
+	T_ASSERT(udax_crash_unit_offset(c, 1, 9) == BASE + 3 * L + 56);
+	memcpy(ref_line(0), whole[1] + BASE, L);
+	for (uint64_t i = 0; i < e.subsets; i++) {
+		int in[10];
+
+		FS_OK(udax_crash_subset_nth(c, 1, i, &s));
+		for (int u = 0; u < 10; u++)
+			in[u] = udax_crash_subset_has(c, 1, &s, u);
+		memset(ref_line(2), 0x11, 8);
+		if (in[0] || in[1])
+			memset(ref_line(2), in[1] ? 0x22 : 0x21, 8);
+		for (int u = 2; u < 10; u++)
+			memset(ref_line(3) + (u - 2) * 8, in[u] ? 0x33 : 0x11, 8);
+		expect_image(c, 1, s);
+	}
+	udax_crash_delete(&c);
+
+	/* 320 words: the same seed makes the same torn image, twice and
+	 * after other images; another seed another one. */
+	c = record_torn(dev, UDAX_CRASH_WORD, seq_many);
+	FS_OK(udax_crash_epoch(c, 0, &e));
+	T_ASSERT(e.units == 320 && !e.exhaustive);
+	s = (struct udax_crash_subset){ UDAX_CRASH_RANDOM, 0xfeed };
+	s2 = (struct udax_crash_subset){ UDAX_CRASH_RANDOM, 0xbeef };
+	memset(ref + BASE, 0x11, 64 * L);
+	for (int u = 0; u < 320; u++)
+		if (udax_crash_subset_has(c, 0, &s, u))
+			memset(ref_line(10) + u * 8, 0x40 + u / 8, 8);
+	expect_image(c, 0, s);
+	FS_OK(udax_crash_image(c, 0, &s2, img));
+	T_ASSERT(memcmp(img, ref, SIZE));
+	expect_image(c, 0, s);
+	udax_crash_delete(&c);
 }
 
 int main(void)
@@ -237,6 +367,11 @@ int main(void)
 	udax_crash_delete(&c);
 	o.flags = 8;
 	T_EXPECT_ERR(udax_crash_new(dev, &o, &c), -EINVAL);
+	o.flags = 0;
+	o.unit_bytes = L;				/* explicit default */
+	FS_OK(udax_crash_new(dev, &o, &c));
+	udax_crash_delete(&c);
+	torn_lines(dev);
 	/* The device has its own persistence back. */
 	FS_OK(udax_dev_persist(dev, line(0), L));
 	FS_OK(udax_dev_close(&dev, 0));

@@ -7,8 +7,12 @@
  * the new one (include/udax/dev.h): udax_dev_part_read of every crash image
  * gives one of those three, entry for entry, never a damaged table.
  *
- * Usage: dev_crash_part [--long | --quick] [--case NAME --fence K --subset S]
- *                       [--list]
+ * Every case runs twice: with 64-byte units (whole cache lines), then with
+ * 8-byte units (torn lines: each changed word of a flushed line on its
+ * own); --torn runs only the second, --no-torn only the first.
+ *
+ * Usage: dev_crash_part [--long | --quick] [--torn | --no-torn]
+ *                       [--case NAME --fence K --subset S] [--list]
  * UDAX_CRASH_LONG=1 is --long, UDAX_CRASH_QUICK=1 --quick.  A failure
  * prints the command line that replays only its image.  Exit 1 if anything
  * failed.
@@ -29,6 +33,7 @@ struct table {
 
 static struct {
 	bool long_mode, quick, list, replay;
+	int torn;			/* 1 --torn, 0 --no-torn, -1 both passes */
 	const char *only;
 	uint64_t fence;
 	struct udax_crash_subset subset;
@@ -36,6 +41,7 @@ static struct {
 } cfg;
 
 static long images, failures;
+static unsigned unit_bytes;		/* of the pass under way */
 
 static void snap(struct udax_dev *d, struct table *t)
 {
@@ -144,8 +150,9 @@ static void check(const struct pcase *pc, struct udax_crash *c, uint64_t k,
 		fprintf(stderr, "FAIL %s fence %" PRIu64 " subset %s: %d partitions, "
 			"neither the old table (%d) nor the new one (%d)\n", pc->name,
 			k, sub, got.n, old->n, new->n);
-	fprintf(stderr, "  replay: %s%s --case %s --fence %" PRIu64 " --subset %s\n",
-		cfg.argv0, cfg.long_mode ? " --long" : "", pc->name, k, sub);
+	fprintf(stderr, "  replay: %s%s%s --case %s --fence %" PRIu64 " --subset %s\n",
+		cfg.argv0, cfg.long_mode ? " --long" : "",
+		unit_bytes == UDAX_CRASH_WORD ? " --torn" : "", pc->name, k, sub);
 }
 
 static void explore(const struct pcase *pc, struct udax_dev *dev2)
@@ -155,6 +162,7 @@ static void explore(const struct pcase *pc, struct udax_dev *dev2)
 		.samples = cfg.long_mode ? 256 : 8, .seed = 0x7ab1e,
 		.flags = cfg.long_mode ? 0 : cfg.quick ? UDAX_CRASH_NO_PREFIXES |
 			 UDAX_CRASH_NO_SINGLES | UDAX_CRASH_NO_ALL_BUT : UDAX_CRASH_NO_ALL_BUT,
+		.unit_bytes = unit_bytes,
 	};
 	struct udax_crash_range rg[4];
 	struct udax_dev *d = NULL;
@@ -201,8 +209,8 @@ static void explore(const struct pcase *pc, struct udax_dev *dev2)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: %s [--long | --quick] [--case NAME [--fence K --subset S]] "
-		"[--list]\n", cfg.argv0);
+	fprintf(stderr, "usage: %s [--long | --quick] [--torn | --no-torn] [--case NAME "
+		"[--fence K --subset S]] [--list]\n", cfg.argv0);
 	exit(2);
 }
 
@@ -218,6 +226,8 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "long", no_argument, NULL, 'l' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "torn", no_argument, NULL, 't' },
+		{ "no-torn", no_argument, NULL, 'T' },
 		{ "list", no_argument, NULL, 'L' },
 		{ "case", required_argument, NULL, 'c' },
 		{ "fence", required_argument, NULL, 'f' },
@@ -229,12 +239,15 @@ int main(int argc, char **argv)
 	int o;
 
 	cfg.argv0 = argv[0];
+	cfg.torn = -1;
 	cfg.long_mode = env_on("UDAX_CRASH_LONG");
 	cfg.quick = env_on("UDAX_CRASH_QUICK");
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (o) {
 		case 'l': cfg.long_mode = true; break;
 		case 'q': cfg.quick = true; break;
+		case 't': cfg.torn = 1; break;
+		case 'T': cfg.torn = 0; break;
 		case 'L': cfg.list = true; break;
 		case 'c': cfg.only = optarg; break;
 		case 'f': cfg.fence = strtoull(optarg, NULL, 0); have_fence = true; break;
@@ -258,11 +271,22 @@ int main(int argc, char **argv)
 	       "every image holds the old table, none or the new one\n",
 	       cfg.long_mode ? "long" : cfg.quick ? "quick" : "default (CI)");
 	FS_OK(udax_dev_open(SPEC, NULL, &dev2));
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (cfg.only && strcmp(cfg.only, cases[i].name))
+	/* A replay runs the pass that found it (--torn or not). */
+	if (cfg.replay && cfg.torn == -1)
+		cfg.torn = 0;
+	for (int p = 0; p < 2; p++) {
+		if (cfg.torn == !p)
 			continue;
-		found = true;
-		explore(&cases[i], dev2);
+		unit_bytes = p ? UDAX_CRASH_WORD : UDAX_CRASH_UNIT;
+		printf("--- %u-byte units (%s)\n", unit_bytes, p ? "torn lines: each "
+		       "changed 8-byte word of a flushed line on its own" :
+		       "whole cache lines");
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			if (cfg.only && strcmp(cfg.only, cases[i].name))
+				continue;
+			found = true;
+			explore(&cases[i], dev2);
+		}
 	}
 	FS_OK(udax_dev_close(&dev2, 0));
 	if (!found) {

@@ -22,11 +22,18 @@
  * At the end of each step the device must hold no store that was never
  * flushed (it would be lost on power failure).
  *
- * Usage: fs_crash [--long | --quick] [--op NAME] [--fence K (--seed S | --subset S)]
- *                 [--exhaustive N] [--samples N] [--max-failures N] [--list]
+ * Two passes: units of 64 bytes (a flushed line reaches media whole), then
+ * of 8 bytes (torn lines: each changed word of a flushed line on its own,
+ * the atomicity persistent memory guarantees).  The torn pass covers the
+ * operations in torn_ci[] by default and every scenario with --long;
+ * --torn runs only it (every scenario), --no-torn only the first.
+ *
+ * Usage: fs_crash [--long | --quick] [--torn | --no-torn] [--op NAME]
+ *                 [--fence K (--seed S | --subset S)] [--exhaustive N]
+ *                 [--samples N] [--max-failures N] [--list]
  * UDAX_CRASH_LONG=1 is --long, UDAX_CRASH_QUICK=1 --quick.  --quick (sanitizer builds) samples large
  * epochs with none, all and random subsets only.  A failure prints the command line that
- * replays only its image.  Exit 1 if anything failed.
+ * replays only its image (with --torn when the torn pass found it).  Exit 1 if anything failed.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -42,16 +49,37 @@ static struct {
 	bool long_mode, list;
 	int exhaustive, samples;		/* -1: the mode's */
 	bool quick;				/* no structured subsets */
+	int torn;				/* 1 --torn, 0 --no-torn, -1 the mode's */
 	const char *op;
 	bool replay;
 	uint64_t fence;
 	struct udax_crash_subset subset;
 	long max_failures;
 	const char *argv0;
-} cfg = { .max_failures = 10, .exhaustive = -1, .samples = -1 };
+} cfg = { .max_failures = 10, .exhaustive = -1, .samples = -1, .torn = -1 };
 
 static long images, failures;
 static bool stopping;
+static unsigned unit_bytes;		/* of the pass under way */
+
+/* The torn pass of the default mode (about 5600 images, as many as the
+ * whole-line pass of every scenario takes in time): operations that
+ * commit each kind of record (a new inode and entry, an entry moved, an
+ * extent chain freed, extents cut, blocks allocated with an fdatasync, an
+ * orphan freed) and an in-place overwrite; the pass over every scenario
+ * is --long's or --torn's. */
+static const char *const torn_ci[] = {
+	"create", "rename", "unlink-chain", "truncate-down", "append-fdatasync",
+	"overwrite-fsync", "last-close-orphan",
+};
+
+static bool in_torn_ci(const char *name)
+{
+	for (size_t i = 0; i < sizeof(torn_ci) / sizeof(torn_ci[0]); i++)
+		if (!strcmp(torn_ci[i], name))
+			return true;
+	return false;
+}
 
 /* ---- failures; scenarios are recorded by cr_record() (fs_crash_run.c) ----------- */
 
@@ -72,8 +100,9 @@ static void report(const struct cr_run *r, uint64_t k, const struct udax_crash_s
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n  replay: %s%s --op %s", cfg.argv0,
-		r->sc->long_only ? " --long" : "", r->sc->name);
+	fprintf(stderr, "\n  replay: %s%s%s --op %s", cfg.argv0,
+		r->sc->long_only ? " --long" : "",
+		unit_bytes == UDAX_CRASH_WORD ? " --torn" : "", r->sc->name);
 	if (s) {
 		udax_crash_subset_format(s, sub, sizeof(sub));
 		if (s->kind == UDAX_CRASH_RANDOM)
@@ -168,7 +197,7 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 	struct cr_run r = { .sc = sc, .dev2 = dev2 };
 	struct udax_crash_opts co = { .exhaustive_max = (unsigned)cfg.exhaustive,
 				      .samples = (unsigned)cfg.samples, .seed = 0x5eed,
-				      .flags = plan_flags() };
+				      .flags = plan_flags(), .unit_bytes = unit_bytes };
 	uint64_t fences, exh = 0, smp = 0, maxu = 0;
 	long before = images, fbefore = failures;
 
@@ -199,8 +228,9 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 		}
 	}
 	printf("%-20s %2u steps %3" PRIu64 " fences %6ld images  epochs: %3" PRIu64
-	       " exhaustive %3" PRIu64 " sampled (largest %3" PRIu64 " lines)%s\n",
+	       " exhaustive %3" PRIu64 " sampled (largest %3" PRIu64 " %s)%s\n",
 	       sc->name, r.nsteps, fences, images - before, exh, smp, maxu,
+	       unit_bytes == UDAX_CRASH_WORD ? "words" : "lines",
 	       failures > fbefore ? "  FAILED" : "");
 	fflush(stdout);
 	cr_run_free(&r);
@@ -210,9 +240,9 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: %s [--long | --quick] [--op NAME] [--fence K (--seed S | "
-		"--subset S)] [--exhaustive N] [--samples N] [--max-failures N "
-		"(0: all)] [--list]\n", cfg.argv0);
+	fprintf(stderr, "usage: %s [--long | --quick] [--torn | --no-torn] [--op NAME] "
+		"[--fence K (--seed S | --subset S)] [--exhaustive N] [--samples N] "
+		"[--max-failures N (0: all)] [--list]\n", cfg.argv0);
 	exit(2);
 }
 
@@ -221,6 +251,8 @@ static void parse(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "long", no_argument, NULL, 'l' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "torn", no_argument, NULL, 't' },
+		{ "no-torn", no_argument, NULL, 'T' },
 		{ "list", no_argument, NULL, 'L' },
 		{ "op", required_argument, NULL, 'o' },
 		{ "fence", required_argument, NULL, 'f' },
@@ -244,6 +276,8 @@ static void parse(int argc, char **argv)
 		switch (c) {
 		case 'l': cfg.long_mode = true; break;
 		case 'q': cfg.quick = true; break;
+		case 't': cfg.torn = 1; break;
+		case 'T': cfg.torn = 0; break;
 		case 'L': cfg.list = true; break;
 		case 'o': cfg.op = optarg; break;
 		case 'f': cfg.fence = strtoull(optarg, NULL, 0); have_fence = true; break;
@@ -275,10 +309,35 @@ static void parse(int argc, char **argv)
 		cfg.samples = cfg.long_mode ? 256 : 8;
 }
 
+/* One pass over the scenarios with units of @ub bytes; @torn_all: every
+ * scenario, else only torn_ci[] (when @ub is 8).  Whether any ran. */
+static bool pass(struct udax_dev *dev2, unsigned ub, bool torn_all)
+{
+	bool found = false, subset = ub == UDAX_CRASH_WORD && !torn_all && !cfg.op;
+
+	unit_bytes = ub;
+	printf("--- %u-byte units (%s), %s\n", ub, ub == UDAX_CRASH_WORD ?
+	       "torn lines: each changed 8-byte word of a flushed line on its own" :
+	       "whole cache lines", subset ? "a subset of the operations" :
+	       cfg.op ? cfg.op : "every scenario");
+	fflush(stdout);
+	for (size_t i = 0; i < cr_nscenarios && !stopping; i++) {
+		const struct cr_scenario *sc = &cr_scenarios[i];
+
+		if (cfg.op ? strcmp(cfg.op, sc->name) : (sc->long_only && !cfg.long_mode))
+			continue;
+		if (subset && !in_torn_ci(sc->name))
+			continue;
+		found = true;
+		explore(dev2, sc);
+	}
+	return found;
+}
+
 int main(int argc, char **argv)
 {
 	struct udax_dev *dev2;
-	bool found = false;
+	bool found;
 
 	parse(argc, argv);
 	if (cfg.list) {
@@ -288,22 +347,24 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	printf("fs_crash: %s mode: all 2^n subsets of fences with n <= %d pending "
-	       "lines; larger ones sampled: none, %s%d random; udax_fsck before "
+	       "units; larger ones sampled: none, %s%d random; udax_fsck before "
 	       "mount and after unmount\n",
 	       cfg.long_mode ? "long" : cfg.quick ? "quick" : "default (CI)",
 	       cfg.exhaustive, cfg.long_mode ? "all, every prefix, every single "
-	       "line, all but each one, " : cfg.quick ? "all, " :
-	       "all, every prefix, every single line, ",
+	       "unit, all but each one, " : cfg.quick ? "all, " :
+	       "all, every prefix, every single unit, ",
 	       cfg.samples);
 	fflush(stdout);
 	dev2 = t_fs_dev(CR_DEVSPEC);
-	for (size_t i = 0; i < cr_nscenarios && !stopping; i++) {
-		const struct cr_scenario *sc = &cr_scenarios[i];
-
-		if (cfg.op ? strcmp(cfg.op, sc->name) : (sc->long_only && !cfg.long_mode))
-			continue;
-		found = true;
-		explore(dev2, sc);
+	/* --torn: the torn pass alone, over everything; a replay runs the
+	 * pass that found it; else whole lines first, then torn lines over
+	 * every scenario (--long) or torn_ci[] (the default). */
+	if (cfg.torn == 1 || cfg.replay) {
+		found = pass(dev2, cfg.torn == 1 ? UDAX_CRASH_WORD : UDAX_CRASH_UNIT, true);
+	} else {
+		found = pass(dev2, UDAX_CRASH_UNIT, true);
+		if (found && cfg.torn == -1 && !stopping)
+			pass(dev2, UDAX_CRASH_WORD, cfg.long_mode);
 	}
 	FS_OK(udax_dev_close(&dev2, 0));
 	if (!found) {

@@ -27,8 +27,14 @@
  *
  * (The partition table's crashes are tests/dev_crash_part.c.)
  *
- * Usage: fs_crash_recovery [--long | --quick] [--case NAME] [--at K:S[,K:S...]]
- *                          [--max-failures N] [--list]
+ * Two passes, as fs_crash's: units of 64 bytes (whole cache lines), then
+ * of 8 bytes (torn lines: each changed word of a flushed line on its own)
+ * at every level, over the cases in torn_ci[] by default and over every
+ * case with --long; --torn runs only the torn pass (every case), --no-torn
+ * only the first.
+ *
+ * Usage: fs_crash_recovery [--long | --quick] [--torn | --no-torn] [--case NAME]
+ *                          [--at K:S[,K:S...]] [--max-failures N] [--list]
  * --at replays one path of crash points, outermost first (for replay/OP:
  * the operation's image, then a crash in the first recovery, then in the
  * second), each fence K and subset S as udax_crash_subset_format() writes
@@ -61,16 +67,38 @@ struct path {
 
 static struct {
 	bool long_mode, quick, list, replay;
+	int torn;			/* 1 --torn, 0 --no-torn, -1 the mode's */
 	const char *only;
 	struct path rp;			/* --at */
 	long max_failures;
 	const char *argv0;
-} cfg = { .max_failures = 10 };
+} cfg = { .max_failures = 10, .torn = -1 };
 
 static long images, failures;
 static bool stopping;
 static const char *cur;			/* the case */
 static const char *const *levels;	/* what each crash point interrupts */
+static unsigned unit_bytes;		/* of the pass under way */
+
+/* Every planned image of a source fence recovered, and every image with
+ * recovery work recovered again: --long's 64-byte pass.  Its torn pass
+ * keeps the default's choice (torn epochs have hundreds of units: every
+ * image of them, each recovered twice, takes hours) with long plans. */
+static bool every_source(void)
+{
+	return cfg.long_mode && unit_bytes != UDAX_CRASH_WORD;
+}
+static bool torn_subset;		/* the pass runs torn_ci[] only */
+
+/* The torn pass of the default mode: a crash in the replay of a new inode
+ * and entry, of a freed extent chain and of an fsync'd append, in the
+ * repair of a committed journal and of a superblock copy, and in mkfs
+ * (the superblock magic written last) - every case is --long's or --torn's. */
+static const char *const torn_ci[] = {
+	"replay/create", "replay/unlink-chain", "replay/append-fdatasync",
+	"repair/journal", "repair/super-b", "mkfs/same-geometry",
+	"mkfs/other-geometry",
+};
 
 static struct udax_dev *dev2;		/* where images are checked */
 static struct udax_dev *devr[LEVELS];	/* where level i's action is recorded */
@@ -96,8 +124,9 @@ static void report(const struct path *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n  replay: %s%s --case %s", cfg.argv0,
-		cfg.long_mode ? " --long" : "", cur);
+	fprintf(stderr, "\n  replay: %s%s%s --case %s", cfg.argv0,
+		cfg.long_mode ? " --long" : "",
+		unit_bytes == UDAX_CRASH_WORD ? " --torn" : "", cur);
 	for (unsigned i = 0; i < p->n; i++) {
 		udax_crash_subset_format(&p->at[i].s, sub, sizeof(sub));
 		fprintf(stderr, "%s%" PRIu64 ":%s", i ? "," : " --at ", p->at[i].k, sub);
@@ -127,7 +156,7 @@ static struct udax_crash_opts explorer_opts(unsigned level)
 	return (struct udax_crash_opts){
 		.exhaustive_max = cfg.long_mode ? 12 : 6,
 		.samples = cfg.long_mode ? 256 : 8,
-		.seed = 0x5eed, .flags = plan_flags(level),
+		.seed = 0x5eed, .flags = plan_flags(level), .unit_bytes = unit_bytes,
 	};
 }
 
@@ -327,7 +356,7 @@ static void rcv_image(struct udax_crash *c, struct path *p, void *arg)
 	}
 	/* Still holding recovery work: crash during the next recovery. */
 	work = rep.journal_committed || cr_orphan_seen;
-	if (!nest(p, work, &x->nested, cfg.long_mode ? 1 : cfg.quick ? 25 : 12))
+	if (!nest(p, work, &x->nested, every_source() ? 1 : cfg.quick ? 25 : 12))
 		return;
 	load(devr[p->n - 1], c, &p->at[p->n - 1]);
 	c2 = record(devr[p->n - 1], act_mount, NULL, p);
@@ -399,12 +428,12 @@ static void rcv_sources(const struct cr_run *run, struct rcv *x, long *nsrc)
 			continue;
 		orphan_done |= !rep.journal_committed;
 		FS_OK(udax_crash_epoch(run->c, k, &e));
-		n = cfg.long_mode || cfg.quick || e.units < 2 || run->nsteps > 1 ? 1 : 2;
-		if (cfg.long_mode)
+		n = cfg.quick || e.units < 2 || run->nsteps > 1 ? 1 : 2;
+		if (every_source())
 			n = e.subsets;
 		for (uint64_t j = 0; j < n && !stopping; j++) {
 			p.at[0].k = k;
-			if (cfg.long_mode)
+			if (every_source())
 				FS_OK(udax_crash_subset_nth(run->c, k, j, &p.at[0].s));
 			else if (!j)
 				p.at[0].s = none.s;
@@ -925,8 +954,13 @@ static const struct udax_mkfs_opts mkfs_other = { .nr_inodes = 64, .journal_bloc
 
 static bool selected(const char *name)
 {
+	bool in_ci = false;
+
 	cur = name;
-	return !stopping && (!cfg.only || !strcmp(cfg.only, name));
+	for (size_t i = 0; torn_subset && i < sizeof(torn_ci) / sizeof(torn_ci[0]); i++)
+		in_ci |= !strcmp(torn_ci[i], name);
+	return !stopping && (!cfg.only || !strcmp(cfg.only, name)) &&
+	       (!torn_subset || in_ci);
 }
 
 static bool run_all(void)
@@ -963,8 +997,8 @@ static bool run_all(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: %s [--long | --quick] [--case NAME [--at K:S[,K:S...]]] "
-		"[--max-failures N (0: all)] [--list]\n", cfg.argv0);
+	fprintf(stderr, "usage: %s [--long | --quick] [--torn | --no-torn] [--case NAME "
+		"[--at K:S[,K:S...]]] [--max-failures N (0: all)] [--list]\n", cfg.argv0);
 	exit(2);
 }
 
@@ -998,6 +1032,8 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "long", no_argument, NULL, 'l' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "torn", no_argument, NULL, 't' },
+		{ "no-torn", no_argument, NULL, 'T' },
 		{ "list", no_argument, NULL, 'L' },
 		{ "case", required_argument, NULL, 'c' },
 		{ "at", required_argument, NULL, 'a' },
@@ -1013,6 +1049,8 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'l': cfg.long_mode = true; break;
 		case 'q': cfg.quick = true; break;
+		case 't': cfg.torn = 1; break;
+		case 'T': cfg.torn = 0; break;
 		case 'L': cfg.list = true; break;
 		case 'c': cfg.only = optarg; break;
 		case 'a': parse_at(optarg); cfg.replay = true; break;
@@ -1032,9 +1070,26 @@ int main(int argc, char **argv)
 	dev2 = t_fs_dev(CR_DEVSPEC);
 	for (int i = 0; i < LEVELS; i++)
 		devr[i] = t_fs_dev(CR_DEVSPEC);
-	if (!run_all()) {
-		fprintf(stderr, "no case '%s' (--list)\n", cfg.only);
-		return 2;
+	/* --torn: the torn pass alone; a replay runs the pass that found it;
+	 * else whole lines, then torn lines over every case (--long) or
+	 * torn_ci[] (the default). */
+	for (int p = 0; p < 2; p++) {
+		bool torn = cfg.torn == 1 || p == 1;
+
+		if (p == 1 && (cfg.torn != -1 || cfg.replay || cfg.list || stopping))
+			break;
+		unit_bytes = torn ? UDAX_CRASH_WORD : UDAX_CRASH_UNIT;
+		torn_subset = p == 1 && !cfg.long_mode && !cfg.only;
+		if (!cfg.list)
+			printf("--- %u-byte units (%s), %s\n", unit_bytes, torn ?
+			       "torn lines: each changed 8-byte word of a flushed "
+			       "line on its own" : "whole cache lines", torn_subset ?
+			       "a subset of the cases" : cfg.only ? cfg.only :
+			       "every case");
+		if (!run_all()) {
+			fprintf(stderr, "no case '%s' (--list)\n", cfg.only);
+			return 2;
+		}
 	}
 	for (int i = 0; i < LEVELS; i++)
 		FS_OK(udax_dev_close(&devr[i], 0));

@@ -11,7 +11,10 @@
  *                 + the subset S of the units pending at fence k
  *
  * A unit is one 64-byte cache line as it was when a flush covered it
- * (content at flush time, not at fence time).  The units pending at fence k
+ * (content at flush time, not at fence time), or, with opts.unit_bytes = 8
+ * (torn lines), one changed 8-byte word of such a line: persistent memory
+ * guarantees only 8-byte atomic stores, so a line may reach media in part.
+ * The units pending at fence k
  * are those flushed after fence k and before fence k + 1 (for the last
  * fence: flushed and never fenced); they may reach media in any order, so
  * any subset is a possible crash state.  Stores that were never flushed
@@ -26,7 +29,7 @@
  * udax_crash_image() of the same fence and subset always gives the same
  * image: (fence, subset) replays a crash state.
  *
- * The model (64-byte atomicity, single-threaded fences, what is not
+ * The model (64- or 8-byte atomicity, single-threaded fences, what is not
  * modelled) and the memory it needs are described in docs/crash.md.
  *
  * Errors are negative errno values with a message in udax_dev_last_error().
@@ -47,7 +50,8 @@ extern "C" {
 
 struct udax_crash;
 
-#define UDAX_CRASH_UNIT			64	/* bytes of one unit (a cache line) */
+#define UDAX_CRASH_UNIT			64	/* bytes of a cache line: the default unit */
+#define UDAX_CRASH_WORD			8	/* bytes of an atomic store: the torn unit */
 #define UDAX_CRASH_EXHAUSTIVE_LIMIT	24	/* most units an exhaustive epoch may have */
 
 /* Leave families of structured subsets out of the sampled epochs' plan
@@ -67,7 +71,11 @@ struct udax_crash_opts {
 	/* Base of the sampled subsets' seeds (any value, 0 included). */
 	uint64_t seed;
 	unsigned flags;			/* UDAX_CRASH_* */
-	unsigned reserved0;		/* must be zero */
+	/* Bytes of a unit: 0 or UDAX_CRASH_UNIT, whole lines; UDAX_CRASH_WORD,
+	 * each changed 8-byte word of a flushed line on its own, so that
+	 * images hold torn lines.  Anything else is -EINVAL.  (This was
+	 * reserved0: the struct's size and layout are unchanged.) */
+	unsigned unit_bytes;
 	uint64_t reserved[3];		/* must be zero */
 };
 
@@ -94,7 +102,9 @@ struct udax_crash_stats {
 	uint64_t flushes;	/* flush calls, persist and *_persist included */
 	uint64_t fences;	/* drains: the crash points are 0..fences */
 	uint64_t lines;		/* lines covered by flushes */
-	uint64_t units;		/* of those, lines whose content changed */
+	uint64_t units;		/* units recorded: of those lines, the ones whose
+				 * content changed (their changed words with
+				 * unit_bytes 8) */
 };
 int udax_crash_stats(const struct udax_crash *c, struct udax_crash_stats *st);
 
@@ -161,7 +171,8 @@ int udax_crash_image(struct udax_crash *c, uint64_t k,
 int udax_crash_subset_has(const struct udax_crash *c, uint64_t k,
 			  const struct udax_crash_subset *s, uint64_t u);
 
-/* Device offset of unit @u of fence @k (for reports), or -errno. */
+/* Device offset of unit @u of fence @k (for reports; a line's, or with
+ * unit_bytes 8 a word's), or -errno. */
 int64_t udax_crash_unit_offset(const struct udax_crash *c, uint64_t k,
 			       uint64_t u);
 

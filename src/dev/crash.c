@@ -10,19 +10,24 @@
  *            media; the live mapping differing from it is an unflushed store
  *   cursor   the persisted image through fence cursor_k (image making)
  *
- * and the log of units: (line offset, 64 bytes as flushed) in flush order,
- * with estart[k] the first unit flushed after fence k.  A flush of a line
- * whose content equals its latest version adds no unit: the possible crash
- * states are the same with it or without it, and epochs stay small (a
- * checkpoint rewriting a whole directory block changes one or two lines).
- * Every other flush of a line adds a unit, even one that restores older
- * content, because at the next fence the last flushed version wins.
+ * and the log of units: (offset, ub bytes as flushed) in flush order, with
+ * estart[k] the first unit flushed after fence k.  A unit is a whole line
+ * (ub = 64) or, for torn lines (ub = 8), one 8-byte word of it.  A flush of
+ * a line whose content equals its latest version adds no unit: the
+ * possible crash states are the same with it or without it, and epochs
+ * stay small (a checkpoint rewriting a whole directory block changes one
+ * or two lines).  Every other flush of a line adds a unit, even one that
+ * restores older content, because at the next fence the last flushed
+ * version wins.  With torn lines the same holds per word: a changed line
+ * adds one unit per word that differs from that word's latest version.
  *
  * An image of fence k applies units [estart[k], estart[k + 1]) to a copy of
  * the cursor in flush order, the chosen ones only: for a line flushed
  * twice, any choice ends in one of its versions, which is exactly what the
- * hardware can leave (write-backs of one line do not pass each other).
+ * hardware can leave (write-backs of one line do not pass each other); with
+ * torn lines each word ends in one of its versions, independently.
  */
+#include <stddef.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -33,8 +38,14 @@
 
 #include "dev/internal.h"
 
-#define UNIT		UDAX_CRASH_UNIT
+#define LINE		UDAX_CRASH_UNIT
 #define DEF_EXHAUSTIVE	6
+
+/* unit_bytes took reserved0's place: programs built against the older
+ * header pass the same struct. */
+_Static_assert(sizeof(struct udax_crash_opts) == 48 &&
+	       offsetof(struct udax_crash_opts, unit_bytes) == 20,
+	       "struct udax_crash_opts layout changed");
 
 struct udax_crash {
 	struct udax_dev *dev;
@@ -44,13 +55,14 @@ struct udax_crash {
 	uint8_t *live;			/* device mapping */
 	uint64_t size;
 	uint64_t first;			/* first tracked byte (after an altmap) */
+	unsigned ub;			/* bytes of a unit: LINE or UDAX_CRASH_WORD */
 	uint8_t *initial, *known, *cursor;
 	uint64_t cursor_k;
 
 	pthread_mutex_t lock;		/* recording state below */
 	bool recording;
-	uint64_t *uoff;			/* unit i: line offset */
-	uint8_t *ubytes;		/* unit i: UNIT bytes at i * UNIT */
+	uint64_t *uoff;			/* unit i: device offset */
+	uint8_t *ubytes;		/* unit i: ub bytes at i * ub */
 	uint64_t nunits, ucap;
 	uint64_t *estart;		/* [0..nfences]: first unit of epoch k */
 	uint64_t nfences, ecap;
@@ -96,7 +108,7 @@ static int unit_room(struct udax_crash *c)
 	if (!o)
 		return -ENOMEM;
 	c->uoff = o;
-	b = realloc(c->ubytes, n * UNIT);
+	b = realloc(c->ubytes, n * c->ub);
 	if (!b)
 		return -ENOMEM;
 	c->ubytes = b;
@@ -104,12 +116,37 @@ static int unit_room(struct udax_crash *c)
 	return 0;
 }
 
+/* The units of changed line @l as it is now: the whole line, or each word
+ * that differs from its latest version.  Under c->lock. */
+static int record_line(struct udax_crash *c, uint64_t l)
+{
+	uint8_t line[LINE];
+	int ret;
+
+	/* One read of the live line: a word changing under the flush (a
+	 * racing store) is recorded as the unit and the known version alike. */
+	memcpy(line, c->live + l, LINE);
+	for (unsigned w = 0; w < LINE; w += c->ub) {
+		if (c->ub < LINE && !memcmp(line + w, c->known + l + w, c->ub))
+			continue;	/* this word's latest version again */
+		ret = unit_room(c);
+		if (ret)
+			return ret;
+		c->uoff[c->nunits] = l + w;
+		memcpy(c->ubytes + c->nunits * c->ub, line + w, c->ub);
+		c->nunits++;
+		c->st.units++;
+	}
+	memcpy(c->known + l, line, LINE);
+	return 0;
+}
+
 /* Record a flush of [addr, addr + len): every line it touches, as now. */
 static int record_flush(struct udax_crash *c, const void *addr, size_t len)
 {
 	uint64_t off = (uint64_t)((const uint8_t *)addr - c->live);
-	uint64_t lo = off & ~(uint64_t)(UNIT - 1);
-	uint64_t hi = (off + len + UNIT - 1) & ~(uint64_t)(UNIT - 1);
+	uint64_t lo = off & ~(uint64_t)(LINE - 1);
+	uint64_t hi = (off + len + LINE - 1) & ~(uint64_t)(LINE - 1);
 	int ret = 0;
 
 	if (!len)
@@ -118,18 +155,11 @@ static int record_flush(struct udax_crash *c, const void *addr, size_t len)
 		hi = c->size;
 	pthread_mutex_lock(&c->lock);
 	c->st.flushes++;
-	for (uint64_t l = lo; l < hi; l += UNIT) {
+	for (uint64_t l = lo; l < hi && !ret; l += LINE) {
 		c->st.lines++;
-		if (!memcmp(c->live + l, c->known + l, UNIT))
-			continue;	/* the latest version again */
-		ret = unit_room(c);
-		if (ret)
-			break;
-		memcpy(c->known + l, c->live + l, UNIT);
-		c->uoff[c->nunits] = l;
-		memcpy(c->ubytes + c->nunits * UNIT, c->known + l, UNIT);
-		c->nunits++;
-		c->st.units++;
+		if (memcmp(c->live + l, c->known + l, LINE))
+			ret = record_line(c, l);
+		/* else: the latest version again */
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (ret)
@@ -257,9 +287,15 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 	for (size_t i = 0; i < sizeof(o.reserved) / sizeof(o.reserved[0]); i++)
 		if (o.reserved[i])
 			return dev_err(-EINVAL, "udax_crash_new: reserved options must be zero");
-	if (o.reserved0 || (o.flags & ~(UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES |
-					UDAX_CRASH_NO_ALL_BUT)))
+	if (o.flags & ~(UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES |
+			UDAX_CRASH_NO_ALL_BUT))
 		return dev_err(-EINVAL, "udax_crash_new: unknown flags 0x%x", o.flags);
+	if (!o.unit_bytes)
+		o.unit_bytes = LINE;
+	if (o.unit_bytes != LINE && o.unit_bytes != UDAX_CRASH_WORD)
+		return dev_err(-EINVAL, "udax_crash_new: unit_bytes %u is neither %u "
+			       "(cache lines) nor %u (torn lines, 8-byte words)",
+			       o.unit_bytes, LINE, UDAX_CRASH_WORD);
 	if (o.exhaustive_max > UDAX_CRASH_EXHAUSTIVE_LIMIT)
 		return dev_err(-EINVAL, "udax_crash_new: exhaustive_max %u exceeds %u",
 			       o.exhaustive_max, UDAX_CRASH_EXHAUSTIVE_LIMIT);
@@ -273,10 +309,11 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 		return dev_err(-ENOMEM, "udax_crash_new: out of memory");
 	c->dev = dev;
 	c->o = o;
+	c->ub = o.unit_bytes;
 	c->live = info.addr;
 	c->size = info.size;
 	/* A page array in the device (ALTMAP) is not persistent data. */
-	c->first = info.altmap_bytes & ~(uint64_t)(UNIT - 1);
+	c->first = info.altmap_bytes & ~(uint64_t)(LINE - 1);
 	c->initial = malloc(c->size);
 	c->known = malloc(c->size);
 	c->cursor = malloc(c->size);
@@ -310,8 +347,8 @@ static long diff_ranges(const struct udax_crash *c, const uint8_t *ref,
 	uint64_t start = 0;
 	bool in = false;
 
-	for (uint64_t l = c->first; l <= c->size; l += UNIT) {
-		bool d = l < c->size && memcmp(c->live + l, ref + l, UNIT);
+	for (uint64_t l = c->first; l <= c->size; l += LINE) {
+		bool d = l < c->size && memcmp(c->live + l, ref + l, LINE);
 
 		if (d && !in) {
 			start = l;
@@ -619,7 +656,7 @@ static void cursor_seek(struct udax_crash *c, uint64_t k)
 	for (; c->cursor_k < k; c->cursor_k++)
 		for (uint64_t u = c->estart[c->cursor_k];
 		     u < c->estart[c->cursor_k + 1]; u++)
-			memcpy(c->cursor + c->uoff[u], c->ubytes + u * UNIT, UNIT);
+			memcpy(c->cursor + c->uoff[u], c->ubytes + u * c->ub, c->ub);
 }
 
 int udax_crash_image(struct udax_crash *c, uint64_t k,
@@ -640,7 +677,7 @@ int udax_crash_image(struct udax_crash *c, uint64_t k,
 	for (uint64_t u = 0; u < n; u++)
 		if (pick_next(&p, u))
 			memcpy((uint8_t *)dst + c->uoff[first + u],
-			       c->ubytes + (first + u) * UNIT, UNIT);
+			       c->ubytes + (first + u) * c->ub, c->ub);
 	return 0;
 }
 
