@@ -74,6 +74,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -133,6 +134,7 @@ struct worker;
 
 struct mfile {
 	pthread_mutex_t lock;		/* everything below, and the file itself */
+	atomic_int waiting;		/* breakers waiting for the lock */
 	struct worker *owner;
 	int fi;
 	char path[40];
@@ -1011,6 +1013,9 @@ static void *worker_main(void *arg)
 		else if (rnd(a, 4) == 0)
 			op_recreate(a, m);
 		pthread_mutex_unlock(&m->lock);
+		/* A mutex is not fair: let a breaker waiting for it have a turn. */
+		if (atomic_load(&m->waiting))
+			sched_yield();
 		if (k % 64 == 0)
 			check_all(a, w);
 	}
@@ -1030,6 +1035,13 @@ static void *worker_main(void *arg)
 }
 
 /* ---- breakers: other threads' breaks and views ------------------------------------ */
+
+static void lock_as_breaker(struct mfile *m)
+{
+	atomic_fetch_add(&m->waiting, 1);
+	pthread_mutex_lock(&m->lock);
+	atomic_fetch_sub(&m->waiting, 1);
+}
 
 /* Break @m, through the owner's handle or one of our own, most of the time
  * where a transfer of the owner is in flight. */
@@ -1056,12 +1068,12 @@ static void *breaker_main(void *arg)
 		struct mfile *m = &workers[rnd(a, WORKERS)]->file[rnd(a, NFILES)];
 		unsigned op = (unsigned)rnd(a, 12);
 
-		pthread_mutex_lock(&m->lock);
+		lock_as_breaker(m);
 		/* Rather a file with the owner's transfers in flight. */
 		for (int tries = 0; tries < 3 && !pending(m, 0, END); tries++) {
 			pthread_mutex_unlock(&m->lock);
 			m = &workers[rnd(a, WORKERS)]->file[rnd(a, NFILES)];
-			pthread_mutex_lock(&m->lock);
+			lock_as_breaker(m);
 		}
 		if (op < 7)
 			op_xbreak(a, m, op < 2 ? BR_TRUNC : (enum brk_op)(op - 2));
