@@ -127,7 +127,9 @@ struct mview {
 	const volatile uint8_t *addr;
 	uint64_t lblk, nblk;
 	uint64_t broken;		/* bit k: a break covered page k since the map */
-	bool stale;			/* of an unlinked incarnation of the file */
+	bool stale;			/* of an unlinked incarnation of the file: */
+	uint8_t *snap;			/* its bytes at the unlink, */
+	uint64_t unknown;		/* bit k: page k had a transfer in flight */
 };
 
 struct worker;
@@ -156,7 +158,7 @@ struct actor {
 	uint8_t *abuf;			/* O_DIRECT-aligned scratch */
 	uint8_t rbuf[MAX_BLK * BS];
 	long n_in, n_out, n_slow, n_refused, n_defer_orphans, n_held, n_copied;
-	long n_breaks, n_views, n_view_pages, n_view_faults;
+	long n_breaks, n_views, n_view_pages, n_view_faults, n_view_stale;
 };
 
 struct worker {
@@ -461,24 +463,25 @@ static void whose(const uint8_t *got, uint64_t off, char *out, size_t n)
 	}
 }
 
-/* Block @b's bytes @got (@what: "pread", "view") against the model. */
+/* The first @n bytes of block @b, @got (@what: "pread", "view"), against
+ * @want (the model's, or a snapshot of an unlinked incarnation's). */
 static void check_block(struct actor *a, struct mfile *m, uint64_t b, const uint8_t *got,
-			uint64_t end, const char *what)
+			const uint8_t *want, uint64_t n, const char *what)
 {
 	char msg[240], src[64];
 
-	if (!memcmp(got, m->data + b * BS, end - b * BS))
+	if (!memcmp(got, want, n))
 		return;
-	for (uint64_t i = b * BS; i < end; i++) {
-		if (got[i - b * BS] == m->data[i])
+	for (uint64_t i = 0; i < n; i++) {
+		if (got[i] == want[i])
 			continue;
-		whose(got + ((i - b * BS) & ~7ull), i, src, sizeof(src));
+		whose(got + (i & ~7ull), b * BS + i, src, sizeof(src));
 		snprintf(msg, sizeof(msg), "%s: %s byte %llu (block %llu, %s) is %#x, model "
-			 "%#x (%s)", m->path, what, (unsigned long long)i,
+			 "%#x (%s)", m->path, what, (unsigned long long)(b * BS + i),
 			 (unsigned long long)b,
 			 m->bst[b] == B_DATA ? "written" :
 			 m->bst[b] == B_UNWRITTEN ? "unwritten" : "hole",
-			 got[i - b * BS], m->data[i], src);
+			 got[i], want[i], src);
 		fail(a, m, msg);
 	}
 }
@@ -510,7 +513,8 @@ static void check_file(struct actor *a, struct mfile *m)
 		uint64_t end = (b + 1) * BS < m->size ? (b + 1) * BS : m->size;
 
 		if (!pending(m, b, b + 1))
-			check_block(a, m, b, a->rbuf + b * BS, end, "pread");
+			check_block(a, m, b, a->rbuf + b * BS, m->data + b * BS, end - b * BS,
+				    "pread");
 	}
 }
 
@@ -552,13 +556,15 @@ static void views_broken(struct mfile *m, uint64_t t0, uint64_t t1)
 	for (int i = 0; i < NVIEW; i++) {
 		struct mview *v = &m->v[i];
 
-		for (uint64_t k = 0; v->v && k < v->nblk; k++)
+		for (uint64_t k = 0; v->v && !v->stale && k < v->nblk; k++)
 			if (v->lblk + k >= t0 && v->lblk + k < t1)
 				v->broken |= 1ull << k;
 	}
 }
 
-/* Every page of @v faults if a break covered it, else reads the model. */
+/* Every page of @v faults if a break covered it, else reads the model (a
+ * stale view: the unlinked inode's bytes, which nobody changes any more but
+ * its orphaned transfers, and whose blocks nobody else may get). */
 static void view_check(struct actor *a, struct mfile *m, struct mview *v)
 {
 	uint8_t page[BS];
@@ -582,15 +588,36 @@ static void view_check(struct actor *a, struct mfile *m, struct mview *v)
 			a->n_view_faults++;
 			continue;
 		}
-		if (!pending(m, b, b + 1))
-			check_block(a, m, b, page, (b + 1) * BS, "view");
+		if (v->stale && !(v->unknown >> k & 1))
+			check_block(a, m, b, page, v->snap + k * BS, BS, "unlinked view");
+		else if (!v->stale && !pending(m, b, b + 1))
+			check_block(a, m, b, page, m->data + b * BS, BS, "view");
 	}
 }
 
 static void view_unmap(struct mview *v)
 {
 	FS_OK(udax_view_unmap(&v->v));
+	free(v->snap);
 	memset(v, 0, sizeof(*v));
+}
+
+/* @m's file is being unlinked: its views keep the old inode and what it
+ * holds now. */
+static void views_stale(struct mfile *m)
+{
+	for (int i = 0; i < NVIEW; i++) {
+		struct mview *v = &m->v[i];
+
+		if (!v->v || v->stale)
+			continue;
+		v->stale = true;
+		T_ASSERT((v->snap = malloc(v->nblk * BS)));
+		memcpy(v->snap, m->data + v->lblk * BS, v->nblk * BS);
+		for (uint64_t k = 0; k < v->nblk; k++)
+			if (pending(m, v->lblk + k, v->lblk + k + 1))
+				v->unknown |= 1ull << k;
+	}
 }
 
 /* Map a view of written blocks of @m into a free slot, or check one in
@@ -603,9 +630,12 @@ static void op_view(struct actor *a, struct mfile *m)
 	void *addr;
 
 	if (v->v && v->stale) {
-		note(a, m, "unmap stale view [%llu,+%llu)", (unsigned long long)v->lblk,
-		     (unsigned long long)v->nblk);
+		note(a, m, "check and unmap unlinked view [%llu,+%llu) broken %#llx",
+		     (unsigned long long)v->lblk, (unsigned long long)v->nblk,
+		     (unsigned long long)v->broken);
+		view_check(a, m, v);
 		view_unmap(v);
+		a->n_view_stale++;
 		return;
 	}
 	if (v->v) {
@@ -946,6 +976,7 @@ static void op_rename(struct actor *a, struct worker *w, struct mfile *m)
 static void op_recreate(struct actor *a, struct mfile *m)
 {
 	note(a, m, "unlink+recreate %s", m->path);
+	views_stale(m);
 	FS_OK(udax_unlink(fs, m->path));
 	FS_OK(udax_close(&m->f));
 	for (int k = 0; k < FPEND; k++) {
@@ -956,8 +987,6 @@ static void op_recreate(struct actor *a, struct mfile *m)
 			a->n_defer_orphans++;
 		}
 	}
-	for (int i = 0; i < NVIEW; i++)
-		m->v[i].stale = m->v[i].v != NULL;
 	FS_OK(udax_open(fs, m->path, O_CREAT | O_EXCL | O_RDWR, 0644, &m->f));
 	memset(m->data, 0, sizeof(m->data));
 	memset(m->bst, B_HOLE, sizeof(m->bst));
@@ -1157,8 +1186,7 @@ static void views_end(void)
 			for (int k = 0; k < NVIEW; k++) {
 				if (!m->v[k].v)
 					continue;
-				if (!m->v[k].stale)
-					view_check(breakers[0], m, &m->v[k]);
+				view_check(breakers[0], m, &m->v[k]);
 				view_unmap(&m->v[k]);
 			}
 			pthread_mutex_unlock(&m->lock);
@@ -1220,6 +1248,7 @@ static void sum(long *tot, const struct actor *a)
 	tot[9] += a->n_views;
 	tot[10] += a->n_view_pages;
 	tot[11] += a->n_view_faults;
+	tot[12] += a->n_view_stale;
 }
 
 int main(void)
@@ -1232,7 +1261,7 @@ int main(void)
 	pthread_t th[WORKERS], bth[BREAKERS];
 	const char *s;
 	char path[96];
-	long wt[12] = { 0 }, bt[12] = { 0 };
+	long wt[13] = { 0 }, bt[13] = { 0 };
 	uint64_t t0 = t_now_ns();
 
 	s = getenv("UDAX_STRESS_SEED");
@@ -1332,8 +1361,8 @@ int main(void)
 	printf("fs_dma_stress: breakers: %ld ops; %ld breaks of the owners' files: %ld refused, "
 	       "%ld of the owners' transfers held one up, %ld orphaned by DEFER, %ld kept "
 	       "blocks copied; %ld views in flight, %ld page loads, %ld of them faulted "
-	       "(broken); %.1f s\n",
-	       bt[0], bt[4], bt[5], bt[6], bt[7], bt[8], bt[9], bt[10], bt[11],
+	       "(broken), %ld checked and unmapped after an unlink (the last frees the inode); %.1f s\n",
+	       bt[0], bt[4], bt[5], bt[6], bt[7], bt[8], bt[9], bt[10], bt[11], bt[12],
 	       (double)(t_now_ns() - t0) / 1e9);
 	return 0;
 }
