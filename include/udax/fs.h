@@ -213,7 +213,9 @@ enum {
  * range is refused (-ENODATA) unless UDAX_VIEW_ALLOCATE allocates it first;
  * there is no write-fault allocation.  A layout break of a mapped range
  * invalidates that part of the view: it is remapped inaccessible, so a late
- * access faults (SIGSEGV) instead of reaching a reused block.
+ * access faults (SIGSEGV) instead of reaching a reused block.  The break
+ * invalidates before it waits, so a break that is then refused (-EBUSY,
+ * -ETIMEDOUT) has invalidated that part too.
  */
 int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 		  struct udax_view **out, void **addr);
