@@ -264,14 +264,12 @@ static void parse(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool have_fence = false, have_subset = false;
-	const char *env = getenv("UDAX_CRASH_LONG");
 	char sub[80];
 	int c;
 
 	cfg.argv0 = argv[0];
-	cfg.long_mode = env && *env && strcmp(env, "0");
-	env = getenv("UDAX_CRASH_QUICK");
-	cfg.quick = env && *env && strcmp(env, "0");
+	cfg.long_mode = t_env_on("UDAX_CRASH_LONG");
+	cfg.quick = t_env_on("UDAX_CRASH_QUICK");
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'l': cfg.long_mode = true; break;

@@ -15,19 +15,7 @@ void cr_setup(struct udax_fs *fs)
 	struct udax_file *f;
 	char p[128];
 
-	t_fill(buf, 10000, 1);
-	t_write_file(fs, "/a", buf, 10000);
-	t_fill(buf, 3 * BS, 2);
-	t_write_file(fs, "/b", buf, 3 * BS);
-	FS_OK(udax_open(fs, "/big", O_RDWR | O_CREAT, 0644, &f));
-	for (int b = 0; b < 40; b += 2) {		/* 20 extents: a chain */
-		t_fill(buf, BS, 100 + b);
-		T_ASSERT(udax_pwrite(f, buf, BS, (uint64_t)b * BS) == BS);
-	}
-	FS_OK(udax_ftruncate(f, 40 * BS));
-	FS_OK(udax_close(&f));
-	FS_OK(udax_mkdir(fs, "/d", 0755));
-	t_write_file(fs, "/d/x", "0123456789", 10);
+	t_populate(fs);
 	FS_OK(udax_mkdir(fs, "/e", 0755));
 	FS_OK(udax_mkdir(fs, "/g", 0755));
 	FS_OK(udax_open(fs, "/u", O_RDWR | O_CREAT, 0644, &f));

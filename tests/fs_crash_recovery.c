@@ -1020,13 +1020,6 @@ static void parse_at(char *s)
 	}
 }
 
-static bool env_on(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v && strcmp(v, "0");
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1043,8 +1036,8 @@ int main(int argc, char **argv)
 	int o;
 
 	cfg.argv0 = argv[0];
-	cfg.long_mode = env_on("UDAX_CRASH_LONG");
-	cfg.quick = env_on("UDAX_CRASH_QUICK");
+	cfg.long_mode = t_env_on("UDAX_CRASH_LONG");
+	cfg.quick = t_env_on("UDAX_CRASH_QUICK");
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (o) {
 		case 'l': cfg.long_mode = true; break;

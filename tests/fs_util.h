@@ -116,6 +116,32 @@ static inline void t_fill(void *buf, size_t n, uint64_t seed)
 }
 
 /*
+ * The tree the crash and fault tests start from: /a (10000 bytes), /b (3
+ * blocks), /big (20 one-block extents over 40 blocks: an extent chain),
+ * /d/x (10 bytes).  Contents from t_fill(), seeds 1, 2, 100 + block.
+ */
+static inline void t_populate(struct udax_fs *fs)
+{
+	static uint8_t b[3 * UDAX_FS_BLOCK_SIZE];
+	const uint64_t bs = UDAX_FS_BLOCK_SIZE;
+	struct udax_file *f;
+
+	t_fill(b, 10000, 1);
+	t_write_file(fs, "/a", b, 10000);
+	t_fill(b, 3 * bs, 2);
+	t_write_file(fs, "/b", b, 3 * bs);
+	FS_OK(udax_open(fs, "/big", O_RDWR | O_CREAT, 0644, &f));
+	for (uint64_t k = 0; k < 40; k += 2) {
+		t_fill(b, bs, 100 + k);
+		T_ASSERT(udax_pwrite(f, b, bs, k * bs) == (ssize_t)bs);
+	}
+	FS_OK(udax_ftruncate(f, 40 * bs));
+	FS_OK(udax_close(&f));
+	FS_OK(udax_mkdir(fs, "/d", 0755));
+	t_write_file(fs, "/d/x", "0123456789", 10);
+}
+
+/*
  * A description of the whole tree: every entry's path, type, mode, nlink,
  * size, blocks, uid/gid and a crc of its content, in readdir order sorted
  * by name; then statfs's free counts (blocks and inodes: a leak shows).

@@ -45,3 +45,10 @@ void t_devmem_free(void *p, size_t size)
 {
 	munmap(p, size);
 }
+
+int t_env_on(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0");
+}

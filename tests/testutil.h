@@ -33,6 +33,8 @@ const char *t_errname(long err);
 uint64_t t_now_ns(void);
 /* Iteration count scaled by UDAX_TEST_SCALE (percent, default 100). */
 long t_iters(long base);
+/* Is environment variable @name set to something other than "" or "0"? */
+int t_env_on(const char *name);
 /* Anonymous, page-aligned memory of @size bytes standing in for a device. */
 void *t_devmem(size_t size);
 void t_devmem_free(void *p, size_t size);
