@@ -17,10 +17,9 @@
  * prints the command line that replays only its image.  Exit 1 if anything
  * failed.
  */
-#include <getopt.h>
 #include <inttypes.h>
-#include <udax/crash.h>
 
+#include "crash_util.h"
 #include "fs_util.h"
 
 #define SPEC	"mem:16M"
@@ -31,17 +30,14 @@ struct table {
 	struct udax_part_info p[UDAX_DEV_MAX_PARTS];
 };
 
+static struct crash_test crash;		/* torn -1: both passes */
+
 static struct {
-	bool long_mode, quick, list, replay;
-	int torn;			/* 1 --torn, 0 --no-torn, -1 both passes */
+	bool replay;
 	const char *only;
 	uint64_t fence;
 	struct udax_crash_subset subset;
-	const char *argv0;
 } cfg;
-
-static long images, failures;
-static unsigned unit_bytes;		/* of the pass under way */
 
 static void snap(struct udax_dev *d, struct table *t)
 {
@@ -134,13 +130,13 @@ static void check(const struct pcase *pc, struct udax_crash *c, uint64_t k,
 	struct table got;
 	char sub[64];
 
-	images++;
+	crash.images++;
 	FS_OK(udax_dev_info(dev2, &info));
 	FS_OK(udax_crash_image(c, k, s, info.addr));
 	snap(dev2, &got);
 	if (got.n == -ENODATA || same(&got, old) || same(&got, new))
 		return;
-	failures++;
+	crash_test_failed(&crash);
 	udax_crash_subset_format(s, sub, sizeof(sub));
 	if (got.n < 0)
 		fprintf(stderr, "FAIL %s fence %" PRIu64 " subset %s: the table reads "
@@ -150,25 +146,23 @@ static void check(const struct pcase *pc, struct udax_crash *c, uint64_t k,
 		fprintf(stderr, "FAIL %s fence %" PRIu64 " subset %s: %d partitions, "
 			"neither the old table (%d) nor the new one (%d)\n", pc->name,
 			k, sub, got.n, old->n, new->n);
-	fprintf(stderr, "  replay: %s%s%s --case %s --fence %" PRIu64 " --subset %s\n",
-		cfg.argv0, cfg.long_mode ? " --long" : "",
-		unit_bytes == UDAX_CRASH_WORD ? " --torn" : "", pc->name, k, sub);
+	crash_replay_start(&crash, crash.long_mode);
+	fprintf(stderr, " --case %s --fence %" PRIu64 " --subset %s\n", pc->name, k, sub);
 }
 
 static void explore(const struct pcase *pc, struct udax_dev *dev2)
 {
 	struct udax_crash_opts co = {
-		.exhaustive_max = cfg.long_mode ? 16 : 10,
-		.samples = cfg.long_mode ? 256 : 8, .seed = 0x7ab1e,
-		.flags = cfg.long_mode ? 0 : cfg.quick ? UDAX_CRASH_NO_PREFIXES |
-			 UDAX_CRASH_NO_SINGLES | UDAX_CRASH_NO_ALL_BUT : UDAX_CRASH_NO_ALL_BUT,
-		.unit_bytes = unit_bytes,
+		.exhaustive_max = crash.long_mode ? 16 : 10,
+		.samples = crash.long_mode ? 256 : 8, .seed = 0x7ab1e,
+		.flags = crash_test_plan_flags(&crash, false),
+		.unit_bytes = crash.unit_bytes,
 	};
 	struct udax_crash_range rg[4];
 	struct udax_dev *d = NULL;
 	struct udax_crash *c;
 	struct table old, new;
-	long img0 = images, fail0 = failures;
+	long img0 = crash.images, fail0 = crash.failures;
 	int ret;
 
 	FS_OK(udax_dev_open(SPEC, NULL, &d));
@@ -183,7 +177,7 @@ static void explore(const struct pcase *pc, struct udax_dev *dev2)
 	snap(d, &new);
 	T_ASSERT(!same(&old, &new));
 	if (udax_crash_unflushed(c, rg, 4)) {
-		failures++;
+		crash_test_failed(&crash);
 		fprintf(stderr, "FAIL %s: stores never flushed at [%" PRIu64 ", +%" PRIu64
 			")\n", pc->name, rg[0].off, rg[0].len);
 	}
@@ -202,7 +196,8 @@ static void explore(const struct pcase *pc, struct udax_dev *dev2)
 		}
 	}
 	printf("%-16s %3" PRIu64 " fences %6ld images%s\n", pc->name,
-	       udax_crash_fences(c), images - img0, failures > fail0 ? "  FAILED" : "");
+	       udax_crash_fences(c), crash.images - img0,
+	       crash_test_failed_since(&crash, fail0));
 	udax_crash_delete(&c);
 	FS_OK(udax_dev_close(&d, 0));
 }
@@ -210,18 +205,14 @@ static void explore(const struct pcase *pc, struct udax_dev *dev2)
 static void usage(void)
 {
 	fprintf(stderr, "usage: %s [--long | --quick] [--torn | --no-torn] [--case NAME "
-		"[--fence K --subset S]] [--list]\n", cfg.argv0);
+		"[--fence K --subset S]] [--list]\n", crash.argv0);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "long", no_argument, NULL, 'l' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "torn", no_argument, NULL, 't' },
-		{ "no-torn", no_argument, NULL, 'T' },
-		{ "list", no_argument, NULL, 'L' },
+		CRASH_TEST_OPTIONS,
 		{ "case", required_argument, NULL, 'c' },
 		{ "fence", required_argument, NULL, 'f' },
 		{ "subset", required_argument, NULL, 's' },
@@ -231,17 +222,11 @@ int main(int argc, char **argv)
 	struct udax_dev *dev2 = NULL;
 	int o;
 
-	cfg.argv0 = argv[0];
-	cfg.torn = -1;
-	cfg.long_mode = t_env_on("UDAX_CRASH_LONG");
-	cfg.quick = t_env_on("UDAX_CRASH_QUICK");
+	crash_test_init(&crash, argv[0]);
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (crash_test_option(&crash, o))
+			continue;
 		switch (o) {
-		case 'l': cfg.long_mode = true; break;
-		case 'q': cfg.quick = true; break;
-		case 't': cfg.torn = 1; break;
-		case 'T': cfg.torn = 0; break;
-		case 'L': cfg.list = true; break;
 		case 'c': cfg.only = optarg; break;
 		case 'f': cfg.fence = strtoull(optarg, NULL, 0); have_fence = true; break;
 		case 's':
@@ -255,25 +240,24 @@ int main(int argc, char **argv)
 	if (optind != argc || have_fence != have_subset || (have_fence && !cfg.only))
 		usage();
 	cfg.replay = have_fence;
-	if (cfg.list) {
+	if (crash.list) {
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 			printf("%s\n", cases[i].name);
 		return 0;
 	}
 	printf("dev_crash_part: %s mode: mkpart and wipe over an older table or none; "
 	       "every image holds the old table, none or the new one\n",
-	       cfg.long_mode ? "long" : cfg.quick ? "quick" : "default (CI)");
+	       crash_test_mode(&crash));
 	FS_OK(udax_dev_open(SPEC, NULL, &dev2));
 	/* A replay runs the pass that found it (--torn or not). */
-	if (cfg.replay && cfg.torn == -1)
-		cfg.torn = 0;
+	if (cfg.replay && crash.torn == -1)
+		crash.torn = 0;
 	for (int p = 0; p < 2; p++) {
-		if (cfg.torn == !p)
+		if (crash.torn == !p)
 			continue;
-		unit_bytes = p ? UDAX_CRASH_WORD : UDAX_CRASH_UNIT;
-		printf("--- %u-byte units (%s)\n", unit_bytes, p ? "torn lines: each "
-		       "changed 8-byte word of a flushed line on its own" :
-		       "whole cache lines");
+		crash.unit_bytes = p ? UDAX_CRASH_WORD : UDAX_CRASH_UNIT;
+		printf("--- %u-byte units (%s)\n", crash.unit_bytes,
+		       crash_unit_what(crash.unit_bytes));
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			if (cfg.only && strcmp(cfg.only, cases[i].name))
 				continue;
@@ -286,6 +270,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "no case '%s' (--list)\n", cfg.only);
 		return 2;
 	}
-	printf("crash images checked %ld, failures %ld\n", images, failures);
-	return failures ? 1 : 0;
+	return crash_test_totals(&crash);
 }
