@@ -35,32 +35,23 @@
  * epochs with none, all and random subsets only.  A failure prints the command line that
  * replays only its image (with --torn when the torn pass found it).  Exit 1 if anything failed.
  */
-#include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
-#include <udax/crash.h>
 #include <udax/fsck.h>
 
+#include "crash_util.h"
 #include "fs_crash.h"
 #include "fs_util.h"
 
+static struct crash_test crash = { .max_failures = 10 };
 
 static struct {
-	bool long_mode, list;
 	int exhaustive, samples;		/* -1: the mode's */
-	bool quick;				/* no structured subsets */
-	int torn;				/* 1 --torn, 0 --no-torn, -1 the mode's */
 	const char *op;
 	bool replay;
 	uint64_t fence;
 	struct udax_crash_subset subset;
-	long max_failures;
-	const char *argv0;
-} cfg = { .max_failures = 10, .exhaustive = -1, .samples = -1, .torn = -1 };
-
-static long images, failures;
-static bool stopping;
-static unsigned unit_bytes;		/* of the pass under way */
+} cfg = { .exhaustive = -1, .samples = -1 };
 
 /* The torn pass of the default mode (about 5600 images, as many as the
  * whole-line pass of every scenario takes in time): operations that
@@ -92,7 +83,6 @@ static void report(const struct cr_run *r, uint64_t k, const struct udax_crash_s
 	char sub[64];
 	va_list ap;
 
-	failures++;
 	fprintf(stderr, "FAIL %s", r->sc->name);
 	if (s)
 		fprintf(stderr, " fence %" PRIu64, k);
@@ -100,9 +90,9 @@ static void report(const struct cr_run *r, uint64_t k, const struct udax_crash_s
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n  replay: %s%s%s --op %s", cfg.argv0,
-		r->sc->long_only ? " --long" : "",
-		unit_bytes == UDAX_CRASH_WORD ? " --torn" : "", r->sc->name);
+	fprintf(stderr, "\n");
+	crash_replay_start(&crash, r->sc->long_only);
+	fprintf(stderr, " --op %s", r->sc->name);
 	if (s) {
 		udax_crash_subset_format(s, sub, sizeof(sub));
 		if (s->kind == UDAX_CRASH_RANDOM)
@@ -111,20 +101,7 @@ static void report(const struct cr_run *r, uint64_t k, const struct udax_crash_s
 			fprintf(stderr, " --fence %" PRIu64 " --subset %s", k, sub);
 	}
 	fprintf(stderr, "\n");
-	if (cfg.max_failures && failures >= cfg.max_failures)
-		stopping = true;
-}
-
-/* Sampled epochs: long mode plans every structured family, the default
- * prefixes and singles, quick none of them. */
-static unsigned plan_flags(void)
-{
-	if (cfg.long_mode)
-		return 0;
-	if (cfg.quick)
-		return UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES |
-		       UDAX_CRASH_NO_ALL_BUT;
-	return UDAX_CRASH_NO_ALL_BUT;
+	crash_test_failed(&crash);
 }
 
 static void record_problem(const struct cr_run *r, const char *msg)
@@ -146,7 +123,7 @@ static void check_image(struct cr_run *r, uint64_t k, const struct udax_crash_su
 	/* The step in progress at fence k (its epoch): the first that had
 	 * not returned yet; none after the last fence. */
 	i = cr_step_at(r, k);
-	images++;
+	crash.images++;
 	FS_OK(udax_dev_info(r->dev2, &info));
 	FS_OK(udax_crash_image(r->c, k, s, info.addr));
 	if (udax_dev_part_read(r->dev2) != 1) {
@@ -197,9 +174,10 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 	struct cr_run r = { .sc = sc, .dev2 = dev2 };
 	struct udax_crash_opts co = { .exhaustive_max = (unsigned)cfg.exhaustive,
 				      .samples = (unsigned)cfg.samples, .seed = 0x5eed,
-				      .flags = plan_flags(), .unit_bytes = unit_bytes };
+				      .flags = crash_test_plan_flags(&crash, false),
+				      .unit_bytes = crash.unit_bytes };
 	uint64_t fences, exh = 0, smp = 0, maxu = 0;
-	long before = images, fbefore = failures;
+	long before = crash.images, fbefore = crash.failures;
 
 	cr_record(&r, &co, record_problem);
 	fences = udax_crash_fences(r.c);
@@ -210,11 +188,11 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 		}
 		check_image(&r, cfg.fence, &cfg.subset);
 		printf("%s: fence %" PRIu64 " replayed: %s\n", sc->name, cfg.fence,
-		       failures > fbefore ? "FAILED" : "ok");
+		       crash.failures > fbefore ? "FAILED" : "ok");
 		cr_run_free(&r);
 		return;
 	}
-	for (uint64_t k = 0; k <= fences && !stopping; k++) {
+	for (uint64_t k = 0; k <= fences && !crash.stopping; k++) {
 		struct udax_crash_epoch e;
 		struct udax_crash_subset s;
 
@@ -222,16 +200,16 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 		e.exhaustive ? exh++ : smp++;
 		if (e.units > maxu)
 			maxu = e.units;
-		for (uint64_t j = 0; j < e.subsets && !stopping; j++) {
+		for (uint64_t j = 0; j < e.subsets && !crash.stopping; j++) {
 			FS_OK(udax_crash_subset_nth(r.c, k, j, &s));
 			check_image(&r, k, &s);
 		}
 	}
 	printf("%-20s %2u steps %3" PRIu64 " fences %6ld images  epochs: %3" PRIu64
 	       " exhaustive %3" PRIu64 " sampled (largest %3" PRIu64 " %s)%s\n",
-	       sc->name, r.nsteps, fences, images - before, exh, smp, maxu,
-	       unit_bytes == UDAX_CRASH_WORD ? "words" : "lines",
-	       failures > fbefore ? "  FAILED" : "");
+	       sc->name, r.nsteps, fences, crash.images - before, exh, smp, maxu,
+	       crash.unit_bytes == UDAX_CRASH_WORD ? "words" : "lines",
+	       crash_test_failed_since(&crash, fbefore));
 	fflush(stdout);
 	cr_run_free(&r);
 }
@@ -242,18 +220,14 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: %s [--long | --quick] [--torn | --no-torn] [--op NAME] "
 		"[--fence K (--seed S | --subset S)] [--exhaustive N] [--samples N] "
-		"[--max-failures N (0: all)] [--list]\n", cfg.argv0);
+		"[--max-failures N (0: all)] [--list]\n", crash.argv0);
 	exit(2);
 }
 
 static void parse(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "long", no_argument, NULL, 'l' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "torn", no_argument, NULL, 't' },
-		{ "no-torn", no_argument, NULL, 'T' },
-		{ "list", no_argument, NULL, 'L' },
+		CRASH_TEST_OPTIONS,
 		{ "op", required_argument, NULL, 'o' },
 		{ "fence", required_argument, NULL, 'f' },
 		{ "seed", required_argument, NULL, 's' },
@@ -267,16 +241,11 @@ static void parse(int argc, char **argv)
 	char sub[80];
 	int c;
 
-	cfg.argv0 = argv[0];
-	cfg.long_mode = t_env_on("UDAX_CRASH_LONG");
-	cfg.quick = t_env_on("UDAX_CRASH_QUICK");
+	crash_test_init(&crash, argv[0]);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (crash_test_option(&crash, c))
+			continue;
 		switch (c) {
-		case 'l': cfg.long_mode = true; break;
-		case 'q': cfg.quick = true; break;
-		case 't': cfg.torn = 1; break;
-		case 'T': cfg.torn = 0; break;
-		case 'L': cfg.list = true; break;
 		case 'o': cfg.op = optarg; break;
 		case 'f': cfg.fence = strtoull(optarg, NULL, 0); have_fence = true; break;
 		case 's':
@@ -294,7 +263,7 @@ static void parse(int argc, char **argv)
 			break;
 		case 'e': cfg.exhaustive = atoi(optarg); break;
 		case 'n': cfg.samples = atoi(optarg); break;
-		case 'm': cfg.max_failures = atol(optarg); break;
+		case 'm': crash.max_failures = atol(optarg); break;
 		default: usage();
 		}
 	}
@@ -302,9 +271,9 @@ static void parse(int argc, char **argv)
 		usage();
 	cfg.replay = have_fence;
 	if (cfg.exhaustive < 0)
-		cfg.exhaustive = cfg.long_mode ? 12 : 6;
+		cfg.exhaustive = crash.long_mode ? 12 : 6;
 	if (cfg.samples < 0)
-		cfg.samples = cfg.long_mode ? 256 : 8;
+		cfg.samples = crash.long_mode ? 256 : 8;
 }
 
 /* One pass over the scenarios with units of @ub bytes; @torn_all: every
@@ -313,16 +282,15 @@ static bool pass(struct udax_dev *dev2, unsigned ub, bool torn_all)
 {
 	bool found = false, subset = ub == UDAX_CRASH_WORD && !torn_all && !cfg.op;
 
-	unit_bytes = ub;
-	printf("--- %u-byte units (%s), %s\n", ub, ub == UDAX_CRASH_WORD ?
-	       "torn lines: each changed 8-byte word of a flushed line on its own" :
-	       "whole cache lines", subset ? "a subset of the operations" :
-	       cfg.op ? cfg.op : "every scenario");
+	crash.unit_bytes = ub;
+	printf("--- %u-byte units (%s), %s\n", ub, crash_unit_what(ub),
+	       subset ? "a subset of the operations" : cfg.op ? cfg.op :
+	       "every scenario");
 	fflush(stdout);
-	for (size_t i = 0; i < cr_nscenarios && !stopping; i++) {
+	for (size_t i = 0; i < cr_nscenarios && !crash.stopping; i++) {
 		const struct cr_scenario *sc = &cr_scenarios[i];
 
-		if (cfg.op ? strcmp(cfg.op, sc->name) : (sc->long_only && !cfg.long_mode))
+		if (cfg.op ? strcmp(cfg.op, sc->name) : (sc->long_only && !crash.long_mode))
 			continue;
 		if (subset && !in_torn_ci(sc->name))
 			continue;
@@ -338,7 +306,7 @@ int main(int argc, char **argv)
 	bool found;
 
 	parse(argc, argv);
-	if (cfg.list) {
+	if (crash.list) {
 		for (size_t i = 0; i < cr_nscenarios; i++)
 			printf("%s%s\n", cr_scenarios[i].name,
 			       cr_scenarios[i].long_only ? " (--long)" : "");
@@ -347,9 +315,9 @@ int main(int argc, char **argv)
 	printf("fs_crash: %s mode: all 2^n subsets of fences with n <= %d pending "
 	       "units; larger ones sampled: none, %s%d random; udax_fsck before "
 	       "mount and after unmount\n",
-	       cfg.long_mode ? "long" : cfg.quick ? "quick" : "default (CI)",
-	       cfg.exhaustive, cfg.long_mode ? "all, every prefix, every single "
-	       "unit, all but each one, " : cfg.quick ? "all, " :
+	       crash_test_mode(&crash),
+	       cfg.exhaustive, crash.long_mode ? "all, every prefix, every single "
+	       "unit, all but each one, " : crash.quick ? "all, " :
 	       "all, every prefix, every single unit, ",
 	       cfg.samples);
 	fflush(stdout);
@@ -357,20 +325,17 @@ int main(int argc, char **argv)
 	/* --torn: the torn pass alone, over everything; a replay runs the
 	 * pass that found it; else whole lines first, then torn lines over
 	 * every scenario (--long) or torn_ci[] (the default). */
-	if (cfg.torn == 1 || cfg.replay) {
-		found = pass(dev2, cfg.torn == 1 ? UDAX_CRASH_WORD : UDAX_CRASH_UNIT, true);
+	if (crash.torn == 1 || cfg.replay) {
+		found = pass(dev2, crash.torn == 1 ? UDAX_CRASH_WORD : UDAX_CRASH_UNIT, true);
 	} else {
 		found = pass(dev2, UDAX_CRASH_UNIT, true);
-		if (found && cfg.torn == -1 && !stopping)
-			pass(dev2, UDAX_CRASH_WORD, cfg.long_mode);
+		if (found && crash.torn == -1 && !crash.stopping)
+			pass(dev2, UDAX_CRASH_WORD, crash.long_mode);
 	}
 	FS_OK(udax_dev_close(&dev2, 0));
 	if (!found) {
 		fprintf(stderr, "no operation '%s' (--list)\n", cfg.op);
 		return 2;
 	}
-	if (stopping)
-		printf("stopped after %ld failures\n", failures);
-	printf("crash images checked %ld, failures %ld\n", images, failures);
-	return failures ? 1 : 0;
+	return crash_test_totals(&crash);
 }
