@@ -21,7 +21,8 @@ udax_test(fs_fsck)
 udax_test(fs_fsck_lnf)
 # Crashes during recovery, fsck repair and mkfs (docs/crash.md).
 udax_test(fs_crash_recovery)
-target_sources(fs_crash_recovery PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c)
+target_sources(fs_crash_recovery PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c
+  fs_crash_walk.c fs_crash_replay.c fs_crash_damage.c fs_crash_repair.c fs_crash_mkfs.c)
 if(CMAKE_BUILD_TYPE MATCHES "^(asan|tsan)$")
   set_tests_properties(fs_crash_recovery PROPERTIES ENVIRONMENT "UDAX_CRASH_QUICK=1")
 endif()
