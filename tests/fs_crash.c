@@ -30,9 +30,12 @@
  *
  * Usage: fs_crash [--long | --quick] [--torn | --no-torn] [--op NAME]
  *                 [--fence K (--seed S | --subset S)] [--exhaustive N]
- *                 [--samples N] [--max-failures N] [--list]
+ *                 [--samples N] [--max-failures N] [--global-fences] [--list]
  * UDAX_CRASH_LONG=1 is --long, UDAX_CRASH_QUICK=1 --quick.  --quick (sanitizer builds) samples large
- * epochs with none, all and random subsets only.  A failure prints the command line that
+ * epochs with none, all and random subsets only.  Recording uses per-thread
+ * fences (UDAX_CRASH_PER_THREAD_FENCES): for this one-thread test they make
+ * the same images as global ones (--global-fences), at the same cost, and
+ * keep that mode under test.  A failure prints the command line that
  * replays only its image (with --torn when the torn pass found it).  Exit 1 if anything failed.
  */
 #include <getopt.h>
@@ -49,6 +52,7 @@ static struct {
 	bool long_mode, list;
 	int exhaustive, samples;		/* -1: the mode's */
 	bool quick;				/* no structured subsets */
+	bool per_thread;			/* per-thread fences (default) */
 	int torn;				/* 1 --torn, 0 --no-torn, -1 the mode's */
 	const char *op;
 	bool replay;
@@ -56,7 +60,7 @@ static struct {
 	struct udax_crash_subset subset;
 	long max_failures;
 	const char *argv0;
-} cfg = { .max_failures = 10, .exhaustive = -1, .samples = -1, .torn = -1 };
+} cfg = { .per_thread = true, .max_failures = 10, .exhaustive = -1, .samples = -1, .torn = -1 };
 
 static long images, failures;
 static bool stopping;
@@ -197,7 +201,8 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 	struct cr_run r = { .sc = sc, .dev2 = dev2 };
 	struct udax_crash_opts co = { .exhaustive_max = (unsigned)cfg.exhaustive,
 				      .samples = (unsigned)cfg.samples, .seed = 0x5eed,
-				      .flags = plan_flags(), .unit_bytes = unit_bytes };
+				      .flags = plan_flags() | (cfg.per_thread ?
+				      UDAX_CRASH_PER_THREAD_FENCES : 0), .unit_bytes = unit_bytes };
 	uint64_t fences, exh = 0, smp = 0, maxu = 0;
 	long before = images, fbefore = failures;
 
@@ -242,7 +247,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: %s [--long | --quick] [--torn | --no-torn] [--op NAME] "
 		"[--fence K (--seed S | --subset S)] [--exhaustive N] [--samples N] "
-		"[--max-failures N (0: all)] [--list]\n", cfg.argv0);
+		"[--max-failures N (0: all)] [--global-fences] [--list]\n", cfg.argv0);
 	exit(2);
 }
 
@@ -254,6 +259,7 @@ static void parse(int argc, char **argv)
 		{ "torn", no_argument, NULL, 't' },
 		{ "no-torn", no_argument, NULL, 'T' },
 		{ "list", no_argument, NULL, 'L' },
+		{ "global-fences", no_argument, NULL, 'P' },
 		{ "op", required_argument, NULL, 'o' },
 		{ "fence", required_argument, NULL, 'f' },
 		{ "seed", required_argument, NULL, 's' },
@@ -277,6 +283,7 @@ static void parse(int argc, char **argv)
 		case 't': cfg.torn = 1; break;
 		case 'T': cfg.torn = 0; break;
 		case 'L': cfg.list = true; break;
+		case 'P': cfg.per_thread = false; break;
 		case 'o': cfg.op = optarg; break;
 		case 'f': cfg.fence = strtoull(optarg, NULL, 0); have_fence = true; break;
 		case 's':
