@@ -17,8 +17,8 @@
  *     thread's subtree is exactly its state after the operations that
  *     returned before fence k (end fence <= k), or that plus the one in
  *     progress (begun at a fence <= k); an in-place overwrite in progress
- *     may leave each byte old or new.  Every fsync'd byte is therefore
- *     there once its operation returned.  Free counts are not per thread:
+ *     may leave each byte old or new until its fdatasync returned, and
+ *     from then on every byte it wrote must be there.  Free counts are not per thread:
  *     fsck checks them, and the recovered fs must create, write and
  *     unlink a file and give every block back; fsck after unmount: clean.
  *
@@ -52,14 +52,14 @@
 struct mt_op {
 	const char *what;
 	void (*fn)(struct udax_fs *fs, const char *d, unsigned seed);
-	/* f overwritten in place: each byte old or new while in progress */
+	/* f overwritten in place: each byte old or new while in progress,
+	 * until its fsync/fdatasync returns */
 	bool torn;
-	/* f's times may lag on media from its end (fdatasync after an
-	 * in-place overwrite does not commit them) ... */
-	bool lazy_times;
-	/* ... until an operation that commits f's inode (its end) */
-	bool commits_f;
 };
+
+static struct udax_crash *rec_c;
+/* Where the operation under way notes the fences when its sync returned. */
+static _Thread_local uint64_t *synced_at;
 
 static void path(char *p, const char *d, const char *name)
 {
@@ -86,6 +86,8 @@ static void wr(struct udax_fs *fs, const char *d, const char *name, int flags,
 		FS_OK(udax_fsync(f));
 	if (sync == 2)
 		FS_OK(udax_fdatasync(f));
+	if (sync)
+		*synced_at = udax_crash_fences(rec_c);
 	FS_OK(udax_close(&f));
 }
 
@@ -198,21 +200,21 @@ static void o_append_fdatasync(struct udax_fs *fs, const char *d, unsigned s)
 /* Each one fs operation (plus its fsync): a crash in it recovers the
  * state before or after it, nothing in between. */
 static const struct mt_op ops[] = {
-	{ "create f", o_create, false, false, false },
-	{ "write f (allocating)", o_write, false, false, true },
-	{ "append f + fsync", o_append_fsync, false, false, true },
-	{ "overwrite f + fdatasync", o_overwrite_fdatasync, true, true, false },
-	{ "mkdir d", o_mkdir, false, false, false },
-	{ "mkdir g", o_create_g, false, false, false },
-	{ "rename g d/h", o_rename, false, false, false },
-	{ "truncate f", o_truncate, false, false, true },
-	{ "punch f", o_punch, false, false, true },
-	{ "write f past the end", o_write_alloc, false, false, true },
-	{ "overwrite f + fdatasync", o_overwrite_fdatasync2, true, true, false },
-	{ "rmdir d/h", o_unlink, false, false, false },
-	{ "rmdir d", o_rmdir, false, false, false },
-	{ "append f + fdatasync", o_append_fdatasync, false, false, true },
-	{ "unlink f", o_unlink_f, false, false, false },
+	{ "create f", o_create, false },
+	{ "write f (allocating)", o_write, false },
+	{ "append f + fsync", o_append_fsync, false },
+	{ "overwrite f + fdatasync", o_overwrite_fdatasync, true },
+	{ "mkdir d", o_mkdir, false },
+	{ "mkdir g", o_create_g, false },
+	{ "rename g d/h", o_rename, false },
+	{ "truncate f", o_truncate, false },
+	{ "punch f", o_punch, false },
+	{ "write f past the end", o_write_alloc, false },
+	{ "overwrite f + fdatasync", o_overwrite_fdatasync2, true },
+	{ "rmdir d/h", o_unlink, false },
+	{ "rmdir d", o_rmdir, false },
+	{ "append f + fdatasync", o_append_fdatasync, false },
+	{ "unlink f", o_unlink_f, false },
 };
 #define NOPS	(sizeof(ops) / sizeof(ops[0]))
 
@@ -223,6 +225,7 @@ struct mt_thread {
 	char dir[8];
 	struct cs_state st[NOPS + 1];		/* after op j (0: before) */
 	uint64_t start[NOPS + 1], end[NOPS + 1];/* fences around op j */
+	uint64_t sync[NOPS + 1];		/* when its sync returned */
 };
 
 static struct {
@@ -233,7 +236,6 @@ static struct {
 
 static struct mt_thread thr[NT];
 static struct udax_fs *rec_fs;
-static struct udax_crash *rec_c;
 static _Atomic unsigned arrived;		/* spin barrier, see step_barrier() */
 static struct cs_state root0;		/* "/" alone, before recording */
 static long images, failures;
@@ -250,7 +252,7 @@ static void capture_or_exit(struct udax_fs *fs, const char *dir, struct cs_state
 }
 
 /*
- * Wait until every thread has arrived for step @j (1..NOPS), spinning: a
+ * Wait until every thread has arrived for step @j (1..STEPS), spinning: a
  * thread woken from a futex arrives tens of microseconds late, longer
  * than most operations take, and the threads would run one after the
  * other.  Spinning, they are all on their way when the last one arrives.
@@ -265,13 +267,24 @@ static void step_barrier(unsigned j)
 			sched_yield();	/* more threads than cores */
 }
 
+/* Thread t runs its op j in step j + t * SKEW: the threads start their
+ * steps together, each in another operation (one overwriting in place
+ * while another commits, say). */
+#define SKEW	3
+#define STEPS	(NOPS + SKEW * (NT - 1))
+
 static void *thread_main(void *arg)
 {
 	struct mt_thread *t = arg;
 
-	for (unsigned j = 1; j <= NOPS; j++) {
-		/* Every thread starts its op j together: they overlap. */
-		step_barrier(j);
+	for (unsigned step = 1; step <= STEPS; step++) {
+		unsigned j = step - SKEW * t->idx;
+
+		step_barrier(step);
+		if (step <= SKEW * t->idx || j > NOPS)
+			continue;
+		t->sync[j] = UINT64_MAX;
+		synced_at = &t->sync[j];
 		t->start[j] = udax_crash_fences(rec_c);
 		ops[j - 1].fn(rec_fs, t->dir, 1000 * t->idx + j);
 		t->end[j] = udax_crash_fences(rec_c);
@@ -402,12 +415,6 @@ static struct cs_state view(const struct cs_state *got, const char *dir)
 	return v;
 }
 
-/* Whether f's times may lag on media in the state after op @j. */
-static bool lazy_after(unsigned j)
-{
-	return j && (ops[j - 1].lazy_times || (lazy_after(j - 1) && !ops[j - 1].commits_f));
-}
-
 /* Add f of state @st (of thread @t) to @alt as another content f may show:
  * each byte @st's or the wanted one's, times not compared. */
 static void alt_f(const struct mt_thread *t, const struct cs_state *st,
@@ -422,19 +429,19 @@ static void alt_f(const struct mt_thread *t, const struct cs_state *st,
 	alt[(*nalt)++] = (struct cs_alt){ e->ino, e->data, e->size };
 }
 
-/* Does the subtree @v match thread @t's state after op @j, allowing for
- * op j in progress (@during: torn bytes)? */
+/* Does the subtree @v match thread @t's state after op @j, op j being in
+ * progress at fence @k when @during?  An in-place overwrite leaves each
+ * byte old or new until its sync returned; then they are exact, but the
+ * times may still be old (the last close commits them). */
 static bool state_ok(const struct mt_thread *t, unsigned j, bool during,
-		     const struct cs_state *v, char *why, size_t len)
+		     uint64_t k, const struct cs_state *v, char *why, size_t len)
 {
-	struct cs_alt alt[2];
+	struct cs_alt alt;
 	size_t nalt = 0;
 
-	if (lazy_after(j))
-		alt_f(t, &t->st[j], alt, &nalt);	/* its own bytes: exact */
 	if (during && ops[j - 1].torn)
-		alt_f(t, &t->st[j - 1], alt, &nalt);	/* the old bytes */
-	return cs_match(&t->st[j], alt, nalt, v, why, len);
+		alt_f(t, &t->st[t->sync[j] <= k ? j : j - 1], &alt, &nalt);
+	return cs_match(&t->st[j], &alt, nalt, v, why, len);
 }
 
 /* Thread @t's subtree in @got: a state its operations allow at fence @k:
@@ -449,10 +456,15 @@ static bool thread_ok(const struct mt_thread *t, uint64_t k, const struct cs_sta
 
 	while (done < NOPS && t->end[done + 1] <= k)
 		done++;
-	if (state_ok(t, done, false, &v, why, len))
+	/* The state before an operation in progress is allowed until its
+	 * sync returned: then every byte it wrote must be there. */
+	if (done < NOPS && t->sync[done + 1] <= k)
+		snprintf(why, len, "op %u (%s) synced at fence %" PRIu64, done + 1,
+			 ops[done].what, t->sync[done + 1]);
+	else if (state_ok(t, done, false, k, &v, why, len))
 		return true;
 	if (done < NOPS && t->start[done + 1] <= k) {
-		if (state_ok(t, done + 1, true, &v, w2, sizeof(w2)))
+		if (state_ok(t, done + 1, true, k, &v, w2, sizeof(w2)))
 			return true;
 		snprintf(why + strlen(why), len - strlen(why),
 			 " (after op %u); nor the state after op %u (%s), in "
