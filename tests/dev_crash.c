@@ -11,9 +11,11 @@
  *   D: 30 lines flushed, never fenced (the last epoch, sampled)
  *
  * Then torn lines (unit_bytes 8): a line with 3 changed words, recorded in
- * both modes; a word flushed twice; a sampled epoch of words.
+ * both modes; a word flushed twice; a sampled epoch of words.  Then
+ * per-thread fences: threads flushing and draining lines in turns.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <udax/crash.h>
 
@@ -171,6 +173,150 @@ static void torn_lines(struct udax_dev *dev)
 	FS_OK(udax_crash_image(c, 0, &s2, img));
 	T_ASSERT(memcmp(img, ref, SIZE));
 	expect_image(c, 0, s);
+	udax_crash_delete(&c);
+}
+
+/* ---- per-thread fences ------------------------------------------------------ */
+
+static struct udax_dev *pt_dev;
+
+struct job {
+	void (*fn)(void);
+};
+
+static void *thread_fn(void *arg)
+{
+	((struct job *)arg)->fn();
+	return NULL;
+}
+
+/* Run @fn on a thread of its own, to its end. */
+static void on_thread(void (*fn)(void))
+{
+	struct job j = { fn };
+	pthread_t t;
+
+	T_ASSERT(!pthread_create(&t, NULL, thread_fn, &j));
+	T_ASSERT(!pthread_join(t, NULL));
+}
+
+static void t2_b(void)
+{
+	memset(line(1), 0xb0, L);
+	FS_OK(udax_dev_persist(pt_dev, line(1), L));		/* fence 1 */
+}
+static void t3_same_c(void)
+{
+	FS_OK(udax_dev_persist(pt_dev, line(2), L));		/* fence 3 */
+}
+static void t4_d2(void)
+{
+	memset(line(3), 0xd2, L);
+	FS_OK(udax_dev_persist(pt_dev, line(3), L));		/* fence 4 */
+}
+
+/*
+ * The main thread (T1) and helper threads T2..T4, one after the other:
+ *   T1 flushes line 0 = a0 (A); T2 flushes line 1 = b0 (B), drains (1);
+ *   T1 drains (2); T1 flushes line 2 = c0 (C); T3 flushes line 2
+ *   unchanged (C') and drains (3); T1 flushes line 3 = d1 (D1); T4 line 3
+ *   = d2 (D2), drains (4); T1 drains (5).
+ */
+static void seq_threads(struct udax_dev *dev)
+{
+	pt_dev = dev;
+	memset(line(0), 0xa0, L);
+	FS_OK(udax_dev_flush(dev, line(0), L));
+	on_thread(t2_b);
+	FS_OK(udax_dev_drain(dev));
+	memset(line(2), 0xc0, L);
+	FS_OK(udax_dev_flush(dev, line(2), L));
+	on_thread(t3_same_c);
+	memset(line(3), 0xd1, L);
+	FS_OK(udax_dev_flush(dev, line(3), L));
+	on_thread(t4_d2);
+	FS_OK(udax_dev_drain(dev));
+}
+
+/* Lines 0..3 of the reference: 0x11 where 0, else the byte given. */
+static void ref_lines(int a, int b, int c, int d)
+{
+	const int v[4] = { a, b, c, d };
+
+	for (int i = 0; i < 4; i++)
+		memset(ref_line(i), v[i] ? v[i] : 0x11, L);
+}
+
+static void per_thread_fences(struct udax_dev *dev)
+{
+	struct udax_crash_opts o = { .exhaustive_max = 4,
+				     .flags = UDAX_CRASH_PER_THREAD_FENCES };
+	static const uint64_t pt_units[6] = { 2, 1, 2, 3, 2, 0 };
+	static const uint64_t gl_units[6] = { 2, 0, 1, 2, 0, 0 };
+	struct udax_crash_stats st;
+	struct udax_crash_epoch e;
+	struct udax_crash *c = NULL;
+
+	memset(dev_addr + BASE, 0x11, 64 * L);
+	memcpy(ref, dev_addr, SIZE);
+	FS_OK(udax_crash_new(dev, &o, &c));
+	seq_threads(dev);
+	FS_OK(udax_crash_stop(c));
+	FS_OK(udax_crash_stats(c, &st));
+	T_ASSERT(st.fences == 5);
+	T_ASSERT(st.units == 6);		/* C' too: T1's C was not drained */
+	for (uint64_t k = 0; k <= 5; k++) {
+		FS_OK(udax_crash_epoch(c, k, &e));
+		T_ASSERT(e.units == pt_units[k] && e.exhaustive);
+	}
+	/* Fence 0: A and B both pending. */
+	for (uint64_t m = 0; m < 4; m++) {
+		ref_lines(m & 1 ? 0xa0 : 0, m & 2 ? 0xb0 : 0, 0, 0);
+		expect_image(c, 0, (struct udax_crash_subset){ UDAX_CRASH_MASK, m });
+	}
+	/* Fence 1, T2's drain: B is durable, T1's A is still pending - an
+	 * image without it and one with it. */
+	T_ASSERT(udax_crash_unit_offset(c, 1, 0) == BASE);
+	ref_lines(0, 0xb0, 0, 0);
+	expect_image(c, 1, (struct udax_crash_subset){ UDAX_CRASH_MASK, 0 });
+	ref_lines(0xa0, 0xb0, 0, 0);
+	expect_image(c, 1, (struct udax_crash_subset){ UDAX_CRASH_MASK, 1 });
+	/* Fence 2, T1's drain: A durable.  C and C' pending. */
+	for (uint64_t m = 0; m < 4; m++) {
+		ref_lines(0xa0, 0xb0, m ? 0xc0 : 0, 0);
+		expect_image(c, 2, (struct udax_crash_subset){ UDAX_CRASH_MASK, m });
+	}
+	/* Fence 3, T3's drain of the unchanged line 2: c0 durable (T1's C
+	 * stays listed); D1 and D2 pending, the later one wins. */
+	T_ASSERT(udax_crash_unit_offset(c, 3, 0) == BASE + 2 * L);
+	for (uint64_t m = 0; m < 8; m++) {
+		ref_lines(0xa0, 0xb0, 0xc0, m & 4 ? 0xd2 : m & 2 ? 0xd1 : 0);
+		expect_image(c, 3, (struct udax_crash_subset){ UDAX_CRASH_MASK, m });
+	}
+	/* Fence 4, T4's drain: d2 durable; T1's older D1 can no longer land
+	 * over it, chosen or not. */
+	ref_lines(0xa0, 0xb0, 0xc0, 0xd2);
+	for (uint64_t m = 0; m < 4; m++)
+		expect_image(c, 4, (struct udax_crash_subset){ UDAX_CRASH_MASK, m });
+	expect_image(c, 5, (struct udax_crash_subset){ UDAX_CRASH_MASK, 0 });
+	/* Backwards: rebuilt from the snapshot. */
+	ref_lines(0, 0xb0, 0, 0);
+	expect_image(c, 1, (struct udax_crash_subset){ UDAX_CRASH_MASK, 0 });
+	udax_crash_delete(&c);
+
+	/* The same sequence with global fences: T2's drain makes A durable
+	 * too, and C' is no unit. */
+	o.flags = 0;
+	memset(dev_addr + BASE, 0x11, 64 * L);
+	FS_OK(udax_crash_new(dev, &o, &c));
+	seq_threads(dev);
+	FS_OK(udax_crash_stop(c));
+	for (uint64_t k = 0; k <= 5; k++) {
+		FS_OK(udax_crash_epoch(c, k, &e));
+		T_ASSERT(e.units == gl_units[k]);
+	}
+	ref_lines(0xa0, 0xb0, 0, 0);
+	expect_image(c, 1, (struct udax_crash_subset){ UDAX_CRASH_MASK, 0 });
 	udax_crash_delete(&c);
 }
 
@@ -365,13 +511,14 @@ int main(void)
 	FS_OK(udax_crash_subset_nth(c, 0, 2, &s));
 	T_ASSERT(s.kind == UDAX_CRASH_RANDOM);
 	udax_crash_delete(&c);
-	o.flags = 8;
+	o.flags = 16;
 	T_EXPECT_ERR(udax_crash_new(dev, &o, &c), -EINVAL);
 	o.flags = 0;
 	o.unit_bytes = L;				/* explicit default */
 	FS_OK(udax_crash_new(dev, &o, &c));
 	udax_crash_delete(&c);
 	torn_lines(dev);
+	per_thread_fences(dev);
 	/* The device has its own persistence back. */
 	FS_OK(udax_dev_persist(dev, line(0), L));
 	FS_OK(udax_dev_close(&dev, 0));

@@ -30,9 +30,12 @@
  *
  * Usage: fs_crash [--long | --quick] [--torn | --no-torn] [--op NAME]
  *                 [--fence K (--seed S | --subset S)] [--exhaustive N]
- *                 [--samples N] [--max-failures N] [--list]
+ *                 [--samples N] [--max-failures N] [--global-fences] [--list]
  * UDAX_CRASH_LONG=1 is --long, UDAX_CRASH_QUICK=1 --quick.  --quick (sanitizer builds) samples large
- * epochs with none, all and random subsets only.  A failure prints the command line that
+ * epochs with none, all and random subsets only.  Recording uses per-thread
+ * fences (UDAX_CRASH_PER_THREAD_FENCES): for this one-thread test they make
+ * the same images as global ones (--global-fences), at the same cost, and
+ * keep that mode under test.  A failure prints the command line that
  * replays only its image (with --torn when the torn pass found it).  Exit 1 if anything failed.
  */
 #include <stdarg.h>
@@ -47,11 +50,12 @@ static struct crash_test crash = { .max_failures = 10 };
 
 static struct {
 	int exhaustive, samples;		/* -1: the mode's */
+	bool per_thread;			/* per-thread fences (default) */
 	const char *op;
 	bool replay;
 	uint64_t fence;
 	struct udax_crash_subset subset;
-} cfg = { .exhaustive = -1, .samples = -1 };
+} cfg = { .per_thread = true, .exhaustive = -1, .samples = -1 };
 
 /* The torn pass of the default mode (about 5600 images, as many as the
  * whole-line pass of every scenario takes in time): operations that
@@ -174,7 +178,8 @@ static void explore(struct udax_dev *dev2, const struct cr_scenario *sc)
 	struct cr_run r = { .sc = sc, .dev2 = dev2 };
 	struct udax_crash_opts co = { .exhaustive_max = (unsigned)cfg.exhaustive,
 				      .samples = (unsigned)cfg.samples, .seed = 0x5eed,
-				      .flags = crash_test_plan_flags(&crash, false),
+				      .flags = crash_test_plan_flags(&crash, false) |
+					       (cfg.per_thread ? UDAX_CRASH_PER_THREAD_FENCES : 0),
 				      .unit_bytes = crash.unit_bytes };
 	uint64_t fences, exh = 0, smp = 0, maxu = 0;
 	long before = crash.images, fbefore = crash.failures;
@@ -220,7 +225,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: %s [--long | --quick] [--torn | --no-torn] [--op NAME] "
 		"[--fence K (--seed S | --subset S)] [--exhaustive N] [--samples N] "
-		"[--max-failures N (0: all)] [--list]\n", crash.argv0);
+		"[--max-failures N (0: all)] [--global-fences] [--list]\n", crash.argv0);
 	exit(2);
 }
 
@@ -228,6 +233,7 @@ static void parse(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		CRASH_TEST_OPTIONS,
+		{ "global-fences", no_argument, NULL, 'P' },
 		{ "op", required_argument, NULL, 'o' },
 		{ "fence", required_argument, NULL, 'f' },
 		{ "seed", required_argument, NULL, 's' },
@@ -246,6 +252,7 @@ static void parse(int argc, char **argv)
 		if (crash_test_option(&crash, c))
 			continue;
 		switch (c) {
+		case 'P': cfg.per_thread = false; break;
 		case 'o': cfg.op = optarg; break;
 		case 'f': cfg.fence = strtoull(optarg, NULL, 0); have_fence = true; break;
 		case 's':

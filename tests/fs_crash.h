@@ -36,6 +36,10 @@ struct cs_alt {
 
 /* Capture the whole tree; 0, or -errno with a message in @why. */
 int cs_capture(struct udax_fs *fs, struct cs_state *st, char *why, size_t len);
+/* Only directory @dir and what is under it; free counts left zero (a
+ * subtree has none: they cannot be compared per subtree). */
+int cs_capture_at(struct udax_fs *fs, const char *dir, struct cs_state *st,
+		  char *why, size_t len);
 void cs_free(struct cs_state *st);
 /*
  * Does @got match @want?  Files with alternatives match per byte (each byte

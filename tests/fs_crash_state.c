@@ -124,23 +124,34 @@ static int by_path(const void *a, const void *b)
 	return strcmp(((const struct cs_ent *)a)->path, ((const struct cs_ent *)b)->path);
 }
 
-int cs_capture(struct udax_fs *fs, struct cs_state *st, char *why, size_t len)
+int cs_capture_at(struct udax_fs *fs, const char *dir, struct cs_state *st,
+		  char *why, size_t len)
 {
-	struct udax_statfs sf;
 	struct udax_stat s;
 	size_t cap = 0;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
-	ret = udax_stat(fs, "/", &s);
+	ret = udax_stat(fs, dir, &s);
 	if (ret)
-		return fail(ret, why, len, "stat /");
-	ret = add(st, &cap, "/", &s);
+		return fail(ret, why, len, "stat %s", dir);
+	ret = add(st, &cap, dir, &s);
 	if (!ret)
-		ret = walk(fs, "/", st, &cap, why, len);
+		ret = walk(fs, dir, st, &cap, why, len);
 	if (ret)
 		return ret;
 	qsort(st->e, st->n, sizeof(*st->e), by_path);
+	return 0;
+}
+
+int cs_capture(struct udax_fs *fs, struct cs_state *st, char *why, size_t len)
+{
+	struct udax_statfs sf;
+	int ret;
+
+	ret = cs_capture_at(fs, "/", st, why, len);
+	if (ret)
+		return ret;
 	ret = udax_statfs(fs, &sf);
 	if (ret)
 		return fail(ret, why, len, "statfs");

@@ -26,3 +26,9 @@ target_sources(fs_crash_recovery PRIVATE fs_crash_state.c fs_crash_ops.c fs_cras
 if(CMAKE_BUILD_TYPE MATCHES "^(asan|tsan)$")
   set_tests_properties(fs_crash_recovery PROPERTIES ENVIRONMENT "UDAX_CRASH_QUICK=1")
 endif()
+# Concurrent operations under per-thread fences (docs/crash.md).
+udax_test(fs_crash_mt LABELS concurrency)
+target_sources(fs_crash_mt PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c)
+if(CMAKE_BUILD_TYPE MATCHES "^(asan|tsan)$")
+  set_tests_properties(fs_crash_mt PROPERTIES ENVIRONMENT "UDAX_CRASH_QUICK=1")
+endif()

@@ -29,8 +29,21 @@
  * udax_crash_image() of the same fence and subset always gives the same
  * image: (fence, subset) replays a crash state.
  *
- * The model (64- or 8-byte atomicity, single-threaded fences, what is not
- * modelled) and the memory it needs are described in docs/crash.md.
+ * Fences: by default a drain makes every pending unit durable, whoever
+ * flushed it (exact for one thread, optimistic for several: hardware
+ * orders only the draining thread's own flushes).  With
+ * opts.flags |= UDAX_CRASH_PER_THREAD_FENCES each unit remembers the thread
+ * that flushed it and a drain makes durable only that thread's units.
+ * Fence k is still the k-th drain of any thread (0: the start), and a
+ * crash "at fence k" is one after drain k and before drain k + 1; the
+ * units pending at fence k are then every unit flushed before drain k + 1
+ * that no drain of its own thread at or before fence k made durable, in
+ * flush order.  A unit of a thread that has not drained yet stays pending
+ * at every later fence until it does.  Everything else (plans, subsets,
+ * seeds, (fence, subset) replay) works on that list as on an epoch.
+ *
+ * The model (64- or 8-byte atomicity, fences, what is not modelled) and
+ * the memory it needs are described in docs/crash.md.
  *
  * Errors are negative errno values with a message in udax_dev_last_error().
  * One explorer per device at a time; calls on one explorer must not run
@@ -60,6 +73,9 @@ enum {
 	UDAX_CRASH_NO_PREFIXES = 1u << 0,
 	UDAX_CRASH_NO_SINGLES = 1u << 1,
 	UDAX_CRASH_NO_ALL_BUT = 1u << 2,
+	/* Per-thread fences: a drain makes durable only the units its own
+	 * thread flushed (see "Fences" below and docs/crash.md). */
+	UDAX_CRASH_PER_THREAD_FENCES = 1u << 3,
 };
 
 struct udax_crash_opts {
@@ -142,7 +158,7 @@ struct udax_crash_subset {
 };
 
 struct udax_crash_epoch {
-	uint64_t units;		/* pending at this fence */
+	uint64_t units;		/* pending at this fence (see "Fences") */
 	uint64_t subsets;	/* planned: 2^units, or the sampled count */
 	bool exhaustive;
 };

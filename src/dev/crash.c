@@ -26,6 +26,19 @@
  * twice, any choice ends in one of its versions, which is exactly what the
  * hardware can leave (write-backs of one line do not pass each other); with
  * torn lines each word ends in one of its versions, independently.
+ *
+ * Per-thread fences (UDAX_CRASH_PER_THREAD_FENCES) add, per unit, the
+ * thread that flushed it (utid), the fence of that thread's drain that
+ * made it durable (dfence; NONE until then) and the next unit of the same
+ * offset (unext).  A drain sets dfence for the units its thread flushed
+ * since its previous drain; udax_crash_stop() then lists the units pending
+ * at each fence (plist from pstart[k]): those of fence k - 1 not made
+ * durable by fence k, then those flushed between fences k and k + 1.
+ * Units of one line (word) reach media in flush order whoever flushed
+ * them (cache coherence serialises the line), so a unit is never applied
+ * over a later unit of its offset that is already durable: it is
+ * "superseded".  Without the flag every unit of epoch k has dfence k + 1,
+ * implicitly, and none of these arrays exist.
  */
 #include <stddef.h>
 #include <errno.h>
@@ -40,6 +53,15 @@
 
 #define LINE		UDAX_CRASH_UNIT
 #define DEF_EXHAUSTIVE	6
+#define NONE		UINT64_MAX
+#define KNOWN_FLAGS	(UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES | \
+			 UDAX_CRASH_NO_ALL_BUT | UDAX_CRASH_PER_THREAD_FENCES)
+
+/* A recording thread, per-thread fences: its units not yet drained. */
+struct crash_thread {
+	uint64_t serial;		/* thread_serial() of the thread */
+	uint64_t *pend, npend, pcap;
+};
 
 /* unit_bytes took reserved0's place: programs built against the older
  * header pass the same struct. */
@@ -67,6 +89,17 @@ struct udax_crash {
 	uint64_t *estart;		/* [0..nfences]: first unit of epoch k */
 	uint64_t nfences, ecap;
 	struct udax_crash_stats st;
+
+	/* Per-thread fences only (NULL otherwise), see the top comment. */
+	bool per_thread;
+	uint32_t *utid;			/* unit i: index in thr[] */
+	uint64_t *dfence;		/* unit i: fence that made it durable */
+	uint64_t *unext;		/* unit i: next unit of its offset */
+	uint64_t *slot_last;		/* per ub-sized slot: its latest unit */
+	struct crash_thread *thr;
+	uint32_t nthr, thrcap;
+	uint64_t *pstart;		/* [0..nfences + 1] into plist */
+	uint64_t *plist;		/* units pending at each fence */
 
 	struct udax_crash_range *unfl;	/* found by udax_crash_stop() */
 	long nunfl;
@@ -112,13 +145,103 @@ static int unit_room(struct udax_crash *c)
 	if (!b)
 		return -ENOMEM;
 	c->ubytes = b;
+	if (c->per_thread) {
+		uint32_t *t = realloc(c->utid, n * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		c->utid = t;
+		o = realloc(c->dfence, n * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		c->dfence = o;
+		o = realloc(c->unext, n * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		c->unext = o;
+	}
 	c->ucap = n;
 	return 0;
 }
 
-/* The units of changed line @l as it is now: the whole line, or each word
- * that differs from its latest version.  Under c->lock. */
-static int record_line(struct udax_crash *c, uint64_t l)
+/* A number for the calling thread, never reused by another thread
+ * (pthread_t values are, after a join). */
+static uint64_t thread_serial(void)
+{
+	static _Atomic uint64_t next = 1;
+	static _Thread_local uint64_t mine;
+
+	if (!mine)
+		mine = next++;
+	return mine;
+}
+
+/* The calling thread's index in c->thr, added on its first use; -ENOMEM.
+ * Under c->lock. */
+static int64_t thread_index(struct udax_crash *c)
+{
+	uint64_t me = thread_serial();
+	struct crash_thread *t;
+
+	for (uint32_t i = 0; i < c->nthr; i++)
+		if (c->thr[i].serial == me)
+			return i;
+	if (c->nthr == c->thrcap) {
+		uint32_t n = c->thrcap ? 2 * c->thrcap : 8;
+
+		t = realloc(c->thr, n * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		c->thr = t;
+		c->thrcap = n;
+	}
+	c->thr[c->nthr] = (struct crash_thread){ .serial = me };
+	return c->nthr++;
+}
+
+/* Per-thread fences: does a flush by thread @tid of a word (line) equal to
+ * its latest version still need a unit?  Yes when that version is another
+ * thread's unit not drained yet: this thread's drain makes it durable. */
+static bool foreign_pending(const struct udax_crash *c, uint64_t off,
+			    uint32_t tid)
+{
+	uint64_t u;
+
+	if (!c->per_thread)
+		return false;
+	u = c->slot_last[off / c->ub];
+	return u != NONE && c->utid[u] != tid && c->dfence[u] == NONE;
+}
+
+/* Per-thread bookkeeping of the new unit c->nunits - 1. */
+static int track_unit(struct udax_crash *c, uint32_t tid)
+{
+	uint64_t u = c->nunits - 1, *slot = &c->slot_last[c->uoff[u] / c->ub];
+	struct crash_thread *t = &c->thr[tid];
+
+	if (t->npend == t->pcap) {
+		uint64_t n = t->pcap ? 2 * t->pcap : 256;
+		uint64_t *p = realloc(t->pend, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->pend = p;
+		t->pcap = n;
+	}
+	t->pend[t->npend++] = u;
+	c->utid[u] = tid;
+	c->dfence[u] = NONE;
+	c->unext[u] = NONE;
+	if (*slot != NONE)
+		c->unext[*slot] = u;
+	*slot = u;
+	return 0;
+}
+
+/* The units of line @l flushed by thread @tid, as it is now: the whole
+ * line, or each word, that differs from its latest version (or that is
+ * another thread's version not drained yet).  Under c->lock. */
+static int record_line(struct udax_crash *c, uint64_t l, uint32_t tid)
 {
 	uint8_t line[LINE];
 	int ret;
@@ -127,7 +250,8 @@ static int record_line(struct udax_crash *c, uint64_t l)
 	 * racing store) is recorded as the unit and the known version alike. */
 	memcpy(line, c->live + l, LINE);
 	for (unsigned w = 0; w < LINE; w += c->ub) {
-		if (c->ub < LINE && !memcmp(line + w, c->known + l + w, c->ub))
+		if (!memcmp(line + w, c->known + l + w, c->ub) &&
+		    !foreign_pending(c, l + w, tid))
 			continue;	/* this word's latest version again */
 		ret = unit_room(c);
 		if (ret)
@@ -136,6 +260,11 @@ static int record_line(struct udax_crash *c, uint64_t l)
 		memcpy(c->ubytes + c->nunits * c->ub, line + w, c->ub);
 		c->nunits++;
 		c->st.units++;
+		if (c->per_thread) {
+			ret = track_unit(c, tid);
+			if (ret)
+				return ret;
+		}
 	}
 	memcpy(c->known + l, line, LINE);
 	return 0;
@@ -147,6 +276,7 @@ static int record_flush(struct udax_crash *c, const void *addr, size_t len)
 	uint64_t off = (uint64_t)((const uint8_t *)addr - c->live);
 	uint64_t lo = off & ~(uint64_t)(LINE - 1);
 	uint64_t hi = (off + len + LINE - 1) & ~(uint64_t)(LINE - 1);
+	int64_t tid = 0;
 	int ret = 0;
 
 	if (!len)
@@ -155,11 +285,16 @@ static int record_flush(struct udax_crash *c, const void *addr, size_t len)
 		hi = c->size;
 	pthread_mutex_lock(&c->lock);
 	c->st.flushes++;
+	if (c->per_thread) {
+		tid = thread_index(c);
+		ret = tid < 0 ? (int)tid : 0;
+	}
 	for (uint64_t l = lo; l < hi && !ret; l += LINE) {
 		c->st.lines++;
-		if (memcmp(c->live + l, c->known + l, LINE))
-			ret = record_line(c, l);
-		/* else: the latest version again */
+		/* Unchanged: the latest version again (which per-thread
+		 * fences may still need, see record_line()). */
+		if (c->per_thread || memcmp(c->live + l, c->known + l, LINE))
+			ret = record_line(c, l, (uint32_t)tid);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (ret)
@@ -184,6 +319,19 @@ static int record_fence(struct udax_crash *c)
 		}
 		c->estart = e;
 		c->ecap = n;
+	}
+	if (c->per_thread) {
+		int64_t tid = thread_index(c);
+		struct crash_thread *t;
+
+		if (tid < 0) {
+			ret = (int)tid;
+			goto out;
+		}
+		t = &c->thr[tid];
+		for (uint64_t i = 0; i < t->npend; i++)
+			c->dfence[t->pend[i]] = c->nfences + 1;
+		t->npend = 0;
 	}
 	c->estart[++c->nfences] = c->nunits;
 	c->st.fences++;
@@ -287,8 +435,7 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 	for (size_t i = 0; i < sizeof(o.reserved) / sizeof(o.reserved[0]); i++)
 		if (o.reserved[i])
 			return dev_err(-EINVAL, "udax_crash_new: reserved options must be zero");
-	if (o.flags & ~(UDAX_CRASH_NO_PREFIXES | UDAX_CRASH_NO_SINGLES |
-			UDAX_CRASH_NO_ALL_BUT))
+	if (o.flags & ~KNOWN_FLAGS)
 		return dev_err(-EINVAL, "udax_crash_new: unknown flags 0x%x", o.flags);
 	if (!o.unit_bytes)
 		o.unit_bytes = LINE;
@@ -319,7 +466,14 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 	c->cursor = malloc(c->size);
 	c->ecap = 256;
 	c->estart = calloc(c->ecap, sizeof(*c->estart));
-	if (!c->initial || !c->known || !c->cursor || !c->estart) {
+	c->per_thread = o.flags & UDAX_CRASH_PER_THREAD_FENCES;
+	if (c->per_thread) {
+		c->slot_last = malloc(c->size / c->ub * sizeof(*c->slot_last));
+		if (c->slot_last)
+			memset(c->slot_last, 0xff, c->size / c->ub * sizeof(*c->slot_last));
+	}
+	if (!c->initial || !c->known || !c->cursor || !c->estart ||
+	    (c->per_thread && !c->slot_last)) {
 		udax_crash_delete(&c);
 		return dev_err(-ENOMEM, "udax_crash_new: no memory for 3 images of "
 			       "%" PRIu64 " bytes", info.size);
@@ -363,6 +517,45 @@ static long diff_ranges(const struct udax_crash *c, const uint8_t *ref,
 	return n;
 }
 
+/* Per-thread fences: the units pending at each fence (see the top). */
+static int list_pending(struct udax_crash *c)
+{
+	uint64_t *cur = NULL, ncur = 0, len = 0, cap = 0;
+	int ret = -ENOMEM;
+
+	c->pstart = malloc((c->nfences + 2) * sizeof(*c->pstart));
+	cur = malloc((c->nunits + 1) * sizeof(*cur));
+	if (!c->pstart || !cur)
+		goto out;
+	for (uint64_t k = 0; k <= c->nfences; k++) {
+		uint64_t end = k < c->nfences ? c->estart[k + 1] : c->nunits, m = 0;
+
+		for (uint64_t i = 0; i < ncur; i++)
+			if (c->dfence[cur[i]] > k)
+				cur[m++] = cur[i];
+		for (uint64_t u = c->estart[k]; u < end; u++)
+			cur[m++] = u;
+		ncur = m;
+		if (len + ncur > cap) {
+			uint64_t n = 2 * (len + ncur) + 1024;
+			uint64_t *p = realloc(c->plist, n * sizeof(*p));
+
+			if (!p)
+				goto out;
+			c->plist = p;
+			cap = n;
+		}
+		c->pstart[k] = len;
+		memcpy(c->plist + len, cur, ncur * sizeof(*cur));
+		len += ncur;
+	}
+	c->pstart[c->nfences + 1] = len;
+	ret = 0;
+out:
+	free(cur);
+	return ret;
+}
+
 int udax_crash_stop(struct udax_crash *c)
 {
 	long n;
@@ -381,6 +574,8 @@ int udax_crash_stop(struct udax_crash *c)
 		diff_ranges(c, c->known, c->unfl, n);
 	}
 	c->nunfl = n;
+	if (c->per_thread && list_pending(c))
+		return dev_err(-ENOMEM, "udax_crash_stop: out of memory");
 	memcpy(c->cursor, c->initial, c->size);
 	c->cursor_k = 0;
 	return 0;
@@ -401,6 +596,15 @@ void udax_crash_delete(struct udax_crash **cp)
 	free(c->ubytes);
 	free(c->estart);
 	free(c->unfl);
+	free(c->utid);
+	free(c->dfence);
+	free(c->unext);
+	free(c->slot_last);
+	for (uint32_t i = 0; i < c->nthr; i++)
+		free(c->thr[i].pend);
+	free(c->thr);
+	free(c->pstart);
+	free(c->plist);
 	if (c->nops)
 		pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -449,7 +653,8 @@ long udax_crash_unflushed(struct udax_crash *c, struct udax_crash_range *r,
 	return c->nunfl;
 }
 
-/* Units of fence @k: [*first, *first + *n).  Not recording. */
+/* Units of fence @k: [*first, *first + *n) of the unit log, or with
+ * per-thread fences of its list (unit_at() maps them).  Not recording. */
 static int epoch_units(const struct udax_crash *c, const char *fn, uint64_t k,
 		       uint64_t *first, uint64_t *n)
 {
@@ -460,9 +665,36 @@ static int epoch_units(const struct udax_crash *c, const char *fn, uint64_t k,
 	if (k > c->nfences)
 		return dev_err(-ERANGE, "%s: fence %" PRIu64 " of %" PRIu64, fn,
 			       k, c->nfences);
+	if (c->per_thread) {
+		*first = c->pstart[k];
+		*n = c->pstart[k + 1] - *first;
+		return 0;
+	}
 	*first = c->estart[k];
 	*n = (k < c->nfences ? c->estart[k + 1] : c->nunits) - *first;
 	return 0;
+}
+
+/* The log index of the @i-th unit of an epoch from epoch_units(). */
+static uint64_t unit_at(const struct udax_crash *c, uint64_t first, uint64_t i)
+{
+	return c->per_thread ? c->plist[first + i] : first + i;
+}
+
+/* Per-thread fences: is a later unit of @u's offset durable at fence @k?
+ * (Then @u cannot be what media holds: units of one offset land in flush
+ * order.)  Durable at k means flushed before fence k. */
+static bool superseded(const struct udax_crash *c, uint64_t u, uint64_t k)
+{
+	for (uint64_t v = c->unext[u]; v != NONE && v < c->estart[k]; v = c->unext[v])
+		if (c->dfence[v] <= k)
+			return true;
+	return false;
+}
+
+static void apply_unit(const struct udax_crash *c, uint8_t *img, uint64_t u)
+{
+	memcpy(img + c->uoff[u], c->ubytes + u * c->ub, c->ub);
 }
 
 /*
@@ -643,7 +875,7 @@ int64_t udax_crash_unit_offset(const struct udax_crash *c, uint64_t k,
 	if (u >= n)
 		return dev_err(-ERANGE, "udax_crash_unit_offset: unit %" PRIu64
 			       " of %" PRIu64, u, n);
-	return (int64_t)c->uoff[first + u];
+	return (int64_t)c->uoff[unit_at(c, first, u)];
 }
 
 /* Make the cursor the persisted image through fence @k. */
@@ -653,10 +885,22 @@ static void cursor_seek(struct udax_crash *c, uint64_t k)
 		memcpy(c->cursor, c->initial, c->size);
 		c->cursor_k = 0;
 	}
-	for (; c->cursor_k < k; c->cursor_k++)
-		for (uint64_t u = c->estart[c->cursor_k];
-		     u < c->estart[c->cursor_k + 1]; u++)
-			memcpy(c->cursor + c->uoff[u], c->ubytes + u * c->ub, c->ub);
+	for (; c->cursor_k < k; c->cursor_k++) {
+		uint64_t f = c->cursor_k + 1;
+
+		if (!c->per_thread) {
+			for (uint64_t u = c->estart[f - 1]; u < c->estart[f]; u++)
+				apply_unit(c, c->cursor, u);
+			continue;
+		}
+		/* Fence f makes durable some of the units pending at f - 1. */
+		for (uint64_t i = c->pstart[f - 1]; i < c->pstart[f]; i++) {
+			uint64_t u = c->plist[i];
+
+			if (c->dfence[u] == f && !superseded(c, u, f))
+				apply_unit(c, c->cursor, u);
+		}
+	}
 }
 
 int udax_crash_image(struct udax_crash *c, uint64_t k,
@@ -674,10 +918,12 @@ int udax_crash_image(struct udax_crash *c, uint64_t k,
 		return dev_err(-EINVAL, "udax_crash_image: dst is NULL");
 	cursor_seek(c, k);
 	memcpy(dst, c->cursor, c->size);
-	for (uint64_t u = 0; u < n; u++)
-		if (pick_next(&p, u))
-			memcpy((uint8_t *)dst + c->uoff[first + u],
-			       c->ubytes + (first + u) * c->ub, c->ub);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t u = unit_at(c, first, i);
+
+		if (pick_next(&p, i) && !(c->per_thread && superseded(c, u, k)))
+			apply_unit(c, dst, u);
+	}
 	return 0;
 }
 
