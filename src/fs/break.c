@@ -86,7 +86,7 @@ struct fs_busy_table {
 
 static struct fs_busy_table *busy_new(uint64_t nr_blocks)
 {
-	struct fs_busy_table *t = fs_calloc(1, sizeof(*t) +
+	struct fs_busy_table *t = fault_calloc(1, sizeof(*t) +
 					    (nr_blocks + 63) / 64 * sizeof(t->w[0]));
 
 	if (t)
@@ -240,7 +240,7 @@ static int collect_extent(const struct fs_extent *ext, void *arg)
 
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct fs_extent *v = fs_realloc(c->v, cap * sizeof(*v));
+		struct fs_extent *v = fault_realloc(c->v, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -293,7 +293,7 @@ int fs_layout_break(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
 	memset(br, 0, sizeof(*br));
 	if (o->mode > UDAX_BREAK_DEFER)
 		return fs_error(-EINVAL, "layout break: unknown mode %d", (int)o->mode);
-	gate = fs_malloc(sizeof(*gate));
+	gate = fault_malloc(sizeof(*gate));
 	if (!gate)
 		return -ENOMEM;
 	gate->lblk = lblk;

@@ -255,7 +255,7 @@ static int dir_block(struct dop *d, struct fs_inode *dir, uint64_t k,
 
 		if (d->nblk == DOP_BLKS)
 			return fs_error(-ENOMEM, "too many directory blocks in one operation");
-		b = fs_malloc(sizeof(*b));
+		b = fault_malloc(sizeof(*b));
 		if (!b)
 			return -ENOMEM;
 		b->pblk = pblk;
@@ -282,7 +282,7 @@ struct dloc {
 static int dir_find(struct dop *d, struct fs_inode *dir, const char *name,
 		    size_t len, struct dloc *loc)
 {
-	uint8_t *buf = fs_malloc(FS_BS), *b;
+	uint8_t *buf = fault_malloc(FS_BS), *b;
 	uint64_t nb = dir->size / FS_BS;
 	int ret = 0;
 
@@ -311,7 +311,7 @@ static int dir_find(struct dop *d, struct fs_inode *dir, const char *name,
 /* 1 if @dir has entries, 0 if empty. */
 static int dir_nonempty(struct fs_inode *dir)
 {
-	uint8_t *buf = fs_malloc(FS_BS), *b;
+	uint8_t *buf = fault_malloc(FS_BS), *b;
 	uint64_t nb = dir->size / FS_BS;
 	int ret = 0;
 
@@ -344,7 +344,7 @@ static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 		   size_t len, uint32_t ino, uint8_t type)
 {
 	uint32_t need = FS_DIRENT_LEN(len);
-	uint8_t *buf = fs_malloc(FS_BS), *b;
+	uint8_t *buf = fault_malloc(FS_BS), *b;
 	uint64_t nb = dir->size / FS_BS;
 	struct fs_extent ne;
 	struct fs_ddirhdr *h;
@@ -401,7 +401,7 @@ static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 	d->grown = dir;
 	dop_touch(d, dir);
 	dir->size += FS_BS;
-	if (d->nblk == DOP_BLKS || !(d->blk[d->nblk] = fs_calloc(1, sizeof(struct dblk)))) {
+	if (d->nblk == DOP_BLKS || !(d->blk[d->nblk] = fault_calloc(1, sizeof(struct dblk)))) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -1225,7 +1225,7 @@ int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 		fs_iput(i);
 		return fs_error(-ENOTDIR, "not a directory");
 	}
-	d = fs_calloc(1, sizeof(*d));
+	d = fault_calloc(1, sizeof(*d));
 	if (!d) {
 		fs_iput(i);
 		return fs_error(-ENOMEM, "opendir: out of memory");
@@ -1244,7 +1244,7 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 
 	if (!d || !ent)
 		return fs_error(-EINVAL, "readdir: bad argument");
-	buf = fs_malloc(FS_BS);
+	buf = fault_malloc(FS_BS);
 	if (!buf)
 		return fs_error(-ENOMEM, "readdir: out of memory");
 	pthread_mutex_lock(&C(d->fs)->ns_lock);

@@ -56,7 +56,7 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 			return ret;
 	}
 	/* The handle first: a create must not commit and then fail. */
-	f = fs_calloc(1, sizeof(*f));
+	f = fault_calloc(1, sizeof(*f));
 	if (!f)
 		return fs_error(-ENOMEM, "open: no memory for a handle");
 	ret = fs_ns_open(fs, path, flags, mode, &i, &created);
@@ -181,7 +181,7 @@ static void fresh_note(struct fresh *fr, const struct fs_extent *e)
 {
 	if (fr->n == fr->cap) {
 		uint32_t cap = fr->cap ? 2 * fr->cap : 8;
-		struct fs_extent *v = fs_realloc(fr->v, cap * sizeof(*v));
+		struct fs_extent *v = fault_realloc(fr->v, cap * sizeof(*v));
 
 		if (!v) {
 			fr->err = -ENOMEM;
@@ -270,7 +270,7 @@ static int reflag_unwritten(struct fs_emap *m, uint64_t lb, uint64_t nb,
 
 static int emap_copy(struct fs_emap *dst, const struct fs_emap *src)
 {
-	dst->v = fs_malloc((src->n ? src->n : 1) * sizeof(*dst->v));
+	dst->v = fault_malloc((src->n ? src->n : 1) * sizeof(*dst->v));
 	if (!dst->v)
 		return -ENOMEM;
 	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
@@ -576,7 +576,7 @@ static void collect(const struct fs_extent *e, void *arg)
 
 	if (fl->n == fl->cap) {
 		uint32_t cap = fl->cap ? 2 * fl->cap : 8;
-		struct fs_extent *v = fs_realloc(fl->v, cap * sizeof(*v));
+		struct fs_extent *v = fault_realloc(fl->v, cap * sizeof(*v));
 
 		if (!v) {
 			fl->err = -ENOMEM;

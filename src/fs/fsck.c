@@ -46,7 +46,7 @@ void fk_problem(struct fk *k, enum udax_fsck_area area, uint64_t block,
 	if (k->np == k->pcap) {
 		size_t cap = k->pcap ? 2 * k->pcap : 32;
 
-		p = fs_realloc(k->pv, cap * sizeof(*p));
+		p = fault_realloc(k->pv, cap * sizeof(*p));
 		if (!p) {
 			k->err = -ENOMEM;
 			return;
@@ -59,7 +59,7 @@ void fk_problem(struct fk *k, enum udax_fsck_area area, uint64_t block,
 	va_end(ap);
 	p = &k->pv[k->np];
 	memset(p, 0, sizeof(*p));
-	p->msg = fs_malloc(strlen(line) + 1);
+	p->msg = fault_malloc(strlen(line) + 1);
 	if (p->msg)
 		strcpy(p->msg, line);
 	if (!p->msg) {
@@ -208,7 +208,7 @@ static int ext_append(struct fk_ino *ii, const struct fs_dext *d, uint32_t *cap)
 {
 	if (ii->next == *cap) {
 		uint32_t c = *cap ? 2 * *cap : 4;
-		struct fs_extent *v = fs_realloc(ii->ext, c * sizeof(*v));
+		struct fs_extent *v = fault_realloc(ii->ext, c * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -260,7 +260,7 @@ static void check_chain(struct fk *k, uint32_t i, const struct fs_dinode *di,
 	struct fk_ino *ii = &k->ino[i];
 	uint64_t next = di->ext_next, at = fk_iblock(k, i), total = FS_INLINE_EXT;
 	uint32_t atoff = fk_ioff(i) + offsetof(struct fs_dinode, ext_next);
-	struct fs_dextblk *eb = fs_malloc(sizeof(*eb));
+	struct fs_dextblk *eb = fault_malloc(sizeof(*eb));
 	const char *why;
 
 	if (!eb) {
@@ -411,10 +411,10 @@ static int check_all(struct fk *k)
 	if (ret < 0)
 		return ret;
 	itlen = (size_t)k->sb.nr_inodes * 256;
-	k->itab = fs_malloc(itlen);
-	k->ino = fs_calloc(k->sb.nr_inodes, sizeof(*k->ino));
-	k->owner = fs_calloc(k->nb, sizeof(*k->owner));
-	k->okind = fs_calloc(k->nb, 1);
+	k->itab = fault_malloc(itlen);
+	k->ino = fault_calloc(k->sb.nr_inodes, sizeof(*k->ino));
+	k->owner = fault_calloc(k->nb, sizeof(*k->owner));
+	k->okind = fault_calloc(k->nb, 1);
 	if (!k->itab || !k->ino || !k->owner || !k->okind)
 		return -ENOMEM;
 	fk_read(k, k->sb.itable_start * FS_BS, k->itab, itlen);
@@ -455,7 +455,7 @@ int udax_fsck(struct udax_dev *dev, unsigned part, unsigned flags,
 	if (ret)
 		return fs_error(ret, ret == -EBUSY ? "fsck: partition %u is mounted" :
 				"fsck: partition %u: out of memory", part);
-	k = fs_calloc(1, sizeof(*k));
+	k = fault_calloc(1, sizeof(*k));
 	if (!k) {
 		fs_unclaim(dev, part);
 		return fs_error(-ENOMEM, "fsck: out of memory");

@@ -99,7 +99,7 @@ static int blk_take(struct fk_lnf *L, uint64_t b)
 {
 	if (L->ntaken == L->tcap) {
 		uint32_t cap = L->tcap ? 2 * L->tcap : 8;
-		uint64_t *v = fs_realloc(L->taken, cap * sizeof(*v));
+		uint64_t *v = fault_realloc(L->taken, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -129,11 +129,11 @@ static int ldir_reserve(struct ldir *d, uint64_t n)
 	if (n <= d->cap)
 		return 0;
 	n += 8;
-	p = fs_realloc(d->pblk, n * sizeof(*p));
+	p = fault_realloc(d->pblk, n * sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	d->pblk = p;
-	v = fs_realloc(d->img, n * sizeof(*v));
+	v = fault_realloc(d->img, n * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	d->img = v;
@@ -173,7 +173,7 @@ static int ldir_open(struct fk *k, struct fk_lnf *L, struct ldir *d, uint32_t in
 static uint8_t *ldir_block(struct fk *k, struct ldir *d, uint64_t l)
 {
 	if (!d->img[l]) {
-		d->img[l] = fs_malloc(FS_BS);
+		d->img[l] = fault_malloc(FS_BS);
 		if (d->img[l])
 			fk_read(k, d->pblk[l] * FS_BS, d->img[l], FS_BS);
 	}
@@ -216,7 +216,7 @@ static int ldir_grow(struct fk *k, struct fk_lnf *L, struct ldir *d)
 			  "no block is known to be free (a damaged inode)") : full(d);
 		return 1;
 	}
-	d->img[d->nblk] = fs_calloc(1, FS_BS);
+	d->img[d->nblk] = fault_calloc(1, FS_BS);
 	if (!d->img[d->nblk] || blk_take(L, b))
 		return -ENOMEM;
 	if (extend)
@@ -363,7 +363,7 @@ static int collect_names(struct fk *k, struct fk_lnf *L)
 				continue;
 			if (L->nnames == L->ncap) {
 				size_t cap = L->ncap ? 2 * L->ncap : 16;
-				uint32_t *v = fs_realloc(L->names, cap * sizeof(*v));
+				uint32_t *v = fault_realloc(L->names, cap * sizeof(*v));
 
 				if (!v)
 					return -ENOMEM;
@@ -434,7 +434,7 @@ static int lnf_make(struct fk *k, struct fk_lnf *L, bool commit)
 	d->ino = k->lnf_ino;
 	d->nblk = 0;
 	d->can_grow = true;
-	if (blk_take(L, b) || ldir_reserve(d, 1) || !(d->img[0] = fs_calloc(1, FS_BS)))
+	if (blk_take(L, b) || ldir_reserve(d, 1) || !(d->img[0] = fault_calloc(1, FS_BS)))
 		return -ENOMEM;
 	d->pblk[0] = b;
 	d->nblk = 1;
@@ -560,7 +560,7 @@ int fk_lnf_plan(struct fk *k, const uint32_t *tops, uint32_t n)
 	int ret = 1;
 
 	if (!why) {
-		L = fs_calloc(1, sizeof(*L));
+		L = fault_calloc(1, sizeof(*L));
 		if (!L)
 			return -ENOMEM;
 		ret = lnf_open(k, L);
@@ -591,7 +591,7 @@ int fk_lnf_reconnect(struct fk *k, uint32_t ino, uint32_t nlink)
 	int ret;
 
 	if (!L) {
-		L = k->lnf = fs_calloc(1, sizeof(*L));
+		L = k->lnf = fault_calloc(1, sizeof(*L));
 		if (!L)
 			return -ENOMEM;
 		ret = lnf_open(k, L);

@@ -60,7 +60,7 @@ static bool grow(void **v, size_t *cap, size_t need, size_t size)
 		return true;
 	while (c < need)
 		c *= 2;
-	p = fs_realloc(*v, c * size);
+	p = fault_realloc(*v, c * size);
 	if (!p)
 		return false;
 	*v = p;
@@ -290,7 +290,7 @@ static int edge_cmp(const void *a, const void *b)
  * edges are sorted. */
 static int reach(struct fk *k, struct ns *s, const uint32_t *from, uint32_t n)
 {
-	uint32_t *q = fs_malloc((size_t)k->sb.nr_inodes * sizeof(*q));
+	uint32_t *q = fault_malloc((size_t)k->sb.nr_inodes * sizeof(*q));
 	size_t head = 0, tail = 0;
 
 	if (!q)
@@ -343,7 +343,7 @@ static int plan_reconnect(struct fk *k, struct ns *s)
 		if (ii->state != FK_OK || ii->reached || ii->refs ||
 		    (!ii->nlink && !(S_ISDIR(ii->mode) && ii->entries)))
 			continue;
-		if (!tops && !(tops = fs_malloc((size_t)k->sb.nr_inodes * sizeof(*tops))))
+		if (!tops && !(tops = fault_malloc((size_t)k->sb.nr_inodes * sizeof(*tops))))
 			return -ENOMEM;
 		tops[n++] = i;
 	}
@@ -449,7 +449,7 @@ int fk_check_namespace(struct fk *k)
 	struct ns s = { 0 };
 	int ret = 0;
 
-	s.buf = fs_malloc(FS_BS);
+	s.buf = fault_malloc(FS_BS);
 	if (!s.buf)
 		return -ENOMEM;
 	if (k->ino[UDAX_ROOT_INO].state != FK_OK)
@@ -477,7 +477,7 @@ int fk_check_namespace(struct fk *k)
 
 void fk_check_tails(struct fk *k)
 {
-	uint8_t *buf = fs_malloc(FS_BS);
+	uint8_t *buf = fault_malloc(FS_BS);
 
 	if (!buf) {
 		k->err = -ENOMEM;

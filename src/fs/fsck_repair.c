@@ -53,7 +53,7 @@ static int commit_one(struct fk *k, uint64_t off, const void *src, size_t len)
 static int fix_dirent(struct fk *k, uint32_t d, uint64_t pblk, uint32_t off,
 		      uint8_t type)
 {
-	uint8_t *b = fs_malloc(FS_BS);
+	uint8_t *b = fault_malloc(FS_BS);
 	struct fs_ddirhdr *h = (void *)b;
 	struct fs_ddirent *e;
 	uint32_t prev = 0, at = sizeof(*h);

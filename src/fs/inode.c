@@ -147,7 +147,7 @@ static int ext_push(struct fs_inode *ino, const struct fs_dext *d,
 				ino->ino, (unsigned long long)d->pblk);
 	if (ino->next == ino->ext_cap) {
 		uint32_t cap = ino->ext_cap ? 2 * ino->ext_cap : 8;
-		struct fs_extent *v = fs_realloc(ino->ext, cap * sizeof(*v));
+		struct fs_extent *v = fault_realloc(ino->ext, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -199,7 +199,7 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 			return ret;
 	}
 	if (di->ext_blocks) {
-		ino->eblk = fs_calloc(di->ext_blocks, sizeof(*ino->eblk));
+		ino->eblk = fault_calloc(di->ext_blocks, sizeof(*ino->eblk));
 		if (!ino->eblk)
 			return -ENOMEM;
 	}
@@ -268,8 +268,8 @@ int fs_txn_inode(struct fs_txn *t, struct fs_inode *ino,
 			return fs_error(-EINVAL, "two extent maps in one transaction");
 		if (!t->eino) {
 			t->eino = ino;
-			t->newblk = fs_calloc(need + 1, sizeof(uint64_t));
-			t->oldblk = fs_calloc(ino->neblk + 1, sizeof(uint64_t));
+			t->newblk = fault_calloc(need + 1, sizeof(uint64_t));
+			t->oldblk = fault_calloc(ino->neblk + 1, sizeof(uint64_t));
 			if (!t->newblk || !t->oldblk)
 				return -ENOMEM;
 			if (reuse)
@@ -312,7 +312,7 @@ int fs_txn_inode(struct fs_txn *t, struct fs_inode *ino,
 	di.crc = inode_crc(ino->ino, &di);
 	fs_txn_add(t, fs_inode_off(fs, ino->ino), &di, sizeof(di));
 	for (uint32_t b = 0; b < need; b++) {
-		struct fs_dextblk *eb = fs_calloc(1, sizeof(*eb));
+		struct fs_dextblk *eb = fault_calloc(1, sizeof(*eb));
 		uint32_t first = FS_INLINE_EXT + b * FS_EB_EXTS;
 
 		if (!eb)
@@ -457,7 +457,7 @@ static int emap_reserve(struct fs_emap *m, uint32_t extra)
 
 		while (cap < m->n + extra)
 			cap *= 2;
-		v = fs_realloc(m->v, cap * sizeof(*v));
+		v = fault_realloc(m->v, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		m->v = v;
@@ -566,7 +566,7 @@ void fs_emap_normalize(struct fs_emap *m)
 
 struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode)
 {
-	struct fs_inode *i = fs_calloc(1, sizeof(*i));
+	struct fs_inode *i = fault_calloc(1, sizeof(*i));
 
 	if (!i)
 		return NULL;

@@ -28,9 +28,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <udax/fault.h>
 #include <udax/fs.h>
+
+#include "common/fault_alloc.h"
 
 /* ---- the core provides ------------------------------------------------------ */
 
@@ -129,24 +129,6 @@ static inline void *fs_block_addr(struct udax_fs *fs, uint64_t pblk)
 static inline unsigned long fs_block_pfn(struct udax_fs *fs, uint64_t pblk)
 {
 	return fs->pfn_first + pblk;
-}
-
-/*
- * Allocations of the fs's operations: malloc/calloc/realloc that fail
- * (NULL) where fault injection says so (UDAX_FAULT_MALLOC), so that every
- * -ENOMEM path can be exercised.
- */
-static inline void *fs_malloc(size_t n)
-{
-	return udax_fault_should_fail(UDAX_FAULT_MALLOC) ? NULL : malloc(n);
-}
-static inline void *fs_calloc(size_t n, size_t size)
-{
-	return udax_fault_should_fail(UDAX_FAULT_MALLOC) ? NULL : calloc(n, size);
-}
-static inline void *fs_realloc(void *p, size_t n)
-{
-	return udax_fault_should_fail(UDAX_FAULT_MALLOC) ? NULL : realloc(p, n);
 }
 
 /* Set the thread's last-error message (udax_fs_last_error); returns @err. */

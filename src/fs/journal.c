@@ -59,7 +59,7 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
 		return;
 	if (t->nrec == t->reccap) {
 		uint32_t cap = t->reccap ? 2 * t->reccap : 8;
-		struct fs_txn_rec *r = fs_realloc(t->rec, cap * sizeof(*r));
+		struct fs_txn_rec *r = fault_realloc(t->rec, cap * sizeof(*r));
 
 		if (!r) {
 			t->err = -ENOMEM;
@@ -74,7 +74,7 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
 
 		while (cap < t->buflen + len)
 			cap *= 2;
-		b = fs_realloc(t->buf, cap);
+		b = fault_realloc(t->buf, cap);
 		if (!b) {
 			t->err = -ENOMEM;
 			return;
@@ -241,8 +241,8 @@ int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt)
 	    h->body_len < h->nr_records * sizeof(struct fs_djrec))
 		return fs_error(-EUCLEAN, "journal header: bad fields (seq %llu)",
 				(unsigned long long)h->seq);
-	jt->body = fs_malloc(h->body_len);
-	jt->rec = fs_calloc(h->nr_records, sizeof(*jt->rec));
+	jt->body = fault_malloc(h->body_len);
+	jt->rec = fault_calloc(h->nr_records, sizeof(*jt->rec));
 	if (!jt->body || !jt->rec) {
 		fs_jtxn_free(jt);
 		return fs_error(-ENOMEM, "journal: out of memory");

@@ -53,12 +53,12 @@ static int kept_alloc(struct fs_kept *k, uint64_t old, uint64_t *fresh)
 
 	if (k->n == k->cap) {
 		uint32_t cap = k->cap ? 2 * k->cap : 4;
-		uint64_t *o = fs_realloc(k->old, cap * sizeof(*o));
+		uint64_t *o = fault_realloc(k->old, cap * sizeof(*o));
 
 		if (!o)
 			return -ENOMEM;
 		k->old = o;
-		o = fs_realloc(k->fresh, cap * sizeof(*o));
+		o = fault_realloc(k->fresh, cap * sizeof(*o));
 		if (!o)
 			return -ENOMEM;
 		k->fresh = o;

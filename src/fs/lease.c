@@ -52,7 +52,7 @@ int udax_lease_take(struct udax_file *f, uint64_t off, size_t len,
 	if (!f || !ops || !ops->revoke || !out)
 		return fs_error(-EINVAL, "udax_lease_take: bad arguments");
 	*out = NULL;
-	l = fs_calloc(1, sizeof(*l));
+	l = fault_calloc(1, sizeof(*l));
 	if (!l)
 		return fs_error(-ENOMEM, "udax_lease_take: out of memory");
 	ret = udax_pin(f, off, len, 0, &l->pin);

@@ -79,7 +79,7 @@ int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	first = off / UDAX_FS_BLOCK_SIZE;
 	end = (off + len + UDAX_FS_BLOCK_SIZE - 1) / UDAX_FS_BLOCK_SIZE;
 	n = (size_t)(end - first);
-	pin = fs_calloc(1, sizeof(*pin) + n * sizeof(pin->pages[0]));
+	pin = fault_calloc(1, sizeof(*pin) + n * sizeof(pin->pages[0]));
 	if (!pin)
 		return fs_error(-ENOMEM, "udax_pin: out of memory");
 	pin->fs = fs;

@@ -292,7 +292,7 @@ int fs_claim(struct udax_dev *dev, unsigned part)
 		pthread_mutex_unlock(&mounts_lock);
 		return -EBUSY;
 	}
-	m = fs_calloc(1, sizeof(*m));
+	m = fault_calloc(1, sizeof(*m));
 	if (!m) {
 		pthread_mutex_unlock(&mounts_lock);
 		return -ENOMEM;
@@ -490,7 +490,7 @@ static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph)
 				uint32_t *n;
 
 				cap = cap ? 2 * cap : 16;
-				n = fs_realloc(*orphans, cap * sizeof(*n));
+				n = fault_realloc(*orphans, cap * sizeof(*n));
 				if (!n)
 					return fs_error(-ENOMEM, "mount: no memory "
 							"for the orphan list");
@@ -550,8 +550,8 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 		return fs_error(-EBUSY, "mount: partition %u is mounted", part);
 	if (ret)
 		return fs_error(ret, "mount: partition %u: out of memory", part);
-	fs = fs_calloc(1, sizeof(*fs));
-	c = fs_calloc(1, sizeof(*c));
+	fs = fault_calloc(1, sizeof(*fs));
+	c = fault_calloc(1, sizeof(*c));
 	if (!fs || !c) {
 		fs_unclaim(dev, part);
 		free(fs);
@@ -574,8 +574,8 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	pthread_mutex_init(&c->txn_lock, NULL);
 	pthread_mutex_init(&c->alloc_lock, NULL);
 	pthread_mutex_init(&c->icache_lock, NULL);
-	c->bmap = fs_calloc((nb + 63) / 64, 8);
-	c->imap = fs_calloc(c->sb.nr_inodes, 1);
+	c->bmap = fault_calloc((nb + 63) / 64, 8);
+	c->imap = fault_calloc(c->sb.nr_inodes, 1);
 	if (!c->bmap || !c->imap) {
 		ret = fs_error(-ENOMEM, "mount: no memory for the allocators");
 		goto fail;

@@ -56,7 +56,7 @@ static int view_collect_extent(const struct fs_extent *e, void *arg)
 	}
 	if (vm->n == vm->cap) {
 		size_t cap = vm->cap ? vm->cap * 2 : 16;
-		struct fs_extent *v = fs_realloc(vm->ext, cap * sizeof(*v));
+		struct fs_extent *v = fault_realloc(vm->ext, cap * sizeof(*v));
 
 		if (!v) {
 			vm->err = -ENOMEM;
@@ -128,7 +128,7 @@ static int gap_add(struct gap_scan *g, uint64_t s, uint64_t e)
 		return 0;
 	if (g->n + 2 > g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 16;
-		uint64_t *v = fs_realloc(g->gaps, cap * sizeof(*v));
+		uint64_t *v = fault_realloc(g->gaps, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -227,7 +227,7 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	first = off / UDAX_FS_BLOCK_SIZE;
 	end = first + len / UDAX_FS_BLOCK_SIZE;
 	/* Before the allocation: running out of memory here changes nothing. */
-	v = fs_calloc(1, sizeof(*v));
+	v = fault_calloc(1, sizeof(*v));
 	if (!v)
 		return fs_error(-ENOMEM, "udax_view_map: out of memory");
 	if (flags & UDAX_VIEW_ALLOCATE) {

@@ -65,7 +65,7 @@ static int xfer_file(const char *fn, struct udax_io *io, bool write, int fd,
 	if (!len || (off | len) % UDAX_PAGE_SIZE)
 		return io_err(-EINVAL, "%s: [%llu, +%zu) is not a non-empty range "
 			      "of whole pages", fn, (unsigned long long)off, len);
-	fb = io_calloc(1, sizeof(*fb));
+	fb = fault_calloc(1, sizeof(*fb));
 	if (!fb)
 		return io_err(-ENOMEM, "%s: out of memory", fn);
 	ret = udax_pin(f, off, len, 0, &fb->pin);
@@ -314,7 +314,7 @@ static int lf_make_runs(struct udax_io_leased *lf)
 			start = i;
 		}
 		if (!pass) {
-			lf->runs = io_calloc(nr, sizeof(*lf->runs));
+			lf->runs = fault_calloc(nr, sizeof(*lf->runs));
 			if (!lf->runs)
 				return -ENOMEM;
 		}
@@ -343,7 +343,7 @@ int udax_io_lease_fixed(struct udax_io *io, struct udax_file *f, uint64_t off,
 	if (!len || (off | len) % UDAX_PAGE_SIZE)
 		return io_err(-EINVAL, "%s: [%llu, +%zu) is not a non-empty range "
 			      "of whole pages", fn, (unsigned long long)off, len);
-	lf = io_calloc(1, sizeof(*lf));
+	lf = fault_calloc(1, sizeof(*lf));
 	if (!lf)
 		return io_err(-ENOMEM, "%s: out of memory", fn);
 	pthread_mutex_init(&lf->lock, NULL);

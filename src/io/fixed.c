@@ -38,9 +38,9 @@ int udax_io_register_fixed(struct udax_io *io, unsigned long pfn,
 	if (!io->fixed_ok)
 		return io_err(-EOPNOTSUPP, "udax_io_register_fixed: the kernel gave "
 			      "no sparse buffer table (needs Linux 5.19)");
-	fx = io_calloc(1, sizeof(*fx));
+	fx = fault_calloc(1, sizeof(*fx));
 	if (fx)
-		fx->pages = io_malloc(npages * sizeof(*fx->pages));
+		fx->pages = fault_malloc(npages * sizeof(*fx->pages));
 	if (!fx || !fx->pages) {
 		free(fx);
 		return io_err(-ENOMEM, "udax_io_register_fixed: out of memory");
@@ -183,7 +183,7 @@ static int xfer_fixed(const char *fn, struct udax_io *io, bool write,
 		return io_err(-EINVAL, "%s: offset %lld + %zu bytes overflows", fn,
 			      (long long)fd_off, len);
 
-	r = io_calloc(1, sizeof(*r) + sizeof(struct io_sub));
+	r = fault_calloc(1, sizeof(*r) + sizeof(struct io_sub));
 	if (!r)
 		return io_err(-ENOMEM, "%s: out of memory", fn);
 	r->subs = (struct io_sub *)(r + 1);

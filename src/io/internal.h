@@ -17,10 +17,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <sys/uio.h>
-#include <udax/fault.h>
 #include <udax/io.h>
+
+#include "common/fault_alloc.h"
 
 /*
  * user_data of an SQE: a struct io_sub pointer (8-byte aligned) with a
@@ -136,19 +136,5 @@ int io_submit_req(const char *fn, struct udax_io *io, struct udax_io_req *r,
  * by ringing its doorbell.  Under io->lock. */
 int io_flush_locked(struct udax_io *io);
 void io_req_destroy(struct udax_io_req *r);
-
-/*
- * Allocations of a transfer (requests, page arrays, fixed buffers, the
- * file-range handles): NULL where fault injection says so
- * (UDAX_FAULT_MALLOC), so that every -ENOMEM path can be exercised.
- */
-static inline void *io_malloc(size_t n)
-{
-	return udax_fault_should_fail(UDAX_FAULT_MALLOC) ? NULL : malloc(n);
-}
-static inline void *io_calloc(size_t n, size_t size)
-{
-	return udax_fault_should_fail(UDAX_FAULT_MALLOC) ? NULL : calloc(n, size);
-}
 
 #endif /* UDAX_IO_INTERNAL_H */

@@ -101,7 +101,7 @@ static int submit_pages(const char *fn, struct udax_io *io, bool write,
 	if (nsubs > 1 && fd_off == UDAX_IO_CUR_POS)
 		return io_err(-EINVAL, "%s: a transfer at the current position must "
 			      "fit one SQE (%zu pages need %u)", fn, n, nsubs);
-	r = io_calloc(1, sizeof(*r) + nsubs * sizeof(struct io_sub) +
+	r = fault_calloc(1, sizeof(*r) + nsubs * sizeof(struct io_sub) +
 		      niov * sizeof(struct iovec));
 	if (!r)
 		return io_err(-ENOMEM, "%s: out of memory", fn);
@@ -138,7 +138,7 @@ static int xfer_pfns(const char *fn, struct udax_io *io, bool write, int fd,
 	ret = check_common(fn, io, fd, fd_off, npages * UDAX_PAGE_SIZE);
 	if (ret)
 		return ret;
-	pages = io_malloc(npages * sizeof(*pages));
+	pages = fault_malloc(npages * sizeof(*pages));
 	if (!pages)
 		return io_err(-ENOMEM, "%s: out of memory", fn);
 	/* The pin rule: references before the SQE exists. */
