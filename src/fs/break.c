@@ -21,7 +21,8 @@
  * is still referenced goes on the busy table instead of the allocator, and
  * the holder callback (page_idle, called from page_free when its last pin
  * drops) moves it to the allocator.  The table is a bitmap allocated at
- * mount, so a deferral never allocates after the commit (it cannot fail).  The same path protects every mode
+ * mount, so a deferral never allocates after the commit (it cannot fail).
+ * The same path protects every mode
  * against references the gate cannot see (pfn-level pins taken with
  * udax_pin_pages): a block with a referenced page is never freed directly.
  */
@@ -79,25 +80,11 @@ void fs_inode_zc_destroy(struct fs_inode *ino)
  * block freed while pinned reaches the allocator when its last pin drops.
  * The cost is that of the allocator's own bitmap (one bit per block).
  */
-struct fs_busy_table {
-	uint64_t nr_blocks;
-	uint64_t w[];			/* nr_blocks bits */
-};
-
-static struct fs_busy_table *busy_new(uint64_t nr_blocks)
-{
-	struct fs_busy_table *t = fault_calloc(1, sizeof(*t) +
-					    (nr_blocks + 63) / 64 * sizeof(t->w[0]));
-
-	if (t)
-		t->nr_blocks = nr_blocks;
-	return t;
-}
 
 /* Under busy_lock. */
 static void busy_add(struct udax_fs *fs, uint64_t pblk)
 {
-	fs->busy->w[pblk / 64] |= 1ull << (pblk % 64);
+	fs->busy[pblk / 64] |= 1ull << (pblk % 64);
 	fs->nr_busy++;
 }
 
@@ -106,10 +93,9 @@ static bool busy_take(struct udax_fs *fs, uint64_t pblk)
 {
 	uint64_t bit = 1ull << (pblk % 64);
 
-	if (!fs->busy || pblk >= fs->busy->nr_blocks ||
-	    !(fs->busy->w[pblk / 64] & bit))
+	if (!fs->busy || pblk >= fs->nr_blocks || !(fs->busy[pblk / 64] & bit))
 		return false;
-	fs->busy->w[pblk / 64] &= ~bit;
+	fs->busy[pblk / 64] &= ~bit;
 	fs->nr_busy--;
 	return true;
 }
@@ -152,7 +138,7 @@ int fs_zc_mount(struct udax_fs *fs)
 
 	pthread_mutex_init(&fs->busy_lock, NULL);
 	fs->nr_busy = 0;
-	fs->busy = busy_new(fs->nr_blocks);
+	fs->busy = fault_calloc((fs->nr_blocks + 63) / 64, sizeof(*fs->busy));
 	if (!fs->busy) {
 		pthread_mutex_destroy(&fs->busy_lock);
 		return fs_error(-ENOMEM, "mount: no memory for the busy-block set");

@@ -87,7 +87,7 @@ struct udax_fs {
 
 	/* break.c: deferred frees (blocks freed while pinned). */
 	pthread_mutex_t busy_lock;
-	struct fs_busy_table *busy;
+	uint64_t *busy;			/* bit per block: freed while pinned */
 	uint64_t nr_busy;
 };
 
