@@ -107,23 +107,14 @@ struct udax_crash {
 
 /* ---- deterministic pseudo-random numbers (splitmix64) --------------------- */
 
-static uint64_t mix_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* The seed of the @i-th random subset of fence @k. */
 static uint64_t sample_seed(uint64_t base, uint64_t k, uint64_t i)
 {
 	uint64_t s = base;
 
-	s ^= mix_next(&s) + k;
-	s ^= mix_next(&s) + i;
-	return mix_next(&s);
+	s ^= dev_splitmix64(&s) + k;
+	s ^= dev_splitmix64(&s) + i;
+	return dev_splitmix64(&s);
 }
 
 /* ---- recording --------------------------------------------------------------- */
@@ -816,7 +807,7 @@ static int pick_start(struct pick *p, const struct udax_crash_subset *s,
 		 * sparse and dense subsets both occur (but rarely none or
 		 * all: those are planned anyway), then each unit with it. */
 		p->rng = s->arg;
-		p->threshold = (UINT64_MAX / 8) + (mix_next(&p->rng) / 4) * 3;
+		p->threshold = (UINT64_MAX / 8) + (dev_splitmix64(&p->rng) / 4) * 3;
 		return 0;
 	}
 	return dev_err(-EINVAL, "%s: unknown subset kind %d", fn, (int)s->kind);
@@ -839,7 +830,7 @@ static bool pick_next(struct pick *p, uint64_t u)
 	case UDAX_CRASH_ALL_BUT:
 		return u != p->s.arg;
 	case UDAX_CRASH_RANDOM:
-		return mix_next(&p->rng) < p->threshold;
+		return dev_splitmix64(&p->rng) < p->threshold;
 	}
 	return false;
 }

@@ -112,4 +112,14 @@ void dev_part_load(struct udax_dev *dev);
 /* Before registering an ALTMAP range: does device byte 0 hold a table? */
 bool dev_part_magic_at(const struct udax_dev *dev, uint64_t offset);
 
+/* splitmix64: the next of a well-mixed 64-bit sequence from state @s. */
+static inline uint64_t dev_splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
 #endif

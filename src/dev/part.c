@@ -372,12 +372,10 @@ static void make_uuid(uint8_t uuid[16])
 		x = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 		x ^= (uint64_t)getpid() << 32;
 		for (int i = 0; i < 2; i++) {
-			uint64_t z = (x += 0x9e3779b97f4a7c15ull +
-				      atomic_fetch_add(&counter, 1));
+			uint64_t z;
 
-			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-			z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-			z ^= z >> 31;
+			x += atomic_fetch_add(&counter, 1);
+			z = dev_splitmix64(&x);
 			memcpy(uuid + 8 * i, &z, 8);
 		}
 	}
