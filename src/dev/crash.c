@@ -645,10 +645,14 @@ long udax_crash_unflushed(struct udax_crash *c, struct udax_crash_range *r,
 }
 
 /* Units of fence @k: [*first, *first + *n) of the unit log, or with
- * per-thread fences of its list (unit_at() maps them).  Not recording. */
+ * per-thread fences of its list (unit_at() maps them).  Not recording.
+ * On error the range is empty: callers' outputs are defined on every path
+ * (the compiler cannot see that dev_err() returns its negative @err). */
 static int epoch_units(const struct udax_crash *c, const char *fn, uint64_t k,
 		       uint64_t *first, uint64_t *n)
 {
+	*first = 0;
+	*n = 0;
 	if (!c)
 		return dev_err(-EINVAL, "%s: NULL explorer", fn);
 	if (c->recording)
