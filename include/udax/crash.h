@@ -52,6 +52,9 @@
 #ifndef UDAX_CRASH_H
 #define UDAX_CRASH_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -204,4 +207,5 @@ int udax_crash_subset_parse(const char *str, struct udax_crash_subset *s);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif /* UDAX_CRASH_H */

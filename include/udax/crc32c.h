@@ -6,6 +6,9 @@
 #ifndef UDAX_CRC32C_H
 #define UDAX_CRC32C_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,4 +28,5 @@ uint32_t udax_crc32c(uint32_t crc, const void *buf, size_t len);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif /* UDAX_CRC32C_H */

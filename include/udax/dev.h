@@ -38,6 +38,9 @@
 #ifndef UDAX_DEV_H
 #define UDAX_DEV_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -325,4 +328,5 @@ void udax_dev_native_persist_ops(struct udax_dev *dev,
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif /* UDAX_DEV_H */

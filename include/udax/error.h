@@ -3,6 +3,9 @@
 #ifndef UDAX_ERROR_H
 #define UDAX_ERROR_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -13,4 +16,5 @@ const char *udax_strerror(int err);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

@@ -43,6 +43,9 @@
 #ifndef UDAX_FAULT_H
 #define UDAX_FAULT_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stdatomic.h>
 
 #ifdef __cplusplus
@@ -89,4 +92,5 @@ static inline int udax_fault_should_fail(enum udax_fault_site site)
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

@@ -18,6 +18,9 @@
 #ifndef UDAX_FS_H
 #define UDAX_FS_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -269,4 +272,5 @@ int udax_lease_release(struct udax_lease **lease);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif /* UDAX_FS_H */

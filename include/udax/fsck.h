@@ -17,6 +17,9 @@
 #ifndef UDAX_FSCK_H
 #define UDAX_FSCK_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <udax/dev.h>
@@ -62,4 +65,5 @@ int udax_fsck(struct udax_dev *dev, unsigned part, unsigned flags,
 }
 #endif
 
+#pragma GCC visibility pop
 #endif

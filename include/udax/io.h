@@ -51,6 +51,9 @@
 #ifndef UDAX_IO_H
 #define UDAX_IO_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -406,4 +409,5 @@ static inline uint8_t udax_io_slow_byte(uint32_t seed, uint64_t i)
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif /* UDAX_IO_H */

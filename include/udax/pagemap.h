@@ -32,6 +32,9 @@
 #ifndef UDAX_PAGEMAP_H
 #define UDAX_PAGEMAP_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -206,8 +209,7 @@ static inline uint32_t udax_page_owner(const struct udax_page *page,
 /* ---- reference counting: the hot path ---------------------------------- */
 
 /* Enabled while at least one registered range has callbacks. */
-extern struct udax_static_key udax_pagemap_managed_key
-	__attribute__((visibility("hidden")));
+UDAX_STATIC_KEY_EXTERN(udax_pagemap_managed_key);
 
 void __udax_page_first_ref(struct udax_page *page);
 void __udax_page_idle(struct udax_page *page, uint32_t old);
@@ -236,7 +238,7 @@ static inline bool udax_get_page(struct udax_page *page)
  */
 static inline void udax_put_page(struct udax_page *page)
 {
-	if (udax_static_branch_unlikely(&udax_pagemap_managed_key) &&
+	if (udax_static_branch_unlikely_extern(udax_pagemap_managed_key) &&
 	    (page->_flags & UDAX_PG_MANAGED)) {
 		uint32_t old = atomic_fetch_sub_explicit(&page->_refcount, 1,
 							 memory_order_acq_rel);
@@ -312,4 +314,5 @@ int udax_pgmap_detach_holder(struct udax_pgmap *pgmap, void *holder);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif /* UDAX_PAGEMAP_H */

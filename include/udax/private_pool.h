@@ -8,6 +8,9 @@
 #ifndef UDAX_PRIVATE_POOL_H
 #define UDAX_PRIVATE_POOL_H
 
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 #include <udax/pagemap.h>
 
@@ -30,4 +33,5 @@ struct udax_pgmap *udax_private_pool_pgmap(struct udax_private_pool *pool);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

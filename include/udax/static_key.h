@@ -20,12 +20,18 @@
  * cannot be written, or UDAX_STATIC_KEY=flag in the environment) every site
  * stays a jump to the flag check: always correct, one load dearer.
  *
- * Sites are collected in the __udax_jump_table section of the final link;
- * libudax is a static library so that all sites of a program, its own
- * inline put_page calls included, are in one table.
+ * Sites are collected in the __udax_jump_table section of each loaded
+ * object (the program, a shared libudax, a dlopen'ed plugin): every object
+ * that includes this header registers its own table with the library when
+ * it loads and releases it when it unloads (the hidden constructor and
+ * destructor below), so sites inlined into a program that links a shared
+ * libudax are patched like the library's own.
  */
 #ifndef UDAX_STATIC_KEY_H
 #define UDAX_STATIC_KEY_H
+
+/* Declarations here are the library's interface: exported (libudax hides the rest). */
+#pragma GCC visibility push(default)
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -42,11 +48,28 @@ struct udax_static_key {
 
 #define UDAX_STATIC_KEY_INIT_FALSE { 0, 0 }
 
-/* One table entry per site; offsets are relative to the entry's fields. */
+/*
+ * One table entry per site; offsets are relative to the entry's fields.
+ * An odd @key offset (UDAX_JUMP_ENTRY_REF) names, one byte before, a
+ * pointer to the key instead of the key: the form of a key defined in
+ * another object (UDAX_STATIC_KEY_EXTERN).
+ */
 struct udax_jump_entry {
 	int code;	/* site address - &code */
-	int key;	/* key address - &key */
+	int key;	/* key address - &key, or pointer address - &key + 1 */
 };
+
+#define UDAX_JUMP_ENTRY_REF	1
+
+/*
+ * Every loaded object's table, registered by the object's constructor and
+ * released by its destructor (below).  Registering a table the library
+ * already knows counts one more user; the table is forgotten when the last
+ * one releases it, before the object's text is unmapped.
+ */
+void udax_static_key_register_table(const struct udax_jump_entry *start,
+				    const struct udax_jump_entry *stop);
+void udax_static_key_release_table(const struct udax_jump_entry *start);
 
 /*
  * The "i" operand needs @key to be a link-time constant after inlining:
@@ -56,20 +79,64 @@ struct udax_jump_entry {
  * (clang refuses "i" for a symbol that PIE code reaches through the GOT).
  */
 #if UDAX_HAVE_JUMP_LABEL && defined(__x86_64__) && defined(__OPTIMIZE__)
+#define UDAX_STATIC_BRANCH_SITE(ref, tag)				\
+	__asm__ goto("1:\t.byte 0xe9\n\t.long %l[l_check] - 2f\n2:\n\t"	\
+		     ".pushsection __udax_jump_table, \"aw\"\n\t"	\
+		     ".balign 4\n\t"					\
+		     ".long 1b - ., %c0 - . + %c1\n\t"			\
+		     ".popsection\n"					\
+		     : : "i"(ref), "i"(tag) : "cc" : l_check)
+
 /* True while @key is enabled.  Cost when disabled: one 5-byte no-op. */
 static inline __attribute__((always_inline)) bool
 udax_static_branch_unlikely(struct udax_static_key *key)
 {
-	__asm__ goto("1:\t.byte 0xe9\n\t.long %l[l_check] - 2f\n2:\n\t"
-		     ".pushsection __udax_jump_table, \"aw\"\n\t"
-		     ".balign 4\n\t"
-		     ".long 1b - ., %c0 - .\n\t"
-		     ".popsection\n"
-		     : : "i"(key) : "cc" : l_check);
+	UDAX_STATIC_BRANCH_SITE(key, 0);
 	return false;
 l_check:
 	return __builtin_expect(atomic_load_explicit(&key->enabled,
 					memory_order_relaxed) != 0, 1);
+}
+
+/* The same for a key declared with UDAX_STATIC_KEY_EXTERN (through @ref). */
+static inline __attribute__((always_inline)) bool
+__udax_static_branch_unlikely_ref(struct udax_static_key *const *ref,
+				  struct udax_static_key *key)
+{
+	UDAX_STATIC_BRANCH_SITE(ref, UDAX_JUMP_ENTRY_REF);
+	return false;
+l_check:
+	return __builtin_expect(atomic_load_explicit(&key->enabled,
+					memory_order_relaxed) != 0, 1);
+}
+
+/*
+ * This object's own table: the linker defines the bounds of the section in
+ * each object it links, and hidden references bind to this object's (NULL
+ * when it has no site).  Weak and hidden, these functions exist once per
+ * object; each translation unit that includes this header adds a call to
+ * the constructor and destructor, which the library counts.
+ */
+extern const struct udax_jump_entry __start___udax_jump_table[]
+	__attribute__((weak, visibility("hidden")));
+extern const struct udax_jump_entry __stop___udax_jump_table[]
+	__attribute__((weak, visibility("hidden")));
+void __udax_jump_table_load(void) __attribute__((visibility("hidden")));
+void __udax_jump_table_unload(void) __attribute__((visibility("hidden")));
+
+__attribute__((weak, visibility("hidden"), constructor)) void
+__udax_jump_table_load(void)
+{
+	if (&__start___udax_jump_table[0] != &__stop___udax_jump_table[0])
+		udax_static_key_register_table(__start___udax_jump_table,
+					       __stop___udax_jump_table);
+}
+
+__attribute__((weak, visibility("hidden"), destructor)) void
+__udax_jump_table_unload(void)
+{
+	if (&__start___udax_jump_table[0] != &__stop___udax_jump_table[0])
+		udax_static_key_release_table(__start___udax_jump_table);
 }
 #else
 static inline bool udax_static_branch_unlikely(struct udax_static_key *key)
@@ -77,7 +144,33 @@ static inline bool udax_static_branch_unlikely(struct udax_static_key *key)
 	return __builtin_expect(atomic_load_explicit(&key->enabled,
 					memory_order_relaxed) != 0, 0);
 }
+
+static inline bool
+__udax_static_branch_unlikely_ref(struct udax_static_key *const *ref,
+				  struct udax_static_key *key)
+{
+	(void)ref;
+	return udax_static_branch_unlikely(key);
+}
 #endif
+
+/*
+ * A key defined in another object.  A site names its key with an address
+ * fixed when the site's object is linked ("i"), which a key in a shared
+ * libudax does not have (clang refuses it even for PIE code, gcc for
+ * -fPIC).  So such a key is named through a pointer to it, hidden, one
+ * per object, that the dynamic linker fills:
+ *
+ *	UDAX_STATIC_KEY_EXTERN(udax_pagemap_managed_key);	(file scope)
+ *	if (udax_static_branch_unlikely_extern(udax_pagemap_managed_key))
+ */
+#define UDAX_STATIC_KEY_EXTERN(key)					\
+	extern struct udax_static_key key;				\
+	__attribute__((weak, visibility("hidden")))			\
+	struct udax_static_key *const __udax_ref_##key = &key
+
+#define udax_static_branch_unlikely_extern(key)				\
+	__udax_static_branch_unlikely_ref(&__udax_ref_##key, &key)
 
 /*
  * Counted enable/disable (the kernel's static_key_slow_inc/dec).  The key
@@ -104,4 +197,5 @@ unsigned udax_static_key_nr_sites(const struct udax_static_key *key);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif /* UDAX_STATIC_KEY_H */

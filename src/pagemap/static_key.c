@@ -87,39 +87,48 @@
 #define SK_CAN_PATCH 0
 #endif
 
-/* Filled by the linker; absent (NULL) when the program has no site. */
-extern struct udax_jump_entry __start___udax_jump_table[] __attribute__((weak));
-extern struct udax_jump_entry __stop___udax_jump_table[] __attribute__((weak));
+/*
+ * The jump table of each loaded object, registered by its constructor (see
+ * <udax/static_key.h>) and forgotten when its destructor releases it, that
+ * is before its text is unmapped: nothing here ever touches the code of an
+ * object that is gone.  A table whose sites failed the checks stays
+ * !patched: its sites keep the e9 form and read the flag.
+ */
+struct sk_table {
+	struct sk_table *next;
+	const struct udax_jump_entry *start, *stop;
+	unsigned users;		/* registrations not yet released */
+	bool patched;		/* sites follow their keys (else all e9) */
+};
 
 /*
  * One lock serializes everything that changes state: the mode decision,
- * key counts, key flags (their stores; loads are lock-free) and code bytes.
+ * the table list, key counts, key flags (their stores; loads are
+ * lock-free) and code bytes.
  */
 static pthread_mutex_t sk_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool sk_initialized;
 static enum udax_static_key_mode sk_mode = UDAX_STATIC_KEY_FLAG;
 static const char *sk_reason = "not initialized";
+static struct sk_table *sk_tables;
+
+#define for_each_entry(t, e) \
+	for (struct sk_table *t = sk_tables; t; t = t->next) \
+		for (const struct udax_jump_entry *e = t->start; e < t->stop; e++)
 
 static inline unsigned char *entry_code(const struct udax_jump_entry *e)
 {
 	return (unsigned char *)((uintptr_t)&e->code + (intptr_t)e->code);
 }
 
+/* The key of a site; through its object's pointer for an extern key. */
 static inline struct udax_static_key *entry_key(const struct udax_jump_entry *e)
 {
-	return (struct udax_static_key *)((uintptr_t)&e->key + (intptr_t)e->key);
-}
+	uintptr_t a = (uintptr_t)&e->key + (uintptr_t)(intptr_t)e->key;
 
-static inline const struct udax_jump_entry *table_start(void)
-{
-	return __start___udax_jump_table && __stop___udax_jump_table ?
-		__start___udax_jump_table : NULL;
-}
-
-static inline const struct udax_jump_entry *table_stop(void)
-{
-	return __start___udax_jump_table && __stop___udax_jump_table ?
-		__stop___udax_jump_table : NULL;
+	if (a & UDAX_JUMP_ENTRY_REF)
+		return *(struct udax_static_key *const *)(a - UDAX_JUMP_ENTRY_REF);
+	return (struct udax_static_key *)a;
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -139,6 +148,7 @@ sk_fatal(const char *fmt, ...)
 /* Each buffer is written once, before sk_reason points to it. */
 static char sk_init_reason[256];
 static char sk_fail_reason[256];
+static char sk_table_reason[256];
 /* UDAX_STATIC_KEY=procmem: write through /proc/self/mem only (testing). */
 static bool sk_procmem_only;
 static bool sk_membarrier_ready;	/* SYNC_CORE registered and working */
@@ -299,13 +309,15 @@ static int sk_poke(struct sk_writer *w, unsigned char *addr, unsigned char op)
  * every site the op its key's count asks for.  Stops at the first failure
  * and returns its -errno; the sites before it are written.
  */
-static int sk_patch_sites(struct sk_writer *w, struct udax_static_key *key,
-			  int op)
+static int sk_patch_table(struct sk_writer *w, const struct sk_table *t,
+			  struct udax_static_key *key, int op)
 {
-	const struct udax_jump_entry *e, *stop = table_stop();
+	const struct udax_jump_entry *e;
 	int ret;
 
-	for (e = table_start(); e < stop; e++) {
+	if (!t->patched)
+		return 0;
+	for (e = t->start; e < t->stop; e++) {
 		struct udax_static_key *k = entry_key(e);
 
 		if (key && k != key)
@@ -318,20 +330,36 @@ static int sk_patch_sites(struct sk_writer *w, struct udax_static_key *key,
 	return 0;
 }
 
+/* The same for every patched table. */
+static int sk_patch_sites(struct sk_writer *w, struct udax_static_key *key,
+			  int op)
+{
+	int ret;
+
+	for (struct sk_table *t = sk_tables; t; t = t->next) {
+		ret = sk_patch_table(w, t, key, op);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /*
  * Return every disabled site (3d) to e9, so that all sites read the flag.
  * Sites that hold neither byte are not ours to touch and are skipped.
  */
 static void sk_restore_all(void)
 {
-	const struct udax_jump_entry *e, *stop = table_stop();
 	struct sk_writer w;
 	unsigned nr = 0;
 	int ret;
 
 	sk_writer_init(&w);
-	for (e = table_start(); e < stop; e++) {
+	for_each_entry(t, e) {
 		unsigned char *code = entry_code(e);
+
+		if (!t->patched)
+			continue;
 
 		if (sk_code_read(code) != UDAX_SK_OP_CMP)
 			continue;
@@ -341,17 +369,12 @@ static void sk_restore_all(void)
 				 (void *)code, strerror(-ret));
 		nr++;
 	}
+	for (struct sk_table *t = sk_tables; t; t = t->next)
+		t->patched = false;
 	sk_writer_done(&w);
 	/* Without membarrier (flag mode decided at init) there is no better. */
 	if (nr && sk_membarrier_ready)
 		sk_sync_core();
-}
-
-static const char *sk_writer_name(const struct sk_writer *w)
-{
-	if (w->nr_mprotect && w->nr_procmem)
-		return "mprotect and /proc/self/mem";
-	return w->nr_procmem ? "/proc/self/mem" : "mprotect";
 }
 
 /*
@@ -377,10 +400,10 @@ static void sk_fallback_locked(const struct sk_writer *w, int err)
  * A site elsewhere: -1 and a reason.  If the maps cannot be read we trust
  * the table: sites are in the program's text by construction.
  */
-static int sk_check_mappings(char *why, size_t len)
+static int sk_check_mappings(const struct sk_table *t, char *why, size_t len)
 {
 	struct { uintptr_t lo, hi; } *rx = NULL, *tmp;
-	const struct udax_jump_entry *e, *stop = table_stop();
+	const struct udax_jump_entry *e;
 	size_t nr = 0, cap = 0, llen = 0, i;
 	char *line = NULL;
 	int ret = 0;
@@ -407,7 +430,7 @@ static int sk_check_mappings(char *why, size_t len)
 		rx[nr].hi = hi;
 		nr++;
 	}
-	for (e = table_start(); e < stop; e++) {
+	for (e = t->start; e < t->stop; e++) {
 		uintptr_t code = (uintptr_t)entry_code(e);
 
 		for (i = 0; i < nr; i++)
@@ -416,7 +439,7 @@ static int sk_check_mappings(char *why, size_t len)
 		if (i == nr) {
 			snprintf(why, len,
 				 "site %td at %p is not in a private r-x mapping",
-				 e - table_start(), (void *)code);
+				 e - t->start, (void *)code);
 			ret = -1;
 			break;
 		}
@@ -428,26 +451,39 @@ out:
 	return ret;
 }
 
-/* 0 if every site holds e9 or 3d; else -1 and a reason naming the site. */
-static int sk_check_sites(char *why, size_t len)
+/*
+ * 0 if every site holds e9 or 3d and names an aligned key; else -1 and a
+ * reason naming the site.  Mappings first (sk_check_mappings()): a bogus
+ * entry must not make us read its address.
+ */
+static int sk_check_sites(const struct sk_table *t, char *why, size_t len)
 {
-	const struct udax_jump_entry *e, *stop = table_stop();
+	const struct udax_jump_entry *e;
 
-	for (e = table_start(); e < stop; e++) {
+	for (e = t->start; e < t->stop; e++) {
 		unsigned char *code = entry_code(e);
-		struct udax_static_key *k = entry_key(e);
+		uintptr_t a = (uintptr_t)&e->key + (uintptr_t)(intptr_t)e->key;
+		struct udax_static_key *k;
 		unsigned char b = sk_code_read(code);
 
 		if (b != UDAX_SK_OP_JMP && b != UDAX_SK_OP_CMP) {
 			snprintf(why, len,
 				 "site %td at %p starts with 0x%02x, not 0xe9 or 0x3d",
-				 e - table_start(), (void *)code, b);
+				 e - t->start, (void *)code, b);
 			return -1;
 		}
-		if ((uintptr_t)k % _Alignof(struct udax_static_key)) {
+		if ((a & UDAX_JUMP_ENTRY_REF) &&
+		    (a - UDAX_JUMP_ENTRY_REF) % _Alignof(struct udax_static_key *)) {
+			snprintf(why, len,
+				 "site %td at %p names a misaligned key pointer %p",
+				 e - t->start, (void *)code, (void *)a);
+			return -1;
+		}
+		k = entry_key(e);
+		if (!k || (uintptr_t)k % _Alignof(struct udax_static_key)) {
 			snprintf(why, len,
 				 "site %td at %p names a misaligned key %p",
-				 e - table_start(), (void *)code, (void *)k);
+				 e - t->start, (void *)code, (void *)k);
 			return -1;
 		}
 	}
@@ -493,59 +529,46 @@ static int sk_can_patch(void)
 		return -1;
 	}
 	sk_membarrier_ready = true;
-
-	/* Mappings first: a bogus entry must not make us read its address. */
-	if (sk_check_mappings(why, len) || sk_check_sites(why, len))
-		return -1;
 	return 0;
 }
 
 static void sk_init_patch_locked(void)
 {
+	sk_page_mask = ~((uintptr_t)sysconf(_SC_PAGESIZE) - 1);
+	sk_reason = sk_init_reason;
+	if (sk_can_patch())
+		return;
+	/* Tables come later, each checked and patched as it registers. */
+	snprintf(sk_init_reason, sizeof(sk_init_reason),
+		 "patching%s (membarrier SYNC_CORE)",
+		 sk_procmem_only ? " through /proc/self/mem" : "");
+	sk_mode = UDAX_STATIC_KEY_PATCHED;
+}
+
+/*
+ * A new table in patched mode: check it, then give each site the form its
+ * key's count asks for (all are e9 at load, or were left so).  A table that
+ * fails the checks is left alone, reading the flag, and says why once.
+ */
+static void sk_patch_new_table_locked(struct sk_table *t)
+{
 	struct sk_writer w;
-	unsigned nr = 0;
 	int ret;
 
-	sk_page_mask = ~((uintptr_t)sysconf(_SC_PAGESIZE) - 1);
-	if (sk_can_patch()) {
-		char ignore[1];
-
-		sk_reason = sk_init_reason;
-		/*
-		 * Never leave a mix: every site reads the flag.  (Sites are e9
-		 * at startup; this matters only for a table we could not trust,
-		 * and then only sites known to be in the text are read.)
-		 */
-		if (sk_check_mappings(ignore, sizeof(ignore)) == 0)
-			sk_restore_all();
+	if (sk_check_mappings(t, sk_table_reason, sizeof(sk_table_reason)) ||
+	    sk_check_sites(t, sk_table_reason, sizeof(sk_table_reason))) {
+		fprintf(stderr, "udax: static key: table %p left reading the flag: %s\n",
+			(const void *)t->start, sk_table_reason);
 		return;
 	}
-	nr = udax_static_key_sites(NULL, NULL, 0);
-
-	/* Disable the sites of keys nobody has enabled (all, at startup). */
+	t->patched = true;
 	sk_writer_init(&w);
-	ret = sk_patch_sites(&w, NULL, -1);
+	ret = sk_patch_table(&w, t, NULL, -1);
 	sk_writer_done(&w);
-	if (ret) {
-		snprintf(sk_init_reason, sizeof(sk_init_reason),
-			 "text cannot be written (mprotect: %s, /proc/self/mem: %s)",
-			 w.mprotect_err ? strerror(w.mprotect_err) : "-",
-			 w.procmem_err ? strerror(w.procmem_err) : "-");
-		sk_reason = sk_init_reason;
-		sk_restore_all();	/* the 3d written before the failure */
-		return;
-	}
-	sk_sync_core();
-
-	if (nr)
-		snprintf(sk_init_reason, sizeof(sk_init_reason),
-			 "patching %u site%s (written with %s, membarrier SYNC_CORE)",
-			 nr, nr == 1 ? "" : "s", sk_writer_name(&w));
+	if (ret)
+		sk_fallback_locked(&w, ret);	/* syncs */
 	else
-		snprintf(sk_init_reason, sizeof(sk_init_reason),
-			 "patching, but the program has no site");
-	sk_reason = sk_init_reason;
-	sk_mode = UDAX_STATIC_KEY_PATCHED;
+		sk_sync_core();
 }
 #endif /* SK_CAN_PATCH */
 
@@ -659,20 +682,70 @@ enum udax_static_key_mode udax_static_key_mode(const char **reason)
 	return mode;
 }
 
+void udax_static_key_register_table(const struct udax_jump_entry *start,
+				    const struct udax_jump_entry *stop)
+{
+	struct sk_table *t;
+
+	if (!start || stop <= start)
+		return;
+	pthread_mutex_lock(&sk_lock);
+	sk_init_locked();
+	for (t = sk_tables; t; t = t->next) {
+		if (t->start == start) {
+			t->users++;
+			goto out;
+		}
+	}
+	/* Without memory the object's sites keep reading the flag: correct. */
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto out;
+	t->start = start;
+	t->stop = stop;
+	t->users = 1;
+	t->next = sk_tables;
+	sk_tables = t;
+#if SK_CAN_PATCH
+	if (sk_mode == UDAX_STATIC_KEY_PATCHED)
+		sk_patch_new_table_locked(t);
+#endif
+out:
+	pthread_mutex_unlock(&sk_lock);
+}
+
+void udax_static_key_release_table(const struct udax_jump_entry *start)
+{
+	struct sk_table **p, *t;
+
+	pthread_mutex_lock(&sk_lock);
+	for (p = &sk_tables; (t = *p); p = &t->next) {
+		if (t->start != start)
+			continue;
+		/* The last user: its object's text is about to go away. */
+		if (--t->users == 0) {
+			*p = t->next;
+			free(t);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&sk_lock);
+}
+
 unsigned udax_static_key_sites(const struct udax_static_key *key,
 			       const unsigned char **sites, unsigned max)
 {
-	const struct udax_jump_entry *e, *stop = table_stop();
 	unsigned nr = 0;
 
-	/* The table is read-only after the link: no lock needed. */
-	for (e = table_start(); e < stop; e++) {
+	pthread_mutex_lock(&sk_lock);
+	for_each_entry(t, e) {
 		if (key && entry_key(e) != key)
 			continue;
 		if (nr < max)
 			sites[nr] = entry_code(e);
 		nr++;
 	}
+	pthread_mutex_unlock(&sk_lock);
 	return nr;
 }
 

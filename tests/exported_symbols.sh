@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Only udax names leave libudax.  Every defined global symbol of libudax.a
+# and every exported (dynamic) symbol of libudax.so must start with udax_,
+# or with __udax_ for the few that the headers' inline functions call
+# (udax_put_page -> __udax_page_idle) and programs must not call directly;
+# the .so's symbols must carry the version node UDAX_<n> of
+# src/libudax.map, whose own name is the one other entry allowed.  No
+# exception is needed for the static key: each object's
+# __start/__stop___udax_jump_table are hidden (include/udax/static_key.h),
+# defined by the linker in the object that has the sites, and stay
+# undefined references in libudax.a.
+#
+# usage: exported_symbols.sh NM LIBUDAX.a [LIBUDAX.so]
+set -eu
+nm=$1 a=$2 so=${3:-}
+fail=0
+
+check() {	# $1: what, stdin: names
+	n=0 bad=0
+	while read -r name; do
+		n=$((n + 1))
+		case $name in
+		udax_*|__udax_*) ;;
+		*) echo "$1: exports $name" >&2; bad=$((bad + 1)) ;;
+		esac
+	done
+	echo "$1: $n symbols, $bad not udax_/__udax_"
+	[ "$n" -gt 100 ] || { echo "$1: too few symbols: is it libudax?" >&2; bad=1; }
+	[ "$bad" -eq 0 ]
+}
+
+# Global defined symbols of the archive: "addr TYPE name".
+"$nm" -g --defined-only "$a" | awk 'NF == 3 { print $3 }' | check "$a" || fail=1
+for want in udax_mount udax_version __udax_page_idle udax_pagemap_managed_key; do
+	"$nm" -g --defined-only "$a" | grep -q " $want\$" ||
+		{ echo "$a: $want missing" >&2; fail=1; }
+done
+
+if [ -n "$so" ]; then
+	syms=$("$nm" -D --defined-only "$so" | awk '{ print $NF }')
+	printf '%s\n' "$syms" | grep -v '^UDAX_[0-9.]*$' | sed 's/@.*//' | check "$so" || fail=1
+	unversioned=$(printf '%s\n' "$syms" | grep -v '^UDAX_[0-9.]*$' | grep -v '@@\?UDAX_[0-9.]*$' || true)
+	if [ -n "$unversioned" ]; then
+		echo "$so: without a UDAX_ version: $unversioned" >&2
+		fail=1
+	fi
+fi
+exit $fail
