@@ -2,9 +2,12 @@
 #include "bench_util.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct bench_entry {
 	char *key, *unit, *str;
@@ -56,11 +59,42 @@ static struct bench_entry *add(struct bench_report *r, const char *key)
 	return &r->e[r->n++];
 }
 
+/* ---- progress ------------------------------------------------------------- */
+
+static int progress_tty = -1;		/* unknown, 0, 1 */
+static bool progress_shown;
+
+void bench_progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (progress_tty < 0)
+		progress_tty = isatty(STDERR_FILENO);
+	if (!progress_tty)
+		return;
+	fputs("\r\033[K", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+	progress_shown = true;
+}
+
+void bench_progress_end(void)
+{
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		progress_shown = false;
+	}
+}
+
 void bench_report(struct bench_report *r, const char *key, double value,
 		  const char *unit)
 {
 	struct bench_entry *e = add(r, key);
 
+	bench_progress_end();
 	printf("%s %.6g %s\n", key, value, unit);
 	fflush(stdout);
 	if (e) {
@@ -73,6 +107,7 @@ void bench_report_str(struct bench_report *r, const char *key, const char *value
 {
 	struct bench_entry *e = add(r, key);
 
+	bench_progress_end();
 	printf("%s %s -\n", key, value);
 	if (e)
 		e->str = strdup(value);

@@ -22,6 +22,14 @@ void bench_report_str(struct bench_report *r, const char *key, const char *value
 /* Print the JSON object to @out (and to @path if not NULL). */
 int bench_report_json(struct bench_report *r, FILE *out, const char *path);
 
+/*
+ * Progress on a terminal: one line on stderr, rewritten in place, only when
+ * stderr is a terminal (never in logs or pipes).  Report lines clear it
+ * first.  bench_progress_end() clears it for good.
+ */
+void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void bench_progress_end(void);
+
 uint64_t bench_now_ns(void);
 /* Sort @v and return the @pct percentile (0..100). */
 double bench_percentile(double *v, size_t n, double pct);

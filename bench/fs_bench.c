@@ -2,29 +2,51 @@
 /*
  * udax bench fs: udax against a kernel directory (default /dev/shm, a
  * tmpfs; ext4 -o dax under ../shared/kvm-dax), same operations, same sizes,
- * same run.  Each operation is timed one call at a time and reported as
- * p50 / p99 / mean; throughput figures as MB/s; every udax figure has its
- * ratio to the kernel's, and plain memcpy of the same bytes in DRAM is
- * the physical reference.
+ * same run, and against the physical floor of the device udax runs on
+ * (default mem:512M,persist=cpu: memory that pays cache-line write-back
+ * and fences as PMem/CXL does).
+ *
+ * Every figure is measured in rounds whose order alternates (udax, kernel,
+ * floor; then floor, kernel, udax; ...), so that neither side always runs
+ * first, on a colder cache or a quieter machine; latencies are p50 / p99 /
+ * mean over all rounds' calls, throughputs the median of the rounds.  Each
+ * figure comes with same-run ratios: udax to the kernel, udax to the floor.
+ *
+ * The floor is measured on the device's own memory: a scratch area at its
+ * end, outside the file system's partition, takes the floor's stores
+ * (memcpy 4 KiB; memcpy 4 KiB + write-back of its 64 lines + fence, as the
+ * device persists; non-temporal stores + fence); loads for the read floor
+ * come from udax's big file itself, through a populated view: the same
+ * bytes a read copies, without the file system.
  *
  * Both sides skip fsync in the timed loops (on tmpfs it does nothing, and
- * udax writes are flushed as they are made); the udax device is memory
- * (mem:) unless --device names another.
+ * udax writes are durable when they return).
+ *
+ * udax bench scale (fs_bench_scale) prints the curves: stat and create
+ * against directory size, append against file size with two files growing
+ * alternately, one thread against two, and the read / view / map figures.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
+#include <udax/crc32c.h>
 #include <udax/fs.h>
 
 #include "bench_util.h"
 #include "fs_bench.h"
 
 #define BS 4096u
+#define MiB (1ull << 20)
+#define ROUNDS 4		/* alternating order: ABC CBA ABC CBA */
 
 /* ---- two back ends behind one table ------------------------------------ */
 
@@ -39,8 +61,9 @@ struct be {
 	int (*truncate)(void *fh, uint64_t size);
 	int (*close)(void *fh);
 	int (*unlink)(struct be *b, const char *name);
-	/* Map [0, len) for loads and stores; *cookie is for unmap. */
-	void *(*map)(void *fh, size_t len, void **cookie);
+	/* Map [0, len) for loads and stores (page tables filled now if
+	 * @populate); *cookie is for unmap. */
+	void *(*map)(void *fh, size_t len, bool populate, void **cookie);
 	void (*unmap)(void *cookie, void *addr, size_t len);
 };
 
@@ -64,12 +87,13 @@ static int u_unlink(struct be *b, const char *name)
 	snprintf(path, sizeof(path), "/%s", name);
 	return udax_unlink(b->fs, path);
 }
-static void *u_map(void *fh, size_t len, void **cookie)
+static void *u_map(void *fh, size_t len, bool populate, void **cookie)
 {
 	void *addr;
 
-	return udax_view_map(fh, 0, len, UDAX_VIEW_WRITE, (struct udax_view **)cookie, &addr)
-	       ? NULL : addr;
+	return udax_view_map(fh, 0, len, UDAX_VIEW_WRITE |
+			     (populate ? UDAX_VIEW_POPULATE : 0),
+			     (struct udax_view **)cookie, &addr) ? NULL : addr;
 }
 static void u_unmap(void *cookie, void *addr, size_t len)
 {
@@ -118,9 +142,10 @@ static int k_unlink(struct be *b, const char *name)
 	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
 	return unlink(path) ? -errno : 0;
 }
-static void *k_map(void *fh, size_t len, void **cookie)
+static void *k_map(void *fh, size_t len, bool populate, void **cookie)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, KFD(fh), 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | (populate ? MAP_POPULATE : 0), KFD(fh), 0);
 
 	*cookie = NULL;
 	return p == MAP_FAILED ? NULL : p;
@@ -131,41 +156,45 @@ static void k_unmap(void *cookie, void *addr, size_t len)
 	munmap(addr, len);
 }
 
-/* ---- measuring ---------------------------------------------------------------- */
+/* ---- the run's state ------------------------------------------------------ */
 
-struct samples {
-	double *v;
-	size_t n;
+enum { U, K, F, NSIDES };	/* udax, kernel, the device's floor */
+static const char *const side_name[NSIDES] = { "udax", "kernel", "floor" };
+#define M_U (1u << U)
+#define M_K (1u << K)
+#define M_F (1u << F)
+
+/* What the floor side does in a step. */
+enum floor_kind {
+	FL_PERSIST,		/* memcpy + write-back of its lines + fence */
+	FL_MEMCPY,		/* memcpy only */
+	FL_NT,			/* non-temporal stores + fence */
 };
 
-static void report_lat(struct bench_report *r, const char *be, const char *op,
-		       struct samples *s, double *p50_out)
-{
-	char key[128];
-	double p50 = bench_percentile(s->v, s->n, 50);
+struct run {
+	const struct fs_bench_opts *o;
+	struct bench_report *r;
+	struct be *be[2];		/* U, K */
+	struct udax_dev *dev;
+	char *buf;			/* BS bytes: the source of writes */
+	char *big;			/* file_size bytes */
+	char *scratch;			/* floor stores: device bytes outside the fs */
+	size_t scratch_len, scratch_pos;
+	const char *part;		/* floor loads: udax's big file (a view) */
+	size_t part_len;
+	struct udax_view *part_view;
+	void *fh[2];			/* per side: the file of the figure */
+	enum floor_kind floor;
+	unsigned long seed;
+	int tag;			/* makes names unique across rounds */
+	double *v[NSIDES];		/* samples, ROUNDS * ops each */
+	double acc[2][ROUNDS][3];	/* map_access: first touch, load, store */
+};
 
-	snprintf(key, sizeof(key), "%s.%s.p50", op, be);
-	bench_report(r, key, p50, "us");
-	snprintf(key, sizeof(key), "%s.%s.p99", op, be);
-	bench_report(r, key, bench_percentile(s->v, s->n, 99), "us");
-	snprintf(key, sizeof(key), "%s.%s.mean", op, be);
-	bench_report(r, key, bench_mean(s->v, s->n), "us");
-	if (p50_out)
-		*p50_out = p50;
-}
-
-static void report_ratio(struct bench_report *r, const char *op, double u, double k)
-{
-	char key[128];
-
-	snprintf(key, sizeof(key), "%s.ratio_udax_to_kernel", op);
-	bench_report(r, key, u / k, "ratio");
-}
-
-#define TIMED(s, i, expr) do {						\
+#define TIMED(out, expr) do {						\
 	uint64_t _t0 = bench_now_ns();					\
 	expr;								\
-	(s)->v[(i)] = (double)(bench_now_ns() - _t0) / 1e3;		\
+	*(out) = (double)(bench_now_ns() - _t0) / 1e3;			\
 } while (0)
 
 static unsigned long rnd(unsigned long *x)
@@ -176,266 +205,1041 @@ static unsigned long rnd(unsigned long *x)
 	return *x;
 }
 
-/* One op for both back ends: the results land in lat[0] (udax), lat[1]. */
-struct run {
-	const struct fs_bench_opts *o;
-	struct bench_report *r;
-	char *buf;			/* BS bytes */
-	char *big;			/* file_size bytes */
-	struct samples s;
-};
-
-static int fill(struct be *b, void *fh, struct run *x)
+/* The next @len bytes of the scratch area, round robin (cold-ish lines,
+ * as an append's new block is). */
+static char *scratch_next(struct run *x, size_t len)
 {
-	for (uint64_t off = 0; off < x->o->file_size; off += 1u << 20) {
-		size_t n = x->o->file_size - off < (1u << 20) ? x->o->file_size - off : 1u << 20;
+	char *p;
 
-		if (b->pwrite(fh, x->big + off, n, off) != (ssize_t)n)
-			return -EIO;
+	if (x->scratch_pos + len > x->scratch_len)
+		x->scratch_pos = 0;
+	p = x->scratch + x->scratch_pos;
+	x->scratch_pos += len;
+	return p;
+}
+
+/* Non-temporal stores of @len (a multiple of 64) bytes, then a fence. */
+static void nt_copy(char *dst, const char *src, size_t len)
+{
+#if defined(__x86_64__)
+	for (size_t i = 0; i < len; i += 16)
+		_mm_stream_si128((__m128i *)(dst + i),
+				 _mm_loadu_si128((const __m128i *)(src + i)));
+	_mm_sfence();
+#else
+	memcpy(dst, src, len);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/* The floor's store of @len bytes, as x->floor says. */
+static int floor_store(struct run *x, const char *src, size_t len)
+{
+	char *dst = scratch_next(x, len);
+
+	switch (x->floor) {
+	case FL_MEMCPY:
+		memcpy(dst, src, len);
+		bench_keep(dst[len - 1]);
+		return 0;
+	case FL_NT:
+		nt_copy(dst, src, len);
+		return 0;
+	case FL_PERSIST:
+		break;
+	}
+	memcpy(dst, src, len);
+	return udax_dev_persist(x->dev, dst, len);
+}
+
+/* ---- rounds and reports --------------------------------------------------- */
+
+/* One side's part of a round: @n samples at @out (latency, us) or one
+ * throughput (MB/s) at out[0].  0 or -errno. */
+typedef int (*step_fn)(struct run *x, int side, double *out, size_t n);
+
+/*
+ * ROUNDS rounds of @n calls per side of @mask, the order reversed every
+ * round (ABC CBA ...); side s's samples land in x->v[s][0, ROUNDS * n).
+ */
+static int rounds(struct run *x, const char *fig, unsigned mask, step_fn fn,
+		  size_t n)
+{
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < NSIDES; i++) {
+			int s = r % 2 ? NSIDES - 1 - i : i, ret;
+
+			if (!(mask & (1u << s)))
+				continue;
+			bench_progress("%s: %s, round %d/%d", fig, side_name[s],
+				       r + 1, ROUNDS);
+			x->tag = r;
+			ret = fn(x, s, x->v[s] + (size_t)r * n, n);
+			if (ret) {
+				fprintf(stderr, "bench fs: %s (%s): %s%s%s\n", fig,
+					side_name[s], strerror(-ret),
+					s == U ? ": " : "",
+					s == U ? udax_fs_last_error() : "");
+				return ret;
+			}
+		}
 	}
 	return 0;
 }
 
-static int bench_backend(struct be *b, struct run *x, int side, double res[][2])
+static void ratio(struct run *x, const char *fig, const char *what, double a,
+		  double b)
 {
-	const struct fs_bench_opts *o = x->o;
-	unsigned long seed = 88172645463325252ul;
-	size_t n = (size_t)o->ops, nblk = o->file_size / BS;
-	void *fh, *cookie;
-	char *map;
-	uint64_t t0;
-	int ret;
+	char key[400];
 
-	/* 4 KiB appends. */
-	if ((ret = b->open(b, "append", true, &fh)))
-		return ret;
-	for (size_t i = 0; i < n; i++)
-		TIMED(&x->s, i, ret = (int)b->append(fh, x->buf, BS));
-	if (ret != (int)BS)
-		return ret < 0 ? ret : -EIO;
-	b->close(fh);
-	b->unlink(b, "append");
-	x->s.n = n;
-	report_lat(x->r, b->name, "append_4k", &x->s, &res[0][side]);
+	snprintf(key, sizeof(key), "%s.ratio_%s", fig, what);
+	bench_report(x->r, key, a / b, "ratio");
+}
 
-	/* A big file: sequential write, then random reads and overwrites. */
-	if ((ret = b->open(b, "big", true, &fh)))
-		return ret;
-	t0 = bench_now_ns();
-	if ((ret = fill(b, fh, x)))
-		return ret;
-	res[1][side] = (double)o->file_size / ((double)(bench_now_ns() - t0) / 1e3);
-	bench_report(x->r, side ? "seq_write.kernel" : "seq_write.udax", res[1][side], "MB/s");
-	t0 = bench_now_ns();
-	for (uint64_t off = 0; off < o->file_size; off += 1u << 20)
-		if (b->pread(fh, x->big + off, 1u << 20, off) <= 0)
-			return -EIO;
-	res[2][side] = (double)o->file_size / ((double)(bench_now_ns() - t0) / 1e3);
-	bench_report(x->r, side ? "seq_read.kernel" : "seq_read.udax", res[2][side], "MB/s");
-	for (size_t i = 0; i < n; i++) {
-		uint64_t off = (rnd(&seed) % nblk) * BS;
+/* Latency figure over @mask: p50/p99/mean per side, then the ratios. */
+static int lat_figure(struct run *x, const char *fig, unsigned mask, step_fn fn,
+		      size_t n, double p50[NSIDES])
+{
+	char key[160];
+	int ret = rounds(x, fig, mask, fn, n);
 
-		TIMED(&x->s, i, ret = (int)b->pread(fh, x->buf, BS, off));
+	if (ret)
+		return ret;
+	for (int s = 0; s < NSIDES; s++) {
+		size_t m = ROUNDS * n;
+
+		if (!(mask & (1u << s)))
+			continue;
+		p50[s] = bench_percentile(x->v[s], m, 50);
+		snprintf(key, sizeof(key), "%s.%s.p50", fig, side_name[s]);
+		bench_report(x->r, key, p50[s], "us");
+		snprintf(key, sizeof(key), "%s.%s.p99", fig, side_name[s]);
+		bench_report(x->r, key, bench_percentile(x->v[s], m, 99), "us");
+		snprintf(key, sizeof(key), "%s.%s.mean", fig, side_name[s]);
+		bench_report(x->r, key, bench_mean(x->v[s], m), "us");
 	}
-	report_lat(x->r, b->name, "rand_read_4k", &x->s, &res[3][side]);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t off = (rnd(&seed) % nblk) * BS;
+	snprintf(key, sizeof(key), "%s.p50", fig);
+	if ((mask & (M_U | M_K)) == (M_U | M_K))
+		ratio(x, key, "udax_to_kernel", p50[U], p50[K]);
+	if ((mask & (M_U | M_F)) == (M_U | M_F))
+		ratio(x, key, "udax_to_floor", p50[U], p50[F]);
+	return 0;
+}
 
-		TIMED(&x->s, i, ret = (int)b->pwrite(fh, x->buf, BS, off));
+/* Throughput figure (one MB/s per round): the median of the rounds. */
+static int rate_figure(struct run *x, const char *fig, unsigned mask,
+		       step_fn fn, double med[NSIDES])
+{
+	char key[160];
+	int ret = rounds(x, fig, mask, fn, 1);
+
+	if (ret)
+		return ret;
+	for (int s = 0; s < NSIDES; s++) {
+		if (!(mask & (1u << s)))
+			continue;
+		med[s] = bench_percentile(x->v[s], ROUNDS, 50);
+		snprintf(key, sizeof(key), "%s.%s", fig, side_name[s]);
+		bench_report(x->r, key, med[s], "MB/s");
 	}
-	report_lat(x->r, b->name, "rand_overwrite_4k", &x->s, &res[4][side]);
+	if ((mask & (M_U | M_K)) == (M_U | M_K))
+		ratio(x, fig, "udax_to_kernel", med[U], med[K]);
+	if ((mask & (M_U | M_F)) == (M_U | M_F))
+		ratio(x, fig, "udax_to_floor", med[U], med[F]);
+	return 0;
+}
 
-	/* memcpy into and out of a mapping: first touch, then warm. */
-	t0 = bench_now_ns();
-	map = b->map(fh, o->file_size, &cookie);
-	if (!map)
-		return -ENOMEM;
-	res[5][side] = (double)(bench_now_ns() - t0) / 1e3;
-	bench_report(x->r, side ? "map.kernel" : "map.udax", res[5][side], "us");
-	for (int pass = 0; pass < 2; pass++) {
-		char key[64];
+static double mbps(uint64_t bytes, uint64_t ns)
+{
+	return (double)bytes / ((double)ns / 1e3);
+}
 
+/* ---- steps ------------------------------------------------------------------ */
+
+static int open_side(struct run *x, int s, const char *name, bool create)
+{
+	char n[64];
+
+	snprintf(n, sizeof(n), "%s", name);
+	return x->be[s]->open(x->be[s], n, create, &x->fh[s]);
+}
+
+static void close_side(struct run *x, int s, const char *name, bool unlink)
+{
+	if (x->fh[s])
+		x->be[s]->close(x->fh[s]);
+	x->fh[s] = NULL;
+	if (unlink)
+		x->be[s]->unlink(x->be[s], name);
+}
+
+/* Floor-only steps: the physical floor's 4 KiB stores, as x->floor says. */
+static int st_floor_4k(struct run *x, int s, double *out, size_t n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++)
+		TIMED(&out[i], ret = floor_store(x, x->buf, BS));
+	return ret;
+}
+
+/* Durable 4 KiB appends (the file x->fh[s] grows across rounds). */
+static int st_append(struct run *x, int s, double *out, size_t n)
+{
+	ssize_t w = BS;
+
+	if (s == F)
+		return st_floor_4k(x, s, out, n);
+	for (size_t i = 0; i < n && w == BS; i++)
+		TIMED(&out[i], w = x->be[s]->append(x->fh[s], x->buf, BS));
+	return w == BS ? 0 : w < 0 ? (int)w : -EIO;
+}
+
+static int fill(struct run *x, int s)
+{
+	uint64_t size = x->o->file_size;
+
+	for (uint64_t off = 0; off < size; off += MiB) {
+		size_t n = size - off < MiB ? size - off : MiB;
+		ssize_t w = x->be[s]->pwrite(x->fh[s], x->big + off, n, off);
+
+		if (w != (ssize_t)n)
+			return w < 0 ? (int)w : -EIO;
+	}
+	return 0;
+}
+
+/* Sequential write of the whole file in 1 MiB writes, into new blocks. */
+static int st_seq_write(struct run *x, int s, double *out, size_t n)
+{
+	uint64_t t0, size = x->o->file_size;
+	int ret = 0;
+
+	(void)n;
+	if (s == F) {
 		t0 = bench_now_ns();
-		memcpy(x->big, map, o->file_size);
-		bench_keep(x->big[o->file_size - 1]);
-		res[6 + pass][side] = (double)o->file_size / ((double)(bench_now_ns() - t0) / 1e3);
-		snprintf(key, sizeof(key), "memcpy_from_map.%s.%s", pass ? "warm" : "first_touch", b->name);
-		bench_report(x->r, key, res[6 + pass][side], "MB/s");
+		for (uint64_t off = 0; off < size && !ret; off += MiB)
+			ret = floor_store(x, x->big + off, MiB);
+		out[0] = mbps(size, bench_now_ns() - t0);
+		return ret;
+	}
+	if ((ret = x->be[s]->truncate(x->fh[s], 0)))
+		return ret;
+	t0 = bench_now_ns();
+	ret = fill(x, s);
+	out[0] = mbps(size, bench_now_ns() - t0);
+	return ret;
+}
+
+static int st_seq_read(struct run *x, int s, double *out, size_t n)
+{
+	uint64_t t0 = bench_now_ns(), size = x->o->file_size;
+
+	(void)n;
+	for (uint64_t off = 0; off < size; off += MiB) {
+		size_t c = size - off < MiB ? size - off : MiB;
+
+		if (s == F)
+			memcpy(x->big + off, x->part + off % x->part_len, c);
+		else if (x->be[s]->pread(x->fh[s], x->big + off, c, off) != (ssize_t)c)
+			return -EIO;
+	}
+	bench_keep(x->big[size - 1]);
+	out[0] = mbps(size, bench_now_ns() - t0);
+	return 0;
+}
+
+static int st_rand_read(struct run *x, int s, double *out, size_t n)
+{
+	size_t nblk = x->o->file_size / BS, pblk = x->part_len / BS;
+	ssize_t got = BS;
+
+	for (size_t i = 0; i < n && got == BS; i++) {
+		uint64_t b = rnd(&x->seed);
+
+		if (s == F) {
+			const char *src = x->part + (b % pblk) * BS;
+
+			TIMED(&out[i], memcpy(x->buf, src, BS));
+			bench_keep(x->buf[BS - 1]);
+		} else {
+			TIMED(&out[i], got = x->be[s]->pread(x->fh[s], x->buf, BS,
+							     (b % nblk) * BS));
+		}
+	}
+	return got == BS ? 0 : -EIO;
+}
+
+static int st_rand_overwrite(struct run *x, int s, double *out, size_t n)
+{
+	size_t nblk = x->o->file_size / BS;
+	ssize_t w = BS;
+
+	if (s == F)
+		return st_floor_4k(x, s, out, n);
+	for (size_t i = 0; i < n && w == BS; i++) {
+		uint64_t off = (rnd(&x->seed) % nblk) * BS;
+
+		TIMED(&out[i], w = x->be[s]->pwrite(x->fh[s], x->buf, BS, off));
+	}
+	return w == BS ? 0 : -EIO;
+}
+
+/* Setting up a mapping of the whole file (lazy, or populated). */
+static int st_map(struct run *x, int s, double *out, size_t n, bool populate)
+{
+	size_t len = x->o->file_size;
+
+	for (size_t i = 0; i < n; i++) {
+		void *cookie;
+		char *m;
+
+		TIMED(&out[i], m = x->be[s]->map(x->fh[s], len, populate, &cookie));
+		if (!m)
+			return -ENOMEM;
+		x->be[s]->unmap(cookie, m, len);
+	}
+	return 0;
+}
+
+static int st_map_lazy(struct run *x, int s, double *out, size_t n)
+{
+	return st_map(x, s, out, n, false);
+}
+
+static int st_map_populate(struct run *x, int s, double *out, size_t n)
+{
+	return st_map(x, s, out, n, true);
+}
+
+/* Loads and stores through a fresh mapping: memcpy out (first touch, then
+ * warm) and in (warm), as MB/s in x->acc. */
+static int st_map_access(struct run *x, int s, double *out, size_t n)
+{
+	size_t len = x->o->file_size;
+	double *acc = x->acc[s][x->tag];
+	void *cookie;
+	uint64_t t0;
+	char *m = x->be[s]->map(x->fh[s], len, false, &cookie);
+
+	(void)n;
+	if (!m)
+		return -ENOMEM;
+	for (int pass = 0; pass < 2; pass++) {
+		t0 = bench_now_ns();
+		memcpy(x->big, m, len);
+		bench_keep(x->big[len - 1]);
+		acc[pass] = mbps(len, bench_now_ns() - t0);
 	}
 	t0 = bench_now_ns();
-	memcpy(map, x->big, o->file_size);
-	res[8][side] = (double)o->file_size / ((double)(bench_now_ns() - t0) / 1e3);
-	bench_report(x->r, side ? "memcpy_to_map.warm.kernel" : "memcpy_to_map.warm.udax",
-		     res[8][side], "MB/s");
-	b->unmap(cookie, map, o->file_size);
+	memcpy(m, x->big, len);
+	bench_keep(m[len - 1]);
+	acc[2] = mbps(len, bench_now_ns() - t0);
+	x->be[s]->unmap(cookie, m, len);
+	out[0] = acc[0];
+	return 0;
+}
 
-	/* Truncate (nothing pinned): a file of 64 blocks cut to 0. */
-	for (size_t i = 0; i < n / 8; i++) {
+static int st_truncate(struct run *x, int s, double *out, size_t n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++) {
 		for (int k = 0; k < 64; k++)
-			b->pwrite(fh, x->buf, BS, (uint64_t)k * BS);
-		TIMED(&x->s, i, ret = b->truncate(fh, 0));
-		if (ret)
-			return ret;
+			if (x->be[s]->pwrite(x->fh[s], x->buf, BS, (uint64_t)k * BS) != BS)
+				return -EIO;
+		TIMED(&out[i], ret = x->be[s]->truncate(x->fh[s], 0));
 	}
-	x->s.n = n / 8;
-	report_lat(x->r, b->name, "truncate_64_blocks", &x->s, &res[9][side]);
-	x->s.n = n;
-	b->close(fh);
-	b->unlink(b, "big");
+	return ret;
+}
 
-	/* create + unlink. */
-	for (size_t i = 0; i < n / 4; i++) {
-		char name[32];
+static int st_create_unlink(struct run *x, int s, double *out, size_t n)
+{
+	struct be *b = x->be[s];
+	int ret = 0;
 
-		snprintf(name, sizeof(name), "c%zu", i);
-		TIMED(&x->s, i, {
+	for (size_t i = 0; i < n && !ret; i++) {
+		char name[48];
+		void *fh;
+
+		snprintf(name, sizeof(name), "c%d_%zu", x->tag, i);
+		TIMED(&out[i], {
 			if ((ret = b->open(b, name, true, &fh)) == 0) {
 				b->close(fh);
 				ret = b->unlink(b, name);
 			}
 		});
-		if (ret)
-			return ret;
 	}
-	x->s.n = n / 4;
-	report_lat(x->r, b->name, "create_unlink", &x->s, &res[10][side]);
-	x->s.n = n;
+	return ret;
+}
+
+/* ---- figures ---------------------------------------------------------------- */
+
+static size_t per_round(struct run *x, long div)
+{
+	size_t n = (size_t)x->o->ops / ROUNDS / (size_t)div;
+
+	return n ? n : 1;
+}
+
+/* The physical floor of the device, alone: 4 KiB stores three ways. */
+static int fig_floor(struct run *x)
+{
+	static const struct { enum floor_kind k; const char *name; } kinds[] = {
+		{ FL_MEMCPY, "floor.memcpy_4k" },
+		{ FL_PERSIST, "floor.memcpy_4k_persist" },
+		{ FL_NT, "floor.nt_4k_sfence" },
+	};
+	double p50[NSIDES];
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !ret; i++) {
+		x->floor = kinds[i].k;
+		ret = lat_figure(x, kinds[i].name, M_F, st_floor_4k, per_round(x, 1), p50);
+	}
+	x->floor = FL_PERSIST;
+	return ret;
+}
+
+static int fig_append(struct run *x)
+{
+	double p50[NSIDES];
+	int ret;
+
+	for (int s = U; s <= K; s++)
+		if ((ret = open_side(x, s, "append", true)))
+			return ret;
+	x->floor = FL_PERSIST;
+	ret = lat_figure(x, "append_4k", M_U | M_K | M_F, st_append, per_round(x, 1), p50);
+	for (int s = U; s <= K; s++)
+		close_side(x, s, "append", true);
+	return ret;
+}
+
+/* The big file of both sides, filled: open before the figures that use it. */
+static int open_big(struct run *x)
+{
+	int ret = 0;
+
+	for (int s = U; s <= K && !ret; s++) {
+		bench_progress("filling the %s file (%s)", side_name[s], "big");
+		ret = open_side(x, s, "big", true);
+		if (!ret)
+			ret = fill(x, s);
+	}
+	return ret;
+}
+
+/* The floor's loads: a populated view of udax's big file (after the
+ * figures that rewrite it, which would break the view). */
+static int floor_view(struct run *x)
+{
+	void *a;
+	int ret = udax_view_map(x->fh[U], 0, x->o->file_size, UDAX_VIEW_POPULATE,
+				&x->part_view, &a);
+
+	if (ret) {
+		fprintf(stderr, "bench fs: %s\n", udax_fs_last_error());
+		return ret;
+	}
+	x->part = a;
+	x->part_len = x->o->file_size;
+	return 0;
+}
+
+static void close_big(struct run *x)
+{
+	if (x->part_view)
+		udax_view_unmap(&x->part_view);
+	x->part = NULL;
+	for (int s = U; s <= K; s++)
+		close_side(x, s, "big", true);
+}
+
+static int fig_rand_read(struct run *x)
+{
+	double p50[NSIDES];
+
+	return lat_figure(x, "rand_read_4k", M_U | M_K | M_F, st_rand_read,
+			  per_round(x, 1), p50);
+}
+
+static int fig_views(struct run *x)
+{
+	static const char *const what[3] = { "memcpy_from_map.first_touch",
+		"memcpy_from_map.warm", "memcpy_to_map.warm" };
+	double p50[NSIDES], v[ROUNDS], med[2];
+	size_t n = x->o->ops >= 400 ? 8 : 2;
+	int ret;
+
+	if ((ret = lat_figure(x, "map", M_U | M_K, st_map_lazy, n, p50)) ||
+	    (ret = lat_figure(x, "map_populate", M_U | M_K, st_map_populate, n, p50)) ||
+	    (ret = rounds(x, "map_access", M_U | M_K, st_map_access, 1)))
+		return ret;
+	for (int k = 0; k < 3; k++) {
+		char key[128];
+
+		for (int s = U; s <= K; s++) {
+			for (int r = 0; r < ROUNDS; r++)
+				v[r] = x->acc[s][r][k];
+			med[s] = bench_percentile(v, ROUNDS, 50);
+			snprintf(key, sizeof(key), "%s.%s", what[k], side_name[s]);
+			bench_report(x->r, key, med[s], "MB/s");
+		}
+		ratio(x, what[k], "udax_to_kernel", med[U], med[K]);
+	}
 	return 0;
 }
 
 /* udax only: pins, and truncate with pins in flight. */
-static int bench_pins(struct be *b, struct run *x)
+static int bench_pins(struct run *x)
 {
 	struct udax_break_opts defer = { UDAX_BREAK_DEFER, 0 };
 	size_t n = (size_t)x->o->ops;
 	struct udax_file *f;
 	struct udax_pin *pin;
+	char key[64];
+	double *v = x->v[U];
 	int ret;
 
-	if ((ret = b->open(b, "pins", true, (void **)&f)))
+	bench_progress("pins");
+	if ((ret = x->be[U]->open(x->be[U], "pins", true, (void **)&f)))
 		return ret;
 	for (int k = 0; k < 64; k++)
 		udax_pwrite(f, x->buf, BS, (uint64_t)k * BS);
 	for (size_t i = 0; i < n; i++) {
-		TIMED(&x->s, i, ret = udax_pin(f, 0, BS, 0, &pin));
+		TIMED(&v[i], ret = udax_pin(f, 0, BS, 0, &pin));
 		if (ret)
 			return ret;
 		udax_unpin(&pin);
 	}
-	report_lat(x->r, "udax", "pin_1_page", &x->s, NULL);
+	snprintf(key, sizeof(key), "pin_1_page.udax.p50");
+	bench_report(x->r, key, bench_percentile(v, n, 50), "us");
 	for (size_t i = 0; i < n; i++) {
-		udax_pin(f, 0, 16 * BS, 0, &pin);
-		TIMED(&x->s, i, udax_unpin(&pin));
+		if ((ret = udax_pin(f, 0, 16 * BS, 0, &pin)))
+			return ret;
+		TIMED(&v[i], udax_unpin(&pin));
 	}
-	report_lat(x->r, "udax", "unpin_16_pages", &x->s, NULL);
+	bench_report(x->r, "unpin_16_pages.udax.p50", bench_percentile(v, n, 50), "us");
 	/* Truncate while 16 pages are pinned, deferred: returns at once. */
 	for (size_t i = 0; i < n / 8; i++) {
 		for (int k = 0; k < 64; k++)
 			udax_pwrite(f, x->buf, BS, (uint64_t)k * BS);
 		if ((ret = udax_pin(f, 0, 16 * BS, 0, &pin)))
 			return ret;
-		TIMED(&x->s, i, ret = udax_ftruncate_ex(f, 0, &defer));
+		TIMED(&v[i], ret = udax_ftruncate_ex(f, 0, &defer));
 		udax_unpin(&pin);
 		if (ret)
 			return ret;
 	}
-	x->s.n = n / 8;
-	report_lat(x->r, "udax", "truncate_64_blocks_16_pinned_defer", &x->s, NULL);
-	x->s.n = n;
+	bench_report(x->r, "truncate_64_blocks_16_pinned_defer.udax.p50",
+		     bench_percentile(v, n / 8 ? n / 8 : 1, 50), "us");
 	udax_close(&f);
-	return b->unlink(b, "pins");
+	return x->be[U]->unlink(x->be[U], "pins");
 }
+
+/* CRC-32C of a 4 KiB block with each implementation this CPU runs. */
+static void fig_crc(struct run *x)
+{
+	uint32_t (*fn)(uint32_t, const void *, size_t);
+	const char *name;
+	char key[64];
+	uint32_t c = 0;
+
+	bench_report_str(x->r, "crc32c.impl", udax_crc32c_impl_name());
+	for (unsigned i = 0; udax_crc32c_impl(i, &name, &fn) == 0; i++) {
+		size_t n = per_round(x, 1);
+
+		for (size_t k = 0; k < n; k++)
+			TIMED(&x->v[U][k], c = fn(c, x->big + (k % 16) * BS, BS));
+		bench_keep(c);
+		snprintf(key, sizeof(key), "crc32c_4k.%s.p50", name);
+		bench_report(x->r, key, bench_percentile(x->v[U], n, 50), "us");
+	}
+}
+
+/* ---- set up and tear down ------------------------------------------------------ */
+
+/*
+ * Open the device (a file device that does not exist yet is created to
+ * fit), keep a scratch area at its end for the floor's stores, and make
+ * and mount a file system on the rest.
+ */
+static int setup(struct run *x, struct be *u, struct be *k, uint32_t nr_inodes)
+{
+	const struct fs_bench_opts *o = x->o;
+	struct udax_dev_opts dopt = { 0 };
+	struct udax_mkfs_opts mo = { .nr_inodes = nr_inodes };
+	struct udax_dev_info di;
+	struct udax_part_spec ps = { .type = UDAX_PART_TYPE_UDAXFS, .label = "bench" };
+	uint64_t avail;
+	int ret;
+
+	x->buf = aligned_alloc(BS, BS);
+	x->big = aligned_alloc(BS, o->file_size);
+	for (int s = 0; s < NSIDES; s++)
+		x->v[s] = calloc((size_t)o->ops + ROUNDS * 8, sizeof(double));
+	if (!x->buf || !x->big || !x->v[U] || !x->v[K] || !x->v[F])
+		return -ENOMEM;
+	memset(x->buf, 'b', BS);
+	for (uint64_t i = 0; i < o->file_size; i++)
+		x->big[i] = (char)(i * 131 + 7);
+	x->seed = 88172645463325252ul;
+	x->be[U] = u;
+	x->be[K] = k;
+	bench_report_str(x->r, "udax.device", o->device);
+	bench_report_str(x->r, "kernel.dir", o->kernel_dir);
+	bench_report(x->r, "file_size", (double)o->file_size, "bytes");
+
+	if (strncmp(o->device, "mem:", 4) && access(!strncmp(o->device, "file:", 5) ?
+						    o->device + 5 : o->device, F_OK)) {
+		dopt.flags = UDAX_DEV_CREATE;
+		dopt.size = 4 * o->file_size + (64ull << 20);
+	}
+	mkdir(o->kernel_dir, 0755);
+	bench_progress("opening %s", o->device);
+	ret = udax_dev_open(o->device, &dopt, &x->dev);
+	if (ret) {
+		fprintf(stderr, "bench fs: %s\n", udax_dev_last_error());
+		return ret;
+	}
+	udax_dev_info(x->dev, &di);
+	bench_report_str(x->r, "udax.device.persist", di.persist_impl);
+	x->scratch_len = di.size >= 256 * MiB ? 16 * MiB : 4 * MiB;
+	avail = di.size - di.table_offset - 2 * MiB;
+	if (di.size < 64 * MiB || avail < x->scratch_len + 32 * MiB) {
+		fprintf(stderr, "bench fs: device %s is too small (want 64 MiB or more)\n",
+			o->device);
+		return -ENOSPC;
+	}
+	ps.size = (avail - x->scratch_len) & ~(2 * MiB - 1);
+	if ((ret = udax_dev_mkpart(x->dev, &ps, 1, UDAX_MKPART_FORCE))) {
+		fprintf(stderr, "bench fs: %s\n", udax_dev_last_error());
+		return ret;
+	}
+	x->scratch = (char *)di.addr + di.size - x->scratch_len;
+	if ((ret = udax_mkfs(x->dev, 0, nr_inodes ? &mo : NULL)) ||
+	    (ret = udax_mount(x->dev, 0, NULL, &u->fs))) {
+		fprintf(stderr, "bench fs: %s\n", udax_fs_last_error());
+		return ret;
+	}
+	return 0;
+}
+
+static void teardown(struct run *x, struct be *u)
+{
+	bench_progress_end();
+	if (u->fs)
+		udax_unmount(&u->fs);
+	if (x->dev)
+		udax_dev_close(&x->dev, 0);
+	free(x->buf);
+	free(x->big);
+	for (int s = 0; s < NSIDES; s++)
+		free(x->v[s]);
+}
+
+#define BACKENDS(o)							\
+	struct be u = { "udax", .open = u_open, .pwrite = u_pwrite,	\
+		.pread = u_pread, .append = u_append, .truncate = u_truncate, \
+		.close = u_close, .unlink = u_unlink, .map = u_map,	\
+		.unmap = u_unmap };					\
+	struct be k = { "kernel", .dir = (o)->kernel_dir, .open = k_open, \
+		.pwrite = k_pwrite, .pread = k_pread, .append = k_append, \
+		.truncate = k_truncate, .close = k_close,		\
+		.unlink = k_unlink, .map = k_map, .unmap = k_unmap }
 
 int fs_bench_run(const struct fs_bench_opts *o, struct bench_report *r)
 {
-	static const char *names[] = { "append_4k", "seq_write", "seq_read", "rand_read_4k",
-		"rand_overwrite_4k", "map", "memcpy_from_map.first_touch",
-		"memcpy_from_map.warm", "memcpy_to_map.warm", "truncate_64_blocks",
-		"create_unlink" };
-	/* Latencies: lower is better; throughputs (MB/s): higher is better. */
-	static const bool is_rate[] = { 0, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0 };
-	double res[11][2];
-	struct be u = { "udax", .open = u_open, .pwrite = u_pwrite, .pread = u_pread,
-		.append = u_append, .truncate = u_truncate, .close = u_close,
-		.unlink = u_unlink, .map = u_map, .unmap = u_unmap };
-	struct be k = { "kernel", .dir = o->kernel_dir, .open = k_open, .pwrite = k_pwrite,
-		.pread = k_pread, .append = k_append, .truncate = k_truncate,
-		.close = k_close, .unlink = k_unlink, .map = k_map, .unmap = k_unmap };
+	BACKENDS(o);
 	struct run x = { .o = o, .r = r };
-	struct udax_dev *dev = NULL;
-	uint64_t t0;
+	double p50[NSIDES], med[NSIDES];
 	int ret;
 
-	x.buf = aligned_alloc(BS, BS);
-	x.big = aligned_alloc(BS, o->file_size);
-	x.s.v = calloc((size_t)o->ops, sizeof(double));
-	x.s.n = (size_t)o->ops;
-	if (!x.buf || !x.big || !x.s.v) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	memset(x.buf, 'b', BS);
-	for (uint64_t i = 0; i < o->file_size; i++)
-		x.big[i] = (char)(i * 131 + 7);
-	bench_report_str(r, "udax.device", o->device);
-	bench_report_str(r, "kernel.dir", o->kernel_dir);
-	bench_report(r, "file_size", (double)o->file_size, "bytes");
+	if (!(ret = setup(&x, &u, &k, 0)) &&
+	    !(ret = fig_floor(&x)) &&
+	    !(ret = fig_append(&x)) &&
+	    !(ret = open_big(&x))) {
+		x.floor = FL_PERSIST;
+		if (!(ret = rate_figure(&x, "seq_write", M_U | M_K | M_F, st_seq_write, med))) {
+			double useq = med[U];
 
-	/* A file device that does not exist yet is created to fit the runs. */
-	{
-		struct udax_dev_opts dopt = { 0 };
-
-		if (strncmp(o->device, "mem:", 4) && access(o->device[0] == 'f' &&
-		    !strncmp(o->device, "file:", 5) ? o->device + 5 : o->device, F_OK)) {
-			dopt.flags = UDAX_DEV_CREATE;
-			dopt.size = 4 * o->file_size + (64ull << 20);
+			/* The floor without write-back: plain memcpy bandwidth. */
+			x.floor = FL_MEMCPY;
+			ret = rate_figure(&x, "seq_write_memcpy", M_F, st_seq_write, med);
+			if (!ret)
+				ratio(&x, "seq_write", "udax_to_floor_memcpy", useq, med[F]);
+			x.floor = FL_PERSIST;
 		}
-		mkdir(o->kernel_dir, 0755);
-		ret = udax_dev_open(o->device, &dopt, &dev);
+		if (!ret)
+			ret = floor_view(&x);
+		if (!ret)
+			ret = rate_figure(&x, "seq_read", M_U | M_K | M_F, st_seq_read, med);
+		if (!ret)
+			ret = fig_rand_read(&x);
+		if (!ret)
+			ret = lat_figure(&x, "rand_overwrite_4k", M_U | M_K | M_F,
+					 st_rand_overwrite, per_round(&x, 1), p50);
+		if (!ret)
+			ret = fig_views(&x);
+		if (x.part_view)	/* the truncates break it */
+			udax_view_unmap(&x.part_view);
+		if (!ret)
+			ret = lat_figure(&x, "truncate_64_blocks", M_U | M_K, st_truncate,
+					 per_round(&x, 8), p50);
+		close_big(&x);
 	}
-	if (ret) {
-		fprintf(stderr, "bench fs: %s\n", udax_dev_last_error());
-		goto out;
-	}
-	if ((ret = udax_dev_mkpart(dev, NULL, 0, UDAX_MKPART_FORCE)) ||
-	    (ret = udax_mkfs(dev, 0, NULL)) || (ret = udax_mount(dev, 0, NULL, &u.fs))) {
-		fprintf(stderr, "bench fs: %s\n", udax_fs_last_error());
-		goto out;
-	}
-	if ((ret = bench_backend(&u, &x, 0, res)) || (ret = bench_backend(&k, &x, 1, res)) ||
-	    (ret = bench_pins(&u, &x)))
-		goto out;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		char key[96];
+	if (!ret)
+		ret = lat_figure(&x, "create_unlink", M_U | M_K, st_create_unlink,
+				 per_round(&x, 4), p50);
+	if (!ret)
+		ret = bench_pins(&x);
+	if (!ret)
+		fig_crc(&x);
+	teardown(&x, &u);
+	return ret;
+}
 
-		snprintf(key, sizeof(key), "%s%s", names[i], is_rate[i] ? "" : ".p50");
-		report_ratio(r, key, res[i][0], res[i][1]);
-	}
-	/* The physical reference: memcpy of the same bytes, DRAM to DRAM. */
-	{
-		char *dst = aligned_alloc(BS, o->file_size);
+/* ---- scale ---------------------------------------------------------------- */
 
-		if (dst) {
-			memset(dst, 0, o->file_size);
-			t0 = bench_now_ns();
-			memcpy(dst, x.big, o->file_size);
-			bench_keep(dst[o->file_size - 1]);
-			bench_report(r, "memcpy_dram.reference",
-				     (double)o->file_size / ((double)(bench_now_ns() - t0) / 1e3),
-				     "MB/s");
-			for (size_t i = 0; i < x.s.n; i++)
-				TIMED(&x.s, i, memcpy(dst + (i % 64) * BS, x.buf, BS));
-			report_lat(r, "dram", "memcpy_4k_reference", &x.s, NULL);
-			free(dst);
+/* Parse "100,1000,..." into ascending sizes; returns how many (<= max). */
+static size_t parse_sizes(const char *s, unsigned long *v, size_t max)
+{
+	size_t n = 0;
+
+	while (s && *s && n < max) {
+		char *end;
+		unsigned long x = strtoul(s, &end, 10);
+
+		if (end == s || x == 0 || (n && x <= v[n - 1]))
+			return 0;
+		v[n++] = x;
+		s = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			return 0;
+	}
+	return n;
+}
+
+static int dir_path(struct run *x, int s, char *p, size_t len, const char *name)
+{
+	return snprintf(p, len, "%s/d/%s", s == U ? "" : x->o->kernel_dir, name);
+}
+
+/* Grow directory d of side @s from @have to @want entries (empty files). */
+static int dir_fill(struct run *x, int s, unsigned long have, unsigned long want)
+{
+	for (unsigned long i = have; i < want; i++) {
+		char name[32];
+		void *fh;
+		int ret;
+
+		if (i % 1000 == 0)
+			bench_progress("directory of the %s side: %lu / %lu entries",
+				       side_name[s], i, want);
+		snprintf(name, sizeof(name), "d/e%07lu", i);
+		if ((ret = x->be[s]->open(x->be[s], name, true, &fh)))
+			return ret;
+		x->be[s]->close(fh);
+	}
+	return 0;
+}
+
+static unsigned long dir_entries;	/* entries of d during a figure */
+
+static int st_dir_stat(struct run *x, int s, double *out, size_t n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		char name[32], p[4200];
+
+		snprintf(name, sizeof(name), "e%07lu", rnd(&x->seed) % dir_entries);
+		dir_path(x, s, p, sizeof(p), name);
+		if (s == U) {
+			struct udax_stat st;
+
+			TIMED(&out[i], ret = udax_stat(x->be[U]->fs, p, &st));
+		} else {
+			struct stat st;
+
+			TIMED(&out[i], ret = stat(p, &st) ? -errno : 0);
 		}
 	}
-out:
-	if (u.fs)
-		udax_unmount(&u.fs);
-	if (dev)
-		udax_dev_close(&dev, 0);
-	free(x.buf);
-	free(x.big);
-	free(x.s.v);
+	return ret;
+}
+
+static int st_dir_create(struct run *x, int s, double *out, size_t n)
+{
+	struct be *b = x->be[s];
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		char name[48];
+		void *fh;
+
+		snprintf(name, sizeof(name), "d/n%d_%zu", x->tag, i);
+		TIMED(&out[i], ret = b->open(b, name, true, &fh));
+		if (ret)
+			break;
+		b->close(fh);
+		ret = b->unlink(b, name);
+	}
+	return ret;
+}
+
+static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
+{
+	double p50[NSIDES], first[2][2] = { { 0 } }, last[2][2] = { { 0 } };
+	size_t n = per_round(x, 4);
+	int ret = 0;
+
+	if (x->be[U]->fs && (ret = udax_mkdir(x->be[U]->fs, "/d", 0755)))
+		return ret;
+	{
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s/d", x->o->kernel_dir);
+		if (mkdir(p, 0755) && errno != EEXIST)
+			return -errno;
+	}
+	dir_entries = 0;
+	for (size_t i = 0; i < nsizes && !ret; i++) {
+		char fig[64];
+
+		for (int s = U; s <= K && !ret; s++)
+			ret = dir_fill(x, s, dir_entries, sizes[i]);
+		if (ret)
+			break;
+		dir_entries = sizes[i];
+		snprintf(fig, sizeof(fig), "dir_stat.entries_%lu", sizes[i]);
+		if ((ret = lat_figure(x, fig, M_U | M_K, st_dir_stat, n, p50)))
+			break;
+		for (int s = U; s <= K; s++) {
+			last[0][s] = p50[s];
+			if (!i)
+				first[0][s] = p50[s];
+		}
+		snprintf(fig, sizeof(fig), "dir_create.entries_%lu", sizes[i]);
+		if ((ret = lat_figure(x, fig, M_U | M_K, st_dir_create, n, p50)))
+			break;
+		for (int s = U; s <= K; s++) {
+			last[1][s] = p50[s];
+			if (!i)
+				first[1][s] = p50[s];
+		}
+	}
+	if (!ret && nsizes > 1) {
+		ratio(x, "dir_stat.udax.p50", "largest_to_smallest", last[0][U], first[0][U]);
+		ratio(x, "dir_stat.kernel.p50", "largest_to_smallest", last[0][K], first[0][K]);
+		ratio(x, "dir_create.udax.p50", "largest_to_smallest", last[1][U], first[1][U]);
+		ratio(x, "dir_create.kernel.p50", "largest_to_smallest", last[1][K], first[1][K]);
+	}
+	/* The kernel side's entries go (tmpfs is memory); udax's go with the
+	 * file system. */
+	bench_progress("removing the kernel directory's entries");
+	for (unsigned long i = 0; i < dir_entries; i++) {
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s/d/e%07lu", x->o->kernel_dir, i);
+		unlink(p);
+	}
+	{
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s/d", x->o->kernel_dir);
+		rmdir(p);
+	}
+	return ret;
+}
+
+/*
+ * Two files appended alternately, 4 KiB at a time, up to grow_size each:
+ * the p50 of the appends in a window ending at each size (powers of 4 from
+ * 256 KiB, and the end), against the first window.
+ */
+static int fig_grow(struct run *x)
+{
+	uint64_t total = x->o->grow_size / BS, mark = 64, done = 0;
+	size_t win = total < 256 ? (size_t)total : 256, filled = 0;
+	double *w = x->v[U], first = 0, p50 = 0;
+	struct udax_file *f[2];
+	int ret;
+
+	if ((ret = udax_open(x->be[U]->fs, "/ga", O_RDWR | O_CREAT | O_TRUNC, 0644, &f[0])))
+		return ret;
+	if ((ret = udax_open(x->be[U]->fs, "/gb", O_RDWR | O_CREAT | O_TRUNC, 0644, &f[1]))) {
+		udax_close(&f[0]);
+		return ret;
+	}
+	for (uint64_t i = 1; i <= total && !ret; i++) {
+		for (int j = 0; j < 2 && !ret; j++) {
+			ssize_t got;
+
+			TIMED(&w[filled % win], got = udax_append(f[j], x->buf, BS, NULL));
+			filled++;
+			if (got != BS)
+				ret = got < 0 ? (int)got : -EIO;
+		}
+		if (i % 256 == 0)
+			bench_progress("two files growing alternately: %llu / %llu KiB each",
+				       (unsigned long long)(i * BS >> 10),
+				       (unsigned long long)(total * BS >> 10));
+		if (!ret && (i == win / 2 || i == mark || i == total) && filled >= win) {
+			char key[96];
+			double tmp[256];
+
+			memcpy(tmp, w, win * sizeof(*w));
+			p50 = bench_percentile(tmp, win, 50);
+			if (!done++)
+				first = p50;
+			snprintf(key, sizeof(key), "grow_alternate.append_4k.at_%lluK.udax.p50",
+				 (unsigned long long)(i * BS >> 10));
+			bench_report(x->r, key, p50, "us");
+			if (i == mark)
+				mark *= 4;
+		}
+	}
+	udax_close(&f[0]);
+	udax_close(&f[1]);
+	udax_unlink(x->be[U]->fs, "/ga");
+	udax_unlink(x->be[U]->fs, "/gb");
+	if (!ret && done > 1)
+		ratio(x, "grow_alternate.append_4k.udax.p50", "end_to_start", p50, first);
+	return ret;
+}
+
+struct appender {
+	struct run *x;
+	int side, id;
+	pthread_barrier_t *go;
+	int ret;
+};
+
+static void *append_thread(void *arg)
+{
+	struct appender *a = arg;
+	struct be *b = a->x->be[a->side];
+	uint64_t n = a->x->o->thread_size / BS;
+	char name[32];
+	void *fh = NULL;
+	bool opened;
+
+	snprintf(name, sizeof(name), "t%d", a->id);
+	a->ret = b->open(b, name, true, &fh);
+	opened = !a->ret;
+	pthread_barrier_wait(a->go);
+	for (uint64_t i = 0; i < n && !a->ret; i++) {
+		ssize_t w = b->append(fh, a->x->buf, BS);
+
+		if (w != BS)
+			a->ret = w < 0 ? (int)w : -EIO;
+	}
+	pthread_barrier_wait(a->go);
+	if (opened) {
+		b->close(fh);
+		b->unlink(b, name);
+	}
+	return NULL;
+}
+
+/* T threads each appending thread_size to their own file: MB/s of all. */
+static int threads_append(struct run *x, int side, int t, double *out)
+{
+	struct appender a[2];
+	pthread_t th[2];
+	pthread_barrier_t go;
+	uint64_t t0 = 0;
+	int ret = 0, started = 0;
+
+	pthread_barrier_init(&go, NULL, (unsigned)t + 1);
+	for (int i = 0; i < t; i++) {
+		a[i] = (struct appender){ x, side, i, &go, 0 };
+		if (pthread_create(&th[i], NULL, append_thread, &a[i]))
+			break;
+		started++;
+	}
+	if (started != t) {
+		/* Cannot happen with two threads in practice; do not hang. */
+		fprintf(stderr, "bench fs: pthread_create failed\n");
+		exit(1);
+	}
+	pthread_barrier_wait(&go);
+	t0 = bench_now_ns();
+	pthread_barrier_wait(&go);
+	*out = mbps((uint64_t)t * x->o->thread_size, bench_now_ns() - t0);
+	for (int i = 0; i < t; i++) {
+		pthread_join(th[i], NULL);
+		if (a[i].ret && !ret)
+			ret = a[i].ret;
+	}
+	pthread_barrier_destroy(&go);
+	return ret;
+}
+
+/* Rounds 1, 2, 2, 1 threads, per side: each count's median MB/s. */
+static int fig_threads(struct run *x)
+{
+	for (int s = U; s <= K; s++) {
+		double v[2][ROUNDS], med[2];
+		int n[2] = { 0, 0 };
+
+		for (int r = 0; r < ROUNDS; r++) {
+			int t = (r == 0 || r == 3) ? 1 : 2, ret;
+
+			bench_progress("%s: %d thread(s) appending, round %d/%d",
+				       side_name[s], t, r + 1, ROUNDS);
+			ret = threads_append(x, s, t, &v[t - 1][n[t - 1]]);
+			if (ret)
+				return ret;
+			n[t - 1]++;
+		}
+		for (int t = 0; t < 2; t++) {
+			char key[64];
+
+			med[t] = bench_percentile(v[t], (size_t)n[t], 50);
+			snprintf(key, sizeof(key), "threads_append.%d.%s", t + 1, side_name[s]);
+			bench_report(x->r, key, med[t], "MB/s");
+		}
+		{
+			char key[64];
+
+			snprintf(key, sizeof(key), "threads_append.%s", side_name[s]);
+			ratio(x, key, "2_to_1", med[1], med[0]);
+		}
+	}
+	return 0;
+}
+
+int fs_bench_scale(const struct fs_bench_opts *o, struct bench_report *r)
+{
+	BACKENDS(o);
+	struct run x = { .o = o, .r = r };
+	unsigned long sizes[16];
+	size_t nsizes = parse_sizes(o->dir_sizes, sizes, 16);
+	int ret;
+
+	if (!nsizes) {
+		fprintf(stderr, "bench scale: bad directory sizes '%s' (want ascending "
+			"positive numbers, e.g. 100,1000,10000)\n", o->dir_sizes);
+		return -EINVAL;
+	}
+	ret = setup(&x, &u, &k, (uint32_t)(sizes[nsizes - 1] + 4096 > 32768 ?
+					   sizes[nsizes - 1] + 4096 : 0));
+	if (!ret)
+		ret = fig_dirs(&x, sizes, nsizes);
+	if (!ret)
+		ret = fig_grow(&x);
+	if (!ret)
+		ret = fig_threads(&x);
+	if (!ret && !(ret = open_big(&x))) {
+		ret = floor_view(&x);
+		if (!ret)
+			ret = fig_rand_read(&x);
+		if (!ret)
+			ret = fig_views(&x);
+		close_big(&x);
+	}
+	teardown(&x, &u);
 	return ret;
 }

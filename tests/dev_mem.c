@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Memory devices: open, info, access, persistence calls, close. */
+/*
+ * Memory devices: open, info, access, persistence calls, close; every page
+ * resident at open (populated); persist=MODE (PMem-like flushes) and
+ * huge=hugetlb.
+ */
+#include <sys/mman.h>
 #include <udax/dev.h>
 
 #include "dev_util.h"
@@ -11,6 +16,55 @@ static void check_size(const char *spec, uint64_t want)
 
 	T_OK(udax_dev_info(dev, &info));
 	T_ASSERT(info.size == want);
+	T_OK(udax_dev_close(&dev, 0));
+}
+
+/* Every page of the device is resident right after the open. */
+static void check_populated(struct udax_dev *dev)
+{
+	struct udax_dev_info info;
+	unsigned char *vec;
+	size_t n;
+
+	T_OK(udax_dev_info(dev, &info));
+	n = info.size / UDAX_PAGE_SIZE;
+	vec = malloc(n);
+	T_ASSERT(vec);
+	T_ASSERT(mincore(info.addr, info.size, vec) == 0);
+	for (size_t i = 0; i < n; i++)
+		T_ASSERT(vec[i] & 1);
+	free(vec);
+}
+
+/* persist=MODE: PMem-like persistence on memory; MODE must exist here. */
+static void check_persist(const char *spec, const char *impl)
+{
+	struct udax_dev *dev = NULL;
+	struct udax_dev_info info;
+	char *p;
+	int ret = udax_dev_open(spec, NULL, &dev);
+
+	if (ret == -EOPNOTSUPP) {
+		T_ASSERT(strstr(udax_dev_last_error(), "no such cache-flush"));
+		printf("%s: not on this CPU\n", spec);
+		return;
+	}
+	T_OK(ret);
+	T_OK(udax_dev_info(dev, &info));
+	T_ASSERT(info.kind == UDAX_DEV_KIND_MEM);
+	T_ASSERT(info.durability == UDAX_DUR_CPU_CACHE);
+	T_ASSERT(info.store_granularity == 64);
+	T_ASSERT(strstr(info.durability_desc, "emulated persistent memory"));
+	if (impl)
+		T_ASSERT(strcmp(info.persist_impl, impl) == 0);
+	p = info.addr;
+	memset(p + 100, 0x5a, 5000);
+	T_OK(udax_dev_persist(dev, p + 100, 5000));
+	T_OK(udax_dev_memcpy_persist(dev, p + 8192, "hello", 6, 0));
+	T_OK(udax_dev_memset_persist(dev, p + 9000, 1, 300, UDAX_PERSIST_NODRAIN));
+	T_OK(udax_dev_drain(dev));
+	T_ASSERT(strcmp(p + 8192, "hello") == 0 && p[9299] == 1 && p[5099] == 0x5a);
+	check_populated(dev);
 	T_OK(udax_dev_close(&dev, 0));
 }
 
@@ -78,5 +132,33 @@ int main(void)
 	check_size("mem:2m", 2 * MiB);
 	check_size("mem:1G", 1024 * MiB);
 	check_size("mem:8192K", 8 * MiB);
+
+	/* Populated at open: no page is left for a first-touch fault. */
+	dev = t_open_mem("mem:16M", 0);
+	check_populated(dev);
+	T_OK(udax_dev_close(&dev, 0));
+
+	check_persist("mem:8M,persist=cpu", NULL);
+	check_persist("mem:8M,persist=clwb", "clwb+sfence");
+	check_persist("mem:8M,persist=clflushopt", "clflushopt+sfence");
+	check_persist("mem:8M,persist=clflush", "clflush");
+
+	/* huge=hugetlb: works with a pool, else a clear -ENOMEM. */
+	{
+		int ret = udax_dev_open("mem:4M,huge=hugetlb", NULL, &dev);
+		size_t align;
+		int fd;
+
+		if (ret) {
+			T_ASSERT(ret == -ENOMEM || ret == -EINVAL || ret == -ENOSYS);
+			T_ASSERT(strstr(udax_dev_last_error(), "huge"));
+			printf("huge=hugetlb: %s\n", udax_dev_last_error());
+		} else {
+			T_OK(udax_dev_mmap_fd(dev, &fd, &align));
+			T_ASSERT(align == 2 * MiB);
+			check_populated(dev);
+			T_OK(udax_dev_close(&dev, 0));
+		}
+	}
 	return 0;
 }

@@ -83,6 +83,18 @@ int main(void)
 	bad("mem:99999999999999999999", NULL, -EINVAL, "overflows");
 	bad("mem:17179869184G", NULL, -EINVAL, "overflows");
 	bad("mem:16777216T", NULL, -EINVAL, "overflows");
+	/* Memory options. */
+	bad("mem:4M,", NULL, -EINVAL, "bad or repeated option");
+	bad("mem:4M,bogus", NULL, -EINVAL, "bad or repeated option \"bogus\"");
+	bad("mem:4M,persist=", NULL, -EINVAL, "bad or repeated option");
+	bad("mem:4M,persist=foo", NULL, -EINVAL, "bad persist mode \"foo\"");
+	bad("mem:4M,persist=clwbx", NULL, -EINVAL, "bad persist mode");
+	bad("mem:4M,persist=cpu,persist=cpu", NULL, -EINVAL, "repeated");
+	bad("mem:4M,huge=thp", NULL, -EINVAL, "bad or repeated option");
+	bad("mem:4M,huge=hugetlb,huge=hugetlb", NULL, -EINVAL, "repeated");
+	bad("mem:4096,huge=hugetlb", NULL, -EINVAL, "multiple of 2 MiB");
+	bad("mem:4M,persist=cpu;x", NULL, -EINVAL, "bad persist mode");
+	bad("mem:12Q,persist=cpu", NULL, -EINVAL, "bad size \"12Q\"");
 
 	/* Options. */
 	o = (struct udax_dev_opts){ .flags = 1u << 20 };

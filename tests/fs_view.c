@@ -2,7 +2,9 @@
 /*
  * Views: zero-copy loads and stores on file blocks; holes refused or
  * allocated; a layout break makes the broken part of a view fault while
- * the rest stays usable.
+ * the rest stays usable; runs of contiguous extents mapped as one, broken
+ * where the file's blocks are not contiguous on the device (two files
+ * written alternately); UDAX_VIEW_POPULATE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,41 @@ static bool load_faults(volatile char *p)
 		return true;
 	(void)*p;
 	return false;
+}
+
+/*
+ * Two files written block by block in turn interleave on the device; a
+ * view of each (lazy, then populated) must show each block's own data.
+ */
+static void check_interleaved(struct udax_fs *fs)
+{
+	enum { N = 64 };
+	struct udax_file *g[2];
+	char buf[BS];
+
+	T_EXPECT_ERR(udax_open(fs, "/g0", O_CREAT | O_RDWR, 0644, &g[0]), 0);
+	T_EXPECT_ERR(udax_open(fs, "/g1", O_CREAT | O_RDWR, 0644, &g[1]), 0);
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j < 2; j++) {
+			memset(buf, (char)(i * 2 + j), BS);
+			T_EXPECT_ERR(udax_pwrite(g[j], buf, BS, (uint64_t)i * BS), BS);
+		}
+	for (int j = 0; j < 2; j++)
+		for (unsigned fl = 0; fl <= UDAX_VIEW_POPULATE; fl += UDAX_VIEW_POPULATE) {
+			struct udax_view *v;
+			void *a;
+
+			T_EXPECT_ERR(udax_view_map(g[j], 0, N * BS, fl, &v, &a), 0);
+			for (int i = 0; i < N; i++) {
+				const char *p = (const char *)a + (size_t)i * BS;
+
+				T_ASSERT(p[0] == (char)(i * 2 + j) &&
+					 p[BS - 1] == (char)(i * 2 + j));
+			}
+			T_EXPECT_ERR(udax_view_unmap(&v), 0);
+		}
+	T_EXPECT_ERR(udax_close(&g[0]), 0);
+	T_EXPECT_ERR(udax_close(&g[1]), 0);
 }
 
 int main(void)
@@ -71,6 +108,10 @@ int main(void)
 	T_EXPECT_ERR(udax_view_map(f, 0, 100, 0, &v2, &a), -EINVAL);
 	T_EXPECT_ERR(udax_view_map(f, 0, 9 * BS, 0, &v2, &a), -EINVAL);	/* past EOF */
 	T_EXPECT_ERR(udax_view_map(f, 0, BS, 1u << 9, &v2, &a), -EINVAL);
+	T_EXPECT_ERR(udax_view_map(f, 0, 8 * BS, UDAX_VIEW_POPULATE, &v2, &a), 0);
+	T_ASSERT(((char *)a)[2 * BS] == 'X' && ((char *)a)[5 * BS] == 'Y');
+	T_EXPECT_ERR(udax_view_unmap(&v2), 0);
+	check_interleaved(fs);
 	T_EXPECT_ERR(udax_open(fs, "/f", O_RDONLY, 0, &ro), 0);
 	T_EXPECT_ERR(udax_view_map(ro, 0, BS, UDAX_VIEW_WRITE, &v2, &a), -EACCES);
 	T_EXPECT_ERR(udax_view_map(ro, 0, BS, 0, &v2, &a), 0);

@@ -15,26 +15,47 @@
 #include "fs_bench.h"
 #include "pagemap_bench.h"
 
+/* Memory that pays cache-line write-back and fences as PMem/CXL does,
+ * where the CPU has the instructions. */
+#if defined(__x86_64__)
+#define DEFAULT_DEVICE "mem:512M,persist=cpu"
+#else
+#define DEFAULT_DEVICE "mem:512M"
+#endif
+
 static void bench_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: udax bench {pagemap|fs} [options]\n"
+		"usage: udax bench {pagemap|fs|scale} [options]\n"
+		"       udax bench fs scale [options]   (the same as udax bench scale)\n"
 		"\n"
 		"pagemap: the pagemap hot paths: put_page with the static key off and on,\n"
 		"         get+put scaling, idle-wait latency.\n"
-		"fs:      udax against a kernel directory, same operations and sizes:\n"
-		"         4 KiB append / random read / random overwrite, sequential\n"
-		"         write and read, memcpy through a view vs mmap, truncate,\n"
-		"         create+unlink, pins; with ratios and a memcpy reference.\n"
-		"Prints \"key value unit\" lines, then one JSON object.\n"
+		"fs:      udax against a kernel directory and against the device's physical\n"
+		"         floor (memcpy 4 KiB; + write-back of its lines + fence; NT stores\n"
+		"         + fence), same operations and sizes, same run, in rounds whose\n"
+		"         order alternates: 4 KiB append / random read / random overwrite,\n"
+		"         sequential write and read, mapping a view vs mmap, loads and\n"
+		"         stores through them, truncate, create+unlink, pins, CRC-32C;\n"
+		"         every figure with same-run ratios (udax to kernel, to floor).\n"
+		"scale:   the curves: stat and create vs directory size, append vs file\n"
+		"         size with two files growing alternately, 1 vs 2 threads\n"
+		"         appending, random 4 KiB read vs memcpy, views vs mmap.\n"
+		"Prints \"key value unit\" lines, then one JSON object; progress on stderr\n"
+		"when it is a terminal.\n"
 		"\n"
 		"  -n, --iters N         pagemap: puts per timed round (default 1000000);\n"
 		"                        fs: timed calls per figure (default 20000)\n"
 		"  -t, --threads N       pagemap: the \"all threads\" count (default: CPUs)\n"
 		"  -w, --wait-samples N  pagemap: idle-wait latency samples (default 2000)\n"
-		"  -d, --device SPEC     fs: udax device (default mem:512M; it is formatted)\n"
-		"  -k, --kernel-dir DIR  fs: kernel directory (default /dev/shm)\n"
-		"  -s, --file-size SIZE  fs: big-file size (default 64M)\n"
+		"  -d, --device SPEC     fs, scale: udax device (default " DEFAULT_DEVICE ";\n"
+		"                        it is formatted)\n"
+		"  -k, --kernel-dir DIR  fs, scale: kernel directory (default /dev/shm)\n"
+		"  -s, --file-size SIZE  fs, scale: big-file size (default 64M)\n"
+		"  -D, --dir-sizes LIST  scale: directory sizes (default 100,1000,10000,100000)\n"
+		"  -g, --grow SIZE       scale: size each of the two alternately growing\n"
+		"                        files reaches (default 64M)\n"
+		"  -T, --thread-size SIZE scale: appended per thread (default 16M)\n"
 		"  -j, --json FILE       also write the JSON object to FILE\n"
 		"  -p, --plot DIR        after the run, write bar charts to DIR (created):\n"
 		"                        fs: p50 latency and MB/s, udax vs kernel;\n"
@@ -280,7 +301,7 @@ static int bench_plot(const char *what, const char *json, const char *dir)
 		free(v);
 		return -ENODATA;
 	}
-	ret = !strcmp(what, "fs") ? plot_fs(v, n, dir, names) :
+	ret = strcmp(what, "pagemap") ? plot_fs(v, n, dir, names) :
 				    plot_pagemap(v, n, dir, names);
 	free(v);
 	if (ret) {
@@ -328,11 +349,19 @@ int cmd_bench(int argc, char **argv)
 		{ "file-size", required_argument, NULL, 's' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "plot", required_argument, NULL, 'p' },
+		{ "dir-sizes", required_argument, NULL, 'D' },
+		{ "grow", required_argument, NULL, 'g' },
+		{ "thread-size", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pagemap_bench_opts po = { 0 };
-	struct fs_bench_opts fo = { "mem:512M", "/dev/shm", 64ull << 20, 20000 };
+	struct fs_bench_opts fo = {
+		.device = DEFAULT_DEVICE, .kernel_dir = "/dev/shm",
+		.file_size = 64ull << 20, .ops = 20000,
+		.dir_sizes = "100,1000,10000,100000",
+		.grow_size = 64ull << 20, .thread_size = 16ull << 20,
+	};
 	const char *json = NULL, *plot = NULL, *what;
 	char plot_json[4096];
 	struct bench_report *r;
@@ -346,14 +375,20 @@ int cmd_bench(int argc, char **argv)
 		return help ? EXIT_OK : EXIT_USAGE;
 	}
 	what = argv[1];
-	if (strcmp(what, "pagemap") && strcmp(what, "fs")) {
-		fprintf(stderr, "udax bench: unknown benchmark '%s' (known: pagemap, fs)\n", what);
+	if (!strcmp(what, "fs") && argc >= 3 && !strcmp(argv[2], "scale")) {
+		what = "scale";
+		argc--;
+		argv++;
+	}
+	if (strcmp(what, "pagemap") && strcmp(what, "fs") && strcmp(what, "scale")) {
+		fprintf(stderr, "udax bench: unknown benchmark '%s' (known: pagemap, fs, "
+			"scale)\n", what);
 		return EXIT_USAGE;
 	}
 	argc--;
 	argv++;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:t:w:d:k:s:j:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:t:w:d:k:s:j:p:D:g:T:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 		case 't':
@@ -385,6 +420,24 @@ int cmd_bench(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'D':
+			fo.dir_sizes = optarg;
+			break;
+		case 'g':
+		case 'T': {
+			uint64_t v;
+
+			if (!cli_parse_size(optarg, &v) || v < 8192 || v % 4096) {
+				fprintf(stderr, "udax bench: bad size '%s' (a multiple of "
+					"4K, at least 8K)\n", optarg);
+				return EXIT_USAGE;
+			}
+			if (c == 'g')
+				fo.grow_size = v;
+			else
+				fo.thread_size = v;
+			break;
+		}
 		case 'j':
 			json = optarg;
 			break;
@@ -419,7 +472,8 @@ int cmd_bench(int argc, char **argv)
 	r = bench_report_new(what);
 	if (!r)
 		return EXIT_FAIL;
-	ret = !strcmp(what, "fs") ? fs_bench_run(&fo, r) : pagemap_bench_run(&po, r);
+	ret = !strcmp(what, "fs") ? fs_bench_run(&fo, r) :
+	      !strcmp(what, "scale") ? fs_bench_scale(&fo, r) : pagemap_bench_run(&po, r);
 	if (ret)
 		fprintf(stderr, "udax bench %s: %s\n", what, udax_strerror(ret));
 	if (bench_report_json(r, stdout, json)) {

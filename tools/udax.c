@@ -24,7 +24,7 @@ static const struct {
 	{ "put", cmd_put, "copy a host file in" },
 	{ "get", cmd_get, "copy a file out" },
 	{ "fsck", cmd_fsck, "check (and with --repair, repair) file systems" },
-	{ "bench", cmd_bench, "benchmarks: udax bench {pagemap|fs}" },
+	{ "bench", cmd_bench, "benchmarks: udax bench {pagemap|fs|scale}" },
 #ifdef UDAX_HAVE_IO
 	{ "dmatest", cmd_dmatest, "the DMA-vs-truncate experiment (udax and a kernel dir)" },
 #endif
@@ -36,7 +36,12 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "  %-8s %s\n", "version", "print the version");
-	fprintf(f, "\nDEVICE arguments: a file, /dev/daxX.Y, or mem:SIZE (volatile memory).\n");
+	fprintf(f, "\nDEVICE arguments: a file, /dev/daxX.Y, or mem:SIZE (volatile memory).\n"
+		   "  mem:SIZE,persist=MODE  memory that persists like PMem/CXL: every flush\n"
+		   "                         writes its cache lines back and every drain fences\n"
+		   "                         (MODE: clwb, clflushopt, clflush, or cpu = the best\n"
+		   "                         this CPU has), e.g. mem:512M,persist=clwb\n"
+		   "  mem:SIZE,huge=hugetlb  memory of 2 MiB hugetlb pages (no views on it)\n");
 }
 
 int main(int argc, char **argv)

@@ -4,9 +4,23 @@
  *
  * A device is opened from a spec string and mapped into the process:
  *
- *   "mem:SIZE"          a memfd, mapped shared; volatile.  SIZE is a byte
+ *   "mem:SIZE[,OPT...]" a memfd, mapped shared; volatile.  SIZE is a byte
  *                       count with an optional K, M, G or T suffix (powers
- *                       of 1024), e.g. "mem:64M", "mem:4096".
+ *                       of 1024), e.g. "mem:64M", "mem:4096".  Every page
+ *                       is faulted in at open (no first-touch fault in an
+ *                       operation; out of memory fails the open), with
+ *                       transparent huge pages asked for.  Options:
+ *                       ",persist=MODE": persist like PMem/CXL, paying what
+ *                       such a device pays: every flush writes the lines
+ *                       back (MODE clwb, clflushopt, clflush, or cpu: the
+ *                       best this CPU has) and every drain is an sfence;
+ *                       durability UDAX_DUR_CPU_CACHE, store granularity
+ *                       64 (the contents still go at close).  E.g.
+ *                       "mem:512M,persist=clwb" for benchmarks and tests.
+ *                       ",huge=hugetlb": 2 MiB pages from the hugetlb pool
+ *                       (SIZE a multiple of 2 MiB; fails if the pool is
+ *                       short); mapped again only in 2 MiB units, so file
+ *                       system views are refused on it, as on device-dax.
  *   "file:PATH", PATH   a regular file.  On a DAX file system it is mapped
  *                       MAP_SYNC and made durable by CPU cache flushes;
  *                       elsewhere durability falls back to msync(2), and

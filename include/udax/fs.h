@@ -208,6 +208,9 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
 enum {
 	UDAX_VIEW_WRITE = 1u << 0,	/* map writable */
 	UDAX_VIEW_ALLOCATE = 1u << 1,	/* fill holes (allocate zeroed blocks) first */
+	/* Fill the page tables at map time (no fault on first access); by
+	 * default each page faults once, like an mmap of a DAX file. */
+	UDAX_VIEW_POPULATE = 1u << 2,
 };
 
 /*

@@ -105,6 +105,49 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/*
+ * The options of a memory device, after its size: ",persist=MODE" (flush
+ * like PMem/CXL: cpu, clwb, clflushopt or clflush) and ",huge=hugetlb".
+ * Each at most once.
+ */
+static int parse_mem_options(const char *opts, const char *spec,
+			     struct dev_open_ctx *oc)
+{
+	static const char *const modes[] = { "cpu", "clwb", "clflushopt", "clflush" };
+	bool seen_persist = false, seen_huge = false;
+
+	while (*opts == ',') {
+		const char *o = opts + 1;
+		size_t n = strcspn(o, ",");
+
+		if (n > 8 && !strncmp(o, "persist=", 8) && !seen_persist) {
+			size_t i;
+
+			for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+				if (strlen(modes[i]) == n - 8 && !strncmp(o + 8, modes[i], n - 8))
+					break;
+			if (i == sizeof(modes) / sizeof(modes[0]))
+				return dev_err(-EINVAL, "udax_dev_open: bad persist "
+					       "mode \"%.*s\" in spec \"%s\" (want cpu, "
+					       "clwb, clflushopt or clflush)", (int)(n - 8),
+					       o + 8, spec);
+			oc->mem_persist = modes[i];
+			seen_persist = true;
+		} else if (n == 12 && !strncmp(o, "huge=hugetlb", 12) && !seen_huge) {
+			oc->mem_hugetlb = true;
+			seen_huge = true;
+		} else {
+			return dev_err(-EINVAL, "udax_dev_open: bad or repeated option "
+				       "\"%.*s\" in spec \"%s\" (want persist=MODE or "
+				       "huge=hugetlb, each at most once)", (int)n, o, spec);
+		}
+		opts = o + n;
+	}
+	if (*opts)	/* unreachable: the size stopped at a ',' or the end */
+		return dev_err(-EINVAL, "udax_dev_open: bad spec \"%s\"", spec);
+	return 0;
+}
+
 static int parse_spec(const char *spec, const struct udax_dev_opts *o,
 		      struct dev_open_ctx *oc)
 {
@@ -121,16 +164,29 @@ static int parse_spec(const char *spec, const struct udax_dev_opts *o,
 			       "than PATH_MAX");
 
 	if (has_prefix(spec, "mem:")) {
+		char size[32];
+		size_t n = strcspn(spec + 4, ",");
+
 		rest = spec + 4;
 		oc->is_mem = true;
-		ret = parse_size(rest, &oc->size);
+		ret = n < sizeof(size) ? 0 : -EINVAL;
+		if (!ret) {
+			memcpy(size, rest, n);
+			size[n] = '\0';
+			ret = parse_size(size, &oc->size);
+		}
 		if (ret == -ERANGE)
-			return dev_err(-EINVAL, "udax_dev_open: size \"%s\" in "
-				       "spec \"%s\" overflows 64 bits", rest, spec);
+			return dev_err(-EINVAL, "udax_dev_open: size \"%.*s\" in "
+				       "spec \"%s\" overflows 64 bits", (int)n, rest,
+				       spec);
 		if (ret)
-			return dev_err(-EINVAL, "udax_dev_open: bad size \"%s\" in "
+			return dev_err(-EINVAL, "udax_dev_open: bad size \"%.*s\" in "
 				       "spec \"%s\" (want digits with an optional "
-				       "K, M, G or T suffix, e.g. mem:64M)", rest, spec);
+				       "K, M, G or T suffix, e.g. mem:64M)", (int)n,
+				       rest, spec);
+		ret = parse_mem_options(rest + n, spec, oc);
+		if (ret)
+			return ret;
 		if (oc->size == 0 || oc->size % UDAX_PAGE_SIZE)
 			return dev_err(-EINVAL, "udax_dev_open: memory size %" PRIu64
 				       " of spec \"%s\" is not a positive multiple "
@@ -402,7 +458,8 @@ int udax_dev_mmap_fd(const struct udax_dev *dev, int *fd, size_t *align)
 	if (dev->fd < 0)
 		return dev_err(-EBADF, "udax_dev_mmap_fd: the device has no descriptor");
 	*fd = dev->fd;
-	*align = dev->kind == UDAX_DEV_KIND_DEVDAX ? dev->map_align : UDAX_PAGE_SIZE;
+	*align = dev->kind == UDAX_DEV_KIND_DEVDAX || dev->hugetlb ?
+		 dev->map_align : UDAX_PAGE_SIZE;
 	return 0;
 }
 

@@ -55,6 +55,7 @@ struct udax_dev {
 	char *path;
 	int fd;
 	bool created;			/* the open created the file */
+	bool hugetlb;			/* mem: of hugetlb pages (maps in 2 MiB) */
 	size_t map_align;
 	size_t map_len;			/* bytes mapped (munmap) */
 	enum udax_dev_durability durability;
@@ -95,6 +96,9 @@ struct dev_open_ctx {
 	unsigned flags;			/* UDAX_DEV_* */
 	uint64_t size;			/* mem: size; file: create size */
 	bool is_mem;
+	/* mem: persist=MODE (NULL: volatile) and huge=hugetlb. */
+	const char *mem_persist;
+	bool mem_hugetlb;
 	bool want_devdax;		/* "devdax:" prefix */
 	bool want_file;			/* "file:" prefix */
 };
@@ -105,6 +109,9 @@ void dev_unmap(struct udax_dev *dev);
 void dev_persist_init_cpu(struct udax_dev *dev);	/* PM_CPU without libpmem2 */
 const char *dev_cpu_flush_name(void);
 bool dev_cpu_flush_available(void);
+/* PM_CPU with the routine named @mode ("cpu": the best one; "clwb",
+ * "clflushopt", "clflush"): 0, or -EOPNOTSUPP if this CPU lacks it. */
+int dev_persist_init_named(struct udax_dev *dev, const char *mode);
 
 /* part.c */
 /* Find and load the table at open (after the range is registered). */

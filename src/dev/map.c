@@ -67,32 +67,143 @@ static void *map_aligned(size_t len, size_t align, int flags, int fd, int *err)
 
 /* ---- memory ---------------------------------------------------------------- */
 
-static int map_mem(struct udax_dev *dev, const struct dev_open_ctx *oc)
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004u
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * Fault every page of the mapping in now, writable, so that no operation
+ * later pays the kernel's allocate-and-zero on first touch (what a real
+ * device never does), and so that running out of memory is an error of
+ * the open, not a SIGBUS in the middle of a write.  MADV_POPULATE_WRITE
+ * (Linux 5.14) allocates and maps the pages and reports failures; then a
+ * store to each page (rewriting the byte it holds), because under a
+ * hypervisor the guest's zeroed page may still be unbacked on the host
+ * until the guest's first store to it (measured: ~30 us per 4 KiB page on
+ * the first write after MADV_POPULATE_WRITE alone, in a KVM guest).
+ */
+static int populate(char *addr, size_t len)
+{
+	if (madvise(addr, len, MADV_POPULATE_WRITE) && errno != EINVAL)
+		return -errno;
+	for (size_t off = 0; off < len; off += UDAX_PAGE_SIZE) {
+		volatile char *b = addr + off;
+
+		*b = *b;
+	}
+	return 0;
+}
+
+/*
+ * huge=hugetlb: a memfd of 2 MiB pages from the hugetlb pool.  Mapping it
+ * again (views) must then be 2 MiB-aligned, like device-dax.
+ */
+static int map_mem_hugetlb(struct udax_dev *dev, const struct dev_open_ctx *oc)
 {
 	int err = 0;
 
-	dev->kind = UDAX_DEV_KIND_MEM;
-	dev->fd = memfd_create("udax-mem", MFD_CLOEXEC);
+	if (oc->size % DEV_MAP_ALIGN)
+		return dev_err(-EINVAL, "udax_dev_open: huge=hugetlb needs a size "
+			       "that is a multiple of 2 MiB, not %" PRIu64, oc->size);
+	dev->fd = memfd_create("udax-mem", MFD_CLOEXEC | MFD_HUGETLB);
 	if (dev->fd < 0)
-		return dev_err(-errno, "udax_dev_open: memfd_create: %s",
-			       strerror(errno));
+		return dev_err(-errno, "udax_dev_open: memfd_create(MFD_HUGETLB): "
+			       "%s", strerror(errno));
 	if (ftruncate(dev->fd, (off_t)oc->size) < 0) {
 		err = -errno;
 		goto fail;
 	}
-	dev->map_align = DEV_MAP_ALIGN;
-	dev->addr = map_aligned(oc->size, dev->map_align, MAP_SHARED, dev->fd, &err);
+	dev->addr = map_aligned(oc->size, DEV_MAP_ALIGN, MAP_SHARED, dev->fd, &err);
 	if (!dev->addr)
 		goto fail;
-	dev->size = oc->size;
 	dev->map_len = oc->size;
+	err = populate(dev->addr, oc->size);
+	if (err) {
+		munmap(dev->addr, oc->size);
+		dev->addr = NULL;
+		goto fail;
+	}
+	dev->hugetlb = true;
+	return 0;
+fail:
+	close(dev->fd);
+	dev->fd = -1;
+	return dev_err(err, "udax_dev_open: huge=hugetlb: %" PRIu64 " bytes of "
+		       "2 MiB pages could not be mapped: %s (is the hugetlb pool, "
+		       "/proc/sys/vm/nr_hugepages, large enough?)", oc->size,
+		       strerror(-err));
+}
+
+static int map_mem(struct udax_dev *dev, const struct dev_open_ctx *oc)
+{
+	int err = 0;
+	const char *huge;
+
+	dev->kind = UDAX_DEV_KIND_MEM;
+	dev->map_align = DEV_MAP_ALIGN;
+	if (oc->mem_persist) {
+		/* Checked first: a refused mode must not cost a populate. */
+		err = dev_persist_init_named(dev, oc->mem_persist);
+		if (err)
+			return dev_err(err, "udax_dev_open: persist=%s: this CPU has "
+				       "no such cache-flush instruction",
+				       oc->mem_persist);
+	}
+	if (oc->mem_hugetlb) {
+		err = map_mem_hugetlb(dev, oc);
+		if (err)
+			return err;
+		huge = "2 MiB hugetlb pages";
+	} else {
+		dev->fd = memfd_create("udax-mem", MFD_CLOEXEC);
+		if (dev->fd < 0)
+			return dev_err(-errno, "udax_dev_open: memfd_create: %s",
+				       strerror(errno));
+		if (ftruncate(dev->fd, (off_t)oc->size) < 0) {
+			err = -errno;
+			goto fail;
+		}
+		dev->addr = map_aligned(oc->size, dev->map_align, MAP_SHARED,
+					dev->fd, &err);
+		if (!dev->addr)
+			goto fail;
+		dev->map_len = oc->size;
+		/*
+		 * Ask for transparent huge pages (2 MiB entries where the
+		 * system's shmem THP policy allows it, "advise" or better);
+		 * a refusal only costs the 4 KiB entries.
+		 */
+		huge = madvise(dev->addr, oc->size, MADV_HUGEPAGE) == 0 ?
+			"transparent huge pages asked for" : "4 KiB pages";
+		err = populate(dev->addr, oc->size);
+		if (err) {
+			munmap(dev->addr, oc->size);
+			dev->addr = NULL;
+			goto fail;
+		}
+	}
+	dev->size = oc->size;
+	if (oc->mem_persist) {
+		dev->durability = UDAX_DUR_CPU_CACHE;
+		dev->pmode = PM_CPU;
+		dev->store_granularity = 64;
+		dev_set_desc(dev, false,
+			 "emulated persistent memory: memfd memory (%s, populated "
+			 "at open), flushed like PMem/CXL with %s on every flush "
+			 "and drain; the contents are lost when the device is "
+			 "closed", huge, dev->persist_impl);
+		return 0;
+	}
 	dev->durability = UDAX_DUR_VOLATILE;
 	dev->pmode = PM_NONE;
 	dev->persist_impl = "none (volatile)";
 	dev->store_granularity = 0;
 	dev_set_desc(dev, false,
-		 "volatile: memfd memory, contents are lost when the device "
-		 "is closed; flushes do nothing");
+		 "volatile: memfd memory (%s, populated at open), contents are "
+		 "lost when the device is closed; flushes do nothing", huge);
 	return 0;
 fail:
 	close(dev->fd);

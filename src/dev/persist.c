@@ -84,28 +84,79 @@ static void drain_sfence(void) { atomic_thread_fence(memory_order_seq_cst); }
 static void cpu_detect(void) { }
 #endif
 
+#if defined(__x86_64__)
+/* Which routines this CPU has, for persist=MODE. */
+static bool has_clwb, has_clflushopt, has_clflush;
+#endif
+
+static void cpu_detect_all(void)
+{
+#if defined(__x86_64__)
+	unsigned a, b, c, d;
+
+	has_clwb = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 24));
+	has_clflushopt = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 23));
+	has_clflush = __get_cpuid(1, &a, &b, &c, &d) && (d & (1u << 19));
+#endif
+	cpu_detect();
+}
+
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 
 bool dev_cpu_flush_available(void)
 {
-	pthread_once(&cpu_once, cpu_detect);
+	pthread_once(&cpu_once, cpu_detect_all);
 	return cpu_flush != NULL;
 }
 
 const char *dev_cpu_flush_name(void)
 {
-	pthread_once(&cpu_once, cpu_detect);
+	pthread_once(&cpu_once, cpu_detect_all);
 	return cpu_flush_name ? cpu_flush_name : "none";
 }
 
 void dev_persist_init_cpu(struct udax_dev *dev)
 {
-	pthread_once(&cpu_once, cpu_detect);
+	pthread_once(&cpu_once, cpu_detect_all);
 	dev->flush_fn = cpu_flush;
 	dev->drain_fn = drain_sfence;
 	dev->memcpy_fn = NULL;
 	dev->memset_fn = NULL;
 	dev->persist_impl = cpu_flush_name;
+}
+
+int dev_persist_init_named(struct udax_dev *dev, const char *mode)
+{
+	pthread_once(&cpu_once, cpu_detect_all);
+	if (!strcmp(mode, "cpu")) {
+		if (!cpu_flush)
+			return -EOPNOTSUPP;
+		dev_persist_init_cpu(dev);
+		return 0;
+	}
+#if defined(__x86_64__)
+	static const struct {
+		const char *mode, *impl;
+		bool *have;
+		dev_flush_fn fn;
+	} named[] = {
+		{ "clwb", "clwb+sfence", &has_clwb, flush_clwb },
+		{ "clflushopt", "clflushopt+sfence", &has_clflushopt, flush_clflushopt },
+		{ "clflush", "clflush", &has_clflush, flush_clflush },
+	};
+
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		if (strcmp(mode, named[i].mode))
+			continue;
+		if (!*named[i].have)
+			return -EOPNOTSUPP;
+		dev_persist_init_cpu(dev);
+		dev->flush_fn = named[i].fn;
+		dev->persist_impl = named[i].impl;
+		return 0;
+	}
+#endif
+	return -EOPNOTSUPP;
 }
 
 /* ---- the device's own persistence ------------------------------------------- */

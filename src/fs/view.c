@@ -36,6 +36,7 @@ struct view_map {
 	char *addr;
 	uint64_t first;
 	int prot, fd;
+	int populate;			/* MAP_POPULATE or 0 */
 	size_t covered;
 	bool unwritten;
 	int err;
@@ -98,18 +99,31 @@ static char *view_reserve(struct view_map *vm, size_t len)
 }
 
 /*
- * Map each extent at its place.  MAP_POPULATE fills the page tables now,
- * so loads and stores through the view never fault: the cost is paid at
- * map time, once, instead of at first touch.
+ * Map the extents, each at its place, as few mmaps as possible: extents
+ * that follow each other both in the file and on the device are one run,
+ * one mmap (a file written in order is usually one run, so mapping it
+ * costs what one mmap of the device costs, not one per extent).
+ * UDAX_VIEW_POPULATE adds MAP_POPULATE: the page tables are filled now, so
+ * loads and stores never fault, paid at map time; without it each page
+ * takes a minor fault on first access (page tables only: the device
+ * memory is already there), as an mmap of a DAX file does.
  */
 static int view_place_extents(struct view_map *vm)
 {
-	for (size_t i = 0; i < vm->n; i++) {
+	for (size_t i = 0, j; i < vm->n; i = j) {
 		const struct fs_extent *e = &vm->ext[i];
 		void *at = vm->addr + (e->lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
+		uint64_t len = e->len;
 
-		if (mmap(at, (size_t)e->len * UDAX_FS_BLOCK_SIZE, vm->prot,
-			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, vm->fd,
+		for (j = i + 1; j < vm->n; j++) {
+			const struct fs_extent *x = &vm->ext[j];
+
+			if (x->lblk != e->lblk + len || x->pblk != e->pblk + len)
+				break;
+			len += x->len;
+		}
+		if (mmap(at, (size_t)len * UDAX_FS_BLOCK_SIZE, vm->prot,
+			 MAP_SHARED | MAP_FIXED | vm->populate, vm->fd,
 			 (off_t)(vm->fs->dev_offset + e->pblk * UDAX_FS_BLOCK_SIZE)) == MAP_FAILED)
 			return -errno;
 	}
@@ -203,7 +217,7 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 
 	if (!f || !out || !addr || !len || off % UDAX_FS_BLOCK_SIZE ||
 	    len % UDAX_FS_BLOCK_SIZE || off + len < off ||
-	    (flags & ~(UDAX_VIEW_WRITE | UDAX_VIEW_ALLOCATE)))
+	    (flags & ~(UDAX_VIEW_WRITE | UDAX_VIEW_ALLOCATE | UDAX_VIEW_POPULATE)))
 		return fs_error(-EINVAL, "udax_view_map: bad arguments (offset and "
 				"length must be multiples of %u)", UDAX_FS_BLOCK_SIZE);
 	*out = NULL;
@@ -241,6 +255,7 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	vm.first = first;
 	vm.fd = fd;
 	vm.prot = PROT_READ | (flags & UDAX_VIEW_WRITE ? PROT_WRITE : 0);
+	vm.populate = flags & UDAX_VIEW_POPULATE ? MAP_POPULATE : 0;
 
 	pthread_rwlock_rdlock(&ino->lock);
 	fs_gate_wait_read(ino, first, end);
