@@ -32,3 +32,6 @@ target_sources(fs_crash_mt PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.
 if(CMAKE_BUILD_TYPE MATCHES "^(asan|tsan)$")
   set_tests_properties(fs_crash_mt PROPERTIES ENVIRONMENT "UDAX_CRASH_QUICK=1")
 endif()
+# fork(): objects inherited by a child are refused (include/udax/dev.h).
+udax_test(fork_scenario)
+udax_test(fork_fs)

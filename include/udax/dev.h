@@ -48,6 +48,34 @@
  * may run concurrently with every other except: udax_dev_close() must not
  * race with any call on the device, and udax_dev_set_persist_hooks() must
  * not race with persistence calls (udax_dev_flush() and friends).
+ *
+ * fork(): a device, and every object made from it (file systems, files,
+ * directories, views, pins, leases; io engines, their requests and
+ * buffers), belongs to the process that made it.  A child of fork()
+ * inherits a copy of their memory but must not use it: its copy of the
+ * allocators would hand out blocks the parent hands out too.  So, in the
+ * child:
+ *  - every udax call on an inherited object fails with -ESTALE, before it
+ *    touches anything, and the layer's last-error message (and
+ *    udax_strerror(-ESTALE)) says "inherited across fork(); open the
+ *    device anew in the child"; calls that cannot fail return nothing
+ *    (0, NULL; a lease or leased range reads as revoked, a file system as
+ *    shut down, a request as done with -ESTALE);
+ *  - the device's mapping, views and io_uring rings are not inherited
+ *    (MADV_DONTFORK; the addresses are kept inaccessible): a store through
+ *    an inherited pointer faults;
+ *  - the one-opener lock is not shared: the child's copy of the device's
+ *    descriptor is closed at fork, so the child's own udax_dev_open() of
+ *    a file or device-dax gets -EBUSY while the parent holds it, and
+ *    succeeds once the parent has closed it;
+ *  - objects the child makes itself work as usual.
+ * The parent is not affected: its pins, views, leases and io transfers in
+ * flight stay its own.  The child cannot close inherited objects either
+ * (-ESTALE): they are heap memory of the child, freed when it exits or
+ * execs.  The check costs one load and a compare per call.  Only fork()
+ * is seen (through pthread_atfork): after a raw clone(2) without
+ * CLONE_VM the mappings are still not inherited, but the other rules do
+ * not apply.
  */
 #ifndef UDAX_DEV_H
 #define UDAX_DEV_H

@@ -14,6 +14,12 @@
  * the device and flushed; fsync/fdatasync drain outstanding flushes.  After
  * a crash at any instant, mount recovers a state in which each operation
  * happened completely or not at all, and all data fsync returned for.
+ *
+ * fork(): a file system and its files, directories, views, pins and leases
+ * belong to the process that mounted it.  In a child of fork() every call
+ * on them fails with -ESTALE ("inherited across fork(); open the device
+ * anew in the child", see include/udax/dev.h); views are not mapped in the
+ * child.
  */
 #ifndef UDAX_FS_H
 #define UDAX_FS_H

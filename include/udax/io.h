@@ -28,6 +28,13 @@
  * polls.  Callbacks must not sleep for long; they may submit (never
  * waiting: -EAGAIN when the queue is full) and cancel, but not wait.
  *
+ * fork(): an engine, its requests, fixed buffers and leased ranges belong
+ * to the process that made the engine.  The child of fork() has neither
+ * the ring (its mappings are MADV_DONTFORK, its descriptor closed in the
+ * child) nor the engine thread: every call there fails with -ESTALE (see
+ * include/udax/dev.h), udax_io_req_done() reports a request done with
+ * -ESTALE.  Transfers in flight at fork time complete for the parent.
+ *
  * Request lifetime: a submit function returns 0 and, if @req is not NULL,
  * a reference to the request in *@req that the caller drops with
  * udax_io_req_free() (before or after completion; the engine frees the

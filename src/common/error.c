@@ -26,6 +26,9 @@ const char *udax_strerror(int err)
 		return "shutting down (io engine or fixed buffer going away)";
 	case -ETIMEDOUT:
 		return "timed out";
+	case -ESTALE:
+		return "stale handle: the object was inherited across fork(); "
+		       "open the device anew in the child";
 	default:
 		return strerror(-err);
 	}

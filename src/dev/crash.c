@@ -421,6 +421,9 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 
 	if (!dev || !out)
 		return dev_err(-EINVAL, "udax_crash_new: dev and out are required");
+	ret = dev_owned(dev, __func__);
+	if (ret)
+		return ret;
 	if (opts)
 		o = *opts;
 	for (size_t i = 0; i < sizeof(o.reserved) / sizeof(o.reserved[0]); i++)

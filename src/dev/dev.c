@@ -7,9 +7,11 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "dev/internal.h"
@@ -38,6 +40,13 @@ unsigned dev_err_seq(void)
 const char *udax_dev_last_error(void)
 {
 	return last_error;
+}
+
+int dev_err_inherited(const struct udax_dev *dev, const char *fn)
+{
+	return dev_err(-FORK_ERRNO, "%s: device %s was opened by process %d and "
+		       "is unusable here: " FORK_HINT, fn, dev->spec,
+		       (int)dev->owner);
 }
 
 void dev_set_desc(struct udax_dev *dev, bool append, const char *fmt, ...)
@@ -256,8 +265,31 @@ static int check_opts(const struct udax_dev_opts *o)
 
 /* ---- open / close ---------------------------------------------------------- */
 
+/*
+ * In a child, right after fork() (common/fork.h).  The mapping was not
+ * inherited (MADV_DONTFORK, dev_map()); reserve its addresses inaccessible
+ * so a store through an inherited pointer faults instead of landing in
+ * whatever the child maps there next.  Close the child's copy of the
+ * descriptor: the flock belongs to the open file description, which the
+ * copy would keep locked after the parent closes the device, and a memfd
+ * copy would keep the parent's memory alive.
+ */
+static void dev_fork_child(struct fork_node *n)
+{
+	struct udax_dev *dev = (struct udax_dev *)
+		((char *)n - offsetof(struct udax_dev, fork_node));
+
+	if (dev->addr && dev->map_len)
+		mmap(dev->addr, dev->map_len, PROT_NONE, MAP_PRIVATE |
+		     MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (dev->fd >= 0)
+		close(dev->fd);
+	dev->fd = -1;
+}
+
 static void dev_free(struct udax_dev *dev)
 {
+	fork_untrack(&dev->fork_node);
 	pthread_mutex_destroy(&dev->lock);
 	free(dev->durability_desc);
 	free(dev->spec);
@@ -341,7 +373,25 @@ int udax_dev_open(const char *spec, const struct udax_dev_opts *opts,
 		return dev_err(-ENOMEM, "udax_dev_open: out of memory");
 	}
 
+	/*
+	 * Under the fork lock from open(2) to tracking: a child forked in
+	 * between would keep a copy of the locked descriptor that nothing
+	 * closes, or the mapping before it was made DONTFORK.
+	 */
+	ret = fork_lock();
+	if (ret) {
+		dev_free(dev);
+		return dev_err(ret, "udax_dev_open: cannot install the fork "
+			       "handlers: %s", strerror(-ret));
+	}
 	ret = dev_map(dev, &oc);		/* sets its own message */
+	if (!ret) {
+		dev->fork_gen = fork_gen();
+		dev->owner = getpid();
+		dev->fork_node.child = dev_fork_child;
+		fork_track_locked(&dev->fork_node);
+	}
+	fork_unlock();
 	if (ret) {
 		dev_free(dev);
 		return ret;
@@ -377,6 +427,9 @@ int udax_dev_close_timeout(struct udax_dev **devp, unsigned flags,
 	dev = *devp;
 	if (!dev)
 		return 0;
+	ret = dev_owned(dev, "udax_dev_close");
+	if (ret)
+		return ret;
 
 	ret = udax_pgmap_unregister(dev->pgmap,
 				    (flags & UDAX_DEV_CLOSE_WAIT) ?
@@ -429,6 +482,8 @@ int udax_dev_info(const struct udax_dev *dev, struct udax_dev_info *info)
 	if (!dev || !info)
 		return dev_err(-EINVAL, "udax_dev_info: %s is NULL",
 			       dev ? "info" : "dev");
+	if (fork_inherited(dev->fork_gen))
+		return dev_err_inherited(dev, __func__);
 	memset(info, 0, sizeof(*info));
 	info->kind = dev->kind;
 	info->spec = dev->spec;
@@ -455,6 +510,8 @@ int udax_dev_mmap_fd(const struct udax_dev *dev, int *fd, size_t *align)
 {
 	if (!dev || !fd || !align)
 		return dev_err(-EINVAL, "udax_dev_mmap_fd: NULL argument");
+	if (fork_inherited(dev->fork_gen))
+		return dev_err_inherited(dev, __func__);
 	if (dev->fd < 0)
 		return dev_err(-EBADF, "udax_dev_mmap_fd: the device has no descriptor");
 	*fd = dev->fd;
@@ -465,5 +522,9 @@ int udax_dev_mmap_fd(const struct udax_dev *dev, int *fd, size_t *align)
 
 struct udax_pgmap *udax_dev_pgmap(const struct udax_dev *dev)
 {
+	if (dev && fork_inherited(dev->fork_gen)) {
+		dev_err_inherited(dev, __func__);
+		return NULL;
+	}
 	return dev ? dev->pgmap : NULL;
 }

@@ -6,7 +6,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <udax/dev.h>
+
+#include "common/fork.h"
 
 #ifdef UDAX_HAVE_PMEM2
 struct pmem2_map;
@@ -49,7 +52,10 @@ struct udax_dev {
 	struct udax_persist_ops hooks;
 	void *hooks_ctx;
 
-	/* Set at open, read-only afterwards. */
+	/* Set at open, read-only afterwards (but see dev_fork_child()). */
+	unsigned long fork_gen;		/* the opener's fork generation */
+	pid_t owner;			/* the opener, for messages */
+	struct fork_node fork_node;
 	enum udax_dev_kind kind;
 	char *spec;
 	char *path;
@@ -86,6 +92,17 @@ int dev_err(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Bumped by every dev_err() of this thread: did a call set a message? */
 unsigned dev_err_seq(void);
+/* dev.c: -ESTALE with a message saying what to do; for dev_owned(). */
+int dev_err_inherited(const struct udax_dev *dev, const char *fn);
+/*
+ * 0 if this process opened @dev, else (a child after fork) -ESTALE with a
+ * message.  One load and a compare: every entry point taking a device
+ * calls it first.
+ */
+static inline int dev_owned(const struct udax_dev *dev, const char *fn)
+{
+	return fork_inherited(dev->fork_gen) ? dev_err_inherited(dev, fn) : 0;
+}
 /* dev.c: set (or with @append, extend) dev->durability_desc. */
 void dev_set_desc(struct udax_dev *dev, bool append, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -641,13 +641,30 @@ static int map_devdax(struct udax_dev *dev, const struct dev_open_ctx *oc,
 
 /* ---- entry points ---------------------------------------------------------- */
 
+/*
+ * A child of fork() must not store into the device (its heap copy of the
+ * allocators would hand out what the parent hands out): the mapping is
+ * not inherited at all.  If the kernel refused, the child's atfork
+ * handler (dev_fork_child()) still makes it inaccessible.
+ */
+static int dontfork(struct udax_dev *dev, int ret)
+{
+	if (!ret && dev->addr)
+		(void)madvise(dev->addr, dev->map_len, MADV_DONTFORK);
+	return ret;
+}
+
+static int map_path(struct udax_dev *dev, const struct dev_open_ctx *oc);
+
 int dev_map(struct udax_dev *dev, const struct dev_open_ctx *oc)
+{
+	return dontfork(dev, oc->is_mem ? map_mem(dev, oc) : map_path(dev, oc));
+}
+
+static int map_path(struct udax_dev *dev, const struct dev_open_ctx *oc)
 {
 	struct stat st;
 	int ret;
-
-	if (oc->is_mem)
-		return map_mem(dev, oc);
 
 	ret = open_path(dev, oc);
 	if (ret)

@@ -298,6 +298,9 @@ int udax_dev_part_read(struct udax_dev *dev)
 
 	if (!dev)
 		return dev_err(-EINVAL, "udax_dev_part_read: dev is NULL");
+	ret = dev_owned(dev, __func__);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&dev->lock);
 	ret = pt_load(dev);
 	if (ret)
@@ -314,6 +317,9 @@ int udax_dev_part_count(struct udax_dev *dev)
 
 	if (!dev)
 		return dev_err(-EINVAL, "udax_dev_part_count: dev is NULL");
+	ret = dev_owned(dev, __func__);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&dev->lock);
 	ret = dev->table_err ? table_error(dev, __func__) : (int)dev->nr_parts;
 	pthread_mutex_unlock(&dev->lock);
@@ -329,6 +335,9 @@ int udax_dev_part(struct udax_dev *dev, unsigned index,
 	if (!dev || !info)
 		return dev_err(-EINVAL, "udax_dev_part: %s is NULL",
 			       dev ? "info" : "dev");
+	ret = dev_owned(dev, __func__);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&dev->lock);
 	if (dev->table_err) {
 		ret = table_error(dev, __func__);
@@ -427,6 +436,9 @@ int udax_dev_mkpart(struct udax_dev *dev, const struct udax_part_spec *parts,
 
 	if (!dev)
 		return dev_err(-EINVAL, "%s: dev is NULL", fn);
+	ret = dev_owned(dev, fn);
+	if (ret)
+		return ret;
 	if (flags & ~UDAX_MKPART_FORCE)
 		return dev_err(-EINVAL, "%s: unknown flags 0x%x", fn,
 			       flags & ~UDAX_MKPART_FORCE);
@@ -551,6 +563,9 @@ int udax_dev_part_wipe(struct udax_dev *dev)
 
 	if (!dev)
 		return dev_err(-EINVAL, "%s: dev is NULL", fn);
+	ret = dev_owned(dev, fn);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&dev->lock);
 	ret = check_not_busy(dev, fn);
 	if (ret)

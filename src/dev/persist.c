@@ -309,6 +309,8 @@ int udax_dev_flush(struct udax_dev *dev, const void *addr, size_t len)
 		return dev ? 0 : bad_range(dev, __func__, addr, len);
 	if (UNLIKELY(!dev || !in_dev(dev, addr, len)))
 		return bad_range(dev, __func__, addr, len);
+	if (UNLIKELY(fork_inherited(dev->fork_gen)))
+		return dev_err_inherited(dev, __func__);
 	PERSIST_FAULT(__func__);
 	if (UNLIKELY(dev->hooked))
 		return dev->hooks.flush(dev->hooks_ctx, addr, len);
@@ -319,6 +321,8 @@ int udax_dev_drain(struct udax_dev *dev)
 {
 	if (UNLIKELY(!dev))
 		return bad_range(dev, __func__, NULL, 0);
+	if (UNLIKELY(fork_inherited(dev->fork_gen)))
+		return dev_err_inherited(dev, __func__);
 	PERSIST_FAULT(__func__);
 	if (UNLIKELY(dev->hooked))
 		return dev->hooks.drain(dev->hooks_ctx);
@@ -343,6 +347,8 @@ int udax_dev_persist(struct udax_dev *dev, const void *addr, size_t len)
 		return dev ? 0 : bad_range(dev, __func__, addr, len);
 	if (UNLIKELY(!dev || !in_dev(dev, addr, len)))
 		return bad_range(dev, __func__, addr, len);
+	if (UNLIKELY(fork_inherited(dev->fork_gen)))
+		return dev_err_inherited(dev, __func__);
 	PERSIST_FAULT(__func__);
 	if (UNLIKELY(dev->hooked))
 		return hooked_persist(dev, addr, len);
@@ -372,6 +378,8 @@ int udax_dev_memcpy_persist(struct udax_dev *dev, void *dst, const void *src,
 		return dev ? 0 : bad_range(dev, __func__, dst, len);
 	if (UNLIKELY(!dev || !in_dev(dev, dst, len)))
 		return bad_range(dev, __func__, dst, len);
+	if (UNLIKELY(fork_inherited(dev->fork_gen)))
+		return dev_err_inherited(dev, __func__);
 	PERSIST_FAULT_STORE(__func__, memcpy(dst, src, len));
 	if (UNLIKELY(dev->hooked)) {
 		if (dev->hooks.memcpy_persist)
@@ -392,6 +400,8 @@ int udax_dev_memset_persist(struct udax_dev *dev, void *dst, int c,
 		return dev ? 0 : bad_range(dev, __func__, dst, len);
 	if (UNLIKELY(!dev || !in_dev(dev, dst, len)))
 		return bad_range(dev, __func__, dst, len);
+	if (UNLIKELY(fork_inherited(dev->fork_gen)))
+		return dev_err_inherited(dev, __func__);
 	PERSIST_FAULT_STORE(__func__, memset(dst, c, len));
 	if (UNLIKELY(dev->hooked)) {
 		if (dev->hooks.memset_persist)
@@ -410,6 +420,8 @@ int udax_dev_set_persist_hooks(struct udax_dev *dev,
 {
 	if (!dev)
 		return dev_err(-EINVAL, "udax_dev_set_persist_hooks: dev is NULL");
+	if (fork_inherited(dev->fork_gen))
+		return dev_err_inherited(dev, __func__);
 	if (!ops) {
 		dev->hooked = false;
 		memset(&dev->hooks, 0, sizeof(dev->hooks));
@@ -487,6 +499,11 @@ static const struct udax_persist_ops native_ops = {
 void udax_dev_native_persist_ops(struct udax_dev *dev,
 				 const struct udax_persist_ops **ops, void **ctx)
 {
+	/* Inherited across fork(): no ops, as for no device. */
+	if (dev && fork_inherited(dev->fork_gen)) {
+		dev_err_inherited(dev, __func__);
+		dev = NULL;
+	}
 	if (ops)
 		*ops = dev ? &native_ops : NULL;
 	if (ctx)

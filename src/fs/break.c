@@ -107,6 +107,10 @@ static void fs_page_idle(void *holder, struct udax_page *page)
 	uint64_t pblk = udax_page_to_pfn(page) - fs->pfn_first;
 	bool mine;
 
+	/* A child of fork() dropping an inherited reference: the block and
+	 * busy_lock (maybe held at fork time) are the parent's. */
+	if (fork_inherited(fs->fork_gen))
+		return;
 	pthread_mutex_lock(&fs->busy_lock);
 	mine = busy_take(fs, pblk);
 	pthread_mutex_unlock(&fs->busy_lock);

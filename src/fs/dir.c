@@ -755,6 +755,8 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "namespace operation");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -790,6 +792,8 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "namespace operation");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -882,6 +886,8 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "namespace operation");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -955,6 +961,8 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "rename");
 	if (flags & ~UDAX_RENAME_NOREPLACE)
 		return fs_error(-EINVAL, "rename: unknown flags");
 	ret = fs_check_rw(fs);
@@ -1118,6 +1126,8 @@ static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
 
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "namespace operation");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -1187,6 +1197,8 @@ int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
 		return fs_error(-EINVAL, "stat: no result");
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "stat");
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk(fs, path, &i);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
@@ -1216,6 +1228,8 @@ int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 
 	if (!fs || !out)
 		return fs_error(-EINVAL, "opendir: bad argument");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "opendir");
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk(fs, path, &i);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
@@ -1244,6 +1258,8 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 
 	if (!d || !ent)
 		return fs_error(-EINVAL, "readdir: bad argument");
+	if (fork_inherited(d->fs->fork_gen))
+		return fs_err_inherited(d->fs, "readdir");
 	buf = fault_malloc(FS_BS);
 	if (!buf)
 		return fs_error(-ENOMEM, "readdir: out of memory");
@@ -1281,6 +1297,8 @@ int udax_closedir(struct udax_dir **pd)
 {
 	if (!pd || !*pd)
 		return 0;
+	if (fork_inherited((*pd)->fs->fork_gen))
+		return fs_err_inherited((*pd)->fs, "closedir");
 	fs_iput((*pd)->ino);
 	free(*pd);
 	*pd = NULL;

@@ -45,6 +45,8 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	if (!fs || !out)
 		return fs_error(-EINVAL, "open: bad argument");
 	*out = NULL;
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "open");
 	if (acc == O_ACCMODE ||
 	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)))
 		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
@@ -92,6 +94,8 @@ int udax_close(struct udax_file **pf)
 
 	if (!pf || !*pf)
 		return 0;
+	if (fork_inherited((*pf)->fs->fork_gen))
+		return fs_err_inherited((*pf)->fs, "close");
 	ret = fs_iput((*pf)->inode);
 	free(*pf);
 	*pf = NULL;
@@ -102,6 +106,8 @@ static int check_write(struct udax_file *f)
 {
 	if (!f)
 		return fs_error(-EINVAL, "no file");
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "write");
 	if ((f->flags & O_ACCMODE) == O_RDONLY)
 		return fs_error(-EBADF, "file not open for writing");
 	if (S_ISDIR(f->inode->mode))
@@ -119,6 +125,8 @@ ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
 
 	if (!f || (!buf && n))
 		return fs_error(-EINVAL, "pread: bad argument");
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "pread");
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		return fs_error(-EBADF, "file not open for reading");
 	i = f->inode;
@@ -528,6 +536,8 @@ int udax_fdatasync(struct udax_file *f)
 {
 	if (!f)
 		return fs_error(-EINVAL, "no file");
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "fdatasync");
 	if (fs_is_shut_down(f->fs))
 		return fs_check_rw(f->fs);
 	/* Data was flushed by the writes, metadata committed per operation. */
@@ -540,6 +550,8 @@ int udax_fsync(struct udax_file *f)
 
 	if (!f)
 		return fs_error(-EINVAL, "no file");
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "fsync");
 	if (fs_is_shut_down(f->fs))
 		return fs_check_rw(f->fs);
 	if (!C(f->fs)->rdonly) {
@@ -556,6 +568,8 @@ int udax_fstat(struct udax_file *f, struct udax_stat *st)
 {
 	if (!f || !st)
 		return fs_error(-EINVAL, "fstat: bad argument");
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "fstat");
 	pthread_rwlock_rdlock(&f->inode->lock);
 	fs_inode_fill(f->inode, st);
 	pthread_rwlock_unlock(&f->inode->lock);
@@ -684,6 +698,8 @@ int udax_ftruncate_ex(struct udax_file *f, uint64_t size,
 
 	if (!f)
 		return fs_error(-EINVAL, "no file");
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "ftruncate");
 	if ((f->flags & O_ACCMODE) == O_RDONLY || S_ISDIR(f->inode->mode))
 		return fs_error(-EINVAL, "ftruncate: not open for writing or not a file");
 	ret = fs_check_rw(f->fs);
@@ -739,6 +755,8 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 
 	if (!f)
 		return fs_error(-EINVAL, "no file");
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "fallocate");
 	fs = f->fs;
 	i = f->inode;
 	/* The checks of Linux's vfs_fallocate(), in its order. */

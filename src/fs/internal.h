@@ -31,6 +31,7 @@
 #include <udax/fs.h>
 
 #include "common/fault_alloc.h"
+#include "common/fork.h"
 
 /* ---- the core provides ------------------------------------------------------ */
 
@@ -82,6 +83,8 @@ struct udax_fs {
 	struct udax_pgmap *pgmap;	/* a live range reference held while mounted */
 	bool limited;			/* no page array: pins -EOPNOTSUPP */
 	struct udax_break_opts brk;	/* mount default */
+	unsigned long fork_gen;		/* the mounter's (common/fork.h) */
+	int owner;			/* the mounter's pid, for messages */
 	/* ... core fields ... (core.h) */
 	struct fs_core *core;
 
@@ -133,6 +136,14 @@ static inline unsigned long fs_block_pfn(struct udax_fs *fs, uint64_t pblk)
 
 /* Set the thread's last-error message (udax_fs_last_error); returns @err. */
 int fs_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * -ESTALE with a message: @fs (or an object of it) was inherited across
+ * fork().  Every entry point on an fs object first tests
+ * fork_inherited(fs->fork_gen) -- one load and a compare -- and refuses
+ * with this before touching a lock (a parent thread may have held it at
+ * fork time) or the device (not mapped in the child).
+ */
+int fs_err_inherited(const struct udax_fs *fs, const char *fn);
 
 /* ---- break.c / pin.c / view.c provide ----------------------------------------- */
 

@@ -52,6 +52,8 @@ int udax_lease_take(struct udax_file *f, uint64_t off, size_t len,
 	if (!f || !ops || !ops->revoke || !out)
 		return fs_error(-EINVAL, "udax_lease_take: bad arguments");
 	*out = NULL;
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "udax_lease_take");
 	l = fault_calloc(1, sizeof(*l));
 	if (!l)
 		return fs_error(-ENOMEM, "udax_lease_take: out of memory");
@@ -79,11 +81,20 @@ int udax_lease_take(struct udax_file *f, uint64_t off, size_t len,
 
 const struct udax_pin *udax_lease_pin(const struct udax_lease *l)
 {
+	if (l && fork_inherited(l->fs->fork_gen)) {
+		fs_err_inherited(l->fs, __func__);
+		return NULL;
+	}
 	return l ? l->pin : NULL;
 }
 
+/* Inherited across fork(): revoked, as far as this process goes. */
 bool udax_lease_revoked(const struct udax_lease *l)
 {
+	if (l && fork_inherited(l->fs->fork_gen)) {
+		fs_err_inherited(l->fs, __func__);
+		return true;
+	}
 	return l && atomic_load(&((struct udax_lease *)l)->revoked);
 }
 
@@ -95,6 +106,8 @@ int udax_lease_release(struct udax_lease **pl)
 	if (!pl || !*pl)
 		return -EINVAL;
 	l = *pl;
+	if (fork_inherited(l->fs->fork_gen))
+		return fs_err_inherited(l->fs, "udax_lease_release");
 	ino = l->ino;
 	pthread_mutex_lock(&ino->zc_lock);
 	for (struct udax_lease **p = &ino->leases; *p; p = &(*p)->next) {

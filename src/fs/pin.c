@@ -71,6 +71,8 @@ int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	if (!f || !out || !len || flags || off + len < off)
 		return fs_error(-EINVAL, "udax_pin: bad arguments");
 	*out = NULL;
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "udax_pin");
 	fs = f->fs;
 	ino = f->inode;
 	if (fs->limited)
@@ -127,19 +129,32 @@ out:
 	return 0;
 }
 
+/* A pin inherited across fork() reads as empty: its pages are the parent's. */
+static bool pin_inherited(const struct udax_pin *pin, const char *fn)
+{
+	if (!fork_inherited(pin->fs->fork_gen))
+		return false;
+	fs_err_inherited(pin->fs, fn);
+	return true;
+}
+
 size_t udax_pin_nr_pages(const struct udax_pin *pin)
 {
-	return pin ? pin->nr_pages : 0;
+	if (!pin || pin_inherited(pin, __func__))
+		return 0;
+	return pin->nr_pages;
 }
 
 struct udax_page *const *udax_pin_page_array(const struct udax_pin *pin)
 {
-	return pin ? pin->pages : NULL;
+	if (!pin || pin_inherited(pin, __func__))
+		return NULL;
+	return pin->pages;
 }
 
 void *udax_pin_page_addr(const struct udax_pin *pin, size_t i)
 {
-	if (!pin || i >= pin->nr_pages)
+	if (!pin || pin_inherited(pin, __func__) || i >= pin->nr_pages)
 		return NULL;
 	return udax_page_address(pin->pages[i]);
 }
@@ -149,6 +164,8 @@ int udax_unpin(struct udax_pin **ppin)
 {
 	if (!ppin || !*ppin)
 		return -EINVAL;
+	if (fork_inherited((*ppin)->fs->fork_gen))
+		return fs_err_inherited((*ppin)->fs, "udax_unpin");
 	udax_unpin_pages((*ppin)->pages, (*ppin)->nr_pages);
 	free(*ppin);
 	*ppin = NULL;

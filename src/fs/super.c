@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <udax/crc32c.h>
 
 #include "fs/core.h"
@@ -39,6 +40,13 @@ int fs_error(int err, const char *fmt, ...)
 const char *udax_fs_last_error(void)
 {
 	return last_error;
+}
+
+int fs_err_inherited(const struct udax_fs *fs, const char *fn)
+{
+	return fs_error(-FORK_ERRNO, "%s: the file system was mounted by "
+			"process %d and is unusable here: " FORK_HINT, fn,
+			fs->owner);
 }
 
 int64_t fs_now(void)
@@ -86,6 +94,11 @@ int fs_shutdown(struct udax_fs *fs, int err, const char *where)
 
 bool udax_fs_is_shutdown(struct udax_fs *fs)
 {
+	/* Inherited across fork(): as good as shut down in this process. */
+	if (fs && fork_inherited(fs->fork_gen)) {
+		fs_err_inherited(fs, "udax_fs_is_shutdown");
+		return true;
+	}
 	return fs && fs_is_shut_down(fs);
 }
 
@@ -564,6 +577,9 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	c->rdonly = o.flags & UDAX_MOUNT_RDONLY;
 	fs->dev = dev;
 	fs->part = part;
+	/* udax_dev_part() above refused a device inherited across fork(). */
+	fs->fork_gen = fork_gen();
+	fs->owner = (int)getpid();
 	fs->base = pi.addr;
 	fs->nr_blocks = nb;
 	fs->dev_offset = pi.offset;
@@ -647,6 +663,8 @@ int udax_unmount(struct udax_fs **pfs)
 
 	if (!fs)
 		return fs_error(-EINVAL, "unmount: no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "unmount");
 	c = C(fs);
 	pthread_mutex_lock(&c->icache_lock);
 	ret = c->nr_cached > (c->root ? 1u : 0u) ||
@@ -675,6 +693,8 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
 
 	if (!fs || !st)
 		return fs_error(-EINVAL, "statfs: bad argument");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "statfs");
 	c = C(fs);
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&c->alloc_lock);

@@ -222,6 +222,8 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 				"length must be multiples of %u)", UDAX_FS_BLOCK_SIZE);
 	*out = NULL;
 	*addr = NULL;
+	if (fork_inherited(f->fs->fork_gen))
+		return fs_err_inherited(f->fs, "udax_view_map");
 	fs = f->fs;
 	ino = f->inode;
 	if ((flags & UDAX_VIEW_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
@@ -282,7 +284,15 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 		ret = fs_error(-ENOMEM, "udax_view_map: no address space for %zu bytes", len);
 		goto fail;
 	}
-	ret = view_place_extents(&vm);
+	/* A child of fork() must not store through the view (common/fork.h):
+	 * no fork between mapping and DONTFORK. */
+	ret = fork_window_begin();
+	if (!ret) {
+		ret = view_place_extents(&vm);
+		if (!ret && madvise(vm.addr, len, MADV_DONTFORK))
+			ret = -errno;
+		fork_window_end();
+	}
 	if (ret) {
 		ret = fs_error(ret, "udax_view_map: mapping inode %u failed: %s",
 			       ino->ino, udax_strerror(ret));
@@ -321,6 +331,8 @@ int udax_view_unmap(struct udax_view **pv)
 	if (!pv || !*pv)
 		return -EINVAL;
 	v = *pv;
+	if (fork_inherited(v->fs->fork_gen))
+		return fs_err_inherited(v->fs, "udax_view_unmap");
 	ino = v->ino;
 	pthread_mutex_lock(&ino->zc_lock);
 	for (struct udax_view **p = &ino->views; *p; p = &(*p)->next) {

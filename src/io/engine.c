@@ -32,6 +32,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -56,6 +57,27 @@ int io_err(int err, const char *fmt, ...)
 const char *udax_io_last_error(void)
 {
 	return last_error;
+}
+
+int io_err_inherited(const struct udax_io *io, const char *fn)
+{
+	return io_err(-FORK_ERRNO, "%s: the io engine was made by process %d "
+		      "and is unusable here (the child has neither its ring nor "
+		      "its thread): " FORK_HINT, fn, io->owner);
+}
+
+/*
+ * In a child, right after fork(): the ring's mappings were not inherited
+ * (DONTFORK); close the child's copies of the ring and eventfd descriptors
+ * so that the ring goes away with the parent's.
+ */
+static void io_fork_child(struct fork_node *n)
+{
+	struct udax_io *io = (struct udax_io *)
+		((char *)n - offsetof(struct udax_io, fork_node));
+
+	close(io->ring.ring_fd);
+	close(io->efd);
 }
 
 /* ---- submission ------------------------------------------------------------ */
@@ -218,6 +240,8 @@ int udax_io_flush(struct udax_io *io)
 
 	if (!io)
 		return io_err(-EINVAL, "udax_io_flush: io is NULL");
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, "udax_io_flush");
 	pthread_mutex_lock(&io->lock);
 	ret = io_flush_locked(io);
 	pthread_mutex_unlock(&io->lock);
@@ -463,7 +487,21 @@ int udax_io_new(const struct udax_io_opts *opts, struct udax_io **out)
 	io->nr_fixed = o.nr_fixed;
 	io->st.queue_depth = o.queue_depth;
 
+	io->fork_gen = fork_gen();
+	io->owner = (int)getpid();
+	io->fork_node.child = io_fork_child;
+
 	entries = 2 * o.queue_depth + 1;
+	/*
+	 * No fork() between making the ring and tracking it: a child must
+	 * neither see the ring's mappings (DONTFORK below) nor keep its
+	 * descriptor (io_fork_child()).
+	 */
+	ret = fork_lock();
+	if (ret) {
+		io_err(ret, "udax_io_new: cannot install the fork handlers");
+		goto err_free;
+	}
 	memset(&p, 0, sizeof(p));
 	/* Keep submitting past a bad SQE: each one gets its own CQE. */
 	p.flags = IORING_SETUP_SUBMIT_ALL;
@@ -473,23 +511,36 @@ int udax_io_new(const struct udax_io_opts *opts, struct udax_io **out)
 		ret = io_uring_queue_init_params(entries, &io->ring, &p);
 	}
 	if (ret < 0) {
+		fork_unlock();
 		io_err(ret, "udax_io_new: io_uring_queue_init(%u): %s%s", entries,
 		       strerror(-ret), ret == -EPERM || ret == -ENOSYS ?
 		       " (io_uring disabled? see /proc/sys/kernel/io_uring_disabled)" : "");
 		goto err_free;
 	}
-	/* An empty table whose slots udax_io_register_fixed() fills. */
-	io->fixed_ok = io_uring_register_buffers_sparse(&io->ring, o.nr_fixed) == 0;
+	/* A child storing into the parent's SQ would corrupt it. */
+	ret = io_uring_ring_dontfork(&io->ring);
+	if (ret < 0) {
+		fork_unlock();
+		io_err(ret, "udax_io_new: io_uring_ring_dontfork: %s", strerror(-ret));
+		io_uring_queue_exit(&io->ring);
+		goto err_free;
+	}
 	io->efd = eventfd(0, EFD_CLOEXEC);
 	if (io->efd < 0) {
 		ret = -errno;
+		fork_unlock();
 		io_err(ret, "udax_io_new: eventfd: %s", strerror(-ret));
 		io_uring_queue_exit(&io->ring);
 		goto err_free;
 	}
+	fork_track_locked(&io->fork_node);
+	fork_unlock();
+	/* An empty table whose slots udax_io_register_fixed() fills. */
+	io->fixed_ok = io_uring_register_buffers_sparse(&io->ring, o.nr_fixed) == 0;
 	ret = io_uring_register_eventfd(&io->ring, io->efd);
 	if (ret < 0) {
 		io_err(ret, "udax_io_new: io_uring_register_eventfd: %s", strerror(-ret));
+		fork_untrack(&io->fork_node);
 		close(io->efd);
 		io_uring_queue_exit(&io->ring);
 		goto err_free;
@@ -504,6 +555,7 @@ int udax_io_new(const struct udax_io_opts *opts, struct udax_io **out)
 		pthread_cond_destroy(&io->done_cond);
 		pthread_cond_destroy(&io->slot_cond);
 		pthread_mutex_destroy(&io->lock);
+		fork_untrack(&io->fork_node);
 		io_uring_queue_exit(&io->ring);
 		close(io->efd);
 		goto err_free;
@@ -524,6 +576,8 @@ int udax_io_delete(struct udax_io **iop)
 	if (!iop || !*iop)
 		return 0;
 	io = *iop;
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, "udax_io_delete");
 	if (io_current == io)
 		return io_err(-EDEADLK, "udax_io_delete: called from a completion callback");
 	pthread_mutex_lock(&io->lock);
@@ -543,6 +597,7 @@ int udax_io_delete(struct udax_io **iop)
 	pthread_join(io->thread, NULL);
 
 	/* Cancellations may still be outstanding: they point at nothing. */
+	fork_untrack(&io->fork_node);
 	io_uring_queue_exit(&io->ring);
 	close(io->efd);
 	pthread_cond_destroy(&io->done_cond);
@@ -560,6 +615,8 @@ int udax_io_drain(struct udax_io *io)
 
 	if (!io)
 		return io_err(-EINVAL, "udax_io_drain: io is NULL");
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, "udax_io_drain");
 	if (io_current == io)
 		return io_err(-EDEADLK, "udax_io_drain: called from a completion callback");
 	pthread_mutex_lock(&io->lock);
@@ -574,6 +631,11 @@ void udax_io_get_stats(struct udax_io *io, struct udax_io_stats *st)
 {
 	if (!io || !st)
 		return;
+	if (fork_inherited(io->fork_gen)) {
+		io_err_inherited(io, "udax_io_get_stats");
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	pthread_mutex_lock(&io->lock);
 	*st = io->st;
 	st->inflight = io->inflight;
@@ -589,6 +651,8 @@ int udax_io_cancel(struct udax_io *io, struct udax_io_req *r)
 
 	if (!io || !r)
 		return io_err(-EINVAL, "udax_io_cancel: %s is NULL", io ? "req" : "io");
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, "udax_io_cancel");
 	if (r->io != io)
 		return io_err(-EINVAL, "udax_io_cancel: request of another engine");
 	pthread_mutex_lock(&io->lock);
@@ -627,6 +691,8 @@ ssize_t udax_io_wait(struct udax_io_req *r)
 	if (!r)
 		return io_err(-EINVAL, "udax_io_wait: req is NULL");
 	io = r->io;
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, "udax_io_wait");
 	pthread_mutex_lock(&io->lock);
 	if (!r->complete && io_current == io) {
 		pthread_mutex_unlock(&io->lock);
@@ -650,6 +716,14 @@ bool udax_io_req_done(struct udax_io_req *r, ssize_t *res)
 
 	if (!r)
 		return false;
+	/* Done in this process, with the error: a poll loop ends. */
+	if (fork_inherited(r->io->fork_gen)) {
+		int err = io_err_inherited(r->io, "udax_io_req_done");
+
+		if (res)
+			*res = err;
+		return true;
+	}
 	pthread_mutex_lock(&r->io->lock);
 	done = r->complete;
 	if (done && res)
@@ -664,6 +738,10 @@ size_t udax_io_req_bytes(struct udax_io_req *r)
 
 	if (!r)
 		return 0;
+	if (fork_inherited(r->io->fork_gen)) {
+		io_err_inherited(r->io, "udax_io_req_bytes");
+		return 0;
+	}
 	pthread_mutex_lock(&r->io->lock);
 	req_result(r, &n);
 	pthread_mutex_unlock(&r->io->lock);
@@ -678,6 +756,11 @@ void udax_io_req_free(struct udax_io_req **rp)
 
 	if (!rp || !*rp)
 		return;
+	/* Inherited: the parent's engine may still complete it; leave it. */
+	if (fork_inherited((*rp)->io->fork_gen)) {
+		io_err_inherited((*rp)->io, "udax_io_req_free");
+		return;
+	}
 	r = *rp;
 	*rp = NULL;
 	io = r->io;

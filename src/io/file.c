@@ -62,6 +62,8 @@ static int xfer_file(const char *fn, struct udax_io *io, bool write, int fd,
 		*req = NULL;
 	if (!io || !f)
 		return io_err(-EINVAL, "%s: %s is NULL", fn, io ? "file" : "io");
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, fn);
 	if (!len || (off | len) % UDAX_PAGE_SIZE)
 		return io_err(-EINVAL, "%s: [%llu, +%zu) is not a non-empty range "
 			      "of whole pages", fn, (unsigned long long)off, len);
@@ -337,6 +339,8 @@ int udax_io_lease_fixed(struct udax_io *io, struct udax_file *f, uint64_t off,
 		return io_err(-EINVAL, "%s: %s is NULL", fn,
 			      !io ? "io" : !f ? "file" : "out");
 	*out = NULL;
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, fn);
 	if (io_current == io)
 		return io_err(-EDEADLK, "%s: called from a completion callback, "
 			      "where the handle could not be released", fn);
@@ -415,6 +419,8 @@ int udax_io_lease_fixed_release(struct udax_io_leased **plf)
 	if (!plf || !*plf)
 		return 0;
 	lf = *plf;
+	if (fork_inherited(lf->io->fork_gen))
+		return io_err_inherited(lf->io, "udax_io_lease_fixed_release");
 	if (in_revoked_cb)
 		return io_err(-EDEADLK, "udax_io_lease_fixed_release: called from "
 			      "a revoked callback (the break would wait on I/O)");
@@ -430,20 +436,33 @@ int udax_io_lease_fixed_release(struct udax_io_leased **plf)
 	return 0;
 }
 
+/* Inherited across fork(): revoked and empty, as far as this process goes. */
+static bool lf_inherited(const struct udax_io_leased *lf, const char *fn)
+{
+	if (!fork_inherited(lf->io->fork_gen))
+		return false;
+	io_err_inherited(lf->io, fn);
+	return true;
+}
+
 bool udax_io_leased_revoked(const struct udax_io_leased *lf)
 {
+	if (lf && lf_inherited(lf, __func__))
+		return true;
 	return lf && atomic_load(&((struct udax_io_leased *)lf)->revoked);
 }
 
 unsigned udax_io_leased_count(const struct udax_io_leased *lf)
 {
-	return lf ? lf->nruns : 0;
+	if (!lf || lf_inherited(lf, __func__))
+		return 0;
+	return lf->nruns;
 }
 
 size_t udax_io_leased_run(const struct udax_io_leased *lf, unsigned i,
 			  uint64_t *off)
 {
-	if (!lf || i >= lf->nruns)
+	if (!lf || lf_inherited(lf, __func__) || i >= lf->nruns)
 		return 0;
 	if (off)
 		*off = lf->runs[i].off;
@@ -461,6 +480,8 @@ static int leased_xfer(const char *fn, bool write, struct udax_io_leased *lf,
 		*req = NULL;
 	if (!lf)
 		return io_err(-EINVAL, "%s: handle is NULL", fn);
+	if (fork_inherited(lf->io->fork_gen))
+		return io_err_inherited(lf->io, fn);
 	for (unsigned i = 0; i < lf->nruns; i++) {
 		if (off >= lf->runs[i].off && off - lf->runs[i].off < lf->runs[i].len) {
 			run = &lf->runs[i];

@@ -30,6 +30,8 @@ int udax_io_register_fixed(struct udax_io *io, unsigned long pfn,
 		return io_err(-EINVAL, "udax_io_register_fixed: %s is NULL",
 			      io ? "out" : "io");
 	*out = NULL;
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, "udax_io_register_fixed");
 	if (!npages)
 		return io_err(-EINVAL, "udax_io_register_fixed: no pages");
 	if (npages > IO_MAX_FIXED / UDAX_PAGE_SIZE)
@@ -116,6 +118,8 @@ int udax_io_unregister_fixed(struct udax_io_fixed **fxp)
 		return 0;
 	fx = *fxp;
 	io = fx->io;
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, "udax_io_unregister_fixed");
 	if (io_current == io)
 		return io_err(-EDEADLK, "udax_io_unregister_fixed: called from a "
 			      "completion callback");
@@ -146,13 +150,22 @@ int udax_io_unregister_fixed(struct udax_io_fixed **fxp)
 	return 0;
 }
 
+/* Inherited across fork(): no buffer here (the memory is not mapped). */
 void *udax_io_fixed_addr(const struct udax_io_fixed *fx)
 {
+	if (fx && fork_inherited(fx->io->fork_gen)) {
+		io_err_inherited(fx->io, __func__);
+		return NULL;
+	}
 	return fx ? fx->addr : NULL;
 }
 
 size_t udax_io_fixed_size(const struct udax_io_fixed *fx)
 {
+	if (fx && fork_inherited(fx->io->fork_gen)) {
+		io_err_inherited(fx->io, __func__);
+		return 0;
+	}
 	return fx ? fx->size : 0;
 }
 
@@ -167,6 +180,8 @@ static int xfer_fixed(const char *fn, struct udax_io *io, bool write,
 		*out = NULL;
 	if (!io || !fx)
 		return io_err(-EINVAL, "%s: %s is NULL", fn, io ? "fixed" : "io");
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, fn);
 	if (fx->io != io)
 		return io_err(-EINVAL, "%s: fixed buffer of another engine", fn);
 	if (fd < 0)

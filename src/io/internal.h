@@ -21,6 +21,7 @@
 #include <udax/io.h>
 
 #include "common/fault_alloc.h"
+#include "common/fork.h"
 
 /*
  * user_data of an SQE: a struct io_sub pointer (8-byte aligned) with a
@@ -100,6 +101,9 @@ struct udax_io {
 	int efd;			/* doorbell + CQ notification eventfd */
 
 	/* Set at creation. */
+	unsigned long fork_gen;		/* the creator's (common/fork.h) */
+	int owner;			/* the creator's pid, for messages */
+	struct fork_node fork_node;
 	unsigned depth;
 	unsigned batch;
 	unsigned flags;
@@ -123,6 +127,13 @@ extern __thread struct udax_io *io_current;
 
 int io_err(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * -ESTALE with a message: @io (or a request, buffer or lease of it) was
+ * inherited across fork().  Entry points test fork_inherited(io->fork_gen)
+ * before anything else: the child has neither the engine thread nor the
+ * ring, and io->lock may have been held at fork time.
+ */
+int io_err_inherited(const struct udax_io *io, const char *fn);
 
 /*
  * Accept @r: reserve its SQE slots (waiting or -EAGAIN), queue its SQEs

@@ -31,6 +31,7 @@ struct udax_io_slow {
 	_Atomic int stop;
 	_Atomic uint32_t paused;	/* futex word */
 	pthread_t thread;
+	unsigned long fork_gen;		/* the creator's (common/fork.h) */
 };
 
 static uint64_t now_ns(void)
@@ -133,6 +134,7 @@ int udax_io_slow_new(const struct udax_io_slow_opts *opts,
 	s->chunk = opts->chunk ? opts->chunk : 4096;
 	s->seed = opts->seed;
 	s->paused = opts->paused;
+	s->fork_gen = fork_gen();
 	ret = -pthread_create(&s->thread, NULL, feeder, s);
 	if (ret) {
 		close(s->rfd);
@@ -173,6 +175,11 @@ void udax_io_slow_delete(struct udax_io_slow **sp)
 	if (!sp || !*sp)
 		return;
 	s = *sp;
+	/* Inherited across fork(): the feeder thread is the parent's. */
+	if (fork_inherited(s->fork_gen)) {
+		io_err(-FORK_ERRNO, "udax_io_slow_delete: " FORK_HINT);
+		return;
+	}
 	atomic_store(&s->stop, 1);
 	unpause(s);
 	pthread_join(s->thread, NULL);

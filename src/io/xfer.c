@@ -68,6 +68,8 @@ static int check_common(const char *fn, struct udax_io *io, int fd,
 {
 	if (!io)
 		return io_err(-EINVAL, "%s: io is NULL", fn);
+	if (fork_inherited(io->fork_gen))
+		return io_err_inherited(io, fn);
 	if (fd < 0)
 		return io_err(-EBADF, "%s: fd %d", fn, fd);
 	if (fd_off < 0 && fd_off != UDAX_IO_CUR_POS)
