@@ -126,6 +126,8 @@ _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 /* ---- in-memory state ------------------------------------------------------ */
 
 #define FS_ICACHE_BUCKETS	256
+#define FS_DIX_BUCKETS		256
+struct fs_dix;
 
 struct fs_core {
 	struct fs_dsuper sb;		/* validated copy */
@@ -152,6 +154,9 @@ struct fs_core {
 	struct fs_inode *root;		/* held from mount to unmount */
 	struct fs_inode *icache[FS_ICACHE_BUCKETS];
 	uint64_t nr_cached;
+	/* directory indexes (ns_lock): dindex.c */
+	struct fs_dix *dix[FS_DIX_BUCKETS];
+	uint64_t dix_seed;
 };
 
 /* A transaction: byte ranges of the metadata area with their new bytes. */
@@ -328,6 +333,35 @@ uint32_t fs_dirblk_crc(uint32_t ino, const void *b);
 int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why);
 int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
 		    const char **why);
+
+/* dir.c: the media address of block @k of directory @dir (NULL if not
+ * mapped), and the same after validating the block (0 or -EUCLEAN). */
+const uint8_t *fs_dir_block_addr(struct fs_inode *dir, uint64_t k);
+int fs_dir_block_check(struct fs_inode *dir, uint64_t k, const uint8_t **out);
+
+/* dindex.c: a directory's in-memory index (name hash -> record, blocks by
+ * room), built at first use by validating every block; ns_lock held. */
+void fs_dix_seed(struct udax_fs *fs);
+uint32_t fs_dix_hash(struct udax_fs *fs, const char *name, size_t len);
+/* Find or build: 0, -EUCLEAN (a bad block, a duplicate name), -ENOMEM. */
+int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out);
+struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir);
+/* 1 and the record's block and offset, or 0: not there. */
+int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
+		const char *name, size_t len, uint32_t *blk, uint32_t *off);
+/* A block whose largest gap is at least @need bytes, or UINT32_MAX. */
+uint32_t fs_dix_room(const struct fs_dix *x, uint32_t need);
+bool fs_dix_empty(const struct fs_dix *x);
+/* Before a commit: room for @entries more entries and @blocks more blocks,
+ * so that the updates after it cannot fail. */
+int fs_dix_reserve(struct fs_dix *x, uint32_t entries, uint32_t blocks);
+/* After a commit (the blocks on media are the new ones). */
+void fs_dix_add(struct fs_dix *x, uint32_t hash, uint32_t blk, uint32_t off);
+void fs_dix_del(struct fs_dix *x, uint32_t hash, uint32_t blk, uint32_t off);
+/* Block @k changed (k == the block count: a new last block). */
+void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k);
+void fs_dix_drop(struct udax_fs *fs, uint32_t ino);
+void fs_dix_free_all(struct udax_fs *fs);
 
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,

@@ -32,8 +32,16 @@
 
 struct dblk {
 	uint64_t pblk;
-	uint32_t dino;
+	struct fs_inode *dir;
+	uint32_t k;			/* block of @dir */
 	uint8_t data[FS_BS];
+};
+
+/* An index update to make once the transaction committed. */
+struct dixop {
+	struct fs_inode *dir;
+	uint32_t hash, blk, off;
+	bool add;
 };
 
 struct isave {
@@ -52,6 +60,8 @@ struct dop {
 	int nblk;
 	struct isave s[DOP_INODES];
 	int ns;
+	struct dixop xo[DOP_BLKS];
+	int nxo;
 	struct fs_inode *grown;		/* the directory that got a block */
 	struct fs_emap em;		/* its new extent map */
 	uint64_t gpblk;
@@ -96,6 +106,30 @@ static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
 	return s;
 }
 
+/* After the commit: the indexes follow the new blocks (nothing here can
+ * fail: fs_dix_reserve ran before); removed directories lose theirs. */
+static void dop_index(struct dop *d)
+{
+	for (int k = 0; k < d->nxo; k++) {
+		struct dixop *o = &d->xo[k];
+		struct fs_dix *x = fs_dix_cached(d->fs, o->dir);
+
+		if (x && o->add)
+			fs_dix_add(x, o->hash, o->blk, o->off);
+		else if (x)
+			fs_dix_del(x, o->hash, o->blk, o->off);
+	}
+	for (int k = 0; k < d->nblk; k++) {
+		struct fs_dix *x = fs_dix_cached(d->fs, d->blk[k]->dir);
+
+		if (x)
+			fs_dix_block_changed(x, d->blk[k]->dir, d->blk[k]->k);
+	}
+	for (int k = 0; k < d->ns; k++)
+		if (S_ISDIR(d->s[k].mode) && !d->s[k].i->nlink)
+			fs_dix_drop(d->fs, d->s[k].i->ino);
+}
+
 static void dop_end(struct dop *d, bool committed)
 {
 	for (int k = 0; k < d->ns; k++) {
@@ -122,7 +156,10 @@ static void dop_end(struct dop *d, bool committed)
 	if (committed && d->grown) {
 		fs_inode_set_extents(d->grown, d->em.v, d->em.n, &d->t);
 		d->em.v = NULL;
-	} else {
+	}
+	if (committed)
+		dop_index(d);
+	else {
 		fs_txn_abort(&d->t);
 		if (d->gpblk)
 			fs_block_free(d->fs, d->gpblk, 1);
@@ -189,7 +226,8 @@ int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
 	return 1;
 }
 
-/* Validate a private copy of a directory block of directory @dino. */
+/* Validate a directory block of directory @dino (media read under ns_lock,
+ * which every writer of directory blocks holds, or a private copy). */
 static int dblk_check(uint32_t dino, uint64_t pblk, const uint8_t *b,
 		      uint32_t nr_inodes)
 {
@@ -234,12 +272,33 @@ static int dir_pblk(struct dop *d, struct fs_inode *dir, uint64_t k,
 	return 0;
 }
 
-/* Block @k of @dir: the dirty copy if @d has one, else a checked copy in
- * @buf.  With @modify, a dirty copy is made. */
-static int dir_block(struct dop *d, struct fs_inode *dir, uint64_t k,
-		     uint8_t *buf, bool modify, uint8_t **out)
+const uint8_t *fs_dir_block_addr(struct fs_inode *dir, uint64_t k)
 {
-	struct udax_fs *fs = dir->fs;
+	uint32_t i = fs_emap_find(dir->ext, dir->next, k);
+	const struct fs_extent *v = dir->ext;
+
+	if (i == dir->next || v[i].lblk > k || (v[i].flags & FS_EXT_UNWRITTEN))
+		return NULL;
+	return fs_block_addr(dir->fs, v[i].pblk + (k - v[i].lblk));
+}
+
+int fs_dir_block_check(struct fs_inode *dir, uint64_t k, const uint8_t **out)
+{
+	uint64_t pblk = 0;
+	int ret = dir_pblk(NULL, dir, k, &pblk);
+
+	if (ret)
+		return ret;
+	*out = fs_block_addr(dir->fs, pblk);
+	return dblk_check(dir->ino, pblk, *out, C(dir->fs)->sb.nr_inodes);
+}
+
+/* Block @k of @dir for reading: the dirty copy if @d has one, else the
+ * block on media, which the directory's index validated when it was built
+ * (the caller got it: fs_dix_get). */
+static int dir_block_ro(struct dop *d, struct fs_inode *dir, uint64_t k,
+			const uint8_t **out)
+{
 	uint64_t pblk = 0;
 	int ret = dir_pblk(d, dir, k, &pblk);
 
@@ -250,25 +309,44 @@ static int dir_block(struct dop *d, struct fs_inode *dir, uint64_t k,
 			*out = d->blk[j]->data;
 			return 0;
 		}
-	if (modify) {
-		struct dblk *b;
+	*out = fs_block_addr(dir->fs, pblk);
+	return 0;
+}
 
-		if (d->nblk == DOP_BLKS)
-			return fs_error(-ENOMEM, "too many directory blocks in one operation");
-		b = fault_malloc(sizeof(*b));
-		if (!b)
-			return -ENOMEM;
-		b->pblk = pblk;
-		b->dino = dir->ino;
-		buf = b->data;
-		d->blk[d->nblk++] = b;
-	}
-	memcpy(buf, fs_block_addr(fs, pblk), FS_BS);
-	ret = dblk_check(dir->ino, pblk, buf, C(fs)->sb.nr_inodes);
-	if (ret && modify)
-		free(d->blk[--d->nblk]);
-	*out = buf;
-	return ret;
+/* Block @k of @dir for changing: its dirty copy in @d, made at the first
+ * change from the (validated) block on media. */
+static int dir_block_rw(struct dop *d, struct fs_inode *dir, uint64_t k,
+			uint8_t **out)
+{
+	uint64_t pblk = 0;
+	struct dblk *b;
+	int ret = dir_pblk(d, dir, k, &pblk);
+
+	if (ret)
+		return ret;
+	for (int j = 0; j < d->nblk; j++)
+		if (d->blk[j]->pblk == pblk) {
+			*out = d->blk[j]->data;
+			return 0;
+		}
+	if (d->nblk == DOP_BLKS)
+		return fs_error(-ENOMEM, "too many directory blocks in one operation");
+	b = fault_malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->pblk = pblk;
+	b->dir = dir;
+	b->k = (uint32_t)k;
+	memcpy(b->data, fs_block_addr(dir->fs, pblk), FS_BS);
+	d->blk[d->nblk++] = b;
+	*out = b->data;
+	return 0;
+}
+
+static void dop_index_op(struct dop *d, struct fs_inode *dir, uint32_t hash,
+			 uint64_t k, uint32_t off, bool add)
+{
+	d->xo[d->nxo++] = (struct dixop){ dir, hash, (uint32_t)k, off, add };
 }
 
 struct dloc {
@@ -278,57 +356,35 @@ struct dloc {
 	uint8_t type;
 };
 
-/* Find @name in @dir: 1 and *@loc, 0 if absent, <0 on error. */
-static int dir_find(struct dop *d, struct fs_inode *dir, const char *name,
-		    size_t len, struct dloc *loc)
+/* Find @name in @dir (as committed): 1 and *@loc, 0 if absent, <0 on
+ * error.  O(1) expected: the directory's index. */
+static int dir_find(struct fs_inode *dir, const char *name, size_t len,
+		    struct dloc *loc)
 {
-	uint8_t *buf = fault_malloc(FS_BS), *b;
-	uint64_t nb = dir->size / FS_BS;
-	int ret = 0;
+	struct udax_fs *fs = dir->fs;
+	const struct fs_ddirent *e;
+	const uint8_t *b;
+	struct fs_dix *x;
+	uint32_t k, off;
+	int ret = fs_dix_get(fs, dir, &x);
 
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t k = 0; k < nb && !ret; k++) {
-		ret = dir_block(d, dir, k, buf, false, &b);
-		if (ret)
-			break;
-		for (uint32_t off = sizeof(struct fs_ddirhdr); off < FS_BS;) {
-			struct fs_ddirent *e = (void *)(b + off);
-
-			if (e->ino && e->name_len == len &&
-			    !memcmp(e->name, name, len)) {
-				*loc = (struct dloc){ k, off, e->ino, e->type };
-				ret = 1;
-				break;
-			}
-			off += e->rec_len;
-		}
-	}
-	free(buf);
-	return ret;
+	if (ret)
+		return ret;
+	if (!fs_dix_find(x, dir, fs_dix_hash(fs, name, len), name, len, &k, &off))
+		return 0;
+	b = fs_dir_block_addr(dir, k);
+	e = (const void *)(b + off);
+	*loc = (struct dloc){ k, off, e->ino, e->type };
+	return 1;
 }
 
 /* 1 if @dir has entries, 0 if empty. */
 static int dir_nonempty(struct fs_inode *dir)
 {
-	uint8_t *buf = fault_malloc(FS_BS), *b;
-	uint64_t nb = dir->size / FS_BS;
-	int ret = 0;
+	struct fs_dix *x;
+	int ret = fs_dix_get(dir->fs, dir, &x);
 
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t k = 0; k < nb && !ret; k++) {
-		ret = dir_block(NULL, dir, k, buf, false, &b);
-		for (uint32_t off = sizeof(struct fs_ddirhdr); !ret && off < FS_BS;) {
-			struct fs_ddirent *e = (void *)(b + off);
-
-			if (e->ino)
-				ret = 1;
-			off += e->rec_len;
-		}
-	}
-	free(buf);
-	return ret;
+	return ret ? ret : !fs_dix_empty(x);
 }
 
 static void dirent_put(struct fs_ddirent *e, uint32_t ino, uint8_t type,
@@ -340,73 +396,94 @@ static void dirent_put(struct fs_ddirent *e, uint32_t ino, uint8_t type,
 	memcpy(e->name, name, len);
 }
 
+/* Put a record in a gap of block @k of @dir (the index says it has one of
+ * @need bytes): 1 done, 0 no gap after all, <0 error. */
+static int dir_add_in(struct dop *d, struct fs_inode *dir, uint64_t k,
+		      uint32_t need, const char *name, size_t len, uint32_t ino,
+		      uint8_t type, uint32_t hash)
+{
+	const uint8_t *rb;
+	uint8_t *b;
+	int ret = dir_block_ro(d, dir, k, &rb);
+
+	if (ret)
+		return ret;
+	for (uint32_t off = sizeof(struct fs_ddirhdr); off + 8 <= FS_BS;) {
+		const struct fs_ddirent *r = (const void *)(rb + off);
+		uint32_t used = r->ino ? FS_DIRENT_LEN(r->name_len) : 0;
+		struct fs_ddirent *e;
+
+		if (r->rec_len < 8 || r->rec_len > FS_BS - off)
+			break;
+		if (r->rec_len < used + need) {
+			off += r->rec_len;
+			continue;
+		}
+		ret = dir_block_rw(d, dir, k, &b);
+		if (ret)
+			return ret;
+		e = (void *)(b + off);
+		if (used) {
+			struct fs_ddirent *n = (void *)(b + off + used);
+
+			n->rec_len = (uint16_t)(e->rec_len - used);
+			e->rec_len = (uint16_t)used;
+			e = n;
+		}
+		dirent_put(e, ino, type, name, len);
+		dop_index_op(d, dir, hash, k, (uint32_t)((uint8_t *)e - b), true);
+		return 1;
+	}
+	return 0;
+}
+
 static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 		   size_t len, uint32_t ino, uint8_t type)
 {
-	uint32_t need = FS_DIRENT_LEN(len);
-	uint8_t *buf = fault_malloc(FS_BS), *b;
+	uint32_t need = FS_DIRENT_LEN(len), hash, k;
 	uint64_t nb = dir->size / FS_BS;
 	struct fs_extent ne;
 	struct fs_ddirhdr *h;
 	struct fs_ddirent *e;
+	struct fs_dix *x;
 	uint64_t got, goal = 0;
-	int ret = 0;
+	uint8_t *b;
+	int ret = fs_dix_get(d->fs, dir, &x);
 
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t k = 0; k < nb; k++) {
-		ret = dir_block(d, dir, k, buf, false, &b);
+	if (!ret)
+		ret = fs_dix_reserve(x, 1, 1);
+	if (ret)
+		return ret;
+	hash = fs_dix_hash(d->fs, name, len);
+	k = fs_dix_room(x, need);
+	if (k != UINT32_MAX) {
+		ret = dir_add_in(d, dir, k, need, name, len, ino, type, hash);
 		if (ret)
-			goto out;
-		for (uint32_t off = sizeof(struct fs_ddirhdr); off < FS_BS;) {
-			uint32_t used;
-
-			e = (void *)(b + off);
-			used = e->ino ? FS_DIRENT_LEN(e->name_len) : 0;
-			if (e->rec_len - used >= need) {
-				ret = dir_block(d, dir, k, NULL, true, &b);
-				if (ret)
-					goto out;
-				e = (void *)(b + off);
-				if (used) {
-					struct fs_ddirent *n = (void *)(b + off + used);
-
-					n->rec_len = (uint16_t)(e->rec_len - used);
-					e->rec_len = (uint16_t)used;
-					e = n;
-				}
-				dirent_put(e, ino, type, name, len);
-				goto out;
-			}
-			off += e->rec_len;
-		}
+			return ret < 0 ? ret : 0;
 	}
 	/* No room: grow the directory by a block. */
-	if (nb >= UINT32_MAX || d->grown) {
-		ret = fs_error(-ENOSPC, "directory %u cannot grow", dir->ino);
-		goto out;
-	}
+	if (nb >= UINT32_MAX || d->grown)
+		return fs_error(-ENOSPC, "directory %u cannot grow", dir->ino);
 	if (dir->next)
 		goal = dir->ext[dir->next - 1].pblk + dir->ext[dir->next - 1].len;
 	ret = fs_block_alloc(d->fs, goal, 1, &d->gpblk, &got);
 	if (ret)
-		goto out;
+		return ret;
 	ret = fs_emap_dup(&d->em, dir);
 	ne = (struct fs_extent){ .lblk = nb, .pblk = d->gpblk, .len = 1 };
 	if (!ret)
 		ret = fs_emap_insert(&d->em, &ne);
 	if (ret)
-		goto out;
+		return ret;
 	fs_emap_normalize(&d->em);
 	d->grown = dir;
 	dop_touch(d, dir);
 	dir->size += FS_BS;
-	if (d->nblk == DOP_BLKS || !(d->blk[d->nblk] = fault_calloc(1, sizeof(struct dblk)))) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (d->nblk == DOP_BLKS || !(d->blk[d->nblk] = fault_calloc(1, sizeof(struct dblk))))
+		return -ENOMEM;
 	d->blk[d->nblk]->pblk = d->gpblk;
-	d->blk[d->nblk]->dino = dir->ino;
+	d->blk[d->nblk]->dir = dir;
+	d->blk[d->nblk]->k = (uint32_t)nb;
 	b = d->blk[d->nblk++]->data;
 	h = (void *)b;
 	h->magic = FS_DIR_MAGIC;
@@ -414,25 +491,33 @@ static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 	e = (void *)(b + sizeof(*h));
 	e->rec_len = FS_BS - sizeof(*h);
 	dirent_put(e, ino, type, name, len);
-out:
-	free(buf);
-	return ret;
+	dop_index_op(d, dir, hash, nb, sizeof(*h), true);
+	return 0;
 }
 
 static int dir_remove(struct dop *d, struct fs_inode *dir, const struct dloc *l)
 {
 	uint8_t *b;
-	uint32_t prev = 0;
+	uint32_t prev = 0, off;
 	struct fs_ddirent *e;
-	int ret = dir_block(d, dir, l->k, NULL, true, &b);
+	int ret = dir_block_rw(d, dir, l->k, &b);
 
 	if (ret)
 		return ret;
-	for (uint32_t off = sizeof(struct fs_ddirhdr); off < l->off;) {
+	for (off = sizeof(struct fs_ddirhdr); off < l->off;) {
+		uint16_t rl = ((struct fs_ddirent *)(b + off))->rec_len;
+
+		if (rl < 8 || rl > FS_BS - off)
+			break;
 		prev = off;
-		off += ((struct fs_ddirent *)(b + off))->rec_len;
+		off += rl;
 	}
 	e = (void *)(b + l->off);
+	if (off != l->off || !e->ino)
+		return fs_error(-EUCLEAN, "directory %u: block %llu: no record at %u",
+				dir->ino, (unsigned long long)l->k, l->off);
+	dop_index_op(d, dir, fs_dix_hash(d->fs, e->name, e->name_len), l->k,
+		     l->off, false);
 	if (prev) {
 		((struct fs_ddirent *)(b + prev))->rec_len += e->rec_len;
 		memset(e, 0, 8 + e->name_len);
@@ -449,7 +534,7 @@ static int dir_set(struct dop *d, struct fs_inode *dir, const struct dloc *l,
 		   uint32_t ino, uint8_t type)
 {
 	uint8_t *b;
-	int ret = dir_block(d, dir, l->k, NULL, true, &b);
+	int ret = dir_block_rw(d, dir, l->k, &b);
 	struct fs_ddirent *e = (void *)(b + l->off);
 
 	if (ret)
@@ -496,7 +581,7 @@ static int dop_commit(struct dop *d)
 	for (int k = 0; k < d->nblk; k++) {
 		struct fs_ddirhdr *h = (void *)d->blk[k]->data;
 
-		h->crc = dblk_crc(d->blk[k]->dino, d->blk[k]->data);
+		h->crc = dblk_crc(d->blk[k]->dir->ino, d->blk[k]->data);
 		fs_txn_add(&d->t, d->blk[k]->pblk * FS_BS, d->blk[k]->data, FS_BS);
 	}
 	for (int k = 0; k < d->ns && !ret; k++) {
@@ -541,7 +626,7 @@ static int step(struct udax_fs *fs, struct fs_inode **cur, const char *s,
 	if (n == 2 && s[0] == '.' && s[1] == '.') {
 		ino = (*cur)->parent;
 	} else {
-		ret = dir_find(NULL, *cur, s, n, &l);
+		ret = dir_find(*cur, s, n, &l);
 		if (ret < 0)
 			return ret;
 		if (!ret)
@@ -810,7 +895,7 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 			       "cannot remove \".\" or \"..\"");
 		goto out;
 	}
-	ret = dir_find(NULL, nd.dir, nd.name, nd.len, &l);
+	ret = dir_find(nd.dir, nd.name, nd.len, &l);
 	if (ret <= 0) {
 		if (!ret)
 			ret = fs_error(-ENOENT, "no such file or directory");
@@ -906,7 +991,7 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 		ret = fs_error(-EEXIST, "file exists");
 		goto out;
 	}
-	ret = dir_find(NULL, nd.dir, nd.name, nd.len, &l);
+	ret = dir_find(nd.dir, nd.name, nd.len, &l);
 	if (ret) {
 		if (ret > 0)
 			ret = fs_error(-EEXIST, "file exists");
@@ -985,7 +1070,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 	}
 	od = o.dir;
 	ndir = n.dir;
-	ret = dir_find(NULL, od, o.name, o.len, &ls);
+	ret = dir_find(od, o.name, o.len, &ls);
 	if (ret <= 0) {
 		if (!ret)
 			ret = fs_error(-ENOENT, "no such file or directory");
@@ -999,7 +1084,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
 		goto out;
 	}
-	have = dir_find(NULL, ndir, n.name, n.len, &lt);
+	have = dir_find(ndir, n.name, n.len, &lt);
 	if (have < 0) {
 		ret = have;
 		goto out;
@@ -1080,10 +1165,9 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		ret = dir_add(&d, ndir, n.name, n.len, src->ino, dtype(src->mode));
 	}
 	if (!ret) {
-		/* Find the source again: the add may have split its record. */
-		ret = dir_find(&d, od, o.name, o.len, &ls);
-		ret = ret > 0 ? dir_remove(&d, od, &ls) :
-			ret ? ret : fs_error(-EUCLEAN, "rename: source vanished");
+		/* An add splits a record after its name: the source keeps
+		 * its offset (dir_remove checks it still holds a record). */
+		ret = dir_remove(&d, od, &ls);
 	}
 	if (ret) {
 		dop_end(&d, false);
@@ -1251,27 +1335,35 @@ int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 	return 0;
 }
 
+/*
+ * The position is (block, offset of the next record).  A record never
+ * moves: an insert splits a record's gap (the new one lands after it), a
+ * removal merges a record into the one before.  So an entry present from
+ * opendir to the end is returned exactly once however names come and go
+ * in between, without a cookie to keep valid.
+ */
 int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 {
-	uint8_t *buf, *b;
+	const uint8_t *b;
+	struct fs_dix *x;
 	int ret = 0;
 
 	if (!d || !ent)
 		return fs_error(-EINVAL, "readdir: bad argument");
 	if (fork_inherited(d->fs->fork_gen))
 		return fs_err_inherited(d->fs, "readdir");
-	buf = fault_malloc(FS_BS);
-	if (!buf)
-		return fs_error(-ENOMEM, "readdir: out of memory");
 	pthread_mutex_lock(&C(d->fs)->ns_lock);
+	if (d->ino->nlink)
+		ret = fs_dix_get(d->fs, d->ino, &x);	/* blocks validated */
 	while (!ret && d->ino->nlink && d->k < d->ino->size / FS_BS) {
-		ret = dir_block(NULL, d->ino, d->k, buf, false, &b);
+		ret = dir_block_ro(NULL, d->ino, d->k, &b);
 		if (ret)
 			break;
-		/* Records only merge or split; resynchronize on a boundary. */
-		for (uint32_t off = sizeof(struct fs_ddirhdr); off < FS_BS;) {
-			struct fs_ddirent *e = (void *)(b + off);
+		for (uint32_t off = sizeof(struct fs_ddirhdr); off + 8 <= FS_BS;) {
+			const struct fs_ddirent *e = (const void *)(b + off);
 
+			if (e->rec_len < 8 || e->rec_len > FS_BS - off)
+				break;	/* checked at validation: cannot happen */
 			if (off >= d->off && e->ino) {
 				ent->ino = e->ino;
 				ent->type = e->type;
@@ -1289,7 +1381,6 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 		}
 	}
 	pthread_mutex_unlock(&C(d->fs)->ns_lock);
-	free(buf);
 	return ret;
 }
 

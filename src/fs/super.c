@@ -450,6 +450,7 @@ static void core_free(struct udax_fs *fs)
 	struct fs_core *c = fs->core;
 
 	if (c) {
+		fs_dix_free_all(fs);
 		pthread_mutex_destroy(&c->ns_lock);
 		pthread_mutex_destroy(&c->txn_lock);
 		pthread_mutex_destroy(&c->alloc_lock);
@@ -603,6 +604,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	c->free_blocks = nb;
 	fs_bmap_mark(fs, 0, c->sb.data_start);
 	c->next_gen = 1;
+	fs_dix_seed(fs);
 
 	ret = fs_journal_replay(fs);
 	if (ret < 0)

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs core: the in-memory index of a directory.
+ *
+ * Directory blocks on media are linear (ext2-style records, docs/fs.md):
+ * finding a name, or room for one, by scanning them costs O(entries).  The
+ * first access to a directory validates every one of its blocks once
+ * (checksum, owner, tiling, names, no duplicate) and builds:
+ *
+ *  - a hash table name -> (block, offset): open addressing, linear probing,
+ *    backward-shift deletion; the hash is seeded per mount, so names cannot
+ *    be chosen offline to collide;
+ *  - per block its largest gap (the room a record leaves past its own
+ *    name), blocks listed by gap / 4, so an insert finds a block with room
+ *    by looking at a bounded number of list heads.
+ *
+ * Lookup, insert and remove are then O(1) expected.  Later accesses read
+ * the validated blocks straight from media: they change only through this
+ * file system's transactions, under ns_lock, after which dir.c reports the
+ * change here (fs_dix_add/del/block_changed); the table and block arrays
+ * are reserved before the commit, so keeping the index in step cannot fail.
+ *
+ * Indexes live in a per-mount table keyed by inode number and generation,
+ * not in the in-memory inode: that leaves the cache at its last reference,
+ * and rebuilding a large directory's index at every path walk would cost
+ * what it saves.  A directory's index is dropped with its last link.
+ * Everything here runs under ns_lock.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "fs/core.h"
+
+#define DIX_CLASSES	(FS_DIRENT_LEN(UDAX_NAME_MAX) / 4 + 1)	/* 67 */
+#define DIX_NONE	UINT32_MAX
+
+struct dix_slot {
+	uint32_t hash;
+	uint32_t blk;
+	uint16_t off;			/* 0: empty (records start at 16) */
+	uint16_t pad;
+};
+
+struct dix_blk {
+	uint32_t next, prev;		/* in the list of its class */
+	uint8_t cls;			/* largest gap / 4, capped */
+};
+
+struct fs_dix {
+	struct fs_dix *hnext;
+	uint32_t ino, gen;
+	uint32_t nr, mask;		/* entries; slots - 1 */
+	struct dix_slot *slot;
+	uint32_t nblk, bcap;
+	struct dix_blk *blk;
+	uint32_t head[DIX_CLASSES];
+};
+
+static struct fs_dix **dix_bucket(struct udax_fs *fs, uint32_t ino)
+{
+	return &C(fs)->dix[ino % FS_DIX_BUCKETS];
+}
+
+void fs_dix_seed(struct udax_fs *fs)
+{
+	uint64_t s;
+
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != sizeof(s)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
+		    (uint64_t)(uintptr_t)fs;
+	}
+	C(fs)->dix_seed = s;
+}
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+uint32_t fs_dix_hash(struct udax_fs *fs, const char *name, size_t len)
+{
+	uint64_t h = C(fs)->dix_seed ^ (len * 0x9e3779b97f4a7c15ull), w;
+
+	for (; len >= 8; name += 8, len -= 8) {
+		memcpy(&w, name, 8);
+		h = mix(h ^ w);
+	}
+	w = 0;
+	memcpy(&w, name, len);
+	h = mix(h ^ w ^ 0x5bd1e995ull);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static bool name_at(struct fs_inode *dir, uint32_t blk, uint32_t off,
+		    const char *name, size_t len)
+{
+	const uint8_t *b = fs_dir_block_addr(dir, blk);
+	const struct fs_ddirent *e;
+
+	if (!b || off + 8 + len > FS_BS)
+		return false;
+	e = (const void *)(b + off);
+	return e->ino && e->name_len == len && !memcmp(e->name, name, len);
+}
+
+int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
+		const char *name, size_t len, uint32_t *blk, uint32_t *off)
+{
+	for (uint32_t i = hash & x->mask; x->slot[i].off; i = (i + 1) & x->mask) {
+		struct dix_slot *s = &x->slot[i];
+
+		if (s->hash == hash && name_at(dir, s->blk, s->off, name, len)) {
+			*blk = s->blk;
+			*off = s->off;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void slot_put(struct dix_slot *t, uint32_t mask, uint32_t hash,
+		     uint32_t blk, uint32_t off)
+{
+	uint32_t i = hash & mask;
+
+	while (t[i].off)
+		i = (i + 1) & mask;
+	t[i] = (struct dix_slot){ hash, blk, (uint16_t)off, 0 };
+}
+
+/* Room for @entries more entries at a load of at most 3/4. */
+static int table_reserve(struct fs_dix *x, uint32_t entries)
+{
+	uint64_t need = (uint64_t)x->nr + entries, cap = x->mask + 1ull;
+	struct dix_slot *t;
+
+	if (x->slot && need * 4 <= cap * 3)
+		return 0;
+	if (!x->slot)
+		cap = 8;
+	while (need * 4 > cap * 3)
+		cap *= 2;
+	if (cap > (1ull << 31))
+		return fs_error(-ENOMEM, "directory %u: index too large", x->ino);
+	t = fault_calloc(cap, sizeof(*t));
+	if (!t)
+		return fs_error(-ENOMEM, "directory %u: no memory for its index",
+				x->ino);
+	for (uint32_t i = 0; x->slot && i <= x->mask; i++)
+		if (x->slot[i].off)
+			slot_put(t, (uint32_t)cap - 1, x->slot[i].hash,
+				 x->slot[i].blk, x->slot[i].off);
+	free(x->slot);
+	x->slot = t;
+	x->mask = (uint32_t)cap - 1;
+	return 0;
+}
+
+static int blocks_reserve(struct fs_dix *x, uint64_t blocks)
+{
+	uint64_t need = x->nblk + blocks, cap = x->bcap ? x->bcap : 4;
+	struct dix_blk *b;
+
+	if (need <= x->bcap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (cap > UINT32_MAX)
+		return fs_error(-ENOSPC, "directory %u cannot grow", x->ino);
+	b = fault_realloc(x->blk, cap * sizeof(*b));
+	if (!b)
+		return fs_error(-ENOMEM, "directory %u: no memory for its index",
+				x->ino);
+	x->blk = b;
+	x->bcap = (uint32_t)cap;
+	return 0;
+}
+
+int fs_dix_reserve(struct fs_dix *x, uint32_t entries, uint32_t blocks)
+{
+	int ret = table_reserve(x, entries);
+
+	return ret ? ret : blocks_reserve(x, blocks);
+}
+
+void fs_dix_add(struct fs_dix *x, uint32_t hash, uint32_t blk, uint32_t off)
+{
+	slot_put(x->slot, x->mask, hash, blk, off);
+	x->nr++;
+}
+
+void fs_dix_del(struct fs_dix *x, uint32_t hash, uint32_t blk, uint32_t off)
+{
+	uint32_t i = hash & x->mask, j;
+
+	while (x->slot[i].off && (x->slot[i].blk != blk || x->slot[i].off != off))
+		i = (i + 1) & x->mask;
+	if (!x->slot[i].off)
+		return;		/* not indexed: nothing to undo */
+	/* Backward shift: pull later members of the probe run into the hole
+	 * unless their home lies cyclically in (hole, j]. */
+	for (j = (i + 1) & x->mask; x->slot[j].off; j = (j + 1) & x->mask) {
+		uint32_t home = x->slot[j].hash & x->mask;
+		bool stays = i <= j ? (home > i && home <= j) :
+				      (home > i || home <= j);
+
+		if (!stays) {
+			x->slot[i] = x->slot[j];
+			i = j;
+		}
+	}
+	x->slot[i].off = 0;
+	x->nr--;
+}
+
+bool fs_dix_empty(const struct fs_dix *x)
+{
+	return x->nr == 0;
+}
+
+static void class_unlink(struct fs_dix *x, uint32_t k)
+{
+	struct dix_blk *b = &x->blk[k];
+
+	if (b->prev != DIX_NONE)
+		x->blk[b->prev].next = b->next;
+	else
+		x->head[b->cls] = b->next;
+	if (b->next != DIX_NONE)
+		x->blk[b->next].prev = b->prev;
+}
+
+static void class_link(struct fs_dix *x, uint32_t k, uint32_t gap)
+{
+	struct dix_blk *b = &x->blk[k];
+
+	b->cls = (uint8_t)(gap / 4 < DIX_CLASSES ? gap / 4 : DIX_CLASSES - 1);
+	b->prev = DIX_NONE;
+	b->next = x->head[b->cls];
+	if (b->next != DIX_NONE)
+		x->blk[b->next].prev = k;
+	x->head[b->cls] = k;
+}
+
+/* Largest gap of a validated block (records tile it). */
+static uint32_t block_gap(const uint8_t *b)
+{
+	uint32_t gap = 0;
+
+	for (uint32_t off = sizeof(struct fs_ddirhdr); off + 8 <= FS_BS;) {
+		const struct fs_ddirent *e = (const void *)(b + off);
+		uint32_t used = e->ino ? FS_DIRENT_LEN(e->name_len) : 0;
+
+		if (e->rec_len < 8 || e->rec_len > FS_BS - off)
+			break;		/* cannot happen after validation */
+		if (e->rec_len > used && e->rec_len - used > gap)
+			gap = e->rec_len - used;
+		off += e->rec_len;
+	}
+	return gap;
+}
+
+void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k)
+{
+	const uint8_t *b = fs_dir_block_addr(dir, k);
+
+	if (k > x->nblk || (k == x->nblk && k == x->bcap))
+		return;		/* not reserved: cannot happen */
+	if (k == x->nblk)
+		x->nblk++;
+	else
+		class_unlink(x, k);
+	class_link(x, k, b ? block_gap(b) : 0);
+}
+
+uint32_t fs_dix_room(const struct fs_dix *x, uint32_t need)
+{
+	for (uint32_t c = need / 4; c < DIX_CLASSES; c++)
+		if (x->head[c] != DIX_NONE)
+			return x->head[c];
+	return DIX_NONE;
+}
+
+static void dix_free(struct fs_dix *x)
+{
+	if (x) {
+		free(x->slot);
+		free(x->blk);
+		free(x);
+	}
+}
+
+static int dix_build(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix *x)
+{
+	uint64_t nb = dir->size / FS_BS;
+	int ret;
+
+	for (uint32_t c = 0; c < DIX_CLASSES; c++)
+		x->head[c] = DIX_NONE;
+	ret = fs_dix_reserve(x, 0, nb);
+	for (uint64_t k = 0; k < nb && !ret; k++) {
+		const uint8_t *b;
+		uint32_t off;
+
+		ret = fs_dir_block_check(dir, k, &b);
+		for (off = sizeof(struct fs_ddirhdr); !ret && off < FS_BS;) {
+			const struct fs_ddirent *e = (const void *)(b + off);
+			uint32_t h, fb, fo;
+
+			if (e->ino) {
+				h = fs_dix_hash(fs, e->name, e->name_len);
+				if (fs_dix_find(x, dir, h, e->name, e->name_len,
+						&fb, &fo))
+					return fs_error(-EUCLEAN, "directory %u: "
+							"duplicate name in blocks %u and %llu",
+							dir->ino, fb,
+							(unsigned long long)k);
+				ret = table_reserve(x, 1);
+				if (!ret)
+					fs_dix_add(x, h, (uint32_t)k, off);
+			}
+			off += e->rec_len;
+		}
+		if (!ret)
+			fs_dix_block_changed(x, dir, (uint32_t)k);
+	}
+	return ret;
+}
+
+int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
+{
+	struct fs_dix **p = dix_bucket(fs, dir->ino), *x;
+	int ret;
+
+	for (; (x = *p); p = &x->hnext)
+		if (x->ino == dir->ino) {
+			if (x->gen == dir->gen) {
+				*out = x;
+				return 0;
+			}
+			*p = x->hnext;	/* a reused inode number */
+			dix_free(x);
+			break;
+		}
+	x = fault_calloc(1, sizeof(*x));
+	if (!x)
+		return fs_error(-ENOMEM, "directory %u: no memory for its index",
+				dir->ino);
+	x->ino = dir->ino;
+	x->gen = dir->gen;
+	ret = dix_build(fs, dir, x);
+	if (ret) {
+		dix_free(x);
+		return ret;
+	}
+	x->hnext = *dix_bucket(fs, dir->ino);
+	*dix_bucket(fs, dir->ino) = x;
+	*out = x;
+	return 0;
+}
+
+struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir)
+{
+	for (struct fs_dix *x = *dix_bucket(fs, dir->ino); x; x = x->hnext)
+		if (x->ino == dir->ino && x->gen == dir->gen)
+			return x;
+	return NULL;
+}
+
+void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
+{
+	for (struct fs_dix **p = dix_bucket(fs, ino), *x; (x = *p); p = &x->hnext)
+		if (x->ino == ino) {
+			*p = x->hnext;
+			dix_free(x);
+			return;
+		}
+}
+
+void fs_dix_free_all(struct udax_fs *fs)
+{
+	for (uint32_t b = 0; b < FS_DIX_BUCKETS; b++)
+		while (C(fs)->dix[b]) {
+			struct fs_dix *x = C(fs)->dix[b];
+
+			C(fs)->dix[b] = x->hnext;
+			dix_free(x);
+		}
+}
