@@ -57,12 +57,17 @@
  * see some sites flipped and others not while slow_inc/dec runs; when it
  * returns, every thread sees every site in the new state.
  *
- * Failure.  The mode is decided once (sk_init_locked()) and every site is
- * checked before the first byte is written.  If writing fails later, the
- * process falls back to flag mode: every site goes back to e9, so that all
- * of them read the flag (a 3d left behind would answer false when its key
- * is enabled).  If even that cannot be written, the process aborts rather
- * than run with branches that lie.
+ * Tables.  Each loaded object registers its own table when it loads and
+ * releases it when it unloads (<udax/static_key.h>); every site of a table
+ * is checked before its first byte is written, and a table that fails the
+ * checks is never written (its sites read the flag).  A site is e9 until
+ * its table registers, which is correct whatever the key's state.
+ *
+ * Failure.  The mode is decided once (sk_init_locked()).  If writing fails
+ * later, the process falls back to flag mode: every site goes back to e9,
+ * so that all of them read the flag (a 3d left behind would answer false
+ * when its key is enabled).  If even that cannot be written, the process
+ * aborts rather than run with branches that lie.
  */
 #include "static_key_internal.h"
 
@@ -148,7 +153,6 @@ sk_fatal(const char *fmt, ...)
 /* Each buffer is written once, before sk_reason points to it. */
 static char sk_init_reason[256];
 static char sk_fail_reason[256];
-static char sk_table_reason[256];
 /* UDAX_STATIC_KEY=procmem: write through /proc/self/mem only (testing). */
 static bool sk_procmem_only;
 static bool sk_membarrier_ready;	/* SYNC_CORE registered and working */
@@ -553,12 +557,13 @@ static void sk_init_patch_locked(void)
 static void sk_patch_new_table_locked(struct sk_table *t)
 {
 	struct sk_writer w;
+	char why[256];
 	int ret;
 
-	if (sk_check_mappings(t, sk_table_reason, sizeof(sk_table_reason)) ||
-	    sk_check_sites(t, sk_table_reason, sizeof(sk_table_reason))) {
+	if (sk_check_mappings(t, why, sizeof(why)) ||
+	    sk_check_sites(t, why, sizeof(why))) {
 		fprintf(stderr, "udax: static key: table %p left reading the flag: %s\n",
-			(const void *)t->start, sk_table_reason);
+			(const void *)t->start, why);
 		return;
 	}
 	t->patched = true;
