@@ -32,3 +32,4 @@ target_sources(fs_crash_mt PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.
 if(CMAKE_BUILD_TYPE MATCHES "^(asan|tsan)$")
   set_tests_properties(fs_crash_mt PROPERTIES ENVIRONMENT "UDAX_CRASH_QUICK=1")
 endif()
+udax_test(fs_corrupt_exact)
