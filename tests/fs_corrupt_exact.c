@@ -17,6 +17,12 @@
  *    block longer, one starting one past, and a chain pointer equal to the
  *    partition's block count are refused by both.  With either bound off
  *    by one, mount would read partition 1 and succeed.
+ *  - Fields behind a valid checksum that one check alone rejects: reserved
+ *    bytes of the superblock, an inode, an extent block and a journal
+ *    record; the superblock version; a stray inline extent slot; a journal
+ *    record reaching past the partition (into partition 1) and a body with
+ *    trailing bytes; a directory entry named "..".  Each is refused (mount,
+ *    or the directory read) with its own reason, and fsck reports it.
  */
 #include "fsck_util.h"
 
@@ -245,6 +251,131 @@ static void test_chain_pointer(void)
 	restore();
 }
 
+/* ---- fields that one check alone guards ------------------------------------ */
+
+/* Mount refuses naming @mmsg, and fsck finds at least one problem. */
+static void expect_mount_refused(const char *what, const char *mmsg)
+{
+	struct udax_fsck_report r;
+	struct udax_fs *fs = NULL;
+	int m, f;
+
+	fprintf(stderr, "%s: must be refused\n", what);
+	m = udax_mount(dev, 0, NULL, &fs);
+	if (m != -EUCLEAN || !strstr(udax_fs_last_error(), mmsg)) {
+		fprintf(stderr, "%s: mount returned %d (%s), want -EUCLEAN naming \"%s\"\n",
+			what, m, udax_fs_last_error(), mmsg);
+		exit(1);
+	}
+	got.n = 0;
+	f = udax_fsck(dev, 0, 0, collect, NULL, &r);
+	if (f != -EUCLEAN && (f || !r.problems)) {
+		fprintf(stderr, "%s: fsck returned %d with %llu problems\n", what, f,
+			(unsigned long long)r.problems);
+		exit(1);
+	}
+	restore();
+}
+
+static void both_supers(void (*change)(struct fs_dsuper *))
+{
+	for (int c = 0; c < 2; c++) {
+		struct fs_dsuper *s = (void *)(part + c * FS_BS);
+
+		change(s);
+		s->crc = udax_crc32c(0, s, 252);
+	}
+}
+
+static void sb_version(struct fs_dsuper *s) { s->version = FS_VERSION + 1; }
+static void sb_reserved(struct fs_dsuper *s) { s->reserved[100] = 1; }
+
+/* A committed journal transaction of one record (@off, @len bytes of the
+ * image there), with @extra bytes of body after it. */
+static void journal_one(uint64_t off, uint32_t len, uint32_t reserved, uint32_t extra)
+{
+	char *j = part + sb.journal_start * FS_BS;
+	struct fs_djhdr *h = (void *)j;
+	struct fs_djrec *r = (void *)(j + FS_BS);
+
+	r->off = off;
+	r->len = len;
+	r->reserved = reserved;
+	memcpy(r + 1, part + (off < part_size - len ? off : part_size - len), len);
+	memset(h, 0, sizeof(*h));
+	h->magic = FS_JNL_MAGIC;
+	h->version = FS_VERSION;
+	h->nr_records = 1;
+	h->seq = 9;
+	h->body_len = sizeof(*r) + ((len + 7) & ~7u) + extra;
+	h->body_crc = udax_crc32c(0, r, h->body_len);
+	h->crc = udax_crc32c(0, h, 60);
+}
+
+static void test_single_checks(void)
+{
+	uint64_t eblk = dinode(ibig)->ext_next;
+
+	both_supers(sb_version);
+	expect_mount_refused("superblock version", "unknown version");
+	both_supers(sb_reserved);
+	expect_mount_refused("superblock reserved bytes", "reserved field");
+
+	dinode(ia)->reserved2[5] = 1;
+	fix_inode(ia);
+	expect_mount_refused("inode reserved2 bytes", "reserved field");
+	dinode(ia)->ext[6].lblk = 7;
+	fix_inode(ia);
+	expect_mount_refused("stray inline extent slot", "stray inline extent");
+
+	((struct fs_dextblk *)(part + eblk * FS_BS))->reserved = 1;
+	fix_block(eblk, ibig);
+	expect_mount_refused("extent block reserved field", "reserved field");
+
+	/* A valid transaction replays (the control), then one field each. */
+	journal_one(sb.itable_start * FS_BS + ia * 256ull, 256, 0, 0);
+	{
+		struct udax_fs *fs = t_fs_mount(dev);
+
+		FS_OK(udax_unmount(&fs));
+		restore();
+	}
+	journal_one(part_size - 128, 256, 0, 0);	/* 128 bytes into partition 1 */
+	expect_mount_refused("journal record past the partition", "out of bounds");
+	journal_one(sb.itable_start * FS_BS + ia * 256ull, 256, 1, 0);
+	expect_mount_refused("journal record reserved field", "out of bounds");
+	journal_one(sb.itable_start * FS_BS + ia * 256ull, 256, 0, 8);
+	expect_mount_refused("journal body with trailing bytes", "trailing bytes");
+
+	/* Directory entries are checked when the directory is read. */
+	{
+		uint64_t blk;
+		struct fs_ddirent *e = dirent_of(UDAX_ROOT_INO, "e1", &blk);
+		struct udax_fsck_report r;
+		struct udax_dirent de;
+		struct udax_dir *d;
+		struct udax_fs *fs;
+		int ret;
+
+		memcpy(e->name, "..", 2);
+		fix_block(blk, UDAX_ROOT_INO);
+		fs = t_fs_mount(dev);
+		FS_OK(udax_opendir(fs, "/", &d));
+		while ((ret = udax_readdir(d, &de)) == 1)
+			;
+		if (ret != -EUCLEAN || !strstr(udax_fs_last_error(), "\"..\"")) {
+			fprintf(stderr, "an entry named \"..\": readdir gave %d (%s)\n",
+				ret, udax_fs_last_error());
+			exit(1);
+		}
+		FS_OK(udax_closedir(&d));
+		FS_OK(udax_unmount(&fs));
+		fsck(0, &r);
+		T_ASSERT(got.n >= 1 && has(UDAX_FSCK_DIR, blk, UDAX_ROOT_INO));
+		restore();
+	}
+}
+
 int main(void)
 {
 	struct udax_part_info p1;
@@ -258,6 +389,7 @@ int main(void)
 	test_extent_block_crc();
 	test_extent_end();
 	test_chain_pointer();
+	test_single_checks();
 	FS_OK(udax_dev_close(&dev, 0));
 	free(good);
 	printf("fs_corrupt_exact: ok\n");
