@@ -37,3 +37,4 @@ endif()
 # fork(): objects inherited by a child are refused (include/udax/dev.h).
 udax_test(fork_scenario)
 udax_test(fork_fs)
+udax_test(fs_corrupt_exact)
