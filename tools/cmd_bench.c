@@ -13,6 +13,7 @@
 #include "bench_util.h"
 #include "cli.h"
 #include "fs_bench.h"
+#include "kdir.h"
 #include "pagemap_bench.h"
 
 static void bench_usage(FILE *f)
@@ -33,7 +34,12 @@ static void bench_usage(FILE *f)
 		"  -t, --threads N       pagemap: the \"all threads\" count (default: CPUs)\n"
 		"  -w, --wait-samples N  pagemap: idle-wait latency samples (default 2000)\n"
 		"  -d, --device SPEC     fs: udax device (default mem:512M; it is formatted)\n"
-		"  -k, --kernel-dir DIR  fs: kernel directory (default /dev/shm)\n"
+		"  -k, --kernel-dir DIR  fs: kernel directory (default /dev/shm); the files\n"
+		"                        go in DIR/udax-bench, one run at a time, removed\n"
+		"                        at the end and on SIGINT/SIGTERM/SIGHUP (those\n"
+		"                        of a killed run at the next start).  The big\n"
+		"                        file must fit the free space (on tmpfs, memory:\n"
+		"                        a quarter of it)\n"
 		"  -s, --file-size SIZE  fs: big-file size (default 64M)\n"
 		"  -j, --json FILE       also write the JSON object to FILE\n"
 		"  -p, --plot DIR        after the run, write bar charts to DIR (created):\n"
@@ -336,7 +342,9 @@ int cmd_bench(int argc, char **argv)
 	const char *json = NULL, *plot = NULL, *what;
 	char plot_json[4096];
 	struct bench_report *r;
-	char *end;
+	struct kdir k;
+	bool claimed = false;
+	char *end, why[4200];
 	int c, ret;
 
 	if (argc < 2 || argv[1][0] == '-') {
@@ -416,10 +424,40 @@ int cmd_bench(int argc, char **argv)
 			json = plot_json;
 		}
 	}
+	if (!strcmp(what, "fs")) {
+		/* The kernel side writes the big file, a few small ones. */
+		uint64_t need = fo.file_size + (4u << 20);
+		char b1[32], b2[32];
+
+		ret = kdir_claim(&k, fo.kernel_dir, "udax-bench", why, sizeof(why));
+		if (ret) {
+			fprintf(stderr, "udax bench: %s\n", why);
+			return EXIT_FAIL;
+		}
+		claimed = true;
+		if (k.stale)
+			fprintf(stderr, "udax bench: removed %u files an earlier run left in %s\n",
+				k.stale, k.path);
+		if (need > kdir_budget(&k)) {
+			fprintf(stderr, "udax bench: %s has %s free%s: too little for a %s file "
+				"(-s); give a smaller -s or another -k\n", fo.kernel_dir,
+				cli_size(k.avail, b1, sizeof(b1)),
+				k.memory ? " and is memory (a quarter of it is used at most)" : "",
+				cli_size(fo.file_size, b2, sizeof(b2)));
+			kdir_release(&k);
+			return EXIT_FAIL;
+		}
+		fo.kernel_dir = k.path;
+	}
 	r = bench_report_new(what);
-	if (!r)
+	if (!r) {
+		if (claimed)
+			kdir_release(&k);
 		return EXIT_FAIL;
+	}
 	ret = !strcmp(what, "fs") ? fs_bench_run(&fo, r) : pagemap_bench_run(&po, r);
+	if (claimed)
+		kdir_release(&k);
 	if (ret)
 		fprintf(stderr, "udax bench %s: %s\n", what, udax_strerror(ret));
 	if (bench_report_json(r, stdout, json)) {
