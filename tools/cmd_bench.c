@@ -37,9 +37,9 @@ static void bench_usage(FILE *f)
 		"  -k, --kernel-dir DIR  fs: kernel directory (default /dev/shm); the files\n"
 		"                        go in DIR/udax-bench, one run at a time, removed\n"
 		"                        at the end and on SIGINT/SIGTERM/SIGHUP (those\n"
-		"                        of a killed run at the next start).  The big\n"
-		"                        file must fit the free space (on tmpfs, memory:\n"
-		"                        a quarter of it)\n"
+		"                        of a killed run at the next start).  The files\n"
+		"                        (-s, and -n 4 KiB appends) must fit the free\n"
+		"                        space (on tmpfs, memory: a quarter of it)\n"
 		"  -s, --file-size SIZE  fs: big-file size (default 64M)\n"
 		"  -j, --json FILE       also write the JSON object to FILE\n"
 		"  -p, --plot DIR        after the run, write bar charts to DIR (created):\n"
@@ -425,8 +425,10 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	if (!strcmp(what, "fs")) {
-		/* The kernel side writes the big file, a few small ones. */
-		uint64_t need = fo.file_size + (4u << 20);
+		/* The kernel side writes the append file (-n blocks), then the
+		 * big one (-s), and small ones. */
+		uint64_t app = (uint64_t)fo.ops * 4096;
+		uint64_t need = (app > fo.file_size ? app : fo.file_size) + (4u << 20);
 		char b1[32], b2[32];
 
 		ret = kdir_claim(&k, fo.kernel_dir, "udax-bench", why, sizeof(why));
@@ -439,11 +441,11 @@ int cmd_bench(int argc, char **argv)
 			fprintf(stderr, "udax bench: removed %u files an earlier run left in %s\n",
 				k.stale, k.path);
 		if (need > kdir_budget(&k)) {
-			fprintf(stderr, "udax bench: %s has %s free%s: too little for a %s file "
-				"(-s); give a smaller -s or another -k\n", fo.kernel_dir,
-				cli_size(k.avail, b1, sizeof(b1)),
+			fprintf(stderr, "udax bench: %s has %s free%s: too little for %s of "
+				"files (-s, and -n 4 KiB appends); give a smaller -s or -n, or "
+				"another -k\n", fo.kernel_dir, cli_size(k.avail, b1, sizeof(b1)),
 				k.memory ? " and is memory (a quarter of it is used at most)" : "",
-				cli_size(fo.file_size, b2, sizeof(b2)));
+				cli_size(need, b2, sizeof(b2)));
 			kdir_release(&k);
 			return EXIT_FAIL;
 		}
