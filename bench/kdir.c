@@ -70,7 +70,7 @@ static void remove_all(struct kdir *k)
 {
 	const char *base;
 
-	for (int i = 0; i < nextra; i++)
+	for (int i = 0; i < nextra && i < 4; i++)
 		if (extra[i][0])
 			unlink(extra[i]);
 	if (!k || k->dfd < 0)
@@ -108,7 +108,7 @@ void kdir_remove_at_exit(const char *path)
 
 void kdir_forget(const char *path)
 {
-	for (int i = 0; i < nextra; i++)
+	for (int i = 0; i < nextra && i < 4; i++)
 		if (!strcmp(extra[i], path))
 			extra[i][0] = '\0';
 }
@@ -184,7 +184,7 @@ void kdir_release(struct kdir *k)
 {
 	active = NULL;
 	remove_all(k);
-	for (int i = 0; i < nextra; i++)
+	for (int i = 0; i < nextra && i < 4; i++)
 		extra[i][0] = '\0';
 	if (!k)
 		return;

@@ -243,6 +243,9 @@ expect 1 "$U" ls "$T/nothing.img"
 grep -q "udax mkfs --size" "$T/err" || fail "a missing device: no hint in the command's terms"
 : >"$T/empty.img"
 expect 1 "$U" info "$T/empty.img"
+expect 1 "$U" mkfs -s 4M "$D"				# exists, 64M
+grep -q "leave --size out" "$T/err" || fail "mkfs -s of an existing file: no hint"
+expect 2 "$U" mkfs -s 4M mem:4M
 expect 1 "$U" mkfs "$T/nothing.img"
 grep -q -- "--size" "$T/err" || fail "mkfs of a missing file does not name --size"
 expect 1 "$U" ls "$T/e.img" /nothing

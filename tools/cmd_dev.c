@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <udax/dev.h>
 #include <udax/fs.h>
@@ -419,6 +420,26 @@ int cmd_mkfs(int argc, char **argv)
 			nparts > 1 ? UDAX_DEV_LABEL_MAX : UDAX_FS_LABEL_MAX,
 			nparts > 1 ? " with -n 2 or more" : "");
 		return EXIT_USAGE;
+	}
+	if (size) {
+		/* -s makes a file; what is there already keeps its size. */
+		const char *path = argv[optind];
+		struct stat st;
+		char b1[32];
+
+		if (!strncmp(path, "mem:", 4) || !strncmp(path, "devdax:", 7)) {
+			cli_err("mkfs", 0, "--size makes a file: %s is not one", path);
+			return EXIT_USAGE;
+		}
+		if (!strncmp(path, "file:", 5))
+			path += 5;
+		if (!stat(path, &st) && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)) {
+			cli_err("mkfs", 0, S_ISREG(st.st_mode) ? "%s exists with %s: leave "
+				"--size out to use it, or remove it first" : "%s is not a "
+				"regular file: leave --size out", path,
+				cli_size((uint64_t)st.st_size, b1, sizeof(b1)));
+			return EXIT_FAIL;
+		}
 	}
 	if (cli_open_dev("mkfs", argv[optind], size, &dev))
 		return EXIT_FAIL;

@@ -46,6 +46,8 @@ const char *cli_libmsg(const char *msg)
 
 		while (open > buf && !strchr("(;,", *open))
 			open--;
+		if (open == buf)	/* the whole message is about the flag */
+			break;
 		end = *open == '(' ? strchr(u, ')') : NULL;
 		end = end ? end + 1 : u + strlen(u);
 		while (open > buf && open[-1] == ' ')
