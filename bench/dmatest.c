@@ -78,6 +78,8 @@ struct ctx {
 	int srcfd;			/* fast source (O_DIRECT) */
 	int slowfd;			/* slow O_DIRECT source, or -1: the pipe */
 	uint64_t nblk;			/* blocks of T in this scenario */
+	long fill;			/* filler and victim: at most this many blocks
+					 * (0: until full) */
 	struct udax_io_slow *slow;
 	_Atomic long submitted, completed, ok, failed, resubmitted;
 	_Atomic uint64_t last_done_ns;
@@ -378,7 +380,7 @@ static int run_udax(struct ctx *c, struct result *res)
 		goto out;
 	}
 	phase(c, "udax", "filling");
-	fill_udax(u.fs, "/filler", 'F', o->fill_cap);
+	fill_udax(u.fs, "/filler", 'F', c->fill);
 	phase(c, "udax", "submitting");
 	if ((ret = udax_open(u.fs, "/t", O_RDWR, 0, &u.t)))
 		goto out;
@@ -424,7 +426,7 @@ static int run_udax(struct ctx *c, struct result *res)
 		res->resubmitted = c->resubmitted;
 	}
 	phase(c, "udax", "victim");
-	res->victim_blocks = fill_udax(u.fs, "/victim", 'V', o->fill_cap);
+	res->victim_blocks = fill_udax(u.fs, "/victim", 'V', c->fill);
 	res->victim_end_ns = now_ns();
 	phase(c, "udax", "draining");
 	udax_io_drain(u.io);			/* every read has landed */
@@ -611,7 +613,7 @@ static int run_kernel(struct ctx *c, struct result *res)
 	mkdir(path, 0755);
 	fill_kernel(path, "t", 'T', (long)c->nblk);
 	phase(c, "kernel", "filling");
-	fill_kernel(path, "filler", 'F', o->fill_cap);
+	fill_kernel(path, "filler", 'F', c->fill);
 	phase(c, "kernel", "submitting");
 	snprintf(path, sizeof(path), "%s/udax-dmatest/t", o->kernel_dir);
 	k.tfd = open(path, O_RDWR);
@@ -646,7 +648,7 @@ static int run_kernel(struct ctx *c, struct result *res)
 	}
 	phase(c, "kernel", "victim");
 	snprintf(path, sizeof(path), "%s/udax-dmatest", o->kernel_dir);
-	res->victim_blocks = fill_kernel(path, "victim", 'V', o->fill_cap);
+	res->victim_blocks = fill_kernel(path, "victim", 'V', c->fill);
 	res->victim_end_ns = now_ns();
 	phase(c, "kernel", "draining");
 	atomic_store(&c->stop, 1);
@@ -718,6 +720,41 @@ static void report(struct bench_report *r, const char *side, const struct scenar
 #undef REP
 }
 
+bool dmatest_scenario_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(scenarios[i].name, name))
+			return true;
+	return false;
+}
+
+const char *dmatest_scenario_names(void)
+{
+	static char buf[512];
+
+	if (!buf[0])
+		for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+				 i ? " " : "", scenarios[i].name);
+	return buf;
+}
+
+uint64_t dmatest_max_blocks(const struct dmatest_opts *o)
+{
+	return o->blocks * 8;	/* the slow scenarios' */
+}
+
+/* The filler's (and the victim's) bound in a scenario whose file has
+ * @nblk blocks: the smaller of the two caps that are set. */
+static long fill_blocks_for(const struct dmatest_opts *o, uint64_t nblk)
+{
+	long times = o->fill_times ? (long)(nblk * o->fill_times) : 0;
+
+	if (!times || (o->fill_cap && o->fill_cap < times))
+		return o->fill_cap;
+	return times;
+}
+
 int dmatest_run(const struct dmatest_opts *o, struct bench_report *r)
 {
 	int failures = 0;
@@ -739,7 +776,8 @@ int dmatest_run(const struct dmatest_opts *o, struct bench_report *r)
 			/* Slow scenarios use a file 8 times bigger, so that reads
 			 * stay in flight for hundreds of milliseconds. */
 			uint64_t nblk = sc->slow ? o->blocks * 8 : o->blocks;
-			struct ctx c = { .o = o, .sc = sc, .srcfd = -1, .nblk = nblk };
+			struct ctx c = { .o = o, .sc = sc, .srcfd = -1, .nblk = nblk,
+					 .fill = fill_blocks_for(o, nblk) };
 			struct udax_io_slow_opts so = { .rate = o->slow_rate,
 				.total = nblk * BS * 4, .seed = 7, .paused = true };
 			struct result res = { 0 };

@@ -34,16 +34,19 @@ echo "=== udax bench fs (udax file device on /mnt/dax vs ext4 -o dax)"
 	-n "${BENCH_OPS:-2000}" -s "${BENCH_FILE:-32M}" -j /dev/stderr \
 	| tee "$OUT/bench-fs.txt"
 
+# dmatest fills the guest's pmem file system (-f full: every block a
+# truncate frees is then the victim's; the pmem is bounded by KDAX_PMEM_GB
+# and its ext4 is not tmpfs); FILL_CAP=N bounds the fill to N blocks.
 echo "=== udax dmatest (udax vs ext4 -o dax, DMA from /dev/vda and /dev/vdb)"
 "$KDAX/run.sh" "$BIN" dmatest -d file:/mnt/dax/udax-dma.img -k /mnt/dax \
-	-f "${FILL_CAP:-0}" -x starve.truncate.slow | tee "$OUT/dmatest.txt"
+	-f "${FILL_CAP:-full}" -x starve.truncate.slow | tee "$OUT/dmatest.txt"
 
 # Starvation in a boot of its own: on ext4 -o dax the truncate can end in
 # uninterruptible sleep (hung-task warnings), which no signal ends; the
 # harness timeout then stops the guest and the console says so.
 echo "=== udax dmatest starvation (a boot of its own)"
 KDAX_TIMEOUT=${STARVE_TIMEOUT:-240} "$KDAX/run.sh" "$BIN" dmatest \
-	-d file:/mnt/dax/udax-dma.img -k /mnt/dax -f "${FILL_CAP:-0}" \
+	-d file:/mnt/dax/udax-dma.img -k /mnt/dax -f "${FILL_CAP:-full}" \
 	-o starve.truncate.slow | tee "$OUT/dmatest-starve.txt" || \
 	echo "starvation run ended with status $? (124: the guest was stopped at the timeout)" |
 	tee -a "$OUT/dmatest-starve.txt"

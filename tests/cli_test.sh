@@ -17,7 +17,7 @@ expect 1 "$U" mkfs "$T/d.img"				# has a table: needs --force
 grep -q -- "--force" "$T/err" || fail "mkfs without --force does not say how"
 head -c 1500000 /dev/urandom >"$T/in"
 expect 0 "$U" put "$T/d.img" "$T/in" /data
-expect 0 "$U" put -p 1 "$T/d.img" "$T/in" /other
+expect 0 "$U" put -P 1 "$T/d.img" "$T/in" /other
 expect 0 "$U" get "$T/d.img" /data "$T/out1"
 cmp -s "$T/in" "$T/out1" || fail "put/get changed the bytes"
 expect 0 "$U" ls "$T/d.img" /
@@ -31,17 +31,17 @@ expect 2 "$U" get "$T/d.img"
 expect 2 "$U" nosuchcommand
 expect 1 "$U" ls mem:bad
 # One superblock copy of partition 0 (at 2 MiB) damaged: reported with its
-# place (exit 4); --repair rewrites it (exit 1); then clean (exit 0).
+# place (exit 4); -y rewrites it (exit 1); then clean (exit 0).
 printf '\377\377\377\377' | dd of="$T/d.img" bs=1 seek=$((2097152 + 4096 + 8)) conv=notrunc 2>/dev/null
-expect 4 "$U" fsck -p 0 "$T/d.img"
+expect 4 "$U" fsck -n -P 0 "$T/d.img"
 grep -q "superblock (block 1 +0): superblock copy B: bad checksum" "$T/out" || fail "fsck does not say where the problem is"
-expect 1 "$U" fsck --repair "$T/d.img"
-grep -q "\[repaired\]" "$T/out" || fail "fsck --repair does not say what it repaired"
-grep -q "partition 0: repaired" "$T/out" || fail "fsck --repair: no summary"
+expect 1 "$U" fsck -y "$T/d.img"
+grep -q "\[repaired\]" "$T/out" || fail "fsck -y does not say what it repaired"
+grep -q "partition 0: repaired" "$T/out" || fail "fsck -y: no summary"
 expect 0 "$U" fsck "$T/d.img"
 expect 0 "$U" get "$T/d.img" /data "$T/out1"
 cmp -s "$T/in" "$T/out1" || fail "repair changed the data"
-expect 2 "$U" fsck
+expect 16 "$U" fsck
 # Both superblock copies of partition 0 (at 2 MiB) damaged: fsck exit 4.
 printf '\377\377\377\377' | dd of="$T/d.img" bs=1 seek=$((2097152 + 8)) conv=notrunc 2>/dev/null
 printf '\377\377\377\377' | dd of="$T/d.img" bs=1 seek=$((2097152 + 4096 + 8)) conv=notrunc 2>/dev/null

@@ -13,6 +13,7 @@
 #include "bench_util.h"
 #include "cli.h"
 #include "fs_bench.h"
+#include "kdir.h"
 #include "pagemap_bench.h"
 
 /* Memory that pays cache-line write-back and fences as PMem/CXL does,
@@ -50,7 +51,12 @@ static void bench_usage(FILE *f)
 		"  -w, --wait-samples N  pagemap: idle-wait latency samples (default 2000)\n"
 		"  -d, --device SPEC     fs, scale: udax device (default " DEFAULT_DEVICE ";\n"
 		"                        it is formatted)\n"
-		"  -k, --kernel-dir DIR  fs, scale: kernel directory (default /dev/shm)\n"
+		"  -k, --kernel-dir DIR  fs, scale: kernel directory (default /dev/shm); the\n"
+		"                        files go in DIR/udax-bench, one run at a time,\n"
+		"                        removed at the end and on SIGINT/SIGTERM/SIGHUP\n"
+		"                        (those of a killed run at the next start).  The\n"
+		"                        files (-s, and -n 4 KiB appends) must fit the free\n"
+		"                        space (on tmpfs, memory: a quarter of it)\n"
 		"  -s, --file-size SIZE  fs, scale: big-file size (default 64M)\n"
 		"  -D, --dir-sizes LIST  scale: directory sizes (default 100,1000,10000,100000)\n"
 		"  -g, --grow SIZE       scale: size each of the two alternately growing\n"
@@ -365,7 +371,9 @@ int cmd_bench(int argc, char **argv)
 	const char *json = NULL, *plot = NULL, *what;
 	char plot_json[4096];
 	struct bench_report *r;
-	char *end;
+	struct kdir k;
+	bool claimed = false;
+	char *end, why[4200];
 	int c, ret;
 
 	if (argc < 2 || argv[1][0] == '-') {
@@ -469,11 +477,48 @@ int cmd_bench(int argc, char **argv)
 			json = plot_json;
 		}
 	}
+	if (!strcmp(what, "fs") || !strcmp(what, "scale")) {
+		/* The kernel side writes the append file (-n blocks), then the
+		 * big one (-s), and small ones; scale: two appending threads'
+		 * files (-T each). */
+		uint64_t app = (uint64_t)fo.ops * 4096, thr = 2 * fo.thread_size;
+		uint64_t need = (app > fo.file_size ? app : fo.file_size);
+
+		if (!strcmp(what, "scale") && thr > need)
+			need = thr;
+		need += 4u << 20;
+		char b1[32], b2[32];
+
+		ret = kdir_claim(&k, fo.kernel_dir, "udax-bench", why, sizeof(why));
+		if (ret) {
+			fprintf(stderr, "udax bench: %s\n", why);
+			return EXIT_FAIL;
+		}
+		claimed = true;
+		if (k.stale)
+			fprintf(stderr, "udax bench: removed %u files an earlier run left in %s\n",
+				k.stale, k.path);
+		if (need > kdir_budget(&k)) {
+			fprintf(stderr, "udax bench: %s has %s free%s: too little for %s of "
+				"files (-s, and -n 4 KiB appends); give a smaller -s or -n, or "
+				"another -k\n", fo.kernel_dir, cli_size(k.avail, b1, sizeof(b1)),
+				k.memory ? " and is memory (a quarter of it is used at most)" : "",
+				cli_size(need, b2, sizeof(b2)));
+			kdir_release(&k);
+			return EXIT_FAIL;
+		}
+		fo.kernel_dir = k.path;
+	}
 	r = bench_report_new(what);
-	if (!r)
+	if (!r) {
+		if (claimed)
+			kdir_release(&k);
 		return EXIT_FAIL;
+	}
 	ret = !strcmp(what, "fs") ? fs_bench_run(&fo, r) :
 	      !strcmp(what, "scale") ? fs_bench_scale(&fo, r) : pagemap_bench_run(&po, r);
+	if (claimed)
+		kdir_release(&k);
 	if (ret)
 		fprintf(stderr, "udax bench %s: %s\n", what, udax_strerror(ret));
 	if (bench_report_json(r, stdout, json)) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* udax ls, udax put, udax get: files of a udax file system. */
+/* udax ls, udax put, udax get: listing and copying files in and out. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -14,110 +14,100 @@
 #include "cli.h"
 
 #define CHUNK (1u << 20)
-
-/* Parse the common "-p PART" option; returns the index of the first operand
- * or -1 (usage error) / -2 (--help printed). */
-static int parse_part(const char *cmd, int argc, char **argv, unsigned *part,
-		      void (*usage)(FILE *))
-{
-	static const struct option opts[] = {
-		{ "partition", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	uint64_t v;
-	int c;
-
-	*part = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (!cli_parse_size(optarg, &v) || v >= UDAX_DEV_MAX_PARTS) {
-				cli_err(cmd, 0, "bad partition '%s'", optarg);
-				return -1;
-			}
-			*part = (unsigned)v;
-			break;
-		case 'h':
-			usage(stdout);
-			return -2;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	return optind;
-}
-
-static void ls_usage(FILE *f)
-{
-	fprintf(f, "usage: udax ls [-p PART] DEVICE [PATH]\n"
-		"\nList a directory (default /) of the file system on partition PART.\n");
-}
+#define PATH_BUF (4096 + UDAX_NAME_MAX + 2)
 
 static char type_char(uint32_t mode)
 {
 	return S_ISDIR(mode) ? 'd' : S_ISREG(mode) ? '-' : '?';
 }
 
+static void ls_line(const char *name, const struct udax_stat *st)
+{
+	printf("%c%04o %3u %5u %5u %12llu %s\n", type_char(st->mode), st->mode & 07777,
+	       st->nlink, st->uid, st->gid, (unsigned long long)st->size, name);
+}
+
+static void ls_json_entry(struct cli_json *j, const char *name, const struct udax_stat *st)
+{
+	cli_json_obj(j, NULL);
+	cli_json_str(j, "name", name);
+	cli_json_stat(j, st);
+	cli_json_close(j);
+}
+
 int cmd_ls(int argc, char **argv)
 {
+	struct cli_fscmd c = {
+		.name = "ls", .min_args = 0, .max_args = 1, .has_json = true,
+		.usage = "usage: udax ls [-P N] [--json] DEVICE [PATH]\n"
+			 "\n"
+			 "List a directory (default /) of the file system on partition N,\n"
+			 "or a file itself: type and mode, links, uid, gid, size, name.\n"
+			 "\n"
+			 CLI_HELP_PART
+			 "      --json            one JSON object (docs/cli.md)\n"
+			 "  -h, --help            this text\n",
+	};
 	struct udax_dev *dev;
 	struct udax_fs *fs;
-	struct udax_dir *d;
+	struct udax_dir *d = NULL;
 	struct udax_dirent ent;
-	unsigned part;
+	struct udax_stat st;
+	struct cli_json j;
 	const char *path;
-	char full[4096 + UDAX_NAME_MAX + 2];
+	char full[PATH_BUF], pbuf[PATH_BUF];
 	int i, ret;
 
-	i = parse_part("ls", argc, argv, &part, ls_usage);
-	if (i < 0)
-		return i == -2 ? EXIT_OK : EXIT_USAGE;
-	if (argc - i < 1 || argc - i > 2) {
-		ls_usage(stderr);
-		return EXIT_USAGE;
-	}
-	path = argc - i == 2 ? argv[i + 1] : "/";
-	if (cli_mount("ls", argv[i], part, true, &dev, &fs))
+	i = cli_fscmd_parse(&c, argc, argv);
+	if (i <= 0)
+		return -i;
+	path = cli_fspath(argc - i == 2 ? argv[i + 1] : "/", pbuf, sizeof(pbuf));
+	if (cli_mount("ls", argv[i], c.part, true, &dev, &fs))
 		return EXIT_FAIL;
-	ret = udax_opendir(fs, path, &d);
+	ret = udax_stat(fs, path, &st);
+	if (!ret && S_ISDIR(st.mode))
+		ret = udax_opendir(fs, path, &d);
 	if (ret) {
-		cli_err("ls", 0, "%s: %s", path, udax_fs_last_error());
-		cli_unmount(&dev, &fs);
+		cli_err("ls", 0, "%s: %s", path, cli_libmsg(udax_fs_last_error()));
+		cli_unmount("ls", &dev, &fs);
 		return EXIT_FAIL;
 	}
-	while ((ret = udax_readdir(d, &ent)) > 0) {
-		struct udax_stat st;
+	if (c.json) {
+		cli_json_start(&j, stdout, "ls");
+		cli_json_str(&j, "path", path);
+		cli_json_arr(&j, "entries");
+	}
+	if (!d) {	/* a file: itself */
+		const char *base = strrchr(path, '/') + 1;
 
+		if (c.json)
+			ls_json_entry(&j, base, &st);
+		else
+			ls_line(base, &st);
+	}
+	while (d && (ret = udax_readdir(d, &ent)) > 0) {
 		snprintf(full, sizeof(full), "%s%s%s", path,
 			 path[strlen(path) - 1] == '/' ? "" : "/", ent.name);
 		if (udax_stat(fs, full, &st)) {
-			printf("?????????? %s\n", ent.name);
+			/* Listed, but gone or unreadable: say so, go on. */
+			cli_err("ls", 0, "%s: %s", full, cli_libmsg(udax_fs_last_error()));
+			ret = -EIO;
 			continue;
 		}
-		printf("%c%04o %3u %5u %5u %12llu %s\n", type_char(st.mode),
-		       st.mode & 07777, st.nlink, st.uid, st.gid,
-		       (unsigned long long)st.size, ent.name);
+		if (c.json)
+			ls_json_entry(&j, ent.name, &st);
+		else
+			ls_line(ent.name, &st);
 	}
-	udax_closedir(&d);
+	if (c.json)
+		cli_json_end(&j);
+	if (d)
+		udax_closedir(&d);
 	if (ret < 0)
 		cli_err("ls", ret, "%s", path);
-	cli_unmount(&dev, &fs);
+	if (cli_unmount("ls", &dev, &fs))
+		ret = -EIO;
 	return ret < 0 ? EXIT_FAIL : EXIT_OK;
-}
-
-static void put_usage(FILE *f)
-{
-	fprintf(f, "usage: udax put [-p PART] DEVICE HOSTFILE PATH\n"
-		"\nCopy a host file into the file system (replacing PATH).\n");
-}
-
-static void get_usage(FILE *f)
-{
-	fprintf(f, "usage: udax get [-p PART] DEVICE PATH HOSTFILE\n"
-		"\nCopy a file out of the file system (HOSTFILE - : standard output).\n");
 }
 
 static void progress(const char *what, uint64_t done, uint64_t total)
@@ -129,43 +119,65 @@ static void progress(const char *what, uint64_t done, uint64_t total)
 
 int cmd_put(int argc, char **argv)
 {
+	struct cli_fscmd c = {
+		.name = "put", .min_args = 2, .max_args = 2,
+		.usage = "usage: udax put [-P N] DEVICE HOSTFILE PATH\n"
+			 "\n"
+			 "Copy a host file (- : standard input) into the file system, replacing\n"
+			 "PATH; its directory must exist (udax mkdir -p makes it).\n"
+			 "\n"
+			 CLI_HELP_PART
+			 "  -h, --help            this text\n",
+	};
 	struct udax_dev *dev;
 	struct udax_fs *fs;
 	struct udax_file *f;
 	struct stat hst;
-	unsigned part;
-	uint64_t off = 0;
+	uint64_t off = 0, total;
+	const char *path, *host;
+	char pbuf[PATH_BUF];
 	char *buf;
 	int i, hfd, ret = 0;
 
-	i = parse_part("put", argc, argv, &part, put_usage);
-	if (i < 0)
-		return i == -2 ? EXIT_OK : EXIT_USAGE;
-	if (argc - i != 3) {
-		put_usage(stderr);
-		return EXIT_USAGE;
-	}
-	hfd = open(argv[i + 1], O_RDONLY);
+	i = cli_fscmd_parse(&c, argc, argv);
+	if (i <= 0)
+		return -i;
+	host = argv[i + 1];
+	path = cli_fspath(argv[i + 2], pbuf, sizeof(pbuf));
+	hfd = strcmp(host, "-") ? open(host, O_RDONLY) : STDIN_FILENO;
 	if (hfd < 0 || fstat(hfd, &hst) < 0) {
-		cli_err("put", -errno, "%s", argv[i + 1]);
+		cli_err("put", -errno, "%s", host);
+		if (hfd > STDIN_FILENO)
+			close(hfd);
 		return EXIT_FAIL;
 	}
+	if (S_ISDIR(hst.st_mode)) {
+		cli_err("put", -EISDIR, "%s", host);
+		if (hfd != STDIN_FILENO)
+			close(hfd);
+		return EXIT_FAIL;
+	}
+	total = S_ISREG(hst.st_mode) ? (uint64_t)hst.st_size : 0;
 	buf = malloc(CHUNK);
-	if (!buf || cli_mount("put", argv[i], part, false, &dev, &fs)) {
+	if (!buf || cli_mount("put", argv[i], c.part, false, &dev, &fs)) {
 		free(buf);
-		close(hfd);
+		if (hfd != STDIN_FILENO)
+			close(hfd);
 		return EXIT_FAIL;
 	}
-	ret = udax_open(fs, argv[i + 2], O_CREAT | O_TRUNC | O_WRONLY, 0644, &f);
+	ret = udax_open(fs, path, O_CREAT | O_TRUNC | O_WRONLY, 0644, &f);
 	if (ret) {
-		cli_err("put", 0, "%s: %s", argv[i + 2], udax_fs_last_error());
+		cli_err("put", 0, "%s: %s%s", path, cli_libmsg(udax_fs_last_error()),
+			ret == -ENOENT ? " (udax mkdir -p makes its directory)" : "");
 	} else {
 		for (;;) {
 			ssize_t r = read(hfd, buf, CHUNK), w;
 
+			if (r < 0 && errno == EINTR)
+				continue;
 			if (r < 0) {
 				ret = -errno;
-				cli_err("put", ret, "reading %s", argv[i + 1]);
+				cli_err("put", ret, "reading %s", host);
 				break;
 			}
 			if (r == 0)
@@ -173,67 +185,46 @@ int cmd_put(int argc, char **argv)
 			w = udax_pwrite(f, buf, (size_t)r, off);
 			if (w != r) {
 				ret = w < 0 ? (int)w : -EIO;
-				cli_err("put", ret, "writing %s", argv[i + 2]);
+				cli_err("put", ret, "writing %s", path);
 				break;
 			}
 			off += (uint64_t)r;
-			progress("put", off, (uint64_t)hst.st_size);
+			progress("put", off, total);
 		}
 		if (!ret && (ret = udax_fsync(f)))
-			cli_err("put", ret, "fsync %s", argv[i + 2]);
+			cli_err("put", ret, "fsync %s", path);
 		udax_close(&f);
-		if (cli_progress())
+		if (cli_progress() && total)
 			fputc('\n', stderr);
 	}
-	cli_unmount(&dev, &fs);
+	if (cli_unmount("put", &dev, &fs) && !ret)
+		ret = -EIO;
 	free(buf);
-	close(hfd);
+	if (hfd != STDIN_FILENO)
+		close(hfd);
 	return ret ? EXIT_FAIL : EXIT_OK;
 }
 
-int cmd_get(int argc, char **argv)
+/* Copy @f to @hfd; 0 or -errno (printed). */
+int cli_copy_out(const char *cmd, struct udax_file *f, const char *path, int hfd,
+		 const char *host, bool show)
 {
-	struct udax_dev *dev;
-	struct udax_fs *fs;
-	struct udax_file *f;
 	struct udax_stat st;
-	unsigned part;
 	uint64_t off = 0;
-	char *buf;
-	int i, hfd, ret;
+	char *buf = malloc(CHUNK);
+	int ret = 0;
 
-	i = parse_part("get", argc, argv, &part, get_usage);
-	if (i < 0)
-		return i == -2 ? EXIT_OK : EXIT_USAGE;
-	if (argc - i != 3) {
-		get_usage(stderr);
-		return EXIT_USAGE;
-	}
-	buf = malloc(CHUNK);
-	if (!buf || cli_mount("get", argv[i], part, true, &dev, &fs)) {
-		free(buf);
-		return EXIT_FAIL;
-	}
-	ret = udax_open(fs, argv[i + 1], O_RDONLY, 0, &f);
-	if (ret) {
-		cli_err("get", 0, "%s: %s", argv[i + 1], udax_fs_last_error());
-		goto out;
+	if (!buf) {
+		cli_err(cmd, -ENOMEM, "%s", path);
+		return -ENOMEM;
 	}
 	udax_fstat(f, &st);
-	hfd = strcmp(argv[i + 2], "-") ? open(argv[i + 2], O_CREAT | O_TRUNC | O_WRONLY, 0644)
-				       : STDOUT_FILENO;
-	if (hfd < 0) {
-		ret = -errno;
-		cli_err("get", ret, "%s", argv[i + 2]);
-		udax_close(&f);
-		goto out;
-	}
 	for (;;) {
 		ssize_t r = udax_pread(f, buf, CHUNK, off);
 
 		if (r < 0) {
 			ret = (int)r;
-			cli_err("get", ret, "reading %s", argv[i + 1]);
+			cli_err(cmd, ret, "reading %s", path);
 			break;
 		}
 		if (r == 0)
@@ -241,6 +232,8 @@ int cmd_get(int argc, char **argv)
 		for (ssize_t done = 0; done < r;) {
 			ssize_t w = write(hfd, buf + done, (size_t)(r - done));
 
+			if (w < 0 && errno == EINTR)
+				continue;
 			if (w < 0) {
 				ret = -errno;
 				break;
@@ -248,21 +241,65 @@ int cmd_get(int argc, char **argv)
 			done += w;
 		}
 		if (ret) {
-			cli_err("get", ret, "writing %s", argv[i + 2]);
+			cli_err(cmd, ret, "writing %s", host);
 			break;
 		}
 		off += (uint64_t)r;
-		progress("get", off, st.size);
+		if (show)
+			progress(cmd, off, st.size);
 	}
+	if (show && cli_progress() && st.size)
+		fputc('\n', stderr);
+	free(buf);
+	return ret;
+}
+
+int cmd_get(int argc, char **argv)
+{
+	struct cli_fscmd c = {
+		.name = "get", .min_args = 2, .max_args = 2,
+		.usage = "usage: udax get [-P N] DEVICE PATH HOSTFILE\n"
+			 "\n"
+			 "Copy a file out of the file system (HOSTFILE - : standard output).\n"
+			 "\n"
+			 CLI_HELP_PART
+			 "  -h, --help            this text\n",
+	};
+	struct udax_dev *dev;
+	struct udax_fs *fs;
+	struct udax_file *f;
+	const char *path, *host;
+	char pbuf[PATH_BUF];
+	int i, hfd, ret;
+
+	i = cli_fscmd_parse(&c, argc, argv);
+	if (i <= 0)
+		return -i;
+	path = cli_fspath(argv[i + 1], pbuf, sizeof(pbuf));
+	host = argv[i + 2];
+	if (cli_mount("get", argv[i], c.part, true, &dev, &fs))
+		return EXIT_FAIL;
+	ret = udax_open(fs, path, O_RDONLY, 0, &f);
+	if (ret) {
+		cli_err("get", 0, "%s: %s", path, cli_libmsg(udax_fs_last_error()));
+		goto out;
+	}
+	hfd = strcmp(host, "-") ? open(host, O_CREAT | O_TRUNC | O_WRONLY, 0644)
+				: STDOUT_FILENO;
+	if (hfd < 0) {
+		ret = -errno;
+		cli_err("get", ret, "%s", host);
+		udax_close(&f);
+		goto out;
+	}
+	ret = cli_copy_out("get", f, path, hfd, host, hfd != STDOUT_FILENO);
 	if (hfd != STDOUT_FILENO && close(hfd) < 0 && !ret) {
 		ret = -errno;
-		cli_err("get", ret, "closing %s", argv[i + 2]);
+		cli_err("get", ret, "closing %s", host);
 	}
 	udax_close(&f);
-	if (cli_progress())
-		fputc('\n', stderr);
 out:
-	cli_unmount(&dev, &fs);
-	free(buf);
+	if (cli_unmount("get", &dev, &fs) && !ret)
+		ret = -EIO;
 	return ret ? EXIT_FAIL : EXIT_OK;
 }

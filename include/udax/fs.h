@@ -42,6 +42,7 @@ extern "C" {
 #define UDAX_FS_BLOCK_SIZE	4096u	/* = UDAX_PAGE_SIZE: a block is a page */
 #define UDAX_NAME_MAX		255
 #define UDAX_ROOT_INO		1
+#define UDAX_FS_LABEL_MAX	31	/* bytes of a file-system label, NUL excluded */
 
 struct udax_fs;
 struct udax_file;
@@ -54,7 +55,7 @@ struct udax_pin;
 struct udax_mkfs_opts {
 	uint32_t nr_inodes;		/* 0: one per 16 KiB */
 	uint32_t journal_blocks;	/* 0: default (1 MiB) */
-	const char *label;		/* up to 31 bytes, may be NULL */
+	const char *label;		/* up to UDAX_FS_LABEL_MAX bytes, may be NULL */
 	uint64_t reserved[4];		/* zero */
 };
 
@@ -205,6 +206,8 @@ struct udax_statfs {
 	uint64_t inodes, inodes_free;
 	uint32_t name_max;
 	uint32_t flags;			/* UDAX_STATFS_* */
+	struct timespec mkfs_time;	/* when udax_mkfs made it (CLOCK_REALTIME) */
+	char label[UDAX_FS_LABEL_MAX + 1];	/* udax_mkfs_opts.label, "" if none */
 };
 #define UDAX_STATFS_SHUTDOWN	0x1	/* shut down after a persistence error */
 int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);

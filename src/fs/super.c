@@ -367,8 +367,9 @@ int udax_mkfs(struct udax_dev *dev, unsigned part,
 	if (opts)
 		o = *opts;
 	if (!all_zero(o.reserved, sizeof(o.reserved)) ||
-	    (o.label && strlen(o.label) > 31))
-		return fs_error(-EINVAL, "mkfs: bad options");
+	    (o.label && strlen(o.label) > UDAX_FS_LABEL_MAX))
+		return fs_error(-EINVAL, "mkfs: bad options (a label has at most %d bytes)",
+				UDAX_FS_LABEL_MAX);
 	ret = udax_dev_part(dev, part, &pi);
 	if (ret < 0)
 		return fs_error(ret, "mkfs: partition %u: %s", part,
@@ -708,6 +709,13 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
 	pthread_mutex_unlock(&c->alloc_lock);
 	st->blocks_busy = fs_zc_busy_blocks(fs);
 	st->name_max = UDAX_NAME_MAX;
+	if (c->sb.mkfs_time > 0) {	/* media from before the epoch: say 0 */
+		st->mkfs_time.tv_sec = c->sb.mkfs_time / 1000000000;
+		st->mkfs_time.tv_nsec = c->sb.mkfs_time % 1000000000;
+	}
+	/* Checked NUL-terminated when the superblock was read. */
+	_Static_assert(sizeof(st->label) == sizeof(c->sb.label), "label sizes");
+	memcpy(st->label, c->sb.label, sizeof(st->label));
 	if (fs_is_shut_down(fs))
 		st->flags |= UDAX_STATFS_SHUTDOWN;
 	return 0;
