@@ -32,3 +32,13 @@ target_sources(fs_crash_mt PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.
 if(CMAKE_BUILD_TYPE MATCHES "^(asan|tsan)$")
   set_tests_properties(fs_crash_mt PROPERTIES ENVIRONMENT "UDAX_CRASH_QUICK=1")
 endif()
+
+# The same data and concurrency tests on the PMem-like memory device
+# (cache-line write-back + fence, non-temporal copies): tests/fs_util.h.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  add_test(NAME fs_data_pmem_like COMMAND fs_data)
+  add_test(NAME fs_mt_file_pmem_like COMMAND fs_mt_file)
+  set_tests_properties(fs_data_pmem_like fs_mt_file_pmem_like PROPERTIES
+                       ENVIRONMENT "UDAX_TEST_MEM_OPTS=persist=cpu" TIMEOUT 300)
+  set_tests_properties(fs_mt_file_pmem_like PROPERTIES LABELS concurrency)
+endif()
