@@ -38,3 +38,13 @@ endif()
 udax_test(fork_scenario)
 udax_test(fork_fs)
 udax_test(fs_corrupt_exact)
+
+# The same data and concurrency tests on the PMem-like memory device
+# (cache-line write-back + fence, non-temporal copies): tests/fs_util.h.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  add_test(NAME fs_data_pmem_like COMMAND fs_data)
+  add_test(NAME fs_mt_file_pmem_like COMMAND fs_mt_file)
+  set_tests_properties(fs_data_pmem_like fs_mt_file_pmem_like PROPERTIES
+                       ENVIRONMENT "UDAX_TEST_MEM_OPTS=persist=cpu" TIMEOUT 300)
+  set_tests_properties(fs_mt_file_pmem_like PROPERTIES LABELS concurrency)
+endif()

@@ -38,11 +38,20 @@
 	}								\
 } while (0)
 
-/* A memory device of @spec with one partition spanning it. */
+/*
+ * A memory device of @spec with one partition spanning it.  With
+ * UDAX_TEST_MEM_OPTS set (e.g. "persist=cpu"), a plain "mem:SIZE" gets
+ * those options: the same test on the PMem-like device.
+ */
 static inline struct udax_dev *t_fs_dev(const char *spec)
 {
+	const char *opts = getenv("UDAX_TEST_MEM_OPTS");
 	struct udax_dev *dev = NULL;
+	char full[128];
 
+	if (opts && *opts && !strncmp(spec, "mem:", 4) && !strchr(spec, ',') &&
+	    (size_t)snprintf(full, sizeof(full), "%s,%s", spec, opts) < sizeof(full))
+		spec = full;
 	FS_OK(udax_dev_open(spec, NULL, &dev));
 	FS_OK(udax_dev_mkpart(dev, NULL, 0, 0));
 	return dev;

@@ -49,6 +49,7 @@ struct udax_dev {
 	dev_drain_fn drain_fn;		/* PM_CPU */
 	dev_memcpy_fn memcpy_fn;	/* PM_CPU: libpmem2's, or NULL */
 	dev_memset_fn memset_fn;
+	bool nt_stores;			/* PM_CPU, ours: big copies by movnt */
 	struct udax_persist_ops hooks;
 	void *hooks_ctx;
 

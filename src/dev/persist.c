@@ -18,6 +18,7 @@
 #endif
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <emmintrin.h>
 #endif
 
 #include "dev/internal.h"
@@ -123,7 +124,53 @@ void dev_persist_init_cpu(struct udax_dev *dev)
 	dev->memcpy_fn = NULL;
 	dev->memset_fn = NULL;
 	dev->persist_impl = cpu_flush_name;
+#if defined(__x86_64__)
+	dev->nt_stores = cpu_flush != NULL;
+#endif
 }
+
+/*
+ * Copies of NT_MIN bytes or more (libpmem2's threshold) go around the
+ * cache with non-temporal stores: nothing is left to write back, and the
+ * drain's sfence makes them durable, which costs less than a copy into
+ * the cache followed by a write-back of every line.  The partial lines at
+ * either end are copied and written back as usual.
+ */
+#define NT_MIN 256
+#if defined(__x86_64__)
+static void copy_nt(struct udax_dev *dev, char *dst, const char *src, size_t len)
+{
+	size_t head = (CL - ((uintptr_t)dst & (CL - 1))) & (CL - 1);
+
+	if (head) {
+		memcpy(dst, src, head);
+		dev->flush_fn(dst, head);
+		dst += head;
+		src += head;
+		len -= head;
+	}
+	for (; len >= CL; dst += CL, src += CL, len -= CL) {
+		const __m128i *s = (const __m128i *)src;
+		__m128i a = _mm_loadu_si128(s), b = _mm_loadu_si128(s + 1);
+		__m128i c = _mm_loadu_si128(s + 2), d = _mm_loadu_si128(s + 3);
+
+		_mm_stream_si128((__m128i *)dst, a);
+		_mm_stream_si128((__m128i *)dst + 1, b);
+		_mm_stream_si128((__m128i *)dst + 2, c);
+		_mm_stream_si128((__m128i *)dst + 3, d);
+	}
+	if (len) {
+		memcpy(dst, src, len);
+		dev->flush_fn(dst, len);
+	}
+}
+#else
+static void copy_nt(struct udax_dev *dev, char *dst, const char *src, size_t len)
+{
+	memcpy(dst, src, len);
+	dev->flush_fn(dst, len);
+}
+#endif
 
 int dev_persist_init_named(struct udax_dev *dev, const char *mode)
 {
@@ -235,6 +282,10 @@ static int native_memcpy(struct udax_dev *dev, void *dst, const void *src,
 	if (dev->memcpy_fn) {
 		dev->memcpy_fn(dst, src, len, pmem2_flags(flags));
 		return 0;
+	}
+	if (dev->nt_stores && len >= NT_MIN && !(flags & UDAX_PERSIST_NOFLUSH)) {
+		copy_nt(dev, dst, src, len);
+		return (flags & UDAX_PERSIST_NODRAIN) ? 0 : native_drain(dev);
 	}
 	memcpy(dst, src, len);
 	return native_after_store(dev, dst, len, flags);
