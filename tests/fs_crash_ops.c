@@ -94,6 +94,81 @@ static void op_last_close(struct udax_fs *fs)
 	FS_OK(udax_close(&held));
 }
 
+/* ---- a directory of several blocks --------------------------------------------------- */
+
+/* /huge: 425 names of 40 characters (links of 5 files) fill 5 blocks exactly; every third of
+ * the first 300 removed leaves 48-byte gaps in blocks 0..3, so a short
+ * name lands in a gap the index finds and a long one grows the directory. */
+static void huge_name(char *p, size_t n, int i)
+{
+	snprintf(p, n, "/huge/%040d", i);
+}
+static void pre_huge(struct udax_fs *fs)
+{
+	char p[128], q[128];
+
+	FS_OK(udax_mkdir(fs, "/huge", 0755));
+	for (int i = 0; i < 425; i++) {
+		huge_name(p, sizeof(p), i);
+		if (i < 5) {
+			t_write_file(fs, p, NULL, 0);
+		} else {	/* few inodes: name i is a link of file i % 5 */
+			huge_name(q, sizeof(q), i % 5);
+			FS_OK(udax_link(fs, q, p));
+		}
+	}
+	for (int i = 0; i < 300; i += 3) {
+		huge_name(p, sizeof(p), i);
+		FS_OK(udax_unlink(fs, p));
+	}
+}
+static void h_create_gap(struct udax_fs *fs) { t_write_file(fs, "/huge/in-a-gap", NULL, 0); }
+static void h_create_grow(struct udax_fs *fs)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "/huge/%0200d", 7);
+	t_write_file(fs, p, NULL, 0);
+}
+static void h_unlink(struct udax_fs *fs)
+{
+	char p[128];
+
+	huge_name(p, sizeof(p), 200);
+	FS_OK(udax_unlink(fs, p));
+}
+static void h_rename_within(struct udax_fs *fs)
+{
+	char p[128];
+
+	huge_name(p, sizeof(p), 401);
+	FS_OK(udax_rename(fs, p, "/huge/renamed-within", 0));
+}
+static void h_rename_out(struct udax_fs *fs)
+{
+	char p[128];
+
+	huge_name(p, sizeof(p), 100);
+	FS_OK(udax_rename(fs, p, "/d/from-huge", 0));
+}
+static void h_rename_in(struct udax_fs *fs) { FS_OK(udax_rename(fs, "/d/x", "/huge/x", 0)); }
+static void h_rename_over(struct udax_fs *fs)
+{
+	char p[128], q[128];
+
+	huge_name(p, sizeof(p), 2);
+	huge_name(q, sizeof(q), 424);
+	FS_OK(udax_rename(fs, p, q, 0));
+}
+static void h_mkdir(struct udax_fs *fs) { FS_OK(udax_mkdir(fs, "/huge/sub", 0700)); }
+static void h_unlink_grown(struct udax_fs *fs)
+{
+	char p[300];
+
+	snprintf(p, sizeof(p), "/huge/%0200d", 7);
+	FS_OK(udax_unlink(fs, p));
+}
+
 /* ---- data -------------------------------------------------------------------------- */
 
 static void with_file(struct udax_fs *fs, const char *path,
@@ -278,6 +353,19 @@ const struct cr_scenario cr_scenarios[] = {
 	 * always recovers the after-state (mount reclaims the orphan). */
 	{ "last-close-orphan", pre_orphan,
 	  { { "last-close-orphan", op_last_close, NULL, NULL, false } }, false },
+	/* Creates, unlinks and renames in a directory of 5+ blocks: into
+	 * gaps the index finds, growing it by a block, across blocks. */
+	{ "large-dir", pre_huge, {
+		STEP(h_create_gap, NULL, NULL, false),
+		STEP(h_create_grow, NULL, NULL, false),
+		STEP(h_unlink, NULL, NULL, false),
+		STEP(h_rename_within, NULL, NULL, false),
+		STEP(h_rename_out, NULL, NULL, false),
+		STEP(h_rename_in, NULL, NULL, false),
+		STEP(h_rename_over, NULL, NULL, false),
+		STEP(h_mkdir, NULL, NULL, false),
+		STEP(h_unlink_grown, NULL, NULL, false),
+	}, false },
 	/* A crash anywhere recovers the state after the completed steps,
 	 * plus the current one whole or not at all; bytes overwritten in
 	 * place and not yet fsync'd may be old or new, fsync'd ones exact. */

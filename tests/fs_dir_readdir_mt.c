@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * readdir under concurrent change: one directory holds 3,000 permanent
+ * readdir under change: first a listing that removes names just behind its
+ * position and adds names (every name present throughout
+ * returned once), then concurrently: one directory holds 3,000 permanent
  * names (spread over many blocks, with gaps left by removed names) while
  * two threads create, rename and unlink their own names in it (names of
  * every length, so records split gaps and merge back everywhere), and two
@@ -10,6 +12,7 @@
  * permanent ones.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "fs_util.h"
@@ -17,7 +20,7 @@
 #define NP	3000		/* permanent names */
 #define NC	2		/* churners */
 #define NL	2		/* listers */
-#define LISTINGS 12		/* each lister */
+#define LISTINGS 6		/* each lister */
 
 static struct udax_fs *fs;
 static atomic_int listers_done;
@@ -36,7 +39,7 @@ static void *churn(void *arg)
 	long it = 0;
 
 	while (atomic_load(&listers_done) < NL) {
-		int i = (int)(rand_r(&seed) % 64), len = (int)(rand_r(&seed) % 120);
+		int i = (int)(rand_r(&seed) % 64), len = i * 37 % 120;
 		struct udax_file *f;
 		int r;
 
@@ -94,6 +97,8 @@ static void *lister(void *arg)
 			T_ASSERT(!seen[i]);
 			seen[i] = 1;
 			n++;
+			if (n % 64 == 0)
+				sched_yield();	/* let the churners in */
 		}
 		FS_OK(r);
 		FS_OK(udax_closedir(&d));
@@ -102,6 +107,52 @@ static void *lister(void *arg)
 	free(seen);
 	atomic_fetch_add(&listers_done, 1);
 	return NULL;
+}
+
+/* Deterministic first: /s holds p<i> each followed by c<i> (links of one
+ * file, the c names shorter and shorter); as the listing returns p<i>,
+ * c<i-1> (just behind the position) is unlinked and a new name created.
+ * Every p<i> comes exactly once: a removal must not move the records after
+ * it (were they moved back by c<i-1>'s length, p<i+1> would fall behind the
+ * position whenever c<i> is the shorter). */
+static void interleaved(void)
+{
+	struct udax_dirent e;
+	struct udax_dir *d;
+	unsigned char seen[500] = { 0 };
+	char p[300];
+	int r, n = 0, made = 0;
+
+	FS_OK(udax_mkdir(fs, "/s", 0755));
+	t_write_file(fs, "/s/file", NULL, 0);
+	for (int i = 0; i < 500; i++) {
+		snprintf(p, sizeof(p), "/s/p%d", i);
+		FS_OK(udax_link(fs, "/s/file", p));
+		snprintf(p, sizeof(p), "/s/c%d-%.*s", i, 50 - i % 50,
+			 "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+		FS_OK(udax_link(fs, "/s/file", p));
+	}
+	FS_OK(udax_opendir(fs, "/s", &d));
+	while ((r = udax_readdir(d, &e)) > 0) {
+		int i;
+
+		if (e.name[0] != 'p')
+			continue;
+		T_ASSERT(sscanf(e.name, "p%d", &i) == 1 && i >= 0 && i < 500);
+		T_ASSERT(!seen[i]);
+		seen[i] = 1;
+		n++;
+		if (i > 0) {
+			snprintf(p, sizeof(p), "/s/c%d-%.*s", i - 1, 50 - (i - 1) % 50,
+				 "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+			FS_OK(udax_unlink(fs, p));
+		}
+		snprintf(p, sizeof(p), "/s/new%d", made++);
+		FS_OK(udax_link(fs, "/s/file", p));
+	}
+	FS_OK(r);
+	FS_OK(udax_closedir(&d));
+	T_ASSERT(n == 500);
 }
 
 int main(void)
@@ -137,6 +188,7 @@ int main(void)
 		snprintf(p, sizeof(p), "/d/tmp%d", i);
 		FS_OK(udax_rmdir(fs, p));
 	}
+	interleaved();
 	for (long t = 0; t < NC; t++)
 		T_ASSERT(pthread_create(&c[t], NULL, churn, (void *)t) == 0);
 	for (long t = 0; t < NL; t++)
@@ -149,16 +201,21 @@ int main(void)
 		T_ASSERT(pthread_join(c[t], &it) == 0);
 		iters += (long)it;
 	}
-	/* Remove what the churners left, then exactly the permanent names. */
+	/* Remove what the churners left while listing: still every
+	 * permanent name once; then exactly the permanent names. */
 	FS_OK(udax_opendir(fs, "/d", &d));
 	while ((r = udax_readdir(d, &e)) > 0) {
 		if (e.name[0] == 'c') {
 			snprintf(p, sizeof(p), "/d/%s", e.name);
 			FS_OK(udax_unlink(fs, p));
+		} else {
+			n++;
 		}
 	}
 	FS_OK(r);
 	FS_OK(udax_closedir(&d));
+	T_ASSERT(n == NP);
+	n = 0;
 	t_fs_remount(dev, &fs);
 	FS_OK(udax_opendir(fs, "/d", &d));
 	while ((r = udax_readdir(d, &e)) > 0) {

@@ -574,16 +574,40 @@ static int dop_drop_link(struct dop *d, struct fs_inode *i)
 	return 0;
 }
 
+/*
+ * Log the bytes of a changed directory block that differ from media (and
+ * its checksum), not the whole block: a create or unlink changes a few
+ * dozen bytes, and the journal copies, and the checkpoint writes back and
+ * flushes, only those.  Replaying them over the block on media gives the
+ * new block exactly: nothing else writes it in between (ns_lock).  A new
+ * block is logged whole: what a free block holds is no one's business.
+ */
+static void dblk_log(struct dop *d, struct dblk *b)
+{
+	const uint8_t *old = fs_block_addr(d->fs, b->pblk);
+	struct fs_ddirhdr *h = (void *)b->data;
+	uint32_t lo = 8, hi = FS_BS;
+
+	h->crc = dblk_crc(b->dir->ino, b->data);
+	if (b->pblk == d->gpblk) {
+		fs_txn_add(&d->t, b->pblk * FS_BS, b->data, FS_BS);
+		return;
+	}
+	while (lo < hi && b->data[lo] == old[lo])
+		lo++;
+	while (hi > lo && b->data[hi - 1] == old[hi - 1])
+		hi--;
+	fs_txn_add(&d->t, b->pblk * FS_BS + 4, &h->crc, 4);
+	if (lo < hi)
+		fs_txn_add(&d->t, b->pblk * FS_BS + lo, b->data + lo, hi - lo);
+}
+
 static int dop_commit(struct dop *d)
 {
 	int ret = 0;
 
-	for (int k = 0; k < d->nblk; k++) {
-		struct fs_ddirhdr *h = (void *)d->blk[k]->data;
-
-		h->crc = dblk_crc(d->blk[k]->dir->ino, d->blk[k]->data);
-		fs_txn_add(&d->t, d->blk[k]->pblk * FS_BS, d->blk[k]->data, FS_BS);
-	}
+	for (int k = 0; k < d->nblk; k++)
+		dblk_log(d, d->blk[k]);
 	for (int k = 0; k < d->ns && !ret; k++) {
 		struct fs_inode *i = d->s[k].i;
 

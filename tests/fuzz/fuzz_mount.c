@@ -58,7 +58,8 @@ static void put(struct udax_fs *fs, const char *path, size_t len, int c)
 	udax_close(&f);
 }
 
-/* The template: a few directories, files, a hard link, a long chain. */
+/* The template: a few directories, files, a hard link, a long chain, a
+ * directory of several blocks. */
 static void make_template(void)
 {
 	struct udax_dev *dev;
@@ -74,8 +75,18 @@ static void make_template(void)
 	udax_mkdir(fs, "/d", 0755);
 	udax_mkdir(fs, "/d/e", 0700);
 	put(fs, "/a", 12000, 'a');
-	put(fs, "/d/b", 300 * 4096, 'b');	/* 150 extents */
 	put(fs, "/d/e/c", 100, 'c');
+	/* A directory of 4 blocks (links, to spare inodes), early enough
+	 * for the fuzzed region: its index is built from hostile blocks at
+	 * the first lookup. */
+	udax_mkdir(fs, "/m", 0755);
+	for (int i = 0; i < 300; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "/m/%040d", i);
+		udax_link(fs, "/d/e/c", p);
+	}
+	put(fs, "/d/b", 300 * 4096, 'b');	/* 150 extents */
 	udax_link(fs, "/a", "/d/link");
 	if ((ret = udax_unmount(&fs)))
 		die("unmount", ret);
@@ -123,6 +134,13 @@ static void walk(struct udax_fs *fs, const char *path, int depth, bool rw)
 		udax_mkdir(fs, "/new", 0755);
 		udax_rename(fs, "/a", "/new/a", 0);
 		udax_unlink(fs, "/d/link");
+		/* The large directory's index: lookups, a remove, an add
+		 * into the gap, a rename across its blocks. */
+		udax_unlink(fs, "/m/0000000000000000000000000000000000000007");
+		udax_link(fs, "/d/e/c", "/m/new");
+		udax_rename(fs, "/m/0000000000000000000000000000000000000299",
+			    "/m/0000000000000000000000000000000000000007", 0);
+		udax_rmdir(fs, "/m");
 	}
 }
 
