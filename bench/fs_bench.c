@@ -430,8 +430,10 @@ int fs_bench_run(const struct fs_bench_opts *o, struct bench_report *r)
 		}
 	}
 out:
-	if (u.fs)
-		udax_unmount(&u.fs);
+	/* Bounded: a leaked pin must not hang the command (docs/fs.md). */
+	if (u.fs && udax_unmount_ex(&u.fs, &(struct udax_break_opts){
+			.mode = UDAX_BREAK_TIMEOUT, .timeout_ns = 30000000000ll }))
+		fprintf(stderr, "bench fs: %s\n", udax_fs_last_error());
 	if (dev)
 		udax_dev_close(&dev, 0);
 	free(x.buf);

@@ -30,6 +30,9 @@ int cli_open_dev(const char *cmd, const char *spec, uint64_t create_size,
 /* Open @spec and mount partition @part (read-only if @ro). */
 int cli_mount(const char *cmd, const char *spec, unsigned part, bool ro,
 	      struct udax_dev **dev, struct udax_fs **fs);
+/* Unmount (waiting at most CLI_UNMOUNT_NS for pins) and close, saying why
+ * either fails. */
+#define CLI_UNMOUNT_NS	(10ll * 1000 * 1000 * 1000)
 void cli_unmount(struct udax_dev **dev, struct udax_fs **fs);
 
 int cmd_bench(int argc, char **argv);

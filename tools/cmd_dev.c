@@ -89,10 +89,16 @@ int cmd_info(int argc, char **argv)
 				       (unsigned long long)st.inodes_free,
 				       (unsigned long long)st.inodes);
 			printf("\n");
-			udax_unmount(&fs);
+			/* Read-only and nothing pinned: never waits. */
+			if (udax_unmount_ex(&fs, &(struct udax_break_opts){
+					.mode = UDAX_BREAK_NOWAIT }))
+				cli_err("info", 0, "partition %d: %s", i,
+					udax_fs_last_error());
 		}
 	}
 	ret = udax_dev_close(&dev, 0);
+	if (ret)
+		cli_err("info", 0, "%s", udax_dev_last_error());
 	return ret ? EXIT_FAIL : EXIT_OK;
 }
 

@@ -100,12 +100,20 @@ int cli_mount(const char *cmd, const char *spec, unsigned part, bool ro,
 	return ret;
 }
 
+/*
+ * The command never blocks forever: pins are the command's own and gone
+ * by now, but should one leak, unmount gives up after CLI_UNMOUNT_NS and
+ * says why (the device then refuses to close while mounted, and the
+ * process exit releases both).
+ */
 void cli_unmount(struct udax_dev **dev, struct udax_fs **fs)
 {
+	const struct udax_break_opts brk = { .mode = UDAX_BREAK_TIMEOUT,
+					     .timeout_ns = CLI_UNMOUNT_NS };
 	int ret;
 
-	if (*fs && (ret = udax_unmount(fs)))
-		cli_err("unmount", ret, "%s", udax_fs_last_error());
+	if (*fs && (ret = udax_unmount_ex(fs, &brk)))
+		cli_err("unmount", 0, "%s", udax_fs_last_error());
 	if (*dev && (ret = udax_dev_close(dev, 0)))
-		cli_err("close", ret, "%s", udax_dev_last_error());
+		cli_err("close", 0, "%s", udax_dev_last_error());
 }

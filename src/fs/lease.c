@@ -50,8 +50,12 @@ int udax_lease_take(struct udax_file *f, uint64_t off, size_t len,
 	int ret;
 
 	if (!f || !ops || !ops->revoke || !out)
-		return fs_error(-EINVAL, "udax_lease_take: bad arguments");
+		return fs_error(-EINVAL, "udax_lease_take: file, ops, revoke or "
+				"result is NULL");
 	*out = NULL;
+	ret = fs_zc_range_check("udax_lease_take", off, len);
+	if (ret)
+		return ret;
 	l = fault_calloc(1, sizeof(*l));
 	if (!l)
 		return fs_error(-ENOMEM, "udax_lease_take: out of memory");
