@@ -444,10 +444,13 @@ out:
 		udax_close(&u.t);
 	if (u.io)
 		udax_io_delete(&u.io);
-	if (u.fs)
-		udax_unmount(&u.fs);
-	if (u.dev)
-		udax_dev_close(&u.dev, UDAX_DEV_CLOSE_WAIT);
+	/* Bounded: a leaked pin must not hang the command (docs/fs.md). */
+	if (u.fs && udax_unmount_ex(&u.fs, &(struct udax_break_opts){
+			.mode = UDAX_BREAK_TIMEOUT, .timeout_ns = 30000000000ll }))
+		fprintf(stderr, "dmatest: %s\n", udax_fs_last_error());
+	if (u.dev && udax_dev_close_timeout(&u.dev, UDAX_DEV_CLOSE_WAIT,
+					    30000000000ll))
+		fprintf(stderr, "dmatest: %s\n", udax_dev_last_error());
 	return ret;
 }
 

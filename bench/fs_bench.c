@@ -832,8 +832,10 @@ static int setup(struct run *x, struct be *u, struct be *k, uint32_t nr_inodes)
 static void teardown(struct run *x, struct be *u)
 {
 	bench_progress_end();
-	if (u->fs)
-		udax_unmount(&u->fs);
+	/* Bounded: a leaked pin must not hang the command (docs/fs.md). */
+	if (u->fs && udax_unmount_ex(&u->fs, &(struct udax_break_opts){
+			.mode = UDAX_BREAK_TIMEOUT, .timeout_ns = 30000000000ll }))
+		fprintf(stderr, "bench fs: %s\n", udax_fs_last_error());
 	if (x->dev)
 		udax_dev_close(&x->dev, 0);
 	free(x->buf);

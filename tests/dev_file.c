@@ -56,7 +56,7 @@ static void run(const char *dir, unsigned extra)
 	/* A second open of the same file is refused while the first lives. */
 	o.flags &= ~UDAX_DEV_CREATE;
 	o.size = 0;
-	T_EXPECT_MSG(udax_dev_open(spec, &o, &dev2), -EBUSY, "open elsewhere");
+	T_EXPECT_MSG(udax_dev_open(spec, &o, &dev2), -EBUSY, "already open in this process");
 
 	/* Write, persist (msync), partition; close; reopen: all there. */
 	p = info.addr;

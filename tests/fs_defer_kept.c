@@ -281,7 +281,7 @@ static void unpinned_in_place(void)
 	FS_OK(udax_ftruncate_ex(f, CUT, &defer));
 	T_ASSERT(statfs_now().blocks_busy == 0);
 	T_ASSERT(statfs_now().blocks_free == free0 + NBLK - 2);
-	FS_OK(udax_pin(f, BS, CUT - BS, 0, &pin));
+	FS_OK(udax_pin(f, BS, BS, 0, &pin));	/* the last block, whole */
 	T_ASSERT(udax_page_to_pfn(udax_pin_page_array(pin)[0]) == pfn);
 	FS_OK(udax_unpin(&pin));
 	memset(model + CUT, 0, sizeof(model) - CUT);

@@ -10,3 +10,4 @@ udax_test(fs_dma_stress LABELS concurrency TIMEOUT 300)
 # fork(): an engine, its transfers and buffers stay the parent's.
 udax_test(fork_io LABELS concurrency TIMEOUT 300)
 udax_test(io_write_pin LABELS concurrency TIMEOUT 120)
+udax_test(io_range_rules LABELS concurrency TIMEOUT 120)

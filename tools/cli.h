@@ -68,7 +68,9 @@ int cli_open_dev(const char *cmd, const char *spec, uint64_t create_size,
 /* Open @spec and mount partition @part (read-only if @ro). */
 int cli_mount(const char *cmd, const char *spec, unsigned part, bool ro,
 	      struct udax_dev **dev, struct udax_fs **fs);
-/* Unmount and close; 0 or the first error (printed). */
+/* Unmount (waiting at most CLI_UNMOUNT_NS for pins) and close; 0 or the
+ * first error (printed). */
+#define CLI_UNMOUNT_NS	(10ll * 1000 * 1000 * 1000)
 int cli_unmount(const char *cmd, struct udax_dev **dev, struct udax_fs **fs);
 
 /*

@@ -108,7 +108,12 @@ static int part_statfs(struct udax_dev *dev, unsigned i, struct udax_statfs *st,
 	ret = udax_statfs(fs, st);
 	if (ret)
 		snprintf(why, len, "%s", cli_libmsg(udax_fs_last_error()));
-	udax_unmount(&fs);
+	/* Read-only and nothing pinned: never waits. */
+	if (udax_unmount_ex(&fs, &(struct udax_break_opts){ .mode = UDAX_BREAK_NOWAIT }) &&
+	    !ret) {
+		snprintf(why, len, "%s", cli_libmsg(udax_fs_last_error()));
+		ret = -EBUSY;
+	}
 	return ret;
 }
 

@@ -275,7 +275,14 @@ int cli_unmount(const char *cmd, struct udax_dev **dev, struct udax_fs **fs)
 {
 	int ret, first = 0;
 
-	if (*fs && (ret = udax_unmount(fs))) {
+	/* Never blocks forever: pins are the command's own and gone by now,
+	 * but should one leak, unmount gives up after CLI_UNMOUNT_NS and says
+	 * why (the device then refuses to close while mounted, and the
+	 * process exit releases both). */
+	const struct udax_break_opts brk = { .mode = UDAX_BREAK_TIMEOUT,
+					     .timeout_ns = CLI_UNMOUNT_NS };
+
+	if (*fs && (ret = udax_unmount_ex(fs, &brk))) {
 		cli_err(cmd, 0, "unmount: %s", cli_libmsg(udax_fs_last_error()));
 		first = ret;
 	}

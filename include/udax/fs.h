@@ -59,7 +59,13 @@ struct udax_mkfs_opts {
 	uint64_t reserved[4];		/* zero */
 };
 
-/* Make a file system on partition @part of @dev (erasing what was there). */
+/*
+ * Make a file system on partition @part of @dev (erasing what was there).
+ * Errors: -ENOMEDIUM (the device has no partition table: udax_dev_mkpart()
+ * first), -ENOENT (no partition @part), -EBUSY (the partition, or one
+ * overlapping it, is mounted, being checked or being made: the message
+ * names it), -ENOSPC (too small), -EINVAL, errors of persistence.
+ */
 int udax_mkfs(struct udax_dev *dev, unsigned part,
 	      const struct udax_mkfs_opts *opts);
 
@@ -99,15 +105,41 @@ struct udax_mount_opts {
  * Mount the file system on partition @part of @dev: validate the superblock
  * and everything read from media, replay the journal, reclaim orphans.  A
  * limited device (no page array) mounts with DAX access but every pin fails
- * with -EOPNOTSUPP.  Errors: -EUCLEAN (corrupt; message from
- * udax_fs_last_error()), -ENODATA (no file system), -EBUSY (mounted).
+ * with -EOPNOTSUPP.  While mounted, the device refuses with -EBUSY to
+ * change the partition under it (udax_dev_mkpart, udax_dev_part_wipe,
+ * udax_mkfs or udax_fsck of an overlapping partition, udax_dev_close).
+ * Errors: -EUCLEAN (corrupt; message from udax_fs_last_error()), -ENODATA
+ * (no file system), -ENOMEDIUM (no partition table), -EBUSY (the partition
+ * is mounted, or being checked or made).
  */
 int udax_mount(struct udax_dev *dev, unsigned part,
 	       const struct udax_mount_opts *opts, struct udax_fs **out);
-/* Unmount: a layout break of everything, in the mount's break mode. */
-int udax_unmount(struct udax_fs **fs);
 
-/* The last error message of this thread (a one-line reason). */
+/*
+ * Unmount: a layout break of everything, in the mount's break mode.
+ * Refused with -EBUSY (nothing changed) while files, directories, views or
+ * leases are open.  Then pinned pages of the partition (udax_pin, leases,
+ * io transfers in flight, udax_pin_pages on its pfns) are waited for as the
+ * mode says: WAIT until they are released, TIMEOUT at most timeout_ns
+ * (then -ETIMEDOUT), NOWAIT not at all (-EBUSY).  Unmount never defers
+ * (a remount rebuilds free space and could hand out a block DMA still
+ * reaches): DEFER means NOWAIT here.  On any error the file system stays
+ * mounted and usable, and udax_fs_last_error() names the cause.
+ *
+ * A leaked pin (one never unpinned, e.g. kept after its file was closed)
+ * keeps its blocks: a WAIT unmount then never returns, and the device
+ * cannot close (udax_dev_close: -EBUSY).  Programs that cannot vouch for
+ * every pin unmount with udax_unmount_ex() and a TIMEOUT or NOWAIT mode.
+ */
+int udax_unmount(struct udax_fs **fs);
+/* The same in the mode of @brk (NULL: the mount's). */
+int udax_unmount_ex(struct udax_fs **fs, const struct udax_break_opts *brk);
+
+/*
+ * The last error message of this thread (a one-line reason): every refusal
+ * names its cause here (which partition is mounted, what is open, how many
+ * pages are pinned...), where udax_strerror() only names the errno.
+ */
 const char *udax_fs_last_error(void);
 
 /*
@@ -214,6 +246,23 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
 
 /* ---- zero-copy: views and pins ------------------------------------------------ */
 
+/*
+ * Zero-copy ranges: ONE rule for udax_pin, udax_lease_take, udax_view_map
+ * and the io engine's file transfers (udax_io_read_file/write_file,
+ * udax_io_lease_fixed; include/udax/io.h):
+ *  1. [off, off + len) is whole blocks: @off and @len are multiples of
+ *     UDAX_FS_BLOCK_SIZE and @len > 0; otherwise -EINVAL.  Nothing is
+ *     rounded: what is pinned, mapped or transferred is exactly the range.
+ *  2. It lies in the file's blocks: off + len <= the file size rounded up
+ *     to a block.  The last block counts whole even when the file ends
+ *     inside it (a 1-byte file has block [0, 4096)); past that, -EINVAL.
+ *  3. Every block of it is allocated and written; a hole or an unwritten
+ *     (fallocated) block is -ENODATA (views: unless UDAX_VIEW_ALLOCATE,
+ *     which fills holes below the end of file first).
+ * Bytes of the last block past the end of file read as zero.  Stores there
+ * (a writable view, DMA into the file) are not part of the file.
+ */
+
 enum {
 	UDAX_VIEW_WRITE = 1u << 0,	/* map writable */
 	UDAX_VIEW_ALLOCATE = 1u << 1,	/* fill holes (allocate zeroed blocks) first */
@@ -223,7 +272,8 @@ enum {
 };
 
 /*
- * Map [off, off + len) of @f (page-aligned) for direct loads and stores:
+ * Map [off, off + len) of @f (a zero-copy range, see above) for direct
+ * loads and stores:
  * one contiguous virtual range backed by the file's blocks.  A hole in the
  * range is refused (-ENODATA) unless UDAX_VIEW_ALLOCATE allocates it first;
  * there is no write-fault allocation.  A layout break of a mapped range
@@ -240,13 +290,17 @@ int udax_view_unmap(struct udax_view **view);
 /*
  * Pin [off, off + len) of @f for DMA (the analogue of pin_user_pages): take
  * a page reference on every block, so no layout break can free or move
- * them until udax_unpin().  The range must be allocated (-ENODATA for a
- * hole, -EINVAL past the end of file).  A pin request that overlaps a
+ * them until udax_unpin().  The range follows the zero-copy rule above:
+ * whole blocks (-EINVAL, never rounded), inside the file's blocks (-EINVAL
+ * past them), allocated and written (-ENODATA).  A pin request that overlaps a
  * layout break in progress waits until the break is done (and then pins
  * what the file holds then).  Limited devices: -EOPNOTSUPP.
  */
 int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	     struct udax_pin **out);
+/* Returns 0, or -EINVAL when a page of the pin had been unpinned already
+ * behind its back (udax_unpin_pages on it: refused and counted, see
+ * include/udax/pagemap.h); the pin is released either way. */
 size_t udax_pin_nr_pages(const struct udax_pin *pin);
 struct udax_page *const *udax_pin_page_array(const struct udax_pin *pin);
 /* CPU address of page @i of the pin (for DMA engines that take addresses). */

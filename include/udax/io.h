@@ -284,10 +284,13 @@ struct udax_file;
  * holds it up until the break is done; it then transfers to what the file
  * holds.  Only allocated blocks: nothing is allocated, the file size does
  * not change, timestamps are not touched.
- * Errors: -EINVAL (@off or @len not a multiple of 4096, @len 0, or the
- * range past end of file), -ENODATA (a hole), -EOPNOTSUPP (limited
- * device), other errors of udax_pin() and udax_io_read_buf().  On error
- * nothing was submitted and nothing stays pinned.
+ * The range follows the zero-copy rule of include/udax/fs.h ("Zero-copy
+ * ranges"), the same as udax_pin(): whole blocks, never rounded (-EINVAL);
+ * inside the file's blocks, the last one whole even when the file ends
+ * inside it (-EINVAL past them); allocated and written (-ENODATA).
+ * Errors: those, -EOPNOTSUPP (limited device), other errors of udax_pin()
+ * and udax_io_read_buf().  On error nothing was submitted and nothing
+ * stays pinned.
  */
 int udax_io_read_file(struct udax_io *io, int fd, int64_t fd_off,
 		      struct udax_file *f, uint64_t off, size_t len,
@@ -330,8 +333,9 @@ int udax_io_write_file(struct udax_io *io, int fd, int64_t fd_off,
  * and for a @revoked call in progress, and @revoked never runs after
  * release returns.  One thread per handle (the teardown thread).
  *
- * Errors: -EINVAL (bad argument, unaligned range), errors of
- * udax_lease_take() (-ENODATA, -EOPNOTSUPP, ...), of
+ * Errors: -EINVAL (bad argument, a range breaking the zero-copy rule of
+ * include/udax/fs.h), errors of udax_lease_take() (-ENODATA,
+ * -EOPNOTSUPP, ...), of
  * udax_io_register_fixed() (-ENOSPC, -EFAULT/-EOPNOTSUPP from the kernel),
  * -ESHUTDOWN (a break revoked the lease while it was being registered),
  * -ENOMEM, -EAGAIN (no thread).  On error nothing stays pinned or

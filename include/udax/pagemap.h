@@ -130,6 +130,13 @@ struct udax_pgmap_info {
 	bool managed;			/* idle transitions call page_free */
 	unsigned long busy_pages;	/* pages held now (a snapshot) */
 	uint64_t idle_transitions;	/* page_free calls so far */
+	/*
+	 * Puts refused because the page had no reference (a put without
+	 * its get, an unpin of a page nobody pinned): the count stays 0
+	 * instead of wrapping, and the put is counted here (see
+	 * udax_put_page()).
+	 */
+	uint64_t unbalanced_puts;
 };
 
 /*
@@ -213,6 +220,7 @@ UDAX_STATIC_KEY_EXTERN(udax_pagemap_managed_key);
 
 void __udax_page_first_ref(struct udax_page *page);
 void __udax_page_idle(struct udax_page *page, uint32_t old);
+void __udax_page_put_unbalanced(struct udax_page *page, uint32_t old);
 
 /*
  * Take a reference.  The caller holds a reference to the page, or (for the
@@ -235,22 +243,43 @@ static inline bool udax_get_page(struct udax_page *page)
  * and this is one atomic decrement.  Otherwise pages of ranges with
  * callbacks take the managed path: the thread that drops the last
  * reference runs page_free and wakes idle waiters.
+ *
+ * An unbalanced put (the page had no reference) is refused: the count is
+ * put back to 0 instead of wrapping, the range's unbalanced_puts grows
+ * and udax_pgmap_last_error() names the pfn.  It costs nothing when the
+ * count is sane: the plain path tests the sign flag its own decrement
+ * sets (`lock sub; js`, as the kernel's x86 refcount_t did), the managed
+ * path widens its "last reference" test from == 1 to <= 1.  (A put racing
+ * the page's first get while it is unbalanced can see the transient -1 and
+ * is then miscounted: the count still never wraps.)
  */
 static inline void udax_put_page(struct udax_page *page)
 {
+	uint32_t old;
+
 	if (udax_static_branch_unlikely_extern(udax_pagemap_managed_key) &&
 	    (page->_flags & UDAX_PG_MANAGED)) {
-		uint32_t old = atomic_fetch_sub_explicit(&page->_refcount, 1,
-							 memory_order_acq_rel);
-		if ((old & UDAX_PAGE_REF_MASK) == 1)
-			__udax_page_idle(page, old);
+		old = atomic_fetch_sub_explicit(&page->_refcount, 1,
+						memory_order_acq_rel);
+		if (__builtin_expect((old & UDAX_PAGE_REF_MASK) <= 1, 0))
+			__udax_page_idle(page, old);	/* 1: idle, 0: unbalanced */
 		return;
 	}
-	atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_release);
+	/* Pages of ranges without callbacks never carry UDAX_PAGE_WAITERS
+	 * (nobody waits on them), so 0 - 1 is the only negative result; the
+	 * old value is then known to be 0 and is not asked for, which lets
+	 * the compiler test the flags of `lock sub` instead of using xadd. */
+	old = atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_release);
+	if (__builtin_expect((int32_t)(old - 1) < 0, 0))
+		__udax_page_put_unbalanced(page, 0);
 }
 
-/* Drop one reference on each of @n pages (NULL entries are skipped). */
-void udax_release_pages(struct udax_page **pages, size_t n);
+/*
+ * Drop one reference on each of @n pages (NULL entries are skipped).
+ * Returns 0, or -EINVAL when a page had no reference: that put is
+ * refused (see udax_put_page()), the others are done.
+ */
+int udax_release_pages(struct udax_page **pages, size_t n);
 
 /* ---- pins ---------------------------------------------------------------- */
 
@@ -262,8 +291,21 @@ void udax_release_pages(struct udax_page **pages, size_t n);
  * -EOVERFLOW (a page's count is saturated).
  */
 int udax_pin_pages(unsigned long pfn, size_t n, struct udax_page **pages);
-/* Release pins taken by udax_pin_pages(): the same release path as put. */
-void udax_unpin_pages(struct udax_page **pages, size_t n);
+/*
+ * Release pins taken by udax_pin_pages(): the same release path as put.
+ * Returns 0, or -EINVAL when a page was not pinned (its count was 0): that
+ * unpin is refused and counted (udax_pgmap_info.unbalanced_puts), the
+ * count stays 0, udax_pgmap_last_error() names the page's pfn; the other
+ * pages are released.
+ */
+int udax_unpin_pages(struct udax_page **pages, size_t n);
+
+/*
+ * The message of this thread's last pagemap failure or refused put: one
+ * line naming the cause (which range, which pfn).  Never NULL ("" before
+ * any).  Successful calls leave it alone.
+ */
+const char *udax_pgmap_last_error(void);
 
 /* ---- idle waits ------------------------------------------------------------ */
 

@@ -15,7 +15,10 @@ const char *udax_strerror(int err)
 	case 0:
 		return "success";
 	case -EBUSY:
-		return "device or resource busy (pages are still held)";
+		/* Many causes (a mount, the device lock, open files, pinned
+		 * pages): the layer's last_error() message names it. */
+		return "device or resource busy (the udax_*_last_error() message "
+		       "names the cause)";
 	case -EOPNOTSUPP:
 		return "operation not supported (e.g. pin on a limited range)";
 	case -ECANCELED:

@@ -430,6 +430,13 @@ int udax_dev_close_timeout(struct udax_dev **devp, unsigned flags,
 	ret = dev_owned(dev, "udax_dev_close");
 	if (ret)
 		return ret;
+	/* A mounted file system holds a range reference and uses the
+	 * mapping: closing would wait for it forever, or unmap under it. */
+	pthread_mutex_lock(&dev->lock);
+	ret = dev_check_unclaimed(dev, 0, dev->size, "udax_dev_close");
+	pthread_mutex_unlock(&dev->lock);
+	if (ret)
+		return ret;
 
 	ret = udax_pgmap_unregister(dev->pgmap,
 				    (flags & UDAX_DEV_CLOSE_WAIT) ?

@@ -86,6 +86,13 @@ struct udax_dev {
 	char table_msg[200];		/* message of table_err */
 	unsigned nr_parts;
 	struct dev_part parts[UDAX_DEV_MAX_PARTS];
+	/* Partitions in use (claim.h), under lock.  Claims never overlap. */
+	unsigned nr_claims;
+	struct dev_claim {
+		uint64_t offset, size;	/* the partition when claimed */
+		unsigned part;
+		const char *what;	/* "mounted", ... (static strings) */
+	} claims[UDAX_DEV_MAX_PARTS];
 };
 
 /* dev.c: the thread's error message.  Returns @err. */
@@ -136,6 +143,11 @@ int dev_persist_init_named(struct udax_dev *dev, const char *mode);
 void dev_part_load(struct udax_dev *dev);
 /* Before registering an ALTMAP range: does device byte 0 hold a table? */
 bool dev_part_magic_at(const struct udax_dev *dev, uint64_t offset);
+
+/* claim.c: under dev->lock, -EBUSY (message) if a claim overlaps
+ * [offset, offset + size); fn names the caller in the message. */
+int dev_check_unclaimed(struct udax_dev *dev, uint64_t offset, uint64_t size,
+			const char *fn);
 
 /* splitmix64: the next of a well-mixed 64-bit sequence from state @s. */
 static inline uint64_t dev_splitmix64(uint64_t *s)

@@ -656,6 +656,53 @@ static int dontfork(struct udax_dev *dev, int ret)
 
 static int map_path(struct udax_dev *dev, const struct dev_open_ctx *oc);
 
+/*
+ * The process holding the flock of the file @st describes, from
+ * /proc/locks (0: not found, e.g. no /proc).  For the message only.
+ */
+static long flock_holder(const struct stat *st)
+{
+	char line[256];
+	long pid = 0;
+	FILE *f = fopen("/proc/locks", "re");
+
+	if (!f)
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		unsigned long ino;
+		long p;
+
+		/* "1: FLOCK  ADVISORY  WRITE 1234 00:2f:5678 0 EOF"; waiters
+		 * are listed as "1: -> FLOCK ..." and do not hold it. */
+		if (sscanf(line, "%*d: FLOCK %*s %*s %ld %x:%x:%lu", &p, &maj,
+			   &min, &ino) == 4 && ino == st->st_ino &&
+		    makedev(maj, min) == st->st_dev)
+			pid = p;
+	}
+	fclose(f);
+	return pid;
+}
+
+/* -EBUSY for a device whose lock another open holds, naming who. */
+static int lock_busy(const char *path, const struct stat *st)
+{
+	long pid = flock_holder(st);
+
+	if (pid == (long)getpid())
+		return dev_err(-EBUSY, "udax_dev_open: %s is already open in this "
+			       "process (another udax_dev_open holds its lock); "
+			       "use that device, or close it first", path);
+	if (pid > 0)
+		return dev_err(-EBUSY, "udax_dev_open: %s is open in another "
+			       "process (pid %ld holds its lock; a device serves "
+			       "one process at a time): close it there first",
+			       path, pid);
+	return dev_err(-EBUSY, "udax_dev_open: %s is open in another process "
+		       "or another open of this one (its lock is held): close it "
+		       "there first", path);
+}
+
 int dev_map(struct udax_dev *dev, const struct dev_open_ctx *oc)
 {
 	return dontfork(dev, oc->is_mem ? map_mem(dev, oc) : map_path(dev, oc));
@@ -702,9 +749,7 @@ static int map_path(struct udax_dev *dev, const struct dev_open_ctx *oc)
 	}
 	/* One open per file or device: two would lay out partitions apart. */
 	if (flock(dev->fd, LOCK_EX | LOCK_NB) < 0) {
-		ret = errno == EWOULDBLOCK ?
-			dev_err(-EBUSY, "udax_dev_open: %s is open elsewhere "
-				"(its flock is held)", oc->path) :
+		ret = errno == EWOULDBLOCK ? lock_busy(oc->path, &st) :
 			dev_err(-errno, "udax_dev_open: flock %s: %s", oc->path,
 				strerror(errno));
 		goto fail;

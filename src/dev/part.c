@@ -392,10 +392,14 @@ static void make_uuid(uint8_t uuid[16])
 	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
 }
 
+/* Under dev->lock: nothing uses a partition (mounted or pinned pages). */
 static int check_not_busy(struct udax_dev *dev, const char *fn)
 {
 	struct udax_pgmap_info info;
+	int ret = dev_check_unclaimed(dev, 0, dev->size, fn);
 
+	if (ret)
+		return ret;
 	udax_pgmap_get_info(dev->pgmap, &info);
 	if (info.busy_pages)
 		return dev_err(-EBUSY, "%s: %lu page(s) of %s are held; "

@@ -175,23 +175,37 @@ err:
 	return ret;
 }
 
-/*
- * Unmount breaks everything.  It never defers: after unmount a new mount
- * would rebuild the allocator and could hand out a block DMA still reaches,
- * so DEFER behaves as NOWAIT here.
- */
-int fs_zc_unmount(struct udax_fs *fs)
+/* Pages of the partition held now (a snapshot, for messages). */
+static unsigned long pinned_pages(struct udax_fs *fs)
 {
+	unsigned long n = 0;
+
+	for (uint64_t b = 0; b < fs->nr_blocks; b++)
+		n += fs_block_referenced(fs, b);
+	return n;
+}
+
+/*
+ * Unmount breaks everything, in the mode of @brk (NULL: the mount's).  It
+ * never defers: after unmount a new mount would rebuild the allocator and
+ * could hand out a block DMA still reaches, so DEFER means NOWAIT here
+ * (-EBUSY while anything is pinned).  WAIT waits as long as a pin lives:
+ * a leaked pin makes it wait forever (the docs say so; TIMEOUT bounds it).
+ * Once this returns an error the file system stays mounted and usable.
+ */
+int fs_zc_unmount(struct udax_fs *fs, const struct udax_break_opts *brk)
+{
+	const struct udax_break_opts *o = brk ? brk : &fs->brk;
 	int64_t timeout;
 	int ret = 0;
 
 	if (!fs->limited) {
-		switch (fs->brk.mode) {
+		switch (o->mode) {
 		case UDAX_BREAK_WAIT:
 			timeout = -1;
 			break;
 		case UDAX_BREAK_TIMEOUT:
-			timeout = fs->brk.timeout_ns < 0 ? 0 : fs->brk.timeout_ns;
+			timeout = o->timeout_ns < 0 ? 0 : o->timeout_ns;
 			break;
 		default:
 			timeout = 0;
@@ -199,10 +213,20 @@ int fs_zc_unmount(struct udax_fs *fs)
 		}
 		ret = udax_pfn_range_wait_idle(fs->pfn_first, fs->nr_blocks,
 					       timeout, NULL);
+		if (ret == -ETIMEDOUT && o->mode == UDAX_BREAK_TIMEOUT)
+			return fs_error(-ETIMEDOUT, "unmount: %lu page(s) of the "
+					"file system still pinned when the %lld ns "
+					"timeout expired (udax_pin, leases, io "
+					"transfers or udax_pin_pages); still mounted",
+					pinned_pages(fs), (long long)timeout);
 		if (ret == -ETIMEDOUT)
-			return fs_error(timeout ? -ETIMEDOUT : -EBUSY,
-					"unmount: pages of the file system are "
-					"still pinned");
+			return fs_error(-EBUSY, "unmount: %lu page(s) of the file "
+					"system are pinned (udax_pin, leases, io "
+					"transfers or udax_pin_pages) and the break "
+					"mode is %s; still mounted", pinned_pages(fs),
+					o->mode == UDAX_BREAK_DEFER ?
+					"DEFER (unmount never defers: as NOWAIT)" :
+					"NOWAIT");
 		if (ret)
 			return fs_error(ret, "unmount: %s", udax_strerror(ret));
 		udax_pgmap_detach_holder(fs->pgmap, fs);

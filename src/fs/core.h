@@ -205,9 +205,15 @@ uint32_t fs_sb_crc(const struct fs_dsuper *s);
  * magic; -EUCLEAN: corrupt.  *@why says what is wrong. */
 int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		const char **why);
-/* Take (device, partition) for a mount or an fsck: -EBUSY if taken. */
-int fs_claim(struct udax_dev *dev, unsigned part);
+/* Take partition @part of @dev for a mount, fsck or mkfs (@what, for the
+ * message of whoever is refused; @fn the caller): -EBUSY naming the
+ * partition and its user if it overlaps one taken (src/dev/claim.h). */
+int fs_claim(struct udax_dev *dev, unsigned part, const char *what,
+	     const char *fn);
 void fs_unclaim(struct udax_dev *dev, unsigned part);
+/* udax_dev_part() for @fn, message set; no table: -ENOMEDIUM. */
+int fs_part_lookup(struct udax_dev *dev, unsigned part, const char *fn,
+		   struct udax_part_info *pi);
 
 /* journal.c */
 void fs_txn_init(struct fs_txn *t, struct udax_fs *fs);

@@ -328,6 +328,45 @@ static int copy_in_place(struct udax_fs *fs, char *dst, const void *buf,
 }
 
 /*
+ * A file that grows makes the bytes of its old last block past @old_size
+ * (up to @upto) part of the file.  The file system never stores there, but
+ * zero-copy access may have: the last block of a file is a whole block to
+ * pins, views and DMA (fs.h "Zero-copy ranges"), so a writable view or a
+ * transfer into the file can leave bytes past the end of file.  Journal
+ * zeroes over them, in the transaction that grows the size, when they are
+ * not zero already (the kernel zeroes the EOF block the same way, for mmap
+ * stores past EOF).  Costs a scan of at most one block when a file grows.
+ */
+static void tail_zero(struct udax_fs *fs, struct fs_txn *t,
+		      const struct fs_emap *m, uint64_t old_size, uint64_t upto)
+{
+	static const char zero[FS_BS];
+	uint64_t blk = old_size / FS_BS, bend = (blk + 1) * FS_BS;
+	const char *src;
+	uint32_t k;
+
+	if (!(old_size % FS_BS))
+		return;
+	if (upto > bend)
+		upto = bend;
+	if (upto <= old_size)
+		return;
+	k = fs_emap_find(m->v, m->n, blk);
+	if (k >= m->n || m->v[k].lblk > blk ||
+	    (m->v[k].flags & (FS_EXT_FRESH | FS_EXT_UNWRITTEN)))
+		return;		/* a hole, fresh (zeroed) or never read */
+	src = (const char *)fs_block_addr(fs, m->v[k].pblk + (blk - m->v[k].lblk)) +
+	      old_size % FS_BS;
+	for (uint64_t n = 0; n < upto - old_size; n++) {
+		if (src[n]) {
+			fs_txn_add(t, (uint64_t)(src - fs->base), zero,
+				   upto - old_size);
+			return;
+		}
+	}
+}
+
+/*
  * Write with ino->lock held for write.  Returns bytes or -errno.
  *
  * Order: allocate the holes, build the transaction that maps them (its
@@ -389,6 +428,9 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 	thi = (old_size + FS_BS - 1) & ~(uint64_t)(FS_BS - 1);
 	if (thi > end)
 		thi = end;
+	/* The gap between the old end and a write past it reads as zero. */
+	if (off > old_size)
+		tail_zero(fs, &t, &m, old_size, off);
 	if (tlo < thi) {
 		uint32_t k = fs_emap_find(m.v, m.n, tlo / FS_BS);
 
@@ -650,11 +692,12 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 	int ret;
 
 	if (size >= i->size) {
-		/* Up: the tail of the last block is zero already. */
+		/* Up: what zero-copy stores left past the end goes. */
 		ret = fs_emap_dup(&m, i);
 		if (ret)
 			return ret;
 		fs_txn_init(&t, fs);
+		tail_zero(fs, &t, &m, i->size, size);
 		ret = commit_map(f, &t, &m, &fl, NULL, size);
 		fs_txn_free(&t);
 		free(m.v);
@@ -877,6 +920,9 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 		if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
 			size = end;
 	}
+	/* Growing in place (not insert: its old tail stays past the end). */
+	if (!ret && size > i->size && !(mode & UDAX_FALLOC_INSERT_RANGE))
+		tail_zero(fs, &t, &m, i->size, size);
 	if (!ret)
 		ret = commit_map(f, &t, &m, &fl, broke ? &br : NULL, size);
 	if (ret)

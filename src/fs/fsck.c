@@ -445,16 +445,14 @@ int udax_fsck(struct udax_dev *dev, unsigned part, unsigned flags,
 	if (!dev || !rep || (flags & ~UDAX_FSCK_REPAIR))
 		return fs_error(-EINVAL, "fsck: bad argument");
 	memset(rep, 0, sizeof(*rep));
-	ret = udax_dev_part(dev, part, &pi);
-	if (ret < 0)
-		return fs_error(ret, "fsck: partition %u: %s", part,
-				udax_dev_last_error());
+	ret = fs_part_lookup(dev, part, "fsck", &pi);
+	if (ret)
+		return ret;
 	if (pi.size / FS_BS < 2)
 		return fs_error(-ENODATA, "fsck: partition %u too small", part);
-	ret = fs_claim(dev, part);
+	ret = fs_claim(dev, part, "being checked by udax_fsck", "udax_fsck");
 	if (ret)
-		return fs_error(ret, ret == -EBUSY ? "fsck: partition %u is mounted" :
-				"fsck: partition %u: out of memory", part);
+		return ret;
 	k = fault_calloc(1, sizeof(*k));
 	if (!k) {
 		fs_unclaim(dev, part);

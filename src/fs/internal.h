@@ -160,9 +160,10 @@ void fs_inode_zc_destroy(struct fs_inode *ino);
  * pfn span (deferred frees), set fs->limited. */
 int fs_zc_mount(struct udax_fs *fs);
 /* At unmount, after the core has evicted every inode: wait for (or refuse
- * with, per the mount's break mode) pages of the partition still pinned,
- * then detach.  Nonzero: the unmount fails and the fs stays mounted. */
-int fs_zc_unmount(struct udax_fs *fs);
+ * with, per @brk or, NULL, the mount's break mode) pages of the partition
+ * still pinned, then detach.  Nonzero: the unmount fails and the fs stays
+ * mounted. */
+int fs_zc_unmount(struct udax_fs *fs, const struct udax_break_opts *brk);
 
 /* See the protocol at the top.  @brk NULL: the mount default. */
 int fs_layout_break(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,

@@ -50,10 +50,14 @@ int udax_lease_take(struct udax_file *f, uint64_t off, size_t len,
 	int ret;
 
 	if (!f || !ops || !ops->revoke || !out)
-		return fs_error(-EINVAL, "udax_lease_take: bad arguments");
+		return fs_error(-EINVAL, "udax_lease_take: file, ops, revoke or "
+				"result is NULL");
 	*out = NULL;
 	if (fork_inherited(f->fs->fork_gen))
 		return fs_err_inherited(f->fs, "udax_lease_take");
+	ret = fs_zc_range_check("udax_lease_take", off, len);
+	if (ret)
+		return ret;
 	l = fault_calloc(1, sizeof(*l));
 	if (!l)
 		return fs_error(-ENOMEM, "udax_lease_take: out of memory");

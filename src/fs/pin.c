@@ -30,6 +30,38 @@ void fs_gate_wait_read(struct fs_inode *ino, uint64_t lblk, uint64_t end)
 	pthread_mutex_unlock(&ino->zc_lock);
 }
 
+/*
+ * The range rule of zero-copy access (pins, leases, views, io transfers of
+ * file ranges; fs.h "Zero-copy ranges"): whole blocks, nothing rounded.
+ */
+int fs_zc_range_check(const char *fn, uint64_t off, size_t len)
+{
+	if (!len || (off | len) % UDAX_FS_BLOCK_SIZE || off + len < off)
+		return fs_error(-EINVAL, "%s: [%llu, +%zu) is not a non-empty range "
+				"of whole blocks (offset and length must be "
+				"multiples of %u; nothing is rounded)", fn,
+				(unsigned long long)off, len, UDAX_FS_BLOCK_SIZE);
+	return 0;
+}
+
+/* With ino->lock held: the range lies in the file's blocks, the last one
+ * counted whole even when the file ends inside it. */
+int fs_zc_eof_check(const char *fn, struct fs_inode *ino, uint64_t off,
+		    size_t len)
+{
+	uint64_t size = fs_inode_size(ino);
+	uint64_t blocks_end = (size + UDAX_FS_BLOCK_SIZE - 1) /
+			      UDAX_FS_BLOCK_SIZE * UDAX_FS_BLOCK_SIZE;
+
+	if (off + len > blocks_end)
+		return fs_error(-EINVAL, "%s: [%llu, +%zu) reaches past the end of "
+				"inode %u (size %llu: its blocks end at %llu)", fn,
+				(unsigned long long)off, len, ino->ino,
+				(unsigned long long)size,
+				(unsigned long long)blocks_end);
+	return 0;
+}
+
 struct pin_fill {
 	struct udax_fs *fs;
 	struct udax_pin *pin;
@@ -68,18 +100,22 @@ int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	size_t n, i;
 	int ret;
 
-	if (!f || !out || !len || flags || off + len < off)
-		return fs_error(-EINVAL, "udax_pin: bad arguments");
+	if (!f || !out || flags)
+		return fs_error(-EINVAL, "udax_pin: %s", flags ? "unknown flags" :
+				"file or result is NULL");
 	*out = NULL;
 	if (fork_inherited(f->fs->fork_gen))
 		return fs_err_inherited(f->fs, "udax_pin");
+	ret = fs_zc_range_check("udax_pin", off, len);
+	if (ret)
+		return ret;
 	fs = f->fs;
 	ino = f->inode;
 	if (fs->limited)
 		return fs_error(-EOPNOTSUPP, "udax_pin: the device has no page "
 				"array (limited): its pages cannot be pinned");
 	first = off / UDAX_FS_BLOCK_SIZE;
-	end = (off + len + UDAX_FS_BLOCK_SIZE - 1) / UDAX_FS_BLOCK_SIZE;
+	end = (off + len) / UDAX_FS_BLOCK_SIZE;
 	n = (size_t)(end - first);
 	pin = fault_calloc(1, sizeof(*pin) + n * sizeof(pin->pages[0]));
 	if (!pin)
@@ -89,11 +125,9 @@ int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 
 	pthread_rwlock_rdlock(&ino->lock);
 	fs_gate_wait_read(ino, first, end);
-	if (off + len > fs_inode_size(ino)) {
-		ret = fs_error(-EINVAL, "udax_pin: [%llu, +%zu) is past the end "
-			       "of inode %u", (unsigned long long)off, len, ino->ino);
+	ret = fs_zc_eof_check("udax_pin", ino, off, len);
+	if (ret)
 		goto out;
-	}
 	pf.fs = fs;
 	pf.pin = pin;
 	pf.first = first;
@@ -162,12 +196,18 @@ void *udax_pin_page_addr(const struct udax_pin *pin, size_t i)
 /* Releasing the last pin of a freed block frees it (break.c's holder). */
 int udax_unpin(struct udax_pin **ppin)
 {
+	int ret;
+
 	if (!ppin || !*ppin)
-		return -EINVAL;
+		return fs_error(-EINVAL, "udax_unpin: no pin");
 	if (fork_inherited((*ppin)->fs->fork_gen))
 		return fs_err_inherited((*ppin)->fs, "udax_unpin");
-	udax_unpin_pages((*ppin)->pages, (*ppin)->nr_pages);
+	/* -EINVAL only if someone unpinned our pages behind our back
+	 * (udax_unpin_pages on them): those are refused and counted. */
+	ret = udax_unpin_pages((*ppin)->pages, (*ppin)->nr_pages);
 	free(*ppin);
 	*ppin = NULL;
+	if (ret)
+		return fs_error(ret, "udax_unpin: %s", udax_pgmap_last_error());
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <udax/crc32c.h>
 
+#include "dev/claim.h"
 #include "fs/core.h"
 #include "fs/zc.h"
 
@@ -272,64 +273,26 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 	return 0;
 }
 
-/* Mounted (device, partition) pairs, for -EBUSY. */
-static pthread_mutex_t mounts_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mounted {
-	struct udax_dev *dev;
-	unsigned part;
-	struct mounted *next;
-} *mounts;
-
-static bool is_mounted(struct udax_dev *dev, unsigned part)
+/*
+ * Take partition @part for a mount, an fsck or a mkfs (@what says which,
+ * for the message of whoever is refused): the device keeps the claims
+ * (src/dev/claim.h), so that a second mount, mkfs of an overlapping
+ * partition, a new partition table and closing the device all refuse with
+ * -EBUSY naming the partition.  The message goes to udax_fs_last_error().
+ */
+int fs_claim(struct udax_dev *dev, unsigned part, const char *what,
+	     const char *fn)
 {
-	struct mounted *m;
+	int ret = dev_claim(dev, part, what, fn);
 
-	pthread_mutex_lock(&mounts_lock);
-	for (m = mounts; m; m = m->next)
-		if (m->dev == dev && m->part == part)
-			break;
-	pthread_mutex_unlock(&mounts_lock);
-	return m != NULL;
-}
-
-/* Take (device, partition) for a mount or an fsck: -EBUSY if taken. */
-int fs_claim(struct udax_dev *dev, unsigned part)
-{
-	struct mounted *m;
-
-	pthread_mutex_lock(&mounts_lock);
-	for (m = mounts; m; m = m->next)
-		if (m->dev == dev && m->part == part)
-			break;
-	if (m) {
-		pthread_mutex_unlock(&mounts_lock);
-		return -EBUSY;
-	}
-	m = fault_calloc(1, sizeof(*m));
-	if (!m) {
-		pthread_mutex_unlock(&mounts_lock);
-		return -ENOMEM;
-	}
-	m->dev = dev;
-	m->part = part;
-	m->next = mounts;
-	mounts = m;
-	pthread_mutex_unlock(&mounts_lock);
+	if (ret)
+		return fs_error(ret, "%s", udax_dev_last_error());
 	return 0;
 }
 
 void fs_unclaim(struct udax_dev *dev, unsigned part)
 {
-	pthread_mutex_lock(&mounts_lock);
-	for (struct mounted **p = &mounts; *p; p = &(*p)->next)
-		if ((*p)->dev == dev && (*p)->part == part) {
-			struct mounted *m = *p;
-
-			*p = m->next;
-			free(m);
-			break;
-		}
-	pthread_mutex_unlock(&mounts_lock);
+	dev_unclaim(dev, part);
 }
 
 /*
@@ -350,16 +313,35 @@ static int sb_write(struct udax_dev *dev, char *dst, const struct fs_dsuper *s)
 	return ret;
 }
 
+/*
+ * The partition @part of @dev for @fn ("mkfs", "mount", "fsck"), with the
+ * fs layer's message on failure.  No partition table is -ENOMEDIUM (the
+ * device layer's -ENODATA would read as "no file system" here).
+ */
+int fs_part_lookup(struct udax_dev *dev, unsigned part, const char *fn,
+		   struct udax_part_info *pi)
+{
+	int ret = udax_dev_part(dev, part, pi);
+
+	if (ret == -ENODATA)
+		return fs_error(-ENOMEDIUM, "%s: the device has no partition table "
+				"(udax_dev_mkpart first): %s", fn,
+				udax_dev_last_error());
+	if (ret < 0)
+		return fs_error(ret, "%s: partition %u: %s", fn, part,
+				udax_dev_last_error());
+	return 0;
+}
+
+static int mkfs_claimed(struct udax_dev *dev, unsigned part,
+			const struct udax_mkfs_opts *opts,
+			const struct udax_part_info *pinfo);
+
 int udax_mkfs(struct udax_dev *dev, unsigned part,
 	      const struct udax_mkfs_opts *opts)
 {
 	struct udax_mkfs_opts o = { 0 };
 	struct udax_part_info pi;
-	struct fs_dsuper s;
-	struct fs_dinode root;
-	uint64_t nb, jb, itb;
-	uint32_t ni;
-	char *base;
 	int ret;
 
 	if (!dev)
@@ -370,12 +352,33 @@ int udax_mkfs(struct udax_dev *dev, unsigned part,
 	    (o.label && strlen(o.label) > UDAX_FS_LABEL_MAX))
 		return fs_error(-EINVAL, "mkfs: bad options (a label has at most %d bytes)",
 				UDAX_FS_LABEL_MAX);
-	ret = udax_dev_part(dev, part, &pi);
-	if (ret < 0)
-		return fs_error(ret, "mkfs: partition %u: %s", part,
-				udax_dev_last_error());
-	if (is_mounted(dev, part))
-		return fs_error(-EBUSY, "mkfs: partition %u is mounted", part);
+	ret = fs_part_lookup(dev, part, "mkfs", &pi);
+	if (ret)
+		return ret;
+	/* Claimed while it writes: a mount (of this or an overlapping
+	 * partition) refuses meanwhile, and mkfs refuses under a mount. */
+	ret = fs_claim(dev, part, "being made by udax_mkfs", "udax_mkfs");
+	if (ret)
+		return ret;
+	ret = mkfs_claimed(dev, part, &o, &pi);
+	fs_unclaim(dev, part);
+	return ret;
+}
+
+static int mkfs_claimed(struct udax_dev *dev, unsigned part,
+			const struct udax_mkfs_opts *opts,
+			const struct udax_part_info *pinfo)
+{
+	const struct udax_mkfs_opts o = *opts;
+	const struct udax_part_info pi = *pinfo;
+	struct fs_dsuper s;
+	struct fs_dinode root;
+	uint64_t nb, jb, itb;
+	uint32_t ni;
+	char *base;
+	int ret;
+
+	(void)part;
 	nb = pi.size / FS_BS;
 	ni = o.nr_inodes ? o.nr_inodes : (uint32_t)(pi.size / 16384);
 	if (ni < 16)
@@ -538,13 +541,16 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	if (!all_zero(o.reserved, sizeof(o.reserved)) ||
 	    (o.flags & ~UDAX_MOUNT_RDONLY) || o.brk.mode > UDAX_BREAK_DEFER)
 		return fs_error(-EINVAL, "mount: bad options");
-	ret = udax_dev_part(dev, part, &pi);
-	if (ret < 0)
-		return fs_error(ret, "mount: partition %u: %s", part,
-				udax_dev_last_error());
+	ret = fs_part_lookup(dev, part, "mount", &pi);
+	if (ret)
+		return ret;
 	nb = pi.size / FS_BS;
 	if (nb < 2)
 		return fs_error(-ENODATA, "mount: partition too small");
+	/* First: a partition in use is "busy", whatever its bytes say now. */
+	ret = fs_claim(dev, part, "mounted", "udax_mount");
+	if (ret)
+		return ret;
 
 	/* The valid copy with the highest generation wins. */
 	for (int i = 0; i < 2; i++) {
@@ -552,6 +558,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 		r[i] = fs_sb_check(&s[i], nb, &why[i]);
 	}
 	if (r[0] && r[1]) {
+		fs_unclaim(dev, part);
 		if (r[0] == -ENODATA && r[1] == -ENODATA)
 			return fs_error(-ENODATA, "mount: no file system on partition %u",
 					part);
@@ -559,12 +566,6 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 				why[0], why[1]);
 	}
 	best = r[0] ? 1 : r[1] ? 0 : s[1].generation > s[0].generation;
-
-	ret = fs_claim(dev, part);
-	if (ret == -EBUSY)
-		return fs_error(-EBUSY, "mount: partition %u is mounted", part);
-	if (ret)
-		return fs_error(ret, "mount: partition %u: out of memory", part);
 	fs = fault_calloc(1, sizeof(*fs));
 	c = fault_calloc(1, sizeof(*c));
 	if (!fs || !c) {
@@ -621,7 +622,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	/* Keep the root cached: every path walk starts there. */
 	ret = fs_iget(fs, UDAX_ROOT_INO, &c->root);
 	if (ret < 0) {
-		fs_zc_unmount(fs);
+		fs_zc_unmount(fs, NULL);
 		goto fail;
 	}
 	/*
@@ -646,7 +647,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 			       c->shutdown_at);
 		fs_iput(c->root);
 		c->root = NULL;
-		fs_zc_unmount(fs);
+		fs_zc_unmount(fs, NULL);
 		goto fail;
 	}
 	*out = fs;
@@ -658,26 +659,33 @@ fail:
 	return ret;
 }
 
-int udax_unmount(struct udax_fs **pfs)
+int udax_unmount_ex(struct udax_fs **pfs, const struct udax_break_opts *brk)
 {
 	struct udax_fs *fs = pfs ? *pfs : NULL;
 	struct fs_core *c;
+	uint64_t open_inodes;
 	int ret;
 
 	if (!fs)
 		return fs_error(-EINVAL, "unmount: no file system");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "unmount");
+	if (brk && (unsigned)brk->mode > UDAX_BREAK_DEFER)
+		return fs_error(-EINVAL, "unmount: unknown break mode %d",
+				(int)brk->mode);
 	c = C(fs);
 	pthread_mutex_lock(&c->icache_lock);
-	ret = c->nr_cached > (c->root ? 1u : 0u) ||
-	      (c->root && c->root->refs > 1) ? -EBUSY : 0;
+	/* The root stays cached while mounted (one reference of its own). */
+	open_inodes = c->nr_cached - (c->root ? 1u : 0u) +
+		      (c->root && c->root->refs > 1 ? 1u : 0u);
 	pthread_mutex_unlock(&c->icache_lock);
-	if (ret)
-		return fs_error(ret, "unmount: files or directories are open");
+	if (open_inodes)
+		return fs_error(-EBUSY, "unmount: %llu file(s) or directories are "
+				"still open (handles, views or leases); close them "
+				"first", (unsigned long long)open_inodes);
 	fs_iput(c->root);
 	c->root = NULL;
-	ret = fs_zc_unmount(fs);
+	ret = fs_zc_unmount(fs, brk);
 	if (ret) {
 		/* Still mounted: take the root back. */
 		if (fs_iget(fs, UDAX_ROOT_INO, &c->root))
@@ -688,6 +696,11 @@ int udax_unmount(struct udax_fs **pfs)
 	core_free(fs);
 	*pfs = NULL;
 	return 0;
+}
+
+int udax_unmount(struct udax_fs **pfs)
+{
+	return udax_unmount_ex(pfs, NULL);
 }
 
 int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)

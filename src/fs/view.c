@@ -211,19 +211,21 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	struct fs_inode *ino;
 	struct udax_view *v;
 	struct view_map vm = { 0 };
-	uint64_t first, end, size;
+	uint64_t first, end;
 	size_t align;
 	int fd, ret;
 
-	if (!f || !out || !addr || !len || off % UDAX_FS_BLOCK_SIZE ||
-	    len % UDAX_FS_BLOCK_SIZE || off + len < off ||
+	if (!f || !out || !addr ||
 	    (flags & ~(UDAX_VIEW_WRITE | UDAX_VIEW_ALLOCATE | UDAX_VIEW_POPULATE)))
-		return fs_error(-EINVAL, "udax_view_map: bad arguments (offset and "
-				"length must be multiples of %u)", UDAX_FS_BLOCK_SIZE);
+		return fs_error(-EINVAL, "udax_view_map: %s", f && out && addr ?
+				"unknown flags" : "file, view or address is NULL");
 	*out = NULL;
 	*addr = NULL;
 	if (fork_inherited(f->fs->fork_gen))
 		return fs_err_inherited(f->fs, "udax_view_map");
+	ret = fs_zc_range_check("udax_view_map", off, len);
+	if (ret)
+		return ret;
 	fs = f->fs;
 	ino = f->inode;
 	if ((flags & UDAX_VIEW_WRITE) && (f->flags & O_ACCMODE) == O_RDONLY)
@@ -261,12 +263,9 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 
 	pthread_rwlock_rdlock(&ino->lock);
 	fs_gate_wait_read(ino, first, end);
-	size = fs_inode_size(ino);
-	if (off + len > (size + UDAX_FS_BLOCK_SIZE - 1) / UDAX_FS_BLOCK_SIZE * UDAX_FS_BLOCK_SIZE) {
-		ret = fs_error(-EINVAL, "udax_view_map: [%llu, +%zu) is past the end "
-			       "of inode %u", (unsigned long long)off, len, ino->ino);
+	ret = fs_zc_eof_check("udax_view_map", ino, off, len);
+	if (ret)
 		goto fail;
-	}
 	ret = fs_inode_extents(fs, ino, first, end - first, view_collect_extent, &vm);
 	if (ret < 0 || vm.err) {
 		ret = fs_error(vm.err ? vm.err : ret, "udax_view_map: inode %u: %s",

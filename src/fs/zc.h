@@ -27,6 +27,13 @@ void fs_views_invalidate(struct udax_fs *fs, struct fs_inode *ino,
  * revoke timeout among them, or -1 (lease.c). */
 int64_t fs_leases_revoke(struct fs_inode *ino, uint64_t lblk, uint64_t end);
 
+/* pin.c: the one range rule of pins, leases, views and io transfers
+ * (fs.h "Zero-copy ranges"): -EINVAL with a message naming @fn. */
+int fs_zc_range_check(const char *fn, uint64_t off, size_t len);
+/* With ino->lock held: [off, off + len) within the file's blocks. */
+int fs_zc_eof_check(const char *fn, struct fs_inode *ino, uint64_t off,
+		    size_t len);
+
 /* Blocks freed while still referenced, waiting for their last pin. */
 uint64_t fs_zc_busy_blocks(struct udax_fs *fs);
 

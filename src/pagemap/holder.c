@@ -85,7 +85,12 @@ int udax_pgmap_attach_holder(struct udax_pgmap *pgmap, unsigned long pfn,
 	for (size_t i = 0; i < nr; i++) {
 		if (t->h[i].holder == holder ||
 		    (pfn < t->h[i].pfn + t->h[i].n && t->h[i].pfn < pfn + n)) {
-			ret = -EBUSY;
+			ret = pgmap_err(-EBUSY, "udax_pgmap_attach_holder: pfns "
+					"[%lu, +%lu) of range \"%s\" %s", pfn, n,
+					pgmap->name ? pgmap->name : "",
+					t->h[i].holder == holder ?
+					"are attached to this holder already" :
+					"overlap another holder's span");
 			goto out;
 		}
 	}

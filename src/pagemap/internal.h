@@ -51,6 +51,7 @@ struct udax_pgmap {
 	/* Teardown: see udax_pgmap_unregister(). */
 	_Atomic int dying;
 	_Atomic uint32_t drain_seq;	/* futex word, bumped by puts while dying */
+	_Atomic uint64_t unbalanced_puts;	/* refused puts (misuse only) */
 
 	/* FS_DAX holders, RCU-published; writers hold holder_lock. */
 	_Atomic(struct holder_table *) holders;
@@ -93,6 +94,9 @@ struct stripe *thread_stripe(struct udax_pgmap *pgmap);
 
 long stripes_sum_busy(struct udax_pgmap *pgmap);
 long stripes_sum_refs(struct udax_pgmap *pgmap);
+
+/* pagemap.c: set the thread's message (udax_pgmap_last_error()); returns @err. */
+int pgmap_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* lookup.c: the pfn (section) and CPU address indexes. */
 extern pthread_mutex_t udax_registry_lock;

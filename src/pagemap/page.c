@@ -38,9 +38,15 @@ void __udax_page_first_ref(struct udax_page *page)
  */
 void __udax_page_idle(struct udax_page *page, uint32_t old)
 {
-	struct udax_pgmap *pgmap = pgmap_of(page);
-	struct stripe *s = page_stripe(pgmap, page);
+	struct udax_pgmap *pgmap;
+	struct stripe *s;
 
+	if (__builtin_expect(!(old & UDAX_PAGE_REF_MASK), 0)) {
+		__udax_page_put_unbalanced(page, old);
+		return;
+	}
+	pgmap = pgmap_of(page);
+	s = page_stripe(pgmap, page);
 	pgmap->ops->page_free(page, pgmap->ops_data);
 	if (old & UDAX_PAGE_WAITERS)
 		udax_wake_idle_waiters(page);
@@ -48,17 +54,51 @@ void __udax_page_idle(struct udax_page *page, uint32_t old)
 	atomic_fetch_sub_explicit(&s->busy, 1, memory_order_release);
 }
 
-static inline void put_one(struct udax_page *page)
+/*
+ * A put found the count at 0 (@old: the word before its decrement) and
+ * took it to -1.  Put it back and count the put against the range; never
+ * page_free (the page did not go idle: it was idle).  The put had no
+ * reference to drop, so no other holder depends on it, and the page keeps
+ * its waiters mark.  A get that ran in between saw -1, not 0, and so
+ * skipped the first-reference accounting of a managed page: do it for it
+ * when the count is above 0 once ours is undone.
+ */
+void __udax_page_put_unbalanced(struct udax_page *page, uint32_t old)
+{
+	struct udax_pgmap *pgmap = pgmap_of(page);
+	uint32_t mid = atomic_fetch_add_explicit(&page->_refcount, 1,
+						 memory_order_acq_rel);
+
+	if (!pgmap)		/* a put on a page of a range already gone */
+		return;
+	atomic_fetch_add_explicit(&pgmap->unbalanced_puts, 1, memory_order_relaxed);
+	if (mid != old - 1 && ((mid + 1) & UDAX_PAGE_REF_MASK) &&
+	    ((mid + 1) & UDAX_PAGE_REF_MASK) < UDAX_PAGE_REF_MASK - 1024)
+		__udax_page_first_ref(page);
+	pgmap_err(-EINVAL, "unbalanced put refused: pfn %lu of range \"%s\" "
+		  "had no reference (a put or unpin without its get or pin); "
+		  "its count stays 0", pgmap->pfn_first + page_index(pgmap, page),
+		  pgmap->name ? pgmap->name : "");
+}
+
+/* One put; false if it was refused (unbalanced). */
+static inline bool put_one(struct udax_page *page)
 {
 	uint32_t old;
 
 	if (!(page->_flags & UDAX_PG_MANAGED)) {
-		atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_release);
-		return;
+		old = atomic_fetch_sub_explicit(&page->_refcount, 1,
+						memory_order_release);
+		if (__builtin_expect((int32_t)(old - 1) < 0, 0)) {
+			__udax_page_put_unbalanced(page, old);
+			return false;
+		}
+		return true;
 	}
 	old = atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_acq_rel);
-	if ((old & UDAX_PAGE_REF_MASK) == 1)
+	if (__builtin_expect((old & UDAX_PAGE_REF_MASK) <= 1, 0))
 		__udax_page_idle(page, old);
+	return (old & UDAX_PAGE_REF_MASK) != 0;
 }
 
 /*
@@ -66,12 +106,13 @@ static inline void put_one(struct udax_page *page)
  * after, so that page_free callbacks of one batch run back to back and a
  * waiter on several pages of the batch is woken with all of them idle.
  */
-void udax_release_pages(struct udax_page **pages, size_t n)
+int udax_release_pages(struct udax_page **pages, size_t n)
 {
 	enum { BATCH = 32 };
 	struct udax_page *idle[BATCH];
 	uint32_t olds[BATCH];
 	size_t nidle = 0;
+	int ret = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct udax_page *page = pages[i];
@@ -80,13 +121,19 @@ void udax_release_pages(struct udax_page **pages, size_t n)
 		if (!page)
 			continue;
 		if (!(page->_flags & UDAX_PG_MANAGED)) {
-			put_one(page);
+			if (!put_one(page))
+				ret = -EINVAL;
 			continue;
 		}
 		old = atomic_fetch_sub_explicit(&page->_refcount, 1,
 						memory_order_acq_rel);
-		if ((old & UDAX_PAGE_REF_MASK) != 1)
+		if (__builtin_expect((old & UDAX_PAGE_REF_MASK) > 1, 1))
 			continue;
+		if (!(old & UDAX_PAGE_REF_MASK)) {
+			__udax_page_put_unbalanced(page, old);
+			ret = -EINVAL;
+			continue;
+		}
 		idle[nidle] = page;
 		olds[nidle++] = old;
 		if (nidle == BATCH) {
@@ -97,6 +144,7 @@ void udax_release_pages(struct udax_page **pages, size_t n)
 	}
 	for (size_t j = 0; j < nidle; j++)
 		__udax_page_idle(idle[j], olds[j]);
+	return ret;
 }
 
 /* Leave headroom below the waiters bit so a pin never overflows into it. */
@@ -141,7 +189,7 @@ out:
 	return ret;
 }
 
-void udax_unpin_pages(struct udax_page **pages, size_t n)
+int udax_unpin_pages(struct udax_page **pages, size_t n)
 {
-	udax_release_pages(pages, n);
+	return udax_release_pages(pages, n);
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,23 @@
 
 _Atomic(struct udax_pgmap *) udax_pgmap_table[UDAX_MAX_PGMAPS + 1];
 struct udax_static_key udax_pagemap_managed_key = UDAX_STATIC_KEY_INIT_FALSE;
+
+static __thread char last_error[256];
+
+int pgmap_err(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *udax_pgmap_last_error(void)
+{
+	return last_error;
+}
 
 static _Atomic unsigned next_thread_stripe;
 static __thread unsigned my_stripe = ~0u;
@@ -289,8 +307,12 @@ int udax_pgmap_unregister(struct udax_pgmap *pgmap, unsigned flags,
 	atomic_store(&pgmap->dying, 1);
 	udax_synchronize_rcu();
 	ret = wait_refs_drained(pgmap, deadline);
-	if (ret)
+	if (ret) {
+		pgmap_err(ret, "udax_pgmap_unregister: range \"%s\" is still "
+			  "referenced (udax_get_dev_pagemap) when the timeout "
+			  "expired", pgmap->name ? pgmap->name : "");
 		goto revive;
+	}
 
 	/*
 	 * 2. No first reference can be taken any more (it needs a range
@@ -298,11 +320,19 @@ int udax_pgmap_unregister(struct udax_pgmap *pgmap, unsigned flags,
 	 */
 	if (pages_held(pgmap)) {
 		ret = -EBUSY;
-		if (!(flags & UDAX_UNREGISTER_WAIT))
+		if (!(flags & UDAX_UNREGISTER_WAIT)) {
+			pgmap_err(ret, "udax_pgmap_unregister: pages of range "
+				  "\"%s\" are still held (pinned or referenced)",
+				  pgmap->name ? pgmap->name : "");
 			goto revive;
+		}
 		ret = wait_pages_idle(pgmap, deadline);
-		if (ret)
+		if (ret) {
+			pgmap_err(ret, "udax_pgmap_unregister: pages of range "
+				  "\"%s\" still held when the wait ended: %s",
+				  pgmap->name ? pgmap->name : "", udax_strerror(ret));
 			goto revive;
+		}
 	}
 
 	/* 3. Unpublish, let readers and dying-path puts finish, free. */
@@ -351,6 +381,7 @@ void udax_pgmap_get_info(const struct udax_pgmap *cpgmap,
 		idle += atomic_load(&pgmap->stripes[i].idle);
 	info->busy_pages = busy;
 	info->idle_transitions = idle;
+	info->unbalanced_puts = atomic_load(&pgmap->unbalanced_puts);
 }
 
 struct udax_page *udax_pgmap_pfn_to_page(const struct udax_pgmap *pgmap,

@@ -164,7 +164,7 @@ static void check_refusal(int ret)
 	const char *msg = udax_fs_last_error();
 
 	if ((ret != -EUCLEAN && ret != -ENODATA && ret != -EPROTONOSUPPORT &&
-	     ret != -ENOMEM) || !msg || !msg[0]) {
+	     ret != -ENOMEDIUM && ret != -ENOMEM) || !msg || !msg[0]) {
 		fprintf(stderr, "fuzz_mount: mount refused with %d (%s), message \"%s\"\n",
 			ret, udax_strerror(ret), msg ? msg : "(null)");
 		abort();
