@@ -48,13 +48,13 @@ expect 1 "$U" bench fs -k "$K" -n 2000000000		# appends: 8 TB
 grep -q "too little" "$T/err" || fail "bench fs -n 2000000000: no clear message"
 nothing_left 0 "bench fs refused"
 mkdir "$K/udax-bench" && : >"$K/udax-bench/big" && : >"$K/udax-bench/c7"
-expect 0 "$U" bench fs -k "$K" -d mem:32M -s 1M -n 64
+expect 0 "$U" bench fs -k "$K" -d mem:64M -s 1M -n 64
 grep -q "removed 2 files an earlier run left" "$T/err" || fail "bench fs: stale files not removed"
 nothing_left 0 "bench fs"
 "$U" bench fs -k "$K" -d mem:128M -s 8M -n 20000 >/dev/null 2>&1 &
 p=$!
 wait_for "$K/udax-bench/.lock" $p || fail "bench fs did not claim its directory"
-expect 1 "$U" bench fs -k "$K" -d mem:32M -s 1M -n 64	# claimed
+expect 1 "$U" bench fs -k "$K" -d mem:64M -s 1M -n 64	# claimed
 grep -q "in use by another run" "$T/err" || fail "a second bench fs: no clear refusal"
 kill -INT $p; wait $p; st=$?
 [ $st = 130 ] || fail "bench fs after SIGINT exited $st, want 130"
