@@ -756,7 +756,7 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "namespace operation");
+		return fs_err_inherited(fs, "mkdir");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -793,7 +793,7 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "namespace operation");
+		return fs_err_inherited(fs, isdir ? "rmdir" : "unlink");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -887,7 +887,7 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "namespace operation");
+		return fs_err_inherited(fs, "link");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -1127,7 +1127,8 @@ static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "namespace operation");
+		return fs_err_inherited(fs, op == ATTR_MODE ? "chmod" :
+					 op == ATTR_OWNER ? "chown" : "utimens");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
