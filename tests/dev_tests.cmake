@@ -12,3 +12,4 @@ udax_test(dev_pgmap)
 udax_test(dev_close_wait LABELS concurrency TIMEOUT 120)
 # fork(): the child does not share the device's lock (include/udax/dev.h).
 udax_test(fork_lock)
+udax_test(fork_rcu LABELS concurrency)

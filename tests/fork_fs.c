@@ -3,8 +3,8 @@
  * fork() with a device, a file system, an open file and directory, a view,
  * a pin and a lease.  The child:
  *  - gets -ESTALE, with a message saying to open the device anew, from
- *    every call on every inherited object (device, persistence, partition,
- *    mkfs/mount/fsck, fs, file, directory, view, pin, lease); accessors
+ *    every call on every inherited object (device, persistence, partition, crash
+ *    explorer, mkfs/mount/fsck, fs, file, directory, view, pin, lease); accessors
  *    that cannot fail return nothing (0, NULL, revoked, shut down);
  *  - faults on a store into the device mapping, the view and a pinned
  *    page (the mappings are not inherited);
@@ -30,6 +30,8 @@ static struct udax_view *view;
 static struct udax_pin *pin;
 static struct udax_lease *lease;
 static char *view_addr, *pin_addr, *dev_addr;
+static struct udax_dev *cdev;		/* recorded by a crash explorer */
+static struct udax_crash *crash;
 
 static void no_revoke(struct udax_lease *l, void *arg)
 {
@@ -59,7 +61,6 @@ static void child_dev_calls(void)
 	struct udax_part_info pi;
 	struct udax_dev_info di;
 	struct udax_fsck_report rep;
-	struct udax_crash *crash = NULL;
 	struct udax_fs *fs2 = NULL;
 	struct udax_dev *d = dev;
 	void *ctx = NULL;
@@ -83,8 +84,18 @@ static void child_dev_calls(void)
 	DEV_STALE(udax_dev_set_persist_hooks(dev, &ops, NULL));
 	udax_dev_native_persist_ops(dev, &nops, &ctx);
 	FORK_ASSERT(nops == NULL && ctx == NULL);
-	DEV_STALE(udax_crash_new(dev, NULL, &crash));
-	FORK_ASSERT(crash == NULL);
+	{
+		struct udax_crash *c2 = NULL, *cc = crash;
+		struct udax_crash_range r;
+
+		DEV_STALE(udax_crash_new(dev, NULL, &c2));
+		FORK_ASSERT(c2 == NULL);
+		DEV_STALE(udax_crash_stop(crash));
+		DEV_STALE(udax_crash_unflushed(crash, &r, 1));
+		udax_crash_delete(&cc);
+		FORK_ASSERT(cc == crash);
+		DEV_STALE(udax_dev_drain(cdev));
+	}
 	DEV_STALE(udax_dev_close(&d, 0));
 	FORK_ASSERT(d == dev);
 	/* The file-system calls that take the device pass its error on. */
@@ -230,10 +241,15 @@ int main(void)
 	pin_addr = udax_pin_page_addr(pin, 0);
 	T_ASSERT(pin_addr);
 	FS_OK(udax_lease_take(f, 2 * PG, PG, -1, &lops, NULL, &lease));
+	FS_OK(udax_dev_open("mem:4M", NULL, &cdev));
+	FS_OK(udax_crash_new(cdev, NULL, &crash));
 
 	T_EXPECT_ERR(fork_run(child, NULL), 0);
 
 	/* The parent's objects are untouched and keep working. */
+	FS_OK(udax_crash_stop(crash));
+	udax_crash_delete(&crash);
+	FS_OK(udax_dev_close(&cdev, 0));
 	T_ASSERT(udax_readdir(dir, &de) >= 0);
 	FS_OK(udax_closedir(&dir));
 	T_ASSERT(!udax_fs_is_shutdown(fs));

@@ -143,6 +143,14 @@ static void child_quick(void *arg)
 	IO_STALE(udax_io_read_file(io, src_fd, 0, f, 0, PG, NULL, NULL, NULL));
 	FORK_STALE(udax_pwrite(f, b, PG, 0), udax_fs_last_error());
 	FORK_ASSERT(fork_store_faults(dev_addr));
+	/* A device of its own: registers a range and waits for RCU grace
+	 * periods, while the parent's threads were in lookups at fork time. */
+	{
+		struct udax_dev *d = NULL;
+
+		FORK_ASSERT(udax_dev_open("mem:4M", NULL, &d) == 0);
+		FORK_ASSERT(udax_dev_close(&d, 0) == 0);
+	}
 }
 
 /* ---- the parent's threads ------------------------------------------------- */

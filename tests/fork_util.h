@@ -69,6 +69,41 @@ static inline bool fork_store_faults(void *p)
 	return faulted;
 }
 
+/*
+ * Run @fn(@arg) in a child; return its exit status (-1: killed by a
+ * signal).  With @timeout_s > 0, a child still running after that long is
+ * killed and -2 returned (a child that hangs with its signals blocked).
+ */
+static inline int fork_run_timeout(void (*fn)(void *), void *arg, int timeout_s)
+{
+	int st, waited_ms = 0;
+	pid_t pid, r;
+
+	fflush(NULL);
+	pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		fn(arg);
+		_exit(0);
+	}
+	while ((r = waitpid(pid, &st, timeout_s > 0 ? WNOHANG : 0)) == 0) {
+		if (waited_ms >= timeout_s * 1000) {
+			fprintf(stderr, "child hung for %d s: killed\n", timeout_s);
+			kill(pid, SIGKILL);
+			T_ASSERT(waitpid(pid, &st, 0) == pid);
+			return -2;
+		}
+		usleep(10000);
+		waited_ms += 10;
+	}
+	T_ASSERT(r == pid);
+	if (WIFSIGNALED(st)) {
+		fprintf(stderr, "child killed by signal %d\n", WTERMSIG(st));
+		return -1;
+	}
+	return WEXITSTATUS(st);
+}
+
 /* Run @fn(@arg) in a child; return its exit status (-1: killed). */
 static inline int fork_run(void (*fn)(void *), void *arg)
 {

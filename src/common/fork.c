@@ -7,7 +7,9 @@
 unsigned long fork_generation;
 
 static pthread_mutex_t fork_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_rwlock_t fork_window_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* Writer-preferring: a stream of view maps must not hold fork() off. */
+static pthread_rwlock_t fork_window_lock =
+	PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static struct fork_node fork_list = { &fork_list, &fork_list, NULL };
 
@@ -83,13 +85,20 @@ void fork_track_locked(struct fork_node *n)
 	fork_list.next = n;
 }
 
+void fork_untrack_locked(struct fork_node *n)
+{
+	if (!n->next)
+		return;
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->next = n->prev = NULL;
+}
+
 void fork_untrack(struct fork_node *n)
 {
 	if (!n->next)
 		return;
 	pthread_mutex_lock(&fork_mutex);
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->next = n->prev = NULL;
+	fork_untrack_locked(n);
 	pthread_mutex_unlock(&fork_mutex);
 }

@@ -72,5 +72,9 @@ void fork_window_end(void);
 void fork_track_locked(struct fork_node *n);
 /* Stop tracking (takes fork_lock).  A node never tracked is ignored. */
 void fork_untrack(struct fork_node *n);
+/* The same under fork_lock(): to close what the node's child handler
+ * would close with no fork() in between (a child must neither keep a copy
+ * nor close a descriptor number the parent has reused). */
+void fork_untrack_locked(struct fork_node *n);
 
 #endif

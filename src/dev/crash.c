@@ -71,6 +71,7 @@ _Static_assert(sizeof(struct udax_crash_opts) == 48 &&
 
 struct udax_crash {
 	struct udax_dev *dev;
+	unsigned long fork_gen;			/* the creator's (common/fork.h) */
 	const struct udax_persist_ops *nops;	/* the device's own */
 	void *nctx;
 	struct udax_crash_opts o;
@@ -411,6 +412,13 @@ static const struct udax_persist_ops crash_ops = {
 
 /* ---- life cycle ------------------------------------------------------------- */
 
+/* An explorer inherited across fork(): its device is not mapped here. */
+static int crash_inherited(const char *fn)
+{
+	return dev_err(-FORK_ERRNO, "%s: the explorer is unusable here: "
+		       FORK_HINT, fn);
+}
+
 int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 		   struct udax_crash **out)
 {
@@ -449,6 +457,7 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 	if (!c)
 		return dev_err(-ENOMEM, "udax_crash_new: out of memory");
 	c->dev = dev;
+	c->fork_gen = fork_gen();
 	c->o = o;
 	c->ub = o.unit_bytes;
 	c->live = info.addr;
@@ -556,6 +565,8 @@ int udax_crash_stop(struct udax_crash *c)
 
 	if (!c)
 		return dev_err(-EINVAL, "udax_crash_stop: NULL explorer");
+	if (fork_inherited(c->fork_gen))	/* reads the device */
+		return crash_inherited(__func__);
 	if (!c->recording)
 		return 0;
 	udax_dev_set_persist_hooks(c->dev, NULL, NULL);
@@ -581,6 +592,10 @@ void udax_crash_delete(struct udax_crash **cp)
 
 	if (!c)
 		return;
+	if (fork_inherited(c->fork_gen)) {	/* the parent's */
+		crash_inherited("udax_crash_delete");
+		return;
+	}
 	if (c->recording)
 		udax_dev_set_persist_hooks(c->dev, NULL, NULL);
 	free(c->initial);
@@ -636,6 +651,8 @@ long udax_crash_unflushed(struct udax_crash *c, struct udax_crash_range *r,
 
 	if (!c || (!r && max))
 		return dev_err(-EINVAL, "udax_crash_unflushed: bad argument");
+	if (fork_inherited(c->fork_gen))	/* reads the device */
+		return crash_inherited(__func__);
 	if (c->recording) {
 		pthread_mutex_lock(&c->lock);
 		n = diff_ranges(c, c->known, r, max);

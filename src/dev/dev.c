@@ -266,6 +266,26 @@ static int check_opts(const struct udax_dev_opts *o)
 /* ---- open / close ---------------------------------------------------------- */
 
 /*
+ * Close the descriptor and stop tracking the device with no fork() in
+ * between: a child must neither keep a copy of the locked descriptor nor
+ * have its handler close a number the parent has reused meanwhile.  The
+ * fork handlers are installed (the device was tracked), so the lock cannot
+ * fail.
+ */
+static void dev_close_fd(struct udax_dev *dev)
+{
+	bool locked = fork_lock() == 0;
+
+	if (dev->fd >= 0)
+		close(dev->fd);
+	dev->fd = -1;
+	if (locked) {
+		fork_untrack_locked(&dev->fork_node);
+		fork_unlock();
+	}
+}
+
+/*
  * In a child, right after fork() (common/fork.h).  The mapping was not
  * inherited (MADV_DONTFORK, dev_map()); reserve its addresses inaccessible
  * so a store through an inherited pointer faults instead of landing in
@@ -398,6 +418,7 @@ int udax_dev_open(const char *spec, const struct udax_dev_opts *opts,
 	}
 	ret = register_range(dev, opts);
 	if (ret) {
+		dev_close_fd(dev);
 		dev_unmap(dev);
 		if (dev->created)	/* do not leave a file we made */
 			unlink(dev->path);
@@ -451,8 +472,7 @@ int udax_dev_close_timeout(struct udax_dev **devp, unsigned flags,
 			 * mapped and the range registered, drop the rest.
 			 * The fd goes (the mapping keeps the file).
 			 */
-			if (dev->fd >= 0)
-				close(dev->fd);
+			dev_close_fd(dev);
 			dev_free(dev);
 			*devp = NULL;
 			return 0;
@@ -471,6 +491,7 @@ int udax_dev_close_timeout(struct udax_dev **devp, unsigned flags,
 			       "range of %s failed: %s", dev->spec,
 			       udax_strerror(ret));
 	dev->pgmap = NULL;
+	dev_close_fd(dev);
 	dev_unmap(dev);
 	dev_free(dev);
 	*devp = NULL;

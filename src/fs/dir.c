@@ -865,7 +865,7 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "namespace operation");
+		return fs_err_inherited(fs, "mkdir");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -902,7 +902,7 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "namespace operation");
+		return fs_err_inherited(fs, isdir ? "rmdir" : "unlink");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -996,7 +996,7 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "namespace operation");
+		return fs_err_inherited(fs, "link");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -1235,7 +1235,8 @@ static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "namespace operation");
+		return fs_err_inherited(fs, op == ATTR_MODE ? "chmod" :
+					 op == ATTR_OWNER ? "chown" : "utimens");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;

@@ -596,10 +596,17 @@ int udax_io_delete(struct udax_io **iop)
 	pthread_mutex_unlock(&io->lock);
 	pthread_join(io->thread, NULL);
 
-	/* Cancellations may still be outstanding: they point at nothing. */
-	fork_untrack(&io->fork_node);
-	io_uring_queue_exit(&io->ring);
-	close(io->efd);
+	/* Cancellations may still be outstanding: they point at nothing.
+	 * No fork() between closing the descriptors and untracking them. */
+	if (fork_lock() == 0) {
+		fork_untrack_locked(&io->fork_node);
+		io_uring_queue_exit(&io->ring);
+		close(io->efd);
+		fork_unlock();
+	} else {
+		io_uring_queue_exit(&io->ring);
+		close(io->efd);
+	}
 	pthread_cond_destroy(&io->done_cond);
 	pthread_cond_destroy(&io->slot_cond);
 	pthread_mutex_destroy(&io->lock);

@@ -100,6 +100,8 @@ int pgmap_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* lookup.c: the pfn (section) and CPU address indexes. */
 extern pthread_mutex_t udax_registry_lock;
+/* Install the registry's fork handlers (once); 0 or -ENOMEM. */
+int udax_registry_atfork(void);
 int lookup_insert(struct udax_pgmap *pgmap);	/* assigns pfn_first */
 void lookup_remove(struct udax_pgmap *pgmap);
 bool pgmap_tryget_live(struct udax_pgmap *pgmap);	/* under rcu read lock */

@@ -27,6 +27,48 @@ pthread_mutex_t udax_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 char udax_rcu_grace_period;
 #endif
 
+/*
+ * fork(): a child may register ranges of its own (a device opened anew,
+ * include/udax/dev.h).  Hold the registry and liburcu's own registry
+ * across fork() so that the child's copies are consistent, and have
+ * liburcu forget the parent's other threads in the child: a read-side
+ * section of theirs in progress at fork time would otherwise stall every
+ * grace period of the child.  liburcu-bp leaves these calls to its users
+ * (urcu-bp.h).
+ */
+static void registry_prepare(void)
+{
+	pthread_mutex_lock(&udax_registry_lock);
+	urcu_bp_before_fork();
+}
+
+static void registry_parent(void)
+{
+	urcu_bp_after_fork_parent();
+	pthread_mutex_unlock(&udax_registry_lock);
+}
+
+static void registry_child(void)
+{
+	urcu_bp_after_fork_child();
+	pthread_mutex_unlock(&udax_registry_lock);
+}
+
+static pthread_once_t registry_atfork_once = PTHREAD_ONCE_INIT;
+static int registry_atfork_err;
+
+static void registry_atfork_install(void)
+{
+	registry_atfork_err = -pthread_atfork(registry_prepare, registry_parent,
+					      registry_child);
+}
+
+int udax_registry_atfork(void)
+{
+	pthread_once(&registry_atfork_once, registry_atfork_install);
+	return registry_atfork_err;
+}
+
 struct section_table {
 	unsigned long nr;
 	_Atomic(struct udax_pgmap *) map[];

@@ -150,6 +150,9 @@ int udax_pgmap_register(const struct udax_pgmap_params *params,
 	ret = check_params(params);
 	if (ret)
 		return ret;
+	ret = udax_registry_atfork();
+	if (ret)
+		return ret;
 
 	pgmap = aligned_alloc(CACHELINE, sizeof(*pgmap));
 	if (!pgmap)
