@@ -59,8 +59,9 @@ int cmd_info(int argc, char **argv)
 	       cli_size(pi.memmap_bytes, b2, sizeof(b2)),
 	       pi.flags & UDAX_PGMAP_ALTMAP ? " in the device (altmap)" :
 	       pi.flags & UDAX_PGMAP_LIMITED ? "" : " in memory");
-	printf("pages held  %lu, idle transitions %llu\n", pi.busy_pages,
-	       (unsigned long long)pi.idle_transitions);
+	printf("pages held  %lu, idle transitions %llu, unbalanced puts %llu\n",
+	       pi.busy_pages, (unsigned long long)pi.idle_transitions,
+	       (unsigned long long)pi.unbalanced_puts);
 	n = udax_dev_part_count(dev);
 	if (n < 0) {
 		printf("partitions  none (%s)\n", udax_dev_last_error());
