@@ -48,4 +48,17 @@ printf '\377\377\377\377' | dd of="$T/d.img" bs=1 seek=$((2097152 + 4096 + 8)) c
 expect 4 "$U" fsck "$T/d.img"
 grep -q "bad checksum" "$T/out" || fail "fsck does not say why partition 0 failed"
 grep -q "partition 1: clean" "$T/out" || fail "fsck did not go on to partition 1"
+# A device another process holds: refused (never waited for), naming the
+# holder's pid; nothing written.
+if command -v flock >/dev/null; then
+	flock -o "$T/d.img" -c "touch '$T/locked'; sleep 3" &
+	holder=$!
+	for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
+	expect 1 "$U" mkfs -f "$T/d.img"
+	grep -q "is open in another process (pid [0-9]* holds its lock" "$T/err" ||
+		grep -q "is open in another process or another open" "$T/err" ||
+		fail "mkfs of a held device does not say who holds it"
+	wait "$holder"
+	expect 4 "$U" fsck "$T/d.img"		# the table and file systems are still there
+fi
 echo "cli_test: ok"

@@ -138,8 +138,9 @@ static void info_text(struct udax_dev *dev, const struct devcmd *d)
 	       cli_size(pi.memmap_bytes, b2, sizeof(b2)),
 	       pi.flags & UDAX_PGMAP_ALTMAP ? " in the device (altmap)" :
 	       pi.flags & UDAX_PGMAP_LIMITED ? "" : " in memory");
-	printf("pages held  %lu, idle transitions %llu\n", pi.busy_pages,
-	       (unsigned long long)pi.idle_transitions);
+	printf("pages held  %lu, idle transitions %llu, unbalanced puts %llu\n",
+	       pi.busy_pages, (unsigned long long)pi.idle_transitions,
+	       (unsigned long long)pi.unbalanced_puts);
 	n = udax_dev_part_count(dev);
 	if (n < 0) {
 		printf("partitions  none (%s)\n", cli_libmsg(udax_dev_last_error()));

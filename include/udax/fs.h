@@ -298,13 +298,13 @@ int udax_view_unmap(struct udax_view **view);
  */
 int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	     struct udax_pin **out);
-/* Returns 0, or -EINVAL when a page of the pin had been unpinned already
- * behind its back (udax_unpin_pages on it: refused and counted, see
- * include/udax/pagemap.h); the pin is released either way. */
 size_t udax_pin_nr_pages(const struct udax_pin *pin);
 struct udax_page *const *udax_pin_page_array(const struct udax_pin *pin);
 /* CPU address of page @i of the pin (for DMA engines that take addresses). */
 void *udax_pin_page_addr(const struct udax_pin *pin, size_t i);
+/* Release the pin.  Returns 0, or -EINVAL when a page of the pin had been
+ * unpinned behind its back (udax_unpin_pages on it: refused and counted,
+ * see include/udax/pagemap.h); the pin is released either way. */
 int udax_unpin(struct udax_pin **pin);
 
 /* ---- leases: long-term pins that a layout break can revoke ------------------ */

@@ -249,9 +249,10 @@ static inline bool udax_get_page(struct udax_page *page)
  * and udax_pgmap_last_error() names the pfn.  It costs nothing when the
  * count is sane: the plain path tests the sign flag its own decrement
  * sets (`lock sub; js`, as the kernel's x86 refcount_t did), the managed
- * path widens its "last reference" test from == 1 to <= 1.  (A put racing
- * the page's first get while it is unbalanced can see the transient -1 and
- * is then miscounted: the count still never wraps.)
+ * path widens its "last reference" test from == 1 to <= 1.  (A get or put
+ * of the same page racing the unbalanced put can see its transient -1: the
+ * put is then miscounted and the page may keep one reference nobody holds;
+ * the count still never wraps.)
  */
 static inline void udax_put_page(struct udax_page *page)
 {

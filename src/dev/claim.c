@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "dev/claim.h"
 #include "dev/internal.h"
@@ -31,8 +32,10 @@ int dev_check_unclaimed(struct udax_dev *dev, uint64_t offset, uint64_t size,
 	if (!c)
 		return 0;
 	return dev_err(-EBUSY, "%s: partition %u of %s (offset %" PRIu64 ", %"
-		       PRIu64 " MiB) is %s; unmount it first", fn, c->part,
-		       dev->spec, c->offset, c->size >> 20, c->what);
+		       PRIu64 " MiB) is %s; %s", fn, c->part, dev->spec,
+		       c->offset, c->size >> 20, c->what,
+		       strcmp(c->what, "mounted") ? "wait until it is done" :
+		       "unmount it first");
 }
 
 int dev_claim(struct udax_dev *dev, unsigned part, const char *what,
