@@ -17,7 +17,9 @@
  * When the break is done, the view and the pin must show the new layout:
  * punch gives -ENODATA (a hole), truncate -EINVAL (past the end), collapse
  * the blocks that were at [32, 48).  Without the gate they would map or
- * pin the old blocks while the break waits.
+ * pin the old blocks while the break waits.  Also: after a zero range the
+ * range is unwritten, and a pin or view of it is refused (-ENODATA), so no
+ * DMA lands in blocks that read as zeroes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -245,10 +247,41 @@ static void scenario(enum op op, enum udax_break_mode mode)
 	printf("%-9s %-8s ok\n", op_name[op], mode_name[mode]);
 }
 
+static void unwritten_refused(void)
+{
+	struct udax_dev *dev;
+	struct udax_file *f;
+	struct udax_pin *pin;
+	struct udax_view *v;
+	void *addr;
+	char b[BS];
+
+	T_EXPECT_ERR(udax_dev_open("mem:16M", NULL, &dev), 0);
+	T_EXPECT_ERR(udax_dev_mkpart(dev, NULL, 0, 0), 0);
+	T_EXPECT_ERR(udax_mkfs(dev, 0, NULL), 0);
+	T_EXPECT_ERR(udax_mount(dev, 0, NULL, &s.fs), 0);
+	T_EXPECT_ERR(udax_open(s.fs, "/u", O_CREAT | O_RDWR, 0644, &f), 0);
+	for (uint64_t i = 0; i < 8; i++) {
+		fill_block(b, i);
+		T_EXPECT_ERR(udax_pwrite(f, b, BS, i * BS), BS);
+	}
+	T_EXPECT_ERR(udax_fallocate(f, UDAX_FALLOC_ZERO_RANGE, 2 * BS, 2 * BS), 0);
+	T_EXPECT_ERR(udax_pin(f, 2 * BS, 2 * BS, 0, &pin), -ENODATA);
+	T_EXPECT_ERR(udax_pin(f, BS, 2 * BS, 0, &pin), -ENODATA);
+	T_EXPECT_ERR(udax_view_map(f, 2 * BS, 2 * BS, 0, &v, &addr), -ENODATA);
+	T_EXPECT_ERR(udax_pin(f, 0, 2 * BS, 0, &pin), 0);	/* written: fine */
+	T_EXPECT_ERR(udax_unpin(&pin), 0);
+	T_EXPECT_ERR(udax_close(&f), 0);
+	T_EXPECT_ERR(udax_unmount(&s.fs), 0);
+	T_EXPECT_ERR(udax_dev_close(&dev, 0), 0);
+	printf("unwritten range: pin and view refused\n");
+}
+
 int main(void)
 {
 	for (int op = 0; op < NR_OPS; op++)
 		for (int mode = 0; mode <= UDAX_BREAK_DEFER; mode++)
 			scenario((enum op)op, (enum udax_break_mode)mode);
+	unwritten_refused();
 	return 0;
 }

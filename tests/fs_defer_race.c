@@ -105,6 +105,8 @@ int main(void)
 	spin(1000000);
 	spin_ns = (t_now_ns() - t0) / 1000000 + 1;
 	span = (unsigned long)(2 * trunc_ns / spin_ns) + 1;
+	if (span > 200000)	/* a loaded machine's measure: keep rounds short */
+		span = 200000;
 	T_ASSERT(busy_now(&free1) == 0 && free1 == free0);
 
 	T_ASSERT(!pthread_create(&t, NULL, unpinner, NULL));
