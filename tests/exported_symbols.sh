@@ -13,10 +13,34 @@
 # exported variable has its one-definition-rule indicator
 # __odr_asan.<name>, allowed for udax names only.
 #
-# usage: exported_symbols.sh NM LIBUDAX.a [LIBUDAX.so]
+# The other way round, every function the public headers declare (outside
+# static inline ones) must be exported by each library: a declaration left
+# out of the headers' visibility(default) region would be hidden.
+#
+# usage: exported_symbols.sh NM LIBUDAX.a LIBUDAX.so|- [HEADER...]
+# (the headers of the layers built; none: no declaration check)
 set -eu
-nm=$1 a=$2 so=${3:-}
+nm=$1 a=$2 so=$3
+shift 3
+[ "$so" = - ] && so=
 fail=0
+
+# Functions declared with their return type on the same line, not static.
+declared=$([ $# -eq 0 ] || grep -hE '^[A-Za-z_][A-Za-z0-9_ *]*[ *](__)?udax_[a-z0-9_]+\(' "$@" |
+	grep -v '^static' | grep -oE '(__)?udax_[a-z0-9_]+\(' | tr -d '(' |
+	grep -vx '__udax_jump_table_load\|__udax_jump_table_unload' | sort -u)
+[ $# -eq 0 ] || [ "$(printf '%s\n' "$declared" | wc -l)" -gt 100 ] ||
+	{ echo "too few declarations found in $*" >&2; fail=1; }
+exported() {	# $1: library, stdin: its defined global names
+	missing=$(sort -u | comm -13 - "$tmp")
+	if [ -n "$missing" ]; then
+		echo "$1: declared in the headers but not exported:" $missing >&2
+		return 1
+	fi
+}
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+printf '%s\n' "$declared" >"$tmp"
 
 check() {	# $1: what, stdin: names
 	n=0 bad=0
@@ -34,14 +58,12 @@ check() {	# $1: what, stdin: names
 
 # Global defined symbols of the archive: "addr TYPE name".
 "$nm" -g --defined-only "$a" | awk 'NF == 3 { print $3 }' | check "$a" || fail=1
-for want in udax_mount udax_version __udax_page_idle udax_pagemap_managed_key; do
-	"$nm" -g --defined-only "$a" | grep -q " $want\$" ||
-		{ echo "$a: $want missing" >&2; fail=1; }
-done
+"$nm" -g --defined-only "$a" | awk 'NF == 3 { print $3 }' | exported "$a" || fail=1
 
 if [ -n "$so" ]; then
 	syms=$("$nm" -D --defined-only "$so" | awk '{ print $NF }')
 	printf '%s\n' "$syms" | grep -v '^UDAX_[0-9.]*$' | sed 's/@.*//' | check "$so" || fail=1
+	printf '%s\n' "$syms" | sed 's/@.*//' | exported "$so" || fail=1
 	unversioned=$(printf '%s\n' "$syms" | grep -v '^UDAX_[0-9.]*$' | grep -v '@@\?UDAX_[0-9.]*$' || true)
 	if [ -n "$unversioned" ]; then
 		echo "$so: without a UDAX_ version: $unversioned" >&2
