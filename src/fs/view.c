@@ -28,12 +28,16 @@ struct udax_view {
 	struct fs_inode *ino;
 	char *addr;
 	size_t len;
+	char *raw;			/* the reservation holding [addr, +len) */
+	size_t raw_len;
 	uint64_t lblk, end;		/* file blocks [lblk, end) */
 };
 
 struct view_map {
 	struct udax_fs *fs;
 	char *addr;
+	char *raw;			/* the reservation around addr */
+	size_t raw_len;
 	uint64_t first;
 	int prot, fd;
 	int populate;			/* MAP_POPULATE or 0 */
@@ -76,7 +80,9 @@ static int view_collect_extent(const struct fs_extent *e, void *arg)
  * device offsets are congruent modulo 2 MiB: where the file's blocks are
  * contiguous and aligned on the device, a DAX file system then maps them
  * with 2 MiB page-table entries (what the kernel's DAX mmap arranges with
- * thp_get_unmapped_area).  Returns NULL without address space.
+ * thp_get_unmapped_area).  The slack around the view stays reserved
+ * (PROT_NONE, no memory) until the view is unmapped, which saves two
+ * munmaps per map.  Returns NULL without address space.
  */
 static char *view_reserve(struct view_map *vm, size_t len)
 {
@@ -91,10 +97,8 @@ static char *view_reserve(struct view_map *vm, size_t len)
 	a = ((uintptr_t)raw + VIEW_ALIGN - 1) / VIEW_ALIGN * VIEW_ALIGN + doff % VIEW_ALIGN;
 	if (a - (uintptr_t)raw >= VIEW_ALIGN)
 		a -= VIEW_ALIGN;
-	if (a > (uintptr_t)raw)
-		munmap(raw, a - (uintptr_t)raw);
-	if ((uintptr_t)raw + len + VIEW_ALIGN > a + len)
-		munmap((char *)a + len, (uintptr_t)raw + len + VIEW_ALIGN - (a + len));
+	vm->raw = raw;
+	vm->raw_len = len + VIEW_ALIGN;
 	return (char *)a;
 }
 
@@ -301,6 +305,8 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	v->ino = ino;
 	v->addr = vm.addr;
 	v->len = len;
+	v->raw = vm.raw;
+	v->raw_len = vm.raw_len;
 	v->lblk = first;
 	v->end = end;
 	fs_inode_hold(ino);
@@ -315,8 +321,8 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	return 0;
 fail:
 	pthread_rwlock_unlock(&ino->lock);
-	if (vm.addr)
-		munmap(vm.addr, len);
+	if (vm.raw)
+		munmap(vm.raw, vm.raw_len);
 	free(vm.ext);
 	free(v);
 	return ret;
@@ -341,7 +347,7 @@ int udax_view_unmap(struct udax_view **pv)
 		}
 	}
 	pthread_mutex_unlock(&ino->zc_lock);
-	munmap(v->addr, v->len);
+	munmap(v->raw, v->raw_len);
 	fs_inode_release(v->fs, ino);
 	free(v);
 	*pv = NULL;
