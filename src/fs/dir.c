@@ -181,6 +181,56 @@ uint32_t fs_dirblk_crc(uint32_t ino, const void *b)
 }
 #define dblk_crc fs_dirblk_crc
 
+/*
+ * The checksum of a directory block after a change of bytes [lo, hi) only,
+ * from the old one, in O(hi - lo) rather than O(4096).  CRC-32C is linear
+ * over GF(2): for equal lengths and seeds crc(new) ^ crc(old) is the bare
+ * CRC (register 0 in, no inversions) of new ^ old, whose leading zeros
+ * leave the register 0, then the changed span, then hi..4096 zero bytes,
+ * which multiply the register by x^(8 * (4096 - hi)) mod P.
+ */
+#define CRC32C_POLY	0x82f63b78u	/* reflected: bit 31 is x^0 */
+
+/* a * b mod P, reflected. */
+static uint32_t gf_mul(uint32_t a, uint32_t b)
+{
+	uint32_t p = 0;
+
+	for (int i = 0; i < 32 && a; i++, a <<= 1) {
+		if (a & 0x80000000u)
+			p ^= b;
+		b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1;
+	}
+	return p;
+}
+
+/* r * x^(8n) mod P: @r followed by @n zero bytes. */
+static uint32_t crc_zeros(uint32_t r, uint32_t n)
+{
+	uint32_t x = 0x00800000u;	/* x^8: one zero byte */
+
+	for (; n; n >>= 1, x = gf_mul(x, x))
+		if (n & 1)
+			r = gf_mul(x, r);
+	return r;
+}
+
+static uint32_t dblk_crc_update(uint32_t crc, const uint8_t *old,
+				const uint8_t *new, uint32_t lo, uint32_t hi)
+{
+	uint8_t d[64];
+	uint32_t r = 0;
+
+	for (uint32_t o = lo; o < hi; o += sizeof(d)) {
+		uint32_t n = hi - o < sizeof(d) ? hi - o : sizeof(d);
+
+		for (uint32_t k = 0; k < n; k++)
+			d[k] = old[o + k] ^ new[o + k];
+		r = ~udax_crc32c(~r, d, n);	/* bare: no inversions */
+	}
+	return crc ^ crc_zeros(r, FS_BS - hi);
+}
+
 int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why)
 {
 	const struct fs_ddirhdr *h = (const void *)b;
@@ -588,8 +638,8 @@ static void dblk_log(struct dop *d, struct dblk *b)
 	struct fs_ddirhdr *h = (void *)b->data;
 	uint32_t lo = 8, hi = FS_BS;
 
-	h->crc = dblk_crc(b->dir->ino, b->data);
 	if (b->pblk == d->gpblk) {
+		h->crc = dblk_crc(b->dir->ino, b->data);
 		fs_txn_add(&d->t, b->pblk * FS_BS, b->data, FS_BS);
 		return;
 	}
@@ -597,6 +647,9 @@ static void dblk_log(struct dop *d, struct dblk *b)
 		lo++;
 	while (hi > lo && b->data[hi - 1] == old[hi - 1])
 		hi--;
+	/* The block on media was validated: its checksum is the old one. */
+	h->crc = dblk_crc_update(((const struct fs_ddirhdr *)old)->crc, old,
+				 b->data, lo, hi);
 	fs_txn_add(&d->t, b->pblk * FS_BS + 4, &h->crc, 4);
 	if (lo < hi)
 		fs_txn_add(&d->t, b->pblk * FS_BS + lo, b->data + lo, hi - lo);
