@@ -120,8 +120,7 @@ static void dop_end(struct dop *d, bool committed)
 			pthread_rwlock_unlock(&i->lock);
 	}
 	if (committed && d->grown) {
-		fs_inode_set_extents(d->grown, d->em.v, d->em.n, &d->t);
-		d->em.v = NULL;
+		fs_inode_set_extents(d->grown, &d->t);
 	} else {
 		fs_txn_abort(&d->t);
 		if (d->gpblk)
@@ -209,28 +208,26 @@ bad:
 			(unsigned long long)pblk, why);
 }
 
-static const struct fs_extent *dir_ext(struct dop *d, struct fs_inode *dir,
-				       uint32_t *n)
-{
-	if (d && d->grown == dir) {
-		*n = d->em.n;
-		return d->em.v;
-	}
-	*n = dir->next;
-	return dir->ext;
-}
-
 static int dir_pblk(struct dop *d, struct fs_inode *dir, uint64_t k,
 		    uint64_t *pblk)
 {
-	uint32_t n, i;
-	const struct fs_extent *v = dir_ext(d, dir, &n);
+	const struct fs_extent *e = NULL;
+	struct fs_xpos xp;
 
-	i = fs_emap_find(v, n, k);
-	if (i == n || v[i].lblk > k || (v[i].flags & FS_EXT_UNWRITTEN))
+	/* A directory growing in @d: its new block is in the window (the
+	 * rest of its map is unchanged). */
+	if (d && d->grown == dir) {
+		uint32_t i = fs_emap_find(d->em.v, d->em.n, k);
+
+		if (i < d->em.n && d->em.v[i].lblk <= k)
+			e = &d->em.v[i];
+	}
+	if (!e)
+		e = fs_xmap_seek(dir, k, &xp);
+	if (!e || e->lblk > k || (e->flags & FS_EXT_UNWRITTEN))
 		return fs_error(-EUCLEAN, "directory %u: block %llu missing",
 				dir->ino, (unsigned long long)k);
-	*pblk = v[i].pblk + (k - v[i].lblk);
+	*pblk = e->pblk + (k - e->lblk);
 	return 0;
 }
 
@@ -386,12 +383,12 @@ static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 		ret = fs_error(-ENOSPC, "directory %u cannot grow", dir->ino);
 		goto out;
 	}
-	if (dir->next)
-		goal = dir->ext[dir->next - 1].pblk + dir->ext[dir->next - 1].len;
+	if (fs_xmap_last(dir))
+		goal = fs_xmap_last(dir)->pblk + fs_xmap_last(dir)->len;
 	ret = fs_block_alloc(d->fs, goal, 1, &d->gpblk, &got);
 	if (ret)
 		goto out;
-	ret = fs_emap_dup(&d->em, dir);
+	ret = fs_emap_window(&d->em, dir, nb, nb);
 	ne = (struct fs_extent){ .lblk = nb, .pblk = d->gpblk, .len = 1 };
 	if (!ret)
 		ret = fs_emap_insert(&d->em, &ne);
@@ -505,9 +502,9 @@ static int dop_commit(struct dop *d)
 		if (d->s[k].freed)
 			ret = fs_txn_inode_free(&d->t, i);
 		else if (i == d->grown)
-			ret = fs_txn_inode(&d->t, i, d->em.v, d->em.n);
+			ret = fs_txn_inode(&d->t, i, &d->em);
 		else
-			ret = fs_txn_inode(&d->t, i, NULL, 0);
+			ret = fs_txn_inode(&d->t, i, NULL);
 	}
 	if (!ret)
 		ret = fs_txn_commit(&d->t);

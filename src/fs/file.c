@@ -113,9 +113,10 @@ static int check_write(struct udax_file *f)
 
 ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
 {
+	const struct fs_extent *e;
 	struct fs_inode *i;
+	struct fs_xpos xp;
 	uint64_t end, pos;
-	uint32_t k;
 
 	if (!f || (!buf && n))
 		return fs_error(-EINVAL, "pread: bad argument");
@@ -133,10 +134,9 @@ ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
 	}
 	end = n < i->size - off ? off + n : i->size;
 	pos = off;
-	k = fs_emap_find(i->ext, i->next, off / FS_BS);
+	e = fs_xmap_seek(i, off / FS_BS, &xp);
 	while (pos < end) {
 		uint64_t lb = pos / FS_BS, stop;
-		const struct fs_extent *e = k < i->next ? &i->ext[k] : NULL;
 
 		if (e && e->lblk <= lb) {
 			stop = (e->lblk + e->len) * FS_BS;
@@ -148,7 +148,7 @@ ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
 				memcpy((char *)buf + (pos - off),
 				       (char *)fs_block_addr(f->fs, e->pblk) +
 				       (pos - e->lblk * FS_BS), stop - pos);
-			k++;
+			e = fs_xmap_next(i, &xp);
 		} else {
 			stop = e ? e->lblk * FS_BS : end;
 			if (stop > end)
@@ -268,16 +268,6 @@ static int reflag_unwritten(struct fs_emap *m, uint64_t lb, uint64_t nb,
 	return 0;
 }
 
-static int emap_copy(struct fs_emap *dst, const struct fs_emap *src)
-{
-	dst->v = fault_malloc((src->n ? src->n : 1) * sizeof(*dst->v));
-	if (!dst->v)
-		return -ENOMEM;
-	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
-	dst->n = dst->cap = src->n;
-	return 0;
-}
-
 /*
  * After a failed write: zero again the bytes [from, end) it may have
  * stored past the end of file in blocks mapped and written before it.
@@ -360,7 +350,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 	end = off + n;
 	lb = off / FS_BS;
 	nb = (end + FS_BS - 1) / FS_BS - lb;
-	ret = fs_emap_dup(&m, i);
+	ret = fs_emap_window(&m, i, lb, lb + nb);
 	if (ret)
 		return ret;
 	fs_txn_init(&t, fs);
@@ -395,7 +385,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 	if (txn) {
 		/* The map after the write: fresh and converted blocks are
 		 * written by the time it commits. */
-		ret = emap_copy(&fin, &m);
+		ret = fs_emap_copy(&fin, &m);
 		if (ret)
 			goto fail;
 		for (uint32_t k = 0; k < fin.n; k++)
@@ -405,7 +395,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		if (end > i->size)
 			i->size = end;
 		i->mtime = i->ctime = now;
-		ret = fs_txn_inode(&t, i, fin.v, fin.n);
+		ret = fs_txn_inode(&t, i, &fin);
 		if (ret)
 			goto fail;
 	}
@@ -454,8 +444,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		ret = fs_txn_commit(&t);
 		if (ret)
 			goto fail;
-		fs_inode_set_extents(i, fin.v, fin.n, &t);
-		fin.v = NULL;
+		fs_inode_set_extents(i, &t);
 		i->times_dirty = false;
 	} else {
 		i->mtime = i->ctime = now;
@@ -600,16 +589,16 @@ static int commit_map(struct udax_file *f, struct fs_txn *t, struct fs_emap *m,
 	int64_t mt = i->mtime, ct = i->ctime;
 	int ret = fl->err;
 
-	fs_emap_normalize(m);
+	if (m)
+		fs_emap_normalize(m);
 	i->size = newsize;
 	i->mtime = i->ctime = fs_now();
 	if (!ret)
-		ret = fs_txn_inode(t, i, m->v, m->n);
+		ret = fs_txn_inode(t, i, m);
 	if (!ret)
 		ret = fs_txn_commit(t);
 	if (!ret) {
-		fs_inode_set_extents(i, m->v, m->n, t);
-		m->v = NULL;
+		fs_inode_set_extents(i, t);
 		i->times_dirty = false;
 		for (uint32_t k = 0; k < fl->n; k++)
 			fs_break_free(br, fl->v[k].pblk, fl->v[k].len);
@@ -637,13 +626,9 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 
 	if (size >= i->size) {
 		/* Up: the tail of the last block is zero already. */
-		ret = fs_emap_dup(&m, i);
-		if (ret)
-			return ret;
 		fs_txn_init(&t, fs);
-		ret = commit_map(f, &t, &m, &fl, NULL, size);
+		ret = commit_map(f, &t, NULL, &fl, NULL, size);
 		fs_txn_free(&t);
-		free(m.v);
 		return ret;
 	}
 	keep = (size + FS_BS - 1) / FS_BS;
@@ -661,7 +646,7 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 	/* The lock may have been dropped: everything is read again here. */
 	fs_txn_init(&t, fs);
 	fs_kept_init(&k, fs, i, &t, &m);
-	ret = fs_emap_dup(&m, i);
+	ret = fs_emap_window(&m, i, size / FS_BS, FS_MAX_LBLK);
 	if (!ret && size < i->size) {
 		ret = fs_kept_zero(&k, size, size % FS_BS ? FS_BS - size % FS_BS : 0);
 		if (!ret)
@@ -781,7 +766,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 			goto out;
 		broke = true;
 		size = i->size;
-		ret = fs_emap_dup(&m, i);
+		ret = fs_emap_window(&m, i, lb, le);
 		if (ret)
 			goto out;
 		if (wb > we) {		/* inside one block */
@@ -809,6 +794,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 				size = end;
 		}
 	} else if (mode & (UDAX_FALLOC_COLLAPSE_RANGE | UDAX_FALLOC_INSERT_RANGE)) {
+		const struct fs_extent *last = fs_xmap_last(i);
 		uint64_t nb = len / FS_BS;
 
 		if (off >= i->size || ((mode & UDAX_FALLOC_COLLAPSE_RANGE) &&
@@ -818,8 +804,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 		}
 		if ((mode & UDAX_FALLOC_INSERT_RANGE) &&
 		    (i->size + len > FS_MAX_SIZE ||
-		     (i->next && i->ext[i->next - 1].lblk +
-		      i->ext[i->next - 1].len + nb > FS_MAX_LBLK))) {
+		     (last && last->lblk + last->len + nb > FS_MAX_LBLK))) {
 			ret = fs_error(-EFBIG, "fallocate: insert past the maximum file size");
 			goto out;
 		}
@@ -832,12 +817,12 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 				       end >= i->size) ||
 		    ((mode & UDAX_FALLOC_INSERT_RANGE) &&
 		     (i->size + len > FS_MAX_SIZE ||
-		      (i->next && i->ext[i->next - 1].lblk +
-		       i->ext[i->next - 1].len + nb > FS_MAX_LBLK)))) {
+		      ((last = fs_xmap_last(i)) &&
+		       last->lblk + last->len + nb > FS_MAX_LBLK)))) {
 			ret = fs_error(-EINVAL, "fallocate: file changed during the break");
 			goto out;
 		}
-		ret = fs_emap_dup(&m, i);
+		ret = fs_emap_window(&m, i, lb, FS_MAX_LBLK);
 		if (ret)
 			goto out;
 		if (mode & UDAX_FALLOC_COLLAPSE_RANGE) {
@@ -852,7 +837,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 	} else {
 		/* Allocate: holes become unwritten extents. */
 		size = i->size;
-		ret = fs_emap_dup(&m, i);
+		ret = fs_emap_window(&m, i, lb, le);
 		if (!ret)
 			ret = fill_holes(fs, &m, lb, le - lb, FS_EXT_UNWRITTEN,
 					 &fr);

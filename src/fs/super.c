@@ -242,6 +242,11 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		return *why = "bad magic", -ENODATA;
 	if (s->crc != fs_sb_crc(s))
 		return *why = "bad checksum", -EUCLEAN;
+	if (s->version == 1)
+		return *why = "format version 1 (extent chains), written by an "
+			      "older udax; this one reads version 2 only: copy "
+			      "the files out with the older release, then mkfs",
+		       -EUCLEAN;
 	if (s->version != FS_VERSION)
 		return *why = "unknown version", -EUCLEAN;
 	itb = ((uint64_t)s->nr_inodes * 256 + FS_BS - 1) / FS_BS;
@@ -481,8 +486,7 @@ static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph)
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.ino = i;
 		ret = fs_inode_load(fs, &tmp, &di, true);
-		free(tmp.ext);
-		free(tmp.eblk);
+		fs_xmap_clear(&tmp);
 		if (ret < 0)
 			return ret;
 		if (!di.nlink) {
