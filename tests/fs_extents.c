@@ -5,12 +5,15 @@
  * block, a few of them written) is built, fsync'd, remounted (every leaf
  * validated), read back, punched in the middle, truncated to half and to
  * zero, with fsck clean at each step and every block given back.  Then
- * two files appended to alternately, each past the 64,271 extents an
- * extent chain could hold (format version 1), read back after a remount.
+ * two files appended to alternately, each past the 64,271 blocks that
+ * made as many extents and overflowed an extent chain (format version 1),
+ * read back after a remount: with per-file reservations each grew in
+ * runs of its own.
  * The device is sparse: blocks that are never written are never touched.
  */
 #include <udax/fsck.h>
 
+#include "fs/core.h"
 #include "fs_util.h"
 
 #define BS	4096ull
@@ -112,6 +115,7 @@ static void two_files(uint64_t steps)
 	struct udax_fs *fs;
 	struct udax_stat st;
 	static uint8_t buf[BS];
+	uint64_t ino[2];
 
 	FS_OK(udax_mkfs(dev, 0, &(struct udax_mkfs_opts){ .nr_inodes = 64 }));
 	fs = t_fs_mount(dev);
@@ -139,6 +143,7 @@ static void two_files(uint64_t steps)
 	FS_OK(udax_open(fs, "/b", O_RDWR, 0, &f[1]));
 	for (int j = 0; j < 2; j++) {
 		FS_OK(udax_fstat(f[j], &st));
+		ino[j] = st.ino;
 		T_ASSERT(st.size == steps * BS && st.blocks == steps);
 		for (uint64_t k = 0; k < steps; k += 64)
 			expect_block(f[j], k, (int)((k / 64 + j) % 255) + 1);
@@ -147,6 +152,21 @@ static void two_files(uint64_t steps)
 	}
 	FS_OK(udax_unmount(&fs));
 	fsck_clean(dev);
+	/* Each file grew in runs of its own (per-file reservations): an
+	 * extent per written block between unwritten ones (2 per 64 steps)
+	 * and per run, not one per block. */
+	for (int j = 0; j < 2; j++) {
+		struct udax_part_info pi;
+		const struct fs_dsuper *sb;
+		const struct fs_dinode *di;
+
+		FS_OK(udax_dev_part(dev, 0, &pi));
+		sb = (const void *)pi.addr;
+		di = (const void *)((const char *)pi.addr + sb->itable_start * BS +
+				    ino[j] * 256ull);
+		T_ASSERT(di->nr_extents >= 1 &&
+			 di->nr_extents <= 2 * steps / 64 + 200);
+	}
 	FS_OK(udax_dev_close(&dev, 0));
 }
 

@@ -150,8 +150,12 @@ struct fs_core {
 	pthread_mutex_t icache_lock;
 	/* allocator (alloc_lock): built at mount from every inode's extents */
 	uint64_t *bmap;			/* 1 = in use; bit per partition block */
-	uint64_t free_blocks;
+	uint64_t free_blocks;		/* not counting reserved ones */
 	uint64_t hint;
+	/* Per-file reservations (fs_block_alloc_rsv): their blocks are set
+	 * in bmap, counted here, and given back when memory is short. */
+	uint64_t rsv_blocks;
+	struct fs_inode *rsv_head;
 	uint8_t *imap;			/* 1 = in use; byte per inode */
 	uint32_t free_inodes;
 	uint32_t ihint;
@@ -242,6 +246,19 @@ int fs_journal_clear(struct udax_fs *fs);
 int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
 		   uint64_t *pblk, uint64_t *got);
 int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n);
+/*
+ * Allocate for file @ino (ino->lock held for write), like fs_block_alloc:
+ * from its reservation when @goal falls in it (blocks of the reservation
+ * before @goal are given back), else anywhere; then, with @tail (the hole
+ * ends the file), hold back the free blocks right after the allocation
+ * (as many as the file maps, 16..1024) for its next appends, so files
+ * growing at the same time get runs of their own instead of
+ * interleaving.  Reservations live in DRAM only and are given back at
+ * eviction (fs_rsv_release) or when the device is otherwise full.
+ */
+int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
+		       uint64_t want, bool tail, uint64_t *pblk, uint64_t *got);
+void fs_rsv_release(struct fs_inode *ino);
 int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino);
 void fs_ino_free(struct udax_fs *fs, uint32_t ino);
 

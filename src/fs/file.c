@@ -194,8 +194,9 @@ static void fresh_note(struct fresh *fr, const struct fs_extent *e)
 }
 
 /* Map every hole of [lb, lb + nb) in @m with fresh blocks (flags @fl). */
-static int fill_holes(struct udax_fs *fs, struct fs_emap *m, uint64_t lb,
-		      uint64_t nb, uint32_t fl, struct fresh *fr)
+static int fill_holes(struct udax_fs *fs, struct fs_inode *ino,
+		      struct fs_emap *m, uint64_t lb, uint64_t nb, uint32_t fl,
+		      struct fresh *fr)
 {
 	uint64_t pos = lb, end = lb + nb;
 
@@ -214,7 +215,9 @@ static int fill_holes(struct udax_fs *fs, struct fs_emap *m, uint64_t lb,
 			goal = m->v[k - 1].pblk + (pos - m->v[k - 1].lblk);
 		if (hole_end - pos > FS_DEXT_MAXLEN)
 			hole_end = pos + FS_DEXT_MAXLEN;
-		ret = fs_block_alloc(fs, goal, hole_end - pos, &p, &got);
+		/* A hole no extent follows: the file grows there. */
+		ret = fs_block_alloc_rsv(fs, ino, goal, hole_end - pos,
+					 k == m->n && m->lb >= ino->nleaf, &p, &got);
 		if (ret)
 			return ret;
 		e = (struct fs_extent){ .lblk = pos, .pblk = p,
@@ -354,7 +357,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 	if (ret)
 		return ret;
 	fs_txn_init(&t, fs);
-	ret = fill_holes(fs, &m, lb, nb, FS_EXT_FRESH, &fr);
+	ret = fill_holes(fs, i, &m, lb, nb, FS_EXT_FRESH, &fr);
 	if (!ret)
 		ret = reflag_unwritten(&m, lb, nb, FS_EXT_UNWRITTEN,
 				       FS_EXT_FRESH | FS_EXT_UNWRITTEN);
@@ -788,7 +791,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 				ret = reflag_unwritten(&m, wb, we - wb, 0,
 						       FS_EXT_UNWRITTEN);
 			if (!ret)
-				ret = fill_holes(fs, &m, lb, le - lb,
+				ret = fill_holes(fs, i, &m, lb, le - lb,
 						 FS_EXT_UNWRITTEN, &fr);
 			if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
 				size = end;
@@ -839,7 +842,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 		size = i->size;
 		ret = fs_emap_window(&m, i, lb, le);
 		if (!ret)
-			ret = fill_holes(fs, &m, lb, le - lb, FS_EXT_UNWRITTEN,
+			ret = fill_holes(fs, i, &m, lb, le - lb, FS_EXT_UNWRITTEN,
 					 &fr);
 		if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
 			size = end;

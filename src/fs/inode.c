@@ -191,6 +191,7 @@ void fs_inode_dispose(struct fs_inode *ino)
 {
 	if (!ino)
 		return;
+	fs_rsv_release(ino);
 	fs_inode_zc_destroy(ino);
 	pthread_rwlock_destroy(&ino->lock);
 	fs_xmap_clear(ino);

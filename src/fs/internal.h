@@ -63,6 +63,10 @@ struct fs_inode {
 	uint32_t nleaf, leaf_cap;
 	uint64_t nr_ext;		/* extents in the map */
 	uint64_t nr_mapped;		/* blocks the extents map */
+	/* Blocks held back for this file's next appends (alloc_lock; DRAM
+	 * only: a crash or an eviction frees them). */
+	uint64_t rsv_start, rsv_len;
+	struct fs_inode *rsv_prev, *rsv_next;
 
 	/* break.c / pin.c / view.c: initialized by fs_inode_zc_init(), torn
 	 * down by fs_inode_zc_destroy(); protected by zc_lock. */
