@@ -45,7 +45,16 @@ static void fix_block(uint64_t pblk, uint32_t ino)
 {
 	uint32_t *b = (void *)(part + pblk * FS_BS);
 
-	b[1] = udax_crc32c(ino, (char *)b + 8, FS_BS - 8);
+	size_t len = FS_BS;
+
+	/* An extent leaf's checksum covers its header and used extents. */
+	if (b[0] == FS_EXT_MAGIC) {
+		const struct fs_dextblk *eb = (const void *)b;
+
+		len = offsetof(struct fs_dextblk, ext) + 16u *
+		      (eb->count <= FS_EB_EXTS ? eb->count : FS_EB_EXTS);
+	}
+	b[1] = udax_crc32c(ino, (char *)b + 8, len - 8);
 }
 
 static void fix_super(int copy)
@@ -163,6 +172,13 @@ int main(void)
 		fix_super(c);
 	}
 	expect_mount_fails("superblock label");
+	/* An image of the old format (extent chains): refused, saying so. */
+	for (int c = 0; c < 2; c++) {
+		((struct fs_dsuper *)(part + c * FS_BS))->version = 1;
+		fix_super(c);
+	}
+	expect_mount_fails("format version 1");
+	T_ASSERT(strstr(udax_fs_last_error(), "version 1"));
 
 	/* Inodes. */
 	((char *)dinode(ia))[30] ^= 4;
@@ -173,7 +189,7 @@ int main(void)
 	dinode(ia)->ext[0].pblk = 3;		/* the journal */
 	fix_inode(ia);
 	expect_mount_fails("extent in metadata");
-	dinode(ia)->ext[0].pblk = dinode(ibig)->ext[1].pblk;
+	dinode(ia)->ext[0].pblk = ((struct fs_dextblk *)(part + eblk * FS_BS))->ext[1].pblk;
 	fix_inode(ia);
 	expect_mount_fails("block owned twice");
 	T_ASSERT(strstr(udax_fs_last_error(), "overlaps"));

@@ -65,7 +65,7 @@ static struct {
  * is --long's or --torn's. */
 static const char *const torn_ci[] = {
 	"create", "rename", "unlink-chain", "truncate-down", "append-fdatasync",
-	"overwrite-fsync", "last-close-orphan", "large-dir",
+	"overwrite-fsync", "last-close-orphan", "large-dir", "leaf-append",
 };
 
 static bool in_torn_ci(const char *name)

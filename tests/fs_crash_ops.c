@@ -103,7 +103,7 @@ static void huge_name(char *p, size_t n, int i)
 {
 	snprintf(p, n, "/huge/%040d", i);
 }
-static void pre_huge(struct udax_fs *fs)
+static void pre_bigdir(struct udax_fs *fs)
 {
 	char p[128], q[128];
 
@@ -269,6 +269,67 @@ FILE_OP(op_write_extend, "/big", f_write_extend)
 FILE_OP(op_write_unwritten, "/u", f_write_unwritten)
 FILE_OP(op_overwrite_fsync, "/a", f_overwrite_fsync)
 
+/* ---- extent leaves: a file whose map is a list of leaves ------------------------ */
+
+#define HUGE_EXT	260	/* leaves of 254 and 6 extents */
+
+/* /huge: an unwritten block at every other file block (no data to
+ * write: the state checks read zeroes), size 2 * HUGE_EXT blocks. */
+static void pre_huge(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/huge", O_RDWR | O_CREAT, 0644, &f));
+	for (uint64_t k = 0; k < HUGE_EXT; k++)
+		FS_OK(udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 2 * k * BS, BS));
+	FS_OK(udax_ftruncate(f, 2 * HUGE_EXT * BS));
+	FS_OK(udax_close(&f));
+}
+/* /nine: nine extents, all in the inode record. */
+static void pre_nine(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/nine", O_RDWR | O_CREAT, 0644, &f));
+	for (uint64_t k = 0; k < 9; k++)
+		FS_OK(udax_fallocate(f, 0, 2 * k * BS, BS));
+	FS_OK(udax_close(&f));
+}
+static void f_leaf_append(struct udax_file *f)
+{
+	t_fill(buf, BS, 30);
+	T_ASSERT(udax_append(f, buf, BS, NULL) == BS);
+}
+static void f_leaf_split(struct udax_file *f)	/* into the full first leaf */
+{
+	/* Written between unwritten neighbours: a new extent, not merged. */
+	t_fill(buf, BS, 31);
+	T_ASSERT(udax_pwrite(f, buf, BS, BS) == BS);
+}
+static void f_leaf_merge(struct udax_file *f)	/* two leaves become one */
+{
+	FS_OK(udax_fallocate(f, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE,
+			     200 * BS, 300 * BS));
+}
+static void f_leaf_truncate(struct udax_file *f) { FS_OK(udax_ftruncate(f, 300 * BS)); }
+static void f_leaf_inline(struct udax_file *f) { FS_OK(udax_ftruncate(f, 8 * BS)); }
+static void f_leaf_collapse(struct udax_file *f)	/* shifts every leaf */
+{
+	FS_OK(udax_fallocate(f, UDAX_FALLOC_COLLAPSE_RANGE, 20 * BS, 2 * BS));
+}
+static void f_nine_grow(struct udax_file *f)
+{
+	FS_OK(udax_fallocate(f, 0, 18 * BS, BS));
+}
+FILE_OP(op_leaf_append, "/huge", f_leaf_append)
+FILE_OP(op_leaf_split, "/huge", f_leaf_split)
+FILE_OP(op_leaf_merge, "/huge", f_leaf_merge)
+FILE_OP(op_leaf_truncate, "/huge", f_leaf_truncate)
+FILE_OP(op_leaf_inline, "/huge", f_leaf_inline)
+FILE_OP(op_leaf_collapse, "/huge", f_leaf_collapse)
+FILE_OP(op_nine_grow, "/nine", f_nine_grow)
+static void op_leaf_unlink(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/huge")); }
+
 /* ---- the workload: a sequence with fsync promises ------------------------------- */
 
 /* Each step is one operation: create, write and fsync are three. */
@@ -313,6 +374,7 @@ static void w_link(struct udax_fs *fs) { FS_OK(udax_link(fs, "/w1", "/e/sub/w1li
 
 #define STEP(fn, ...) { #fn, fn, __VA_ARGS__ }
 #define OP(name, fn) { name, NULL, { { name, fn, NULL, NULL, false } }, false }
+#define OPP(name, pre, fn) { name, pre, { { name, fn, NULL, NULL, false } }, false }
 
 const struct cr_scenario cr_scenarios[] = {
 	OP("create", op_create),
@@ -355,7 +417,7 @@ const struct cr_scenario cr_scenarios[] = {
 	  { { "last-close-orphan", op_last_close, NULL, NULL, false } }, false },
 	/* Creates, unlinks and renames in a directory of 5+ blocks: into
 	 * gaps the index finds, growing it by a block, across blocks. */
-	{ "large-dir", pre_huge, {
+	{ "large-dir", pre_bigdir, {
 		STEP(h_create_gap, NULL, NULL, false),
 		STEP(h_create_grow, NULL, NULL, false),
 		STEP(h_unlink, NULL, NULL, false),
@@ -366,6 +428,18 @@ const struct cr_scenario cr_scenarios[] = {
 		STEP(h_mkdir, NULL, NULL, false),
 		STEP(h_unlink_grown, NULL, NULL, false),
 	}, false },
+	/* Extent leaves: an append to the last leaf, a full leaf split, a
+	 * punch that leaves two leaves one, truncates to fewer leaves and
+	 * back inline, a collapse that rewrites every leaf, an inline map
+	 * that becomes a leaf, and an unlink that frees them. */
+	OPP("leaf-append", pre_huge, op_leaf_append),
+	OPP("leaf-split", pre_huge, op_leaf_split),
+	OPP("leaf-merge", pre_huge, op_leaf_merge),
+	OPP("leaf-truncate", pre_huge, op_leaf_truncate),
+	OPP("leaf-to-inline", pre_huge, op_leaf_inline),
+	OPP("leaf-collapse", pre_huge, op_leaf_collapse),
+	OPP("leaf-unlink", pre_huge, op_leaf_unlink),
+	OPP("inline-to-leaf", pre_nine, op_nine_grow),
 	/* A crash anywhere recovers the state after the completed steps,
 	 * plus the current one whole or not at all; bytes overwritten in
 	 * place and not yet fsync'd may be old or new, fsync'd ones exact. */

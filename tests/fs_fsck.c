@@ -198,30 +198,36 @@ static void test_extents(void)
 	fix_inode(ia);
 	expect_one("extent in metadata", UDAX_FSCK_EXTENT, iblock(ia), ia, false);
 	restore();
-	b->ext[1].lblk = b->ext[0].lblk;
-	fix_inode(ibig);
-	expect_one("extents overlap", UDAX_FSCK_EXTENT, iblock(ibig), ibig, false);
+	eb->ext[1].lblk = eb->ext[0].lblk;
+	fix_block(eblk, ibig);
+	expect_one("extents overlap", UDAX_FSCK_EXTENT, eblk, ibig, false);
 	restore();
-	b->ext[2].len = 0;
-	fix_inode(ibig);
-	expect_one("empty extent", UDAX_FSCK_EXTENT, iblock(ibig), ibig, false);
+	eb->ext[2].len = 0;
+	fix_block(eblk, ibig);
+	expect_one("empty extent", UDAX_FSCK_EXTENT, eblk, ibig, false);
 	restore();
-	b->ext[8].lblk = 0xffffffffu;		/* + len 2 > 2^32 */
-	b->ext[8].len = 2;
+	eb->ext[19].lblk = 0xffffffffu;		/* + len 2 > 2^32 */
+	eb->ext[19].len = 2;
+	fix_block(eblk, ibig);
+	expect_one("extent past 2^32 blocks", UDAX_FSCK_EXTENT, eblk, ibig,
+		   false);
+	restore();
+	/* Inline extents beside leaves. */
+	b->ext[0] = eb->ext[0];
 	fix_inode(ibig);
-	expect_one("extent past 2^32 blocks", UDAX_FSCK_EXTENT, iblock(ibig), ibig,
+	expect_one("inline extents and leaves", UDAX_FSCK_INODE, iblock(ibig), ibig,
 		   false);
 	restore();
 	/* /a's first block is /big's second: reported by the later owner,
 	 * naming the earlier one. */
 	dinode(ia)->ext[0].len = 1;
-	dinode(ia)->ext[0].pblk = b->ext[1].pblk;
+	dinode(ia)->ext[0].pblk = eb->ext[1].pblk;
 	fix_inode(ia);
 	T_ASSERT(ia < ibig);
-	expect_one("block owned twice", UDAX_FSCK_EXTENT, iblock(ibig), ibig, false);
+	expect_one("block owned twice", UDAX_FSCK_EXTENT, eblk, ibig, false);
 	fsck(0, &r);
 	T_ASSERT(strstr(got.msg[0], "also owned by inode") && got.p[0].offset ==
-		 (ibig % 16) * 256 + offsetof(struct fs_dinode, ext[1]));
+		 offsetof(struct fs_dextblk, ext[1]));
 	restore();
 	/* An extent-chain block that is also a data block of /a. */
 	dinode(ia)->ext[0].len = 1;
@@ -255,7 +261,7 @@ static void test_extents(void)
 	expect_one("extent chain out of bounds", UDAX_FSCK_EXTENT, iblock(ibig),
 		   ibig, false);
 	restore();
-	eb->ext[0].pblk = b->ext[0].pblk;	/* inside the chain, owned twice */
+	eb->ext[0].pblk = eb->ext[1].pblk;	/* inside the leaf, owned twice */
 	fix_block(eblk, ibig);
 	expect_one("chain extent owned twice", UDAX_FSCK_EXTENT, eblk, ibig, false);
 	restore();

@@ -102,7 +102,16 @@ static inline void fix_block(uint64_t pblk, uint32_t ino)
 {
 	uint32_t *b = (void *)(part + pblk * FS_BS);
 
-	b[1] = udax_crc32c(ino, (char *)b + 8, FS_BS - 8);
+	size_t len = FS_BS;
+
+	/* An extent leaf's checksum covers its header and used extents. */
+	if (b[0] == FS_EXT_MAGIC) {
+		const struct fs_dextblk *eb = (const void *)b;
+
+		len = offsetof(struct fs_dextblk, ext) + 16u *
+		      (eb->count <= FS_EB_EXTS ? eb->count : FS_EB_EXTS);
+	}
+	b[1] = udax_crc32c(ino, (char *)b + 8, len - 8);
 }
 
 /* The entry @name of directory @dir (in its first block) and that block. */

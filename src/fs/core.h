@@ -29,9 +29,10 @@
 /* ---- on-media format (little-endian; x86-64 only for now) ---------------- */
 
 #define FS_SB_MAGIC		0x3153465841445855ull	/* "UXDAXFS1" */
-#define FS_VERSION		1
+#define FS_VERSION		2	/* 2: extent lists of leaves (1: packed chains) */
 #define FS_JNL_MAGIC		0x314c4e524a584455ull	/* "UDXJRNL1" */
-#define FS_EXT_MAGIC		0x54584558u		/* "XEXT" */
+#define FS_EXT_MAGIC		0x32545845u		/* "EXT2" */
+#define FS_EXT_VERSION		1
 #define FS_DIR_MAGIC		0x52494458u		/* "XDIR" */
 
 struct fs_dsuper {			/* 256 bytes at blocks 0 and 1 */
@@ -65,24 +66,33 @@ struct fs_dinode {			/* 256 bytes; all zero when free */
 	uint32_t flags, generation;
 	uint64_t size;
 	int64_t atime, mtime, ctime, btime;
-	uint32_t nr_extents;		/* total, inline first */
-	uint32_t ext_blocks;		/* extent chain length */
-	uint64_t ext_next;		/* first chain block, 0: none */
+	uint32_t nr_extents;		/* total */
+	uint32_t ext_blocks;		/* leaves in the extent list (0: inline) */
+	uint64_t ext_next;		/* first leaf, 0: none */
 	uint32_t parent;		/* directories: inode of ".." */
 	uint32_t reserved0;
 	uint64_t reserved1;
-	struct fs_dext ext[FS_INLINE_EXT];
+	struct fs_dext ext[FS_INLINE_EXT];	/* nr_extents <= 9: all of them */
 	uint8_t reserved2[12];
 	uint32_t crc;			/* crc32c(ino, bytes 0..251) */
 };
 
+/*
+ * A leaf of an inode's extent list (more than FS_INLINE_EXT extents).
+ * Leaves hold 1..254 extents each, in file order, and are linked by
+ * "next"; they are not packed, so a change rewrites only the leaves it
+ * touches (and the "next" of the one before).  The checksum covers the
+ * header and the extents in use only: appending an extent journals its
+ * 16 bytes and the header, not the block.
+ */
 #define FS_EB_EXTS		((FS_BS - 32) / 16)	/* 254 */
 struct fs_dextblk {			/* one block */
 	uint32_t magic;
-	uint32_t crc;			/* crc32c(ino, bytes 8..4095) */
+	uint32_t crc;			/* crc32c(ino, bytes 8..32+16*count) */
 	uint32_t ino;
-	uint32_t count;
-	uint64_t next;
+	uint16_t count;			/* 1..254 */
+	uint16_t version;		/* FS_EXT_VERSION */
+	uint64_t next;			/* next leaf, 0 on the last */
 	uint64_t reserved;
 	struct fs_dext ext[FS_EB_EXTS];
 };
@@ -142,8 +152,12 @@ struct fs_core {
 	pthread_mutex_t icache_lock;
 	/* allocator (alloc_lock): built at mount from every inode's extents */
 	uint64_t *bmap;			/* 1 = in use; bit per partition block */
-	uint64_t free_blocks;
+	uint64_t free_blocks;		/* not counting reserved ones */
 	uint64_t hint;
+	/* Per-file reservations (fs_block_alloc_rsv): their blocks are set
+	 * in bmap, counted here, and given back when memory is short. */
+	uint64_t rsv_blocks;
+	struct fs_inode *rsv_head;
 	uint8_t *imap;			/* 1 = in use; byte per inode */
 	uint32_t free_inodes;
 	uint32_t ihint;
@@ -171,13 +185,15 @@ struct fs_txn {
 	uint32_t nrec, reccap;
 	uint8_t *buf;
 	size_t buflen, bufcap;
-	/* The new extent chain of the one inode whose extents change:
-	 * newblk[0..nreuse) are its old chain blocks, the rest fresh. */
+	/* The one inode whose extent list changes: leaves [xla, xlb) of its
+	 * map are replaced by xnew[0..nxnew) when the commit succeeded. */
 	struct fs_inode *eino;
-	uint64_t *newblk;
-	uint32_t nnew, nreuse;
-	uint64_t *oldblk;		/* chain blocks to free after commit */
-	uint32_t nold;
+	struct fs_xleaf **xnew;
+	uint32_t nxnew, xla, xlb;
+	uint64_t *xalloc;		/* fresh leaf blocks: given back on abort */
+	uint32_t nxalloc;
+	uint64_t *xold;			/* leaf blocks to free after commit */
+	uint32_t nxold;
 	int err;			/* sticky: -ENOMEM */
 };
 
@@ -241,6 +257,19 @@ int fs_journal_clear(struct udax_fs *fs);
 int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
 		   uint64_t *pblk, uint64_t *got);
 int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n);
+/*
+ * Allocate for file @ino (ino->lock held for write), like fs_block_alloc:
+ * from its reservation when @goal falls in it (blocks of the reservation
+ * before @goal are given back), else anywhere; then, with @tail (the hole
+ * ends the file), hold back the free blocks right after the allocation
+ * (as many as the file maps, 16..1024) for its next appends, so files
+ * growing at the same time get runs of their own instead of
+ * interleaving.  Reservations live in DRAM only and are given back at
+ * eviction (fs_rsv_release) or when the device is otherwise full.
+ */
+int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
+		       uint64_t want, bool tail, uint64_t *pblk, uint64_t *got);
+void fs_rsv_release(struct fs_inode *ino);
 int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino);
 void fs_ino_free(struct udax_fs *fs, uint32_t ino);
 
@@ -264,19 +293,29 @@ int fs_dinode_check(const struct fs_dinode *di, uint32_t nr_inodes,
  * blocks and starting at or after @prev_end (sorted, disjoint). */
 bool fs_dext_valid(const struct fs_dext *d, uint64_t prev_end,
 		   uint64_t data_start, uint64_t nr_blocks);
-/* Chain block of inode @ino; @last: the inode says it ends the chain. */
+/* Extent leaf of inode @ino; @last: the inode says it ends the list. */
 int fs_dextblk_check(const struct fs_dextblk *eb, uint32_t ino, bool last,
 		     const char **why);
 int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 		  const struct fs_dinode *di, bool mark);
-/* Add the inode record (and extent chain for @ext/@next) to @t. */
+/* extmap.c: the map of a checked record (fs_inode_load's second half). */
+int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
+		 const struct fs_dinode *di, bool mark);
+struct fs_emap;
+/* Add the inode record to @t, and with @m (a window of @ino's map, see
+ * fs_emap_window, changed) the leaves the change rewrites: fresh leaf
+ * blocks are allocated here, the map itself changes at
+ * fs_inode_set_extents.  At most one map per transaction. */
 int fs_txn_inode(struct fs_txn *t, struct fs_inode *ino,
-		 const struct fs_extent *ext, uint32_t next);
+		 const struct fs_emap *m);
 int fs_txn_inode_free(struct fs_txn *t, struct fs_inode *ino);
-void fs_inode_set_extents(struct fs_inode *ino, struct fs_extent *ext,
-			  uint32_t next, struct fs_txn *t);
-/* After a failed commit: give back the chain blocks @t allocated. */
+/* After the commit of @t: install the leaves it wrote into @ino's map
+ * (nothing when @t changed no map of @ino). */
+void fs_inode_set_extents(struct fs_inode *ino, struct fs_txn *t);
+/* After a failed commit: give back the leaf blocks @t allocated. */
 void fs_txn_abort(struct fs_txn *t);
+/* Drop what @t holds for a map change (journal.c's fs_txn_free). */
+void fs_txn_emap_free(struct fs_txn *t);
 uint64_t fs_inode_blocks(const struct fs_inode *ino);
 void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st);
 /* Commit @ino's lazily updated times, if any (ino->lock held for write). */
@@ -290,18 +329,55 @@ static inline uint64_t fs_inode_off(struct udax_fs *fs, uint32_t ino)
 	return C(fs)->sb.itable_start * FS_BS + (uint64_t)ino * 256;
 }
 
-/* extent maps (inode.c): copy-on-write arrays */
+/*
+ * Extent maps (extmap.c).  In memory an inode's map is an array of leaves
+ * (struct fs_xleaf), one per leaf on media (or one for the inline
+ * extents), each immutable once installed: a change copies the leaves it
+ * touches into a window (struct fs_emap), edits the window as a plain
+ * sorted array, and fs_txn_inode / fs_inode_set_extents replace exactly
+ * those leaves.  Cost: O(log n) to find, O(window) to change.
+ */
+struct fs_xleaf {
+	uint64_t pblk;			/* 0: the inline extents of the record */
+	uint32_t n;
+	uint32_t reserved;
+	struct fs_extent e[];
+};
 struct fs_emap {
 	struct fs_extent *v;
 	uint32_t n, cap;
+	uint32_t la, lb;		/* window of leaves [la, lb) */
 };
-int fs_emap_dup(struct fs_emap *m, const struct fs_inode *ino);
+/* Window over the leaves holding every extent that meets file blocks
+ * [lo, hi] (hi included: a neighbour to merge with), plus the extent
+ * before lo when it shares a leaf. */
+int fs_emap_window(struct fs_emap *m, const struct fs_inode *ino,
+		   uint64_t lo, uint64_t hi);
+static inline int fs_emap_dup(struct fs_emap *m, const struct fs_inode *ino)
+{
+	return fs_emap_window(m, ino, 0, FS_MAX_LBLK);
+}
 /* Remove [lblk, lblk + n); removed pieces go to @fn. */
 int fs_emap_remove(struct fs_emap *m, uint64_t lblk, uint64_t n,
 		   void (*fn)(const struct fs_extent *, void *), void *arg);
 int fs_emap_insert(struct fs_emap *m, const struct fs_extent *e);
 void fs_emap_shift(struct fs_emap *m, uint64_t from, int64_t delta);
 void fs_emap_normalize(struct fs_emap *m);
+/* A copy of @src (window included). */
+int fs_emap_copy(struct fs_emap *dst, const struct fs_emap *src);
+/* A position in an inode's map. */
+struct fs_xpos {
+	uint32_t li, k;
+};
+/* The first extent that ends after @lblk (NULL: none), and its position. */
+const struct fs_extent *fs_xmap_seek(const struct fs_inode *ino,
+				     uint64_t lblk, struct fs_xpos *p);
+/* The extent after @p (advanced), or NULL. */
+const struct fs_extent *fs_xmap_next(const struct fs_inode *ino,
+				     struct fs_xpos *p);
+const struct fs_extent *fs_xmap_last(const struct fs_inode *ino);
+/* Drop every leaf of @ino's map (memory only). */
+void fs_xmap_clear(struct fs_inode *ino);
 /* Index of the extent containing lblk, or of the first after it. */
 uint32_t fs_emap_find(const struct fs_extent *v, uint32_t n, uint64_t lblk);
 

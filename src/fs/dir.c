@@ -154,8 +154,7 @@ static void dop_end(struct dop *d, bool committed)
 			pthread_rwlock_unlock(&i->lock);
 	}
 	if (committed && d->grown) {
-		fs_inode_set_extents(d->grown, d->em.v, d->em.n, &d->t);
-		d->em.v = NULL;
+		fs_inode_set_extents(d->grown, &d->t);
 	}
 	if (committed)
 		dop_index(d);
@@ -297,39 +296,37 @@ bad:
 			(unsigned long long)pblk, why);
 }
 
-static const struct fs_extent *dir_ext(struct dop *d, struct fs_inode *dir,
-				       uint32_t *n)
-{
-	if (d && d->grown == dir) {
-		*n = d->em.n;
-		return d->em.v;
-	}
-	*n = dir->next;
-	return dir->ext;
-}
-
 static int dir_pblk(struct dop *d, struct fs_inode *dir, uint64_t k,
 		    uint64_t *pblk)
 {
-	uint32_t n, i;
-	const struct fs_extent *v = dir_ext(d, dir, &n);
+	const struct fs_extent *e = NULL;
+	struct fs_xpos xp;
 
-	i = fs_emap_find(v, n, k);
-	if (i == n || v[i].lblk > k || (v[i].flags & FS_EXT_UNWRITTEN))
+	/* A directory growing in @d: its new block is in the window (the
+	 * rest of its map is unchanged). */
+	if (d && d->grown == dir) {
+		uint32_t i = fs_emap_find(d->em.v, d->em.n, k);
+
+		if (i < d->em.n && d->em.v[i].lblk <= k)
+			e = &d->em.v[i];
+	}
+	if (!e)
+		e = fs_xmap_seek(dir, k, &xp);
+	if (!e || e->lblk > k || (e->flags & FS_EXT_UNWRITTEN))
 		return fs_error(-EUCLEAN, "directory %u: block %llu missing",
 				dir->ino, (unsigned long long)k);
-	*pblk = v[i].pblk + (k - v[i].lblk);
+	*pblk = e->pblk + (k - e->lblk);
 	return 0;
 }
 
 const uint8_t *fs_dir_block_addr(struct fs_inode *dir, uint64_t k)
 {
-	uint32_t i = fs_emap_find(dir->ext, dir->next, k);
-	const struct fs_extent *v = dir->ext;
+	struct fs_xpos xp;
+	const struct fs_extent *e = fs_xmap_seek(dir, k, &xp);
 
-	if (i == dir->next || v[i].lblk > k || (v[i].flags & FS_EXT_UNWRITTEN))
+	if (!e || e->lblk > k || (e->flags & FS_EXT_UNWRITTEN))
 		return NULL;
-	return fs_block_addr(dir->fs, v[i].pblk + (k - v[i].lblk));
+	return fs_block_addr(dir->fs, e->pblk + (k - e->lblk));
 }
 
 int fs_dir_block_check(struct fs_inode *dir, uint64_t k, const uint8_t **out)
@@ -514,12 +511,12 @@ static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 	/* No room: grow the directory by a block. */
 	if (nb >= UINT32_MAX || d->grown)
 		return fs_error(-ENOSPC, "directory %u cannot grow", dir->ino);
-	if (dir->next)
-		goal = dir->ext[dir->next - 1].pblk + dir->ext[dir->next - 1].len;
+	if (fs_xmap_last(dir))
+		goal = fs_xmap_last(dir)->pblk + fs_xmap_last(dir)->len;
 	ret = fs_block_alloc(d->fs, goal, 1, &d->gpblk, &got);
 	if (ret)
 		return ret;
-	ret = fs_emap_dup(&d->em, dir);
+	ret = fs_emap_window(&d->em, dir, nb, nb);
 	ne = (struct fs_extent){ .lblk = nb, .pblk = d->gpblk, .len = 1 };
 	if (!ret)
 		ret = fs_emap_insert(&d->em, &ne);
@@ -667,9 +664,9 @@ static int dop_commit(struct dop *d)
 		if (d->s[k].freed)
 			ret = fs_txn_inode_free(&d->t, i);
 		else if (i == d->grown)
-			ret = fs_txn_inode(&d->t, i, d->em.v, d->em.n);
+			ret = fs_txn_inode(&d->t, i, &d->em);
 		else
-			ret = fs_txn_inode(&d->t, i, NULL, 0);
+			ret = fs_txn_inode(&d->t, i, NULL);
 	}
 	if (!ret)
 		ret = fs_txn_commit(&d->t);

@@ -119,9 +119,10 @@ static int check_write(struct udax_file *f)
 
 ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
 {
+	const struct fs_extent *e;
 	struct fs_inode *i;
+	struct fs_xpos xp;
 	uint64_t end, pos;
-	uint32_t k;
 
 	if (!f || (!buf && n))
 		return fs_error(-EINVAL, "pread: bad argument");
@@ -141,10 +142,9 @@ ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
 	}
 	end = n < i->size - off ? off + n : i->size;
 	pos = off;
-	k = fs_emap_find(i->ext, i->next, off / FS_BS);
+	e = fs_xmap_seek(i, off / FS_BS, &xp);
 	while (pos < end) {
 		uint64_t lb = pos / FS_BS, stop;
-		const struct fs_extent *e = k < i->next ? &i->ext[k] : NULL;
 
 		if (e && e->lblk <= lb) {
 			stop = (e->lblk + e->len) * FS_BS;
@@ -156,7 +156,7 @@ ssize_t udax_pread(struct udax_file *f, void *buf, size_t n, uint64_t off)
 				memcpy((char *)buf + (pos - off),
 				       (char *)fs_block_addr(f->fs, e->pblk) +
 				       (pos - e->lblk * FS_BS), stop - pos);
-			k++;
+			e = fs_xmap_next(i, &xp);
 		} else {
 			stop = e ? e->lblk * FS_BS : end;
 			if (stop > end)
@@ -202,8 +202,9 @@ static void fresh_note(struct fresh *fr, const struct fs_extent *e)
 }
 
 /* Map every hole of [lb, lb + nb) in @m with fresh blocks (flags @fl). */
-static int fill_holes(struct udax_fs *fs, struct fs_emap *m, uint64_t lb,
-		      uint64_t nb, uint32_t fl, struct fresh *fr)
+static int fill_holes(struct udax_fs *fs, struct fs_inode *ino,
+		      struct fs_emap *m, uint64_t lb, uint64_t nb, uint32_t fl,
+		      struct fresh *fr)
 {
 	uint64_t pos = lb, end = lb + nb;
 
@@ -222,7 +223,9 @@ static int fill_holes(struct udax_fs *fs, struct fs_emap *m, uint64_t lb,
 			goal = m->v[k - 1].pblk + (pos - m->v[k - 1].lblk);
 		if (hole_end - pos > FS_DEXT_MAXLEN)
 			hole_end = pos + FS_DEXT_MAXLEN;
-		ret = fs_block_alloc(fs, goal, hole_end - pos, &p, &got);
+		/* A hole no extent follows: the file grows there. */
+		ret = fs_block_alloc_rsv(fs, ino, goal, hole_end - pos,
+					 k == m->n && m->lb >= ino->nleaf, &p, &got);
 		if (ret)
 			return ret;
 		e = (struct fs_extent){ .lblk = pos, .pblk = p,
@@ -273,16 +276,6 @@ static int reflag_unwritten(struct fs_emap *m, uint64_t lb, uint64_t nb,
 		}
 		pos = f;
 	}
-	return 0;
-}
-
-static int emap_copy(struct fs_emap *dst, const struct fs_emap *src)
-{
-	dst->v = fault_malloc((src->n ? src->n : 1) * sizeof(*dst->v));
-	if (!dst->v)
-		return -ENOMEM;
-	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
-	dst->n = dst->cap = src->n;
 	return 0;
 }
 
@@ -338,12 +331,14 @@ static int copy_in_place(struct udax_fs *fs, char *dst, const void *buf,
  * stores past EOF).  Costs a scan of at most one block when a file grows.
  */
 static void tail_zero(struct udax_fs *fs, struct fs_txn *t,
-		      const struct fs_emap *m, uint64_t old_size, uint64_t upto)
+		      const struct fs_inode *ino, const struct fs_emap *m,
+		      uint64_t old_size, uint64_t upto)
 {
 	static const char zero[FS_BS];
 	uint64_t blk = old_size / FS_BS, bend = (blk + 1) * FS_BS;
+	const struct fs_extent *e = NULL;
+	struct fs_xpos p;
 	const char *src;
-	uint32_t k;
 
 	if (!(old_size % FS_BS))
 		return;
@@ -351,11 +346,19 @@ static void tail_zero(struct udax_fs *fs, struct fs_txn *t,
 		upto = bend;
 	if (upto <= old_size)
 		return;
-	k = fs_emap_find(m->v, m->n, blk);
-	if (k >= m->n || m->v[k].lblk > blk ||
-	    (m->v[k].flags & (FS_EXT_FRESH | FS_EXT_UNWRITTEN)))
+	/* The operation's window when it holds the block (it may have
+	 * replaced it), else the inode's map. */
+	if (m) {
+		uint32_t k = fs_emap_find(m->v, m->n, blk);
+
+		if (k < m->n && m->v[k].lblk <= blk)
+			e = &m->v[k];
+	}
+	if (!e)
+		e = fs_xmap_seek(ino, blk, &p);
+	if (!e || e->lblk > blk || (e->flags & (FS_EXT_FRESH | FS_EXT_UNWRITTEN)))
 		return;		/* a hole, fresh (zeroed) or never read */
-	src = (const char *)fs_block_addr(fs, m->v[k].pblk + (blk - m->v[k].lblk)) +
+	src = (const char *)fs_block_addr(fs, e->pblk + (blk - e->lblk)) +
 	      old_size % FS_BS;
 	for (uint64_t n = 0; n < upto - old_size; n++) {
 		if (src[n]) {
@@ -407,11 +410,11 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 	end = off + n;
 	lb = off / FS_BS;
 	nb = (end + FS_BS - 1) / FS_BS - lb;
-	ret = fs_emap_dup(&m, i);
+	ret = fs_emap_window(&m, i, lb, lb + nb);
 	if (ret)
 		return ret;
 	fs_txn_init(&t, fs);
-	ret = fill_holes(fs, &m, lb, nb, FS_EXT_FRESH, &fr);
+	ret = fill_holes(fs, i, &m, lb, nb, FS_EXT_FRESH, &fr);
 	if (!ret)
 		ret = reflag_unwritten(&m, lb, nb, FS_EXT_UNWRITTEN,
 				       FS_EXT_FRESH | FS_EXT_UNWRITTEN);
@@ -430,7 +433,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		thi = end;
 	/* The gap between the old end and a write past it reads as zero. */
 	if (off > old_size)
-		tail_zero(fs, &t, &m, old_size, off);
+		tail_zero(fs, &t, i, &m, old_size, off);
 	if (tlo < thi) {
 		uint32_t k = fs_emap_find(m.v, m.n, tlo / FS_BS);
 
@@ -445,7 +448,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 	if (txn) {
 		/* The map after the write: fresh and converted blocks are
 		 * written by the time it commits. */
-		ret = emap_copy(&fin, &m);
+		ret = fs_emap_copy(&fin, &m);
 		if (ret)
 			goto fail;
 		for (uint32_t k = 0; k < fin.n; k++)
@@ -455,7 +458,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		if (end > i->size)
 			i->size = end;
 		i->mtime = i->ctime = now;
-		ret = fs_txn_inode(&t, i, fin.v, fin.n);
+		ret = fs_txn_inode(&t, i, &fin);
 		if (ret)
 			goto fail;
 	}
@@ -504,8 +507,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		ret = fs_txn_commit(&t);
 		if (ret)
 			goto fail;
-		fs_inode_set_extents(i, fin.v, fin.n, &t);
-		fin.v = NULL;
+		fs_inode_set_extents(i, &t);
 		i->times_dirty = false;
 	} else {
 		i->mtime = i->ctime = now;
@@ -656,16 +658,16 @@ static int commit_map(struct udax_file *f, struct fs_txn *t, struct fs_emap *m,
 	int64_t mt = i->mtime, ct = i->ctime;
 	int ret = fl->err;
 
-	fs_emap_normalize(m);
+	if (m)
+		fs_emap_normalize(m);
 	i->size = newsize;
 	i->mtime = i->ctime = fs_now();
 	if (!ret)
-		ret = fs_txn_inode(t, i, m->v, m->n);
+		ret = fs_txn_inode(t, i, m);
 	if (!ret)
 		ret = fs_txn_commit(t);
 	if (!ret) {
-		fs_inode_set_extents(i, m->v, m->n, t);
-		m->v = NULL;
+		fs_inode_set_extents(i, t);
 		i->times_dirty = false;
 		for (uint32_t k = 0; k < fl->n; k++)
 			fs_break_free(br, fl->v[k].pblk, fl->v[k].len);
@@ -693,14 +695,10 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 
 	if (size >= i->size) {
 		/* Up: what zero-copy stores left past the end goes. */
-		ret = fs_emap_dup(&m, i);
-		if (ret)
-			return ret;
 		fs_txn_init(&t, fs);
-		tail_zero(fs, &t, &m, i->size, size);
-		ret = commit_map(f, &t, &m, &fl, NULL, size);
+		tail_zero(fs, &t, i, NULL, i->size, size);
+		ret = commit_map(f, &t, NULL, &fl, NULL, size);
 		fs_txn_free(&t);
-		free(m.v);
 		return ret;
 	}
 	keep = (size + FS_BS - 1) / FS_BS;
@@ -718,7 +716,7 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 	/* The lock may have been dropped: everything is read again here. */
 	fs_txn_init(&t, fs);
 	fs_kept_init(&k, fs, i, &t, &m);
-	ret = fs_emap_dup(&m, i);
+	ret = fs_emap_window(&m, i, size / FS_BS, FS_MAX_LBLK);
 	if (!ret && size < i->size) {
 		ret = fs_kept_zero(&k, size, size % FS_BS ? FS_BS - size % FS_BS : 0);
 		if (!ret)
@@ -842,7 +840,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 			goto out;
 		broke = true;
 		size = i->size;
-		ret = fs_emap_dup(&m, i);
+		ret = fs_emap_window(&m, i, lb, le);
 		if (ret)
 			goto out;
 		if (wb > we) {		/* inside one block */
@@ -864,12 +862,13 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 				ret = reflag_unwritten(&m, wb, we - wb, 0,
 						       FS_EXT_UNWRITTEN);
 			if (!ret)
-				ret = fill_holes(fs, &m, lb, le - lb,
+				ret = fill_holes(fs, i, &m, lb, le - lb,
 						 FS_EXT_UNWRITTEN, &fr);
 			if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
 				size = end;
 		}
 	} else if (mode & (UDAX_FALLOC_COLLAPSE_RANGE | UDAX_FALLOC_INSERT_RANGE)) {
+		const struct fs_extent *last = fs_xmap_last(i);
 		uint64_t nb = len / FS_BS;
 
 		if (off >= i->size || ((mode & UDAX_FALLOC_COLLAPSE_RANGE) &&
@@ -879,8 +878,7 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 		}
 		if ((mode & UDAX_FALLOC_INSERT_RANGE) &&
 		    (i->size + len > FS_MAX_SIZE ||
-		     (i->next && i->ext[i->next - 1].lblk +
-		      i->ext[i->next - 1].len + nb > FS_MAX_LBLK))) {
+		     (last && last->lblk + last->len + nb > FS_MAX_LBLK))) {
 			ret = fs_error(-EFBIG, "fallocate: insert past the maximum file size");
 			goto out;
 		}
@@ -893,12 +891,12 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 				       end >= i->size) ||
 		    ((mode & UDAX_FALLOC_INSERT_RANGE) &&
 		     (i->size + len > FS_MAX_SIZE ||
-		      (i->next && i->ext[i->next - 1].lblk +
-		       i->ext[i->next - 1].len + nb > FS_MAX_LBLK)))) {
+		      ((last = fs_xmap_last(i)) &&
+		       last->lblk + last->len + nb > FS_MAX_LBLK)))) {
 			ret = fs_error(-EINVAL, "fallocate: file changed during the break");
 			goto out;
 		}
-		ret = fs_emap_dup(&m, i);
+		ret = fs_emap_window(&m, i, lb, FS_MAX_LBLK);
 		if (ret)
 			goto out;
 		if (mode & UDAX_FALLOC_COLLAPSE_RANGE) {
@@ -913,16 +911,16 @@ int udax_fallocate_ex(struct udax_file *f, int mode, uint64_t off, uint64_t len,
 	} else {
 		/* Allocate: holes become unwritten extents. */
 		size = i->size;
-		ret = fs_emap_dup(&m, i);
+		ret = fs_emap_window(&m, i, lb, le);
 		if (!ret)
-			ret = fill_holes(fs, &m, lb, le - lb, FS_EXT_UNWRITTEN,
+			ret = fill_holes(fs, i, &m, lb, le - lb, FS_EXT_UNWRITTEN,
 					 &fr);
 		if (!(mode & UDAX_FALLOC_KEEP_SIZE) && end > size)
 			size = end;
 	}
 	/* Growing in place (not insert: its old tail stays past the end). */
 	if (!ret && size > i->size && !(mode & UDAX_FALLOC_INSERT_RANGE))
-		tail_zero(fs, &t, &m, i->size, size);
+		tail_zero(fs, &t, i, &m, i->size, size);
 	if (!ret)
 		ret = commit_map(f, &t, &m, &fl, broke ? &br : NULL, size);
 	if (ret)

@@ -258,7 +258,7 @@ static void check_chain(struct fk *k, uint32_t i, const struct fs_dinode *di,
 			uint64_t *prev_end, uint32_t *cap)
 {
 	struct fk_ino *ii = &k->ino[i];
-	uint64_t next = di->ext_next, at = fk_iblock(k, i), total = FS_INLINE_EXT;
+	uint64_t next = di->ext_next, at = fk_iblock(k, i), total = 0;
 	uint32_t atoff = fk_ioff(i) + offsetof(struct fs_dinode, ext_next);
 	struct fs_dextblk *eb = fault_malloc(sizeof(*eb));
 	const char *why;
@@ -368,7 +368,7 @@ static void check_inode(struct fk *k, uint32_t i)
 		k->rep->dirs++;
 	else
 		k->rep->files++;
-	ninl = di->nr_extents < FS_INLINE_EXT ? di->nr_extents : FS_INLINE_EXT;
+	ninl = di->nr_extents <= FS_INLINE_EXT ? di->nr_extents : 0;
 	for (uint32_t x = 0; x < ninl && !k->err; x++)
 		check_extent(k, i, x, &di->ext[x], &prev_end, &cap, blk,
 			     off + (uint32_t)offsetof(struct fs_dinode, ext[x]));

@@ -190,7 +190,9 @@ static const char *full(const struct ldir *d)
 /* One more block at the end of @d: 0, 1 (not possible: L->why). */
 static int ldir_grow(struct fk *k, struct fk_lnf *L, struct ldir *d)
 {
-	struct fs_dext *last = d->di.nr_extents ? &d->di.ext[d->di.nr_extents - 1] : NULL;
+	/* Inline extents only (a map in leaves does not grow here). */
+	struct fs_dext *last = d->di.nr_extents && d->di.nr_extents <= FS_INLINE_EXT ?
+			       &d->di.ext[d->di.nr_extents - 1] : NULL;
 	uint32_t len = last ? last->len & FS_DEXT_MAXLEN : 0;
 	struct fs_ddirhdr *h;
 	struct fs_ddirent *e;

@@ -44,6 +44,7 @@ struct fs_extent {
 #define FS_EXT_UNWRITTEN	0x1
 
 struct fs_break_gate;		/* break.c */
+struct fs_xleaf;		/* extmap.c */
 struct fs_view_list;		/* view.c */
 
 /* In-memory inode.  Fields below "break.c" are owned by break/pin/view. */
@@ -59,10 +60,14 @@ struct fs_inode {
 	uint64_t size;
 	int64_t atime, mtime, ctime, btime;	/* ns since the epoch */
 	bool times_dirty;		/* in-place write changed mtime */
-	struct fs_extent *ext;		/* sorted by lblk, disjoint */
-	uint32_t next, ext_cap;
-	uint64_t *eblk;			/* extent chain blocks, in order */
-	uint32_t neblk;
+	struct fs_xleaf **leaf;		/* extent map: leaves in file order */
+	uint32_t nleaf, leaf_cap;
+	uint64_t nr_ext;		/* extents in the map */
+	uint64_t nr_mapped;		/* blocks the extents map */
+	/* Blocks held back for this file's next appends (alloc_lock; DRAM
+	 * only: a crash or an eviction frees them). */
+	uint64_t rsv_start, rsv_len;
+	struct fs_inode *rsv_prev, *rsv_next;
 
 	/* break.c / pin.c / view.c: initialized by fs_inode_zc_init(), torn
 	 * down by fs_inode_zc_destroy(); protected by zc_lock. */

@@ -48,8 +48,7 @@ void fs_txn_free(struct fs_txn *t)
 {
 	free(t->rec);
 	free(t->buf);
-	free(t->newblk);
-	free(t->oldblk);
+	fs_txn_emap_free(t);
 	memset(t, 0, sizeof(*t));
 }
 

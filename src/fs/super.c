@@ -124,30 +124,36 @@ int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n)
 	return 0;
 }
 
-/*
- * Allocate up to @want contiguous blocks, the first free one at or after
- * @goal (wrapping around).  -ENOSPC when nothing is free.
- */
-int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
-		   uint64_t *pblk, uint64_t *got)
+static void rsv_unlink(struct fs_core *c, struct fs_inode *ino)
+{
+	if (ino->rsv_prev)
+		ino->rsv_prev->rsv_next = ino->rsv_next;
+	else if (c->rsv_head == ino)
+		c->rsv_head = ino->rsv_next;
+	if (ino->rsv_next)
+		ino->rsv_next->rsv_prev = ino->rsv_prev;
+	ino->rsv_prev = ino->rsv_next = NULL;
+}
+
+/* Give @ino's reservation back (alloc_lock held). */
+static void rsv_drop(struct fs_core *c, struct fs_inode *ino)
+{
+	for (uint64_t b = ino->rsv_start; b < ino->rsv_start + ino->rsv_len; b++)
+		c->bmap[b / 64] &= ~(1ull << (b % 64));
+	c->free_blocks += ino->rsv_len;
+	c->rsv_blocks -= ino->rsv_len;
+	ino->rsv_len = 0;
+	rsv_unlink(c, ino);
+}
+
+/* The first free block at or after @goal (wrapping), taken with up to
+ * @want - 1 free blocks after it (alloc_lock held, free_blocks > 0). */
+static void alloc_locked(struct udax_fs *fs, uint64_t goal, uint64_t want,
+			 uint64_t *pblk, uint64_t *got)
 {
 	struct fs_core *c = C(fs);
 	uint64_t nb = fs->nr_blocks, start = c->sb.data_start, b, n;
-	int err = udax_fault_should_fail(UDAX_FAULT_BLOCK_ALLOC);
 
-	if (err)
-		return fs_error(err, "block allocation: injected failure");
-	pthread_mutex_lock(&c->alloc_lock);
-	/* Shut down: blocks a failed operation gave back may be mapped by the
-	 * transaction the next mount replays; none may be handed out. */
-	if (fs_is_shut_down(fs)) {
-		pthread_mutex_unlock(&c->alloc_lock);
-		return fs_check_rw(fs);
-	}
-	if (!c->free_blocks) {
-		pthread_mutex_unlock(&c->alloc_lock);
-		return fs_error(-ENOSPC, "no free blocks");
-	}
 	if (goal < start || goal >= nb)
 		goal = c->hint >= start && c->hint < nb ? c->hint : start;
 	b = goal;
@@ -166,10 +172,116 @@ int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
 		c->bmap[(b + n) / 64] |= 1ull << ((b + n) % 64);
 	c->free_blocks -= n;
 	c->hint = b + n;
-	pthread_mutex_unlock(&c->alloc_lock);
 	*pblk = b;
 	*got = n;
+}
+
+/* 0 when a block is free (after taking the reservations back if none
+ * is), or an error (alloc_lock held). */
+static int alloc_check(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+
+	/* Shut down: blocks a failed operation gave back may be mapped by the
+	 * transaction the next mount replays; none may be handed out. */
+	if (fs_is_shut_down(fs))
+		return fs_check_rw(fs);
+	while (!c->free_blocks && c->rsv_head)
+		rsv_drop(c, c->rsv_head);
+	if (!c->free_blocks)
+		return fs_error(-ENOSPC, "no free blocks");
 	return 0;
+}
+
+/*
+ * Allocate up to @want contiguous blocks, the first free one at or after
+ * @goal (wrapping around).  -ENOSPC when nothing is free.
+ */
+int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
+		   uint64_t *pblk, uint64_t *got)
+{
+	struct fs_core *c = C(fs);
+	int err = udax_fault_should_fail(UDAX_FAULT_BLOCK_ALLOC);
+
+	if (err)
+		return fs_error(err, "block allocation: injected failure");
+	pthread_mutex_lock(&c->alloc_lock);
+	err = alloc_check(fs);
+	if (!err)
+		alloc_locked(fs, goal, want, pblk, got);
+	pthread_mutex_unlock(&c->alloc_lock);
+	return err;
+}
+
+int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
+		       uint64_t want, bool tail, uint64_t *pblk, uint64_t *got)
+{
+	struct fs_core *c = C(fs);
+	uint64_t nb = fs->nr_blocks, r, rwant;
+	int err = udax_fault_should_fail(UDAX_FAULT_BLOCK_ALLOC);
+
+	if (err)
+		return fs_error(err, "block allocation: injected failure");
+	pthread_mutex_lock(&c->alloc_lock);
+	if (fs_is_shut_down(fs)) {
+		err = fs_check_rw(fs);
+		goto out;
+	}
+	if (ino->rsv_len && goal >= ino->rsv_start &&
+	    goal < ino->rsv_start + ino->rsv_len) {
+		uint64_t skip = goal - ino->rsv_start, n;
+
+		/* Blocks skipped over go back; the rest stays held. */
+		for (uint64_t b = ino->rsv_start; b < goal; b++)
+			c->bmap[b / 64] &= ~(1ull << (b % 64));
+		c->free_blocks += skip;
+		n = ino->rsv_len - skip < want ? ino->rsv_len - skip : want;
+		*pblk = goal;
+		*got = n;
+		c->rsv_blocks -= skip + n;
+		ino->rsv_start = goal + n;
+		ino->rsv_len -= skip + n;
+		if (!ino->rsv_len)
+			rsv_unlink(c, ino);
+		goto out;
+	}
+	if (tail && ino->rsv_len)
+		rsv_drop(c, ino);
+	err = alloc_check(fs);
+	if (err)
+		goto out;
+	alloc_locked(fs, goal, want, pblk, got);
+	if (!tail || ino->rsv_len)
+		goto out;
+	rwant = ino->nr_mapped + *got;
+	rwant = rwant < 16 ? 16 : rwant > 1024 ? 1024 : rwant;
+	for (r = 0; r < rwant && *pblk + *got + r < nb &&
+	     !bit_test(c->bmap, *pblk + *got + r); r++)
+		c->bmap[(*pblk + *got + r) / 64] |= 1ull << ((*pblk + *got + r) % 64);
+	if (r) {
+		c->free_blocks -= r;
+		c->rsv_blocks += r;
+		ino->rsv_start = *pblk + *got;
+		ino->rsv_len = r;
+		ino->rsv_prev = NULL;
+		ino->rsv_next = c->rsv_head;
+		if (c->rsv_head)
+			c->rsv_head->rsv_prev = ino;
+		c->rsv_head = ino;
+	}
+out:
+	pthread_mutex_unlock(&c->alloc_lock);
+	return err;
+}
+
+void fs_rsv_release(struct fs_inode *ino)
+{
+	struct fs_core *c = C(ino->fs);
+
+	pthread_mutex_lock(&c->alloc_lock);
+	if (ino->rsv_len)
+		rsv_drop(c, ino);
+	pthread_mutex_unlock(&c->alloc_lock);
 }
 
 void fs_block_free(struct udax_fs *fs, uint64_t pblk, uint64_t n)
@@ -256,6 +368,11 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		return *why = "bad magic", -ENODATA;
 	if (s->crc != fs_sb_crc(s))
 		return *why = "bad checksum", -EUCLEAN;
+	if (s->version == 1)
+		return *why = "format version 1 (extent chains), written by an "
+			      "older udax; this one reads version 2 only: copy "
+			      "the files out with the older release, then mkfs",
+		       -EUCLEAN;
 	if (s->version != FS_VERSION)
 		return *why = "unknown version", -EUCLEAN;
 	itb = ((uint64_t)s->nr_inodes * 256 + FS_BS - 1) / FS_BS;
@@ -499,8 +616,7 @@ static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph)
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.ino = i;
 		ret = fs_inode_load(fs, &tmp, &di, true);
-		free(tmp.ext);
-		free(tmp.eblk);
+		fs_xmap_clear(&tmp);
 		if (ret < 0)
 			return ret;
 		if (!di.nlink) {
@@ -716,7 +832,7 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
 	pthread_mutex_lock(&c->alloc_lock);
 	st->block_size = FS_BS;
 	st->blocks = fs->nr_blocks - c->sb.data_start;
-	st->blocks_free = c->free_blocks;
+	st->blocks_free = c->free_blocks + c->rsv_blocks;
 	st->inodes = c->sb.nr_inodes - 1;
 	st->inodes_free = c->free_inodes;
 	pthread_mutex_unlock(&c->alloc_lock);

@@ -58,8 +58,26 @@ static void put(struct udax_fs *fs, const char *path, size_t len, int c)
 	udax_close(&f);
 }
 
-/* The template: a few directories, files, a hard link, a long chain, a
- * directory of several blocks. */
+/* @nx one-block extents at every other block, unwritten (nothing to
+ * write), the file's size covering them: @nx > 254 makes a list of
+ * several extent leaves. */
+static void sparse(struct udax_fs *fs, const char *path, uint64_t nx)
+{
+	struct udax_file *f;
+	int ret;
+
+	if ((ret = udax_open(fs, path, O_CREAT | O_RDWR, 0644, &f)))
+		die(path, ret);
+	for (uint64_t k = 0; k < nx; k++)
+		udax_fallocate(f, UDAX_FALLOC_KEEP_SIZE, 2 * k * 4096, 4096);
+	udax_ftruncate(f, 2 * nx * 4096);
+	udax_close(&f);
+}
+
+/* The template: a few directories, files, a hard link, a file whose
+ * extents fill two leaves (inside the fuzzed blocks: a small journal, and
+ * made first), one with 150 extents in a leaf, a directory of several
+ * blocks. */
 static void make_template(void)
 {
 	struct udax_dev *dev;
@@ -69,11 +87,13 @@ static void make_template(void)
 
 	if ((ret = udax_dev_open(DEV_SPEC, NULL, &dev)))
 		die("open", ret);
-	if ((ret = udax_dev_mkpart(dev, NULL, 0, 0)) || (ret = udax_mkfs(dev, 0, NULL)) ||
+	if ((ret = udax_dev_mkpart(dev, NULL, 0, 0)) ||
+	    (ret = udax_mkfs(dev, 0, &(struct udax_mkfs_opts){ .journal_blocks = 64 })) ||
 	    (ret = udax_mount(dev, 0, NULL, &fs)))
 		die("mkfs", ret);
 	udax_mkdir(fs, "/d", 0755);
 	udax_mkdir(fs, "/d/e", 0700);
+	sparse(fs, "/d/m", 300);
 	put(fs, "/a", 12000, 'a');
 	put(fs, "/d/e/c", 100, 'c');
 	/* A directory of 4 blocks (links, to spare inodes), early enough
