@@ -266,9 +266,13 @@ static void unwritten_refused(void)
 		T_EXPECT_ERR(udax_pwrite(f, b, BS, i * BS), BS);
 	}
 	T_EXPECT_ERR(udax_fallocate(f, UDAX_FALLOC_ZERO_RANGE, 2 * BS, 2 * BS), 0);
+	/* Refused as unwritten (not as a hole): the message says which. */
 	T_EXPECT_ERR(udax_pin(f, 2 * BS, 2 * BS, 0, &pin), -ENODATA);
+	T_ASSERT(strstr(udax_fs_last_error(), "unwritten"));
 	T_EXPECT_ERR(udax_pin(f, BS, 2 * BS, 0, &pin), -ENODATA);
+	T_ASSERT(strstr(udax_fs_last_error(), "unwritten"));
 	T_EXPECT_ERR(udax_view_map(f, 2 * BS, 2 * BS, 0, &v, &addr), -ENODATA);
+	T_ASSERT(strstr(udax_fs_last_error(), "unwritten"));
 	T_EXPECT_ERR(udax_pin(f, 0, 2 * BS, 0, &pin), 0);	/* written: fine */
 	T_EXPECT_ERR(udax_unpin(&pin), 0);
 	T_EXPECT_ERR(udax_close(&f), 0);
