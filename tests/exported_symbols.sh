@@ -61,10 +61,13 @@ check() {	# $1: what, stdin: names
 "$nm" -g --defined-only "$a" | awk 'NF == 3 { print $3 }' | exported "$a" || fail=1
 
 if [ -n "$so" ]; then
-	syms=$("$nm" -D --defined-only "$so" | awk '{ print $NF }')
-	printf '%s\n' "$syms" | grep -v '^UDAX_[0-9.]*$' | sed 's/@.*//' | check "$so" || fail=1
+	# name@@UDAX_x, and the version node itself: UDAX_x (GNU nm) or
+	# UDAX_x@@UDAX_x (llvm-nm).
+	syms=$("$nm" -D --defined-only "$so" | awk '{ print $NF }' |
+		grep -v '^UDAX_[0-9.]*\(@@UDAX_[0-9.]*\)\?$')
+	printf '%s\n' "$syms" | sed 's/@.*//' | check "$so" || fail=1
 	printf '%s\n' "$syms" | sed 's/@.*//' | exported "$so" || fail=1
-	unversioned=$(printf '%s\n' "$syms" | grep -v '^UDAX_[0-9.]*$' | grep -v '@@\?UDAX_[0-9.]*$' || true)
+	unversioned=$(printf '%s\n' "$syms" | grep -v '@@\?UDAX_[0-9.]*$' || true)
 	if [ -n "$unversioned" ]; then
 		echo "$so: without a UDAX_ version: $unversioned" >&2
 		fail=1
