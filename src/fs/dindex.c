@@ -300,9 +300,31 @@ static void dix_free(struct fs_dix *x)
 	}
 }
 
+/* Insert a record found on media, unless its name is indexed already:
+ * one probe run for both (1: a duplicate, at *@blk +*@off). */
+static int insert_unique(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
+			 const struct fs_ddirent *e, uint32_t blk, uint32_t off,
+			 uint32_t *dblk)
+{
+	uint32_t i = hash & x->mask;
+
+	for (; x->slot[i].off; i = (i + 1) & x->mask)
+		if (x->slot[i].hash == hash &&
+		    name_at(dir, x->slot[i].blk, x->slot[i].off, e->name,
+			    e->name_len)) {
+			*dblk = x->slot[i].blk;
+			return 1;
+		}
+	x->slot[i] = (struct dix_slot){ hash, blk, (uint16_t)off, 0 };
+	x->nr++;
+	return 0;
+}
+
+/* Validate every block (counting its entries), size the table once, then
+ * index the entries: no rehash while building. */
 static int dix_build(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix *x)
 {
-	uint64_t nb = dir->size / FS_BS;
+	uint64_t nb = dir->size / FS_BS, n = 0;
 	int ret;
 
 	for (uint32_t c = 0; c < DIX_CLASSES; c++)
@@ -310,29 +332,30 @@ static int dix_build(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix *x)
 	ret = fs_dix_reserve(x, 0, nb);
 	for (uint64_t k = 0; k < nb && !ret; k++) {
 		const uint8_t *b;
-		uint32_t off;
 
 		ret = fs_dir_block_check(dir, k, &b);
-		for (off = sizeof(struct fs_ddirhdr); !ret && off < FS_BS;) {
-			const struct fs_ddirent *e = (const void *)(b + off);
-			uint32_t h, fb, fo;
+		for (uint32_t off = sizeof(struct fs_ddirhdr); !ret && off < FS_BS;
+		     off += ((const struct fs_ddirent *)(b + off))->rec_len)
+			n += ((const struct fs_ddirent *)(b + off))->ino != 0;
+	}
+	if (!ret)
+		ret = table_reserve(x, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
+	for (uint64_t k = 0; k < nb && !ret; k++) {
+		const uint8_t *b = fs_dir_block_addr(dir, k);
 
-			if (e->ino) {
-				h = fs_dix_hash(fs, e->name, e->name_len);
-				if (fs_dix_find(x, dir, h, e->name, e->name_len,
-						&fb, &fo))
-					return fs_error(-EUCLEAN, "directory %u: "
-							"duplicate name in blocks %u and %llu",
-							dir->ino, fb,
-							(unsigned long long)k);
-				ret = table_reserve(x, 1);
-				if (!ret)
-					fs_dix_add(x, h, (uint32_t)k, off);
-			}
+		for (uint32_t off = sizeof(struct fs_ddirhdr); off < FS_BS;) {
+			const struct fs_ddirent *e = (const void *)(b + off);
+			uint32_t fb;
+
+			if (e->ino &&
+			    insert_unique(x, dir, fs_dix_hash(fs, e->name, e->name_len),
+					  e, (uint32_t)k, off, &fb))
+				return fs_error(-EUCLEAN, "directory %u: duplicate "
+						"name in blocks %u and %llu", dir->ino,
+						fb, (unsigned long long)k);
 			off += e->rec_len;
 		}
-		if (!ret)
-			fs_dix_block_changed(x, dir, (uint32_t)k);
+		fs_dix_block_changed(x, dir, (uint32_t)k);
 	}
 	return ret;
 }
