@@ -456,6 +456,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		i->times_dirty = true;
 	}
 	fs_txn_free(&t);
+	free(fin.v);
 	free(fr.v);
 	free(m.v);
 	return (ssize_t)n;
