@@ -234,7 +234,9 @@ int fs_part_lookup(struct udax_dev *dev, unsigned part, const char *fn,
 /* journal.c */
 void fs_txn_init(struct fs_txn *t, struct udax_fs *fs);
 void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len);
-int fs_txn_commit(struct fs_txn *t);	/* takes txn_lock */
+/* Takes txn_lock.  Its first fence (the body's) also makes durable every
+ * flush this thread issued before it: a write's data rides on it. */
+int fs_txn_commit(struct fs_txn *t);
 void fs_txn_free(struct fs_txn *t);
 int fs_journal_replay(struct udax_fs *fs);
 /* The transaction in the journal, validated: its header, a private copy of

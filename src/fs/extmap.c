@@ -119,6 +119,14 @@ uint64_t fs_inode_blocks(const struct fs_inode *ino)
 
 /* ---- leaves in memory ------------------------------------------------------------ */
 
+/* memcpy of @n extents; @src may be NULL when @n is 0. */
+static void ext_copy(struct fs_extent *dst, const struct fs_extent *src,
+		     size_t n)
+{
+	if (n)
+		memcpy(dst, src, n * sizeof(*dst));
+}
+
 static struct fs_xleaf *leaf_new(uint64_t pblk, const struct fs_extent *e,
 				 uint32_t n)
 {
@@ -129,7 +137,7 @@ static struct fs_xleaf *leaf_new(uint64_t pblk, const struct fs_extent *e,
 	l->pblk = pblk;
 	l->n = n;
 	l->reserved = 0;
-	memcpy(l->e, e, n * sizeof(*e));
+	ext_copy(l->e, e, n);
 	return l;
 }
 
@@ -200,8 +208,7 @@ int fs_emap_window(struct fs_emap *m, const struct fs_inode *ino,
 	if (n > UINT32_MAX - 2 || emap_reserve(m, (uint32_t)n + 2))
 		return -ENOMEM;
 	for (uint32_t k = m->la; k < m->lb; k++) {
-		memcpy(m->v + m->n, ino->leaf[k]->e,
-		       ino->leaf[k]->n * sizeof(*m->v));
+		ext_copy(m->v + m->n, ino->leaf[k]->e, ino->leaf[k]->n);
 		m->n += ino->leaf[k]->n;
 	}
 	return 0;
@@ -213,7 +220,7 @@ int fs_emap_copy(struct fs_emap *dst, const struct fs_emap *src)
 	dst->v = fault_malloc((src->n ? src->n : 1) * sizeof(*dst->v));
 	if (!dst->v)
 		return -ENOMEM;
-	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	ext_copy(dst->v, src->v, src->n);
 	dst->cap = src->n ? src->n : 1;
 	return 0;
 }
@@ -619,25 +626,24 @@ static int build_leaves(struct fs_txn *t, struct fs_inode *ino,
 
 		for (uint32_t k = 0; k < L; k++) {
 			if (k == m->la) {
-				memcpy(all + n, m->v, m->n * sizeof(*all));
+				ext_copy(all + n, m->v, m->n);
 				n += m->n;
 			}
 			if (k >= m->la && k < m->lb)
 				continue;
-			memcpy(all + n, ino->leaf[k]->e,
-			       ino->leaf[k]->n * sizeof(*all));
+			ext_copy(all + n, ino->leaf[k]->e, ino->leaf[k]->n);
 			n += ino->leaf[k]->n;
 		}
 		if (m->la == L) {	/* an empty map */
-			memcpy(all + n, m->v, m->n * sizeof(*all));
+			ext_copy(all + n, m->v, m->n);
 			n += m->n;
 		}
 		cnt = n;
 		K = cnt ? 1 : 0;
 	} else {
-		memcpy(all, pre, npre * sizeof(*all));
-		memcpy(all + npre, m->v, m->n * sizeof(*all));
-		memcpy(all + npre + m->n, suf, nsuf * sizeof(*all));
+		ext_copy(all, pre, npre);
+		ext_copy(all + npre, m->v, m->n);
+		ext_copy(all + npre + m->n, suf, nsuf);
 		K = (uint32_t)((cnt + FS_EB_EXTS - 1) / FS_EB_EXTS);
 	}
 	t->eino = ino;
@@ -807,8 +813,9 @@ void fs_inode_set_extents(struct fs_inode *ino, struct fs_txn *t)
 		ino->nr_mapped -= leaf_blocks(ino->leaf[k]);
 		free(ino->leaf[k]);
 	}
-	memmove(&ino->leaf[la + K], &ino->leaf[lb],
-		(L - lb) * sizeof(*ino->leaf));
+	if (L > lb)
+		memmove(&ino->leaf[la + K], &ino->leaf[lb],
+			(L - lb) * sizeof(*ino->leaf));
 	for (uint32_t i = 0; i < K; i++) {
 		ino->leaf[la + i] = t->xnew[i];
 		ino->nr_ext += t->xnew[i]->n;

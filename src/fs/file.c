@@ -496,7 +496,9 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		}
 		pos = stop;
 	}
-	if (!ret)
+	/* With a transaction, the drain of its body (same thread, before the
+	 * commit record) makes these flushes durable too: one fence for both. */
+	if (!ret && !txn)
 		ret = udax_dev_drain(fs->dev);
 	if (ret) {
 		ret = fs_error(ret, "write: inode %u: persisting data failed: %s",
@@ -514,6 +516,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		i->times_dirty = true;
 	}
 	fs_txn_free(&t);
+	free(fin.v);
 	free(fr.v);
 	free(m.v);
 	return (ssize_t)n;
