@@ -404,6 +404,8 @@ int fs_layout_break_all(struct udax_fs *fs, struct fs_inode *ino,
  * publishing it on the table closes the race with that callback (whoever
  * takes it off the table frees it, exactly once).
  */
+void (*fs_break_busy_hook)(struct udax_page *page);
+
 void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n)
 {
 	struct udax_fs *fs = br->fs;
@@ -420,6 +422,8 @@ void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n)
 		bool freed_now = true;
 
 		if (udax_page_ref_count(page)) {
+			if (__builtin_expect(fs_break_busy_hook != NULL, 0))
+				fs_break_busy_hook(page);
 			pthread_mutex_lock(&fs->busy_lock);
 			busy_add(fs, b);
 			freed_now = !udax_page_ref_count(page) && busy_take(fs, b);

@@ -175,6 +175,13 @@ int fs_layout_break(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
 		    uint64_t nblk, const struct udax_break_opts *brk,
 		    struct fs_break *br);
 void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n);
+/*
+ * Test hook (tests/fs_busy_recheck): called by fs_break_free() between its
+ * first look at a freed block's page count and the block's publication on
+ * the busy set -- the window in which a last unpin finds nothing to free.
+ * NULL except in that test.
+ */
+extern void (*fs_break_busy_hook)(struct udax_page *page);
 /* Is @pblk's page referenced (pinned: DMA may still reach it)?  Always
  * false on a limited device.  Under ino->lock for write inside a break of
  * the block's range, no udax_pin() of it can start (pin.c waits for the
