@@ -113,7 +113,7 @@ l_check:
 /*
  * This object's own table: the linker defines the bounds of the section in
  * each object it links, and hidden references bind to this object's (NULL
- * when it has no site).  Weak and hidden, these functions exist once per
+ * when it has no site: compared, never indexed).  Weak and hidden, these functions exist once per
  * object; each translation unit that includes this header adds a call to
  * the constructor and destructor, which the library counts.
  */
@@ -127,7 +127,8 @@ void __udax_jump_table_unload(void) __attribute__((visibility("hidden")));
 __attribute__((weak, visibility("hidden"), constructor)) void
 __udax_jump_table_load(void)
 {
-	if (&__start___udax_jump_table[0] != &__stop___udax_jump_table[0])
+	if ((const void *)__start___udax_jump_table !=
+	    (const void *)__stop___udax_jump_table)
 		udax_static_key_register_table(__start___udax_jump_table,
 					       __stop___udax_jump_table);
 }
@@ -135,7 +136,8 @@ __udax_jump_table_load(void)
 __attribute__((weak, visibility("hidden"), destructor)) void
 __udax_jump_table_unload(void)
 {
-	if (&__start___udax_jump_table[0] != &__stop___udax_jump_table[0])
+	if ((const void *)__start___udax_jump_table !=
+	    (const void *)__stop___udax_jump_table)
 		udax_static_key_release_table(__start___udax_jump_table);
 }
 #else
