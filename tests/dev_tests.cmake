@@ -13,3 +13,4 @@ udax_test(dev_close_wait LABELS concurrency TIMEOUT 120)
 # fork(): the child does not share the device's lock (include/udax/dev.h).
 udax_test(fork_lock)
 udax_test(fork_rcu LABELS concurrency)
+udax_test(fork_static_key LABELS concurrency)

@@ -600,11 +600,31 @@ static void sk_init_locked(void)
 #endif
 }
 
+/*
+ * fork(): a child that inherited sk_lock held (another thread of the
+ * parent was toggling a key) would hang at its first toggle -- opening a
+ * device of its own does one.  Hold the lock across fork() so the child's
+ * copy is free.  It is a leaf lock (nothing else is taken under it), so
+ * taking it last, in the prepare handler registered first, cannot
+ * deadlock with the other handlers.
+ */
+static void sk_fork_prepare(void)
+{
+	pthread_mutex_lock(&sk_lock);
+}
+
+static void sk_fork_done(void)
+{
+	pthread_mutex_unlock(&sk_lock);
+}
+
 static void __attribute__((constructor)) sk_ctor(void)
 {
 	pthread_mutex_lock(&sk_lock);
 	sk_init_locked();
 	pthread_mutex_unlock(&sk_lock);
+	/* Only -ENOMEM can fail it: the child then risks the hang above. */
+	(void)pthread_atfork(sk_fork_prepare, sk_fork_done, sk_fork_done);
 }
 
 static void sk_enable_locked(struct udax_static_key *key)
