@@ -4,22 +4,31 @@
  * bytes that several checks reject, so one check removed goes unseen there).
  *
  *  - Checksums: a byte that only the checksum covers (the uid, the gid, a
- *    time, the generation of an inode record; an unused slot of the last
- *    extent block) is changed.  Mount must refuse with -EUCLEAN and a
- *    message naming the checksum, fsck must report exactly that problem.
- *    The same change with the checksum recomputed must mount and fsck
- *    clean: proof that nothing but the checksum guards that byte.
+ *    time, the generation of an inode record) is changed.  Mount must
+ *    refuse with -EUCLEAN and a message naming the checksum, fsck must
+ *    report exactly that problem.  The same change with the checksum
+ *    recomputed must mount and fsck clean: proof that nothing but the
+ *    checksum guards that byte.  Extent leaves (format version 2): the
+ *    checksum covers only the header and the extents in use, and every
+ *    header field is checked on its own, so no leaf byte is guarded by
+ *    the checksum alone.  The closest equivalent used here: an extent's
+ *    pblk moved to a free block holding a copy of its data - a change
+ *    every other check accepts (the file still reads right), so only
+ *    the checksum can see it.  A slot past count, no longer covered, is
+ *    changed too and must be accepted as is.
  *  - Bounds: the file system lies in partition 0 of two, so the block one
  *    past its end is partition 1's first block, readable memory holding a
  *    valid copy of what the damaged pointer should lead to.  An extent
- *    whose last block is the partition's last block, and an extent chain
- *    block there, mount and fsck clean and read back right; an extent one
- *    block longer, one starting one past, and a chain pointer equal to the
- *    partition's block count are refused by both.  With either bound off
+ *    whose last block is the partition's last block, and an extent leaf
+ *    there, mount and fsck clean and read back right; an extent one
+ *    block longer, one starting one past, and a leaf pointer (the
+ *    inode's ext_next) equal to the partition's block count are refused
+ *    by both.  With either bound off
  *    by one, mount would read partition 1 and succeed.
  *  - Fields behind a valid checksum that one check alone rejects: reserved
- *    bytes of the superblock, an inode, an extent block and a journal
- *    record; the superblock version; a stray inline extent slot; a journal
+ *    bytes of the superblock, an inode, an extent leaf and a journal
+ *    record; the superblock version; the leaf version; a stray inline
+ *    extent slot, and an inline slot beside extent leaves; a journal
  *    record reaching past the partition (into partition 1) and a body with
  *    trailing bytes; a directory entry named "..".  Each is refused (mount,
  *    or the directory read) with its own reason, and fsck reports it.
@@ -110,7 +119,8 @@ static void build(void)
 	t_fill(want_e, sizeof(want_e), 2);
 	t_write_file(fs, "/e1", want_e, FS_BS);		/* one block */
 	t_write_file(fs, "/e2", want_e, 2 * FS_BS - 100);	/* two */
-	/* /big: 20 one-block extents, 9 inline and 11 in one chain block. */
+	/* /big: 20 one-block extents, all in one extent leaf (v2: none
+	 * inline once there are more than 9). */
 	FS_OK(udax_open(fs, "/big", O_RDWR | O_CREAT, 0644, &f));
 	for (int b = 0; b < 40; b += 2) {
 		t_fill(want_big + b * FS_BS, FS_BS, 100 + b);
@@ -126,6 +136,7 @@ static void build(void)
 	FS_OK(udax_unmount(&fs));
 	k_snapshot();
 	T_ASSERT(dinode(ibig)->nr_extents == 20 && dinode(ibig)->ext_blocks == 1);
+	T_ASSERT(((struct fs_dextblk *)(part + dinode(ibig)->ext_next * FS_BS))->count == 20);
 	T_ASSERT(dinode(ie1)->nr_extents == 1 && (dinode(ie1)->ext[0].len & FS_DEXT_MAXLEN) == 1);
 	T_ASSERT(dinode(ie2)->nr_extents == 1 && (dinode(ie2)->ext[0].len & FS_DEXT_MAXLEN) == 2);
 }
@@ -175,15 +186,41 @@ static void test_extent_block_crc(void)
 {
 	uint64_t eblk = dinode(ibig)->ext_next;
 	struct fs_dextblk *eb = (void *)(part + eblk * FS_BS);
+	struct fs_dext *x = &eb->ext[7];
+	uint64_t old = x->pblk;
 
-	T_ASSERT(eb->count == 11);
-	/* A slot past count: nothing reads it but the checksum. */
+	T_ASSERT(eb->count == 20 && eb->next == 0);
+	/* v2: a slot past count is outside the checksum and read by
+	 * nothing: changing it is accepted, checksum untouched. */
 	((uint8_t *)&eb->ext[200])[5] ^= 0x40;
-	expect_refused("unused extent slot changed, checksum stale",
+	expect_clean("unused extent slot changed, checksum untouched");
+	restore();
+
+	/* Extent 7's data copied to the (free) last block and its pblk
+	 * pointed there: valid for every check but the checksum. */
+	T_ASSERT((x->len & FS_DEXT_MAXLEN) == 1 && old != nb - 1);
+	memcpy(part + (nb - 1) * FS_BS, good + old * FS_BS, FS_BS);
+	x->pblk = nb - 1;
+	expect_refused("extent pblk moved to a copy, checksum stale",
 		       UDAX_FSCK_EXTENT, eblk, ibig, "checksum",
 		       "checksum");
 	fix_block(eblk, ibig);
-	expect_clean("unused extent slot changed, checksum fixed");
+	expect_clean("extent pblk moved to a copy, checksum fixed");
+	/* The pblk really is what changed: /big reads the new block. */
+	{
+		struct udax_fs *fs;
+		char *data;
+		size_t n;
+
+		part[(nb - 1) * FS_BS] ^= 0x5a;
+		fs = t_fs_mount(dev);
+		data = t_read_file(fs, "/big", &n);
+		T_ASSERT(n == sizeof(want_big) && x->lblk == 14 &&
+			 (uint8_t)data[14 * FS_BS] ==
+			 ((uint8_t)want_big[14 * FS_BS] ^ 0x5a));
+		free(data);
+		FS_OK(udax_unmount(&fs));
+	}
 	restore();
 }
 
@@ -233,18 +270,18 @@ static void test_chain_pointer(void)
 {
 	uint64_t eblk = dinode(ibig)->ext_next;
 
-	/* The chain block moved to the last block: valid. */
+	/* The extent leaf moved to the last block: valid. */
 	memcpy(part + (nb - 1) * FS_BS, good + eblk * FS_BS, FS_BS);
 	dinode(ibig)->ext_next = nb - 1;
 	fix_inode(ibig);
-	expect_clean("extent chain block at the last block");
+	expect_clean("extent leaf at the last block");
 	restore();
 
 	/* A valid copy one block past the end (in partition 1): refused. */
 	memcpy(part + nb * FS_BS, good + eblk * FS_BS, FS_BS);
 	dinode(ibig)->ext_next = nb;
 	fix_inode(ibig);
-	expect_refused("extent chain pointer equal to the block count",
+	expect_refused("extent leaf pointer equal to the block count",
 		       UDAX_FSCK_EXTENT, iblock(ibig), ibig, "out of bounds",
 		       "outside the data area");
 	memset(part + nb * FS_BS, 0, FS_BS);
@@ -328,9 +365,17 @@ static void test_single_checks(void)
 	fix_inode(ia);
 	expect_mount_refused("stray inline extent slot", "stray inline extent");
 
+	dinode(ibig)->ext[3].pblk = dinode(ie1)->ext[0].pblk;
+	fix_inode(ibig);
+	expect_mount_refused("inline extent beside extent leaves",
+			     "inline extents beside extent leaves");
+
 	((struct fs_dextblk *)(part + eblk * FS_BS))->reserved = 1;
 	fix_block(eblk, ibig);
-	expect_mount_refused("extent block reserved field", "reserved field");
+	expect_mount_refused("extent leaf reserved field", "reserved field");
+	((struct fs_dextblk *)(part + eblk * FS_BS))->version = FS_EXT_VERSION + 1;
+	fix_block(eblk, ibig);
+	expect_mount_refused("extent leaf version", "unknown version");
 
 	/* A valid transaction replays (the control), then one field each. */
 	journal_one(sb.itable_start * FS_BS + ia * 256ull, 256, 0, 0);
