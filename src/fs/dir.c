@@ -413,8 +413,12 @@ static int dir_find(struct fs_inode *dir, const char *name, size_t len,
 	const uint8_t *b;
 	struct fs_dix *x;
 	uint32_t k, off;
-	int ret = fs_dix_get(fs, dir, &x);
+	int ret;
 
+	/* Defined on every path (gcc -O3 cannot see that 1 comes only
+	 * with *@loc filled). */
+	*loc = (struct dloc){ 0 };
+	ret = fs_dix_get(fs, dir, &x);
 	if (ret)
 		return ret;
 	if (!fs_dix_find(x, dir, fs_dix_hash(fs, name, len), name, len, &k, &off))
