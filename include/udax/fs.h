@@ -321,6 +321,10 @@ int udax_unpin(struct udax_pin **pin);
  * call file operations itself.  It may call udax_lease_release().  Once
  * udax_lease_release() has returned, revoke is not running and will not be
  * called for that lease (unless release was called from revoke itself).
+ * A lease holds its file as an open handle does: unlinking the file or
+ * renaming another over it does not revoke the lease; the file and its
+ * blocks stay until the lease is released, and unmount refuses (-EBUSY)
+ * meanwhile.
  */
 struct udax_lease;
 struct udax_lease_ops {
