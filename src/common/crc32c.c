@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <udax/crc32c.h>
+
+#include "common/crc32c_shift.h"
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <nmmintrin.h>
@@ -88,13 +90,6 @@ static uint32_t crc32c_table(uint32_t crc, const void *buf, size_t len)
 
 /* ---- x86-64: SSE4.2 crc32, three chains ------------------------------------- */
 
-#if defined(__x86_64__)
-#define STRIDE 256			/* bytes per chain and run */
-
-/* shift_tab[k][i][b]: byte b at byte position i of a register, moved on
- * by (k + 1) * STRIDE bytes of zeroes. */
-static uint32_t shift_tab[2][4][256];
-
 /* a * b mod P, in the reflected representation (bit 31 is x^0). */
 static uint32_t gf_mul(uint32_t a, uint32_t b)
 {
@@ -108,20 +103,27 @@ static uint32_t gf_mul(uint32_t a, uint32_t b)
 	return p;
 }
 
-/* x^(8 n) mod P. */
-static uint32_t x8n(size_t n)
+uint32_t crc32c_shift_zeros(uint32_t r, uint64_t n)
 {
-	uint32_t p = 1u << 31, x8 = 1u << 23;	/* x^0, x^8 */
+	uint32_t x = 1u << 23;		/* x^8: one zero byte */
 
-	while (n--)
-		p = gf_mul(x8, p);
-	return p;
+	for (; n; n >>= 1, x = gf_mul(x, x))
+		if (n & 1)
+			r = gf_mul(x, r);
+	return r;
 }
+
+#if defined(__x86_64__)
+#define STRIDE 256			/* bytes per chain and run */
+
+/* shift_tab[k][i][b]: byte b at byte position i of a register, moved on
+ * by (k + 1) * STRIDE bytes of zeroes. */
+static uint32_t shift_tab[2][4][256];
 
 static void shift_init(void)
 {
 	for (int k = 0; k < 2; k++) {
-		uint32_t op = x8n((size_t)(k + 1) * STRIDE);
+		uint32_t op = crc32c_shift_zeros(1u << 31, (uint64_t)(k + 1) * STRIDE);
 
 		for (int i = 0; i < 4; i++)
 			for (uint32_t b = 0; b < 256; b++)

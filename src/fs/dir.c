@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <udax/crc32c.h>
 
+#include "common/crc32c_shift.h"
 #include "fs/core.h"
 
 #define DOP_BLKS	8
@@ -186,34 +187,9 @@ uint32_t fs_dirblk_crc(uint32_t ino, const void *b)
  * over GF(2): for equal lengths and seeds crc(new) ^ crc(old) is the bare
  * CRC (register 0 in, no inversions) of new ^ old, whose leading zeros
  * leave the register 0, then the changed span, then hi..4096 zero bytes,
- * which multiply the register by x^(8 * (4096 - hi)) mod P.
+ * which multiply the register by x^(8 * (4096 - hi)) mod P
+ * (crc32c_shift_zeros).
  */
-#define CRC32C_POLY	0x82f63b78u	/* reflected: bit 31 is x^0 */
-
-/* a * b mod P, reflected. */
-static uint32_t gf_mul(uint32_t a, uint32_t b)
-{
-	uint32_t p = 0;
-
-	for (int i = 0; i < 32 && a; i++, a <<= 1) {
-		if (a & 0x80000000u)
-			p ^= b;
-		b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1;
-	}
-	return p;
-}
-
-/* r * x^(8n) mod P: @r followed by @n zero bytes. */
-static uint32_t crc_zeros(uint32_t r, uint32_t n)
-{
-	uint32_t x = 0x00800000u;	/* x^8: one zero byte */
-
-	for (; n; n >>= 1, x = gf_mul(x, x))
-		if (n & 1)
-			r = gf_mul(x, r);
-	return r;
-}
-
 static uint32_t dblk_crc_update(uint32_t crc, const uint8_t *old,
 				const uint8_t *new, uint32_t lo, uint32_t hi)
 {
@@ -227,7 +203,7 @@ static uint32_t dblk_crc_update(uint32_t crc, const uint8_t *old,
 			d[k] = old[o + k] ^ new[o + k];
 		r = ~udax_crc32c(~r, d, n);	/* bare: no inversions */
 	}
-	return crc ^ crc_zeros(r, FS_BS - hi);
+	return crc ^ crc32c_shift_zeros(r, FS_BS - hi);
 }
 
 int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why)
