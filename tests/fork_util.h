@@ -107,22 +107,7 @@ static inline int fork_run_timeout(void (*fn)(void *), void *arg, int timeout_s)
 /* Run @fn(@arg) in a child; return its exit status (-1: killed). */
 static inline int fork_run(void (*fn)(void *), void *arg)
 {
-	int st;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	T_ASSERT(pid >= 0);
-	if (pid == 0) {
-		fn(arg);
-		_exit(0);
-	}
-	T_ASSERT(waitpid(pid, &st, 0) == pid);
-	if (WIFSIGNALED(st)) {
-		fprintf(stderr, "child killed by signal %d\n", WTERMSIG(st));
-		return -1;
-	}
-	return WEXITSTATUS(st);
+	return fork_run_timeout(fn, arg, 0);
 }
 
 #endif
