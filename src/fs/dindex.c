@@ -21,10 +21,11 @@
  * are reserved before the commit, so keeping the index in step cannot fail.
  *
  * Indexes live in a per-mount table keyed by inode number and generation,
- * not in the in-memory inode: that leaves the cache at its last reference,
- * and rebuilding a large directory's index at every path walk would cost
- * what it saves.  A directory's index is dropped with its last link.
- * Everything here runs under ns_lock.
+ * and each holds a reference to its directory's inode: a path walk through
+ * an indexed directory finds it cached instead of reloading its record and
+ * extent map (O(extents) for a fragmented directory) at every call.  A
+ * directory's index, and that reference, go with its last link or at
+ * unmount.  Everything here runs under ns_lock.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ struct dix_blk {
 
 struct fs_dix {
 	struct fs_dix *hnext;
+	struct fs_inode *dir;		/* a reference of the index's own */
 	uint32_t ino, gen;
 	uint32_t nr, mask;		/* entries; slots - 1 */
 	struct dix_slot *slot;
@@ -291,9 +293,15 @@ uint32_t fs_dix_room(const struct fs_dix *x, uint32_t need)
 	return DIX_NONE;
 }
 
+/* Free @x and give back its reference (fs_iput: last one frees an unlinked
+ * directory; its error is left in the message, the caller cannot act on it). */
 static void dix_free(struct fs_dix *x)
 {
 	if (x) {
+		if (x->dir) {
+			x->dir->dix_held = false;
+			(void)fs_iput(x->dir);
+		}
 		free(x->slot);
 		free(x->blk);
 		free(x);
@@ -386,6 +394,9 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 		dix_free(x);
 		return ret;
 	}
+	fs_inode_hold(dir);
+	dir->dix_held = true;
+	x->dir = dir;
 	x->hnext = *dix_bucket(fs, dir->ino);
 	*dix_bucket(fs, dir->ino) = x;
 	*out = x;

@@ -580,7 +580,9 @@ static int dop_drop_link(struct dop *d, struct fs_inode *i)
 	int ret;
 
 	pthread_mutex_lock(&C(d->fs)->icache_lock);
-	alone = i->refs == 1;
+	/* Its directory index's reference goes with the link (fs_dix_drop
+	 * after the commit). */
+	alone = i->refs == 1u + i->dix_held;
 	pthread_mutex_unlock(&C(d->fs)->icache_lock);
 	i->ctime = d->now;
 	if (!last) {

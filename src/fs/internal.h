@@ -55,6 +55,8 @@ struct fs_inode {
 	struct udax_fs *fs;
 	struct fs_inode *hnext;		/* inode cache chain (icache_lock) */
 	unsigned refs;			/* cache references (icache_lock) */
+	bool dix_held;			/* one of them is its directory index's
+					 * (dindex.c; ns_lock) */
 	uint32_t mode, uid, gid, nlink;	/* nlink/mode: also ns_lock */
 	uint32_t iflags, gen, parent;	/* parent: directories (ns_lock) */
 	uint64_t size;

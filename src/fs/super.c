@@ -775,6 +775,20 @@ fail:
 	return ret;
 }
 
+/* Inodes held by someone (a handle, a view, a lease, a walk), not counting
+ * the references the root and the directory indexes keep (ns_lock held). */
+static uint64_t open_inode_count(struct fs_core *c)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&c->icache_lock);
+	for (unsigned b = 0; b < FS_ICACHE_BUCKETS; b++)
+		for (struct fs_inode *i = c->icache[b]; i; i = i->hnext)
+			n += i->refs > (unsigned)(i == c->root) + i->dix_held;
+	pthread_mutex_unlock(&c->icache_lock);
+	return n;
+}
+
 int udax_unmount_ex(struct udax_fs **pfs, const struct udax_break_opts *brk)
 {
 	struct udax_fs *fs = pfs ? *pfs : NULL;
@@ -790,11 +804,13 @@ int udax_unmount_ex(struct udax_fs **pfs, const struct udax_break_opts *brk)
 		return fs_error(-EINVAL, "unmount: unknown break mode %d",
 				(int)brk->mode);
 	c = C(fs);
-	pthread_mutex_lock(&c->icache_lock);
-	/* The root stays cached while mounted (one reference of its own). */
-	open_inodes = c->nr_cached - (c->root ? 1u : 0u) +
-		      (c->root && c->root->refs > 1 ? 1u : 0u);
-	pthread_mutex_unlock(&c->icache_lock);
+	pthread_mutex_lock(&c->ns_lock);
+	open_inodes = open_inode_count(c);
+	/* Nothing open: the directory indexes' references are the last but
+	 * the root's (an index is rebuilt if the unmount fails below). */
+	if (!open_inodes)
+		fs_dix_free_all(fs);
+	pthread_mutex_unlock(&c->ns_lock);
 	if (open_inodes)
 		return fs_error(-EBUSY, "unmount: %llu file(s) or directories are "
 				"still open (handles, views or leases); close them "
