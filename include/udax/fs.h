@@ -160,7 +160,8 @@ bool udax_fs_is_shutdown(struct udax_fs *fs);
 
 /* ---- files --------------------------------------------------------------- */
 
-/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND. */
+/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_NOFOLLOW (a symbolic link as the last component: -ELOOP). */
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out);
 /* Releases the handle (always).  The last close of an unlinked file frees
@@ -200,7 +201,14 @@ struct udax_stat {
 	uint64_t blocks;		/* 4 KiB blocks allocated */
 	struct timespec atime, mtime, ctime, btime;
 };
+/* Paths: a symbolic link met on the way is followed (at most 40 per call:
+ * -ELOOP); the last component too, except where a call says not
+ * (udax_lstat, udax_readlink, udax_link's source, udax_unlink, udax_rename,
+ * O_NOFOLLOW and O_CREAT | O_EXCL in udax_open). */
 int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st);
+/* udax_stat of a symbolic link itself (S_IFLNK | 0777, size: the target's
+ * length). */
+int udax_lstat(struct udax_fs *fs, const char *path, struct udax_stat *st);
 int udax_fstat(struct udax_file *f, struct udax_stat *st);
 int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode);
 int udax_chown(struct udax_fs *fs, const char *path, uid_t uid, gid_t gid);
@@ -210,6 +218,18 @@ int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode);
 int udax_rmdir(struct udax_fs *fs, const char *path);
+/*
+ * Make @linkpath a symbolic link to @target (any bytes but NUL, 1 to 4095
+ * of them: -ENOENT empty, -ENAMETOOLONG longer; not resolved now).  It is
+ * stored in the inode up to 144 bytes, in a block of its own beyond.
+ * -EEXIST if @linkpath exists (even as a dangling link).
+ */
+int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath);
+/* The target of symbolic link @path (its last component not followed) in
+ * @buf, at most @size bytes, no NUL added: returns the bytes stored.
+ * -EINVAL if @path is not a symbolic link. */
+ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
+		      size_t size);
 int udax_unlink(struct udax_fs *fs, const char *path);
 int udax_unlink_ex(struct udax_fs *fs, const char *path,
 		   const struct udax_break_opts *brk);
@@ -223,7 +243,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 
 struct udax_dirent {
 	uint32_t ino;
-	uint8_t type;			/* DT_REG, DT_DIR */
+	uint8_t type;			/* DT_REG, DT_DIR, DT_LNK */
 	char name[UDAX_NAME_MAX + 1];
 };
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out);

@@ -48,7 +48,8 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "open");
 	if (acc == O_ACCMODE ||
-	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)))
+	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
+		       O_NOFOLLOW)))
 		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
 	if ((flags & O_TRUNC) && !wr)
 		return fs_error(-EINVAL, "open: O_TRUNC needs write access");
