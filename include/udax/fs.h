@@ -164,6 +164,23 @@ bool udax_fs_is_shutdown(struct udax_fs *fs);
  * O_NOFOLLOW (a symbolic link as the last component: -ELOOP). */
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out);
+/*
+ * Who creates: the owner of an inode that a *_cred call creates (udax_open
+ * and the others create as uid 0, gid 0).  In a directory with S_ISGID the
+ * new inode takes the directory's group instead, a new subdirectory
+ * inherits S_ISGID, and a group-executable S_ISGID file made by a creator
+ * (uid not 0) whose gid is not the directory's loses S_ISGID (Linux's
+ * rule; udax knows no supplementary groups).  Owner and mode are set in
+ * the create's one transaction.  udax checks no permission here.
+ */
+struct udax_cred {
+	uid_t uid;
+	gid_t gid;
+};
+/* udax_open, creating (O_CREAT) as @cred (NULL: uid 0, gid 0). */
+int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
+		   mode_t mode, const struct udax_cred *cred,
+		   struct udax_file **out);
 /* Releases the handle (always).  The last close of an unlinked file frees
  * it: an error doing so (-ENOMEM, -EIO) is returned, and the file stays an
  * orphan on media until the next mount reclaims it. */
@@ -217,6 +234,9 @@ int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[
 /* ---- namespace ------------------------------------------------------------- */
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode);
+/* udax_mkdir as @cred (see struct udax_cred; NULL: uid 0, gid 0). */
+int udax_mkdir_cred(struct udax_fs *fs, const char *path, mode_t mode,
+		    const struct udax_cred *cred);
 int udax_rmdir(struct udax_fs *fs, const char *path);
 /*
  * Make @linkpath a symbolic link to @target (any bytes but NUL, 1 to 4095
@@ -225,6 +245,9 @@ int udax_rmdir(struct udax_fs *fs, const char *path);
  * -EEXIST if @linkpath exists (even as a dangling link).
  */
 int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath);
+/* udax_symlink as @cred (see struct udax_cred; NULL: uid 0, gid 0). */
+int udax_symlink_cred(struct udax_fs *fs, const char *target,
+		      const char *linkpath, const struct udax_cred *cred);
 /* The target of symbolic link @path (its last component not followed) in
  * @buf, at most @size bytes, no NUL added: returns the bytes stored.
  * -EINVAL if @path is not a symbolic link. */

@@ -478,6 +478,7 @@ void fs_dix_free_all(struct udax_fs *fs);
 
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
-	       struct fs_inode **out, bool *created);
+	       const struct udax_cred *cred, struct fs_inode **out,
+	       bool *created);
 
 #endif

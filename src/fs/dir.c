@@ -894,9 +894,34 @@ static uint8_t dtype(uint32_t mode)
  * a symbolic link's target. */
 struct mk {
 	uint32_t mode;
+	const struct udax_cred *cred;	/* NULL: uid 0, gid 0 */
 	const char *target;		/* S_IFLNK */
 	size_t tlen;
 };
+
+/*
+ * The owner and mode of a new inode in @dir, as Linux's inode_init_owner:
+ * the creator's uid and gid, except in a set-group-ID directory, whose
+ * group the inode takes (and a new subdirectory its S_ISGID bit); there a
+ * group-executable set-group-ID file of a creator outside the group
+ * (gid differs, uid not 0: udax knows no supplementary groups) loses
+ * S_ISGID.
+ */
+static void mk_owner(const struct fs_inode *dir, const struct mk *mk,
+		     uint32_t *mode, uint32_t *uid, uint32_t *gid)
+{
+	*mode = mk->mode;
+	*uid = mk->cred ? (uint32_t)mk->cred->uid : 0;
+	*gid = mk->cred ? (uint32_t)mk->cred->gid : 0;
+	if (!(dir->mode & S_ISGID))
+		return;
+	if (S_ISDIR(*mode))
+		*mode |= S_ISGID;
+	else if ((*mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+		 *uid && *gid != dir->gid)
+		*mode &= ~(uint32_t)S_ISGID;
+	*gid = dir->gid;
+}
 
 /* A long symbolic link's target in a block of its own (flushed: the
  * commit's fence makes it durable), mapped as the new inode's only
@@ -931,7 +956,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 		  struct fs_inode **out)
 {
 	struct fs_inode *dir = nd->dir, *i;
-	uint32_t ino, mode = mk->mode;
+	uint32_t ino, mode, uid, gid;
 	uint64_t lpblk = 0;
 	struct dop d;
 	int ret;
@@ -940,6 +965,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 		return fs_error(-EEXIST, "file exists");
 	if (!dir->nlink)
 		return fs_error(-ENOENT, "directory was removed");
+	mk_owner(dir, mk, &mode, &uid, &gid);
 	if (S_ISDIR(mode) && dir->nlink >= UINT32_MAX - 1)
 		return fs_error(-EMLINK, "too many links");
 	ret = fs_ino_alloc(fs, &ino);
@@ -972,6 +998,8 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	pthread_mutex_lock(&C(fs)->alloc_lock);
 	i->gen = C(fs)->next_gen++;
 	pthread_mutex_unlock(&C(fs)->alloc_lock);
+	i->uid = uid;
+	i->gid = gid;
 	i->nlink = S_ISDIR(mode) ? 2 : 1;
 	i->parent = S_ISDIR(mode) ? dir->ino : 0;
 	dop_init(&d, fs, NULL);
@@ -1001,7 +1029,8 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 
 /* The namespace half of udax_open(): find or create. */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
-	       struct fs_inode **out, bool *created)
+	       const struct udax_cred *cred, struct fs_inode **out,
+	       bool *created)
 {
 	struct fs_core *c = C(fs);
 	struct fs_inode *i = NULL;
@@ -1029,7 +1058,7 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 		else
 			ret = fs_check_rw(fs);
 		if (!ret)
-			ret = create(fs, &nd, &(struct mk){ .mode = S_IFREG | (mode & 07777) }, &i);
+			ret = create(fs, &nd, &(struct mk){ .mode = S_IFREG | (mode & 07777), .cred = cred }, &i);
 		if (!ret)
 			*created = true;
 	} else if (!ret && (oflags & O_CREAT) && (oflags & O_EXCL)) {
@@ -1048,6 +1077,12 @@ out:
 }
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
+{
+	return udax_mkdir_cred(fs, path, mode, NULL);
+}
+
+int udax_mkdir_cred(struct udax_fs *fs, const char *path, mode_t mode,
+		    const struct udax_cred *cred)
 {
 	struct fs_inode *i = NULL;
 	struct nd nd;
@@ -1070,7 +1105,7 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 		} else if (ret == -ENOENT || ret == -ENOTDIR) {
 			/* ENOTDIR from a trailing slash on a file: exists */
 			ret = ret == -ENOTDIR ? fs_error(-EEXIST, "file exists") :
-				create(fs, &nd, &(struct mk){ .mode = S_IFDIR | (mode & 07777) }, &i);
+				create(fs, &nd, &(struct mk){ .mode = S_IFDIR | (mode & 07777), .cred = cred }, &i);
 			if (!ret)
 				fs_iput(i);
 		}
@@ -1081,6 +1116,12 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 }
 
 int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath)
+{
+	return udax_symlink_cred(fs, target, linkpath, NULL);
+}
+
+int udax_symlink_cred(struct udax_fs *fs, const char *target,
+		      const char *linkpath, const struct udax_cred *cred)
 {
 	struct fs_inode *i = NULL;
 	struct nd nd;
@@ -1110,7 +1151,8 @@ int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath)
 		} else if (ret == -ENOENT && nd.slash) {
 			ret = fs_error(-ENOENT, "symlink: trailing slash");
 		} else if (ret == -ENOENT) {
-			ret = create(fs, &nd, &(struct mk){ .mode = S_IFLNK | 0777, .target = target, .tlen = tlen },
+			ret = create(fs, &nd, &(struct mk){ .mode = S_IFLNK | 0777, .cred = cred,
+					  .target = target, .tlen = tlen },
 				     &i);
 			if (!ret)
 				fs_iput(i);

@@ -36,6 +36,13 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out)
 {
+	return udax_open_cred(fs, path, flags, mode, NULL, out);
+}
+
+int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
+		   mode_t mode, const struct udax_cred *cred,
+		   struct udax_file **out)
+{
 	int acc = flags & O_ACCMODE;
 	bool wr = acc != O_RDONLY, created;
 	struct fs_inode *i;
@@ -62,7 +69,7 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	f = fault_calloc(1, sizeof(*f));
 	if (!f)
 		return fs_error(-ENOMEM, "open: no memory for a handle");
-	ret = fs_ns_open(fs, path, flags, mode, &i, &created);
+	ret = fs_ns_open(fs, path, flags, mode, cred, &i, &created);
 	if (ret) {
 		free(f);
 		return ret;
