@@ -231,6 +231,39 @@ int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode);
 int udax_chown(struct udax_fs *fs, const char *path, uid_t uid, gid_t gid);
 int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[2]);
 
+/*
+ * Several attributes in one transaction: those named in @mask.  Times take
+ * UTIME_NOW and UTIME_OMIT in tv_nsec.  ctime becomes the current time
+ * (or @ctime with UDAX_SETATTR_CTIME) whenever anything changes; with
+ * nothing left to change (a zero mask, every time UTIME_OMIT) the call
+ * does nothing.  A uid or gid change of a non-directory without
+ * UDAX_SETATTR_MODE clears S_ISUID, and S_ISGID when S_IXGRP is set (as
+ * Linux's chown does, for root too; udax_chown does not).  A size change
+ * (regular files: -EISDIR, -EINVAL otherwise; -EFBIG past 16 TiB) is
+ * udax_ftruncate's, layout break included (the mount's break mode), with
+ * the other attributes in its transaction; mtime and ctime move with it
+ * unless set here.  udax checks no permission.  The last component is
+ * followed unless UDAX_SETATTR_NOFOLLOW.
+ */
+#define UDAX_SETATTR_MODE	(1u << 0)
+#define UDAX_SETATTR_UID	(1u << 1)
+#define UDAX_SETATTR_GID	(1u << 2)
+#define UDAX_SETATTR_SIZE	(1u << 3)
+#define UDAX_SETATTR_ATIME	(1u << 4)
+#define UDAX_SETATTR_MTIME	(1u << 5)
+#define UDAX_SETATTR_CTIME	(1u << 6)
+#define UDAX_SETATTR_NOFOLLOW	(1u << 31)	/* a symbolic link itself */
+struct udax_setattr {
+	unsigned mask;			/* UDAX_SETATTR_* */
+	mode_t mode;			/* permission bits (07777) */
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+};
+int udax_setattr(struct udax_fs *fs, const char *path,
+		 const struct udax_setattr *sa);
+
 /* ---- namespace ------------------------------------------------------------- */
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode);

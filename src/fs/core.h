@@ -476,6 +476,19 @@ void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k);
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino);
 void fs_dix_free_all(struct udax_fs *fs);
 
+/* udax_setattr's attributes, resolved (UTIME_NOW is a time here). */
+struct fs_iattr {
+	unsigned mask;			/* UDAX_SETATTR_* */
+	uint32_t mode, uid, gid;
+	int64_t atime, mtime, ctime;
+};
+/* dir.c: set @a's attributes of @ino in memory (the caller commits). */
+void fs_iattr_apply(struct fs_inode *ino, const struct fs_iattr *a);
+/* file.c: truncate @ino (ino->lock held for write) to @size as
+ * udax_ftruncate_ex does, with @a's attributes in the same transaction. */
+int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
+		     const struct udax_break_opts *brk, const struct fs_iattr *a);
+
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,

@@ -1585,6 +1585,123 @@ out:
 	return ret;
 }
 
+#define SA_ALL	(UDAX_SETATTR_MODE | UDAX_SETATTR_UID | UDAX_SETATTR_GID |	\
+		 UDAX_SETATTR_SIZE | UDAX_SETATTR_ATIME | UDAX_SETATTR_MTIME |	\
+		 UDAX_SETATTR_CTIME)
+
+void fs_iattr_apply(struct fs_inode *i, const struct fs_iattr *a)
+{
+	if (a->mask & UDAX_SETATTR_MODE)
+		i->mode = (i->mode & S_IFMT) | (a->mode & 07777);
+	if (a->mask & UDAX_SETATTR_UID)
+		i->uid = a->uid;
+	if (a->mask & UDAX_SETATTR_GID)
+		i->gid = a->gid;
+	/* chown(2) on Linux, root included: a file (not a directory) loses
+	 * S_ISUID, and S_ISGID when group-executable, unless the same call
+	 * sets the mode. */
+	if ((a->mask & (UDAX_SETATTR_UID | UDAX_SETATTR_GID)) &&
+	    !(a->mask & UDAX_SETATTR_MODE) && !S_ISDIR(i->mode)) {
+		i->mode &= ~(uint32_t)S_ISUID;
+		if (i->mode & S_IXGRP)
+			i->mode &= ~(uint32_t)S_ISGID;
+	}
+	if (a->mask & UDAX_SETATTR_ATIME)
+		i->atime = a->atime;
+	if (a->mask & UDAX_SETATTR_MTIME) {
+		i->mtime = a->mtime;
+		i->times_dirty = false;	/* the lazy mtime is overridden */
+	}
+	i->ctime = a->ctime;
+}
+
+/* A udax_setattr time: resolved (UTIME_NOW), or 0 and @bit dropped from
+ * *@mask (UTIME_OMIT); -EINVAL for a bad tv_nsec. */
+static int sa_time(const struct timespec *ts, int64_t now, unsigned bit,
+		   unsigned *mask, int64_t *out)
+{
+	if (!(*mask & bit))
+		return 0;
+	if (ts->tv_nsec == UTIME_OMIT) {
+		*mask &= ~bit;
+		return 0;
+	}
+	if (ts->tv_nsec == UTIME_NOW) {
+		*out = now;
+		return 0;
+	}
+	if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return fs_error(-EINVAL, "setattr: bad time");
+	*out = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	return 0;
+}
+
+int udax_setattr(struct udax_fs *fs, const char *path,
+		 const struct udax_setattr *sa)
+{
+	struct fs_inode *i = NULL;
+	struct fs_iattr a = { 0 };
+	int64_t now = fs_now();
+	struct dop d;
+	int ret;
+
+	if (!fs || !sa)
+		return fs_error(-EINVAL, "setattr: bad argument");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "setattr");
+	if (sa->mask & ~(SA_ALL | UDAX_SETATTR_NOFOLLOW))
+		return fs_error(-EINVAL, "setattr: unknown mask bits 0x%x", sa->mask);
+	a.mask = sa->mask & SA_ALL;
+	a.mode = (uint32_t)sa->mode;
+	a.uid = (uint32_t)sa->uid;
+	a.gid = (uint32_t)sa->gid;
+	a.ctime = now;
+	ret = sa_time(&sa->atime, now, UDAX_SETATTR_ATIME, &a.mask, &a.atime);
+	if (!ret)
+		ret = sa_time(&sa->mtime, now, UDAX_SETATTR_MTIME, &a.mask, &a.mtime);
+	if (!ret)
+		ret = sa_time(&sa->ctime, now, UDAX_SETATTR_CTIME, &a.mask, &a.ctime);
+	if (ret)
+		return ret;
+	if ((a.mask & UDAX_SETATTR_SIZE) && sa->size > FS_MAX_SIZE)
+		return fs_error(-EFBIG, "setattr: size past the maximum");
+	if (!a.mask)
+		return 0;	/* utimensat(UTIME_OMIT, UTIME_OMIT): nothing */
+	if ((a.mask & (UDAX_SETATTR_SIZE | UDAX_SETATTR_MTIME)) == UDAX_SETATTR_SIZE) {
+		/* A truncate moves mtime too, to the same instant as ctime. */
+		a.mask |= UDAX_SETATTR_MTIME;
+		a.mtime = now;
+	}
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, &i, !(sa->mask & UDAX_SETATTR_NOFOLLOW));
+	if (!ret && (a.mask & UDAX_SETATTR_SIZE) && !S_ISREG(i->mode))
+		ret = fs_error(S_ISDIR(i->mode) ? -EISDIR : -EINVAL,
+			       "setattr: size of a non-regular file");
+	if (ret || (a.mask & UDAX_SETATTR_SIZE)) {
+		pthread_mutex_unlock(&C(fs)->ns_lock);
+		if (!ret) {
+			/* The truncate's path and break, the other attributes
+			 * in its transaction.  Outside ns_lock: a break may
+			 * wait for pins. */
+			pthread_rwlock_wrlock(&i->lock);
+			ret = fs_truncate_attr(fs, i, sa->size, NULL, &a);
+			pthread_rwlock_unlock(&i->lock);
+		}
+		fs_iput(i);
+		return ret;
+	}
+	dop_init(&d, fs, NULL);
+	dop_touch(&d, i);
+	fs_iattr_apply(i, &a);
+	ret = dop_commit(&d);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_iput(i);
+	return ret;
+}
+
 int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode)
 {
 	return setattr(fs, path, ATTR_MODE, mode, 0, 0, NULL);
