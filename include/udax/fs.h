@@ -160,9 +160,27 @@ bool udax_fs_is_shutdown(struct udax_fs *fs);
 
 /* ---- files --------------------------------------------------------------- */
 
-/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND. */
+/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_NOFOLLOW (a symbolic link as the last component: -ELOOP). */
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out);
+/*
+ * Who creates: the owner of an inode that a *_cred call creates (udax_open
+ * and the others create as uid 0, gid 0).  In a directory with S_ISGID the
+ * new inode takes the directory's group instead, a new subdirectory
+ * inherits S_ISGID, and a group-executable S_ISGID file made by a creator
+ * (uid not 0) whose gid is not the directory's loses S_ISGID (Linux's
+ * rule; udax knows no supplementary groups).  Owner and mode are set in
+ * the create's one transaction.  udax checks no permission here.
+ */
+struct udax_cred {
+	uid_t uid;
+	gid_t gid;
+};
+/* udax_open, creating (O_CREAT) as @cred (NULL: uid 0, gid 0). */
+int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
+		   mode_t mode, const struct udax_cred *cred,
+		   struct udax_file **out);
 /* Releases the handle (always).  The last close of an unlinked file frees
  * it: an error doing so (-ENOMEM, -EIO) is returned, and the file stays an
  * orphan on media until the next mount reclaims it. */
@@ -200,16 +218,74 @@ struct udax_stat {
 	uint64_t blocks;		/* 4 KiB blocks allocated */
 	struct timespec atime, mtime, ctime, btime;
 };
+/* Paths: a symbolic link met on the way is followed (at most 40 per call:
+ * -ELOOP); the last component too, except where a call says not
+ * (udax_lstat, udax_readlink, udax_link's source, udax_unlink, udax_rename,
+ * O_NOFOLLOW and O_CREAT | O_EXCL in udax_open). */
 int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st);
+/* udax_stat of a symbolic link itself (S_IFLNK | 0777, size: the target's
+ * length). */
+int udax_lstat(struct udax_fs *fs, const char *path, struct udax_stat *st);
 int udax_fstat(struct udax_file *f, struct udax_stat *st);
 int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode);
 int udax_chown(struct udax_fs *fs, const char *path, uid_t uid, gid_t gid);
 int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[2]);
 
+/*
+ * Several attributes in one transaction: those named in @mask.  Times take
+ * UTIME_NOW and UTIME_OMIT in tv_nsec.  ctime becomes the current time
+ * (or @ctime with UDAX_SETATTR_CTIME) whenever anything changes; with
+ * nothing left to change (a zero mask, every time UTIME_OMIT) the call
+ * does nothing.  A uid or gid change of a non-directory without
+ * UDAX_SETATTR_MODE clears S_ISUID, and S_ISGID when S_IXGRP is set (as
+ * Linux's chown does, for root too; udax_chown does not).  A size change
+ * (regular files: -EISDIR, -EINVAL otherwise; -EFBIG past 16 TiB) is
+ * udax_ftruncate's, layout break included (the mount's break mode), with
+ * the other attributes in its transaction; mtime and ctime move with it
+ * unless set here.  udax checks no permission.  The last component is
+ * followed unless UDAX_SETATTR_NOFOLLOW.
+ */
+#define UDAX_SETATTR_MODE	(1u << 0)
+#define UDAX_SETATTR_UID	(1u << 1)
+#define UDAX_SETATTR_GID	(1u << 2)
+#define UDAX_SETATTR_SIZE	(1u << 3)
+#define UDAX_SETATTR_ATIME	(1u << 4)
+#define UDAX_SETATTR_MTIME	(1u << 5)
+#define UDAX_SETATTR_CTIME	(1u << 6)
+#define UDAX_SETATTR_NOFOLLOW	(1u << 31)	/* a symbolic link itself */
+struct udax_setattr {
+	unsigned mask;			/* UDAX_SETATTR_* */
+	mode_t mode;			/* permission bits (07777) */
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+};
+int udax_setattr(struct udax_fs *fs, const char *path,
+		 const struct udax_setattr *sa);
+
 /* ---- namespace ------------------------------------------------------------- */
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode);
+/* udax_mkdir as @cred (see struct udax_cred; NULL: uid 0, gid 0). */
+int udax_mkdir_cred(struct udax_fs *fs, const char *path, mode_t mode,
+		    const struct udax_cred *cred);
 int udax_rmdir(struct udax_fs *fs, const char *path);
+/*
+ * Make @linkpath a symbolic link to @target (any bytes but NUL, 1 to 4095
+ * of them: -ENOENT empty, -ENAMETOOLONG longer; not resolved now).  It is
+ * stored in the inode up to 144 bytes, in a block of its own beyond.
+ * -EEXIST if @linkpath exists (even as a dangling link).
+ */
+int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath);
+/* udax_symlink as @cred (see struct udax_cred; NULL: uid 0, gid 0). */
+int udax_symlink_cred(struct udax_fs *fs, const char *target,
+		      const char *linkpath, const struct udax_cred *cred);
+/* The target of symbolic link @path (its last component not followed) in
+ * @buf, at most @size bytes, no NUL added: returns the bytes stored.
+ * -EINVAL if @path is not a symbolic link. */
+ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
+		      size_t size);
 int udax_unlink(struct udax_fs *fs, const char *path);
 int udax_unlink_ex(struct udax_fs *fs, const char *path,
 		   const struct udax_break_opts *brk);
@@ -223,7 +299,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 
 struct udax_dirent {
 	uint32_t ino;
-	uint8_t type;			/* DT_REG, DT_DIR */
+	uint8_t type;			/* DT_REG, DT_DIR, DT_LNK */
 	char name[UDAX_NAME_MAX + 1];
 };
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out);

@@ -61,6 +61,15 @@ struct fs_dext {			/* 16 bytes */
 #define FS_DEXT_MAXLEN		0x7fffffffu
 
 #define FS_INLINE_EXT		9
+/*
+ * Symbolic links (S_IFLNK): size = target length, 1..FS_SYMLINK_MAX bytes,
+ * no NUL.  A target of at most FS_SYMLINK_INLINE bytes lives in the
+ * record's extent area (nr_extents 0, the bytes after it zero); a longer
+ * one in one data block mapped as the file's only extent {lblk 0, len 1}.
+ */
+#define FS_SYMLINK_INLINE	(FS_INLINE_EXT * 16)	/* 144 */
+#define FS_SYMLINK_MAX		(FS_BS - 1)
+
 struct fs_dinode {			/* 256 bytes; all zero when free */
 	uint32_t mode, uid, gid, nlink;
 	uint32_t flags, generation;
@@ -107,10 +116,25 @@ struct fs_ddirent {			/* 8 bytes + name, rec_len % 4 == 0 */
 	uint32_t ino;			/* 0: free space */
 	uint16_t rec_len;
 	uint8_t name_len;
-	uint8_t type;			/* DT_REG, DT_DIR */
+	uint8_t type;			/* fs_mode_dtype() of the inode's mode */
 	char name[];
 };
 #define FS_DIRENT_LEN(n)	((8u + (n) + 3u) & ~3u)
+
+/* The directory entry type of an inode of @mode (DT_REG, DT_DIR, DT_LNK...). */
+static inline uint8_t fs_mode_dtype(uint32_t mode)
+{
+	return (uint8_t)((mode & 0170000) >> 12);	/* DT_x == S_IFx >> 12 */
+}
+/* An inode type udax stores: regular, directory, symlink. */
+static inline bool fs_mode_type_valid(uint32_t mode)
+{
+	switch (mode & 0170000) {
+	case 0100000: case 0040000: case 0120000:	/* REG DIR LNK */
+		return true;
+	}
+	return false;
+}
 
 struct fs_djhdr {			/* 64 bytes at journal block 0 */
 	uint64_t magic;
@@ -378,6 +402,11 @@ const struct fs_extent *fs_xmap_seek(const struct fs_inode *ino,
 const struct fs_extent *fs_xmap_next(const struct fs_inode *ino,
 				     struct fs_xpos *p);
 const struct fs_extent *fs_xmap_last(const struct fs_inode *ino);
+/* A one-block map {lblk 0, @pblk} for a new, unpublished inode. */
+int fs_xmap_one_block(struct fs_inode *ino, uint64_t pblk);
+/* inode.c: load a symbolic link's target into ino->symlink (from the
+ * checked record @di, or its block): 0, -EUCLEAN, -ENOMEM. */
+int fs_symlink_load(struct fs_inode *ino, const struct fs_dinode *di);
 /* Drop every leaf of @ino's map (memory only). */
 void fs_xmap_clear(struct fs_inode *ino);
 /* Index of the extent containing lblk, or of the first after it. */
@@ -447,8 +476,22 @@ void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k);
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino);
 void fs_dix_free_all(struct udax_fs *fs);
 
+/* udax_setattr's attributes, resolved (UTIME_NOW is a time here). */
+struct fs_iattr {
+	unsigned mask;			/* UDAX_SETATTR_* */
+	uint32_t mode, uid, gid;
+	int64_t atime, mtime, ctime;
+};
+/* dir.c: set @a's attributes of @ino in memory (the caller commits). */
+void fs_iattr_apply(struct fs_inode *ino, const struct fs_iattr *a);
+/* file.c: truncate @ino (ino->lock held for write) to @size as
+ * udax_ftruncate_ex does, with @a's attributes in the same transaction. */
+int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
+		     const struct udax_break_opts *brk, const struct fs_iattr *a);
+
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
-	       struct fs_inode **out, bool *created);
+	       const struct udax_cred *cred, struct fs_inode **out,
+	       bool *created);
 
 #endif

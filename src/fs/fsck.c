@@ -331,6 +331,28 @@ out:
 	free(eb);
 }
 
+/* A long symbolic link's target: its block holds no NUL in [0, size). */
+static void check_symlink_block(struct fk *k, uint32_t i, struct fk_ino *ii,
+				uint64_t blk, uint32_t off)
+{
+	uint64_t pblk = ii->ext[0].pblk;
+	char *b;
+
+	if (pblk >= k->sb.nr_blocks || k->owner[pblk] != i)
+		return;	/* out of bounds or owned twice: reported already */
+	b = fault_malloc(FS_BS);
+	if (!b) {
+		k->err = -ENOMEM;
+		return;
+	}
+	fk_read(k, pblk * FS_BS, b, FS_BS);
+	if (memchr(b, 0, ii->size))
+		fk_problem(k, UDAX_FSCK_INODE, blk, off, i, FK_FIX_NONE, 0,
+			   "NUL in the symbolic link's target (block %llu)",
+			   (unsigned long long)pblk);
+	free(b);
+}
+
 static void check_inode(struct fk *k, uint32_t i)
 {
 	static const struct fs_dinode zero;
@@ -391,6 +413,9 @@ static void check_inode(struct fk *k, uint32_t i)
 		check_chain(k, i, di, &prev_end, &cap);
 	if (!ii->ext_bad)
 		ii->ext_keep = ii->next;
+	if (S_ISLNK(di->mode) && di->size > FS_SYMLINK_INLINE && ii->next &&
+	    !k->err)
+		check_symlink_block(k, i, ii, blk, off);
 	if (S_ISDIR(di->mode))
 		for (uint32_t x = 0; x < ii->next; x++)
 			k->rep->dir_blocks += ii->ext[x].len;
