@@ -439,7 +439,7 @@ int fs_kept_unwritten(struct fs_kept *k, uint64_t lb, uint64_t nb);
  * deferred free; otherwise the copies go back to the allocator. */
 void fs_kept_finish(struct fs_kept *k, struct fs_break *br, bool committed);
 
-/* dir.c: directory block validators (private copies).  Header: 0 or
+/* dirblk.c: directory block validators (private copies).  Header: 0 or
  * -EUCLEAN.  Record at @off: 0 fine, -EUCLEAN when it does not tile the
  * block (the rest cannot be read), 1 when the record is bad but tiles. */
 uint32_t fs_dirblk_crc(uint32_t ino, const void *b);
@@ -447,10 +447,16 @@ int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why);
 int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
 		    const char **why);
 
-/* dir.c: the media address of block @k of directory @dir (NULL if not
+/* dirblk.c: the media address of block @k of directory @dir (NULL if not
  * mapped), and the same after validating the block (0 or -EUCLEAN). */
 const uint8_t *fs_dir_block_addr(struct fs_inode *dir, uint64_t k);
 int fs_dir_block_check(struct fs_inode *dir, uint64_t k, const uint8_t **out);
+
+/* A name "." or "..". */
+static inline bool fs_name_is_dot(const char *s, size_t n)
+{
+	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
+}
 
 /* dindex.c: a directory's in-memory index (name hash -> record, blocks by
  * room), built at first use by validating every block; ns_lock held. */
