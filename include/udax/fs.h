@@ -290,8 +290,13 @@ int udax_unlink(struct udax_fs *fs, const char *path);
 int udax_unlink_ex(struct udax_fs *fs, const char *path,
 		   const struct udax_break_opts *brk);
 int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath);
-#define UDAX_RENAME_NOREPLACE	(1u << 0)
-/* Atomic; replaces an existing target (a layout break of the target). */
+#define UDAX_RENAME_NOREPLACE	(1u << 0)	/* = Linux RENAME_NOREPLACE */
+#define UDAX_RENAME_EXCHANGE	(1u << 1)	/* = Linux RENAME_EXCHANGE */
+/* Atomic; replaces an existing target (a layout break of the target).
+ * NOREPLACE: -EEXIST if the target exists.  EXCHANGE: both names must
+ * exist (-ENOENT) and swap their inodes, of any types (a directory moved
+ * below itself: -EINVAL); not with NOREPLACE (-EINVAL).  Neither name's
+ * last component is followed. */
 int udax_rename(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		unsigned flags);
 int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
@@ -301,10 +306,31 @@ struct udax_dirent {
 	uint32_t ino;
 	uint8_t type;			/* DT_REG, DT_DIR, DT_LNK */
 	char name[UDAX_NAME_MAX + 1];
+	uint64_t off;			/* cookie of the position after it */
 };
+/* Without "." and ".." (udax_opendir_ex with UDAX_OPENDIR_DOTS for them). */
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out);
-/* 1: an entry was stored, 0: end of directory, <0: error. */
+#define UDAX_OPENDIR_DOTS	(1u << 0)	/* readdir returns "." and ".." first */
+int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
+		    struct udax_dir **out);
+/*
+ * 1: an entry was stored, 0: end of directory, <0: error.  An entry present
+ * from opendir (or seekdir) to the end of the listing is returned exactly
+ * once, whatever is created or removed meanwhile; one created or removed
+ * meanwhile is returned at most once.
+ */
 int udax_readdir(struct udax_dir *d, struct udax_dirent *ent);
+/*
+ * Cookies: udax_telldir gives the position (0: the start; never 0 after an
+ * entry was returned), udax_seekdir goes back to one (any value is safe:
+ * the listing resumes at the first entry at or after it).  A cookie stays
+ * valid for the directory's life, across handles, under concurrent
+ * changes, with the guarantees of udax_readdir from there on; it is
+ * ent->off of the entry before.  For a handle with UDAX_OPENDIR_DOTS, 1
+ * and 2 are the positions after "." and "..".
+ */
+uint64_t udax_telldir(struct udax_dir *d);
+int udax_seekdir(struct udax_dir *d, uint64_t cookie);
 int udax_closedir(struct udax_dir **d);
 
 struct udax_statfs {
