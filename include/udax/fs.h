@@ -160,8 +160,18 @@ bool udax_fs_is_shutdown(struct udax_fs *fs);
 
 /* ---- files --------------------------------------------------------------- */
 
-/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
- * O_NOFOLLOW (a symbolic link as the last component: -ELOOP). */
+/*
+ * @flags: O_RDONLY/O_WRONLY/O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_NOFOLLOW (a symbolic link as the last component: -ELOOP), O_DIRECTORY
+ * (-ENOTDIR on anything else; with O_CREAT -EINVAL), O_SYNC (an in-place
+ * write's times committed before it returns), and, accepted with no
+ * effect, O_DSYNC (every write is durable when it returns), O_DIRECT (DAX
+ * is direct; no alignment needed), O_NOATIME (reads never change atime),
+ * O_CLOEXEC, O_NONBLOCK, O_NOCTTY, O_ASYNC, the kernel's O_LARGEFILE
+ * (0100000) and __FMODE_EXEC (040).  O_PATH and O_TMPFILE: -EOPNOTSUPP
+ * (a FUSE mount never passes them: the kernel serves O_PATH itself and
+ * refuses O_TMPFILE).  Other bits: -EINVAL.
+ */
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out);
 /*
