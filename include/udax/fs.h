@@ -227,6 +227,7 @@ struct udax_stat {
 	uint64_t size;
 	uint64_t blocks;		/* 4 KiB blocks allocated */
 	struct timespec atime, mtime, ctime, btime;
+	uint64_t rdev;			/* S_IFCHR, S_IFBLK: the device (makedev) */
 };
 /* Paths: a symbolic link met on the way is followed (at most 40 per call:
  * -ELOOP); the last component too, except where a call says not
@@ -294,6 +295,16 @@ int udax_symlink_cred(struct udax_fs *fs, const char *target,
 /* The target of symbolic link @path (its last component not followed) in
  * @buf, at most @size bytes, no NUL added: returns the bytes stored.
  * -EINVAL if @path is not a symbolic link. */
+/*
+ * Make @path a special file as @cred (NULL: uid 0, gid 0; struct
+ * udax_cred's rules): @mode's type S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK
+ * (S_IFREG or 0: an empty regular file; others -EINVAL), @rdev the device
+ * of S_IFCHR / S_IFBLK (major < 4096, minor < 2^20: -EINVAL beyond; stat's
+ * rdev).  Special files are inode types only: udax_open of one is -ENXIO
+ * (the kernel serves FIFOs, sockets and devices of a FUSE mount itself).
+ */
+int udax_mknod(struct udax_fs *fs, const char *path, mode_t mode, dev_t rdev,
+	       const struct udax_cred *cred);
 ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
 		      size_t size);
 int udax_unlink(struct udax_fs *fs, const char *path);
@@ -314,7 +325,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 
 struct udax_dirent {
 	uint32_t ino;
-	uint8_t type;			/* DT_REG, DT_DIR, DT_LNK */
+	uint8_t type;			/* DT_REG, DT_DIR, DT_LNK, DT_FIFO, ... */
 	char name[UDAX_NAME_MAX + 1];
 	uint64_t off;			/* cookie of the position after it */
 };

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <udax/crc32c.h>
 
 #include "common/crc32c_shift.h"
@@ -897,6 +898,7 @@ struct mk {
 	const struct udax_cred *cred;	/* NULL: uid 0, gid 0 */
 	const char *target;		/* S_IFLNK */
 	size_t tlen;
+	uint32_t rdev;			/* S_IFCHR, S_IFBLK: encoded */
 };
 
 /*
@@ -1000,6 +1002,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	pthread_mutex_unlock(&C(fs)->alloc_lock);
 	i->uid = uid;
 	i->gid = gid;
+	i->rdev = mk->rdev;
 	i->nlink = S_ISDIR(mode) ? 2 : 1;
 	i->parent = S_ISDIR(mode) ? dir->ino : 0;
 	dop_init(&d, fs, NULL);
@@ -1154,6 +1157,52 @@ int udax_symlink_cred(struct udax_fs *fs, const char *target,
 			ret = create(fs, &nd, &(struct mk){ .mode = S_IFLNK | 0777, .cred = cred,
 					  .target = target, .tlen = tlen },
 				     &i);
+			if (!ret)
+				fs_iput(i);
+		} else if (ret == -ENOTDIR && nd.slash) {
+			ret = fs_error(-EEXIST, "file exists");
+		}
+		fs_iput(nd.dir);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int udax_mknod(struct udax_fs *fs, const char *path, mode_t mode, dev_t rdev,
+	       const struct udax_cred *cred)
+{
+	struct mk mk = { .mode = mode & (S_IFMT | 07777), .cred = cred };
+	struct fs_inode *i = NULL;
+	struct nd nd;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "mknod");
+	if (!(mode & S_IFMT))
+		mk.mode |= S_IFREG;	/* mknod(2): 0 is a regular file */
+	if (S_ISDIR(mk.mode) || S_ISLNK(mk.mode) || !fs_mode_type_valid(mk.mode))
+		return fs_error(-EINVAL, "mknod: not a file, FIFO, socket or device");
+	if (S_ISCHR(mk.mode) || S_ISBLK(mk.mode)) {
+		if (major(rdev) > 0xfff || minor(rdev) > 0xfffff)
+			return fs_error(-EINVAL, "mknod: device number beyond 12:20 bits");
+		mk.rdev = fs_rdev_encode(major(rdev), minor(rdev));
+	}
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (!ret) {
+		ret = nd_last(fs, &nd, &i, false);
+		if (!ret) {
+			fs_iput(i);
+			ret = fs_error(-EEXIST, "file exists");
+		} else if (ret == -ENOENT && nd.slash) {
+			ret = fs_error(-ENOENT, "mknod: trailing slash");
+		} else if (ret == -ENOENT) {
+			ret = create(fs, &nd, &mk, &i);
 			if (!ret)
 				fs_iput(i);
 		} else if (ret == -ENOTDIR && nd.slash) {

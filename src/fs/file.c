@@ -100,6 +100,11 @@ int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
 		free(f);
 		return fs_error(-EISDIR, "open: is a directory");
 	}
+	if (fs_mode_special(i->mode)) {
+		fs_iput(i);
+		free(f);
+		return fs_error(-ENXIO, "open: a FIFO, socket or device has no data here");
+	}
 	if ((flags & O_DIRECTORY) && !S_ISDIR(i->mode)) {
 		fs_iput(i);
 		free(f);
