@@ -79,7 +79,7 @@ struct fs_dinode {			/* 256 bytes; all zero when free */
 	uint32_t ext_blocks;		/* leaves in the extent list (0: inline) */
 	uint64_t ext_next;		/* first leaf, 0: none */
 	uint32_t parent;		/* directories: inode of ".." */
-	uint32_t reserved0;
+	uint32_t rdev;			/* S_IFCHR, S_IFBLK: Linux new_encode_dev; else 0 */
 	uint64_t reserved1;
 	struct fs_dext ext[FS_INLINE_EXT];	/* nr_extents <= 9: all of them */
 	uint8_t reserved2[12];
@@ -126,14 +126,37 @@ static inline uint8_t fs_mode_dtype(uint32_t mode)
 {
 	return (uint8_t)((mode & 0170000) >> 12);	/* DT_x == S_IFx >> 12 */
 }
-/* An inode type udax stores: regular, directory, symlink. */
+/* An inode type udax stores: regular, directory, symlink, special. */
 static inline bool fs_mode_type_valid(uint32_t mode)
 {
 	switch (mode & 0170000) {
 	case 0100000: case 0040000: case 0120000:	/* REG DIR LNK */
+	case 0010000: case 0140000:			/* FIFO SOCK */
+	case 0020000: case 0060000:			/* CHR BLK */
 		return true;
 	}
 	return false;
+}
+/* Device numbers on media: Linux's new_encode_dev (12-bit major, 20-bit
+ * minor in 32 bits). */
+static inline uint32_t fs_rdev_encode(uint32_t major, uint32_t minor)
+{
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+static inline uint64_t fs_rdev_decode(uint32_t r)
+{
+	uint64_t major = (r & 0xfff00) >> 8, minor = (r & 0xff) | ((r >> 12) & 0xfff00);
+
+	/* glibc's makedev() encoding of dev_t */
+	return ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) |
+	       ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
+}
+/* A FIFO, socket or device: no data, no extents. */
+static inline bool fs_mode_special(uint32_t mode)
+{
+	uint32_t t = mode & 0170000;
+
+	return t == 0010000 || t == 0140000 || t == 0020000 || t == 0060000;
 }
 
 struct fs_djhdr {			/* 64 bytes at journal block 0 */

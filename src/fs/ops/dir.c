@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <udax/crc32c.h>
 
 #include "common/crc32c_shift.h"
@@ -803,6 +804,7 @@ struct mk {
 	const struct udax_cred *cred;	/* NULL: uid 0, gid 0 */
 	const char *target;		/* S_IFLNK */
 	size_t tlen;
+	uint32_t rdev;			/* S_IFCHR, S_IFBLK: encoded */
 };
 
 /*
@@ -906,6 +908,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	pthread_mutex_unlock(&C(fs)->alloc_lock);
 	i->uid = uid;
 	i->gid = gid;
+	i->rdev = mk->rdev;
 	i->nlink = S_ISDIR(mode) ? 2 : 1;
 	i->parent = S_ISDIR(mode) ? dir->ino : 0;
 	dop_init(&d, fs, NULL);
@@ -1060,6 +1063,52 @@ int udax_symlink_cred(struct udax_fs *fs, const char *target,
 			ret = create(fs, &nd, &(struct mk){ .mode = S_IFLNK | 0777, .cred = cred,
 					  .target = target, .tlen = tlen },
 				     &i);
+			if (!ret)
+				fs_iput(i);
+		} else if (ret == -ENOTDIR && nd.slash) {
+			ret = fs_error(-EEXIST, "file exists");
+		}
+		fs_iput(nd.dir);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int udax_mknod(struct udax_fs *fs, const char *path, mode_t mode, dev_t rdev,
+	       const struct udax_cred *cred)
+{
+	struct mk mk = { .mode = mode & (S_IFMT | 07777), .cred = cred };
+	struct fs_inode *i = NULL;
+	struct nd nd;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "mknod");
+	if (!(mode & S_IFMT))
+		mk.mode |= S_IFREG;	/* mknod(2): 0 is a regular file */
+	if (S_ISDIR(mk.mode) || S_ISLNK(mk.mode) || !fs_mode_type_valid(mk.mode))
+		return fs_error(-EINVAL, "mknod: not a file, FIFO, socket or device");
+	if (S_ISCHR(mk.mode) || S_ISBLK(mk.mode)) {
+		if (major(rdev) > 0xfff || minor(rdev) > 0xfffff)
+			return fs_error(-EINVAL, "mknod: device number beyond 12:20 bits");
+		mk.rdev = fs_rdev_encode(major(rdev), minor(rdev));
+	}
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (!ret) {
+		ret = nd_last(fs, &nd, &i, false);
+		if (!ret) {
+			fs_iput(i);
+			ret = fs_error(-EEXIST, "file exists");
+		} else if (ret == -ENOENT && nd.slash) {
+			ret = fs_error(-ENOENT, "mknod: trailing slash");
+		} else if (ret == -ENOENT) {
+			ret = create(fs, &nd, &mk, &i);
 			if (!ret)
 				fs_iput(i);
 		} else if (ret == -ENOTDIR && nd.slash) {
@@ -1267,6 +1316,85 @@ unlock:
 	return ret;
 }
 
+/* 0 if directory @dir is not @top nor below it: -EINVAL if it is (a
+ * move of @top into @dir would make a loop). */
+static int not_below(struct udax_fs *fs, struct fs_inode *dir,
+		     struct fs_inode *top)
+{
+	uint32_t p = dir->ino;
+	int ret;
+
+	for (unsigned depth = 0; ; depth++) {
+		struct fs_inode *pi;
+
+		if (p == top->ino)
+			return fs_error(-EINVAL, "cannot move a directory into itself");
+		if (p == UDAX_ROOT_INO)
+			return 0;
+		if (depth > C(fs)->sb.nr_inodes)
+			return fs_error(-EUCLEAN, "directory parent loop");
+		ret = fs_iget(fs, p, &pi);
+		if (ret)
+			return ret;
+		p = pi->parent;
+		fs_iput(pi);
+	}
+}
+
+/*
+ * RENAME_EXCHANGE: entry @ls of @od (naming @src) and @lt of @nd (naming
+ * @tgt) swap inodes in one transaction; directories change parents (and
+ * the parents' link counts follow) when they move.
+ */
+static int rename_exchange(struct udax_fs *fs, struct fs_inode *od,
+			   struct fs_inode *nd, const struct dloc *ls,
+			   const struct dloc *lt, struct fs_inode *src,
+			   struct fs_inode *tgt, const struct udax_break_opts *brk)
+{
+	bool sdir = S_ISDIR(src->mode), tdir = S_ISDIR(tgt->mode);
+	struct dop d;
+	int ret = 0;
+
+	if (od != nd) {
+		if (sdir)
+			ret = not_below(fs, nd, src);
+		if (!ret && tdir)
+			ret = not_below(fs, od, tgt);
+		if (ret)
+			return ret;
+		if ((sdir && !tdir && nd->nlink >= UINT32_MAX - 1) ||
+		    (tdir && !sdir && od->nlink >= UINT32_MAX - 1))
+			return fs_error(-EMLINK, "too many links");
+	}
+	dop_init(&d, fs, brk);
+	dop_touch(&d, od);
+	dop_touch(&d, nd);
+	dop_touch(&d, src);
+	dop_touch(&d, tgt);
+	ret = dir_set(&d, od, ls, tgt->ino, dtype(tgt->mode));
+	if (!ret)
+		ret = dir_set(&d, nd, lt, src->ino, dtype(src->mode));
+	if (ret) {
+		dop_end(&d, false);
+		return ret;
+	}
+	if (od != nd) {
+		if (sdir) {
+			src->parent = nd->ino;
+			od->nlink--;
+			nd->nlink++;
+		}
+		if (tdir) {
+			tgt->parent = od->ino;
+			nd->nlink--;
+			od->nlink++;
+		}
+	}
+	src->ctime = tgt->ctime = d.now;
+	od->mtime = od->ctime = nd->mtime = nd->ctime = d.now;
+	return dop_commit(&d);
+}
+
 int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		   unsigned flags, const struct udax_break_opts *brk)
 {
@@ -1281,8 +1409,10 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "rename");
-	if (flags & ~UDAX_RENAME_NOREPLACE)
+	if (flags & ~(UDAX_RENAME_NOREPLACE | UDAX_RENAME_EXCHANGE))
 		return fs_error(-EINVAL, "rename: unknown flags");
+	if ((flags & UDAX_RENAME_NOREPLACE) && (flags & UDAX_RENAME_EXCHANGE))
+		return fs_error(-EINVAL, "rename: NOREPLACE with EXCHANGE");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -1313,7 +1443,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 	if (ret)
 		goto out;
 	sdir = S_ISDIR(src->mode);
-	if ((o.slash || n.slash) && !sdir) {
+	if ((o.slash || (n.slash && !(flags & UDAX_RENAME_EXCHANGE))) && !sdir) {
 		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
 		goto out;
 	}
@@ -1322,7 +1452,21 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		ret = have;
 		goto out;
 	}
-	if (have) {
+	if (!have && (flags & UDAX_RENAME_EXCHANGE)) {
+		ret = fs_error(-ENOENT, "rename: nothing to exchange with");
+		goto out;
+	}
+	if (have && (flags & UDAX_RENAME_EXCHANGE)) {
+		if (lt.ino == src->ino) {
+			ret = 0;	/* a file with itself: nothing */
+			goto out;
+		}
+		ret = fs_iget(fs, lt.ino, &tgt);
+		if (!ret && n.slash && !S_ISDIR(tgt->mode))
+			ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
+		if (ret)
+			goto out;
+	} else if (have) {
 		if (flags & UDAX_RENAME_NOREPLACE) {
 			ret = fs_error(-EEXIST, "target exists");
 			goto out;
@@ -1351,29 +1495,15 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 			}
 		}
 	}
+	if (flags & UDAX_RENAME_EXCHANGE) {
+		ret = rename_exchange(fs, od, ndir, &ls, &lt, src, tgt, brk);
+		goto out;
+	}
 	if (sdir && od != ndir) {
 		/* Loop check: the new parent must not be src or below it. */
-		uint32_t p = ndir->ino;
-
-		for (unsigned depth = 0; ; depth++) {
-			struct fs_inode *pi;
-
-			if (p == src->ino) {
-				ret = fs_error(-EINVAL, "cannot move a directory into itself");
-				goto out;
-			}
-			if (p == UDAX_ROOT_INO)
-				break;
-			if (depth > C(fs)->sb.nr_inodes) {
-				ret = fs_error(-EUCLEAN, "directory parent loop");
-				goto out;
-			}
-			ret = fs_iget(fs, p, &pi);
-			if (ret)
-				goto out;
-			p = pi->parent;
-			fs_iput(pi);
-		}
+		ret = not_below(fs, ndir, src);
+		if (ret)
+			goto out;
 		if (!tgt && ndir->nlink >= UINT32_MAX - 1) {
 			ret = fs_error(-EMLINK, "too many links");
 			goto out;
@@ -1664,9 +1794,17 @@ struct udax_dir {
 	struct fs_inode *ino;
 	uint64_t k;
 	uint32_t off;
+	unsigned flags;			/* UDAX_OPENDIR_* */
+	unsigned dots;			/* "." and ".." returned so far */
 };
 
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
+{
+	return udax_opendir_ex(fs, path, 0, out);
+}
+
+int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
+		    struct udax_dir **out)
 {
 	struct fs_inode *i = NULL;
 	struct udax_dir *d;
@@ -1693,7 +1831,49 @@ int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 	d->fs = fs;
 	d->ino = i;
 	d->off = sizeof(struct fs_ddirhdr);
+	d->flags = flags;
 	*out = d;
+	return 0;
+}
+
+/*
+ * Cookies (udax_telldir): 0 is the start; with UDAX_OPENDIR_DOTS 1 is
+ * after "." and 2 after ".."; an entry's position is block * 4096 + the
+ * offset of its record (>= 16), so the cookie after it is the offset of
+ * the next record.  Records never move (see udax_readdir), so a cookie
+ * stays valid however the directory changes.
+ */
+static uint64_t dir_tell(const struct udax_dir *d)
+{
+	if ((d->flags & UDAX_OPENDIR_DOTS) && d->dots < 2 && !d->k &&
+	    d->off == sizeof(struct fs_ddirhdr))
+		return d->dots;
+	if (!d->k && d->off == sizeof(struct fs_ddirhdr))
+		return (d->flags & UDAX_OPENDIR_DOTS) ? 2 : 0;
+	/* A block's start is its first record: one cookie for both. */
+	return d->k * FS_BS + (d->off == sizeof(struct fs_ddirhdr) ? 0 : d->off);
+}
+
+uint64_t udax_telldir(struct udax_dir *d)
+{
+	if (!d || fork_inherited(d->fs->fork_gen))
+		return 0;
+	return dir_tell(d);
+}
+
+int udax_seekdir(struct udax_dir *d, uint64_t cookie)
+{
+	if (!d)
+		return fs_error(-EINVAL, "seekdir: no directory");
+	if (fork_inherited(d->fs->fork_gen))
+		return fs_err_inherited(d->fs, "seekdir");
+	if (cookie / FS_BS >= FS_MAX_LBLK)
+		return fs_error(-EINVAL, "seekdir: cookie out of range");
+	d->dots = (d->flags & UDAX_OPENDIR_DOTS) ? (cookie < 2 ? (unsigned)cookie : 2) : 2;
+	d->k = cookie / FS_BS;
+	d->off = (uint32_t)(cookie % FS_BS);
+	if (d->off < sizeof(struct fs_ddirhdr))
+		d->off = sizeof(struct fs_ddirhdr);
 	return 0;
 }
 
@@ -1714,7 +1894,20 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 		return fs_error(-EINVAL, "readdir: bad argument");
 	if (fork_inherited(d->fs->fork_gen))
 		return fs_err_inherited(d->fs, "readdir");
+	if (!(d->flags & UDAX_OPENDIR_DOTS))
+		d->dots = 2;
 	pthread_mutex_lock(&C(d->fs)->ns_lock);
+	if (d->dots < 2) {
+		/* "." is the directory, ".." its parent field (the root's
+		 * own number for the root). */
+		ent->ino = d->dots ? d->ino->parent : d->ino->ino;
+		ent->type = DT_DIR;
+		memcpy(ent->name, "..", d->dots + 1);
+		ent->name[d->dots + 1] = 0;
+		ent->off = ++d->dots;
+		pthread_mutex_unlock(&C(d->fs)->ns_lock);
+		return 1;
+	}
 	if (d->ino->nlink)
 		ret = fs_dix_get(d->fs, d->ino, &x);	/* blocks validated */
 	while (!ret && d->ino->nlink && d->k < d->ino->size / FS_BS) {
@@ -1732,6 +1925,7 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 				memcpy(ent->name, e->name, e->name_len);
 				ent->name[e->name_len] = 0;
 				d->off = off + e->rec_len;
+				ent->off = dir_tell(d);
 				ret = 1;
 				break;
 			}
