@@ -364,18 +364,23 @@ static int normalize(const char *in, char *out)
 /*
  * Where @path (relative to @dirfd) lives.  1: on udax, *@m and @inner (the
  * path inside the file system, PATH_MAX) set; 0: the kernel's (including
- * a prefix whose device did not mount); <0: an errno.  Relative paths are
- * udax ones when the base is: a udax directory descriptor, or the cwd
- * after a chdir into udax (kept here, the kernel's cwd is unchanged).
+ * a prefix whose device did not mount); 2: the kernel's, but only by the
+ * normalised absolute path left in @inner (the lookup started in udax and
+ * left it by "..": the kernel cannot walk through udax); <0: an errno.
+ * Relative paths are udax ones when the base is: a udax directory
+ * descriptor, or the cwd after a chdir into udax (kept here, the kernel's
+ * cwd is unchanged).
  */
 int pl_resolve(int dirfd, const char *path, struct pmount **m, char *inner)
 {
 	char buf[PATH_MAX], norm[PATH_MAX];
 	const char *abs = path;
+	bool via_udax = false;
 
 	if (!pl_nmounts || pl_inside || !path)
 		return 0;
 	if (path[0] != '/') {
+		via_udax = true;
 		struct pdesc *d;
 		int n;
 
@@ -402,6 +407,9 @@ int pl_resolve(int dirfd, const char *path, struct pmount **m, char *inner)
 	for (int i = 0; i < pl_nmounts; i++) {
 		struct pmount *pm = &pl_mounts[i];
 
+		if (!strncmp(abs, pm->prefix, pm->plen) &&
+		    (!abs[pm->plen] || abs[pm->plen] == '/'))
+			via_udax = true;
 		if (strncmp(norm, pm->prefix, pm->plen) ||
 		    (norm[pm->plen] && norm[pm->plen] != '/'))
 			continue;
@@ -410,6 +418,10 @@ int pl_resolve(int dirfd, const char *path, struct pmount **m, char *inner)
 		strcpy(inner, norm[pm->plen] ? norm + pm->plen : "/");
 		*m = pm;
 		return 1;
+	}
+	if (via_udax) {
+		strcpy(inner, norm);
+		return 2;
 	}
 	return 0;
 }

@@ -77,11 +77,18 @@ struct upath {
 	char in[PATH_MAX];
 };
 
-/* 1: udax (@u filled), 0: the kernel's, -1: errno set. */
-static int upath(int dirfd, const char *path, struct upath *u)
+/*
+ * 1: udax (@u filled), 0: the kernel's (*@path may then be replaced by the
+ * normalised absolute path in @u->in), -1: errno set.
+ */
+static int upath(int dirfd, const char **path, struct upath *u)
 {
-	int ret = pl_resolve(dirfd, path, &u->m, u->in);
+	int ret = pl_resolve(dirfd, *path, &u->m, u->in);
 
+	if (ret == 2) {
+		*path = u->in;
+		return 0;
+	}
 	return ret < 0 ? (int)err(ret) : ret;
 }
 
@@ -150,7 +157,7 @@ static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 
 	if (empty_path(path) && (flags & AT_EMPTY_PATH) && pl_is_udax_fd(dirfd))
 		return do_fstat(dirfd, st);
-	r = upath(dirfd, path, &u);
+	r = upath(dirfd, &path, &u);
 	if (r <= 0)
 		return r < 0 ? -1 : PL_REAL(fstatat)(dirfd, path, st, flags);
 	return stat_path(&u, st);
@@ -159,7 +166,7 @@ static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 PL_EXPORT int stat(const char *path, struct stat *st)
 {
 	struct upath u;
-	int r = upath(AT_FDCWD, path, &u);
+	int r = upath(AT_FDCWD, &path, &u);
 
 	return r <= 0 ? (r < 0 ? -1 : PL_REAL(stat)(path, st)) : stat_path(&u, st);
 }
@@ -167,7 +174,7 @@ PL_EXPORT int stat(const char *path, struct stat *st)
 PL_EXPORT int lstat(const char *path, struct stat *st)
 {
 	struct upath u;
-	int r = upath(AT_FDCWD, path, &u);
+	int r = upath(AT_FDCWD, &path, &u);
 
 	return r <= 0 ? (r < 0 ? -1 : PL_REAL(lstat)(path, st)) : stat_path(&u, st);
 }
@@ -278,7 +285,7 @@ PL_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struc
 		u.m = d->m;
 		pl_desc_put(d);
 	} else {
-		r = upath(dirfd, path, &u);
+		r = upath(dirfd, &path, &u);
 		if (r <= 0)
 			return r < 0 ? -1 : PL_REAL(statx)(dirfd, path, flags, mask, sx);
 		ret = udax_stat(u.m->fs, u.in, &us);
@@ -349,7 +356,7 @@ static int open_udax(struct upath *u, int flags, mode_t mode)
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct upath u;
-	int r = upath(dirfd, path, &u);
+	int r = upath(dirfd, &path, &u);
 
 	if (r <= 0)
 		return r < 0 ? -1 : PL_REAL(openat)(dirfd, path, flags, mode);
@@ -900,7 +907,7 @@ PL_EXPORT int truncate(const char *path, off_t size)
 {
 	struct udax_file *f = NULL;
 	struct upath u;
-	int r = upath(AT_FDCWD, path, &u);
+	int r = upath(AT_FDCWD, &path, &u);
 
 	if (r <= 0)
 		return r < 0 ? -1 : PL_REAL(truncate)(path, size);
@@ -1058,7 +1065,7 @@ PL_EXPORT int statfs(const char *path, struct statfs *st)
 {
 	struct upath u;
 	struct stat sb;
-	int r = upath(AT_FDCWD, path, &u);
+	int r = upath(AT_FDCWD, &path, &u);
 
 	if (r <= 0)
 		return r < 0 ? -1 : PL_REAL(statfs)(path, st);
@@ -1093,7 +1100,7 @@ PL_EXPORT int statvfs(const char *path, struct statvfs *v)
 {
 	struct statfs s;
 	struct upath u;
-	int r = upath(AT_FDCWD, path, &u);
+	int r = upath(AT_FDCWD, &path, &u);
 
 	if (r <= 0)
 		return r < 0 ? -1 : PL_REAL(statvfs)(path, v);
@@ -1296,7 +1303,7 @@ PL_EXPORT int flock(int fd, int op)
 
 #define PATH_CALL(dirfd, path, realcall, udaxcall) ({			\
 	struct upath u_;						\
-	int r_ = upath(dirfd, path, &u_);				\
+	int r_ = upath(dirfd, &path, &u_);				\
 	if (r_ <= 0)							\
 		return r_ < 0 ? -1 : realcall;				\
 	PL_DEBUG("%s %s%s", __func__, u_.m->prefix, u_.in);		\
@@ -1358,7 +1365,7 @@ PL_EXPORT int mkfifoat(int dirfd, const char *path, mode_t mode)
  * Two paths: both udax on the same file system, both the kernel's, or
  * EXDEV (what rename and link say across file systems).
  */
-static int two_paths(int d1, const char *p1, int d2, const char *p2,
+static int two_paths(int d1, const char **p1, int d2, const char **p2,
 		     struct upath *u1, struct upath *u2)
 {
 	int r1 = upath(d1, p1, u1), r2;
@@ -1382,7 +1389,7 @@ static int do_renameat2(int d1, const char *p1, int d2, const char *p2, unsigned
 
 	if (!u)
 		return (int)err(-ENOMEM);
-	r = two_paths(d1, p1, d2, p2, &u[0], &u[1]);
+	r = two_paths(d1, &p1, d2, &p2, &u[0], &u[1]);
 	if (r == 0)
 		r = PL_REAL(renameat2)(d1, p1, d2, p2, flags);
 	else if (r == 1)
@@ -1395,16 +1402,7 @@ static int do_renameat2(int d1, const char *p1, int d2, const char *p2, unsigned
 
 PL_EXPORT int rename(const char *p1, const char *p2)
 {
-	struct upath *u = malloc(2 * sizeof(*u));
-	int r;
-
-	if (!u)
-		return (int)err(-ENOMEM);
-	r = two_paths(AT_FDCWD, p1, AT_FDCWD, p2, &u[0], &u[1]);
-	free(u);
-	if (r == 0)
-		return PL_REAL(rename)(p1, p2);
-	return r < 0 ? r : do_renameat2(AT_FDCWD, p1, AT_FDCWD, p2, 0);
+	return do_renameat2(AT_FDCWD, p1, AT_FDCWD, p2, 0);
 }
 
 PL_EXPORT int renameat(int d1, const char *p1, int d2, const char *p2)
@@ -1424,7 +1422,7 @@ static int do_linkat(int d1, const char *p1, int d2, const char *p2, int flags, 
 
 	if (!u)
 		return (int)err(-ENOMEM);
-	r = two_paths(d1, p1, d2, p2, &u[0], &u[1]);
+	r = two_paths(d1, &p1, d2, &p2, &u[0], &u[1]);
 	if (r == 0)
 		r = plain ? PL_REAL(link)(p1, p2) : PL_REAL(linkat)(d1, p1, d2, p2, flags);
 	else if (r == 1)
@@ -1670,7 +1668,7 @@ static int chdir_udax(struct upath *u)
 PL_EXPORT int chdir(const char *path)
 {
 	struct upath u;
-	int r = upath(AT_FDCWD, path, &u);
+	int r = upath(AT_FDCWD, &path, &u);
 
 	if (r < 0)
 		return -1;
@@ -1941,7 +1939,7 @@ PL_EXPORT DIR *opendir(const char *path)
 {
 	struct upath u;
 	DIR *dir;
-	int r = upath(AT_FDCWD, path, &u), fd;
+	int r = upath(AT_FDCWD, &path, &u), fd;
 
 	if (r <= 0)
 		return r < 0 ? NULL : PL_REAL(opendir)(path);
@@ -2171,7 +2169,7 @@ static FILE *stream_on(int fd, const char *mode)
 PL_EXPORT FILE *fopen(const char *path, const char *mode)
 {
 	struct upath u;
-	int r = upath(AT_FDCWD, path, &u), flags, fd;
+	int r = upath(AT_FDCWD, &path, &u), flags, fd;
 
 	if (r <= 0)
 		return r < 0 ? NULL : PL_REAL(fopen)(path, mode);
@@ -2199,7 +2197,7 @@ PL_EXPORT FILE *fdopen(int fd, const char *mode)
 PL_EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
 {
 	struct upath u;
-	int r = given(path) ? upath(AT_FDCWD, path, &u) : 0;
+	int r = given(path) ? upath(AT_FDCWD, &path, &u) : 0;
 
 	if (r < 0)
 		return NULL;
