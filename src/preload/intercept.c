@@ -57,6 +57,13 @@ static long err(long ret)
 	return ret;
 }
 
+/* The same for functions returning a pointer: NULL. */
+static void *err_null(long ret)
+{
+	errno = (int)-ret;
+	return NULL;
+}
+
 /*
  * libc declares path arguments nonnull, yet "" with AT_EMPTY_PATH and NULL
  * (utimensat, freopen) are valid: test them out of the compiler's sight.
@@ -320,7 +327,8 @@ static int open_udax(struct upath *u, int flags, mode_t mode)
 		acc = O_RDONLY;
 		flags &= O_PATH | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW;
 	}
-	uflags = acc | (flags & (O_CREAT | O_EXCL | O_APPEND));
+	/* O_APPEND is the description's (F_SETFL may change it): desc_write appends. */
+	uflags = acc | (flags & (O_CREAT | O_EXCL));
 	if ((flags & O_TRUNC) && acc != O_RDONLY)
 		uflags |= O_TRUNC;
 	ret = udax_open(u->m->fs, u->in, uflags, pl_apply_umask(mode & 07777), &f);
@@ -1913,18 +1921,18 @@ static DIR *pdir_open(int fd)
 
 	if (!d->isdir) {
 		pl_desc_put(d);
-		return (DIR *)err(-ENOTDIR);
+		return err_null(-ENOTDIR);
 	}
 	pd = calloc(1, sizeof(*pd));
 	if (!pd) {
 		pl_desc_put(d);
-		return (DIR *)err(-ENOMEM);
+		return err_null(-ENOMEM);
 	}
 	ret = udax_opendir(d->m->fs, d->path, &pd->ud);
 	pl_desc_put(d);
 	if (ret) {
 		free(pd);
-		return (DIR *)err(ret);
+		return err_null(ret);
 	}
 	pd->fd = fd;
 	pthread_mutex_lock(&dirs_lock);
@@ -2175,7 +2183,7 @@ PL_EXPORT FILE *fopen(const char *path, const char *mode)
 		return r < 0 ? NULL : PL_REAL(fopen)(path, mode);
 	flags = stdio_flags(mode);
 	if (flags < 0)
-		return (FILE *)err(-EINVAL);
+		return err_null(-EINVAL);
 	fd = open_udax(&u, flags, 0666);
 	return fd < 0 ? NULL : stream_on(fd, mode);
 }
@@ -2190,7 +2198,7 @@ PL_EXPORT FILE *fdopen(int fd, const char *mode)
 	if (!pl_is_udax_fd(fd))
 		return PL_REAL(fdopen)(fd, mode);
 	if (stdio_flags(mode) < 0)
-		return (FILE *)err(-EINVAL);
+		return err_null(-EINVAL);
 	return fopencookie((void *)(intptr_t)fd, mode, cookie_io);
 }
 
@@ -2203,7 +2211,7 @@ PL_EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
 		return NULL;
 	if (!r)
 		return PL_REAL(freopen)(path, mode, fp);
-	return (FILE *)err(-EOPNOTSUPP);
+	return err_null(-EOPNOTSUPP);
 }
 
 PL_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
