@@ -211,7 +211,8 @@ static int mount_locked(struct pmount *m)
 
 	ret = udax_dev_open(m->spec, NULL, &dev);
 	if (ret) {
-		why = udax_dev_last_error();
+		why = ret == -ENOENT ? "no such file: make one with udax mkfs -s SIZE FILE" :
+		      udax_dev_last_error();
 		goto fail;
 	}
 	if (mem) {
