@@ -256,7 +256,16 @@ static void dirs(void)
 	}
 	CHECK(n == 7 && seen == 0x1f);
 	rewinddir(d);
-	CHECK((e = readdir(d)) && !strcmp(e->d_name, "."));
+	{
+		struct stat sd, sr;
+
+		CHECK(stat(P("dir"), &sd) == 0 && stat(root, &sr) == 0);
+		CHECK((e = readdir(d)) && !strcmp(e->d_name, ".") && e->d_ino == sd.st_ino);
+		CHECK((e = readdir(d)) && !strcmp(e->d_name, "..") && e->d_ino == sr.st_ino);
+		CHECK(telldir(d) == 2);
+		seekdir(d, 1);
+		CHECK((e = readdir(d)) && !strcmp(e->d_name, ".."));
+	}
 	CHECK(closedir(d) == 0);
 	fd = open(P("dir"), O_RDONLY | O_DIRECTORY);
 	d = fdopendir(fd);

@@ -1886,6 +1886,7 @@ struct pdir {
 	int fd;				/* a udax descriptor of the directory */
 	struct udax_dir *ud;
 	long pos;			/* entries returned, "." and ".." included */
+	ino_t ino[2];			/* of "." and ".." */
 	struct dirent ent;
 };
 
@@ -1929,6 +1930,18 @@ static DIR *pdir_open(int fd)
 		return err_null(-ENOMEM);
 	}
 	ret = udax_opendir(d->m->fs, d->path, &pd->ud);
+	if (!ret) {
+		/* Real inode numbers for "." and "..": some programs skip d_ino 0. */
+		char parent[PATH_MAX], *slash;
+		struct udax_stat st;
+
+		pd->ino[0] = d->ino;
+		snprintf(parent, sizeof(parent), "%s", d->path);
+		slash = strrchr(parent, '/');
+		if (slash)
+			slash[slash == parent] = '\0';
+		pd->ino[1] = udax_stat(d->m->fs, parent, &st) ? d->ino : st.ino;
+	}
 	pl_desc_put(d);
 	if (ret) {
 		free(pd);
@@ -1977,7 +1990,7 @@ static struct dirent *pdir_read(struct pdir *pd)
 	int ret;
 
 	if (pd->pos < 2) {
-		pd->ent.d_ino = 0;
+		pd->ent.d_ino = pd->ino[pd->pos];
 		pd->ent.d_type = DT_DIR;
 		strcpy(pd->ent.d_name, pd->pos ? ".." : ".");
 	} else {
