@@ -386,6 +386,8 @@ int pl_resolve(int dirfd, const char *path, struct pmount **m, char *inner)
 		int n;
 
 		if (dirfd == AT_FDCWD) {
+			if (!__atomic_load_n(&vcwd, __ATOMIC_RELAXED))
+				return 0;
 			pthread_mutex_lock(&cwd_lock);
 			n = vcwd ? snprintf(buf, sizeof(buf), "%s/%s", vcwd, path) : -1;
 			pthread_mutex_unlock(&cwd_lock);
@@ -434,7 +436,7 @@ void pl_set_vcwd(const char *abs)
 
 	pthread_mutex_lock(&cwd_lock);
 	free(vcwd);
-	vcwd = n;
+	__atomic_store_n(&vcwd, n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&cwd_lock);
 }
 
