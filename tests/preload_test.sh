@@ -131,26 +131,33 @@ kill)
 		{
 			echo "PRAGMA journal_mode=$([ $round = 2 ] && echo wal || echo delete);"
 			echo "CREATE TABLE IF NOT EXISTS t(k INTEGER, v BLOB);"
-			for i in $(seq 1 3000); do
-				echo "BEGIN; INSERT INTO t VALUES($i, randomblob(3000)); COMMIT;"
+			# far more than runs before the kill: it lands mid-run
+			for i in $(seq 1 20000); do
+				echo "BEGIN; INSERT INTO t VALUES($i, randomblob(3000)); DELETE FROM t WHERE k = $i - 5; COMMIT;"
 			done
 		} >"$T/k.sql"
 		env UDAX_PRELOAD=/udax=$IMG LD_PRELOAD=$PL sqlite3 /udax/k.db <"$T/k.sql" >/dev/null 2>&1 &
 		pid=$!
 		sleep 0.$((3 + round))
-		kill -9 $pid 2>/dev/null
+		kill -9 $pid || fail "sqlite3 ended before the kill (round $round)"
 		wait $pid 2>/dev/null
 		fsck_clean "kill -9 of sqlite3 (round $round)"
 		on sqlite3 /udax/k.db "PRAGMA integrity_check;" >"$T/out" 2>&1
 		[ "$(cat "$T/out")" = ok ] || { cat "$T/out"; fail "integrity_check after kill -9 round $round"; }
 	done
 	head -c 20000000 /dev/urandom >"$T/big"
-	env UDAX_PRELOAD=/udax=$IMG LD_PRELOAD=$PL cp "$T/big" /udax/big &
+	# cp from a FIFO that gives it 8 MB, then nothing: killed mid-copy
+	mkfifo "$T/fifo"
+	{ head -c 8000000 "$T/big"; exec sleep 30; } >"$T/fifo" &
+	feeder=$!
+	env UDAX_PRELOAD=/udax=$IMG LD_PRELOAD=$PL cp "$T/fifo" /udax/big &
 	pid=$!
-	sleep 0.05
-	kill -9 $pid 2>/dev/null
+	sleep 1
+	kill -9 $pid || fail "cp ended before the kill"
 	wait $pid 2>/dev/null
+	kill $feeder 2>/dev/null
 	fsck_clean "kill -9 of cp"
+	"$U" stat "$IMG" /big >"$T/st" || fail "the partial copy is not there"
 	on cp "$T/big" /udax/big || fail "cp after kill -9"
 	on cmp "$T/big" /udax/big || fail "cp after kill -9: content"
 	fsck_clean "cp after kill -9"
