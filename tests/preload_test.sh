@@ -6,6 +6,7 @@
 # usage: preload_test.sh MODE UDAX LIBUDAX-PRELOAD.SO [PRELOAD_CALLS]
 #   calls   the C program doing every intercepted call (PRELOAD_CALLS), on
 #           a file image and on mem:; then fsck
+#   threads threads sharing descriptors (PRELOAD_CALLS: preload_threads)
 #   config  bad configuration: one message, the program runs on
 #   tools   cp -r, tar (create, list, extract into and out of udax)
 #   sqlite  sqlite3 (Debian 3.40) rollback journal and WAL: integrity_check
@@ -35,6 +36,11 @@ calls)
 	fsck_clean preload_calls
 	"$U" ls "$IMG" /d >/dev/null || fail "udax ls of the directory preload_calls made"
 	UDAX_PRELOAD=/udax=mem:64M LD_PRELOAD=$PL "$CALLS" /udax || fail "preload_calls on mem:"
+	;;
+threads)
+	[ -x "$CALLS" ] || fail "no preload_threads program"
+	# a memory device: on a file image outside DAX every write pays an msync
+	UDAX_PRELOAD=/udax=mem:64M LD_PRELOAD=$PL "$CALLS" /udax || fail "preload_threads"
 	;;
 config)
 	for bad in "udax=mem:64M" "/=mem:64M" "/udax" "/udax=mem:64M:99" "/a=mem:8M,/a/b=mem:8M"; do
