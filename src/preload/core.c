@@ -514,13 +514,22 @@ int pl_reserve_fd(int min)
 	return fd;
 }
 
-/* Bind kernel descriptor @fd to @d (taking over one reference). */
+/*
+ * Bind kernel descriptor @fd to @d (taking over one reference).  A binding
+ * left there is stale (the kernel gave the number out again, so a raw
+ * close(2) released it behind our back): its description is dropped.
+ */
 void pl_fd_install(int fd, struct pdesc *d, bool cloexec)
 {
+	struct pdesc *old;
+
 	pthread_rwlock_wrlock(&pl_fdlock);
+	old = pl_fdtab[fd];
 	pl_fdcloexec[fd] = cloexec;
 	__atomic_store_n(&pl_fdtab[fd], d, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&pl_fdlock);
+	if (old)
+		pl_desc_put(old);
 }
 
 /* Unbind @fd; returns the description (the table's reference) or NULL. */
