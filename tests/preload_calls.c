@@ -275,6 +275,21 @@ static void dirs(void)
 		n++;
 	CHECK(n == 7 && closedir(d) == 0);
 	FAILS(opendir(P("f")) ? 0 : -1, ENOTDIR);
+	{
+		struct dirent **list;
+		char *rp;
+
+		n = scandir(P("dir"), &list, NULL, alphasort);
+		CHECK(n == 7 && !strcmp(list[0]->d_name, ".") && !strcmp(list[2]->d_name, "e0") &&
+		      !strcmp(list[6]->d_name, "e4"));
+		while (n)
+			free(list[--n]);
+		free(list);
+		rp = realpath(P("dir/../dir/./e3"), NULL);
+		CHECK(rp && !strcmp(rp, P("dir/e3")));
+		free(rp);
+		CHECK(!realpath(P("dir/none"), NULL) && errno == ENOENT);
+	}
 }
 
 /* In-process byte-range locks: POSIX ones are the process's, OFD ones the description's. */

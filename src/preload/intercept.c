@@ -2107,6 +2107,96 @@ void pl_dirs_drop_all(void)
 	}
 }
 
+/*
+ * scandir: glibc's opens the directory through an internal entry point, so
+ * a udax directory is scanned here with the interposed readdir.
+ */
+static int scan_udax(const char *path, struct dirent ***out,
+		     int (*filter)(const struct dirent *),
+		     int (*compar)(const struct dirent **, const struct dirent **))
+{
+	struct dirent **v = NULL, *e;
+	size_t n = 0, cap = 0;
+	DIR *dir = opendir(path);
+
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir))) {
+		struct dirent *c;
+
+		if (filter && !filter(e))
+			continue;
+		if (n == cap) {
+			struct dirent **nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (!nv)
+				goto nomem;
+			v = nv;
+		}
+		c = malloc(sizeof(*c));
+		if (!c)
+			goto nomem;
+		memcpy(c, e, sizeof(*c));
+		v[n++] = c;
+	}
+	closedir(dir);
+	if (compar && n)
+		qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))compar);
+	*out = v;
+	return (int)n;
+nomem:
+	while (n)
+		free(v[--n]);
+	free(v);
+	closedir(dir);
+	return (int)err(-ENOMEM);
+}
+
+PL_EXPORT int scandir(const char *path, struct dirent ***out,
+		      int (*filter)(const struct dirent *),
+		      int (*compar)(const struct dirent **, const struct dirent **))
+{
+	struct upath u;
+	int r = upath(AT_FDCWD, &path, &u);
+
+	if (r <= 0)
+		return r < 0 ? -1 : PL_REAL(scandir)(path, out, filter, compar);
+	return scan_udax(path, out, filter, compar);
+}
+
+PL_EXPORT int scandir64(const char *path, struct dirent64 ***out,
+			int (*filter)(const struct dirent64 *),
+			int (*compar)(const struct dirent64 **, const struct dirent64 **))
+{
+	return scandir(path, (struct dirent ***)out, (int (*)(const struct dirent *))filter,
+		       (int (*)(const struct dirent **, const struct dirent **))compar);
+}
+
+/* realpath: udax has no symbolic links, so the lexical path is the real one. */
+PL_EXPORT char *realpath(const char *path, char *resolved)
+{
+	struct udax_stat st;
+	char abs[PATH_MAX];
+	struct upath u;
+	int r;
+
+	if (!given(path))
+		return err_null(-EINVAL);
+	r = upath(AT_FDCWD, &path, &u);
+	if (r <= 0)
+		return r < 0 ? NULL : PL_REAL(realpath)(path, resolved);
+	r = udax_stat(u.m->fs, u.in, &st);
+	if (r)
+		return err_null(r);
+	snprintf(abs, sizeof(abs), "%s%s", u.m->prefix, strcmp(u.in, "/") ? u.in : "");
+	return resolved ? strcpy(resolved, abs) : strdup(abs);
+}
+
+PL_EXPORT char *canonicalize_file_name(const char *path)
+{
+	return realpath(path, NULL);
+}
+
 /* ---- stdio ----------------------------------------------------------------------------- */
 
 /*
