@@ -524,6 +524,9 @@ static int do_dup3(int fd, int nfd, int flags)
 	}
 	/* The kernel's slot first (it is then an O_PATH copy), then the table. */
 	ret = PL_REAL(dup3)(fd, nfd, O_CLOEXEC);
+	if (ret >= 0 && nfd <= 2)
+		PL_DEBUG("fd %d is now udax's: glibc's %s stream does not reach udax (docs/preload.md)",
+			 nfd, nfd == 0 ? "stdin" : nfd == 1 ? "stdout" : "stderr");
 	if (ret >= 0)
 		dup_to(d, nfd, flags > 0 && (flags & O_CLOEXEC));
 	pl_desc_put(d);
