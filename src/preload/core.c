@@ -27,7 +27,7 @@ static pid_t owner_pid;		/* the process that mounted (fork: not the child) */
 static mode_t pl_umask;
 static bool torn_down;
 
-struct pdesc *_Atomic pl_fdtab[PL_FD_MAX];
+struct pdesc *pl_fdtab[PL_FD_MAX];
 unsigned char pl_fdcloexec[PL_FD_MAX];
 pthread_rwlock_t pl_fdlock = PTHREAD_RWLOCK_INITIALIZER;
 
@@ -293,7 +293,7 @@ __attribute__((destructor)) static void pl_fini(void)
 
 		if (!d)
 			continue;
-		pl_fdtab[fd] = NULL;
+		__atomic_store_n(&pl_fdtab[fd], NULL, __ATOMIC_RELAXED);
 		pl_desc_put(d);
 	}
 	pthread_rwlock_unlock(&pl_fdlock);
@@ -541,7 +541,7 @@ struct pdesc *pl_fd_remove(int fd)
 		return NULL;
 	pthread_rwlock_wrlock(&pl_fdlock);
 	d = pl_fdtab[fd];
-	pl_fdtab[fd] = NULL;
+	__atomic_store_n(&pl_fdtab[fd], NULL, __ATOMIC_RELAXED);
 	pthread_rwlock_unlock(&pl_fdlock);
 	return d;
 }

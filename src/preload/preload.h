@@ -47,7 +47,7 @@ extern int pl_nmounts;
 extern bool pl_debug;
 /* Inside the preload's own use of udax (mount, unmount): pass everything through. */
 extern __thread int pl_inside __attribute__((tls_model("initial-exec")));
-extern struct pdesc *_Atomic pl_fdtab[PL_FD_MAX];
+extern struct pdesc *pl_fdtab[PL_FD_MAX];
 extern unsigned char pl_fdcloexec[PL_FD_MAX];
 extern pthread_rwlock_t pl_fdlock;
 extern const char pl_posix_owner;
