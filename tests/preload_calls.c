@@ -223,6 +223,10 @@ static void namespace(void)
 	CHECK(chmod(P("f"), 0600) == 0 && stat(P("f"), &st) == 0 && (st.st_mode & 0777) == 0600);
 	CHECK(utimensat(AT_FDCWD, P("f"), (struct timespec[]){ { 1000, 0 }, { 2000, 5 } }, 0) == 0);
 	CHECK(stat(P("f"), &st) == 0 && st.st_mtim.tv_sec == 2000 && st.st_mtim.tv_nsec == 5);
+	CHECK(lutimes(P("f"), (struct timeval[]){ { 10, 0 }, { 3000, 7 } }) == 0);
+	CHECK(stat(P("f"), &st) == 0 && st.st_mtim.tv_sec == 3000 && st.st_mtim.tv_nsec == 7000);
+	CHECK(futimesat(AT_FDCWD, P("f"), (struct timeval[]){ { 10, 0 }, { 4000, 0 } }) == 0);
+	CHECK(stat(P("f"), &st) == 0 && st.st_mtim.tv_sec == 4000);
 	CHECK(close(dfd) == 0);
 	/* a lookup that leaves udax by .. is the kernel's */
 	CHECK(stat(P("d/../../tmp"), &st) == 0 && S_ISDIR(st.st_mode));

@@ -1606,6 +1606,24 @@ PL_EXPORT int utimes(const char *path, const struct timeval tv[2])
 			 udax_utimens(u_.m->fs, u_.in, tv_to_ts(tv, ts)));
 }
 
+PL_EXPORT int lutimes(const char *path, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	return PATH_CALL(AT_FDCWD, path, PL_REAL(lutimes)(path, tv),
+			 udax_utimens(u_.m->fs, u_.in, tv_to_ts(tv, ts)));
+}
+
+PL_EXPORT int futimesat(int dirfd, const char *path, const struct timeval tv[2])
+{
+	struct timespec ts[2];
+
+	if (!given(path))
+		return futimes(dirfd, tv);
+	return PATH_CALL(dirfd, path, PL_REAL(futimesat)(dirfd, path, tv),
+			 udax_utimens(u_.m->fs, u_.in, tv_to_ts(tv, ts)));
+}
+
 PL_EXPORT int futimes(int fd, const struct timeval tv[2])
 {
 	struct timespec ts[2];
