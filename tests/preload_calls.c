@@ -135,6 +135,10 @@ static void files(void)
 	FAILS(open(P("nodir/x"), O_RDONLY), ENOENT);
 	FAILS(open(P("f"), O_RDONLY | O_DIRECTORY), ENOTDIR);
 	FAILS(open(P("t"), O_RDWR | O_TMPFILE, 0600), EOPNOTSUPP);
+	fd = open(P("f"), O_PATH);
+	CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode));
+	FAILS(read(fd, buf, 1), EBADF);
+	CHECK(close(fd) == 0);
 	fd = creat(P("c"), 0600);
 	CHECK(fd >= 0 && write(fd, "x", 1) == 1 && close(fd) == 0);
 	FAILS(read(fd, buf, 1), EBADF);

@@ -337,18 +337,21 @@ static int open_udax(struct upath *u, int flags, mode_t mode)
 	if (!ret && (flags & O_DIRECTORY) && !S_ISDIR(st.mode))
 		ret = -ENOTDIR;
 	d = ret ? NULL : calloc(1, sizeof(*d));
-	if (!ret && !d)
+	if (d)
+		d->path = strdup(u->in);
+	if (!ret && (!d || !d->path))
 		ret = -ENOMEM;
 	fd = ret ? -1 : pl_reserve_fd(-1);
 	if (fd < 0) {
 		if (!ret)
 			ret = -errno;
+		if (d)
+			free(d->path);
 		free(d);
 		udax_close(&f);
 		PL_DEBUG("open %s%s flags 0x%x: %s", u->m->prefix, u->in, flags, strerror(-ret));
 		return (int)err(ret);
 	}
-	d->path = strdup(u->in);
 	d->refs = 1;
 	d->m = u->m;
 	d->f = f;
@@ -563,6 +566,8 @@ static ssize_t desc_write(struct pdesc *d, const void *buf, size_t n, off_t off,
 
 	if (off < -1)
 		return -EINVAL;
+	if (d->flags & O_PATH)
+		return -EBADF;
 	if (off == -1)
 		pthread_mutex_lock(&d->pos_lock);
 	if (app) {
@@ -590,6 +595,8 @@ static ssize_t desc_read(struct pdesc *d, void *buf, size_t n, off_t off)
 
 	if (off < -1)
 		return -EINVAL;
+	if (d->flags & O_PATH)
+		return -EBADF;
 	if (off != -1)
 		return udax_pread(d->f, buf, n, (uint64_t)off);
 	pthread_mutex_lock(&d->pos_lock);
