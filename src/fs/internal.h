@@ -60,6 +60,11 @@ struct fs_inode {
 	uint64_t size;
 	int64_t atime, mtime, ctime, btime;	/* ns since the epoch */
 	bool times_dirty;		/* in-place write changed mtime */
+	/* Fast log (log.c): appends recorded in a log area and not yet in
+	 * the inode record and leaf on media (log_pending); log_seq: the
+	 * number of the newest record of this inode (the record's log_seq). */
+	bool log_pending;
+	uint64_t log_seq;
 	struct fs_xleaf **leaf;		/* extent map: leaves in file order */
 	uint32_t nleaf, leaf_cap;
 	uint64_t nr_ext;		/* extents in the map */
