@@ -291,12 +291,19 @@ int fs_journal_clear(struct udax_fs *fs);
 
 /* log.c: the fast log (per-thread areas of 64-byte append records). */
 struct fs_logarea {
-	pthread_mutex_t lock;
-	uint64_t head, tail;		/* live records: [head, tail) mod nrec */
-	uint32_t nrec;
-	bool retiring;
-	uint32_t *ino;			/* the inode of each slot */
-	char *base;			/* the area on media */
+	union {
+		struct {
+			pthread_mutex_t lock;
+			/* live records: [head, tail) mod nrec */
+			uint64_t head, tail;
+			uint32_t nrec;
+			bool retiring;
+			uint32_t *ino;	/* the inode of each slot */
+			char *base;	/* the area on media */
+		};
+		/* Two areas' fields never share a cache line. */
+		char pad[128];
+	};
 };
 /* Mount: set up the areas, replay the records newer than their inodes'
  * checkpoints (each validated: -EUCLEAN with a message if one is not

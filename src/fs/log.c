@@ -392,14 +392,13 @@ int fs_log_mount(struct udax_fs *fs, uint64_t max_seq)
 	atomic_store(&c->log_seq, max_seq);
 	qsort(v, nv, sizeof(*v), rec_cmp);
 	for (uint32_t k = 0; k < nv && !ret; k++) {
-		if (k + 1 < nv && v[k + 1].ino == v[k].ino) {
-			if (v[k + 1].seq == v[k].seq) {
-				ret = fs_error(-EUCLEAN, "log: two records numbered %llu",
-					       (unsigned long long)v[k].seq);
-			}
+		if (k + 1 < nv && v[k + 1].ino == v[k].ino)
 			continue;	/* an older record of the same inode */
-		}
-		ret = replay_one(fs, &v[k]);
+		if (k && v[k - 1].ino == v[k].ino && v[k - 1].seq == v[k].seq)
+			ret = fs_error(-EUCLEAN, "log: inode %u: two newest records numbered %llu",
+				       v[k].ino, (unsigned long long)v[k].seq);
+		else
+			ret = replay_one(fs, &v[k]);
 	}
 	/* Every record is now stale: the rings start empty. */
 out:
