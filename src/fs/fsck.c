@@ -388,8 +388,8 @@ static void check_inode(struct fk *k, uint32_t i)
  * append the next mount replays: it must lengthen the inode's last
  * written extent into blocks no one owns, or the mount refuses.  The
  * check reads the inode table as checked above (the journal's overlay
- * included); a pending record changes no count it makes (its blocks are
- * free on media until the replay).
+ * included); the blocks a pending record adds count as its inode's, as
+ * after the replay.
  */
 static void check_log(struct fk *k)
 {
@@ -458,10 +458,18 @@ static void check_log(struct fk *k)
 		     !why && b < r.pblk + r.len; b++)
 			if (k->owner[b])
 				why = "the blocks it adds are owned";
-		if (why)
+		if (why) {
 			fk_problem(k, UDAX_FSCK_JOURNAL, blk, boff, r.ino,
 				   FK_FIX_NONE, 0, "log record %llu cannot be "
 				   "replayed: %s", (unsigned long long)r.seq, why);
+			continue;
+		}
+		/* Owned once replayed: a second record claiming them is
+		 * refused by the mount, so reported here. */
+		for (uint64_t b = r.pblk + e->len; b < r.pblk + r.len; b++) {
+			k->owner[b] = r.ino;
+			k->okind[b] = FK_OWN_EXTENT;
+		}
 	}
 	free(newest);
 	free(newest_seen);

@@ -231,14 +231,15 @@ static int checkpoint_ino(struct udax_fs *fs, uint32_t ino)
 void fs_log_maybe_retire(struct udax_fs *fs)
 {
 	struct fs_logarea *a = log_used;
+	bool mine = log_used_fs == fs;
 	uint64_t h, snap;
 	uint32_t done[8] = { 0 };
 	int ret = 0;
 
-	if (!a || log_used_fs != fs)
-		return;
 	log_used = NULL;
 	log_used_fs = NULL;
+	if (!a || !mine)
+		return;
 	pthread_mutex_lock(&a->lock);
 	if (a->retiring || a->tail - a->head <= a->nrec / 2) {
 		pthread_mutex_unlock(&a->lock);
