@@ -300,6 +300,9 @@ struct fs_logarea {
 			bool retiring;
 			uint32_t *ino;	/* the inode of each slot */
 			char *base;	/* the area on media */
+			/* Reserved blocks taken by fs_rsv_take through
+			 * this area: not in rsv_blocks' count any more. */
+			_Atomic uint64_t rsv_taken;
 		};
 		/* Two areas' fields never share a cache line. */
 		char pad[128];
@@ -347,6 +350,14 @@ int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n);
 int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
 		       uint64_t want, bool tail, uint64_t *pblk, uint64_t *got);
 void fs_rsv_release(struct fs_inode *ino);
+/*
+ * The fast log's take (ino->lock held for write): [@goal, @goal + @n) from
+ * the head of @ino's reservation, without the allocator's lock (counted
+ * in @a->rsv_taken, which statfs subtracts).  1: taken; 0: the
+ * reservation does not start there or is too short; -errno: injected.
+ */
+int fs_rsv_take(struct fs_inode *ino, struct fs_logarea *a, uint64_t goal,
+		uint64_t n);
 int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino);
 void fs_ino_free(struct udax_fs *fs, uint32_t ino);
 

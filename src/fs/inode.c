@@ -188,6 +188,7 @@ struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode)
 	 * stale for it (its number may have been another file's). */
 	i->log_seq = atomic_load_explicit(&C(fs)->log_seq, memory_order_relaxed);
 	pthread_rwlock_init(&i->lock, NULL);
+	pthread_mutex_init(&i->rsv_lock, NULL);
 	fs_inode_zc_init(i);
 	return i;
 }
@@ -199,6 +200,7 @@ void fs_inode_dispose(struct fs_inode *ino)
 	fs_rsv_release(ino);
 	fs_inode_zc_destroy(ino);
 	pthread_rwlock_destroy(&ino->lock);
+	pthread_mutex_destroy(&ino->rsv_lock);
 	fs_xmap_clear(ino);
 	free(ino);
 }

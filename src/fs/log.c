@@ -18,8 +18,9 @@
  *	   point: a crash before it leaves the data in blocks no one maps;
  *	   a torn record fails its crc and is ignored.
  *	3. lengthen the last extent in memory (no copy of the map), set the
- *	   size: nothing is allocated, no global lock but the allocator's
- *	   (a few instructions, to take blocks of the file's reservation).
+ *	   size: nothing is allocated, and the blocks come from the head of
+ *	   the file's reservation under a lock of the inode (fs_rsv_take):
+ *	   the allocator's lock only when the reservation is used up.
  *
  * Areas: sb.log_areas rings of sb.log_area_blocks blocks, one per thread
  * slot (threads are dealt slots in turn), each with a mutex held only to
@@ -144,12 +145,22 @@ int fs_log_append(struct udax_file *f, const void *buf, size_t n,
 	 * stale record or zeroes, and the retire passes over it. */
 
 	goal = e->pblk + e->len;
-	ret = fs_block_alloc_rsv(fs, i, goal, nb, true, &p, &got);
-	if (ret)
+	/* The file's reservation, without the allocator's lock; when it is
+	 * used up, the allocator (which reserves the next run). */
+	ret = fs_rsv_take(i, a, goal, nb);
+	if (ret < 0)
 		return ret;
-	if (p != goal || got != nb) {
-		fs_block_free(fs, p, got);
-		return 0;	/* not contiguous: a new extent, the journal's */
+	if (ret) {
+		p = goal;
+		got = nb;
+	} else {
+		ret = fs_block_alloc_rsv(fs, i, goal, nb, true, &p, &got);
+		if (ret)
+			return ret;
+		if (p != goal || got != nb) {
+			fs_block_free(fs, p, got);
+			return 0;	/* not contiguous: the journal's */
+		}
 	}
 	/* 1: the data, then zeroes to the end of its last block. */
 	dst = fs_block_addr(fs, goal);

@@ -135,15 +135,40 @@ static void rsv_unlink(struct fs_core *c, struct fs_inode *ino)
 	ino->rsv_prev = ino->rsv_next = NULL;
 }
 
-/* Give @ino's reservation back (alloc_lock held). */
+/* Give @ino's reservation back (alloc_lock held; rsv_lock: its owner may
+ * be taking from it in fs_rsv_take). */
 static void rsv_drop(struct fs_core *c, struct fs_inode *ino)
 {
+	pthread_mutex_lock(&ino->rsv_lock);
 	for (uint64_t b = ino->rsv_start; b < ino->rsv_start + ino->rsv_len; b++)
 		c->bmap[b / 64] &= ~(1ull << (b % 64));
 	c->free_blocks += ino->rsv_len;
 	c->rsv_blocks -= ino->rsv_len;
 	ino->rsv_len = 0;
+	pthread_mutex_unlock(&ino->rsv_lock);
 	rsv_unlink(c, ino);
+}
+
+int fs_rsv_take(struct fs_inode *ino, struct fs_logarea *a, uint64_t goal,
+		uint64_t n)
+{
+	int err = udax_fault_should_fail(UDAX_FAULT_BLOCK_ALLOC);
+	bool ok;
+
+	if (err)
+		return fs_error(err, "block allocation: injected failure");
+	pthread_mutex_lock(&ino->rsv_lock);
+	ok = ino->rsv_len >= n && ino->rsv_start == goal;
+	if (ok) {
+		/* Emptied, it stays listed (the list is alloc_lock's):
+		 * giving back nothing is harmless. */
+		ino->rsv_start += n;
+		ino->rsv_len -= n;
+	}
+	pthread_mutex_unlock(&ino->rsv_lock);
+	if (ok)
+		atomic_fetch_add_explicit(&a->rsv_taken, n, memory_order_relaxed);
+	return ok;
 }
 
 /* The first free block at or after @goal (wrapping), taken with up to
@@ -261,6 +286,8 @@ int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
 	if (r) {
 		c->free_blocks -= r;
 		c->rsv_blocks += r;
+		/* Still listed if fs_rsv_take emptied it. */
+		rsv_unlink(c, ino);
 		ino->rsv_start = *pblk + *got;
 		ino->rsv_len = r;
 		ino->rsv_prev = NULL;
@@ -860,6 +887,9 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
 	st->block_size = FS_BS;
 	st->blocks = fs->nr_blocks - c->sb.data_start;
 	st->blocks_free = c->free_blocks + c->rsv_blocks;
+	for (uint32_t k = 0; c->log && k < c->sb.log_areas; k++)
+		st->blocks_free -= atomic_load_explicit(&c->log[k].rsv_taken,
+							memory_order_relaxed);
 	st->inodes = c->sb.nr_inodes - 1;
 	st->inodes_free = c->free_inodes;
 	pthread_mutex_unlock(&c->alloc_lock);
