@@ -405,6 +405,12 @@ static void check_log(struct fk *k)
 		k->err = -ENOMEM;
 		return;
 	}
+	for (uint32_t i = 0; i < k->sb.nr_inodes; i++) {
+		const struct fs_dinode *di = (const void *)(k->itab + (size_t)i * 256);
+
+		if (di->log_seq > k->log_max)
+			k->log_max = di->log_seq;
+	}
 	/* Pass 0: validity, the newest number of each inode; pass 1: the
 	 * newest ones, as the mount replays them. */
 	for (int pass = 0; pass < 2; pass++)
@@ -430,6 +436,8 @@ static void check_log(struct fk *k)
 		if (!pass) {
 			if (r.seq > newest[r.ino])
 				newest[r.ino] = r.seq;
+			if (r.seq > k->log_max)
+				k->log_max = r.seq;
 			continue;
 		}
 		di = (const void *)(k->itab + (size_t)r.ino * 256);
