@@ -330,6 +330,69 @@ FILE_OP(op_leaf_collapse, "/huge", f_leaf_collapse)
 FILE_OP(op_nine_grow, "/nine", f_nine_grow)
 static void op_leaf_unlink(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/huge")); }
 
+/* ---- the fast log: appends as 64-byte records (src/fs/log.c) ------------------ */
+
+/* The file stays open across steps: its appends stay in the log (only
+ * in the log until a checkpoint) from one step to the next. */
+static struct udax_file *lf;
+
+static void lg_append(unsigned n, unsigned seed)
+{
+	t_fill(buf, n, seed);
+	T_ASSERT(udax_append(lf, buf, n, NULL) == (ssize_t)n);
+}
+/* /l: two blocks written by the journal (the write leaves the file a
+ * reservation after them), then an append in the log before recording:
+ * every crash image replays a pending record. */
+static void pre_log(struct udax_fs *fs)
+{
+	FS_OK(udax_open(fs, "/l", O_RDWR | O_CREAT, 0644, &lf));
+	lg_append(2 * BS, 40);
+	lg_append(BS, 41);
+}
+static void lg_append1(struct udax_fs *fs) { (void)fs; lg_append(BS, 42); }
+static void lg_append_tail(struct udax_fs *fs) { (void)fs; lg_append(6000, 43); }
+/* A journal transaction of an inode with appends only in the log. */
+static void lg_trunc_up(struct udax_fs *fs) { (void)fs; FS_OK(udax_ftruncate(lf, 20 * BS)); }
+/* Past a hole: not an append to the last extent, the journal's. */
+static void lg_append_hole(struct udax_fs *fs) { (void)fs; lg_append(BS, 44); }
+/* The size is not a block multiple: the journal's. */
+static void lg_append_small(struct udax_fs *fs) { (void)fs; lg_append(100, 45); }
+static void lg_close(struct udax_fs *fs) { (void)fs; FS_OK(udax_close(&lf)); }
+
+/* /lw: 260 written one-block extents (leaves of 254 and 6), the last
+ * one growing in the log; a punch in the first leaf then rewrites that
+ * leaf in the journal while the last one is only in the log. */
+static void pre_log_leaf(struct udax_fs *fs)
+{
+	FS_OK(udax_open(fs, "/lw", O_RDWR | O_CREAT, 0644, &lf));
+	for (uint64_t k = 0; k < HUGE_EXT; k++) {
+		t_fill(buf, BS, (unsigned)k);
+		T_ASSERT(udax_pwrite(lf, buf, BS, 2 * k * BS) == BS);
+	}
+}
+static void lg_punch(struct udax_fs *fs)
+{
+	(void)fs;
+	FS_OK(udax_fallocate(lf, UDAX_FALLOC_PUNCH_HOLE | UDAX_FALLOC_KEEP_SIZE,
+			     2 * BS, BS));
+}
+
+/* A ring more than half full is retired by checkpointing the inodes it
+ * names (the test image's areas hold 64 records: the retire follows the
+ * 33rd append of the steps below). */
+static void pre_log_full(struct udax_fs *fs)
+{
+	FS_OK(udax_open(fs, "/lf", O_RDWR | O_CREAT, 0644, &lf));
+	lg_append(BS, 50);		/* the journal's: the first extent */
+	for (unsigned k = 0; k < 30; k++)
+		lg_append(BS, 51 + k);
+}
+static void lg_full1(struct udax_fs *fs) { (void)fs; lg_append(BS, 90); }
+static void lg_full2(struct udax_fs *fs) { (void)fs; lg_append(BS, 91); }
+static void lg_full3(struct udax_fs *fs) { (void)fs; lg_append(BS, 92); }
+static void lg_full4(struct udax_fs *fs) { (void)fs; lg_append(BS, 93); }
+
 /* ---- the workload: a sequence with fsync promises ------------------------------- */
 
 /* Each step is one operation: create, write and fsync are three. */
@@ -440,6 +503,30 @@ const struct cr_scenario cr_scenarios[] = {
 	OPP("leaf-collapse", pre_huge, op_leaf_collapse),
 	OPP("leaf-unlink", pre_huge, op_leaf_unlink),
 	OPP("inline-to-leaf", pre_nine, op_nine_grow),
+	/* The fast log: appends as records, one pending before recording,
+	 * a journal transaction of an inode with pending appends, appends
+	 * the log cannot express, the checkpoint at close. */
+	{ "log-append", pre_log, {
+		STEP(lg_append1, NULL, NULL, false),
+		STEP(lg_append_tail, NULL, NULL, false),
+		STEP(lg_trunc_up, NULL, NULL, false),
+		STEP(lg_append_hole, NULL, NULL, false),
+		STEP(lg_append_small, NULL, NULL, false),
+		STEP(lg_close, NULL, NULL, true),
+	}, false },
+	{ "log-leaf", pre_log_leaf, {
+		STEP(lg_append1, NULL, NULL, false),
+		STEP(lg_punch, NULL, NULL, false),
+		STEP(lg_append_tail, NULL, NULL, false),
+		STEP(lg_close, NULL, NULL, true),
+	}, false },
+	{ "log-full", pre_log_full, {
+		STEP(lg_full1, NULL, NULL, false),
+		STEP(lg_full2, NULL, NULL, false),
+		STEP(lg_full3, NULL, NULL, false),
+		STEP(lg_full4, NULL, NULL, false),
+		STEP(lg_close, NULL, NULL, true),
+	}, false },
 	/* A crash anywhere recovers the state after the completed steps,
 	 * plus the current one whole or not at all; bytes overwritten in
 	 * place and not yet fsync'd may be old or new, fsync'd ones exact. */

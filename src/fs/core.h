@@ -29,7 +29,7 @@
 /* ---- on-media format (little-endian; x86-64 only for now) ---------------- */
 
 #define FS_SB_MAGIC		0x3153465841445855ull	/* "UXDAXFS1" */
-#define FS_VERSION		2	/* 2: extent lists of leaves (1: packed chains) */
+#define FS_VERSION		3	/* 3: fast log areas, symbolic links, special files (2: none; 1: packed chains) */
 #define FS_JNL_MAGIC		0x314c4e524a584455ull	/* "UDXJRNL1" */
 #define FS_EXT_MAGIC		0x32545845u		/* "EXT2" */
 #define FS_EXT_VERSION		1
@@ -48,7 +48,11 @@ struct fs_dsuper {			/* 256 bytes at blocks 0 and 1 */
 	uint32_t reserved0;
 	int64_t mkfs_time;
 	char label[32];
-	uint8_t reserved[132];
+	/* Fast log (format 3): log_areas areas of log_area_blocks blocks
+	 * each, from log_start (between the journal and the inode table). */
+	uint64_t log_start;
+	uint32_t log_areas, log_area_blocks;
+	uint8_t reserved[116];
 	uint32_t crc;			/* crc32c of bytes 0..251 */
 };
 
@@ -80,7 +84,10 @@ struct fs_dinode {			/* 256 bytes; all zero when free */
 	uint64_t ext_next;		/* first leaf, 0: none */
 	uint32_t parent;		/* directories: inode of ".." */
 	uint32_t rdev;			/* S_IFCHR, S_IFBLK: Linux new_encode_dev; else 0 */
-	uint64_t reserved1;
+	/* Sequence number of the last fast-log record this record includes
+	 * (at creation: the log's next number); log records of this inode
+	 * at or below it are stale. */
+	uint64_t log_seq;
 	struct fs_dext ext[FS_INLINE_EXT];	/* nr_extents <= 9: all of them */
 	uint8_t reserved2[12];
 	uint32_t crc;			/* crc32c(ino, bytes 0..251) */
@@ -175,6 +182,30 @@ struct fs_djrec {			/* then len bytes, padded to 8 */
 	uint32_t reserved;
 };
 
+/*
+ * A fast-log record (log.c): one durable append to a regular file, 64
+ * bytes, one cache line, in a ring of a log area.  It says "after this,
+ * inode ino (generation gen) is size bytes long, was modified at mtime,
+ * and its last extent is (lblk, len, pblk)": the state, not a delta, so
+ * the newest record of an inode is all replay needs.  The record is the
+ * commit point of the append: valid when magic and crc match.
+ */
+#define FS_LOG_MAGIC		0x474f4c55u		/* "ULOG" */
+#define FS_LOG_PER_BLOCK	(FS_BS / 64)
+#define FS_LOG_MAX_AREAS	16
+struct fs_dlrec {			/* 64 bytes */
+	uint32_t magic;
+	uint32_t crc;			/* crc32c of bytes 8..63 */
+	uint64_t seq;			/* > 0, unique per file system */
+	uint32_t ino, gen;
+	uint64_t size;
+	int64_t mtime;			/* also the ctime */
+	uint32_t lblk, len;		/* the last extent, written */
+	uint64_t pblk;
+	uint64_t reserved;
+};
+
+_Static_assert(sizeof(struct fs_dlrec) == 64, "log record");
 _Static_assert(sizeof(struct fs_dsuper) == 256, "superblock");
 _Static_assert(sizeof(struct fs_dinode) == 256, "inode");
 _Static_assert(sizeof(struct fs_dextblk) == FS_BS, "extent block");
@@ -211,6 +242,9 @@ struct fs_core {
 	uint32_t next_gen;
 	/* journal (txn_lock) */
 	uint64_t seq;
+	/* fast log (log.c) */
+	_Atomic uint64_t log_seq;	/* the last number handed out */
+	struct fs_logarea *log;		/* sb.log_areas of them */
 	/* inode cache (icache_lock) */
 	struct fs_inode *root;		/* held from mount to unmount */
 	struct fs_inode *icache[FS_ICACHE_BUCKETS];
@@ -302,6 +336,50 @@ void fs_jtxn_free(struct fs_jtxn *jt);
 /* Zero the journal header, persisted: the journal is empty. */
 int fs_journal_clear(struct udax_fs *fs);
 
+/* log.c: the fast log (per-thread areas of 64-byte append records). */
+struct fs_logarea {
+	union {
+		struct {
+			pthread_mutex_t lock;
+			/* live records: [head, tail) mod nrec */
+			uint64_t head, tail;
+			uint32_t nrec;
+			bool retiring;
+			uint32_t *ino;	/* the inode of each slot */
+			char *base;	/* the area on media */
+			/* Reserved blocks taken by fs_rsv_take through
+			 * this area: not in rsv_blocks' count any more. */
+			_Atomic uint64_t rsv_taken;
+		};
+		/* Two areas' fields never share a cache line. */
+		char pad[128];
+	};
+};
+/* Mount: set up the areas, replay the records newer than their inodes'
+ * checkpoints (each validated: -EUCLEAN with a message if one is not
+ * an append to its inode's last extent of free blocks), checkpoint them.
+ * After scan_inodes (the allocator is built); @max_seq: the highest
+ * log_seq of any inode record. */
+int fs_log_mount(struct udax_fs *fs, uint64_t max_seq);
+void fs_log_free(struct udax_fs *fs);
+/*
+ * A durable append through the log (ino->lock held for write): 1 and
+ * *@done bytes when it took the fast path, 0 when the write is not a
+ * plain append the log can express (the caller takes the journal),
+ * -errno on failure (nothing changed).
+ */
+int fs_log_append(struct udax_file *f, const void *buf, size_t n,
+		  uint64_t off, size_t *done);
+/* After an append released ino->lock: retire half a ring when it is
+ * more than half full (checkpointing the inodes it names). */
+void fs_log_maybe_retire(struct udax_fs *fs);
+/* A record @rec is valid (magic, crc); fsck and replay share it. */
+bool fs_dlrec_valid(const struct fs_dlrec *rec);
+uint32_t fs_dlrec_crc(const struct fs_dlrec *rec);
+/* Fields of a valid record in range for @sb (0, or -EUCLEAN + *why). */
+int fs_dlrec_check(const struct fs_dlrec *rec, const struct fs_dsuper *sb,
+		   const char **why);
+
 /* alloc (inode.c) */
 int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
 		   uint64_t *pblk, uint64_t *got);
@@ -319,6 +397,14 @@ int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n);
 int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
 		       uint64_t want, bool tail, uint64_t *pblk, uint64_t *got);
 void fs_rsv_release(struct fs_inode *ino);
+/*
+ * The fast log's take (ino->lock held for write): [@goal, @goal + @n) from
+ * the head of @ino's reservation, without the allocator's lock (counted
+ * in @a->rsv_taken, which statfs subtracts).  1: taken; 0: the
+ * reservation does not start there or is too short; -errno: injected.
+ */
+int fs_rsv_take(struct fs_inode *ino, struct fs_logarea *a, uint64_t goal,
+		uint64_t n);
 int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino);
 void fs_ino_free(struct udax_fs *fs, uint32_t ino);
 

@@ -64,13 +64,21 @@ struct fs_inode {
 	int64_t atime, mtime, ctime, btime;	/* ns since the epoch */
 	bool times_dirty;		/* in-place write changed mtime */
 	char *symlink;			/* S_IFLNK: the target, NUL-ended */
+	/* Fast log (log.c): appends recorded in a log area and not yet in
+	 * the inode record and leaf on media (log_pending); log_seq: the
+	 * number of the newest record of this inode (the record's log_seq). */
+	bool log_pending;
+	uint64_t log_seq;
 	struct fs_xleaf **leaf;		/* extent map: leaves in file order */
 	uint32_t nleaf, leaf_cap;
 	uint64_t nr_ext;		/* extents in the map */
 	uint64_t nr_mapped;		/* blocks the extents map */
-	/* Blocks held back for this file's next appends (alloc_lock; DRAM
-	 * only: a crash or an eviction frees them). */
+	/* Blocks held back for this file's next appends (DRAM only: a crash
+	 * or an eviction frees them).  Changed by the owner (lock held for
+	 * write) under alloc_lock or, taking from the head (fs_rsv_take),
+	 * under rsv_lock alone; by others (given back) under both. */
 	uint64_t rsv_start, rsv_len;
+	pthread_mutex_t rsv_lock;
 	struct fs_inode *rsv_prev, *rsv_next;
 
 	/* break.c / pin.c / view.c: initialized by fs_inode_zc_init(), torn

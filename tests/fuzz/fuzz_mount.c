@@ -77,11 +77,13 @@ static void sparse(struct udax_fs *fs, const char *path, uint64_t nx)
 /* The template: a few directories, files, a hard link, a file whose
  * extents fill two leaves (inside the fuzzed blocks: a small journal, and
  * made first), one with 150 extents in a leaf, a directory of several
- * blocks. */
+ * blocks, a file with appends pending in the fast log. */
 static void make_template(void)
 {
 	struct udax_dev *dev;
 	struct udax_dev_info info;
+	struct udax_file *lf;
+	static char lbuf[8192];
 	struct udax_fs *fs;
 	int ret;
 
@@ -108,12 +110,24 @@ static void make_template(void)
 	}
 	put(fs, "/d/b", 300 * 4096, 'b');	/* 150 extents */
 	udax_link(fs, "/a", "/d/link");
-	if ((ret = udax_unmount(&fs)))
-		die("unmount", ret);
+	/* /l: two blocks through the journal, then two appends that are
+	 * only records in a fast-log area (format 3): the image is taken
+	 * before the close that would checkpoint them, as after a crash,
+	 * so every mount of it replays them. */
+	if ((ret = udax_open(fs, "/l", O_CREAT | O_RDWR, 0644, &lf)))
+		die("/l", ret);
+	memset(lbuf, 'l', sizeof(lbuf));
+	if (udax_pwrite(lf, lbuf, 8192, 0) != 8192 ||
+	    udax_append(lf, lbuf, 4096, NULL) != 4096 ||
+	    udax_append(lf, lbuf, 3000, NULL) != 3000)
+		die("/l append", -EIO);
 	udax_dev_info(dev, &info);
 	dev_size = info.size;
 	template = malloc(dev_size);
 	memcpy(template, info.addr, dev_size);
+	udax_close(&lf);
+	if ((ret = udax_unmount(&fs)))
+		die("unmount", ret);
 	udax_dev_close(&dev, 0);
 }
 

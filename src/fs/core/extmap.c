@@ -579,6 +579,7 @@ static void record_fill(struct fs_dinode *di, struct fs_txn *t,
 	di->btime = ino->btime;
 	di->parent = ino->parent;
 	di->rdev = ino->rdev;
+	di->log_seq = ino->log_seq;
 	di->nr_extents = (uint32_t)nr;
 	if (S_ISLNK(ino->mode) && ino->size <= FS_SYMLINK_INLINE && ino->symlink) {
 		/* An inline target (core.h): in the extent area, no map. */
@@ -792,6 +793,20 @@ int fs_txn_inode(struct fs_txn *t, struct fs_inode *ino,
 			ret = journal_leaves(t, ino);
 		if (ret)
 			return ret;
+	}
+	/* Appends in the fast log lengthened the last extent in memory
+	 * only: its leaf goes too, unless the window rewrote it (after
+	 * the window's leaves: a later record of the same bytes wins). */
+	if (ino->log_pending && ino->nleaf && ino->leaf[ino->nleaf - 1]->pblk &&
+	    !(t->eino == ino && t->xlb == ino->nleaf)) {
+		const struct fs_xleaf *l = ino->leaf[ino->nleaf - 1];
+		struct fs_dextblk *eb = fault_malloc(sizeof(*eb));
+
+		if (!eb)
+			return -ENOMEM;
+		leaf_image(eb, ino->ino, l, 0);
+		leaf_journal(t, l->pblk, eb, false);
+		free(eb);
 	}
 	record_fill(&di, t, ino);
 	fs_txn_add(t, fs_inode_off(ino->fs, ino->ino), &di, sizeof(di));

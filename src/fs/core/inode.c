@@ -69,7 +69,7 @@ int fs_dinode_check(const struct fs_dinode *di, uint32_t nr_inodes,
 	else if (fs_mode_special(di->mode) &&
 		 (di->size || di->nr_extents || di->ext_blocks || di->ext_next))
 		*why = "special file with data";
-	else if (di->flags || di->reserved1 ||
+	else if (di->flags ||
 		 !zero_bytes(di->reserved2, sizeof(di->reserved2)))
 		*why = "reserved field not zero";
 	else if (di->size > FS_MAX_SIZE)
@@ -158,6 +158,8 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 	ino->mtime = di->mtime;
 	ino->ctime = di->ctime;
 	ino->btime = di->btime;
+	ino->log_seq = di->log_seq;
+	ino->log_pending = false;
 	fs_xmap_clear(ino);
 	return fs_xmap_load(fs, ino, di, mark);
 }
@@ -240,7 +242,11 @@ struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode)
 	i->ino = ino;
 	i->fs = fs;
 	i->mode = mode;
+	/* A new inode's record makes every log record already written
+	 * stale for it (its number may have been another file's). */
+	i->log_seq = atomic_load_explicit(&C(fs)->log_seq, memory_order_relaxed);
 	pthread_rwlock_init(&i->lock, NULL);
+	pthread_mutex_init(&i->rsv_lock, NULL);
 	fs_inode_zc_init(i);
 	return i;
 }
@@ -253,6 +259,7 @@ void fs_inode_dispose(struct fs_inode *ino)
 	free(ino->symlink);
 	fs_inode_zc_destroy(ino);
 	pthread_rwlock_destroy(&ino->lock);
+	pthread_mutex_destroy(&ino->rsv_lock);
 	fs_xmap_clear(ino);
 	free(ino);
 }
@@ -329,12 +336,19 @@ void fs_icache_insert(struct fs_inode *i)
 	pthread_mutex_unlock(&c->icache_lock);
 }
 
+/*
+ * Also the checkpoint of the fast log: the record (size, times, log_seq)
+ * and the last leaf of a file with appends only in the log go home in one
+ * transaction (fs_txn_inode journals the last leaf while log_pending).
+ * An unlinked file is not checkpointed: it is freed at its last close or
+ * as an orphan at the next mount, whatever its records say.
+ */
 int fs_inode_sync_times(struct fs_inode *ino)
 {
 	struct fs_txn t;
 	int ret;
 
-	if (!ino->times_dirty || !ino->nlink)
+	if ((!ino->times_dirty && !ino->log_pending) || !ino->nlink)
 		return 0;
 	fs_txn_init(&t, ino->fs);
 	ret = fs_txn_inode(&t, ino, NULL);
@@ -342,7 +356,7 @@ int fs_inode_sync_times(struct fs_inode *ino)
 		ret = fs_txn_commit(&t);
 	fs_txn_free(&t);
 	if (!ret)
-		ino->times_dirty = false;
+		ino->times_dirty = ino->log_pending = false;
 	return ret;
 }
 
@@ -416,9 +430,15 @@ int fs_iput(struct fs_inode *ino)
 	last = ino->refs == 1;
 	pthread_mutex_unlock(&c->icache_lock);
 	if (last && !c->rdonly) {
-		/* Lazy mtime of in-place writes: commit before eviction. */
+		/* Lazy mtime of in-place writes and the fast log's appends:
+		 * commit before eviction. */
 		pthread_rwlock_wrlock(&ino->lock);
 		ret = fs_inode_sync_times(ino);
+		if (ret && ino->log_pending && ino->nlink)
+			/* Memory is about to forget appends that only the
+			 * log holds: the log must not be retired before
+			 * the next mount replays it. */
+			ret = fs_shutdown(fs, ret, "log checkpoint at eviction");
 		pthread_rwlock_unlock(&ino->lock);
 	}
 	pthread_mutex_lock(&c->icache_lock);

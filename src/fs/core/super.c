@@ -135,15 +135,40 @@ static void rsv_unlink(struct fs_core *c, struct fs_inode *ino)
 	ino->rsv_prev = ino->rsv_next = NULL;
 }
 
-/* Give @ino's reservation back (alloc_lock held). */
+/* Give @ino's reservation back (alloc_lock held; rsv_lock: its owner may
+ * be taking from it in fs_rsv_take). */
 static void rsv_drop(struct fs_core *c, struct fs_inode *ino)
 {
+	pthread_mutex_lock(&ino->rsv_lock);
 	for (uint64_t b = ino->rsv_start; b < ino->rsv_start + ino->rsv_len; b++)
 		c->bmap[b / 64] &= ~(1ull << (b % 64));
 	c->free_blocks += ino->rsv_len;
 	c->rsv_blocks -= ino->rsv_len;
 	ino->rsv_len = 0;
+	pthread_mutex_unlock(&ino->rsv_lock);
 	rsv_unlink(c, ino);
+}
+
+int fs_rsv_take(struct fs_inode *ino, struct fs_logarea *a, uint64_t goal,
+		uint64_t n)
+{
+	int err = udax_fault_should_fail(UDAX_FAULT_BLOCK_ALLOC);
+	bool ok;
+
+	if (err)
+		return fs_error(err, "block allocation: injected failure");
+	pthread_mutex_lock(&ino->rsv_lock);
+	ok = ino->rsv_len >= n && ino->rsv_start == goal;
+	if (ok) {
+		/* Emptied, it stays listed (the list is alloc_lock's):
+		 * giving back nothing is harmless. */
+		ino->rsv_start += n;
+		ino->rsv_len -= n;
+	}
+	pthread_mutex_unlock(&ino->rsv_lock);
+	if (ok)
+		atomic_fetch_add_explicit(&a->rsv_taken, n, memory_order_relaxed);
+	return ok;
 }
 
 /* The first free block at or after @goal (wrapping), taken with up to
@@ -261,6 +286,8 @@ int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
 	if (r) {
 		c->free_blocks -= r;
 		c->rsv_blocks += r;
+		/* Still listed if fs_rsv_take emptied it. */
+		rsv_unlink(c, ino);
 		ino->rsv_start = *pblk + *got;
 		ino->rsv_len = r;
 		ino->rsv_prev = NULL;
@@ -370,7 +397,12 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		return *why = "bad checksum", -EUCLEAN;
 	if (s->version == 1)
 		return *why = "format version 1 (extent chains), written by an "
-			      "older udax; this one reads version 2 only: copy "
+			      "older udax; this one reads version 3 only: copy "
+			      "the files out with the older release, then mkfs",
+		       -EUCLEAN;
+	if (s->version == 2)
+		return *why = "format version 2 (no fast log), written by an "
+			      "older udax; this one reads version 3 only: copy "
 			      "the files out with the older release, then mkfs",
 		       -EUCLEAN;
 	if (s->version != FS_VERSION)
@@ -379,7 +411,11 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 	if (s->block_size != FS_BS || s->nr_blocks != part_blocks ||
 	    s->journal_start != 2 || s->journal_blocks < 2 ||
 	    s->journal_blocks > part_blocks ||
-	    s->itable_start != s->journal_start + s->journal_blocks ||
+	    s->log_areas < 1 || s->log_areas > FS_LOG_MAX_AREAS ||
+	    s->log_area_blocks < 1 || s->log_area_blocks > 1024 ||
+	    s->log_start != s->journal_start + s->journal_blocks ||
+	    s->itable_start != s->log_start +
+			       (uint64_t)s->log_areas * s->log_area_blocks ||
 	    s->nr_inodes < 2 || s->itable_blocks != itb ||
 	    s->data_start != s->itable_start + s->itable_blocks ||
 	    s->data_start >= s->nr_blocks)
@@ -490,8 +526,8 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	const struct udax_part_info pi = *pinfo;
 	struct fs_dsuper s;
 	struct fs_dinode root;
-	uint64_t nb, jb, itb;
-	uint32_t ni;
+	uint64_t nb, jb, itb, lb;
+	uint32_t ni, la, lab;
 	char *base;
 	int ret;
 
@@ -502,7 +538,12 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 		ni = 16;
 	jb = o.journal_blocks ? o.journal_blocks : 256;
 	itb = ((uint64_t)ni * 256 + FS_BS - 1) / FS_BS;
-	if (jb < 2 || 2 + jb + itb + 1 > nb)
+	/* Fast log: 8 areas of 16 blocks (1,024 records each) from 64 MiB,
+	 * 2 of 1 block below (small test images). */
+	la = nb >= 16384 ? 8 : 2;
+	lab = nb >= 16384 ? 16 : 1;
+	lb = la * lab;
+	if (jb < 2 || 2 + jb + lb + itb + 1 > nb)
 		return fs_error(-ENOSPC, "mkfs: partition of %llu blocks too small",
 				(unsigned long long)nb);
 	base = pi.addr;
@@ -523,7 +564,7 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 		ret = udax_dev_memset_persist(dev, base + 2 * FS_BS, 0, FS_BS, 0);
 	if (!ret)
 		ret = udax_dev_memset_persist(dev, base + (2 + jb) * FS_BS, 0,
-					      itb * FS_BS, 0);
+					      (lb + itb) * FS_BS, 0);
 	if (ret < 0)
 		return fs_error(ret, "mkfs: persist failed");
 	memset(&root, 0, sizeof(root));
@@ -533,7 +574,7 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	root.parent = UDAX_ROOT_INO;
 	root.atime = root.mtime = root.ctime = root.btime = fs_now();
 	root.crc = udax_crc32c(UDAX_ROOT_INO, &root, 252);
-	ret = udax_dev_memcpy_persist(dev, base + (2 + jb) * FS_BS +
+	ret = udax_dev_memcpy_persist(dev, base + (2 + jb + lb) * FS_BS +
 				      UDAX_ROOT_INO * 256, &root, 256, 0);
 	if (ret < 0)
 		return fs_error(ret, "mkfs: persist failed");
@@ -546,9 +587,12 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	s.nr_blocks = nb;
 	s.journal_start = 2;
 	s.journal_blocks = jb;
-	s.itable_start = 2 + jb;
+	s.log_start = 2 + jb;
+	s.log_areas = la;
+	s.log_area_blocks = lab;
+	s.itable_start = 2 + jb + lb;
 	s.itable_blocks = itb;
-	s.data_start = 2 + jb + itb;
+	s.data_start = 2 + jb + lb + itb;
 	s.nr_inodes = ni;
 	s.mkfs_time = fs_now();
 	if (o.label)
@@ -572,6 +616,7 @@ static void core_free(struct udax_fs *fs)
 
 	if (c) {
 		fs_dix_free_all(fs);
+		fs_log_free(fs);
 		pthread_mutex_destroy(&c->ns_lock);
 		pthread_mutex_destroy(&c->txn_lock);
 		pthread_mutex_destroy(&c->alloc_lock);
@@ -584,7 +629,8 @@ static void core_free(struct udax_fs *fs)
 }
 
 /* Scan the inode table: validate every inode, build the allocators. */
-static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph)
+static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph,
+		       uint64_t *max_seq)
 {
 	struct fs_core *c = C(fs);
 	struct fs_dinode di;
@@ -613,6 +659,8 @@ static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph)
 		c->free_inodes--;
 		if (di.generation >= c->next_gen)
 			c->next_gen = di.generation + 1;
+		if (di.log_seq > *max_seq)
+			*max_seq = di.log_seq;
 		memset(&tmp, 0, sizeof(tmp));
 		tmp.ino = i;
 		ret = fs_inode_load(fs, &tmp, &di, true);
@@ -647,7 +695,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	struct udax_fs *fs;
 	struct fs_core *c;
 	uint32_t *orph = NULL, norph = 0;
-	uint64_t nb;
+	uint64_t nb, max_seq = 0;
 
 	if (!dev || !out)
 		return fs_error(-EINVAL, "mount: no device or result");
@@ -727,12 +775,18 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	ret = fs_journal_replay(fs);
 	if (ret < 0)
 		goto fail;
-	ret = scan_inodes(fs, &orph, &norph);
+	ret = scan_inodes(fs, &orph, &norph, &max_seq);
 	if (ret < 0)
 		goto fail;
 	ret = fs_zc_mount(fs);
 	if (ret < 0) {
 		fs_error(ret, "mount: attaching to the page map failed");
+		goto fail;
+	}
+	/* Appends in the fast log after the journal's last transaction. */
+	ret = fs_log_mount(fs, max_seq);
+	if (ret < 0) {
+		fs_zc_unmount(fs, NULL);
 		goto fail;
 	}
 	/* Keep the root cached: every path walk starts there. */
@@ -849,6 +903,9 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
 	st->block_size = FS_BS;
 	st->blocks = fs->nr_blocks - c->sb.data_start;
 	st->blocks_free = c->free_blocks + c->rsv_blocks;
+	for (uint32_t k = 0; c->log && k < c->sb.log_areas; k++)
+		st->blocks_free -= atomic_load_explicit(&c->log[k].rsv_taken,
+							memory_order_relaxed);
 	st->inodes = c->sb.nr_inodes - 1;
 	st->inodes_free = c->free_inodes;
 	pthread_mutex_unlock(&c->alloc_lock);

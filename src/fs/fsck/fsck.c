@@ -421,6 +421,110 @@ static void check_inode(struct fk *k, uint32_t i)
 			k->rep->dir_blocks += ii->ext[x].len;
 }
 
+/* ---- the fast log ------------------------------------------------------------ */
+
+/*
+ * Every record of the log areas that is valid (magic, crc: a torn or
+ * overwritten one is not a record) must be in range.  The newest record
+ * of an inode newer than its record (log_seq, same generation) is an
+ * append the next mount replays: it must lengthen the inode's last
+ * written extent into blocks no one owns, or the mount refuses.  The
+ * check reads the inode table as checked above (the journal's overlay
+ * included); the blocks a pending record adds count as its inode's, as
+ * after the replay.
+ */
+static void check_log(struct fk *k)
+{
+	uint32_t nrec = k->sb.log_area_blocks * FS_LOG_PER_BLOCK;
+	uint64_t *newest = fault_calloc(k->sb.nr_inodes, sizeof(*newest));
+	uint8_t *newest_seen = fault_calloc(k->sb.nr_inodes, 1);
+	struct fs_dlrec r;
+	const char *why;
+
+	if (!newest || !newest_seen) {
+		free(newest);
+		free(newest_seen);
+		k->err = -ENOMEM;
+		return;
+	}
+	for (uint32_t i = 0; i < k->sb.nr_inodes; i++) {
+		const struct fs_dinode *di = (const void *)(k->itab + (size_t)i * 256);
+
+		if (di->log_seq > k->log_max)
+			k->log_max = di->log_seq;
+	}
+	/* Pass 0: validity, the newest number of each inode; pass 1: the
+	 * newest ones, as the mount replays them. */
+	for (int pass = 0; pass < 2; pass++)
+	for (uint32_t a = 0; a < k->sb.log_areas; a++)
+	for (uint32_t s = 0; s < nrec; s++) {
+		uint64_t off = (k->sb.log_start + (uint64_t)a * k->sb.log_area_blocks) *
+			       FS_BS + (uint64_t)s * sizeof(r);
+		uint64_t blk = off / FS_BS;
+		uint32_t boff = (uint32_t)(off % FS_BS);
+		const struct fs_dinode *di;
+		const struct fk_ino *ii;
+		const struct fs_extent *e;
+
+		fk_read(k, off, &r, sizeof(r));
+		if (!fs_dlrec_valid(&r))
+			continue;
+		if (fs_dlrec_check(&r, &k->sb, &why)) {
+			if (!pass)
+				fk_problem(k, UDAX_FSCK_JOURNAL, blk, boff, 0,
+					   FK_FIX_NONE, 0, "log record: %s", why);
+			continue;
+		}
+		if (!pass) {
+			if (r.seq > newest[r.ino])
+				newest[r.ino] = r.seq;
+			if (r.seq > k->log_max)
+				k->log_max = r.seq;
+			continue;
+		}
+		di = (const void *)(k->itab + (size_t)r.ino * 256);
+		ii = &k->ino[r.ino];
+		if (r.seq != newest[r.ino])
+			continue;	/* an older one */
+		if (newest_seen[r.ino]++) {
+			fk_problem(k, UDAX_FSCK_JOURNAL, blk, boff, r.ino,
+				   FK_FIX_NONE, 0, "log: two newest records "
+				   "numbered %llu", (unsigned long long)r.seq);
+			continue;
+		}
+		if (ii->state != FK_OK || di->generation != r.gen ||
+		    r.seq <= di->log_seq)
+			continue;	/* stale for this inode */
+		e = ii->next ? &ii->ext[ii->next - 1] : NULL;
+		if (!S_ISREG(ii->mode))
+			why = "the inode is not a regular file";
+		else if (ii->ext_bad || !e || e->lblk != r.lblk ||
+			 e->pblk != r.pblk || e->len > r.len ||
+			 (e->flags & FS_EXT_UNWRITTEN))
+			why = "it does not lengthen the inode's last written extent";
+		else
+			why = NULL;
+		for (uint64_t b = r.pblk + (e ? e->len : 0);
+		     !why && b < r.pblk + r.len; b++)
+			if (k->owner[b])
+				why = "the blocks it adds are owned";
+		if (why) {
+			fk_problem(k, UDAX_FSCK_JOURNAL, blk, boff, r.ino,
+				   FK_FIX_NONE, 0, "log record %llu cannot be "
+				   "replayed: %s", (unsigned long long)r.seq, why);
+			continue;
+		}
+		/* Owned once replayed: a second record claiming them is
+		 * refused by the mount, so reported here. */
+		for (uint64_t b = r.pblk + e->len; b < r.pblk + r.len; b++) {
+			k->owner[b] = r.ino;
+			k->okind[b] = FK_OWN_EXTENT;
+		}
+	}
+	free(newest);
+	free(newest_seen);
+}
+
 /* ---- the whole check ------------------------------------------------------ */
 
 static void fk_free(struct fk *k)
@@ -462,6 +566,8 @@ static int check_all(struct fk *k)
 	fk_read(k, k->sb.itable_start * FS_BS, k->itab, itlen);
 	for (uint32_t i = 0; i < k->sb.nr_inodes && !k->err; i++)
 		check_inode(k, i);
+	if (!k->err)
+		check_log(k);
 	if (k->err)
 		return k->err;
 	for (uint64_t b = k->sb.data_start; b < k->nb; b++)

@@ -81,6 +81,7 @@ struct fk {
 	uint32_t *owner;		/* per block: inode, 0 none */
 	uint8_t *okind;			/* per block: FK_OWN_* */
 	bool ns_incomplete;		/* some directory content is unknown */
+	uint64_t log_max;		/* the highest log seq on media (check_log) */
 	uint32_t lnf_ino;		/* /lost+found: a directory, or the one to make */
 	bool lnf_file;			/* "lost+found" in the root names a file */
 	bool lnf_new;			/* lnf_ino is to be made (a free record) */

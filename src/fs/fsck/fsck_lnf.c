@@ -449,6 +449,8 @@ static int lnf_make(struct fk *k, struct fk_lnf *L, bool commit)
 	d->di.mode = S_IFDIR | 0700;
 	d->di.nlink = 2;
 	d->di.generation = L->gen;
+	/* Log records of an earlier inode of this number are stale for it. */
+	d->di.log_seq = k->log_max;
 	d->di.size = FS_BS;
 	d->di.atime = d->di.mtime = d->di.ctime = d->di.btime = L->now;
 	d->di.nr_extents = 1;

@@ -446,6 +446,10 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		n = SSIZE_MAX & ~(size_t)(FS_BS - 1);
 	if (!n)
 		return 0;
+	/* A plain append growing the last extent: one log record (log.c). */
+	ret = fs_log_append(f, buf, n, off, &n);
+	if (ret)
+		return ret < 0 ? ret : (ssize_t)n;
 	end = off + n;
 	lb = off / FS_BS;
 	nb = (end + FS_BS - 1) / FS_BS - lb;
@@ -611,6 +615,7 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t n, uint64_t off
 		off = f->inode->size;
 	ret = write_locked(f, buf, n, off);
 	pthread_rwlock_unlock(&f->inode->lock);
+	fs_log_maybe_retire(f->fs);
 	return write_sync(f, ret);
 }
 
@@ -628,6 +633,7 @@ ssize_t udax_append(struct udax_file *f, const void *buf, size_t n,
 	off = f->inode->size;
 	ret = write_locked(f, buf, n, off);
 	pthread_rwlock_unlock(&f->inode->lock);
+	fs_log_maybe_retire(f->fs);
 	if (ret >= 0 && where)
 		*where = off;
 	return write_sync(f, ret);
