@@ -354,6 +354,39 @@ uint64_t udax_telldir(struct udax_dir *d);
 int udax_seekdir(struct udax_dir *d, uint64_t cookie);
 int udax_closedir(struct udax_dir **d);
 
+/* ---- extended attributes ------------------------------------------------------ */
+
+/*
+ * Linux's setxattr family on a path (its last component followed) or an
+ * open file.  Names: "user." (regular files and directories only; -EPERM
+ * elsewhere), "trusted.", "security.", "system.posix_acl_access" and
+ * "system.posix_acl_default" (stored as opaque values: ACLs are enforced
+ * by the kernel on a FUSE mount with default_permissions, not by udax);
+ * other names -EOPNOTSUPP, a name over 255 bytes -ERANGE.  Storage: one
+ * checksummed block per inode, changed in one journal transaction with
+ * the inode's ctime (after a crash the old set or the new one); all the
+ * attributes of an inode take at most 4072 bytes, each 4 + name + value
+ * rounded up to 4 (-ENOSPC beyond), one value at most
+ * UDAX_XATTR_VALUE_MAX bytes (-E2BIG).  set: @flags 0, XATTR_CREATE
+ * (-EEXIST if present) or XATTR_REPLACE (-ENODATA if absent).  get and
+ * list: @size 0 returns the size needed; a buffer too small -ERANGE;
+ * list gives NUL-ended names.  A missing attribute: -ENODATA.
+ */
+#define UDAX_XATTR_VALUE_MAX	3072
+int udax_setxattr(struct udax_fs *fs, const char *path, const char *name,
+		  const void *value, size_t size, int flags);
+ssize_t udax_getxattr(struct udax_fs *fs, const char *path, const char *name,
+		      void *value, size_t size);
+ssize_t udax_listxattr(struct udax_fs *fs, const char *path, char *list,
+		       size_t size);
+int udax_removexattr(struct udax_fs *fs, const char *path, const char *name);
+int udax_fsetxattr(struct udax_file *f, const char *name, const void *value,
+		   size_t size, int flags);
+ssize_t udax_fgetxattr(struct udax_file *f, const char *name, void *value,
+		       size_t size);
+ssize_t udax_flistxattr(struct udax_file *f, char *list, size_t size);
+int udax_fremovexattr(struct udax_file *f, const char *name);
+
 struct udax_statfs {
 	uint64_t block_size;
 	uint64_t blocks, blocks_free;

@@ -884,6 +884,17 @@ static int walk(struct udax_fs *fs, const char *path, struct fs_inode **out,
 	return ret;
 }
 
+int fs_walk(struct udax_fs *fs, const char *path, bool follow,
+	    struct fs_inode **out)
+{
+	int ret;
+
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, out, follow);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
 static uint8_t dtype(uint32_t mode)
 {
 	return fs_mode_dtype(mode);

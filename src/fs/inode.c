@@ -69,7 +69,7 @@ int fs_dinode_check(const struct fs_dinode *di, uint32_t nr_inodes,
 	else if (fs_mode_special(di->mode) &&
 		 (di->size || di->nr_extents || di->ext_blocks || di->ext_next))
 		*why = "special file with data";
-	else if (di->flags || di->reserved1 ||
+	else if (di->flags ||
 		 !zero_bytes(di->reserved2, sizeof(di->reserved2)))
 		*why = "reserved field not zero";
 	else if (di->size > FS_MAX_SIZE)
@@ -153,6 +153,14 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 	ino->gen = di->generation;
 	ino->parent = di->parent;
 	ino->rdev = di->rdev;
+	ino->xattr = di->xattr;
+	if (di->xattr && (di->xattr < C(fs)->sb.data_start ||
+			  di->xattr >= fs->nr_blocks))
+		return fs_error(-EUCLEAN, "inode %u: xattr block %llu out of bounds",
+				ino->ino, (unsigned long long)di->xattr);
+	if (di->xattr && mark && fs_bmap_mark(fs, di->xattr, 1))
+		return fs_error(-EUCLEAN, "inode %u: xattr block %llu has another owner",
+				ino->ino, (unsigned long long)di->xattr);
 	ino->size = di->size;
 	ino->atime = di->atime;
 	ino->mtime = di->mtime;
@@ -393,6 +401,9 @@ void fs_inode_free_finish(struct fs_inode *ino, struct fs_break *br,
 				fs_block_free(fs, x->pblk, 1);
 		}
 		fs_xmap_clear(ino);
+		if (ino->xattr)
+			fs_block_free(fs, ino->xattr, 1);	/* never pinned */
+		ino->xattr = 0;
 		ino->size = 0;
 		ino->mode = 0;
 	}
