@@ -209,6 +209,26 @@ int udax_ftruncate(struct udax_file *f, uint64_t size);
 int udax_ftruncate_ex(struct udax_file *f, uint64_t size,
 		      const struct udax_break_opts *brk);
 
+/*
+ * lseek(2)'s SEEK_DATA / SEEK_HOLE (@whence) from @off: the offset of the
+ * first data (written blocks; unwritten, fallocated ones count as holes)
+ * or hole (the end of file is one) at or after @off, at block granularity
+ * and clipped to the file.  -ENXIO: @off at or past the end, or (SEEK_DATA)
+ * no data after it.  No file position is kept: the caller keeps it.
+ */
+int64_t udax_lseek_data(struct udax_file *f, uint64_t off, int whence);
+/*
+ * copy_file_range(2): copy @len bytes of @in at @off_in to @out at
+ * @off_out (a copy through the file API: no block is shared); returns the
+ * bytes copied, fewer at the end of @in (0 past it).  @flags 0 (-EINVAL).
+ * -EBADF: @in not readable, @out not writable or O_APPEND; -EINVAL:
+ * overlapping ranges of one file; -EISDIR; -EFBIG past 16 TiB.  An error
+ * after some bytes were copied returns their count.
+ */
+ssize_t udax_copy_file_range(struct udax_file *in, uint64_t off_in,
+			     struct udax_file *out, uint64_t off_out,
+			     size_t len, unsigned flags);
+
 /* @mode: 0, or the Linux FALLOC_FL_* values of these: */
 #define UDAX_FALLOC_KEEP_SIZE		0x01
 #define UDAX_FALLOC_PUNCH_HOLE		0x02
