@@ -295,6 +295,20 @@ struct udax_setattr {
 int udax_setattr(struct udax_fs *fs, const char *path,
 		 const struct udax_setattr *sa);
 
+/*
+ * access(2) for callers that do not let the kernel check (a FUSE mount
+ * without default_permissions, the preload library): 0 if @cred (NULL:
+ * root) may do @mode (F_OK, or R_OK | W_OK | X_OK) on @path (its last
+ * component followed), else -EACCES; -EROFS for W_OK on a read-only
+ * mount.  Root reads and writes anything and executes what has an x bit
+ * or is a directory; others get the owner's, else the group's (@cred's
+ * gid only: no supplementary groups), else the others' bits.  ACLs (see
+ * udax_setxattr) and search permission on the path's directories are not
+ * checked.  udax's other calls check no permission.
+ */
+int udax_access(struct udax_fs *fs, const char *path, int mode,
+		const struct udax_cred *cred);
+
 /* ---- namespace ------------------------------------------------------------- */
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode);
