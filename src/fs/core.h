@@ -29,7 +29,9 @@
 /* ---- on-media format (little-endian; x86-64 only for now) ---------------- */
 
 #define FS_SB_MAGIC		0x3153465841445855ull	/* "UXDAXFS1" */
-#define FS_VERSION		2	/* 2: extent lists of leaves (1: packed chains) */
+/* 3: symbolic links, special files, extended attributes (records' rdev
+ * and xattr fields); 2: extent lists of leaves; 1: packed chains. */
+#define FS_VERSION		3
 #define FS_JNL_MAGIC		0x314c4e524a584455ull	/* "UDXJRNL1" */
 #define FS_EXT_MAGIC		0x32545845u		/* "EXT2" */
 #define FS_EXT_VERSION		1

@@ -370,8 +370,14 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		return *why = "bad checksum", -EUCLEAN;
 	if (s->version == 1)
 		return *why = "format version 1 (extent chains), written by an "
-			      "older udax; this one reads version 2 only: copy "
+			      "older udax; this one reads version 3 only: copy "
 			      "the files out with the older release, then mkfs",
+		       -EUCLEAN;
+	if (s->version == 2)
+		return *why = "format version 2 (no symbolic links, special files "
+			      "or extended attributes), written by an older udax; "
+			      "this one reads version 3 only: copy the files out "
+			      "with the older release, then mkfs",
 		       -EUCLEAN;
 	if (s->version != FS_VERSION)
 		return *why = "unknown version", -EUCLEAN;
