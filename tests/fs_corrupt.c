@@ -179,6 +179,14 @@ int main(void)
 	}
 	expect_mount_fails("format version 1");
 	T_ASSERT(strstr(udax_fs_last_error(), "version 1"));
+	/* Version 2 (before links, special files, xattrs): refused too. */
+	for (int c = 0; c < 2; c++) {
+		((struct fs_dsuper *)(part + c * FS_BS))->version = 2;
+		fix_super(c);
+	}
+	expect_mount_fails("format version 2");
+	T_ASSERT(strstr(udax_fs_last_error(), "version 2") &&
+		 strstr(udax_fs_last_error(), "reads version 3"));
 
 	/* Inodes. */
 	((char *)dinode(ia))[30] ^= 4;

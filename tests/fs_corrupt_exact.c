@@ -358,7 +358,7 @@ static void test_single_checks(void)
 	both_supers(sb_reserved);
 	expect_mount_refused("superblock reserved bytes", "reserved field");
 
-	dinode(ia)->reserved2[5] = 1;
+	dinode(ia)->reserved2[3] = 1;
 	fix_inode(ia);
 	expect_mount_refused("inode reserved2 bytes", "reserved field");
 	dinode(ia)->ext[6].lblk = 7;

@@ -18,7 +18,10 @@ struct cs_ent {
 	uint32_t ino, mode, nlink, uid, gid;
 	uint64_t size, blocks;
 	int64_t atime, mtime;		/* ns */
-	uint8_t *data;			/* regular files: size bytes */
+	uint64_t rdev;
+	uint8_t *data;			/* regular files: size bytes; links: the target */
+	uint8_t *xattr;			/* names then values, as listed */
+	size_t xlen;
 };
 
 struct cs_state {

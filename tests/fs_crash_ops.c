@@ -3,6 +3,8 @@
  * fs_crash: the pre-state, every metadata and data operation, and
  * workloads of several operations with fsync promises.
  */
+#include <sys/xattr.h>
+
 #include "fs_crash.h"
 #include "fs_util.h"
 
@@ -75,6 +77,61 @@ static void op_utimens(struct udax_fs *fs)
 
 	FS_OK(udax_utimens(fs, "/b", ts));
 }
+
+/* ---- POSIX surface: links, special files, setattr, exchange, xattrs ----------- */
+
+static void op_symlink(struct udax_fs *fs) { FS_OK(udax_symlink(fs, "../a", "/d/sl")); }
+static void op_symlink_long(struct udax_fs *fs)
+{
+	char t[1000];
+
+	memset(t, 'L', sizeof(t) - 1);
+	t[sizeof(t) - 1] = 0;
+	FS_OK(udax_symlink(fs, t, "/sl-long"));
+}
+static void op_mknod(struct udax_fs *fs)
+{
+	const struct udax_cred c = { 7, 8 };
+
+	FS_OK(udax_mknod(fs, "/d/dev", S_IFCHR | 0600, (dev_t)0x0501, &c));
+}
+static void op_setattr(struct udax_fs *fs)
+{
+	const struct udax_setattr sa = {
+		.mask = UDAX_SETATTR_MODE | UDAX_SETATTR_UID | UDAX_SETATTR_GID |
+			UDAX_SETATTR_SIZE | UDAX_SETATTR_MTIME,
+		.mode = 0640, .uid = 3, .gid = 4, .size = 10,
+		.mtime = { 1234, 5 },
+	};
+
+	FS_OK(udax_setattr(fs, "/b", &sa));
+}
+static void op_rename_exchange(struct udax_fs *fs)
+{
+	FS_OK(udax_rename(fs, "/a", "/d", UDAX_RENAME_EXCHANGE));
+}
+static void pre_xattr(struct udax_fs *fs)
+{
+	FS_OK(udax_setxattr(fs, "/b", "user.one", "1111", 4, 0));
+	FS_OK(udax_setxattr(fs, "/b", "trusted.two", "22", 2, 0));
+}
+static void op_xattr_first(struct udax_fs *fs)
+{
+	FS_OK(udax_setxattr(fs, "/a", "user.new", "value", 5, XATTR_CREATE));
+}
+static void op_xattr_replace(struct udax_fs *fs)
+{
+	FS_OK(udax_setxattr(fs, "/b", "user.one", "replaced", 8, XATTR_REPLACE));
+}
+static void op_xattr_remove(struct udax_fs *fs)
+{
+	FS_OK(udax_removexattr(fs, "/b", "user.one"));
+}
+static void op_xattr_remove_last(struct udax_fs *fs)
+{
+	FS_OK(udax_removexattr(fs, "/b", "trusted.two"));
+}
+static void op_unlink_xattr(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/b")); }
 
 /* An orphan: /big unlinked while open; the operation is its last close. */
 static struct udax_file *held;
@@ -456,6 +513,19 @@ const struct cr_scenario cr_scenarios[] = {
 	OP("chmod", op_chmod),
 	OP("chown", op_chown),
 	OP("utimens", op_utimens),
+	OP("symlink", op_symlink),
+	OP("symlink-block", op_symlink_long),
+	OP("mknod", op_mknod),
+	OP("setattr-size-owner-mode", op_setattr),
+	OP("rename-exchange", op_rename_exchange),
+	OP("xattr-first", op_xattr_first),
+	OPP("xattr-replace", pre_xattr, op_xattr_replace),
+	/* Two steps: one attribute goes, then the last frees the block. */
+	{ "xattr-remove", pre_xattr, {
+		STEP(op_xattr_remove, NULL, NULL, false),
+		STEP(op_xattr_remove_last, NULL, NULL, false),
+	}, false },
+	OPP("unlink-with-xattr", pre_xattr, op_unlink_xattr),
 	OP("truncate-up", op_trunc_up),
 	OP("truncate-down", op_trunc_down),
 	OP("punch-hole", op_punch),

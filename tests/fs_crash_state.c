@@ -53,6 +53,7 @@ static int add(struct cs_state *st, size_t *cap, const char *path,
 	e->gid = s->gid;
 	e->size = s->size;
 	e->blocks = s->blocks;
+	e->rdev = s->rdev;
 	e->atime = s->atime.tv_sec * 1000000000ll + s->atime.tv_nsec;
 	e->mtime = s->mtime.tv_sec * 1000000000ll + s->mtime.tv_nsec;
 	return 0;
@@ -78,6 +79,51 @@ static int read_all(struct udax_fs *fs, struct cs_ent *e, char *why, size_t len)
 	return 0;
 }
 
+/* A symbolic link's target as its data. */
+static int read_link(struct udax_fs *fs, struct cs_ent *e, char *why, size_t len)
+{
+	ssize_t r;
+
+	e->data = malloc(e->size + 1);
+	if (!e->data)
+		return -ENOMEM;
+	r = udax_readlink(fs, e->path, (char *)e->data, e->size + 1);
+	if (r != (ssize_t)e->size)
+		return fail(r < 0 ? (int)r : -EUCLEAN, why, len,
+			    "readlink %s: %zd of %llu bytes", e->path, r,
+			    (unsigned long long)e->size);
+	return 0;
+}
+
+/* Every extended attribute, as listed: the names, then each value with
+ * its length (links: none through a path, which follows them). */
+static int read_xattrs(struct udax_fs *fs, struct cs_ent *e, char *why,
+		       size_t len)
+{
+	char names[4096];
+	ssize_t n = udax_listxattr(fs, e->path, names, sizeof(names));
+	size_t at;
+
+	if (n < 0)
+		return fail((int)n, why, len, "listxattr %s", e->path);
+	e->xattr = malloc((size_t)n + 4096 * 2);
+	if (!e->xattr)
+		return -ENOMEM;
+	memcpy(e->xattr, names, (size_t)n);
+	at = (size_t)n;
+	for (char *p = names; p < names + n; p += strlen(p) + 1) {
+		ssize_t v = udax_getxattr(fs, e->path, p, e->xattr + at + 2, 4096);
+
+		if (v < 0)
+			return fail((int)v, why, len, "getxattr %s %s", e->path, p);
+		e->xattr[at] = (uint8_t)v;
+		e->xattr[at + 1] = (uint8_t)(v >> 8);
+		at += 2 + (size_t)v;
+	}
+	e->xlen = at;
+	return 0;
+}
+
 static int walk(struct udax_fs *fs, const char *dir, struct cs_state *st,
 		size_t *cap, char *why, size_t len)
 {
@@ -94,10 +140,10 @@ static int walk(struct udax_fs *fs, const char *dir, struct cs_state *st,
 
 		snprintf(p, sizeof(p), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "",
 			 de.name);
-		ret = udax_stat(fs, p, &s);
+		ret = udax_lstat(fs, p, &s);
 		if (ret)
 			break;
-		if (s.ino != de.ino || (de.type == 4) != S_ISDIR(s.mode)) {
+		if (s.ino != de.ino || de.type != (s.mode & S_IFMT) >> 12) {
 			ret = fail(-EUCLEAN, why, len, "%s: entry says ino %u type %u, "
 				   "inode %u mode %o", p, de.ino, de.type, s.ino, s.mode);
 			udax_closedir(&d);
@@ -106,6 +152,10 @@ static int walk(struct udax_fs *fs, const char *dir, struct cs_state *st,
 		ret = add(st, cap, p, &s);
 		if (!ret && S_ISREG(s.mode))
 			ret = read_all(fs, &st->e[st->n - 1], why, len);
+		if (!ret && S_ISLNK(s.mode))
+			ret = read_link(fs, &st->e[st->n - 1], why, len);
+		if (!ret && !S_ISLNK(s.mode))
+			ret = read_xattrs(fs, &st->e[st->n - 1], why, len);
 		if (!ret && S_ISDIR(s.mode))
 			ret = walk(fs, p, st, cap, why, len);
 		if (ret) {
@@ -165,6 +215,7 @@ void cs_free(struct cs_state *st)
 	for (size_t i = 0; i < st->n; i++) {
 		free(st->e[i].path);
 		free(st->e[i].data);
+		free(st->e[i].xattr);
 	}
 	free(st->e);
 	memset(st, 0, sizeof(*st));
@@ -221,6 +272,12 @@ bool cs_match(const struct cs_state *want, const struct cs_alt *alt,
 			     (unsigned long long)g->blocks, w->ino, w->mode, w->nlink,
 			     w->uid, w->gid, (unsigned long long)w->size,
 			     (unsigned long long)w->blocks);
+		if (w->rdev != g->rdev)
+			DIFF("%s: rdev %llx, want %llx", g->path,
+			     (unsigned long long)g->rdev, (unsigned long long)w->rdev);
+		if (w->xlen != g->xlen || (w->xlen && memcmp(w->xattr, g->xattr, w->xlen)))
+			DIFF("%s: extended attributes differ (%zu bytes listed, want %zu)",
+			     g->path, g->xlen, w->xlen);
 		torn = has_alt(alt, nalt, w->ino);
 		if (!torn && (w->atime != g->atime || w->mtime != g->mtime))
 			DIFF("%s: atime %lld mtime %lld, want %lld %lld", g->path,

@@ -209,6 +209,26 @@ int udax_ftruncate(struct udax_file *f, uint64_t size);
 int udax_ftruncate_ex(struct udax_file *f, uint64_t size,
 		      const struct udax_break_opts *brk);
 
+/*
+ * lseek(2)'s SEEK_DATA / SEEK_HOLE (@whence) from @off: the offset of the
+ * first data (written blocks; unwritten, fallocated ones count as holes)
+ * or hole (the end of file is one) at or after @off, at block granularity
+ * and clipped to the file.  -ENXIO: @off at or past the end, or (SEEK_DATA)
+ * no data after it.  No file position is kept: the caller keeps it.
+ */
+int64_t udax_lseek_data(struct udax_file *f, uint64_t off, int whence);
+/*
+ * copy_file_range(2): copy @len bytes of @in at @off_in to @out at
+ * @off_out (a copy through the file API: no block is shared); returns the
+ * bytes copied, fewer at the end of @in (0 past it).  @flags 0 (-EINVAL).
+ * -EBADF: @in not readable, @out not writable or O_APPEND; -EINVAL:
+ * overlapping ranges of one file; -EISDIR; -EFBIG past 16 TiB.  An error
+ * after some bytes were copied returns their count.
+ */
+ssize_t udax_copy_file_range(struct udax_file *in, uint64_t off_in,
+			     struct udax_file *out, uint64_t off_out,
+			     size_t len, unsigned flags);
+
 /* @mode: 0, or the Linux FALLOC_FL_* values of these: */
 #define UDAX_FALLOC_KEEP_SIZE		0x01
 #define UDAX_FALLOC_PUNCH_HOLE		0x02
@@ -274,6 +294,20 @@ struct udax_setattr {
 };
 int udax_setattr(struct udax_fs *fs, const char *path,
 		 const struct udax_setattr *sa);
+
+/*
+ * access(2) for callers that do not let the kernel check (a FUSE mount
+ * without default_permissions, the preload library): 0 if @cred (NULL:
+ * root) may do @mode (F_OK, or R_OK | W_OK | X_OK) on @path (its last
+ * component followed), else -EACCES; -EROFS for W_OK on a read-only
+ * mount.  Root reads and writes anything and executes what has an x bit
+ * or is a directory; others get the owner's, else the group's (@cred's
+ * gid only: no supplementary groups), else the others' bits.  ACLs (see
+ * udax_setxattr) and search permission on the path's directories are not
+ * checked.  udax's other calls check no permission.
+ */
+int udax_access(struct udax_fs *fs, const char *path, int mode,
+		const struct udax_cred *cred);
 
 /* ---- namespace ------------------------------------------------------------- */
 
@@ -353,6 +387,39 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent);
 uint64_t udax_telldir(struct udax_dir *d);
 int udax_seekdir(struct udax_dir *d, uint64_t cookie);
 int udax_closedir(struct udax_dir **d);
+
+/* ---- extended attributes ------------------------------------------------------ */
+
+/*
+ * Linux's setxattr family on a path (its last component followed) or an
+ * open file.  Names: "user." (regular files and directories only; -EPERM
+ * elsewhere), "trusted.", "security.", "system.posix_acl_access" and
+ * "system.posix_acl_default" (stored as opaque values: ACLs are enforced
+ * by the kernel on a FUSE mount with default_permissions, not by udax);
+ * other names -EOPNOTSUPP, a name over 255 bytes -ERANGE.  Storage: one
+ * checksummed block per inode, changed in one journal transaction with
+ * the inode's ctime (after a crash the old set or the new one); all the
+ * attributes of an inode take at most 4072 bytes, each 4 + name + value
+ * rounded up to 4 (-ENOSPC beyond), one value at most
+ * UDAX_XATTR_VALUE_MAX bytes (-E2BIG).  set: @flags 0, XATTR_CREATE
+ * (-EEXIST if present) or XATTR_REPLACE (-ENODATA if absent).  get and
+ * list: @size 0 returns the size needed; a buffer too small -ERANGE;
+ * list gives NUL-ended names.  A missing attribute: -ENODATA.
+ */
+#define UDAX_XATTR_VALUE_MAX	3072
+int udax_setxattr(struct udax_fs *fs, const char *path, const char *name,
+		  const void *value, size_t size, int flags);
+ssize_t udax_getxattr(struct udax_fs *fs, const char *path, const char *name,
+		      void *value, size_t size);
+ssize_t udax_listxattr(struct udax_fs *fs, const char *path, char *list,
+		       size_t size);
+int udax_removexattr(struct udax_fs *fs, const char *path, const char *name);
+int udax_fsetxattr(struct udax_file *f, const char *name, const void *value,
+		   size_t size, int flags);
+ssize_t udax_fgetxattr(struct udax_file *f, const char *name, void *value,
+		       size_t size);
+ssize_t udax_flistxattr(struct udax_file *f, char *list, size_t size);
+int udax_fremovexattr(struct udax_file *f, const char *name);
 
 struct udax_statfs {
 	uint64_t block_size;

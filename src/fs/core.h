@@ -29,7 +29,10 @@
 /* ---- on-media format (little-endian; x86-64 only for now) ---------------- */
 
 #define FS_SB_MAGIC		0x3153465841445855ull	/* "UXDAXFS1" */
-#define FS_VERSION		3	/* 3: fast log areas, symbolic links, special files (2: none; 1: packed chains) */
+/* 3: fast log areas, symbolic links, special files, extended attributes
+ * (records' rdev, log_seq and xattr fields); 2: extent lists of leaves;
+ * 1: packed chains. */
+#define FS_VERSION		3
 #define FS_JNL_MAGIC		0x314c4e524a584455ull	/* "UDXJRNL1" */
 #define FS_EXT_MAGIC		0x32545845u		/* "EXT2" */
 #define FS_EXT_VERSION		1
@@ -89,7 +92,8 @@ struct fs_dinode {			/* 256 bytes; all zero when free */
 	 * at or below it are stale. */
 	uint64_t log_seq;
 	struct fs_dext ext[FS_INLINE_EXT];	/* nr_extents <= 9: all of them */
-	uint8_t reserved2[12];
+	uint64_t xattr;			/* extended attribute block, 0: none */
+	uint8_t reserved2[4];
 	uint32_t crc;			/* crc32c(ino, bytes 0..251) */
 };
 
@@ -112,6 +116,30 @@ struct fs_dextblk {			/* one block */
 	uint64_t reserved;
 	struct fs_dext ext[FS_EB_EXTS];
 };
+
+/*
+ * Extended attributes (xattr.c): one block per inode holding all of them,
+ * named by the record's "xattr".  Entries are packed after the header,
+ * each {u8 name_len, u8 reserved (0), u16 value_len, name (full, with its
+ * prefix, no NUL), value} padded to 4 bytes, in no order, tiling exactly
+ * "used" bytes; the rest of the block is zero.  A change journals the
+ * block (a new one whole, with the record naming it); the last removal
+ * frees it.
+ */
+#define FS_XATTR_MAGIC		0x52544158u		/* "XATR" */
+#define FS_XATTR_VERSION	1
+struct fs_dxattrhdr {			/* 24 bytes at the start of the block */
+	uint32_t magic;
+	uint32_t crc;			/* crc32c(ino, bytes 8..4095) */
+	uint32_t ino;			/* owner */
+	uint16_t version;		/* FS_XATTR_VERSION */
+	uint16_t count;			/* entries */
+	uint32_t used;			/* bytes of entries after the header */
+	uint32_t reserved;
+};
+#define FS_XATTR_ENT_LEN(n, v)	((4u + (n) + (v) + 3u) & ~3u)
+#define FS_XATTR_ROOM		(FS_BS - sizeof(struct fs_dxattrhdr))	/* 4072 */
+#define FS_XATTR_VALUE_MAX	UDAX_XATTR_VALUE_MAX
 
 struct fs_ddirhdr {			/* 16 bytes at the start of a dir block */
 	uint32_t magic;
@@ -603,6 +631,13 @@ void fs_iattr_apply(struct fs_inode *ino, const struct fs_iattr *a);
  * udax_ftruncate_ex does, with @a's attributes in the same transaction. */
 int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
 		     const struct udax_break_opts *brk, const struct fs_iattr *a);
+
+/* xattr.c: validate a private copy of @ino's xattr block: 0 or -EUCLEAN
+ * with *@why. */
+int fs_xattr_block_check(const uint8_t *b, uint32_t ino, const char **why);
+/* dir.c: resolve @path (taking ns_lock): a reference to its inode. */
+int fs_walk(struct udax_fs *fs, const char *path, bool follow,
+	    struct fs_inode **out);
 
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,

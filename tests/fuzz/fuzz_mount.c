@@ -95,6 +95,20 @@ static void make_template(void)
 		die("mkfs", ret);
 	udax_mkdir(fs, "/d", 0755);
 	udax_mkdir(fs, "/d/e", 0700);
+	/* The POSIX surface's records and blocks, early (fuzzed): an inline
+	 * and a block symbolic link, a device, extended-attribute blocks. */
+	{
+		char t[600];
+
+		memset(t, 't', sizeof(t) - 1);
+		t[sizeof(t) - 1] = 0;
+		udax_symlink(fs, "e/c", "/d/s");
+		udax_symlink(fs, t, "/d/sl");
+		udax_mknod(fs, "/d/dev", S_IFBLK | 0600, 0x0803, NULL);
+		udax_setxattr(fs, "/d", "user.x", "xx", 2, 0);
+		udax_setxattr(fs, "/d/e", "trusted.t", "ttt", 3, 0);
+		udax_setxattr(fs, "/d/e", "security.s", "s", 1, 0);
+	}
 	sparse(fs, "/d/m", 300);
 	put(fs, "/a", 12000, 'a');
 	put(fs, "/d/e/c", 100, 'c');
@@ -145,7 +159,17 @@ static void walk(struct udax_fs *fs, const char *path, int depth, bool rw)
 		struct udax_file *f;
 
 		if (snprintf(child, sizeof(child), "%s/%s", depth ? path : "", e.name) >=
-		    (int)sizeof(child) || udax_stat(fs, child, &st))
+		    (int)sizeof(child) || udax_lstat(fs, child, &st))
+			continue;
+		/* Links, attributes: read (validated), and changed. */
+		udax_readlink(fs, child, buf, sizeof(buf));
+		if (udax_listxattr(fs, child, buf, sizeof(buf)) > 0)
+			udax_getxattr(fs, child, buf, buf + 512, 4096);
+		if (rw) {
+			udax_setxattr(fs, child, "user.fz", "fuzz", 4, 0);
+			udax_removexattr(fs, child, "trusted.t");
+		}
+		if (udax_stat(fs, child, &st))
 			continue;
 		if (S_ISDIR(st.mode)) {
 			walk(fs, child, depth + 1, rw);
@@ -175,6 +199,9 @@ static void walk(struct udax_fs *fs, const char *path, int depth, bool rw)
 		udax_rename(fs, "/m/0000000000000000000000000000000000000299",
 			    "/m/0000000000000000000000000000000000000007", 0);
 		udax_rmdir(fs, "/m");
+		udax_symlink(fs, "/d/e", "/new/s");
+		udax_rename(fs, "/d/s", "/d/e", UDAX_RENAME_EXCHANGE);
+		udax_unlink(fs, "/d/sl");
 	}
 }
 

@@ -580,6 +580,7 @@ static void record_fill(struct fs_dinode *di, struct fs_txn *t,
 	di->parent = ino->parent;
 	di->rdev = ino->rdev;
 	di->log_seq = ino->log_seq;
+	di->xattr = ino->xattr;
 	di->nr_extents = (uint32_t)nr;
 	if (S_ISLNK(ino->mode) && ino->size <= FS_SYMLINK_INLINE && ino->symlink) {
 		/* An inline target (core.h): in the extent area, no map. */

@@ -153,6 +153,14 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 	ino->gen = di->generation;
 	ino->parent = di->parent;
 	ino->rdev = di->rdev;
+	ino->xattr = di->xattr;
+	if (di->xattr && (di->xattr < C(fs)->sb.data_start ||
+			  di->xattr >= fs->nr_blocks))
+		return fs_error(-EUCLEAN, "inode %u: xattr block %llu out of bounds",
+				ino->ino, (unsigned long long)di->xattr);
+	if (di->xattr && mark && fs_bmap_mark(fs, di->xattr, 1))
+		return fs_error(-EUCLEAN, "inode %u: xattr block %llu has another owner",
+				ino->ino, (unsigned long long)di->xattr);
 	ino->size = di->size;
 	ino->atime = di->atime;
 	ino->mtime = di->mtime;
@@ -407,6 +415,9 @@ void fs_inode_free_finish(struct fs_inode *ino, struct fs_break *br,
 				fs_block_free(fs, x->pblk, 1);
 		}
 		fs_xmap_clear(ino);
+		if (ino->xattr)
+			fs_block_free(fs, ino->xattr, 1);	/* never pinned */
+		ino->xattr = 0;
 		ino->size = 0;
 		ino->mode = 0;
 	}

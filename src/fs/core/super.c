@@ -401,8 +401,9 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 			      "the files out with the older release, then mkfs",
 		       -EUCLEAN;
 	if (s->version == 2)
-		return *why = "format version 2 (no fast log), written by an "
-			      "older udax; this one reads version 3 only: copy "
+		return *why = "format version 2 (no fast log, symbolic links, "
+			      "special files or extended attributes), written by "
+			      "an older udax; this one reads version 3 only: copy "
 			      "the files out with the older release, then mkfs",
 		       -EUCLEAN;
 	if (s->version != FS_VERSION)

@@ -166,7 +166,8 @@ static int check_journal(struct fk *k)
 
 static const char *kind_name(uint8_t kind)
 {
-	return kind == FK_OWN_CHAIN ? "extent block" : "extent";
+	return kind == FK_OWN_CHAIN ? "extent block" :
+	       kind == FK_OWN_XATTR ? "xattr block" : "extent";
 }
 
 /*
@@ -331,6 +332,32 @@ out:
 	free(eb);
 }
 
+/* The inode's xattr block: in the data area, owned once, valid. */
+static void check_xattr_block(struct fk *k, uint32_t i, uint64_t pblk,
+			      uint64_t at, uint32_t atoff)
+{
+	const char *why;
+	uint8_t *b;
+
+	if (pblk < k->sb.data_start || pblk >= k->nb) {
+		fk_problem(k, UDAX_FSCK_INODE, at, atoff, i, FK_FIX_NONE, 0,
+			   "xattr block %llu outside the data area",
+			   (unsigned long long)pblk);
+		return;
+	}
+	claim(k, i, FK_OWN_XATTR, pblk, 1, at, atoff);
+	b = fault_malloc(FS_BS);
+	if (!b) {
+		k->err = -ENOMEM;
+		return;
+	}
+	fk_read(k, pblk * FS_BS, b, FS_BS);
+	if (fs_xattr_block_check(b, i, &why))
+		fk_problem(k, UDAX_FSCK_INODE, pblk, 0, i, FK_FIX_NONE, 0,
+			   "xattr block %llu: %s", (unsigned long long)pblk, why);
+	free(b);
+}
+
 /* A long symbolic link's target: its block holds no NUL in [0, size). */
 static void check_symlink_block(struct fk *k, uint32_t i, struct fk_ino *ii,
 				uint64_t blk, uint32_t off)
@@ -416,6 +443,9 @@ static void check_inode(struct fk *k, uint32_t i)
 	if (S_ISLNK(di->mode) && di->size > FS_SYMLINK_INLINE && ii->next &&
 	    !k->err)
 		check_symlink_block(k, i, ii, blk, off);
+	if (di->xattr && !k->err)
+		check_xattr_block(k, i, di->xattr, blk,
+				  off + (uint32_t)offsetof(struct fs_dinode, xattr));
 	if (S_ISDIR(di->mode))
 		for (uint32_t x = 0; x < ii->next; x++)
 			k->rep->dir_blocks += ii->ext[x].len;

@@ -66,7 +66,7 @@ struct fk_ino {
 };
 
 /* Block owners, for the "owned at most once" check. */
-enum { FK_OWN_NONE, FK_OWN_EXTENT, FK_OWN_CHAIN };
+enum { FK_OWN_NONE, FK_OWN_EXTENT, FK_OWN_CHAIN, FK_OWN_XATTR };
 
 struct fk {
 	struct udax_dev *dev;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 #include <udax/crc32c.h>
 
 #include "common/crc32c_shift.h"
@@ -787,6 +788,17 @@ static int walk(struct udax_fs *fs, const char *path, struct fs_inode **out,
 		return ret;
 	ret = nd_last(fs, &nd, out, follow);
 	fs_iput(nd.dir);
+	return ret;
+}
+
+int fs_walk(struct udax_fs *fs, const char *path, bool follow,
+	    struct fs_inode **out)
+{
+	int ret;
+
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, out, follow);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
 	return ret;
 }
 
@@ -1785,6 +1797,50 @@ int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
 int udax_lstat(struct udax_fs *fs, const char *path, struct udax_stat *st)
 {
 	return stat_path(fs, path, st, false);
+}
+
+/*
+ * access(2)'s rule on one inode: root may read and write anything and
+ * execute what has an x bit (or is a directory); others get the owner's,
+ * else the group's (@cred's gid only), else the others' bits.
+ */
+static bool may(const struct fs_inode *i, int mask, const struct udax_cred *c)
+{
+	uint32_t bits;
+
+	if (!c->uid)
+		return !(mask & X_OK) || S_ISDIR(i->mode) || (i->mode & 0111);
+	if (c->uid == i->uid)
+		bits = (i->mode >> 6) & 7;
+	else if (c->gid == i->gid)
+		bits = (i->mode >> 3) & 7;
+	else
+		bits = i->mode & 7;
+	return (bits & (uint32_t)mask) == (uint32_t)mask;
+}
+
+int udax_access(struct udax_fs *fs, const char *path, int mode,
+		const struct udax_cred *cred)
+{
+	static const struct udax_cred root = { 0, 0 };
+	struct fs_inode *i = NULL;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "access");
+	if (mode & ~(R_OK | W_OK | X_OK))
+		return fs_error(-EINVAL, "access: bad mode 0%o", mode);
+	ret = fs_walk(fs, path, true, &i);
+	if (ret)
+		return ret;
+	if ((mode & W_OK) && C(fs)->rdonly)
+		ret = fs_error(-EROFS, "access: read-only mount");
+	else if (!may(i, mode, cred ? cred : &root))
+		ret = fs_error(-EACCES, "access: permission denied");
+	fs_iput(i);
+	return ret;
 }
 
 /* ---- readdir -------------------------------------------------------------------------- */
