@@ -30,6 +30,7 @@ udax_test(fs_xattr)
 udax_test(fs_seek_copy)
 udax_test(fs_access)
 udax_test(fs_fsck_posix)
+udax_test(fs_tmpfile)
 target_sources(fs_crash PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c)
 # Sanitizer builds run ~3x slower: the crash test samples large epochs with
 # random subsets only there (UDAX_CRASH_QUICK); UDAX_CRASH_LONG=1 by hand

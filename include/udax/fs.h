@@ -168,9 +168,12 @@ bool udax_fs_is_shutdown(struct udax_fs *fs);
  * effect, O_DSYNC (every write is durable when it returns), O_DIRECT (DAX
  * is direct; no alignment needed), O_NOATIME (reads never change atime),
  * O_CLOEXEC, O_NONBLOCK, O_NOCTTY, O_ASYNC, the kernel's O_LARGEFILE
- * (0100000) and __FMODE_EXEC (040).  O_PATH and O_TMPFILE: -EOPNOTSUPP
- * (a FUSE mount never passes them: the kernel serves O_PATH itself and
- * refuses O_TMPFILE).  Other bits: -EINVAL.
+ * (0100000) and __FMODE_EXEC (040).  O_TMPFILE (with O_WRONLY or O_RDWR,
+ * not O_CREAT: -EINVAL): @path is a directory (-ENOTDIR), the file made
+ * there has no name (an orphan: freed at its last close, or by the next
+ * mount after a crash) until udax_flink names it (not with O_EXCL).
+ * O_PATH: -EOPNOTSUPP (a FUSE mount never passes it: the kernel serves
+ * O_PATH itself).  Other bits: -EINVAL.
  */
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out);
@@ -345,6 +348,10 @@ int udax_unlink(struct udax_fs *fs, const char *path);
 int udax_unlink_ex(struct udax_fs *fs, const char *path,
 		   const struct udax_break_opts *brk);
 int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath);
+/* linkat(2) with AT_EMPTY_PATH: name the file of @f at @newpath too.  An
+ * unlinked file: -ENOENT, except an O_TMPFILE one opened without O_EXCL,
+ * which this gives its first name (and a crash then keeps it). */
+int udax_flink(struct udax_file *f, const char *newpath);
 #define UDAX_RENAME_NOREPLACE	(1u << 0)	/* = Linux RENAME_NOREPLACE */
 #define UDAX_RENAME_EXCHANGE	(1u << 1)	/* = Linux RENAME_EXCHANGE */
 /* Atomic; replaces an existing target (a layout break of the target).

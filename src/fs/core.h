@@ -639,6 +639,9 @@ int fs_xattr_block_check(const uint8_t *b, uint32_t ino, const char **why);
 int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 	    struct fs_inode **out);
 
+/* dir.c: O_TMPFILE's unnamed file in directory @path. */
+int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
+		  const struct udax_cred *cred, struct fs_inode **out);
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,

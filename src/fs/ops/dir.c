@@ -817,6 +817,7 @@ struct mk {
 	const char *target;		/* S_IFLNK */
 	size_t tlen;
 	uint32_t rdev;			/* S_IFCHR, S_IFBLK: encoded */
+	bool unnamed;			/* O_TMPFILE: no entry, nlink 0 */
 };
 
 /*
@@ -921,10 +922,17 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	i->uid = uid;
 	i->gid = gid;
 	i->rdev = mk->rdev;
-	i->nlink = S_ISDIR(mode) ? 2 : 1;
+	i->nlink = S_ISDIR(mode) ? 2 : mk->unnamed ? 0 : 1;
 	i->parent = S_ISDIR(mode) ? dir->ino : 0;
 	dop_init(&d, fs, NULL);
 	i->atime = i->mtime = i->ctime = i->btime = d.now;
+	if (mk->unnamed) {
+		/* An orphan from the start: the record alone; mount reclaims
+		 * it after a crash, the last close frees it. */
+		dop_touch(&d, i);
+		ret = dop_commit(&d);
+		goto done;
+	}
 	dop_touch(&d, dir);
 	dop_touch(&d, i);
 	ret = dir_add(&d, dir, nd->name, nd->len, ino, dtype(mode));
@@ -936,6 +944,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	} else {
 		dop_end(&d, false);
 	}
+done:
 	if (ret) {
 		if (lpblk)
 			fs_block_free(fs, lpblk, 1);
@@ -946,6 +955,30 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	fs_icache_insert(i);
 	*out = i;
 	return 0;
+}
+
+/* udax_open's O_TMPFILE: a new regular file with no name in directory
+ * @path (its last component followed). */
+int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
+		  const struct udax_cred *cred, struct fs_inode **out)
+{
+	struct mk mk = { .mode = S_IFREG | (mode & 07777), .cred = cred,
+			 .unnamed = true };
+	struct fs_inode *dir = NULL;
+	struct nd nd = { 0 };
+	int ret;
+
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, &dir, true);
+	if (!ret && !S_ISDIR(dir->mode))
+		ret = fs_error(-ENOTDIR, "O_TMPFILE: not a directory");
+	if (!ret) {
+		nd.dir = dir;
+		ret = create(fs, &nd, &mk, out);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_iput(dir);
+	return ret;
 }
 
 /* The namespace half of udax_open(): find or create. */
@@ -1255,32 +1288,21 @@ int udax_rmdir(struct udax_fs *fs, const char *path)
 	return remove_name(fs, path, true, NULL);
 }
 
-int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
+/* Name @i (held) at @newpath too (ns_lock held).  @unnamed: @i may have
+ * no link (an O_TMPFILE file being given its first name). */
+static int link_inode(struct udax_fs *fs, struct fs_inode *i,
+		      const char *newpath, bool unnamed)
 {
-	struct fs_inode *i = NULL;
 	struct dloc l;
 	struct dop d;
 	struct nd nd = { 0 };
 	int ret;
 
-	if (!fs)
-		return fs_error(-EINVAL, "no file system");
-	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "link");
-	ret = fs_check_rw(fs);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk(fs, oldpath, &i, false);	/* link(2): the link itself */
-	if (ret)
-		goto unlock;
-	if (S_ISDIR(i->mode)) {
-		ret = fs_error(-EPERM, "hard links to directories are not allowed");
-		goto unlock;
-	}
+	if (S_ISDIR(i->mode))
+		return fs_error(-EPERM, "hard links to directories are not allowed");
 	ret = walk_parent(fs, newpath, &nd);
 	if (ret)
-		goto unlock;
+		return ret;
 	if (nd.root || nd.dot) {
 		ret = fs_error(-EEXIST, "file exists");
 		goto out;
@@ -1306,7 +1328,7 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 	dop_init(&d, fs, NULL);
 	dop_touch(&d, nd.dir);
 	dop_touch(&d, i);
-	if (!i->nlink) {
+	if (!i->nlink && !unnamed) {
 		dop_end(&d, false);
 		ret = fs_error(-ENOENT, "file was removed");
 		goto out;
@@ -1322,9 +1344,49 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 	ret = dop_commit(&d);
 out:
 	fs_iput(nd.dir);
-unlock:
+	return ret;
+}
+
+int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
+{
+	struct fs_inode *i = NULL;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "link");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, oldpath, &i, false);	/* link(2): the link itself */
+	if (!ret)
+		ret = link_inode(fs, i, newpath, false);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(i);
+	return ret;
+}
+
+int udax_flink(struct udax_file *f, const char *newpath)
+{
+	struct udax_fs *fs;
+	int ret;
+
+	if (!f)
+		return fs_error(-EINVAL, "flink: no file");
+	fs = f->fs;
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "flink");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	/* linkat(AT_EMPTY_PATH): an unlinked file stays unlinked, except an
+	 * O_TMPFILE one opened without O_EXCL. */
+	ret = link_inode(fs, f->inode, newpath,
+			 (f->flags & O_TMPFILE) == O_TMPFILE && !(f->flags & O_EXCL));
+	pthread_mutex_unlock(&C(fs)->ns_lock);
 	return ret;
 }
 

@@ -39,8 +39,9 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
  * make each write durable before it returns; O_DIRECT (DAX is direct),
  * O_NOATIME (reads never change atime), O_CLOEXEC, O_NONBLOCK, O_NOCTTY,
  * O_ASYNC, O_LARGEFILE (the kernel's 0100000) and __FMODE_EXEC (040, in
- * FUSE's open flags) are accepted and change nothing.  O_PATH and
- * O_TMPFILE are -EOPNOTSUPP.  Anything else is -EINVAL.
+ * FUSE's open flags) are accepted and change nothing.  O_TMPFILE makes
+ * an unnamed file in the directory @path names (udax_flink names it).
+ * O_PATH is -EOPNOTSUPP.  Anything else is -EINVAL.
  */
 #define OPEN_LARGEFILE	0100000
 #define OPEN_FMODE_EXEC	040
@@ -73,8 +74,11 @@ int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
 		return fs_err_inherited(fs, "open");
 	if (acc == O_ACCMODE || (flags & ~OPEN_FLAGS))
 		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
-	if ((flags & O_TMPFILE) == O_TMPFILE)
-		return fs_error(-EOPNOTSUPP, "open: O_TMPFILE is not supported");
+	if ((flags & O_TMPFILE) == O_TMPFILE &&
+	    (!wr || (flags & O_CREAT)))
+		return fs_error(-EINVAL, "open: O_TMPFILE needs write access, not O_CREAT");
+	if ((flags & (O_TMPFILE & ~O_DIRECTORY)) && (flags & O_TMPFILE) != O_TMPFILE)
+		return fs_error(-EINVAL, "open: __O_TMPFILE without O_DIRECTORY");
 	if (flags & O_PATH)
 		return fs_error(-EOPNOTSUPP, "open: O_PATH is not supported");
 	if ((flags & O_DIRECTORY) && (flags & O_CREAT))
@@ -90,7 +94,12 @@ int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
 	f = fault_calloc(1, sizeof(*f));
 	if (!f)
 		return fs_error(-ENOMEM, "open: no memory for a handle");
-	ret = fs_ns_open(fs, path, flags, mode, cred, &i, &created);
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		ret = fs_ns_tmpfile(fs, path, mode, cred, &i);
+		created = true;
+	} else {
+		ret = fs_ns_open(fs, path, flags, mode, cred, &i, &created);
+	}
 	if (ret) {
 		free(f);
 		return ret;
@@ -105,7 +114,8 @@ int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
 		free(f);
 		return fs_error(-ENXIO, "open: a FIFO, socket or device has no data here");
 	}
-	if ((flags & O_DIRECTORY) && !S_ISDIR(i->mode)) {
+	if ((flags & O_TMPFILE) != O_TMPFILE && (flags & O_DIRECTORY) &&
+	    !S_ISDIR(i->mode)) {
 		fs_iput(i);
 		free(f);
 		return fs_error(-ENOTDIR, "open: O_DIRECTORY on a non-directory");
