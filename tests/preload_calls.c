@@ -320,6 +320,12 @@ static void links(void)
 	CHECK(chmod(P("ln/rel"), 0640) == 0 && stat(P("ln/dir/file"), &st) == 0 &&
 	      (st.st_mode & 07777) == 0640);
 	CHECK(fchownat(dfd, "rel", (uid_t)-1, (gid_t)-1, AT_SYMLINK_NOFOLLOW) == 0);
+	/* link: of the link itself, or with AT_SYMLINK_FOLLOW of its target */
+	CHECK(link(P("ln/rel"), P("ln/hard")) == 0 && lstat(P("ln/hard"), &lst) == 0 &&
+	      S_ISLNK(lst.st_mode) && lst.st_nlink == 2 && unlink(P("ln/hard")) == 0);
+	CHECK(linkat(dfd, "rel", dfd, "hard", AT_SYMLINK_FOLLOW) == 0);
+	CHECK(lstat(P("ln/hard"), &lst) == 0 && S_ISREG(lst.st_mode) && lst.st_nlink == 2);
+	CHECK(unlink(P("ln/hard")) == 0);
 	/* rename and unlink act on the link, not its target */
 	CHECK(rename(P("ln/rel"), P("ln/rel2")) == 0 && lstat(P("ln/rel2"), &lst) == 0 &&
 	      S_ISLNK(lst.st_mode));

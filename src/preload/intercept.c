@@ -1481,6 +1481,22 @@ PL_EXPORT int renameat2(int d1, const char *p1, int d2, const char *p2, unsigned
 	return do_renameat2(d1, p1, d2, p2, flags);
 }
 
+static int canonical_udax(struct udax_fs *fs, const char *in, char *out);
+
+/* udax_link never follows the source; AT_SYMLINK_FOLLOW links what it leads to. */
+static int link_udax(struct upath *from, struct upath *to, int flags)
+{
+	char src[PATH_MAX];
+	int ret;
+
+	if (flags & ~AT_SYMLINK_FOLLOW)
+		return -EINVAL;
+	if (!(flags & AT_SYMLINK_FOLLOW))
+		return udax_link(from->m->fs, from->in, to->in);
+	ret = canonical_udax(from->m->fs, from->in, src);
+	return ret ? ret : udax_link(from->m->fs, src, to->in);
+}
+
 static int do_linkat(int d1, const char *p1, int d2, const char *p2, int flags, bool plain)
 {
 	struct upath *u = malloc(2 * sizeof(*u));
@@ -1492,8 +1508,7 @@ static int do_linkat(int d1, const char *p1, int d2, const char *p2, int flags, 
 	if (r == 0)
 		r = plain ? PL_REAL(link)(p1, p2) : PL_REAL(linkat)(d1, p1, d2, p2, flags);
 	else if (r == 1)
-		r = (int)err(flags & ~AT_SYMLINK_FOLLOW ? -EINVAL :
-			     udax_link(u[0].m->fs, u[0].in, u[1].in));
+		r = (int)err(link_udax(&u[0], &u[1], flags));
 	free(u);
 	return r;
 }
