@@ -1781,7 +1781,10 @@ PL_EXPORT int utime(const char *path, const struct utimbuf *t)
 			 times_udax(u_.m, u_.in, t ? ts : NULL, false));
 }
 
-/* Extended attributes: not (yet) kept by udax, EOPNOTSUPP as on file systems without them. */
+/*
+ * Extended attributes: udax keeps none yet (udax_setxattr and its kin are
+ * coming to the library): EOPNOTSUPP, as on file systems without them.
+ */
 #define XATTR_PATH(name, ret_t, args, call)				\
 PL_EXPORT ret_t name args						\
 {									\
