@@ -283,6 +283,8 @@ static void links(void)
 	      S_ISLNK(sx.stx_mode) && sx.stx_size == 8);
 	CHECK(statx(dfd, "rel", 0, STATX_ALL, &sx) == 0 && S_ISREG(sx.stx_mode));
 	FAILS(stat(P("ln/dangling"), &st), ENOENT);
+	FAILS(access(P("ln/dangling"), F_OK), ENOENT);
+	CHECK(faccessat(dfd, "dangling", F_OK, AT_SYMLINK_NOFOLLOW) == 0);
 	CHECK(lstat(P("ln/dangling"), &st) == 0 && S_ISLNK(st.st_mode));
 	/* an absolute target is the file system's root: /ln/dir is PREFIX/ln/dir */
 	CHECK(stat(P("ln/abs/file"), &st) == 0 && st.st_size == 6);

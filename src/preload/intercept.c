@@ -1568,14 +1568,19 @@ PL_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t n)
 	return err(readlink_udax(&u, buf, n));
 }
 
-/* access(2) on the mode bits (the real ids, or the effective ones with AT_EACCESS). */
-static int check_access(struct upath *u, int amode, bool eff)
+/*
+ * access(2) on the mode bits (the real ids, or the effective ones with
+ * AT_EACCESS; a symbolic link itself with AT_SYMLINK_NOFOLLOW).
+ */
+static int check_access(struct upath *u, int amode, int flags)
 {
+	bool eff = flags & AT_EACCESS;
 	uid_t uid = eff ? geteuid() : getuid();
 	gid_t gid = eff ? getegid() : getgid();
 	struct udax_stat st;
 	unsigned bits;
-	int ret = udax_stat(u->m->fs, u->in, &st);
+	int ret = (flags & AT_SYMLINK_NOFOLLOW) ? udax_lstat(u->m->fs, u->in, &st) :
+		  udax_stat(u->m->fs, u->in, &st);
 
 	if (ret)
 		return ret;
@@ -1596,19 +1601,20 @@ static int check_access(struct upath *u, int amode, bool eff)
 PL_EXPORT int access(const char *path, int amode)
 {
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(access)(path, amode),
-			 check_access(&u_, amode, false));
+			 check_access(&u_, amode, 0));
 }
 
 PL_EXPORT int faccessat(int dirfd, const char *path, int amode, int flags)
 {
 	return PATH_CALL(dirfd, path, PL_REAL(faccessat)(dirfd, path, amode, flags),
-			 check_access(&u_, amode, flags & AT_EACCESS));
+			 (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) ? -EINVAL :
+			 check_access(&u_, amode, flags));
 }
 
 PL_EXPORT int euidaccess(const char *path, int amode)
 {
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(euidaccess)(path, amode),
-			 check_access(&u_, amode, true));
+			 check_access(&u_, amode, AT_EACCESS));
 }
 
 PL_EXPORT int eaccess(const char *path, int amode)
