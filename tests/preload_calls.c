@@ -306,6 +306,11 @@ static void links(void)
 	CHECK(rp && !strcmp(rp, P("ln/dir")));
 	free(rp);
 	CHECK(!realpath(P("ln/dangling/x"), NULL) && errno == ENOTDIR);
+	CHECK(symlink("loop", P("ln/loop")) == 0);
+	FAILS(stat(P("ln/loop"), &st), ELOOP);
+	FAILS(open(P("ln/loop"), O_RDONLY), ELOOP);
+	CHECK(!realpath(P("ln/loop"), NULL) && errno == ELOOP);
+	CHECK(unlink(P("ln/loop")) == 0);
 	/* lchown, utimensat and lutimes on the link itself, chown through it */
 	CHECK(lchown(P("ln/rel"), geteuid(), getegid()) == 0);
 	CHECK(utimensat(dfd, "rel", (struct timespec[]){ { 100, 0 }, { 200, 3 } },
