@@ -36,6 +36,11 @@ calls)
 	fsck_clean preload_calls
 	"$U" ls "$IMG" /d >/dev/null || fail "udax ls of the directory preload_calls made"
 	UDAX_PRELOAD=/udax=mem:64M LD_PRELOAD=$PL "$CALLS" /udax || fail "preload_calls on mem:"
+	# as a user other than root: owners at creation, mknod of a device EPERM
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		UDAX_PRELOAD=/udax=mem:64M LD_PRELOAD=$PL setpriv --reuid=65534 --regid=65534 \
+			--clear-groups "$CALLS" /udax || fail "preload_calls on mem: as uid 65534"
+	fi
 	;;
 threads)
 	[ -x "$CALLS" ] || fail "no preload_threads program"
@@ -66,10 +71,19 @@ tools)
 	seq 1 20000 >"$T/src/a/seq"
 	: >"$T/src/c/empty"
 	echo small >"$T/src/small"
+	ln -s a/seq "$T/src/lnk"		# a udax symbolic link once copied in
+	ln -s ../small "$T/src/c/up"
 	on mkdir /udax/copy || fail "mkdir"
 	on cp -r "$T/src" /udax/copy/ || fail "cp -r into udax"
 	fsck_clean "cp -r"
 	on diff -r "$T/src" /udax/copy/src || fail "cp -r: trees differ"
+	[ "$(on readlink /udax/copy/src/lnk)" = a/seq ] || fail "cp -r: the link's target"
+	on cp -a "$T/src" /udax/preserved || fail "cp -a into udax"
+	on diff -r "$T/src" /udax/preserved || fail "cp -a: trees differ"
+	[ "$(on stat -c '%F %a %Y' /udax/preserved/c/up)" = \
+	  "$(stat -c '%F %a %Y' "$T/src/c/up")" ] || fail "cp -a: the link's type, mode, mtime"
+	[ "$(on stat -c '%a %Y' /udax/preserved/a/seq)" = "$(stat -c '%a %Y' "$T/src/a/seq")" ] ||
+		fail "cp -a: a file's mode and mtime"
 	on cp -r /udax/copy/src "$T/back" || fail "cp -r out of udax"
 	diff -r "$T/src" "$T/back" || fail "cp -r out: trees differ"
 	on tar cf /udax/t.tar -C "$T" src || fail "tar create on udax"
@@ -81,6 +95,7 @@ tools)
 	mkdir "$T/out"
 	on tar xf /udax/t.tar -C "$T/out" || fail "tar extract out of udax"
 	diff -r "$T/src" "$T/out/src" || fail "tar extract out: trees differ"
+	[ "$(readlink "$T/out/src/c/up")" = ../small ] || fail "tar: the link came out a link"
 	on rm -r /udax/copy || fail "rm -r"
 	on mv /udax/x /udax/y || fail "mv"
 	on ls -la /udax >"$T/ls" || fail "ls -la"

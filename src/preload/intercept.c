@@ -121,12 +121,15 @@ static void fill_stat(const struct pmount *m, const struct udax_stat *u, struct 
 	st->st_atim = u->atime;
 	st->st_mtim = u->mtime;
 	st->st_ctim = u->ctime;
+	st->st_rdev = (dev_t)u->rdev;
 }
 
-static int stat_path(struct upath *u, struct stat *st)
+/* @nofollow: a symbolic link as the last component is described itself. */
+static int stat_path(struct upath *u, struct stat *st, bool nofollow)
 {
 	struct udax_stat us;
-	int ret = udax_stat(u->m->fs, u->in, &us);
+	int ret = nofollow ? udax_lstat(u->m->fs, u->in, &us) :
+		  udax_stat(u->m->fs, u->in, &us);
 
 	if (ret)
 		return (int)err(ret);
@@ -167,7 +170,9 @@ static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	r = upath(dirfd, &path, &u);
 	if (r <= 0)
 		return r < 0 ? -1 : PL_REAL(fstatat)(dirfd, path, st, flags);
-	return stat_path(&u, st);
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
+		return (int)err(-EINVAL);
+	return stat_path(&u, st, flags & AT_SYMLINK_NOFOLLOW);
 }
 
 PL_EXPORT int stat(const char *path, struct stat *st)
@@ -175,7 +180,7 @@ PL_EXPORT int stat(const char *path, struct stat *st)
 	struct upath u;
 	int r = upath(AT_FDCWD, &path, &u);
 
-	return r <= 0 ? (r < 0 ? -1 : PL_REAL(stat)(path, st)) : stat_path(&u, st);
+	return r <= 0 ? (r < 0 ? -1 : PL_REAL(stat)(path, st)) : stat_path(&u, st, false);
 }
 
 PL_EXPORT int lstat(const char *path, struct stat *st)
@@ -183,7 +188,7 @@ PL_EXPORT int lstat(const char *path, struct stat *st)
 	struct upath u;
 	int r = upath(AT_FDCWD, &path, &u);
 
-	return r <= 0 ? (r < 0 ? -1 : PL_REAL(lstat)(path, st)) : stat_path(&u, st);
+	return r <= 0 ? (r < 0 ? -1 : PL_REAL(lstat)(path, st)) : stat_path(&u, st, true);
 }
 
 PL_EXPORT int fstat(int fd, struct stat *st)
@@ -278,6 +283,8 @@ static void fill_statx(const struct pmount *m, const struct udax_stat *u, struct
 	sx->stx_btime = (struct statx_timestamp){ u->btime.tv_sec, (uint32_t)u->btime.tv_nsec, 0 };
 	sx->stx_dev_major = major(pl_dev(m));
 	sx->stx_dev_minor = minor(pl_dev(m));
+	sx->stx_rdev_major = major((dev_t)u->rdev);
+	sx->stx_rdev_minor = minor((dev_t)u->rdev);
 }
 
 PL_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *sx)
@@ -295,7 +302,8 @@ PL_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struc
 		r = upath(dirfd, &path, &u);
 		if (r <= 0)
 			return r < 0 ? -1 : PL_REAL(statx)(dirfd, path, flags, mask, sx);
-		ret = udax_stat(u.m->fs, u.in, &us);
+		ret = (flags & AT_SYMLINK_NOFOLLOW) ? udax_lstat(u.m->fs, u.in, &us) :
+		      udax_stat(u.m->fs, u.in, &us);
 	}
 	if (ret)
 		return (int)err(ret);
@@ -307,12 +315,37 @@ PL_EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struc
 
 #define PL_FL_KEPT (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC | O_DIRECT | \
 		    O_NOATIME | O_LARGEFILE | O_PATH)
+/*
+ * What udax_open is given: every flag it knows (include/udax/fs.h) but
+ * O_APPEND, which is the description's (F_SETFL may change it; desc_write
+ * appends), and O_PATH and O_TMPFILE, served or refused here.  Other bits
+ * are dropped, as open(2) ignores unknown flags.
+ */
+#define PL_FL_UDAX (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_DIRECTORY | \
+		    O_SYNC | O_DSYNC | O_DIRECT | O_NOATIME | O_CLOEXEC | O_NONBLOCK | \
+		    O_NOCTTY | O_ASYNC | O_LARGEFILE)
 
 /*
- * Open @u.  Flags udax has no use for are accepted as Linux's DAX file
- * systems treat them: O_DIRECT (there is no page cache), O_NOFOLLOW (no
- * symbolic links), O_NONBLOCK/O_NOCTTY/O_NOATIME/O_LARGEFILE.  O_SYNC and
- * O_DSYNC sync after every write.  O_TMPFILE: EOPNOTSUPP.
+ * Who creates: files, directories, symbolic links and special files made
+ * through the preload are the process's effective user and group (Linux's
+ * fsuid and fsgid, which follow them), with udax's set-group-ID directory
+ * rule.
+ */
+static const struct udax_cred *creator(struct udax_cred *c)
+{
+	c->uid = geteuid();
+	c->gid = getegid();
+	return c;
+}
+#define CREATOR creator(&(struct udax_cred){ 0, 0 })
+
+/*
+ * Open @u: udax takes the flags (PL_FL_UDAX) and acts on them as it
+ * documents (O_NOFOLLOW on a symbolic link: ELOOP, a special file: ENXIO).
+ * O_TRUNC without write access is ignored (Linux leaves it unspecified;
+ * udax refuses it).  O_SYNC and O_DSYNC also sync after every write.
+ * O_TMPFILE: EOPNOTSUPP.  O_PATH: a descriptor that does no I/O, of what
+ * udax can open (not a symbolic link itself, nor a special file).
  */
 static int open_udax(struct upath *u, int flags, mode_t mode)
 {
@@ -327,11 +360,11 @@ static int open_udax(struct upath *u, int flags, mode_t mode)
 		acc = O_RDONLY;
 		flags &= O_PATH | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW;
 	}
-	/* O_APPEND is the description's (F_SETFL may change it): desc_write appends. */
-	uflags = acc | (flags & (O_CREAT | O_EXCL));
-	if ((flags & O_TRUNC) && acc != O_RDONLY)
-		uflags |= O_TRUNC;
-	ret = udax_open(u->m->fs, u->in, uflags, pl_apply_umask(mode & 07777), &f);
+	uflags = (flags & PL_FL_UDAX & ~O_ACCMODE) | acc;
+	if (acc == O_RDONLY)
+		uflags &= ~O_TRUNC;
+	ret = udax_open_cred(u->m->fs, u->in, uflags, pl_apply_umask(mode & 07777),
+			     CREATOR, &f);
 	if (!ret)
 		ret = udax_fstat(f, &st);
 	if (!ret && (flags & O_DIRECTORY) && !S_ISDIR(st.mode))
@@ -923,7 +956,6 @@ PL_EXPORT int ftruncate64(int fd, off64_t size)
 
 PL_EXPORT int truncate(const char *path, off_t size)
 {
-	struct udax_file *f = NULL;
 	struct upath u;
 	int r = upath(AT_FDCWD, &path, &u);
 
@@ -931,11 +963,9 @@ PL_EXPORT int truncate(const char *path, off_t size)
 		return r < 0 ? -1 : PL_REAL(truncate)(path, size);
 	if (size < 0)
 		return (int)err(-EINVAL);
-	r = udax_open(u.m->fs, u.in, O_WRONLY, 0, &f);
-	if (!r)
-		r = udax_ftruncate(f, (uint64_t)size);
-	udax_close(&f);
-	return (int)err(r);
+	/* One transaction, no handle: udax_setattr's size is udax_ftruncate's. */
+	return (int)err(udax_setattr(u.m->fs, u.in, &(struct udax_setattr){
+		.mask = UDAX_SETATTR_SIZE, .size = (uint64_t)size }));
 }
 
 PL_EXPORT int truncate64(const char *path, off64_t size)
@@ -1087,7 +1117,7 @@ PL_EXPORT int statfs(const char *path, struct statfs *st)
 
 	if (r <= 0)
 		return r < 0 ? -1 : PL_REAL(statfs)(path, st);
-	if (stat_path(&u, &sb))
+	if (stat_path(&u, &sb, false))
 		return -1;
 	return mount_statfs(u.m, st);
 }
@@ -1349,34 +1379,53 @@ PL_EXPORT int unlinkat(int dirfd, const char *path, int flags)
 PL_EXPORT int mkdir(const char *path, mode_t mode)
 {
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(mkdir)(path, mode),
-			 udax_mkdir(u_.m->fs, u_.in, pl_apply_umask(mode & 07777)));
+			 udax_mkdir_cred(u_.m->fs, u_.in, pl_apply_umask(mode & 07777), CREATOR));
 }
 
 PL_EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	return PATH_CALL(dirfd, path, PL_REAL(mkdirat)(dirfd, path, mode),
-			 udax_mkdir(u_.m->fs, u_.in, pl_apply_umask(mode & 07777)));
+			 udax_mkdir_cred(u_.m->fs, u_.in, pl_apply_umask(mode & 07777), CREATOR));
 }
 
-/* No special files on udax: EPERM, as Linux file systems without them say. */
+/*
+ * Special files are udax inode types (udax_mknod): stat shows them, and
+ * opening one is ENXIO (udax serves no FIFO, socket or device).  As on
+ * Linux, a directory is EPERM, and so is a device node unless the
+ * effective user is root (CAP_MKNOD; udax itself checks no permission).
+ */
+static int mknod_udax(struct upath *u, mode_t mode, dev_t dev)
+{
+	if (S_ISDIR(mode))
+		return -EPERM;
+	if ((S_ISCHR(mode) || S_ISBLK(mode)) && geteuid() != 0)
+		return -EPERM;
+	return udax_mknod(u->m->fs, u->in, (mode & S_IFMT) | pl_apply_umask(mode & 07777),
+			  dev, CREATOR);
+}
+
 PL_EXPORT int mknod(const char *path, mode_t mode, dev_t dev)
 {
-	return PATH_CALL(AT_FDCWD, path, PL_REAL(mknod)(path, mode, dev), -EPERM);
+	return PATH_CALL(AT_FDCWD, path, PL_REAL(mknod)(path, mode, dev),
+			 mknod_udax(&u_, mode, dev));
 }
 
 PL_EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
-	return PATH_CALL(dirfd, path, PL_REAL(mknodat)(dirfd, path, mode, dev), -EPERM);
+	return PATH_CALL(dirfd, path, PL_REAL(mknodat)(dirfd, path, mode, dev),
+			 mknod_udax(&u_, mode, dev));
 }
 
 PL_EXPORT int mkfifo(const char *path, mode_t mode)
 {
-	return PATH_CALL(AT_FDCWD, path, PL_REAL(mkfifo)(path, mode), -EPERM);
+	return PATH_CALL(AT_FDCWD, path, PL_REAL(mkfifo)(path, mode),
+			 mknod_udax(&u_, S_IFIFO | (mode & 07777), 0));
 }
 
 PL_EXPORT int mkfifoat(int dirfd, const char *path, mode_t mode)
 {
-	return PATH_CALL(dirfd, path, PL_REAL(mkfifoat)(dirfd, path, mode), -EPERM);
+	return PATH_CALL(dirfd, path, PL_REAL(mkfifoat)(dirfd, path, mode),
+			 mknod_udax(&u_, S_IFIFO | (mode & 07777), 0));
 }
 
 /*
@@ -1411,9 +1460,8 @@ static int do_renameat2(int d1, const char *p1, int d2, const char *p2, unsigned
 	if (r == 0)
 		r = PL_REAL(renameat2)(d1, p1, d2, p2, flags);
 	else if (r == 1)
-		r = (int)err(flags & ~RENAME_NOREPLACE ? -EINVAL :
-			     udax_rename(u[0].m->fs, u[0].in, u[1].in,
-					 flags & RENAME_NOREPLACE ? UDAX_RENAME_NOREPLACE : 0));
+		/* UDAX_RENAME_* are Linux's values; RENAME_WHITEOUT is EINVAL (udax refuses it). */
+		r = (int)err(udax_rename(u[0].m->fs, u[0].in, u[1].in, flags));
 	free(u);
 	return r;
 }
@@ -1433,6 +1481,22 @@ PL_EXPORT int renameat2(int d1, const char *p1, int d2, const char *p2, unsigned
 	return do_renameat2(d1, p1, d2, p2, flags);
 }
 
+static int canonical_udax(struct udax_fs *fs, const char *in, char *out);
+
+/* udax_link never follows the source; AT_SYMLINK_FOLLOW links what it leads to. */
+static int link_udax(struct upath *from, struct upath *to, int flags)
+{
+	char src[PATH_MAX];
+	int ret;
+
+	if (flags & ~AT_SYMLINK_FOLLOW)
+		return -EINVAL;
+	if (!(flags & AT_SYMLINK_FOLLOW))
+		return udax_link(from->m->fs, from->in, to->in);
+	ret = canonical_udax(from->m->fs, from->in, src);
+	return ret ? ret : udax_link(from->m->fs, src, to->in);
+}
+
 static int do_linkat(int d1, const char *p1, int d2, const char *p2, int flags, bool plain)
 {
 	struct upath *u = malloc(2 * sizeof(*u));
@@ -1444,8 +1508,7 @@ static int do_linkat(int d1, const char *p1, int d2, const char *p2, int flags, 
 	if (r == 0)
 		r = plain ? PL_REAL(link)(p1, p2) : PL_REAL(linkat)(d1, p1, d2, p2, flags);
 	else if (r == 1)
-		r = (int)err(flags & ~AT_SYMLINK_FOLLOW ? -EINVAL :
-			     udax_link(u[0].m->fs, u[0].in, u[1].in));
+		r = (int)err(link_udax(&u[0], &u[1], flags));
 	free(u);
 	return r;
 }
@@ -1460,43 +1523,64 @@ PL_EXPORT int linkat(int d1, const char *p1, int d2, const char *p2, int flags)
 	return do_linkat(d1, p1, d2, p2, flags, false);
 }
 
-/* udax has no symbolic links (yet): creating one is EPERM, reading one EINVAL. */
+/*
+ * Symbolic links are udax's: the target is stored as given and udax
+ * follows it inside the file system, an absolute target from the file
+ * system's root (PREFIX), never out to the host (docs/preload.md, "Paths").
+ */
 PL_EXPORT int symlink(const char *target, const char *path)
 {
-	return PATH_CALL(AT_FDCWD, path, PL_REAL(symlink)(target, path), -EPERM);
+	return PATH_CALL(AT_FDCWD, path, PL_REAL(symlink)(target, path),
+			 udax_symlink_cred(u_.m->fs, target, u_.in, CREATOR));
 }
 
 PL_EXPORT int symlinkat(const char *target, int dirfd, const char *path)
 {
-	return PATH_CALL(dirfd, path, PL_REAL(symlinkat)(target, dirfd, path), -EPERM);
+	return PATH_CALL(dirfd, path, PL_REAL(symlinkat)(target, dirfd, path),
+			 udax_symlink_cred(u_.m->fs, target, u_.in, CREATOR));
 }
 
-static int not_a_link(struct upath *u)
+/* readlink(2): a size of 0 is EINVAL; udax_readlink truncates silently, as Linux does. */
+static ssize_t readlink_udax(struct upath *u, char *buf, size_t n)
 {
-	struct udax_stat st;
-	int ret = udax_stat(u->m->fs, u->in, &st);
-
-	return ret ? ret : -EINVAL;
+	if (!n)
+		return -EINVAL;
+	return udax_readlink(u->m->fs, u->in, buf, n);
 }
 
 PL_EXPORT ssize_t readlink(const char *path, char *buf, size_t n)
 {
-	return PATH_CALL(AT_FDCWD, path, PL_REAL(readlink)(path, buf, n), not_a_link(&u_));
+	struct upath u;
+	int r = upath(AT_FDCWD, &path, &u);
+
+	if (r <= 0)
+		return r < 0 ? -1 : PL_REAL(readlink)(path, buf, n);
+	return err(readlink_udax(&u, buf, n));
 }
 
 PL_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t n)
 {
-	return PATH_CALL(dirfd, path, PL_REAL(readlinkat)(dirfd, path, buf, n), not_a_link(&u_));
+	struct upath u;
+	int r = upath(dirfd, &path, &u);
+
+	if (r <= 0)
+		return r < 0 ? -1 : PL_REAL(readlinkat)(dirfd, path, buf, n);
+	return err(readlink_udax(&u, buf, n));
 }
 
-/* access(2) on the mode bits (the real ids, or the effective ones with AT_EACCESS). */
-static int check_access(struct upath *u, int amode, bool eff)
+/*
+ * access(2) on the mode bits (the real ids, or the effective ones with
+ * AT_EACCESS; a symbolic link itself with AT_SYMLINK_NOFOLLOW).
+ */
+static int check_access(struct upath *u, int amode, int flags)
 {
+	bool eff = flags & AT_EACCESS;
 	uid_t uid = eff ? geteuid() : getuid();
 	gid_t gid = eff ? getegid() : getgid();
 	struct udax_stat st;
 	unsigned bits;
-	int ret = udax_stat(u->m->fs, u->in, &st);
+	int ret = (flags & AT_SYMLINK_NOFOLLOW) ? udax_lstat(u->m->fs, u->in, &st) :
+		  udax_stat(u->m->fs, u->in, &st);
 
 	if (ret)
 		return ret;
@@ -1517,19 +1601,20 @@ static int check_access(struct upath *u, int amode, bool eff)
 PL_EXPORT int access(const char *path, int amode)
 {
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(access)(path, amode),
-			 check_access(&u_, amode, false));
+			 check_access(&u_, amode, 0));
 }
 
 PL_EXPORT int faccessat(int dirfd, const char *path, int amode, int flags)
 {
 	return PATH_CALL(dirfd, path, PL_REAL(faccessat)(dirfd, path, amode, flags),
-			 check_access(&u_, amode, flags & AT_EACCESS));
+			 (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) ? -EINVAL :
+			 check_access(&u_, amode, flags));
 }
 
 PL_EXPORT int euidaccess(const char *path, int amode)
 {
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(euidaccess)(path, amode),
-			 check_access(&u_, amode, true));
+			 check_access(&u_, amode, AT_EACCESS));
 }
 
 PL_EXPORT int eaccess(const char *path, int amode)
@@ -1537,35 +1622,84 @@ PL_EXPORT int eaccess(const char *path, int amode)
 	return euidaccess(path, amode);
 }
 
-/* Attributes.  By descriptor: the path the file was opened by. */
+/*
+ * Attributes, through udax_setattr: each call is one transaction, and
+ * chown clears the set-ID bits as Linux's does.  By descriptor: the path
+ * the file was opened by.  @nofollow: a symbolic link itself.
+ */
+static int chmod_udax(struct pmount *m, const char *in, mode_t mode, bool nofollow)
+{
+	struct udax_setattr sa = { .mask = UDAX_SETATTR_MODE, .mode = mode & 07777 };
+
+	if (nofollow) {
+		struct udax_stat st;
+		int ret = udax_lstat(m->fs, in, &st);
+
+		if (ret)
+			return ret;
+		/* Linux: a link's mode cannot change (glibc's fchmodat says so). */
+		if (S_ISLNK(st.mode))
+			return -EOPNOTSUPP;
+		sa.mask |= UDAX_SETATTR_NOFOLLOW;
+	}
+	return udax_setattr(m->fs, in, &sa);
+}
+
+/* (uid_t)-1, (gid_t)-1: unchanged. */
+static int chown_udax(struct pmount *m, const char *in, uid_t uid, gid_t gid, bool nofollow)
+{
+	struct udax_setattr sa = { .uid = uid, .gid = gid };
+
+	if (uid != (uid_t)-1)
+		sa.mask |= UDAX_SETATTR_UID;
+	if (gid != (gid_t)-1)
+		sa.mask |= UDAX_SETATTR_GID;
+	if (nofollow)
+		sa.mask |= UDAX_SETATTR_NOFOLLOW;
+	return udax_setattr(m->fs, in, &sa);
+}
+
+/* @ts NULL: both times now; UTIME_NOW and UTIME_OMIT as utimensat(2) says. */
+static int times_udax(struct pmount *m, const char *in, const struct timespec *ts, bool nofollow)
+{
+	struct udax_setattr sa = { .mask = UDAX_SETATTR_ATIME | UDAX_SETATTR_MTIME };
+
+	sa.atime = ts ? ts[0] : (struct timespec){ 0, UTIME_NOW };
+	sa.mtime = ts ? ts[1] : (struct timespec){ 0, UTIME_NOW };
+	if (nofollow)
+		sa.mask |= UDAX_SETATTR_NOFOLLOW;
+	return udax_setattr(m->fs, in, &sa);
+}
+
 PL_EXPORT int chmod(const char *path, mode_t mode)
 {
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(chmod)(path, mode),
-			 udax_chmod(u_.m->fs, u_.in, mode & 07777));
+			 chmod_udax(u_.m, u_.in, mode, false));
 }
 
 PL_EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
 {
 	return PATH_CALL(dirfd, path, PL_REAL(fchmodat)(dirfd, path, mode, flags),
-			 udax_chmod(u_.m->fs, u_.in, mode & 07777));
+			 (flags & ~AT_SYMLINK_NOFOLLOW) ? -EINVAL :
+			 chmod_udax(u_.m, u_.in, mode, flags & AT_SYMLINK_NOFOLLOW));
 }
 
 PL_EXPORT int fchmod(int fd, mode_t mode)
 {
 	return DESC_CALL(fd, PL_REAL(fchmod)(fd, mode),
-			 udax_chmod(d_->m->fs, d_->path, mode & 07777));
+			 chmod_udax(d_->m, d_->path, mode, false));
 }
 
 PL_EXPORT int chown(const char *path, uid_t uid, gid_t gid)
 {
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(chown)(path, uid, gid),
-			 udax_chown(u_.m->fs, u_.in, uid, gid));
+			 chown_udax(u_.m, u_.in, uid, gid, false));
 }
 
 PL_EXPORT int lchown(const char *path, uid_t uid, gid_t gid)
 {
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(lchown)(path, uid, gid),
-			 udax_chown(u_.m->fs, u_.in, uid, gid));
+			 chown_udax(u_.m, u_.in, uid, gid, true));
 }
 
 PL_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
@@ -1573,27 +1707,29 @@ PL_EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fl
 	if (empty_path(path) && (flags & AT_EMPTY_PATH) && pl_is_udax_fd(dirfd))
 		return fchown(dirfd, uid, gid);
 	return PATH_CALL(dirfd, path, PL_REAL(fchownat)(dirfd, path, uid, gid, flags),
-			 udax_chown(u_.m->fs, u_.in, uid, gid));
+			 (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) ? -EINVAL :
+			 chown_udax(u_.m, u_.in, uid, gid, flags & AT_SYMLINK_NOFOLLOW));
 }
 
 PL_EXPORT int fchown(int fd, uid_t uid, gid_t gid)
 {
 	return DESC_CALL(fd, PL_REAL(fchown)(fd, uid, gid),
-			 udax_chown(d_->m->fs, d_->path, uid, gid));
+			 chown_udax(d_->m, d_->path, uid, gid, false));
 }
 
 PL_EXPORT int utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
 {
 	if (!given(path))
 		return DESC_CALL(dirfd, PL_REAL(utimensat)(dirfd, path, ts, flags),
-				 udax_utimens(d_->m->fs, d_->path, ts));
+				 times_udax(d_->m, d_->path, ts, false));
 	return PATH_CALL(dirfd, path, PL_REAL(utimensat)(dirfd, path, ts, flags),
-			 udax_utimens(u_.m->fs, u_.in, ts));
+			 (flags & ~AT_SYMLINK_NOFOLLOW) ? -EINVAL :
+			 times_udax(u_.m, u_.in, ts, flags & AT_SYMLINK_NOFOLLOW));
 }
 
 PL_EXPORT int futimens(int fd, const struct timespec ts[2])
 {
-	return DESC_CALL(fd, PL_REAL(futimens)(fd, ts), udax_utimens(d_->m->fs, d_->path, ts));
+	return DESC_CALL(fd, PL_REAL(futimens)(fd, ts), times_udax(d_->m, d_->path, ts, false));
 }
 
 static const struct timespec *tv_to_ts(const struct timeval tv[2], struct timespec ts[2])
@@ -1610,7 +1746,7 @@ PL_EXPORT int utimes(const char *path, const struct timeval tv[2])
 	struct timespec ts[2];
 
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(utimes)(path, tv),
-			 udax_utimens(u_.m->fs, u_.in, tv_to_ts(tv, ts)));
+			 times_udax(u_.m, u_.in, tv_to_ts(tv, ts), false));
 }
 
 PL_EXPORT int lutimes(const char *path, const struct timeval tv[2])
@@ -1618,7 +1754,7 @@ PL_EXPORT int lutimes(const char *path, const struct timeval tv[2])
 	struct timespec ts[2];
 
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(lutimes)(path, tv),
-			 udax_utimens(u_.m->fs, u_.in, tv_to_ts(tv, ts)));
+			 times_udax(u_.m, u_.in, tv_to_ts(tv, ts), true));
 }
 
 PL_EXPORT int futimesat(int dirfd, const char *path, const struct timeval tv[2])
@@ -1628,7 +1764,7 @@ PL_EXPORT int futimesat(int dirfd, const char *path, const struct timeval tv[2])
 	if (!given(path))
 		return futimes(dirfd, tv);
 	return PATH_CALL(dirfd, path, PL_REAL(futimesat)(dirfd, path, tv),
-			 udax_utimens(u_.m->fs, u_.in, tv_to_ts(tv, ts)));
+			 times_udax(u_.m, u_.in, tv_to_ts(tv, ts), false));
 }
 
 PL_EXPORT int futimes(int fd, const struct timeval tv[2])
@@ -1636,7 +1772,7 @@ PL_EXPORT int futimes(int fd, const struct timeval tv[2])
 	struct timespec ts[2];
 
 	return DESC_CALL(fd, PL_REAL(futimes)(fd, tv),
-			 udax_utimens(d_->m->fs, d_->path, tv_to_ts(tv, ts)));
+			 times_udax(d_->m, d_->path, tv_to_ts(tv, ts), false));
 }
 
 PL_EXPORT int utime(const char *path, const struct utimbuf *t)
@@ -1648,10 +1784,13 @@ PL_EXPORT int utime(const char *path, const struct utimbuf *t)
 		ts[1] = (struct timespec){ t->modtime, 0 };
 	}
 	return PATH_CALL(AT_FDCWD, path, PL_REAL(utime)(path, t),
-			 udax_utimens(u_.m->fs, u_.in, t ? ts : NULL));
+			 times_udax(u_.m, u_.in, t ? ts : NULL, false));
 }
 
-/* Extended attributes: not (yet) kept by udax, EOPNOTSUPP as on file systems without them. */
+/*
+ * Extended attributes: udax keeps none yet (udax_setxattr and its kin are
+ * coming to the library): EOPNOTSUPP, as on file systems without them.
+ */
 #define XATTR_PATH(name, ret_t, args, call)				\
 PL_EXPORT ret_t name args						\
 {									\
@@ -1682,13 +1821,85 @@ XATTR_FD(fremovexattr, int, (int fd, const char *n), (fd, n))
 /* ---- the working directory ------------------------------------------------------------ */
 
 /*
+ * @in (a path in udax) with every symbolic link replaced by its target, as
+ * udax follows them: a relative target from the link's directory, an
+ * absolute one from the file system's root, ".." of the root the root.
+ * Every component must exist.  @out holds PATH_MAX bytes.
+ */
+static int canonical_udax(struct udax_fs *fs, const char *in, char *out)
+{
+	char rest[PATH_MAX], target[PATH_MAX], *p = rest;
+	size_t olen = 0;
+	int links = 0;
+
+	if (snprintf(rest, sizeof(rest), "%s", in) >= (int)sizeof(rest))
+		return -ENAMETOOLONG;
+	out[0] = '\0';
+	while (*p) {
+		struct udax_stat st;
+		size_t n;
+		ssize_t len;
+		char *c;
+		int ret;
+
+		while (*p == '/')
+			p++;
+		c = p;
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - c);
+		if (!n || (n == 1 && c[0] == '.'))
+			continue;
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			char *slash = strrchr(out, '/');
+
+			if (slash) {
+				*slash = '\0';
+				olen = (size_t)(slash - out);
+			}
+			continue;
+		}
+		if (olen + 1 + n >= PATH_MAX)
+			return -ENAMETOOLONG;
+		out[olen] = '/';
+		memcpy(out + olen + 1, c, n);
+		olen += 1 + n;
+		out[olen] = '\0';
+		ret = udax_lstat(fs, out, &st);
+		if (ret)
+			return ret;
+		if (!S_ISLNK(st.mode)) {
+			if (*p && !S_ISDIR(st.mode))
+				return -ENOTDIR;
+			continue;
+		}
+		if (++links > 40)
+			return -ELOOP;
+		len = udax_readlink(fs, out, target, sizeof(target));
+		if (len < 0)
+			return (int)len;
+		if ((size_t)len + strlen(p) >= sizeof(target))
+			return -ENAMETOOLONG;
+		/* The target replaces the link, what followed it follows the target. */
+		memmove(target + len, p, strlen(p) + 1);
+		strcpy(rest, target);
+		p = rest;
+		olen = target[0] == '/' ? 0 : olen - 1 - n;
+		out[olen] = '\0';
+	}
+	if (!olen)
+		strcpy(out, "/");
+	return 0;
+}
+
+/*
  * chdir into udax: the kernel's cwd stays where it was and relative paths
  * are resolved here against the udax directory (getcwd shows it).  A
  * program's children inherit only the kernel's cwd.
  */
 static int chdir_udax(struct upath *u)
 {
-	char abs[PATH_MAX];
+	char abs[PATH_MAX], can[PATH_MAX];
 	struct udax_stat st;
 	int ret = udax_stat(u->m->fs, u->in, &st);
 
@@ -1696,7 +1907,11 @@ static int chdir_udax(struct upath *u)
 		return ret;
 	if (!S_ISDIR(st.mode))
 		return -ENOTDIR;
-	snprintf(abs, sizeof(abs), "%s%s", u->m->prefix, strcmp(u->in, "/") ? u->in : "");
+	/* getcwd shows the directory's own path, not the links to it. */
+	ret = canonical_udax(u->m->fs, u->in, can);
+	if (ret)
+		return ret;
+	snprintf(abs, sizeof(abs), "%s%s", u->m->prefix, strcmp(can, "/") ? can : "");
 	pl_set_vcwd(abs);
 	return 0;
 }
@@ -1908,13 +2123,15 @@ void pl_views_drop_all(void)
 
 /* ---- directories --------------------------------------------------------------------- */
 
-/* A udax DIR: glibc's DIR is opaque, ours are told apart by a registry. */
+/*
+ * A udax DIR: glibc's DIR is opaque, ours are told apart by a registry.
+ * Positions are udax's readdir cookies (telldir, seekdir, d_off), which
+ * stay valid while entries come and go.
+ */
 struct pdir {
 	struct pdir *next;
 	int fd;				/* a udax descriptor of the directory */
-	struct udax_dir *ud;
-	long pos;			/* entries returned, "." and ".." included */
-	ino_t ino[2];			/* of "." and ".." */
+	struct udax_dir *ud;		/* with "." and ".." */
 	struct dirent ent;
 };
 
@@ -1957,19 +2174,7 @@ static DIR *pdir_open(int fd)
 		pl_desc_put(d);
 		return err_null(-ENOMEM);
 	}
-	ret = udax_opendir(d->m->fs, d->path, &pd->ud);
-	if (!ret) {
-		/* Real inode numbers for "." and "..": some programs skip d_ino 0. */
-		char parent[PATH_MAX], *slash;
-		struct udax_stat st;
-
-		pd->ino[0] = d->ino;
-		snprintf(parent, sizeof(parent), "%s", d->path);
-		slash = strrchr(parent, '/');
-		if (slash)
-			slash[slash == parent] = '\0';
-		pd->ino[1] = udax_stat(d->m->fs, parent, &st) ? d->ino : st.ino;
-	}
+	ret = udax_opendir_ex(d->m->fs, d->path, UDAX_OPENDIR_DOTS, &pd->ud);
 	pl_desc_put(d);
 	if (ret) {
 		free(pd);
@@ -2015,25 +2220,17 @@ PL_EXPORT DIR *fdopendir(int fd)
 static struct dirent *pdir_read(struct pdir *pd)
 {
 	struct udax_dirent ue;
-	int ret;
+	int ret = udax_readdir(pd->ud, &ue);
 
-	if (pd->pos < 2) {
-		pd->ent.d_ino = pd->ino[pd->pos];
-		pd->ent.d_type = DT_DIR;
-		strcpy(pd->ent.d_name, pd->pos ? ".." : ".");
-	} else {
-		ret = udax_readdir(pd->ud, &ue);
-		if (ret <= 0) {
-			if (ret < 0)
-				errno = -ret;
-			return NULL;
-		}
-		pd->ent.d_ino = ue.ino;
-		pd->ent.d_type = ue.type;
-		memcpy(pd->ent.d_name, ue.name, sizeof(pd->ent.d_name));
+	if (ret <= 0) {
+		if (ret < 0)
+			errno = -ret;
+		return NULL;
 	}
-	pd->pos++;
-	pd->ent.d_off = pd->pos;
+	pd->ent.d_ino = ue.ino;
+	pd->ent.d_type = ue.type;
+	memcpy(pd->ent.d_name, ue.name, sizeof(pd->ent.d_name));
+	pd->ent.d_off = (off_t)ue.off;
 	pd->ent.d_reclen = sizeof(pd->ent);
 	return &pd->ent;
 }
@@ -2078,35 +2275,21 @@ PL_EXPORT int dirfd(DIR *dir)
 	return pd ? pd->fd : PL_REAL(dirfd)(dir);
 }
 
-/* Back to entry @pos: read the directory again from its start. */
-static void pdir_seek(struct pdir *pd, long pos)
-{
-	struct pdesc *d = pl_desc_get(pd->fd);
-
-	udax_closedir(&pd->ud);
-	pd->pos = 0;
-	if (!d || udax_opendir(d->m->fs, d->path, &pd->ud))
-		pd->ud = NULL;
-	if (d)
-		pl_desc_put(d);
-	while (pd->ud && pd->pos < pos && pdir_read(pd))
-		;
-}
-
 PL_EXPORT void rewinddir(DIR *dir)
 {
 	struct pdir *pd = pdir_find(dir, false);
 
 	if (!pd)
 		return PL_REAL(rewinddir)(dir);
-	pdir_seek(pd, 0);
+	udax_seekdir(pd->ud, 0);
 }
 
+/* A cookie is below 2^63 (udax's), so long holds it. */
 PL_EXPORT long telldir(DIR *dir)
 {
 	struct pdir *pd = pdir_find(dir, false);
 
-	return pd ? pd->pos : PL_REAL(telldir)(dir);
+	return pd ? (long)udax_telldir(pd->ud) : PL_REAL(telldir)(dir);
 }
 
 PL_EXPORT void seekdir(DIR *dir, long pos)
@@ -2115,7 +2298,7 @@ PL_EXPORT void seekdir(DIR *dir, long pos)
 
 	if (!pd)
 		return PL_REAL(seekdir)(dir, pos);
-	pdir_seek(pd, pos);
+	udax_seekdir(pd->ud, (uint64_t)pos);
 }
 
 void pl_dirs_drop_all(void)
@@ -2200,11 +2383,13 @@ PL_EXPORT int scandir64(const char *path, struct dirent64 ***out,
 		       (int (*)(const struct dirent **, const struct dirent **))compar);
 }
 
-/* realpath: udax has no symbolic links, so the lexical path is the real one. */
+/*
+ * realpath: the path is first normalised lexically (as every udax path is,
+ * docs/preload.md), then udax's symbolic links are resolved in it.
+ */
 PL_EXPORT char *realpath(const char *path, char *resolved)
 {
-	struct udax_stat st;
-	char abs[PATH_MAX];
+	char abs[PATH_MAX], can[PATH_MAX];
 	struct upath u;
 	int r;
 
@@ -2213,10 +2398,12 @@ PL_EXPORT char *realpath(const char *path, char *resolved)
 	r = upath(AT_FDCWD, &path, &u);
 	if (r <= 0)
 		return r < 0 ? NULL : PL_REAL(realpath)(path, resolved);
-	r = udax_stat(u.m->fs, u.in, &st);
+	r = canonical_udax(u.m->fs, u.in, can);
 	if (r)
 		return err_null(r);
-	snprintf(abs, sizeof(abs), "%s%s", u.m->prefix, strcmp(u.in, "/") ? u.in : "");
+	if (snprintf(abs, sizeof(abs), "%s%s", u.m->prefix, strcmp(can, "/") ? can : "") >=
+	    (int)sizeof(abs))
+		return err_null(-ENAMETOOLONG);
 	return resolved ? strcpy(resolved, abs) : strdup(abs);
 }
 
