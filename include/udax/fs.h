@@ -199,6 +199,11 @@ struct udax_stat {
 	uint64_t size;
 	uint64_t blocks;		/* 4 KiB blocks allocated */
 	struct timespec atime, mtime, ctime, btime;
+	/* Inode generation: changes each time the inode number is reused,
+	 * so (ino, gen) names one file for the life of the file system
+	 * (what FUSE and NFS file handles need).  Inode numbers never change
+	 * while a file exists. */
+	uint32_t gen;
 };
 int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st);
 int udax_fstat(struct udax_file *f, struct udax_stat *st);
@@ -243,6 +248,102 @@ struct udax_statfs {
 };
 #define UDAX_STATFS_SHUTDOWN	0x1	/* shut down after a persistence error */
 int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
+
+/* ---- inode handles ---------------------------------------------------------- */
+
+/*
+ * A held inode: what a FUSE server or an NFS-style exporter names files
+ * by, instead of paths.  Each call that returns one (udax_iget_root,
+ * udax_lookup, udax_create_at, udax_mkdir_at) holds it once more; every
+ * hold is dropped by udax_iput().  A held inode stays in memory with its
+ * number and generation; one unlinked while held (an orphan) keeps its
+ * blocks until its last hold and its last open file are gone.  Unmount
+ * refuses (-EBUSY) while any inode is held.
+ *
+ * Names given with a parent inode are one component: no '/', not empty
+ * (-EINVAL, -ENOENT), at most UDAX_NAME_MAX bytes (-ENAMETOOLONG).  "."
+ * and ".." are looked up as in a path; the calls that create or remove
+ * refuse them as the path calls do.  No call walks a path.
+ *
+ * New inodes are owned by @own (NULL: uid 0, gid 0, as the path calls
+ * create them), except that in a directory with S_ISGID set the group is
+ * the directory's, and a new directory is S_ISGID too (BSD semantics, as
+ * Linux).  Permissions are not checked: the caller does that (the kernel
+ * does for a FUSE mount with default_permissions).
+ */
+struct udax_inode;
+struct udax_owner {
+	uint32_t uid, gid;
+};
+
+int udax_iget_root(struct udax_fs *fs, struct udax_inode **out);
+/* Look @name up in directory @parent: a new hold of the child in *@out,
+ * and its attributes in *@st (may be NULL).  -ENOENT, -ENOTDIR. */
+int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
+		struct udax_inode **out, struct udax_stat *st);
+/* Drop one hold (the kernel's forget); *@ino becomes NULL.  The last hold
+ * of an unlinked inode with no open file frees it: an error doing so is
+ * returned, and the orphan is reclaimed at the next mount. */
+int udax_iput(struct udax_inode **ino);
+int udax_getattr(struct udax_inode *ino, struct udax_stat *st);
+
+/* udax_setattr_inode(): what to change. */
+enum {
+	UDAX_IATTR_MODE = 1u << 0,	/* permission bits of @mode (07777) */
+	UDAX_IATTR_UID = 1u << 1,
+	UDAX_IATTR_GID = 1u << 2,
+	UDAX_IATTR_SIZE = 1u << 3,	/* regular files: truncate or extend */
+	UDAX_IATTR_ATIME = 1u << 4,	/* tv_nsec may be UTIME_NOW */
+	UDAX_IATTR_MTIME = 1u << 5,	/* tv_nsec may be UTIME_NOW */
+};
+struct udax_iattr {
+	unsigned valid;			/* UDAX_IATTR_* */
+	uint32_t mode, uid, gid;
+	uint64_t size;
+	struct timespec atime, mtime;
+	uint64_t reserved[2];		/* zero */
+};
+/*
+ * Change the attributes @a->valid names, and ctime.  Mode, owner and times
+ * change in one transaction; a size change (a layout break in the mount's
+ * mode when it shrinks) commits before it, on its own.  *@st (may be
+ * NULL) receives the attributes after.  -EINVAL (unknown bits, bad time),
+ * -EISDIR (size of a directory), -EROFS, -EIO.
+ */
+int udax_setattr_inode(struct udax_fs *fs, struct udax_inode *ino,
+		       const struct udax_iattr *a, struct udax_stat *st);
+
+/* udax_open() and udax_opendir() of a held inode (O_CREAT: -EINVAL). */
+int udax_open_inode(struct udax_fs *fs, struct udax_inode *ino, int flags,
+		    struct udax_file **out);
+int udax_opendir_inode(struct udax_fs *fs, struct udax_inode *ino,
+		       struct udax_dir **out);
+
+/*
+ * Create (or with @flags lacking O_EXCL, open an existing) regular file
+ * @name in @parent and open it with @flags (O_CREAT implied): the file in
+ * *@file, a hold of its inode in *@out, its attributes in *@st (@out and
+ * @st may be NULL).
+ */
+int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
+		   const char *name, int flags, mode_t mode,
+		   const struct udax_owner *own, struct udax_inode **out,
+		   struct udax_file **file, struct udax_stat *st);
+int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
+		  const char *name, mode_t mode, const struct udax_owner *own,
+		  struct udax_inode **out, struct udax_stat *st);
+int udax_unlink_at(struct udax_fs *fs, struct udax_inode *parent,
+		   const char *name);
+int udax_rmdir_at(struct udax_fs *fs, struct udax_inode *parent,
+		  const char *name);
+int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
+		   const char *oldname, struct udax_inode *newparent,
+		   const char *newname, unsigned flags);
+/* A new name for @ino (not a directory: -EPERM); *@st (may be NULL)
+ * receives its attributes after (nlink). */
+int udax_link_at(struct udax_fs *fs, struct udax_inode *ino,
+		 struct udax_inode *newparent, const char *newname,
+		 struct udax_stat *st);
 
 /* ---- zero-copy: views and pins ------------------------------------------------ */
 

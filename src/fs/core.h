@@ -447,8 +447,57 @@ void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k);
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino);
 void fs_dix_free_all(struct udax_fs *fs);
 
-/* dir.c: the namespace half of udax_open() (find or create). */
+/*
+ * dir.c: a name in a directory, as a path walk resolves it (walk_parent)
+ * or an inode-handle call names it (handle.c: fs_nd_init).  The
+ * operations below take one with ns_lock held and @dir referenced; they
+ * never walk a path.
+ */
+struct fs_nd {
+	struct fs_inode *dir;		/* parent of the last component */
+	const char *name;
+	size_t len;
+	bool slash;			/* trailing slash */
+	bool root;			/* the path is "/" */
+	bool dot;			/* last component is "." or ".." */
+};
+
+/* The owner of a new inode: @uid, and @gid unless the directory is
+ * setgid (then its group, and a new directory is setgid too). */
+struct fs_owner {
+	uint32_t uid, gid;
+};
+
+/* The namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       struct fs_inode **out, bool *created);
+int fs_nd_open(struct udax_fs *fs, struct fs_nd *nd, int oflags, mode_t mode,
+	       const struct fs_owner *own, struct fs_inode **out, bool *created);
+/* file.c: udax_open() around the namespace half.  The flags (and for
+ * writing, a writable file system); then the handle @f of the found or
+ * created @i (O_TRUNC done), whose reference the caller drops on error. */
+int fs_open_check(struct udax_fs *fs, int flags);
+int fs_open_finish(struct udax_fs *fs, struct fs_inode *i, int flags,
+		   bool created, struct udax_file *f);
+/* A directory stream of @i, which takes over the caller's reference. */
+int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i,
+		     struct udax_dir **out);
+/* The inode @nd names: 0 and a reference in *@out, or -ENOENT ... */
+int fs_nd_lookup(struct udax_fs *fs, struct fs_nd *nd, struct fs_inode **out);
+int fs_nd_mkdir(struct udax_fs *fs, struct fs_nd *nd, mode_t mode,
+		const struct fs_owner *own, struct fs_inode **out);
+/* unlink (@isdir false) or rmdir; *@victim (NULL or a reference) is to be
+ * put after ns_lock is dropped (its last put frees an orphan). */
+int fs_nd_remove(struct udax_fs *fs, struct fs_nd *nd, bool isdir,
+		 const struct udax_break_opts *brk, struct fs_inode **victim);
+int fs_nd_link(struct udax_fs *fs, struct fs_inode *i, struct fs_nd *nd);
+/* *@src and *@tgt (NULL or references) are to be put after ns_lock. */
+int fs_nd_rename(struct udax_fs *fs, struct fs_nd *o, struct fs_nd *n,
+		 unsigned flags, const struct udax_break_opts *brk,
+		 struct fs_inode **src, struct fs_inode **tgt);
+/* Several attributes of @i in one transaction (udax_setattr_inode). */
+struct udax_iattr;
+int fs_setattr_locked(struct udax_fs *fs, struct fs_inode *i,
+		      const struct udax_iattr *a);
 
 #endif

@@ -658,15 +658,6 @@ static int dop_commit(struct dop *d)
 
 /* ---- path walk (ns_lock held) ------------------------------------------------------ */
 
-struct nd {
-	struct fs_inode *dir;		/* parent of the last component */
-	const char *name;
-	size_t len;
-	bool slash;			/* trailing slash */
-	bool root;			/* the path is "/" */
-	bool dot;			/* last component is "." or ".." */
-};
-
 static int step(struct udax_fs *fs, struct fs_inode **cur, const char *s,
 		size_t n)
 {
@@ -698,7 +689,7 @@ static int step(struct udax_fs *fs, struct fs_inode **cur, const char *s,
 	return 0;
 }
 
-static int walk_parent(struct udax_fs *fs, const char *path, struct nd *nd)
+static int walk_parent(struct udax_fs *fs, const char *path, struct fs_nd *nd)
 {
 	struct fs_inode *cur;
 	const char *p = path, *s;
@@ -755,7 +746,7 @@ static int walk_parent(struct udax_fs *fs, const char *path, struct nd *nd)
 }
 
 /* Resolve the last component of @nd: 0 and *@out, or -ENOENT ... */
-static int nd_last(struct udax_fs *fs, struct nd *nd, struct fs_inode **out)
+int fs_nd_lookup(struct udax_fs *fs, struct fs_nd *nd, struct fs_inode **out)
 {
 	struct fs_inode *cur = nd->dir;
 	int ret;
@@ -778,12 +769,12 @@ static int nd_last(struct udax_fs *fs, struct nd *nd, struct fs_inode **out)
 
 static int walk(struct udax_fs *fs, const char *path, struct fs_inode **out)
 {
-	struct nd nd;
+	struct fs_nd nd;
 	int ret = walk_parent(fs, path, &nd);
 
 	if (ret)
 		return ret;
-	ret = nd_last(fs, &nd, out);
+	ret = fs_nd_lookup(fs, &nd, out);
 	fs_iput(nd.dir);
 	return ret;
 }
@@ -799,8 +790,8 @@ static uint8_t dtype(uint32_t mode)
  * Create @nd's last component as a new inode of @mode (ns_lock held).
  * On success *@out holds a cache reference to it.
  */
-static int create(struct udax_fs *fs, struct nd *nd, uint32_t mode,
-		  struct fs_inode **out)
+static int create(struct udax_fs *fs, struct fs_nd *nd, uint32_t mode,
+		  const struct fs_owner *own, struct fs_inode **out)
 {
 	struct fs_inode *dir = nd->dir, *i;
 	struct dop d;
@@ -826,6 +817,15 @@ static int create(struct udax_fs *fs, struct nd *nd, uint32_t mode,
 	pthread_mutex_unlock(&C(fs)->alloc_lock);
 	i->nlink = S_ISDIR(mode) ? 2 : 1;
 	i->parent = S_ISDIR(mode) ? dir->ino : 0;
+	if (own) {
+		i->uid = own->uid;
+		i->gid = own->gid;
+	}
+	if (dir->mode & S_ISGID) {	/* BSD group semantics, inherited */
+		i->gid = dir->gid;
+		if (S_ISDIR(mode))
+			i->mode |= S_ISGID;
+	}
 	dop_init(&d, fs, NULL);
 	i->atime = i->mtime = i->ctime = i->btime = d.now;
 	dop_touch(&d, dir);
@@ -850,27 +850,21 @@ static int create(struct udax_fs *fs, struct nd *nd, uint32_t mode,
 }
 
 /* The namespace half of udax_open(): find or create. */
-int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
-	       struct fs_inode **out, bool *created)
+int fs_nd_open(struct udax_fs *fs, struct fs_nd *nd, int oflags, mode_t mode,
+	       const struct fs_owner *own, struct fs_inode **out, bool *created)
 {
-	struct fs_core *c = C(fs);
 	struct fs_inode *i = NULL;
-	struct nd nd;
 	int ret;
 
 	*created = false;
-	pthread_mutex_lock(&c->ns_lock);
-	ret = walk_parent(fs, path, &nd);
-	if (ret)
-		goto out;
-	ret = nd_last(fs, &nd, &i);
-	if (ret == -ENOENT && (oflags & O_CREAT) && !nd.root && !nd.dot) {
-		if (nd.slash)
+	ret = fs_nd_lookup(fs, nd, &i);
+	if (ret == -ENOENT && (oflags & O_CREAT) && !nd->root && !nd->dot) {
+		if (nd->slash)
 			ret = fs_error(-EISDIR, "cannot create a file with a trailing slash");
 		else
 			ret = fs_check_rw(fs);
 		if (!ret)
-			ret = create(fs, &nd, S_IFREG | (mode & 07777), &i);
+			ret = create(fs, nd, S_IFREG | (mode & 07777), own, &i);
 		if (!ret)
 			*created = true;
 	} else if (!ret && (oflags & O_CREAT) && (oflags & O_EXCL)) {
@@ -880,10 +874,25 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 		fs_iput(i);
 		ret = fs_error(-EISDIR, "O_CREAT on a directory");
 	}
-	fs_iput(nd.dir);
 	if (!ret)
 		*out = i;
-out:
+	return ret;
+}
+
+int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
+	       struct fs_inode **out, bool *created)
+{
+	struct fs_core *c = C(fs);
+	struct fs_nd nd;
+	int ret;
+
+	*created = false;
+	pthread_mutex_lock(&c->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (!ret) {
+		ret = fs_nd_open(fs, &nd, oflags, mode, NULL, out, created);
+		fs_iput(nd.dir);
+	}
 	pthread_mutex_unlock(&c->ns_lock);
 	return ret;
 }
@@ -891,7 +900,7 @@ out:
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 {
 	struct fs_inode *i = NULL;
-	struct nd nd;
+	struct fs_nd nd;
 	int ret;
 
 	if (!fs)
@@ -904,21 +913,78 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
-		ret = nd_last(fs, &nd, &i);
-		if (!ret) {
+		ret = fs_nd_mkdir(fs, &nd, mode, NULL, &i);
+		if (!ret)
 			fs_iput(i);
-			ret = fs_error(-EEXIST, "file exists");
-		} else if (ret == -ENOENT || ret == -ENOTDIR) {
-			/* ENOTDIR from a trailing slash on a file: exists */
-			ret = ret == -ENOTDIR ? fs_error(-EEXIST, "file exists") :
-				create(fs, &nd, S_IFDIR | (mode & 07777), &i);
-			if (!ret)
-				fs_iput(i);
-		}
 		fs_iput(nd.dir);
 	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	return ret;
+}
+
+int fs_nd_mkdir(struct udax_fs *fs, struct fs_nd *nd, mode_t mode,
+		const struct fs_owner *own, struct fs_inode **out)
+{
+	struct fs_inode *i = NULL;
+	int ret = fs_nd_lookup(fs, nd, &i);
+
+	if (!ret) {
+		fs_iput(i);
+		return fs_error(-EEXIST, "file exists");
+	}
+	/* ENOTDIR from a trailing slash on a file: exists */
+	if (ret == -ENOTDIR)
+		return fs_error(-EEXIST, "file exists");
+	if (ret != -ENOENT)
+		return ret;
+	return create(fs, nd, S_IFDIR | (mode & 07777), own, out);
+}
+
+int fs_nd_remove(struct udax_fs *fs, struct fs_nd *nd, bool isdir,
+		 const struct udax_break_opts *brk, struct fs_inode **victim)
+{
+	struct fs_inode *i = NULL;
+	struct dloc l;
+	struct dop d;
+	int ret;
+
+	*victim = NULL;
+	if (nd->root)
+		return fs_error(isdir ? -EBUSY : -EISDIR, "cannot remove the root");
+	if (nd->dot)
+		return fs_error(isdir ? (nd->len == 1 ? -EINVAL : -ENOTEMPTY) : -EISDIR,
+				"cannot remove \".\" or \"..\"");
+	ret = dir_find(nd->dir, nd->name, nd->len, &l);
+	if (ret <= 0)
+		return ret ? ret : fs_error(-ENOENT, "no such file or directory");
+	ret = fs_iget(fs, l.ino, &i);
+	if (ret)
+		return ret;
+	*victim = i;
+	if (isdir && !S_ISDIR(i->mode))
+		return fs_error(-ENOTDIR, "not a directory");
+	if (!isdir && S_ISDIR(i->mode))
+		return fs_error(-EISDIR, "is a directory");
+	if (!isdir && nd->slash)
+		return fs_error(-ENOTDIR, "not a directory (trailing slash)");
+	if (isdir) {
+		ret = dir_nonempty(i);
+		if (ret)
+			return ret > 0 ? fs_error(-ENOTEMPTY, "directory not empty") : ret;
+	}
+	dop_init(&d, fs, brk);
+	dop_touch(&d, nd->dir);
+	ret = dir_remove(&d, nd->dir, &l);
+	if (!ret)
+		ret = dop_drop_link(&d, i);
+	if (ret) {
+		dop_end(&d, false);
+		return ret;
+	}
+	if (isdir)
+		nd->dir->nlink--;
+	nd->dir->mtime = nd->dir->ctime = d.now;
+	return dop_commit(&d);
 }
 
 /* unlink (@dir false) and rmdir (@dir true). */
@@ -926,9 +992,7 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 		       const struct udax_break_opts *brk)
 {
 	struct fs_inode *i = NULL;
-	struct dloc l;
-	struct dop d;
-	struct nd nd;
+	struct fs_nd nd;
 	int ret;
 
 	if (!fs)
@@ -940,62 +1004,10 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
-	if (ret)
-		goto unlock;
-	if (nd.root) {
-		ret = fs_error(isdir ? -EBUSY : -EISDIR, "cannot remove the root");
-		goto out;
+	if (!ret) {
+		ret = fs_nd_remove(fs, &nd, isdir, brk, &i);
+		fs_iput(nd.dir);
 	}
-	if (nd.dot) {
-		ret = fs_error(isdir ? (nd.len == 1 ? -EINVAL : -ENOTEMPTY) : -EISDIR,
-			       "cannot remove \".\" or \"..\"");
-		goto out;
-	}
-	ret = dir_find(nd.dir, nd.name, nd.len, &l);
-	if (ret <= 0) {
-		if (!ret)
-			ret = fs_error(-ENOENT, "no such file or directory");
-		goto out;
-	}
-	ret = fs_iget(fs, l.ino, &i);
-	if (ret)
-		goto out;
-	if (isdir && !S_ISDIR(i->mode)) {
-		ret = fs_error(-ENOTDIR, "not a directory");
-		goto out;
-	}
-	if (!isdir && S_ISDIR(i->mode)) {
-		ret = fs_error(-EISDIR, "is a directory");
-		goto out;
-	}
-	if (!isdir && nd.slash) {
-		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
-		goto out;
-	}
-	if (isdir) {
-		ret = dir_nonempty(i);
-		if (ret) {
-			if (ret > 0)
-				ret = fs_error(-ENOTEMPTY, "directory not empty");
-			goto out;
-		}
-	}
-	dop_init(&d, fs, brk);
-	dop_touch(&d, nd.dir);
-	ret = dir_remove(&d, nd.dir, &l);
-	if (!ret)
-		ret = dop_drop_link(&d, i);
-	if (ret) {
-		dop_end(&d, false);
-		goto out;
-	}
-	if (isdir)
-		nd.dir->nlink--;
-	nd.dir->mtime = nd.dir->ctime = d.now;
-	ret = dop_commit(&d);
-out:
-	fs_iput(nd.dir);
-unlock:
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(i);	/* last reference of an orphan: frees it */
 	return ret;
@@ -1017,12 +1029,47 @@ int udax_rmdir(struct udax_fs *fs, const char *path)
 	return remove_name(fs, path, true, NULL);
 }
 
+int fs_nd_link(struct udax_fs *fs, struct fs_inode *i, struct fs_nd *nd)
+{
+	struct dloc l;
+	struct dop d;
+	int ret;
+
+	if (S_ISDIR(i->mode))
+		return fs_error(-EPERM, "hard links to directories are not allowed");
+	if (nd->root || nd->dot)
+		return fs_error(-EEXIST, "file exists");
+	ret = dir_find(nd->dir, nd->name, nd->len, &l);
+	if (ret)
+		return ret > 0 ? fs_error(-EEXIST, "file exists") : ret;
+	if (nd->slash)
+		return fs_error(-ENOENT, "trailing slash on a file name");
+	if (!nd->dir->nlink)
+		return fs_error(-ENOENT, "directory was removed");
+	if (i->nlink >= UINT32_MAX - 1)
+		return fs_error(-EMLINK, "too many links");
+	dop_init(&d, fs, NULL);
+	dop_touch(&d, nd->dir);
+	dop_touch(&d, i);
+	if (!i->nlink) {
+		dop_end(&d, false);
+		return fs_error(-ENOENT, "file was removed");
+	}
+	ret = dir_add(&d, nd->dir, nd->name, nd->len, i->ino, dtype(i->mode));
+	if (ret) {
+		dop_end(&d, false);
+		return ret;
+	}
+	i->nlink++;
+	i->ctime = d.now;
+	nd->dir->mtime = nd->dir->ctime = d.now;
+	return dop_commit(&d);
+}
+
 int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 {
 	struct fs_inode *i = NULL;
-	struct dloc l;
-	struct dop d;
-	struct nd nd = { 0 };
+	struct fs_nd nd;
 	int ret;
 
 	if (!fs)
@@ -1034,99 +1081,40 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk(fs, oldpath, &i);
-	if (ret)
-		goto unlock;
-	if (S_ISDIR(i->mode)) {
+	if (!ret && S_ISDIR(i->mode))
 		ret = fs_error(-EPERM, "hard links to directories are not allowed");
-		goto unlock;
+	if (!ret)
+		ret = walk_parent(fs, newpath, &nd);
+	if (!ret) {
+		ret = fs_nd_link(fs, i, &nd);
+		fs_iput(nd.dir);
 	}
-	ret = walk_parent(fs, newpath, &nd);
-	if (ret)
-		goto unlock;
-	if (nd.root || nd.dot) {
-		ret = fs_error(-EEXIST, "file exists");
-		goto out;
-	}
-	ret = dir_find(nd.dir, nd.name, nd.len, &l);
-	if (ret) {
-		if (ret > 0)
-			ret = fs_error(-EEXIST, "file exists");
-		goto out;
-	}
-	if (nd.slash) {
-		ret = fs_error(-ENOENT, "trailing slash on a file name");
-		goto out;
-	}
-	if (!nd.dir->nlink) {
-		ret = fs_error(-ENOENT, "directory was removed");
-		goto out;
-	}
-	if (i->nlink >= UINT32_MAX - 1) {
-		ret = fs_error(-EMLINK, "too many links");
-		goto out;
-	}
-	dop_init(&d, fs, NULL);
-	dop_touch(&d, nd.dir);
-	dop_touch(&d, i);
-	if (!i->nlink) {
-		dop_end(&d, false);
-		ret = fs_error(-ENOENT, "file was removed");
-		goto out;
-	}
-	ret = dir_add(&d, nd.dir, nd.name, nd.len, i->ino, DT_REG);
-	if (ret) {
-		dop_end(&d, false);
-		goto out;
-	}
-	i->nlink++;
-	i->ctime = d.now;
-	nd.dir->mtime = nd.dir->ctime = d.now;
-	ret = dop_commit(&d);
-out:
-	fs_iput(nd.dir);
-unlock:
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(i);
 	return ret;
 }
 
-int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
-		   unsigned flags, const struct udax_break_opts *brk)
+int fs_nd_rename(struct udax_fs *fs, struct fs_nd *o, struct fs_nd *n,
+		 unsigned flags, const struct udax_break_opts *brk,
+		 struct fs_inode **psrc, struct fs_inode **ptgt)
 {
 	struct fs_inode *src = NULL, *tgt = NULL, *od, *ndir;
-	struct nd o = { 0 }, n = { 0 };
 	struct dloc ls, lt;
 	struct dop d;
 	bool sdir;
 	int ret, have;
 
-	if (!fs)
-		return fs_error(-EINVAL, "no file system");
-	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "rename");
-	if (flags & ~UDAX_RENAME_NOREPLACE)
-		return fs_error(-EINVAL, "rename: unknown flags");
-	ret = fs_check_rw(fs);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk_parent(fs, oldpath, &o);
-	if (ret)
-		goto unlock;
-	ret = walk_parent(fs, newpath, &n);
-	if (ret)
-		goto out;
-	if (o.root || n.root) {
+	if (o->root || n->root) {
 		ret = fs_error(-EBUSY, "cannot rename the root");
 		goto out;
 	}
-	if (o.dot || n.dot) {
+	if (o->dot || n->dot) {
 		ret = fs_error(-EINVAL, "cannot rename \".\" or \"..\"");
 		goto out;
 	}
-	od = o.dir;
-	ndir = n.dir;
-	ret = dir_find(od, o.name, o.len, &ls);
+	od = o->dir;
+	ndir = n->dir;
+	ret = dir_find(od, o->name, o->len, &ls);
 	if (ret <= 0) {
 		if (!ret)
 			ret = fs_error(-ENOENT, "no such file or directory");
@@ -1136,11 +1124,11 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 	if (ret)
 		goto out;
 	sdir = S_ISDIR(src->mode);
-	if ((o.slash || n.slash) && !sdir) {
+	if ((o->slash || n->slash) && !sdir) {
 		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
 		goto out;
 	}
-	have = dir_find(ndir, n.name, n.len, &lt);
+	have = dir_find(ndir, n->name, n->len, &lt);
 	if (have < 0) {
 		ret = have;
 		goto out;
@@ -1218,7 +1206,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		if (!ret && sdir)
 			ndir->nlink--;		/* the replaced directory's ".." */
 	} else {
-		ret = dir_add(&d, ndir, n.name, n.len, src->ino, dtype(src->mode));
+		ret = dir_add(&d, ndir, n->name, n->len, src->ino, dtype(src->mode));
 	}
 	if (!ret) {
 		/* An add splits a record after its name: the source keeps
@@ -1238,9 +1226,35 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 	od->mtime = od->ctime = ndir->mtime = ndir->ctime = d.now;
 	ret = dop_commit(&d);
 out:
+	*psrc = src;
+	*ptgt = tgt;
+	return ret;
+}
+
+int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
+		   unsigned flags, const struct udax_break_opts *brk)
+{
+	struct fs_inode *src = NULL, *tgt = NULL;
+	struct fs_nd o = { 0 }, n = { 0 };
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "rename");
+	if (flags & ~UDAX_RENAME_NOREPLACE)
+		return fs_error(-EINVAL, "rename: unknown flags");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, oldpath, &o);
+	if (!ret)
+		ret = walk_parent(fs, newpath, &n);
+	if (!ret)
+		ret = fs_nd_rename(fs, &o, &n, flags, brk, &src, &tgt);
 	fs_iput(o.dir);
 	fs_iput(n.dir);
-unlock:
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(src);
 	fs_iput(tgt);
@@ -1255,60 +1269,63 @@ int udax_rename(struct udax_fs *fs, const char *oldpath, const char *newpath,
 
 /* ---- attributes ----------------------------------------------------------------------- */
 
-enum attr_op { ATTR_MODE, ATTR_OWNER, ATTR_TIMES };
+/* Mode, owner and times of @a in one transaction (ns_lock held; the
+ * size is the caller's, see udax_setattr_inode). */
+int fs_setattr_locked(struct udax_fs *fs, struct fs_inode *i,
+		      const struct udax_iattr *a)
+{
+	struct dop d;
 
-static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
-		   mode_t mode, uid_t uid, gid_t gid, const struct timespec *ts)
+	for (int k = 0; k < 2; k++) {
+		const struct timespec *t = k ? &a->mtime : &a->atime;
+
+		if (!(a->valid & (k ? UDAX_IATTR_MTIME : UDAX_IATTR_ATIME)))
+			continue;
+		if (t->tv_nsec != UTIME_NOW && t->tv_nsec != UTIME_OMIT &&
+		    (t->tv_nsec < 0 || t->tv_nsec >= 1000000000))
+			return fs_error(-EINVAL, "bad time");
+	}
+	dop_init(&d, fs, NULL);
+	dop_touch(&d, i);
+	if (a->valid & UDAX_IATTR_MODE)
+		i->mode = (i->mode & S_IFMT) | (a->mode & 07777);
+	if (a->valid & UDAX_IATTR_UID)
+		i->uid = a->uid;
+	if (a->valid & UDAX_IATTR_GID)
+		i->gid = a->gid;
+	for (int k = 0; k < 2; k++) {
+		const struct timespec *t = k ? &a->mtime : &a->atime;
+		int64_t *v = k ? &i->mtime : &i->atime;
+
+		if (!(a->valid & (k ? UDAX_IATTR_MTIME : UDAX_IATTR_ATIME)) ||
+		    t->tv_nsec == UTIME_OMIT)
+			continue;
+		*v = t->tv_nsec == UTIME_NOW ? d.now :
+			(int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+		if (k)
+			i->times_dirty = false;	/* the lazy mtime is overridden */
+	}
+	i->ctime = d.now;
+	return dop_commit(&d);
+}
+
+static int setattr(struct udax_fs *fs, const char *path, const char *fn,
+		   const struct udax_iattr *a)
 {
 	struct fs_inode *i = NULL;
-	struct dop d;
 	int ret;
 
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, op == ATTR_MODE ? "chmod" :
-					 op == ATTR_OWNER ? "chown" : "utimens");
+		return fs_err_inherited(fs, fn);
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk(fs, path, &i);
-	if (ret)
-		goto out;
-	dop_init(&d, fs, NULL);
-	dop_touch(&d, i);
-	switch (op) {
-	case ATTR_MODE:
-		i->mode = (i->mode & S_IFMT) | (mode & 07777);
-		break;
-	case ATTR_OWNER:
-		if (uid != (uid_t)-1)
-			i->uid = uid;
-		if (gid != (gid_t)-1)
-			i->gid = gid;
-		break;
-	case ATTR_TIMES:
-		for (int k = 0; k < 2; k++) {
-			int64_t *t = k ? &i->mtime : &i->atime;
-
-			if (!ts || ts[k].tv_nsec == UTIME_NOW)
-				*t = d.now;
-			else if (ts[k].tv_nsec != UTIME_OMIT) {
-				if (ts[k].tv_nsec < 0 || ts[k].tv_nsec >= 1000000000) {
-					dop_end(&d, false);
-					ret = fs_error(-EINVAL, "bad time");
-					goto out;
-				}
-				*t = (int64_t)ts[k].tv_sec * 1000000000 + ts[k].tv_nsec;
-			}
-		}
-		i->times_dirty = false;
-		break;
-	}
-	i->ctime = d.now;
-	ret = dop_commit(&d);
-out:
+	if (!ret)
+		ret = fs_setattr_locked(fs, i, a);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(i);
 	return ret;
@@ -1316,17 +1333,33 @@ out:
 
 int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode)
 {
-	return setattr(fs, path, ATTR_MODE, mode, 0, 0, NULL);
+	struct udax_iattr a = { .valid = UDAX_IATTR_MODE, .mode = mode };
+
+	return setattr(fs, path, "chmod", &a);
 }
 
 int udax_chown(struct udax_fs *fs, const char *path, uid_t uid, gid_t gid)
 {
-	return setattr(fs, path, ATTR_OWNER, 0, uid, gid, NULL);
+	struct udax_iattr a = { .uid = uid, .gid = gid };
+
+	if (uid != (uid_t)-1)
+		a.valid |= UDAX_IATTR_UID;
+	if (gid != (gid_t)-1)
+		a.valid |= UDAX_IATTR_GID;
+	return setattr(fs, path, "chown", &a);
 }
 
 int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[2])
 {
-	return setattr(fs, path, ATTR_TIMES, 0, 0, 0, ts);
+	struct udax_iattr a = { .valid = UDAX_IATTR_ATIME | UDAX_IATTR_MTIME };
+
+	if (ts) {
+		a.atime = ts[0];
+		a.mtime = ts[1];
+	} else {
+		a.atime.tv_nsec = a.mtime.tv_nsec = UTIME_NOW;
+	}
+	return setattr(fs, path, "utimens", &a);
 }
 
 int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
@@ -1364,7 +1397,6 @@ struct udax_dir {
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 {
 	struct fs_inode *i = NULL;
-	struct udax_dir *d;
 	int ret;
 
 	if (!fs || !out)
@@ -1376,15 +1408,22 @@ int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
-	if (!S_ISDIR(i->mode)) {
+	ret = fs_opendir_inode(fs, i, out);
+	if (ret)
 		fs_iput(i);
+	return ret;
+}
+
+int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i,
+		     struct udax_dir **out)
+{
+	struct udax_dir *d;
+
+	if (!S_ISDIR(i->mode))
 		return fs_error(-ENOTDIR, "not a directory");
-	}
 	d = fault_calloc(1, sizeof(*d));
-	if (!d) {
-		fs_iput(i);
+	if (!d)
 		return fs_error(-ENOMEM, "opendir: out of memory");
-	}
 	d->fs = fs;
 	d->ino = i;
 	d->off = sizeof(struct fs_ddirhdr);

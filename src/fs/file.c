@@ -33,13 +33,44 @@
 static int truncate_locked(struct udax_file *f, uint64_t size,
 			   const struct udax_break_opts *brk);
 
+int fs_open_check(struct udax_fs *fs, int flags)
+{
+	int acc = flags & O_ACCMODE;
+
+	if (acc == O_ACCMODE ||
+	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)))
+		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
+	if ((flags & O_TRUNC) && acc == O_RDONLY)
+		return fs_error(-EINVAL, "open: O_TRUNC needs write access");
+	return acc != O_RDONLY ? fs_check_rw(fs) : 0;
+}
+
+int fs_open_finish(struct udax_fs *fs, struct fs_inode *i, int flags,
+		   bool created, struct udax_file *f)
+{
+	int ret;
+
+	if (S_ISDIR(i->mode) && (flags & O_ACCMODE) != O_RDONLY)
+		return fs_error(-EISDIR, "open: is a directory");
+	f->fs = fs;
+	f->inode = i;
+	f->flags = flags;
+	if ((flags & O_TRUNC) && !created) {
+		pthread_rwlock_wrlock(&i->lock);
+		ret = i->size ? truncate_locked(f, 0, NULL) : 0;
+		pthread_rwlock_unlock(&i->lock);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out)
 {
-	int acc = flags & O_ACCMODE;
-	bool wr = acc != O_RDONLY, created;
 	struct fs_inode *i;
 	struct udax_file *f;
+	bool created;
 	int ret;
 
 	if (!fs || !out)
@@ -47,16 +78,9 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	*out = NULL;
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "open");
-	if (acc == O_ACCMODE ||
-	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)))
-		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
-	if ((flags & O_TRUNC) && !wr)
-		return fs_error(-EINVAL, "open: O_TRUNC needs write access");
-	if (wr) {
-		ret = fs_check_rw(fs);
-		if (ret)
-			return ret;
-	}
+	ret = fs_open_check(fs, flags);
+	if (ret)
+		return ret;
 	/* The handle first: a create must not commit and then fail. */
 	f = fault_calloc(1, sizeof(*f));
 	if (!f)
@@ -66,23 +90,11 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 		free(f);
 		return ret;
 	}
-	if (S_ISDIR(i->mode) && wr) {
+	ret = fs_open_finish(fs, i, flags, created, f);
+	if (ret) {
 		fs_iput(i);
 		free(f);
-		return fs_error(-EISDIR, "open: is a directory");
-	}
-	f->fs = fs;
-	f->inode = i;
-	f->flags = flags;
-	if ((flags & O_TRUNC) && !created) {
-		pthread_rwlock_wrlock(&i->lock);
-		ret = i->size ? truncate_locked(f, 0, NULL) : 0;
-		pthread_rwlock_unlock(&i->lock);
-		if (ret) {
-			fs_iput(i);
-			free(f);
-			return ret;
-		}
+		return ret;
 	}
 	*out = f;
 	return 0;
