@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: MIT
+# POSIX behaviour of a udax FUSE mount, through the kernel (run by
+# tests/fuse_test.sh as root on a mount with allow_other and
+# default_permissions): every call the server implements, with the errno
+# Linux gives, and files created by another user owned by that user.
+import errno, os, stat, sys, time
+
+M = sys.argv[1]
+P = lambda *a: os.path.join(M, *a)
+checks = 0
+
+
+def ok(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        raise AssertionError(what)
+
+
+def err(want, fn, *a):
+    try:
+        fn(*a)
+    except OSError as e:
+        ok(e.errno == want, "%s%r: errno %s, want %s" % (fn.__name__, a,
+           errno.errorcode.get(e.errno), errno.errorcode[want]))
+        return
+    raise AssertionError("%s%r succeeded, want %s" % (fn.__name__, a, errno.errorcode[want]))
+
+
+# create, write, read, stat
+fd = os.open(P("f"), os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o640)
+ok(os.write(fd, b"hello world") == 11, "write")
+ok(os.pread(fd, 5, 6) == b"world", "pread")
+st = os.fstat(fd)
+ok(stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640, "mode %o" % st.st_mode)
+ok(st.st_size == 11 and st.st_nlink == 1 and st.st_uid == 0, "stat %r" % (st,))
+os.fsync(fd)
+os.fdatasync(fd)
+os.close(fd)
+err(errno.EEXIST, os.open, P("f"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+err(errno.ENOENT, os.open, P("nope"), os.O_RDONLY)
+err(errno.ENOTDIR, os.open, P("f", "x"), os.O_RDONLY)
+with open(P("f"), "rb") as f:
+    ok(f.read() == b"hello world", "read back")
+ino = os.stat(P("f")).st_ino
+
+# O_APPEND, O_TRUNC, sparse writes and holes
+with open(P("f"), "ab") as f:
+    f.write(b"!")
+ok(open(P("f"), "rb").read() == b"hello world!", "append")
+fd = os.open(P("sparse"), os.O_CREAT | os.O_WRONLY, 0o644)
+os.pwrite(fd, b"x", 1 << 20)
+os.close(fd)
+st = os.stat(P("sparse"))
+ok(st.st_size == (1 << 20) + 1 and st.st_blocks <= 16, "sparse %r" % (st,))
+with open(P("sparse"), "rb") as f:
+    ok(f.read(4096) == bytes(4096), "hole reads zero")
+fd = os.open(P("sparse"), os.O_WRONLY | os.O_TRUNC)
+os.close(fd)
+ok(os.stat(P("sparse")).st_size == 0, "O_TRUNC")
+
+# truncate, fallocate
+os.truncate(P("f"), 5)
+ok(open(P("f"), "rb").read() == b"hello", "truncate down")
+os.truncate(P("f"), 8192)
+d = open(P("f"), "rb").read()
+ok(len(d) == 8192 and d[:5] == b"hello" and d[5:] == bytes(8187), "truncate up")
+fd = os.open(P("f"), os.O_RDWR)
+os.posix_fallocate(fd, 0, 1 << 16)
+ok(os.fstat(fd).st_size == 1 << 16 and os.pread(fd, 5, 0) == b"hello", "fallocate")
+os.ftruncate(fd, 5)
+os.close(fd)
+
+# mkdir, readdir, rmdir, "." and ".."
+os.mkdir(P("d"), 0o750)
+st = os.stat(P("d"))
+ok(stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o750 and st.st_nlink == 2, "mkdir")
+ok(os.stat(M).st_nlink == 3, "parent nlink")
+err(errno.EEXIST, os.mkdir, P("d"))
+err(errno.EEXIST, os.mkdir, P("f"))
+names = set()
+for k in range(300):
+    open(P("d", "n%03d" % k), "w").close()
+    names.add("n%03d" % k)
+ok(set(os.listdir(P("d"))) == names, "listdir")
+with os.scandir(P("d")) as it:
+    seen = {e.name: e.inode() for e in it}
+ok(set(seen) == names and all(seen.values()), "scandir")
+ok(os.stat(P("d", "n007")).st_ino == seen["n007"], "readdir ino = stat ino")
+err(errno.ENOTEMPTY, os.rmdir, P("d"))
+err(errno.ENOTDIR, os.rmdir, P("f"))
+err(errno.EISDIR, os.unlink, P("d"))
+for n in names:
+    os.unlink(P("d", n))
+ok(os.listdir(P("d")) == [], "emptied")
+os.rmdir(P("d"))
+err(errno.ENOENT, os.stat, P("d"))
+ok(os.stat(M).st_nlink == 2, "parent nlink after rmdir")
+
+# rename: plain, over a file, directories, into itself
+os.rename(P("f"), P("g"))
+err(errno.ENOENT, os.stat, P("f"))
+ok(os.stat(P("g")).st_ino == ino, "rename keeps the inode")
+open(P("h"), "w").write("other")
+os.rename(P("g"), P("h"))
+ok(open(P("h")).read() == "hello" and os.stat(P("h")).st_ino == ino, "rename over")
+os.makedirs(P("a", "b"))
+os.mkdir(P("c"))
+os.rename(P("a", "b"), P("c", "b"))
+ok(os.stat(P("a")).st_nlink == 2 and os.stat(P("c")).st_nlink == 3, "dir rename nlinks")
+err(errno.EINVAL, os.rename, P("c"), P("c", "b", "x"))
+err(errno.ENOTEMPTY, os.rename, P("a"), P("c"))
+os.rename(P("c", "b"), P("a", "b"))
+
+# link, unlink, open-unlinked files
+os.link(P("h"), P("h2"))
+ok(os.stat(P("h")).st_nlink == 2 and os.stat(P("h2")).st_ino == ino, "link")
+err(errno.EEXIST, os.link, P("h"), P("h2"))
+err(errno.EPERM, os.link, P("a"), P("a2"))
+os.unlink(P("h"))
+ok(os.stat(P("h2")).st_nlink == 1, "unlink one link")
+fd = os.open(P("h2"), os.O_RDWR)
+os.unlink(P("h2"))
+os.pwrite(fd, b"still", 0)
+ok(os.pread(fd, 5, 0) == b"still" and os.fstat(fd).st_nlink == 0, "unlinked but open")
+os.close(fd)
+err(errno.ENOENT, os.unlink, P("h2"))
+
+# chmod, chown, utimes, ctime moves
+open(P("t"), "w").close()
+c0 = os.stat(P("t")).st_ctime_ns
+time.sleep(0.01)
+os.chmod(P("t"), 0o4751)
+st = os.stat(P("t"))
+ok(stat.S_IMODE(st.st_mode) == 0o4751 and st.st_ctime_ns > c0, "chmod")
+os.chown(P("t"), 1234, 5678)
+st = os.stat(P("t"))
+ok(st.st_uid == 1234 and st.st_gid == 5678, "chown")
+os.chown(P("t"), -1, 42)
+ok(os.stat(P("t")).st_uid == 1234 and os.stat(P("t")).st_gid == 42, "chown gid only")
+os.utime(P("t"), ns=(1000000000123, 2000000000456))
+st = os.stat(P("t"))
+ok(st.st_atime_ns == 1000000000123 and st.st_mtime_ns == 2000000000456, "utimes")
+os.utime(P("t"))
+ok(abs(os.stat(P("t")).st_mtime - time.time()) < 60, "utimes now")
+
+# another user's files are that user's (fuse_req_ctx, not the server's)
+os.chmod(M, 0o777)
+os.mkdir(P("sg"), 0o2777)
+os.chown(P("sg"), 0, 777)
+os.chmod(P("sg"), 0o2777)
+open(P("ro"), "w").close()
+os.chmod(P("ro"), 0o644)
+pid = os.fork()
+if pid == 0:
+    try:
+        os.setgroups([])
+        os.setgid(4321)
+        os.setuid(1234)
+        os.umask(0o022)
+        open(P("u"), "w").write("x")
+        os.mkdir(P("ud"))
+        open(P("sg", "u"), "w").close()
+        os.mkdir(P("sg", "ud"))
+        err(errno.EACCES, os.open, P("ro"), os.O_WRONLY)
+        err(errno.EPERM, os.chown, P("u"), 0, 0)
+        os._exit(0)
+    except BaseException as e:
+        print("child:", e, file=sys.stderr)
+        os._exit(1)
+_, status = os.waitpid(pid, 0)
+ok(status == 0, "the other user's calls")
+for n in ("u", "ud"):
+    st = os.stat(P(n))
+    ok(st.st_uid == 1234 and st.st_gid == 4321, "owner of %s: %d:%d" % (n, st.st_uid, st.st_gid))
+ok(stat.S_IMODE(os.stat(P("u")).st_mode) == 0o644, "umask applied")
+st = os.stat(P("sg", "u"))
+ok(st.st_uid == 1234 and st.st_gid == 777, "setgid directory: group %d" % st.st_gid)
+st = os.stat(P("sg", "ud"))
+ok(st.st_gid == 777 and st.st_mode & stat.S_ISGID, "setgid directory inherited")
+
+# statfs
+sv = os.statvfs(M)
+ok(sv.f_bsize == 4096 and sv.f_blocks > 0 and 0 < sv.f_bfree <= sv.f_blocks, "statvfs %r" % (sv,))
+ok(sv.f_files > 0 and 0 < sv.f_ffree < sv.f_files and sv.f_namemax == 255, "statvfs inodes")
+err(errno.ENAMETOOLONG, os.open, P("x" * 256), os.O_CREAT | os.O_WRONLY, 0o644)
+
+# a shared writable mapping reaches the file (through the page cache)
+import mmap
+with open(P("m"), "wb") as f:
+    f.write(bytes(8192))
+with open(P("m"), "r+b") as f:
+    mm = mmap.mmap(f.fileno(), 8192)
+    mm[100:105] = b"mmapd"
+    mm.flush()
+    mm.close()
+ok(open(P("m"), "rb").read()[100:105] == b"mmapd", "mmap write")
+
+print("fuse_posix: %d checks passed" % checks)
