@@ -137,6 +137,28 @@ static void dmg_tail(uint8_t *img)
 	memset(b + 10000 - 2 * FS_BS + 100, 0x5a, 700);
 }
 
+/* /big (20 one-block extents, in one leaf): extent 12 points past the
+ * partition, the leaf's checksum fixed: the list is cut to 12 extents. */
+static void dmg_leaf_extent(uint8_t *img)
+{
+	struct fs_dextblk *eb;
+
+	T_ASSERT(dinode(img, i_big)->ext_blocks == 1);
+	eb = (void *)(part_of(img) + dinode(img, i_big)->ext_next * FS_BS);
+	T_ASSERT(eb->count == 20);
+	eb->ext[12].pblk = sb.nr_blocks + 7;
+	eb->crc = udax_crc32c(i_big, (uint8_t *)eb + 8,
+			      offsetof(struct fs_dextblk, ext[20]) - 8);
+}
+
+/* /big's leaf torn (checksum mismatch): the list is cut to nothing. */
+static void dmg_leaf_crc(uint8_t *img)
+{
+	uint8_t *eb = part_of(img) + dinode(img, i_big)->ext_next * FS_BS;
+
+	eb[40] ^= 0x21;
+}
+
 static void dmg_super_b(uint8_t *img)
 {
 	part_of(img)[FS_BS + 20] ^= 0x10;
@@ -196,6 +218,8 @@ const struct rc_damage rc_damages[] = {
 	{ "repair/entry-type", dmg_entry_type },
 	{ "repair/orphan", dmg_orphan },
 	{ "repair/tail", dmg_tail },
+	{ "repair/leaf-extent", dmg_leaf_extent },
+	{ "repair/leaf-crc", dmg_leaf_crc },
 	{ "repair/super-b", dmg_super_b },
 	{ "repair/journal", dmg_journal },
 	{ "repair/all", dmg_all },

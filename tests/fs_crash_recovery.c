@@ -59,11 +59,12 @@ static bool torn_subset;		/* the pass runs torn_ci[] only */
 
 /* The torn pass of the default mode: a crash in the replay of a new inode
  * and entry, of a freed extent chain and of an fsync'd append, in the
- * repair of a committed journal and of a superblock copy, and in mkfs
+ * repair of a committed journal, of a superblock copy and of a cut extent
+ * leaf, and in mkfs
  * (the superblock magic written last) - every case is --long's or --torn's. */
 static const char *const torn_ci[] = {
 	"replay/create", "replay/unlink-chain", "replay/append-fdatasync",
-	"repair/journal", "repair/super-b", "mkfs/same-geometry",
+	"repair/journal", "repair/super-b", "repair/leaf-extent", "mkfs/same-geometry",
 	"mkfs/other-geometry",
 };
 

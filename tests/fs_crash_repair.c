@@ -2,7 +2,8 @@
 /*
  * fs_crash_recovery, repair/X: a damaged image (fs_crash_damage.c) is
  * repaired by udax_fsck(REPAIR) under the explorer.  Every crash image
- * mounts (or is the damaged original), a second repair leaves no problem,
+ * mounts (or is the damaged original, or, for damage that stops mount, is
+ * refused as the original is: a repair cut short), a second repair leaves no problem,
  * a check without repair finds none, and the tree is the one the
  * uninterrupted repair produced.
  */
@@ -14,6 +15,7 @@ static const char *const repair_levels[] = { "repair" };
 
 struct rep_ctx {
 	const uint8_t *damaged;
+	bool damaged_mounts;		/* the damage leaves an image mount takes */
 	struct cs_state ref;		/* the tree after the uninterrupted repair */
 };
 
@@ -86,13 +88,17 @@ static void repair_image(struct udax_crash *c, struct rc_path *p, void *arg)
 	crash.images++;
 	rc_load(rc_dev2, c, &p->at[p->n - 1]);
 	if (memcmp(img, x->damaged, rc_dev_size(rc_dev2))) {
+		/* Mounts, unless the damage itself stops mount and the
+		 * repair has not reached its commit (then the repair below
+		 * must still fix everything). */
 		ret = udax_mount(rc_dev2, 0, NULL, &fs);
-		if (ret) {
+		if (ret && (x->damaged_mounts || ret != -EUCLEAN)) {
 			rc_report(p, "mount: %d (%s): %s", ret, t_errname(ret),
 				  udax_fs_last_error());
 			return;
 		}
-		FS_OK(udax_unmount(&fs));
+		if (!ret)
+			FS_OK(udax_unmount(&fs));
 		rc_load(rc_dev2, c, &p->at[p->n - 1]);
 	}
 	if (rc_repaired(rc_dev2, &x->ref, why, sizeof(why)))
@@ -120,6 +126,11 @@ void rc_repair_case(void (*damage)(uint8_t *img))
 	x.damaged = img;
 	/* The damage is there, and the uninterrupted repair fixes it all. */
 	rc_put(rc_dev2, img);
+	if (!udax_mount(rc_dev2, 0, NULL, &fs)) {
+		x.damaged_mounts = true;
+		FS_OK(udax_unmount(&fs));
+		rc_put(rc_dev2, img);	/* the mount reclaimed orphans */
+	}
 	FS_OK(udax_fsck(rc_dev2, 0, 0, NULL, NULL, &r));
 	if (!r.problems && !r.journal_committed)
 		rc_report(&p, "fsck finds no damage to repair");

@@ -182,6 +182,39 @@ static void test_inodes(void)
 	restore();
 }
 
+/*
+ * After a repair that cut @path's extent list: the size it had, the first
+ * @keep of its written blocks (@stride apart from block 0, each the first
+ * 4096 bytes of build()'s pattern) intact, every other byte zero.
+ */
+static void expect_cut(const char *path, uint64_t size, uint32_t keep,
+		       uint32_t stride)
+{
+	static char want[8192], blk[4096];
+	struct udax_fs *fs = t_fs_mount(dev);
+	struct udax_file *f;
+	struct udax_stat st;
+
+	t_fill(want, sizeof(want), 1);
+	FS_OK(udax_open(fs, path, O_RDONLY, 0, &f));
+	FS_OK(udax_fstat(f, &st));
+	T_ASSERT(st.size == size);
+	for (uint64_t b = 0; b * 4096 < size; b++) {
+		uint64_t n = size - b * 4096 < 4096 ? size - b * 4096 : 4096;
+		bool kept = b % stride == 0 && b / stride < keep;
+
+		T_ASSERT(udax_pread(f, blk, n, b * 4096) == (ssize_t)n);
+		for (uint64_t x = 0; x < n; x++)
+			if (blk[x] != (kept ? want[x] : 0)) {
+				fprintf(stderr, "%s block %llu byte %llu after the cut\n",
+					path, (unsigned long long)b, (unsigned long long)x);
+				exit(1);
+			}
+	}
+	FS_OK(udax_close(&f));
+	FS_OK(udax_unmount(&fs));
+}
+
 static void test_extents(void)
 {
 	struct fs_dinode *b = dinode(ibig);
@@ -192,25 +225,36 @@ static void test_extents(void)
 	T_ASSERT(eblk && b->nr_extents == 20 && b->ext_blocks == 1);
 	dinode(ia)->ext[0].pblk = nb;
 	fix_inode(ia);
-	expect_one("extent past the end", UDAX_FSCK_EXTENT, iblock(ia), ia, false);
+	expect_one("extent past the end", UDAX_FSCK_EXTENT, iblock(ia), ia, true);
+	expect_cut("/a", 5000, 0, 1);
 	restore();
 	dinode(ia)->ext[0].pblk = 3;		/* the journal */
 	fix_inode(ia);
-	expect_one("extent in metadata", UDAX_FSCK_EXTENT, iblock(ia), ia, false);
+	expect_one("extent in metadata", UDAX_FSCK_EXTENT, iblock(ia), ia, true);
+	restore();
+	dinode(id)->ext[0].pblk = nb;		/* a directory's: left */
+	fix_inode(id);
+	consistent();
+	fsck(UDAX_FSCK_REPAIR, &r);
+	T_ASSERT(has(UDAX_FSCK_EXTENT, iblock(id), id));
+	for (int k = 0; k < got.n; k++)
+		T_ASSERT(got.p[k].ino != id || !got.p[k].repaired);
 	restore();
 	eb->ext[1].lblk = eb->ext[0].lblk;
 	fix_block(eblk, ibig);
-	expect_one("extents overlap", UDAX_FSCK_EXTENT, eblk, ibig, false);
+	expect_one("extents overlap", UDAX_FSCK_EXTENT, eblk, ibig, true);
+	expect_cut("/big", 39 * 4096, 1, 2);	/* into the record */
 	restore();
 	eb->ext[2].len = 0;
 	fix_block(eblk, ibig);
-	expect_one("empty extent", UDAX_FSCK_EXTENT, eblk, ibig, false);
+	expect_one("empty extent", UDAX_FSCK_EXTENT, eblk, ibig, true);
 	restore();
 	eb->ext[19].lblk = 0xffffffffu;		/* + len 2 > 2^32 */
 	eb->ext[19].len = 2;
 	fix_block(eblk, ibig);
 	expect_one("extent past 2^32 blocks", UDAX_FSCK_EXTENT, eblk, ibig,
-		   false);
+		   true);
+	expect_cut("/big", 39 * 4096, 19, 2);	/* the leaf, cut */
 	restore();
 	/* Inline extents beside leaves. */
 	b->ext[0] = eb->ext[0];
@@ -234,32 +278,33 @@ static void test_extents(void)
 	dinode(ia)->ext[0].pblk = eblk;
 	fix_inode(ia);
 	expect_one("chain block owned twice", UDAX_FSCK_EXTENT, iblock(ibig), ibig,
-		   false);
+		   true);		/* /big lets it go */
 	restore();
 
 	part[eblk * FS_BS + 100] ^= 1;
-	expect_one("extent block checksum", UDAX_FSCK_EXTENT, eblk, ibig, false);
+	expect_one("extent block checksum", UDAX_FSCK_EXTENT, eblk, ibig, true);
+	expect_cut("/big", 39 * 4096, 0, 2);
 	restore();
 	eb->magic = 0;
 	fix_block(eblk, ibig);
-	expect_one("extent block magic", UDAX_FSCK_EXTENT, eblk, ibig, false);
+	expect_one("extent block magic", UDAX_FSCK_EXTENT, eblk, ibig, true);
 	restore();
 	eb->count = 300;
 	fix_block(eblk, ibig);
-	expect_one("extent block count", UDAX_FSCK_EXTENT, eblk, ibig, false);
+	expect_one("extent block count", UDAX_FSCK_EXTENT, eblk, ibig, true);
 	restore();
 	eb->next = eblk;			/* the last block points on */
 	fix_block(eblk, ibig);
-	expect_one("extent block next", UDAX_FSCK_EXTENT, eblk, ibig, false);
+	expect_one("extent block next", UDAX_FSCK_EXTENT, eblk, ibig, true);
 	restore();
 	eb->ino = ia;
 	fix_block(eblk, ibig);
-	expect_one("extent block owner", UDAX_FSCK_EXTENT, eblk, ibig, false);
+	expect_one("extent block owner", UDAX_FSCK_EXTENT, eblk, ibig, true);
 	restore();
 	b->ext_next = nb + 5;
 	fix_inode(ibig);
 	expect_one("extent chain out of bounds", UDAX_FSCK_EXTENT, iblock(ibig),
-		   ibig, false);
+		   ibig, true);
 	restore();
 	eb->ext[0].pblk = eb->ext[1].pblk;	/* inside the leaf, owned twice */
 	fix_block(eblk, ibig);

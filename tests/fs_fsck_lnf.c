@@ -477,8 +477,9 @@ static void test_files(void)
 	restore();
 }
 
-/* Chains that loop back: reported where the looping "next" is, left, and
- * mount refuses them too. */
+/* Chains that loop back: reported where the looping "next" is (mount
+ * refuses them too), and a regular file's is cut before the loop: the
+ * leaves before it stay, the last of them ending the list. */
 static void test_chain_cycle(void)
 {
 	struct fs_dinode *b = dinode(ibig);
@@ -497,20 +498,24 @@ static void test_chain_cycle(void)
 	eb[2]->next = c[0];
 	fix_block(c[2], ibig);
 	expect_one("extent chain loops after three blocks", UDAX_FSCK_EXTENT, c[2],
-		   ibig, false);
+		   ibig, true);
 	T_ASSERT(strstr(got.msg[0], "loops back"));
+	T_ASSERT(b->ext_blocks == 3 && eb[2]->next == 0 &&
+		 b->nr_extents == (uint32_t)eb[0]->count + eb[1]->count + eb[2]->count);
 	restore();
 	eb[1]->next = c[0];
 	fix_block(c[1], ibig);
 	expect_one("extent chain loops after two blocks", UDAX_FSCK_EXTENT, c[1],
-		   ibig, false);
+		   ibig, true);
+	T_ASSERT(b->ext_blocks == 2 && eb[1]->next == 0);
 	restore();
 	/* The last block's next points back: the chain is longer than the
 	 * inode says, at that block. */
 	eb[n - 1]->next = c[0];
 	fix_block(c[n - 1], ibig);
 	expect_one("last extent block points back", UDAX_FSCK_EXTENT, c[n - 1],
-		   ibig, false);
+		   ibig, true);
+	T_ASSERT(b->ext_blocks == n - 1 && eb[n - 2]->next == 0);
 	restore();
 }
 

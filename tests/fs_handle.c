@@ -15,7 +15,7 @@ int main(void)
 	struct udax_dev *dev;
 	struct udax_fs *fs = t_fs_new("mem:64M", &dev);
 	struct udax_inode *root, *d, *f, *x, *g;
-	struct udax_owner own = { 1000, 100 };
+	struct udax_cred own = { 1000, 100 };
 	struct udax_statfs s0, s1;
 	struct udax_stat st, st2;
 	struct udax_dirent e;
@@ -82,9 +82,9 @@ int main(void)
 
 	/* setattr: mode, owner and times together, then a size */
 	{
-		struct udax_iattr a = {
-			.valid = UDAX_IATTR_MODE | UDAX_IATTR_UID | UDAX_IATTR_GID |
-				 UDAX_IATTR_ATIME | UDAX_IATTR_MTIME,
+		struct udax_setattr a = {
+			.mask = UDAX_SETATTR_MODE | UDAX_SETATTR_UID | UDAX_SETATTR_GID |
+				 UDAX_SETATTR_ATIME | UDAX_SETATTR_MTIME,
 			.mode = 0604, .uid = 7, .gid = 8,
 			.atime = { 1000, 5 }, .mtime = { 2000, 7 },
 		};
@@ -95,7 +95,7 @@ int main(void)
 		T_ASSERT(st.atime.tv_sec == 1000 && st.atime.tv_nsec == 5);
 		T_ASSERT(st.mtime.tv_sec == 2000 && st.mtime.tv_nsec == 7);
 		T_ASSERT(st.ctime.tv_sec > 2000);
-		a.valid = UDAX_IATTR_SIZE;
+		a.mask = UDAX_SETATTR_SIZE;
 		a.size = 3;
 		FS_OK(udax_setattr_inode(fs, f, &a, &st));
 		T_ASSERT(st.size == 3 && st.uid == 7);
@@ -103,10 +103,10 @@ int main(void)
 		FS_OK(udax_setattr_inode(fs, f, &a, &st));
 		T_ASSERT(st.size == 10000);
 		FS_ERR(udax_setattr_inode(fs, d, &a, NULL), -EISDIR);
-		a.valid = UDAX_IATTR_MTIME;
+		a.mask = UDAX_SETATTR_MTIME;
 		a.mtime.tv_nsec = 1000000000;
 		FS_ERR(udax_setattr_inode(fs, f, &a, NULL), -EINVAL);
-		a.valid = 1u << 20;
+		a.mask = 1u << 20;
 		FS_ERR(udax_setattr_inode(fs, f, &a, NULL), -EINVAL);
 		/* the path call sees the same inode */
 		FS_OK(udax_stat(fs, "/d/f", &st2));
@@ -115,7 +115,7 @@ int main(void)
 
 	/* setgid directory: the group is the directory's, subdirs inherit */
 	{
-		struct udax_iattr a = { .valid = UDAX_IATTR_MODE, .mode = 02775 };
+		struct udax_setattr a = { .mask = UDAX_SETATTR_MODE, .mode = 02775 };
 
 		FS_OK(udax_setattr_inode(fs, d, &a, NULL));
 		FS_OK(udax_mkdir_at(fs, d, "sg", 0755, &own, &x, &st));
@@ -127,6 +127,24 @@ int main(void)
 		FS_OK(udax_close(&fh));
 		FS_OK(udax_rmdir_at(fs, d, "sg"));
 	}
+
+	/* symlink_at, readlink_inode; lookup does not follow */
+	FS_OK(udax_symlink_at(fs, root, "l", "d/f", &own, &x, &st));
+	T_ASSERT(S_ISLNK(st.mode) && st.size == 3 && st.uid == 1000);
+	T_ASSERT(udax_readlink_inode(x, buf, sizeof(buf)) == 3 && !memcmp(buf, "d/f", 3));
+	FS_ERR(udax_open_inode(fs, x, O_RDONLY, &fh), -ELOOP);
+	FS_ERR(udax_readlink_inode(f, buf, sizeof(buf)), -EINVAL);
+	FS_OK(udax_iput(&x));
+	FS_OK(udax_lookup(fs, root, "l", &x, &st));
+	T_ASSERT(S_ISLNK(st.mode));
+	FS_OK(udax_iput(&x));
+	FS_ERR(udax_symlink_at(fs, root, "l", "x", NULL, NULL, NULL), -EEXIST);
+	FS_ERR(udax_symlink_at(fs, root, "l2", "", NULL, NULL, NULL), -ENOENT);
+	/* create_at on a symbolic link's name does not follow it */
+	FS_ERR(udax_create_at(fs, root, "l", O_RDWR, 0644, NULL, NULL, &fh, NULL), -ELOOP);
+	FS_OK(udax_stat(fs, "/l", &st2));
+	T_ASSERT(st2.ino == f_ino);
+	FS_OK(udax_unlink_at(fs, root, "l"));
 
 	/* link_at and rename_at: the held inodes follow their files */
 	FS_OK(udax_link_at(fs, f, root, "f2", &st));

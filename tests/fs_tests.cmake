@@ -20,6 +20,9 @@ udax_test(fs_unmount_ex LABELS concurrency)
 udax_test(fs_busy_causes)
 udax_test(fs_range_rules)
 udax_test(fs_tail_zero)
+udax_test(fs_symlink)
+udax_test(fs_owner)
+udax_test(fs_setattr)
 target_sources(fs_crash PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c)
 # Sanitizer builds run ~3x slower: the crash test samples large epochs with
 # random subsets only there (UDAX_CRASH_QUICK); UDAX_CRASH_LONG=1 by hand

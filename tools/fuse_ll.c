@@ -209,11 +209,11 @@ static void reply_attr(fuse_req_t req, const struct udax_stat *u)
 	fuse_reply_attr(req, &st, ATTR_TIMEOUT);
 }
 
-static struct udax_owner owner_of(fuse_req_t req)
+static struct udax_cred cred_of(fuse_req_t req)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
 
-	return (struct udax_owner){ .uid = c->uid, .gid = c->gid };
+	return (struct udax_cred){ .uid = c->uid, .gid = c->gid };
 }
 
 /* ---- handles ---------------------------------------------------------------- */
@@ -333,7 +333,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct udax_inode *i = inode_of(req, ino);
-	struct udax_iattr a = { 0 };
+	struct udax_setattr a = { 0 };
 	struct udax_stat u;
 	int ret;
 
@@ -343,34 +343,37 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		return;
 	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
-		a.valid |= UDAX_IATTR_MODE;
+		a.mask |= UDAX_SETATTR_MODE;
 		a.mode = attr->st_mode;
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
-		a.valid |= UDAX_IATTR_UID;
+		a.mask |= UDAX_SETATTR_UID;
 		a.uid = attr->st_uid;
 	}
 	if (to_set & FUSE_SET_ATTR_GID) {
-		a.valid |= UDAX_IATTR_GID;
+		a.mask |= UDAX_SETATTR_GID;
 		a.gid = attr->st_gid;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		a.valid |= UDAX_IATTR_SIZE;
+		a.mask |= UDAX_SETATTR_SIZE;
 		a.size = (uint64_t)attr->st_size;
 	}
 	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
-		a.valid |= UDAX_IATTR_ATIME;
+		a.mask |= UDAX_SETATTR_ATIME;
 		a.atime = attr->st_atim;
 		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 			a.atime.tv_nsec = UTIME_NOW;
 	}
 	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
-		a.valid |= UDAX_IATTR_MTIME;
+		a.mask |= UDAX_SETATTR_MTIME;
 		a.mtime = attr->st_mtim;
 		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 			a.mtime.tv_nsec = UTIME_NOW;
 	}
-	/* FUSE_SET_ATTR_CTIME: every change sets ctime to now already. */
+	if (to_set & FUSE_SET_ATTR_CTIME) {
+		a.mask |= UDAX_SETATTR_CTIME;
+		a.ctime = attr->st_ctim;
+	}
 	ret = udax_setattr_inode(S(req)->fs, i, &a, &u);
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -382,7 +385,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	struct udax_inode *p = inode_of(req, parent), *c = NULL;
-	struct udax_owner own = owner_of(req);
+	struct udax_cred cred = cred_of(req);
 	struct udax_stat u;
 	int ret;
 
@@ -390,7 +393,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	ret = udax_mkdir_at(S(req)->fs, p, name, mode, &own, &c, &u);
+	ret = udax_mkdir_at(S(req)->fs, p, name, mode, &cred, &c, &u);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -402,7 +405,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
 	struct udax_inode *p = inode_of(req, parent), *c = NULL;
-	struct udax_owner own = owner_of(req);
+	struct udax_cred cred = cred_of(req);
 	struct udax_file *f = NULL;
 	struct udax_stat u;
 	int ret;
@@ -416,7 +419,7 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	ret = udax_create_at(S(req)->fs, p, name, O_RDONLY | O_EXCL, mode, &own,
+	ret = udax_create_at(S(req)->fs, p, name, O_RDONLY | O_EXCL, mode, &cred,
 			     &c, &f, &u);
 	if (ret) {
 		fuse_reply_err(req, -ret);
@@ -424,6 +427,44 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	udax_close(&f);
 	reply_entry(req, &c, &u);
+}
+
+static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
+		       const char *name)
+{
+	struct udax_inode *p = inode_of(req, parent), *c = NULL;
+	struct udax_cred cred = cred_of(req);
+	struct udax_stat u;
+	int ret;
+
+	if (!p) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	ret = udax_symlink_at(S(req)->fs, p, name, target, &cred, &c, &u);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		reply_entry(req, &c, &u);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct udax_inode *i = inode_of(req, ino);
+	char buf[UDAX_FS_BLOCK_SIZE + 1];
+	ssize_t n;
+
+	if (!i) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	n = udax_readlink_inode(i, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	buf[n] = 0;
+	fuse_reply_readlink(req, buf);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -513,7 +554,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
 	struct udax_inode *p = inode_of(req, parent), *c = NULL;
-	struct udax_owner own = owner_of(req);
+	struct udax_cred cred = cred_of(req);
 	struct fuse_entry_param e;
 	struct udax_stat u;
 	struct handle *h;
@@ -529,7 +570,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	ret = udax_create_at(S(req)->fs, p, name, open_flags(fi->flags), mode,
-			     &own, &c, &h->file, &u);
+			     &cred, &c, &h->file, &u);
 	if (!ret)
 		ret = node_add(S(req), u.ino, &c);
 	if (ret) {
@@ -817,6 +858,8 @@ static const struct fuse_lowlevel_ops ops = {
 	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.mknod = op_mknod,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
 	.rmdir = op_rmdir,

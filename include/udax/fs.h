@@ -160,9 +160,27 @@ bool udax_fs_is_shutdown(struct udax_fs *fs);
 
 /* ---- files --------------------------------------------------------------- */
 
-/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND. */
+/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_NOFOLLOW (a symbolic link as the last component: -ELOOP). */
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out);
+/*
+ * Who creates: the owner of an inode that a *_cred call creates (udax_open
+ * and the others create as uid 0, gid 0).  In a directory with S_ISGID the
+ * new inode takes the directory's group instead, a new subdirectory
+ * inherits S_ISGID, and a group-executable S_ISGID file made by a creator
+ * (uid not 0) whose gid is not the directory's loses S_ISGID (Linux's
+ * rule; udax knows no supplementary groups).  Owner and mode are set in
+ * the create's one transaction.  udax checks no permission here.
+ */
+struct udax_cred {
+	uid_t uid;
+	gid_t gid;
+};
+/* udax_open, creating (O_CREAT) as @cred (NULL: uid 0, gid 0). */
+int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
+		   mode_t mode, const struct udax_cred *cred,
+		   struct udax_file **out);
 /* Releases the handle (always).  The last close of an unlinked file frees
  * it: an error doing so (-ENOMEM, -EIO) is returned, and the file stays an
  * orphan on media until the next mount reclaims it. */
@@ -205,16 +223,74 @@ struct udax_stat {
 	 * while a file exists. */
 	uint32_t gen;
 };
+/* Paths: a symbolic link met on the way is followed (at most 40 per call:
+ * -ELOOP); the last component too, except where a call says not
+ * (udax_lstat, udax_readlink, udax_link's source, udax_unlink, udax_rename,
+ * O_NOFOLLOW and O_CREAT | O_EXCL in udax_open). */
 int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st);
+/* udax_stat of a symbolic link itself (S_IFLNK | 0777, size: the target's
+ * length). */
+int udax_lstat(struct udax_fs *fs, const char *path, struct udax_stat *st);
 int udax_fstat(struct udax_file *f, struct udax_stat *st);
 int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode);
 int udax_chown(struct udax_fs *fs, const char *path, uid_t uid, gid_t gid);
 int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[2]);
 
+/*
+ * Several attributes in one transaction: those named in @mask.  Times take
+ * UTIME_NOW and UTIME_OMIT in tv_nsec.  ctime becomes the current time
+ * (or @ctime with UDAX_SETATTR_CTIME) whenever anything changes; with
+ * nothing left to change (a zero mask, every time UTIME_OMIT) the call
+ * does nothing.  A uid or gid change of a non-directory without
+ * UDAX_SETATTR_MODE clears S_ISUID, and S_ISGID when S_IXGRP is set (as
+ * Linux's chown does, for root too; udax_chown does not).  A size change
+ * (regular files: -EISDIR, -EINVAL otherwise; -EFBIG past 16 TiB) is
+ * udax_ftruncate's, layout break included (the mount's break mode), with
+ * the other attributes in its transaction; mtime and ctime move with it
+ * unless set here.  udax checks no permission.  The last component is
+ * followed unless UDAX_SETATTR_NOFOLLOW.
+ */
+#define UDAX_SETATTR_MODE	(1u << 0)
+#define UDAX_SETATTR_UID	(1u << 1)
+#define UDAX_SETATTR_GID	(1u << 2)
+#define UDAX_SETATTR_SIZE	(1u << 3)
+#define UDAX_SETATTR_ATIME	(1u << 4)
+#define UDAX_SETATTR_MTIME	(1u << 5)
+#define UDAX_SETATTR_CTIME	(1u << 6)
+#define UDAX_SETATTR_NOFOLLOW	(1u << 31)	/* a symbolic link itself */
+struct udax_setattr {
+	unsigned mask;			/* UDAX_SETATTR_* */
+	mode_t mode;			/* permission bits (07777) */
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+};
+int udax_setattr(struct udax_fs *fs, const char *path,
+		 const struct udax_setattr *sa);
+
 /* ---- namespace ------------------------------------------------------------- */
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode);
+/* udax_mkdir as @cred (see struct udax_cred; NULL: uid 0, gid 0). */
+int udax_mkdir_cred(struct udax_fs *fs, const char *path, mode_t mode,
+		    const struct udax_cred *cred);
 int udax_rmdir(struct udax_fs *fs, const char *path);
+/*
+ * Make @linkpath a symbolic link to @target (any bytes but NUL, 1 to 4095
+ * of them: -ENOENT empty, -ENAMETOOLONG longer; not resolved now).  It is
+ * stored in the inode up to 144 bytes, in a block of its own beyond.
+ * -EEXIST if @linkpath exists (even as a dangling link).
+ */
+int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath);
+/* udax_symlink as @cred (see struct udax_cred; NULL: uid 0, gid 0). */
+int udax_symlink_cred(struct udax_fs *fs, const char *target,
+		      const char *linkpath, const struct udax_cred *cred);
+/* The target of symbolic link @path (its last component not followed) in
+ * @buf, at most @size bytes, no NUL added: returns the bytes stored.
+ * -EINVAL if @path is not a symbolic link. */
+ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
+		      size_t size);
 int udax_unlink(struct udax_fs *fs, const char *path);
 int udax_unlink_ex(struct udax_fs *fs, const char *path,
 		   const struct udax_break_opts *brk);
@@ -228,7 +304,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 
 struct udax_dirent {
 	uint32_t ino;
-	uint8_t type;			/* DT_REG, DT_DIR */
+	uint8_t type;			/* DT_REG, DT_DIR, DT_LNK */
 	char name[UDAX_NAME_MAX + 1];
 };
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out);
@@ -254,27 +330,22 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
 /*
  * A held inode: what a FUSE server or an NFS-style exporter names files
  * by, instead of paths.  Each call that returns one (udax_iget_root,
- * udax_lookup, udax_create_at, udax_mkdir_at) holds it once more; every
- * hold is dropped by udax_iput().  A held inode stays in memory with its
- * number and generation; one unlinked while held (an orphan) keeps its
- * blocks until its last hold and its last open file are gone.  Unmount
- * refuses (-EBUSY) while any inode is held.
+ * udax_lookup, udax_create_at, udax_mkdir_at, udax_symlink_at) holds it
+ * once more; every hold is dropped by udax_iput().  A held inode stays in
+ * memory with its number and generation; one unlinked while held (an
+ * orphan) keeps its blocks until its last hold and its last open file are
+ * gone.  Unmount refuses (-EBUSY) while any inode is held.
  *
- * Names given with a parent inode are one component: no '/', not empty
- * (-EINVAL, -ENOENT), at most UDAX_NAME_MAX bytes (-ENAMETOOLONG).  "."
- * and ".." are looked up as in a path; the calls that create or remove
- * refuse them as the path calls do.  No call walks a path.
- *
- * New inodes are owned by @own (NULL: uid 0, gid 0, as the path calls
- * create them), except that in a directory with S_ISGID set the group is
- * the directory's, and a new directory is S_ISGID too (BSD semantics, as
- * Linux).  Permissions are not checked: the caller does that (the kernel
- * does for a FUSE mount with default_permissions).
+ * Names given with a parent inode are one component: no '/' (-EINVAL),
+ * not empty (-ENOENT), at most UDAX_NAME_MAX bytes (-ENAMETOOLONG); "."
+ * and ".." are looked up as in a path, and the calls that create or
+ * remove refuse them as the path calls do.  No call walks a path or
+ * follows a symbolic link.  A parent directory removed while held:
+ * -ENOENT.  New inodes are owned as struct udax_cred says (NULL: uid 0,
+ * gid 0).  udax checks no permission: the caller does (the kernel, for a
+ * FUSE mount with default_permissions).
  */
 struct udax_inode;
-struct udax_owner {
-	uint32_t uid, gid;
-};
 
 int udax_iget_root(struct udax_fs *fs, struct udax_inode **out);
 /* Look @name up in directory @parent: a new hold of the child in *@out,
@@ -286,34 +357,15 @@ int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
  * returned, and the orphan is reclaimed at the next mount. */
 int udax_iput(struct udax_inode **ino);
 int udax_getattr(struct udax_inode *ino, struct udax_stat *st);
-
-/* udax_setattr_inode(): what to change. */
-enum {
-	UDAX_IATTR_MODE = 1u << 0,	/* permission bits of @mode (07777) */
-	UDAX_IATTR_UID = 1u << 1,
-	UDAX_IATTR_GID = 1u << 2,
-	UDAX_IATTR_SIZE = 1u << 3,	/* regular files: truncate or extend */
-	UDAX_IATTR_ATIME = 1u << 4,	/* tv_nsec may be UTIME_NOW */
-	UDAX_IATTR_MTIME = 1u << 5,	/* tv_nsec may be UTIME_NOW */
-};
-struct udax_iattr {
-	unsigned valid;			/* UDAX_IATTR_* */
-	uint32_t mode, uid, gid;
-	uint64_t size;
-	struct timespec atime, mtime;
-	uint64_t reserved[2];		/* zero */
-};
-/*
- * Change the attributes @a->valid names, and ctime.  Mode, owner and times
- * change in one transaction; a size change (a layout break in the mount's
- * mode when it shrinks) commits before it, on its own.  *@st (may be
- * NULL) receives the attributes after.  -EINVAL (unknown bits, bad time),
- * -EISDIR (size of a directory), -EROFS, -EIO.
- */
+/* udax_setattr() of a held inode (UDAX_SETATTR_NOFOLLOW is implied); the
+ * attributes after it in *@st (may be NULL). */
 int udax_setattr_inode(struct udax_fs *fs, struct udax_inode *ino,
-		       const struct udax_iattr *a, struct udax_stat *st);
+		       const struct udax_setattr *sa, struct udax_stat *st);
+/* udax_readlink() of a held symbolic link (-EINVAL: not one). */
+ssize_t udax_readlink_inode(struct udax_inode *ino, char *buf, size_t size);
 
-/* udax_open() and udax_opendir() of a held inode (O_CREAT: -EINVAL). */
+/* udax_open() and udax_opendir() of a held inode (O_CREAT: -EINVAL; a
+ * symbolic link: -ELOOP). */
 int udax_open_inode(struct udax_fs *fs, struct udax_inode *ino, int flags,
 		    struct udax_file **out);
 int udax_opendir_inode(struct udax_fs *fs, struct udax_inode *ino,
@@ -321,17 +373,21 @@ int udax_opendir_inode(struct udax_fs *fs, struct udax_inode *ino,
 
 /*
  * Create (or with @flags lacking O_EXCL, open an existing) regular file
- * @name in @parent and open it with @flags (O_CREAT implied): the file in
- * *@file, a hold of its inode in *@out, its attributes in *@st (@out and
- * @st may be NULL).
+ * @name in @parent as @cred and open it with @flags (O_CREAT implied):
+ * the file in *@file, a hold of its inode in *@out, its attributes in
+ * *@st (@out and @st may be NULL).
  */
 int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
 		   const char *name, int flags, mode_t mode,
-		   const struct udax_owner *own, struct udax_inode **out,
+		   const struct udax_cred *cred, struct udax_inode **out,
 		   struct udax_file **file, struct udax_stat *st);
 int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
-		  const char *name, mode_t mode, const struct udax_owner *own,
+		  const char *name, mode_t mode, const struct udax_cred *cred,
 		  struct udax_inode **out, struct udax_stat *st);
+int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
+		    const char *name, const char *target,
+		    const struct udax_cred *cred, struct udax_inode **out,
+		    struct udax_stat *st);
 int udax_unlink_at(struct udax_fs *fs, struct udax_inode *parent,
 		   const char *name);
 int udax_rmdir_at(struct udax_fs *fs, struct udax_inode *parent,
@@ -339,8 +395,8 @@ int udax_rmdir_at(struct udax_fs *fs, struct udax_inode *parent,
 int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
 		   const char *oldname, struct udax_inode *newparent,
 		   const char *newname, unsigned flags);
-/* A new name for @ino (not a directory: -EPERM); *@st (may be NULL)
- * receives its attributes after (nlink). */
+/* A new name for @ino (a directory: -EPERM); *@st (may be NULL) receives
+ * its attributes after (nlink). */
 int udax_link_at(struct udax_fs *fs, struct udax_inode *ino,
 		 struct udax_inode *newparent, const char *newname,
 		 struct udax_stat *st);

@@ -61,6 +61,15 @@ struct fs_dext {			/* 16 bytes */
 #define FS_DEXT_MAXLEN		0x7fffffffu
 
 #define FS_INLINE_EXT		9
+/*
+ * Symbolic links (S_IFLNK): size = target length, 1..FS_SYMLINK_MAX bytes,
+ * no NUL.  A target of at most FS_SYMLINK_INLINE bytes lives in the
+ * record's extent area (nr_extents 0, the bytes after it zero); a longer
+ * one in one data block mapped as the file's only extent {lblk 0, len 1}.
+ */
+#define FS_SYMLINK_INLINE	(FS_INLINE_EXT * 16)	/* 144 */
+#define FS_SYMLINK_MAX		(FS_BS - 1)
+
 struct fs_dinode {			/* 256 bytes; all zero when free */
 	uint32_t mode, uid, gid, nlink;
 	uint32_t flags, generation;
@@ -107,10 +116,25 @@ struct fs_ddirent {			/* 8 bytes + name, rec_len % 4 == 0 */
 	uint32_t ino;			/* 0: free space */
 	uint16_t rec_len;
 	uint8_t name_len;
-	uint8_t type;			/* DT_REG, DT_DIR */
+	uint8_t type;			/* fs_mode_dtype() of the inode's mode */
 	char name[];
 };
 #define FS_DIRENT_LEN(n)	((8u + (n) + 3u) & ~3u)
+
+/* The directory entry type of an inode of @mode (DT_REG, DT_DIR, DT_LNK...). */
+static inline uint8_t fs_mode_dtype(uint32_t mode)
+{
+	return (uint8_t)((mode & 0170000) >> 12);	/* DT_x == S_IFx >> 12 */
+}
+/* An inode type udax stores: regular, directory, symlink. */
+static inline bool fs_mode_type_valid(uint32_t mode)
+{
+	switch (mode & 0170000) {
+	case 0100000: case 0040000: case 0120000:	/* REG DIR LNK */
+		return true;
+	}
+	return false;
+}
 
 struct fs_djhdr {			/* 64 bytes at journal block 0 */
 	uint64_t magic;
@@ -378,6 +402,11 @@ const struct fs_extent *fs_xmap_seek(const struct fs_inode *ino,
 const struct fs_extent *fs_xmap_next(const struct fs_inode *ino,
 				     struct fs_xpos *p);
 const struct fs_extent *fs_xmap_last(const struct fs_inode *ino);
+/* A one-block map {lblk 0, @pblk} for a new, unpublished inode. */
+int fs_xmap_one_block(struct fs_inode *ino, uint64_t pblk);
+/* inode.c: load a symbolic link's target into ino->symlink (from the
+ * checked record @di, or its block): 0, -EUCLEAN, -ENOMEM. */
+int fs_symlink_load(struct fs_inode *ino, const struct fs_dinode *di);
 /* Drop every leaf of @ino's map (memory only). */
 void fs_xmap_clear(struct fs_inode *ino);
 /* Index of the extent containing lblk, or of the first after it. */
@@ -447,57 +476,64 @@ void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k);
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino);
 void fs_dix_free_all(struct udax_fs *fs);
 
-/*
- * dir.c: a name in a directory, as a path walk resolves it (walk_parent)
- * or an inode-handle call names it (handle.c: fs_nd_init).  The
- * operations below take one with ns_lock held and @dir referenced; they
- * never walk a path.
- */
-struct fs_nd {
-	struct fs_inode *dir;		/* parent of the last component */
-	const char *name;
-	size_t len;
-	bool slash;			/* trailing slash */
-	bool root;			/* the path is "/" */
-	bool dot;			/* last component is "." or ".." */
+/* udax_setattr's attributes, resolved (UTIME_NOW is a time here). */
+struct fs_iattr {
+	unsigned mask;			/* UDAX_SETATTR_* */
+	uint32_t mode, uid, gid;
+	int64_t atime, mtime, ctime;
 };
+/* dir.c: set @a's attributes of @ino in memory (the caller commits). */
+void fs_iattr_apply(struct fs_inode *ino, const struct fs_iattr *a);
+/* file.c: truncate @ino (ino->lock held for write) to @size as
+ * udax_ftruncate_ex does, with @a's attributes in the same transaction. */
+int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
+		     const struct udax_break_opts *brk, const struct fs_iattr *a);
 
-/* The owner of a new inode: @uid, and @gid unless the directory is
- * setgid (then its group, and a new directory is setgid too). */
-struct fs_owner {
-	uint32_t uid, gid;
-};
-
-/* The namespace half of udax_open() (find or create). */
+/* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
+	       const struct udax_cred *cred, struct fs_inode **out,
+	       bool *created);
+
+/*
+ * dir.c: the namespace operations on one name in a referenced directory,
+ * for the inode-handle calls (handle.c): no path walk; @name is one
+ * component (no '/', 1..UDAX_NAME_MAX bytes, checked by the caller) and
+ * ns_lock is held.  Each is the path call's after its walk.
+ */
+int fs_at_lookup(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len, struct fs_inode **out);
+int fs_at_open(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+	       size_t len, int oflags, mode_t mode, const struct udax_cred *cred,
 	       struct fs_inode **out, bool *created);
-int fs_nd_open(struct udax_fs *fs, struct fs_nd *nd, int oflags, mode_t mode,
-	       const struct fs_owner *own, struct fs_inode **out, bool *created);
+int fs_at_mkdir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		size_t len, mode_t mode, const struct udax_cred *cred,
+		struct fs_inode **out);
+int fs_at_symlink(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		  size_t len, const char *target, const struct udax_cred *cred,
+		  struct fs_inode **out);
+/* *@victim (NULL or a reference) is put after ns_lock is dropped: its
+ * last put frees an orphan. */
+int fs_at_remove(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len, bool isdir, const struct udax_break_opts *brk,
+		 struct fs_inode **victim);
+int fs_at_link(struct udax_fs *fs, struct fs_inode *i, struct fs_inode *dir,
+	       const char *name, size_t len);
+/* *@src and *@tgt (NULL or references) are put after ns_lock. */
+int fs_at_rename(struct udax_fs *fs, struct fs_inode *odir, const char *oname,
+		 size_t olen, struct fs_inode *ndir, const char *nname,
+		 size_t nlen, unsigned flags, struct fs_inode **src,
+		 struct fs_inode **tgt);
+/* udax_setattr of a referenced inode (ns_lock not held). */
+int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
+		     const struct udax_setattr *sa);
+/* A directory stream of @i, which takes over the caller's reference. */
+int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i,
+		     struct udax_dir **out);
 /* file.c: udax_open() around the namespace half.  The flags (and for
  * writing, a writable file system); then the handle @f of the found or
  * created @i (O_TRUNC done), whose reference the caller drops on error. */
 int fs_open_check(struct udax_fs *fs, int flags);
 int fs_open_finish(struct udax_fs *fs, struct fs_inode *i, int flags,
 		   bool created, struct udax_file *f);
-/* A directory stream of @i, which takes over the caller's reference. */
-int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i,
-		     struct udax_dir **out);
-/* The inode @nd names: 0 and a reference in *@out, or -ENOENT ... */
-int fs_nd_lookup(struct udax_fs *fs, struct fs_nd *nd, struct fs_inode **out);
-int fs_nd_mkdir(struct udax_fs *fs, struct fs_nd *nd, mode_t mode,
-		const struct fs_owner *own, struct fs_inode **out);
-/* unlink (@isdir false) or rmdir; *@victim (NULL or a reference) is to be
- * put after ns_lock is dropped (its last put frees an orphan). */
-int fs_nd_remove(struct udax_fs *fs, struct fs_nd *nd, bool isdir,
-		 const struct udax_break_opts *brk, struct fs_inode **victim);
-int fs_nd_link(struct udax_fs *fs, struct fs_inode *i, struct fs_nd *nd);
-/* *@src and *@tgt (NULL or references) are to be put after ns_lock. */
-int fs_nd_rename(struct udax_fs *fs, struct fs_nd *o, struct fs_nd *n,
-		 unsigned flags, const struct udax_break_opts *brk,
-		 struct fs_inode **src, struct fs_inode **tgt);
-/* Several attributes of @i in one transaction (udax_setattr_inode). */
-struct udax_iattr;
-int fs_setattr_locked(struct udax_fs *fs, struct fs_inode *i,
-		      const struct udax_iattr *a);
 
 #endif

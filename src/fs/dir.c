@@ -239,7 +239,7 @@ int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
 		*why = "inode number out of range";
 	else if (!e->name_len)
 		*why = "empty name";
-	else if (e->type != DT_REG && e->type != DT_DIR)
+	else if (!fs_mode_type_valid((uint32_t)e->type << 12))
 		*why = "bad type";
 	else if (memchr(e->name, '/', e->name_len) ||
 		 memchr(e->name, 0, e->name_len))
@@ -658,22 +658,39 @@ static int dop_commit(struct dop *d)
 
 /* ---- path walk (ns_lock held) ------------------------------------------------------ */
 
-static int step(struct udax_fs *fs, struct fs_inode **cur, const char *s,
-		size_t n)
+#define FS_PATH_MAX	4096		/* a path, symbolic links expanded */
+#define FS_MAXSYMLINKS	40		/* Linux's limit: ELOOP beyond */
+
+struct nd {
+	struct fs_inode *dir;		/* parent of the last component */
+	const char *name;		/* in the caller's path or in buf */
+	size_t len;
+	bool slash;			/* trailing slash */
+	bool root;			/* the path is "/" */
+	bool dot;			/* last component is "." or ".." */
+	unsigned links;			/* symbolic links followed so far */
+	char buf[FS_PATH_MAX];		/* the path after a link's expansion */
+};
+
+/* The inode named @s[0..n) in directory @cur (held), or -ENOENT ... */
+static int lookup(struct udax_fs *fs, struct fs_inode *cur, const char *s,
+		  size_t n, struct fs_inode **next)
 {
-	struct fs_inode *next;
 	struct dloc l;
 	uint32_t ino;
 	int ret;
 
-	if (!S_ISDIR((*cur)->mode))
+	if (!S_ISDIR(cur->mode))
 		return fs_error(-ENOTDIR, "a path component is not a directory");
-	if (n == 1 && s[0] == '.')
+	if (n == 1 && s[0] == '.') {
+		fs_inode_hold(cur);
+		*next = cur;
 		return 0;
+	}
 	if (n == 2 && s[0] == '.' && s[1] == '.') {
-		ino = (*cur)->parent;
+		ino = cur->parent;
 	} else {
-		ret = dir_find(*cur, s, n, &l);
+		ret = dir_find(cur, s, n, &l);
 		if (ret < 0)
 			return ret;
 		if (!ret)
@@ -681,31 +698,53 @@ static int step(struct udax_fs *fs, struct fs_inode **cur, const char *s,
 					(int)n, s);
 		ino = l.ino;
 	}
-	ret = fs_iget(fs, ino, &next);
-	if (ret)
-		return ret;
-	fs_iput(*cur);
-	*cur = next;
+	return fs_iget(fs, ino, next);
+}
+
+/*
+ * Replace the path being walked by symbolic link @link's target followed
+ * by @rest (what was left after the link, "" or "/..." ): into nd->buf,
+ * which @rest may point into.  Counts the link: -ELOOP past 40.
+ */
+static int nd_expand(struct nd *nd, struct fs_inode *link, const char *rest)
+{
+	size_t tl = link->size, rl = strlen(rest);
+	char *tmp;
+
+	if (++nd->links > FS_MAXSYMLINKS)
+		return fs_error(-ELOOP, "too many levels of symbolic links");
+	if (!link->symlink)
+		return fs_error(-EUCLEAN, "inode %u: symbolic link without a target",
+				link->ino);
+	if (tl + rl + 1 > sizeof(nd->buf))
+		return fs_error(-ENAMETOOLONG, "path too long after a symbolic link");
+	tmp = fault_malloc(tl + rl + 1);
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, link->symlink, tl);
+	memcpy(tmp + tl, rest, rl + 1);
+	memcpy(nd->buf, tmp, tl + rl + 1);
+	free(tmp);
 	return 0;
 }
 
-static int walk_parent(struct udax_fs *fs, const char *path, struct fs_nd *nd)
+/*
+ * Walk @path from @cur (a held directory reference, consumed) to the
+ * parent of its last component, following symbolic links on the way.
+ * nd->links carries over (the 40-link limit spans a whole resolution).
+ */
+static int walk_parent_at(struct udax_fs *fs, struct fs_inode *cur,
+			  const char *path, struct nd *nd)
 {
-	struct fs_inode *cur;
 	const char *p = path, *s;
 	int ret;
 
-	memset(nd, 0, sizeof(*nd));
-	if (!fs || !path)
-		return fs_error(-EINVAL, "no file system or path");
-	if (!*path)
-		return fs_error(-ENOENT, "empty path");
-	if (*path != '/')
-		return fs_error(-EINVAL, "path \"%s\" is not absolute", path);
-	ret = fs_iget(fs, UDAX_ROOT_INO, &cur);
-	if (ret)
-		return ret;
+	nd->dir = NULL;
+	nd->name = NULL;
+	nd->len = 0;
+	nd->slash = nd->root = nd->dot = false;
 	for (;;) {
+		struct fs_inode *next;
 		size_t n;
 
 		while (*p == '/')
@@ -731,11 +770,33 @@ static int walk_parent(struct udax_fs *fs, const char *path, struct fs_nd *nd)
 			nd->dot = is_dot(s, n);
 			break;
 		}
-		ret = step(fs, &cur, s, n);
+		ret = lookup(fs, cur, s, n, &next);
 		if (ret) {
 			fs_iput(cur);
 			return ret;
 		}
+		if (S_ISLNK(next->mode)) {
+			/* Go on with target + the rest, from the link's
+			 * directory or (an absolute target) the root. */
+			ret = nd_expand(nd, next, p - 1);
+			if (!ret && nd->buf[0] == '/') {
+				fs_iput(cur);
+				ret = fs_iget(fs, UDAX_ROOT_INO, &cur);
+				if (ret) {
+					fs_iput(next);
+					return ret;
+				}
+			}
+			fs_iput(next);
+			if (ret) {
+				fs_iput(cur);
+				return ret;
+			}
+			p = nd->buf;
+			continue;
+		}
+		fs_iput(cur);
+		cur = next;
 	}
 	if (!S_ISDIR(cur->mode)) {
 		fs_iput(cur);
@@ -745,19 +806,63 @@ static int walk_parent(struct udax_fs *fs, const char *path, struct fs_nd *nd)
 	return 0;
 }
 
-/* Resolve the last component of @nd: 0 and *@out, or -ENOENT ... */
-int fs_nd_lookup(struct udax_fs *fs, struct fs_nd *nd, struct fs_inode **out)
+static int walk_parent(struct udax_fs *fs, const char *path, struct nd *nd)
 {
-	struct fs_inode *cur = nd->dir;
+	struct fs_inode *root;
 	int ret;
 
-	fs_inode_hold(cur);
-	if (!nd->root) {
-		ret = step(fs, &cur, nd->name, nd->len);
-		if (ret) {
-			fs_iput(cur);
-			return ret;
+	nd->dir = NULL;
+	nd->links = 0;
+	if (!fs || !path)
+		return fs_error(-EINVAL, "no file system or path");
+	if (!*path)
+		return fs_error(-ENOENT, "empty path");
+	if (*path != '/')
+		return fs_error(-EINVAL, "path \"%s\" is not absolute", path);
+	ret = fs_iget(fs, UDAX_ROOT_INO, &root);
+	if (ret)
+		return ret;
+	return walk_parent_at(fs, root, path, nd);
+}
+
+/*
+ * Resolve the last component of @nd: 0 and *@out, or -ENOENT ...  With
+ * @follow (or a trailing slash), a symbolic link there is followed, and
+ * @nd then describes the final name: on -ENOENT, where to create it.
+ */
+static int nd_last(struct udax_fs *fs, struct nd *nd, struct fs_inode **out,
+		   bool follow)
+{
+	struct fs_inode *cur;
+	int ret;
+
+	for (;;) {
+		if (nd->root) {
+			fs_inode_hold(nd->dir);
+			cur = nd->dir;
+		} else {
+			ret = lookup(fs, nd->dir, nd->name, nd->len, &cur);
+			if (ret)
+				return ret;
 		}
+		if (!S_ISLNK(cur->mode) || !(follow || nd->slash))
+			break;
+		ret = nd_expand(nd, cur, nd->slash ? "/" : "");
+		fs_iput(cur);
+		if (ret)
+			return ret;
+		if (nd->buf[0] == '/') {
+			fs_iput(nd->dir);
+			ret = fs_iget(fs, UDAX_ROOT_INO, &nd->dir);
+			if (ret) {
+				nd->dir = NULL;
+				return ret;
+			}
+		}
+		cur = nd->dir;
+		ret = walk_parent_at(fs, cur, nd->buf, nd);
+		if (ret)
+			return ret;	/* nd->dir is NULL */
 	}
 	if (nd->slash && !S_ISDIR(cur->mode)) {
 		fs_iput(cur);
@@ -767,41 +872,131 @@ int fs_nd_lookup(struct udax_fs *fs, struct fs_nd *nd, struct fs_inode **out)
 	return 0;
 }
 
-static int walk(struct udax_fs *fs, const char *path, struct fs_inode **out)
+static int walk(struct udax_fs *fs, const char *path, struct fs_inode **out,
+		bool follow)
 {
-	struct fs_nd nd;
+	struct nd nd;
 	int ret = walk_parent(fs, path, &nd);
 
 	if (ret)
 		return ret;
-	ret = fs_nd_lookup(fs, &nd, out);
+	ret = nd_last(fs, &nd, out, follow);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+/*
+ * @name (one component, checked by the caller) in directory @dir, as a
+ * walk would leave it: for the inode-handle calls (fs_at_*), which hold
+ * @dir; @nd takes a reference of its own, dropped by the caller.
+ */
+static void nd_at(struct nd *nd, struct fs_inode *dir, const char *name,
+		  size_t len)
+{
+	fs_inode_hold(dir);
+	nd->dir = dir;
+	nd->name = name;
+	nd->len = len;
+	nd->slash = nd->root = false;
+	nd->dot = is_dot(name, len);
+	nd->links = 0;
+}
+
+int fs_at_lookup(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len, struct fs_inode **out)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_last(fs, &nd, out, false);
 	fs_iput(nd.dir);
 	return ret;
 }
 
 static uint8_t dtype(uint32_t mode)
 {
-	return S_ISDIR(mode) ? DT_DIR : DT_REG;
+	return fs_mode_dtype(mode);
 }
 
 /* ---- operations ----------------------------------------------------------------------- */
 
+/* What a create makes besides the name: the inode's type and mode, and
+ * a symbolic link's target. */
+struct mk {
+	uint32_t mode;
+	const struct udax_cred *cred;	/* NULL: uid 0, gid 0 */
+	const char *target;		/* S_IFLNK */
+	size_t tlen;
+};
+
 /*
- * Create @nd's last component as a new inode of @mode (ns_lock held).
+ * The owner and mode of a new inode in @dir, as Linux's inode_init_owner:
+ * the creator's uid and gid, except in a set-group-ID directory, whose
+ * group the inode takes (and a new subdirectory its S_ISGID bit); there a
+ * group-executable set-group-ID file of a creator outside the group
+ * (gid differs, uid not 0: udax knows no supplementary groups) loses
+ * S_ISGID.
+ */
+static void mk_owner(const struct fs_inode *dir, const struct mk *mk,
+		     uint32_t *mode, uint32_t *uid, uint32_t *gid)
+{
+	*mode = mk->mode;
+	*uid = mk->cred ? (uint32_t)mk->cred->uid : 0;
+	*gid = mk->cred ? (uint32_t)mk->cred->gid : 0;
+	if (!(dir->mode & S_ISGID))
+		return;
+	if (S_ISDIR(*mode))
+		*mode |= S_ISGID;
+	else if ((*mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+		 *uid && *gid != dir->gid)
+		*mode &= ~(uint32_t)S_ISGID;
+	*gid = dir->gid;
+}
+
+/* A long symbolic link's target in a block of its own (flushed: the
+ * commit's fence makes it durable), mapped as the new inode's only
+ * extent. */
+static int mk_symlink_block(struct udax_fs *fs, struct fs_inode *i,
+			    const struct mk *mk, uint64_t *pblk)
+{
+	uint64_t got;
+	int ret = fs_block_alloc(fs, 0, 1, pblk, &got);
+
+	if (ret)
+		return ret;
+	ret = udax_dev_memcpy_persist(fs->dev, fs_block_addr(fs, *pblk),
+				      mk->target, mk->tlen, UDAX_PERSIST_NODRAIN);
+	if (ret)
+		ret = fs_error(ret, "symlink: persisting the target failed: %s",
+			       udax_strerror(ret));
+	if (!ret)
+		ret = fs_xmap_one_block(i, *pblk);
+	if (ret) {
+		fs_block_free(fs, *pblk, 1);
+		*pblk = 0;
+	}
+	return ret;
+}
+
+/*
+ * Create @nd's last component as a new inode as @mk says (ns_lock held).
  * On success *@out holds a cache reference to it.
  */
-static int create(struct udax_fs *fs, struct fs_nd *nd, uint32_t mode,
-		  const struct fs_owner *own, struct fs_inode **out)
+static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
+		  struct fs_inode **out)
 {
 	struct fs_inode *dir = nd->dir, *i;
+	uint32_t ino, mode, uid, gid;
+	uint64_t lpblk = 0;
 	struct dop d;
-	uint32_t ino;
 	int ret;
 
 	if (nd->root || nd->dot)
 		return fs_error(-EEXIST, "file exists");
 	if (!dir->nlink)
 		return fs_error(-ENOENT, "directory was removed");
+	mk_owner(dir, mk, &mode, &uid, &gid);
 	if (S_ISDIR(mode) && dir->nlink >= UINT32_MAX - 1)
 		return fs_error(-EMLINK, "too many links");
 	ret = fs_ino_alloc(fs, &ino);
@@ -812,20 +1007,32 @@ static int create(struct udax_fs *fs, struct fs_nd *nd, uint32_t mode,
 		fs_ino_free(fs, ino);
 		return -ENOMEM;
 	}
+	if (S_ISLNK(mode)) {
+		i->symlink = fault_malloc(mk->tlen + 1);
+		if (!i->symlink) {
+			fs_ino_free(fs, ino);
+			fs_inode_dispose(i);
+			return -ENOMEM;
+		}
+		memcpy(i->symlink, mk->target, mk->tlen);
+		i->symlink[mk->tlen] = 0;
+		i->size = mk->tlen;
+		if (mk->tlen > FS_SYMLINK_INLINE) {
+			ret = mk_symlink_block(fs, i, mk, &lpblk);
+			if (ret) {
+				fs_ino_free(fs, ino);
+				fs_inode_dispose(i);
+				return ret;
+			}
+		}
+	}
 	pthread_mutex_lock(&C(fs)->alloc_lock);
 	i->gen = C(fs)->next_gen++;
 	pthread_mutex_unlock(&C(fs)->alloc_lock);
+	i->uid = uid;
+	i->gid = gid;
 	i->nlink = S_ISDIR(mode) ? 2 : 1;
 	i->parent = S_ISDIR(mode) ? dir->ino : 0;
-	if (own) {
-		i->uid = own->uid;
-		i->gid = own->gid;
-	}
-	if (dir->mode & S_ISGID) {	/* BSD group semantics, inherited */
-		i->gid = dir->gid;
-		if (S_ISDIR(mode))
-			i->mode |= S_ISGID;
-	}
 	dop_init(&d, fs, NULL);
 	i->atime = i->mtime = i->ctime = i->btime = d.now;
 	dop_touch(&d, dir);
@@ -840,6 +1047,8 @@ static int create(struct udax_fs *fs, struct fs_nd *nd, uint32_t mode,
 		dop_end(&d, false);
 	}
 	if (ret) {
+		if (lpblk)
+			fs_block_free(fs, lpblk, 1);
 		fs_ino_free(fs, ino);
 		fs_inode_dispose(i);
 		return ret;
@@ -849,22 +1058,32 @@ static int create(struct udax_fs *fs, struct fs_nd *nd, uint32_t mode,
 	return 0;
 }
 
-/* The namespace half of udax_open(): find or create. */
-int fs_nd_open(struct udax_fs *fs, struct fs_nd *nd, int oflags, mode_t mode,
-	       const struct fs_owner *own, struct fs_inode **out, bool *created)
+/* The namespace half of udax_open(): find or create @nd. */
+static int nd_open(struct udax_fs *fs, struct nd *nd, int oflags, mode_t mode,
+		   const struct udax_cred *cred, struct fs_inode **out,
+		   bool *created)
 {
 	struct fs_inode *i = NULL;
 	int ret;
 
 	*created = false;
-	ret = fs_nd_lookup(fs, nd, &i);
-	if (ret == -ENOENT && (oflags & O_CREAT) && !nd->root && !nd->dot) {
+	/* O_CREAT | O_EXCL and O_NOFOLLOW name the link itself: EEXIST
+	 * and ELOOP (open(2)); otherwise a link, even one that dangles, is
+	 * followed, and a create makes its target. */
+	ret = nd_last(fs, nd, &i, !(oflags & O_NOFOLLOW) &&
+		      (oflags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL));
+	if (!ret && S_ISLNK(i->mode) &&
+	    (oflags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL)) {
+		fs_iput(i);
+		ret = fs_error(-ELOOP, "open: a symbolic link (O_NOFOLLOW)");
+	}
+	if (ret == -ENOENT && nd->dir && (oflags & O_CREAT) && !nd->root && !nd->dot) {
 		if (nd->slash)
 			ret = fs_error(-EISDIR, "cannot create a file with a trailing slash");
 		else
 			ret = fs_check_rw(fs);
 		if (!ret)
-			ret = create(fs, nd, S_IFREG | (mode & 07777), own, &i);
+			ret = create(fs, nd, &(struct mk){ .mode = S_IFREG | (mode & 07777), .cred = cred }, &i);
 		if (!ret)
 			*created = true;
 	} else if (!ret && (oflags & O_CREAT) && (oflags & O_EXCL)) {
@@ -880,27 +1099,64 @@ int fs_nd_open(struct udax_fs *fs, struct fs_nd *nd, int oflags, mode_t mode,
 }
 
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
-	       struct fs_inode **out, bool *created)
+	       const struct udax_cred *cred, struct fs_inode **out,
+	       bool *created)
 {
-	struct fs_core *c = C(fs);
-	struct fs_nd nd;
+	struct nd nd;
 	int ret;
 
 	*created = false;
-	pthread_mutex_lock(&c->ns_lock);
+	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
-		ret = fs_nd_open(fs, &nd, oflags, mode, NULL, out, created);
+		ret = nd_open(fs, &nd, oflags, mode, cred, out, created);
 		fs_iput(nd.dir);
 	}
-	pthread_mutex_unlock(&c->ns_lock);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
 	return ret;
+}
+
+int fs_at_open(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+	       size_t len, int oflags, mode_t mode, const struct udax_cred *cred,
+	       struct fs_inode **out, bool *created)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_open(fs, &nd, oflags, mode, cred, out, created);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+static int nd_mkdir(struct udax_fs *fs, struct nd *nd, mode_t mode,
+		    const struct udax_cred *cred, struct fs_inode **out)
+{
+	struct fs_inode *i = NULL;
+	int ret = nd_last(fs, nd, &i, false);
+
+	if (!ret) {
+		fs_iput(i);
+		return fs_error(-EEXIST, "file exists");
+	}
+	/* ENOTDIR from a trailing slash on a file: exists */
+	if (ret == -ENOTDIR)
+		return fs_error(-EEXIST, "file exists");
+	if (ret != -ENOENT)
+		return ret;
+	return create(fs, nd, &(struct mk){ .mode = S_IFDIR | (mode & 07777), .cred = cred }, out);
 }
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 {
+	return udax_mkdir_cred(fs, path, mode, NULL);
+}
+
+int udax_mkdir_cred(struct udax_fs *fs, const char *path, mode_t mode,
+		    const struct udax_cred *cred)
+{
 	struct fs_inode *i = NULL;
-	struct fs_nd nd;
+	struct nd nd;
 	int ret;
 
 	if (!fs)
@@ -913,7 +1169,7 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
-		ret = fs_nd_mkdir(fs, &nd, mode, NULL, &i);
+		ret = nd_mkdir(fs, &nd, mode, cred, &i);
 		if (!ret)
 			fs_iput(i);
 		fs_iput(nd.dir);
@@ -922,26 +1178,128 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 	return ret;
 }
 
-int fs_nd_mkdir(struct udax_fs *fs, struct fs_nd *nd, mode_t mode,
-		const struct fs_owner *own, struct fs_inode **out)
+int fs_at_mkdir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		size_t len, mode_t mode, const struct udax_cred *cred,
+		struct fs_inode **out)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_mkdir(fs, &nd, mode, cred, out);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+static int nd_symlink(struct udax_fs *fs, struct nd *nd, const char *target,
+		      size_t tlen, const struct udax_cred *cred,
+		      struct fs_inode **out)
 {
 	struct fs_inode *i = NULL;
-	int ret = fs_nd_lookup(fs, nd, &i);
+	int ret = nd_last(fs, nd, &i, false);
 
 	if (!ret) {
 		fs_iput(i);
 		return fs_error(-EEXIST, "file exists");
 	}
-	/* ENOTDIR from a trailing slash on a file: exists */
-	if (ret == -ENOTDIR)
+	if (ret == -ENOENT && nd->slash)
+		return fs_error(-ENOENT, "symlink: trailing slash");
+	if (ret == -ENOTDIR && nd->slash)
 		return fs_error(-EEXIST, "file exists");
 	if (ret != -ENOENT)
 		return ret;
-	return create(fs, nd, S_IFDIR | (mode & 07777), own, out);
+	return create(fs, nd, &(struct mk){ .mode = S_IFLNK | 0777, .cred = cred,
+			  .target = target, .tlen = tlen }, out);
 }
 
-int fs_nd_remove(struct udax_fs *fs, struct fs_nd *nd, bool isdir,
-		 const struct udax_break_opts *brk, struct fs_inode **victim)
+int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath)
+{
+	return udax_symlink_cred(fs, target, linkpath, NULL);
+}
+
+int udax_symlink_cred(struct udax_fs *fs, const char *target,
+		      const char *linkpath, const struct udax_cred *cred)
+{
+	struct fs_inode *i = NULL;
+	struct nd nd;
+	size_t tlen;
+	int ret;
+
+	if (!fs || !target)
+		return fs_error(-EINVAL, "symlink: no file system or target");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "symlink");
+	tlen = strlen(target);
+	if (!tlen)
+		return fs_error(-ENOENT, "symlink: empty target");
+	if (tlen > FS_SYMLINK_MAX)
+		return fs_error(-ENAMETOOLONG, "symlink: target longer than %u bytes",
+				FS_SYMLINK_MAX);
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, linkpath, &nd);
+	if (!ret) {
+		ret = nd_symlink(fs, &nd, target, tlen, cred, &i);
+		if (!ret)
+			fs_iput(i);
+		fs_iput(nd.dir);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int fs_at_symlink(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		  size_t len, const char *target, const struct udax_cred *cred,
+		  struct fs_inode **out)
+{
+	size_t tlen = strlen(target);
+	struct nd nd;
+	int ret;
+
+	if (!tlen)
+		return fs_error(-ENOENT, "symlink: empty target");
+	if (tlen > FS_SYMLINK_MAX)
+		return fs_error(-ENAMETOOLONG, "symlink: target longer than %u bytes",
+				FS_SYMLINK_MAX);
+	nd_at(&nd, dir, name, len);
+	ret = nd_symlink(fs, &nd, target, tlen, cred, out);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
+		      size_t size)
+{
+	struct fs_inode *i = NULL;
+	ssize_t ret;
+
+	if (!fs || (!buf && size))
+		return fs_error(-EINVAL, "readlink: bad argument");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "readlink");
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, &i, false);
+	if (!ret && !S_ISLNK(i->mode))
+		ret = fs_error(-EINVAL, "readlink: not a symbolic link");
+	else if (!ret && !i->symlink)
+		ret = fs_error(-EUCLEAN, "inode %u: symbolic link without a target",
+			       i->ino);
+	else if (!ret) {
+		/* readlink(2): truncated to @size, no NUL added. */
+		ret = (ssize_t)(i->size < size ? i->size : size);
+		memcpy(buf, i->symlink, (size_t)ret);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_iput(i);
+	return ret;
+}
+
+/* unlink (@isdir false) or rmdir of @nd; *@victim (NULL or a reference)
+ * is put by the caller after ns_lock (its last put frees an orphan). */
+static int nd_remove(struct udax_fs *fs, struct nd *nd, bool isdir,
+		     const struct udax_break_opts *brk, struct fs_inode **victim)
 {
 	struct fs_inode *i = NULL;
 	struct dloc l;
@@ -992,7 +1350,7 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 		       const struct udax_break_opts *brk)
 {
 	struct fs_inode *i = NULL;
-	struct fs_nd nd;
+	struct nd nd;
 	int ret;
 
 	if (!fs)
@@ -1005,11 +1363,24 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
-		ret = fs_nd_remove(fs, &nd, isdir, brk, &i);
+		ret = nd_remove(fs, &nd, isdir, brk, &i);
 		fs_iput(nd.dir);
 	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(i);	/* last reference of an orphan: frees it */
+	return ret;
+}
+
+int fs_at_remove(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len, bool isdir, const struct udax_break_opts *brk,
+		 struct fs_inode **victim)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_remove(fs, &nd, isdir, brk, victim);
+	fs_iput(nd.dir);
 	return ret;
 }
 
@@ -1029,7 +1400,8 @@ int udax_rmdir(struct udax_fs *fs, const char *path)
 	return remove_name(fs, path, true, NULL);
 }
 
-int fs_nd_link(struct udax_fs *fs, struct fs_inode *i, struct fs_nd *nd)
+/* A new name @nd for @i. */
+static int nd_link(struct udax_fs *fs, struct fs_inode *i, struct nd *nd)
 {
 	struct dloc l;
 	struct dop d;
@@ -1069,7 +1441,7 @@ int fs_nd_link(struct udax_fs *fs, struct fs_inode *i, struct fs_nd *nd)
 int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 {
 	struct fs_inode *i = NULL;
-	struct fs_nd nd;
+	struct nd nd;
 	int ret;
 
 	if (!fs)
@@ -1080,13 +1452,13 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk(fs, oldpath, &i);
+	ret = walk(fs, oldpath, &i, false);	/* link(2): the link itself */
 	if (!ret && S_ISDIR(i->mode))
 		ret = fs_error(-EPERM, "hard links to directories are not allowed");
 	if (!ret)
 		ret = walk_parent(fs, newpath, &nd);
 	if (!ret) {
-		ret = fs_nd_link(fs, i, &nd);
+		ret = nd_link(fs, i, &nd);
 		fs_iput(nd.dir);
 	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
@@ -1094,9 +1466,23 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 	return ret;
 }
 
-int fs_nd_rename(struct udax_fs *fs, struct fs_nd *o, struct fs_nd *n,
-		 unsigned flags, const struct udax_break_opts *brk,
-		 struct fs_inode **psrc, struct fs_inode **ptgt)
+int fs_at_link(struct udax_fs *fs, struct fs_inode *i, struct fs_inode *dir,
+	       const char *name, size_t len)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_link(fs, i, &nd);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+/* Rename @o to @n; *@psrc and *@ptgt (NULL or references) are put by
+ * the caller after ns_lock. */
+static int nd_rename(struct udax_fs *fs, struct nd *o, struct nd *n,
+		     unsigned flags, const struct udax_break_opts *brk,
+		     struct fs_inode **psrc, struct fs_inode **ptgt)
 {
 	struct fs_inode *src = NULL, *tgt = NULL, *od, *ndir;
 	struct dloc ls, lt;
@@ -1235,7 +1621,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		   unsigned flags, const struct udax_break_opts *brk)
 {
 	struct fs_inode *src = NULL, *tgt = NULL;
-	struct fs_nd o = { 0 }, n = { 0 };
+	struct nd o = { 0 }, n = { 0 };
 	int ret;
 
 	if (!fs)
@@ -1252,12 +1638,34 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 	if (!ret)
 		ret = walk_parent(fs, newpath, &n);
 	if (!ret)
-		ret = fs_nd_rename(fs, &o, &n, flags, brk, &src, &tgt);
+		ret = nd_rename(fs, &o, &n, flags, brk, &src, &tgt);
 	fs_iput(o.dir);
 	fs_iput(n.dir);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(src);
 	fs_iput(tgt);
+	return ret;
+}
+
+int fs_at_rename(struct udax_fs *fs, struct fs_inode *odir, const char *oname,
+		 size_t olen, struct fs_inode *ndir, const char *nname,
+		 size_t nlen, unsigned flags, struct fs_inode **src,
+		 struct fs_inode **tgt)
+{
+	struct nd *o, *n;
+	int ret;
+
+	/* two 4 KiB path buffers: not on the stack */
+	o = fault_calloc(2, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	n = o + 1;
+	nd_at(o, odir, oname, olen);
+	nd_at(n, ndir, nname, nlen);
+	ret = nd_rename(fs, o, n, flags, NULL, src, tgt);
+	fs_iput(o->dir);
+	fs_iput(n->dir);
+	free(o);
 	return ret;
 }
 
@@ -1269,100 +1677,209 @@ int udax_rename(struct udax_fs *fs, const char *oldpath, const char *newpath,
 
 /* ---- attributes ----------------------------------------------------------------------- */
 
-/* Mode, owner and times of @a in one transaction (ns_lock held; the
- * size is the caller's, see udax_setattr_inode). */
-int fs_setattr_locked(struct udax_fs *fs, struct fs_inode *i,
-		      const struct udax_iattr *a)
-{
-	struct dop d;
+enum attr_op { ATTR_MODE, ATTR_OWNER, ATTR_TIMES };
 
-	for (int k = 0; k < 2; k++) {
-		const struct timespec *t = k ? &a->mtime : &a->atime;
-
-		if (!(a->valid & (k ? UDAX_IATTR_MTIME : UDAX_IATTR_ATIME)))
-			continue;
-		if (t->tv_nsec != UTIME_NOW && t->tv_nsec != UTIME_OMIT &&
-		    (t->tv_nsec < 0 || t->tv_nsec >= 1000000000))
-			return fs_error(-EINVAL, "bad time");
-	}
-	dop_init(&d, fs, NULL);
-	dop_touch(&d, i);
-	if (a->valid & UDAX_IATTR_MODE)
-		i->mode = (i->mode & S_IFMT) | (a->mode & 07777);
-	if (a->valid & UDAX_IATTR_UID)
-		i->uid = a->uid;
-	if (a->valid & UDAX_IATTR_GID)
-		i->gid = a->gid;
-	for (int k = 0; k < 2; k++) {
-		const struct timespec *t = k ? &a->mtime : &a->atime;
-		int64_t *v = k ? &i->mtime : &i->atime;
-
-		if (!(a->valid & (k ? UDAX_IATTR_MTIME : UDAX_IATTR_ATIME)) ||
-		    t->tv_nsec == UTIME_OMIT)
-			continue;
-		*v = t->tv_nsec == UTIME_NOW ? d.now :
-			(int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
-		if (k)
-			i->times_dirty = false;	/* the lazy mtime is overridden */
-	}
-	i->ctime = d.now;
-	return dop_commit(&d);
-}
-
-static int setattr(struct udax_fs *fs, const char *path, const char *fn,
-		   const struct udax_iattr *a)
+static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
+		   mode_t mode, uid_t uid, gid_t gid, const struct timespec *ts)
 {
 	struct fs_inode *i = NULL;
+	struct dop d;
 	int ret;
 
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, fn);
+		return fs_err_inherited(fs, op == ATTR_MODE ? "chmod" :
+					 op == ATTR_OWNER ? "chown" : "utimens");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk(fs, path, &i);
-	if (!ret)
-		ret = fs_setattr_locked(fs, i, a);
+	ret = walk(fs, path, &i, true);
+	if (ret)
+		goto out;
+	dop_init(&d, fs, NULL);
+	dop_touch(&d, i);
+	switch (op) {
+	case ATTR_MODE:
+		i->mode = (i->mode & S_IFMT) | (mode & 07777);
+		break;
+	case ATTR_OWNER:
+		if (uid != (uid_t)-1)
+			i->uid = uid;
+		if (gid != (gid_t)-1)
+			i->gid = gid;
+		break;
+	case ATTR_TIMES:
+		for (int k = 0; k < 2; k++) {
+			int64_t *t = k ? &i->mtime : &i->atime;
+
+			if (!ts || ts[k].tv_nsec == UTIME_NOW)
+				*t = d.now;
+			else if (ts[k].tv_nsec != UTIME_OMIT) {
+				if (ts[k].tv_nsec < 0 || ts[k].tv_nsec >= 1000000000) {
+					dop_end(&d, false);
+					ret = fs_error(-EINVAL, "bad time");
+					goto out;
+				}
+				*t = (int64_t)ts[k].tv_sec * 1000000000 + ts[k].tv_nsec;
+			}
+		}
+		i->times_dirty = false;
+		break;
+	}
+	i->ctime = d.now;
+	ret = dop_commit(&d);
+out:
 	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_iput(i);
+	return ret;
+}
+
+#define SA_ALL	(UDAX_SETATTR_MODE | UDAX_SETATTR_UID | UDAX_SETATTR_GID |	\
+		 UDAX_SETATTR_SIZE | UDAX_SETATTR_ATIME | UDAX_SETATTR_MTIME |	\
+		 UDAX_SETATTR_CTIME)
+
+void fs_iattr_apply(struct fs_inode *i, const struct fs_iattr *a)
+{
+	if (a->mask & UDAX_SETATTR_MODE)
+		i->mode = (i->mode & S_IFMT) | (a->mode & 07777);
+	if (a->mask & UDAX_SETATTR_UID)
+		i->uid = a->uid;
+	if (a->mask & UDAX_SETATTR_GID)
+		i->gid = a->gid;
+	/* chown(2) on Linux, root included: a file (not a directory) loses
+	 * S_ISUID, and S_ISGID when group-executable, unless the same call
+	 * sets the mode. */
+	if ((a->mask & (UDAX_SETATTR_UID | UDAX_SETATTR_GID)) &&
+	    !(a->mask & UDAX_SETATTR_MODE) && !S_ISDIR(i->mode)) {
+		i->mode &= ~(uint32_t)S_ISUID;
+		if (i->mode & S_IXGRP)
+			i->mode &= ~(uint32_t)S_ISGID;
+	}
+	if (a->mask & UDAX_SETATTR_ATIME)
+		i->atime = a->atime;
+	if (a->mask & UDAX_SETATTR_MTIME) {
+		i->mtime = a->mtime;
+		i->times_dirty = false;	/* the lazy mtime is overridden */
+	}
+	i->ctime = a->ctime;
+}
+
+/* A udax_setattr time: resolved (UTIME_NOW), or 0 and @bit dropped from
+ * *@mask (UTIME_OMIT); -EINVAL for a bad tv_nsec. */
+static int sa_time(const struct timespec *ts, int64_t now, unsigned bit,
+		   unsigned *mask, int64_t *out)
+{
+	if (!(*mask & bit))
+		return 0;
+	if (ts->tv_nsec == UTIME_OMIT) {
+		*mask &= ~bit;
+		return 0;
+	}
+	if (ts->tv_nsec == UTIME_NOW) {
+		*out = now;
+		return 0;
+	}
+	if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+		return fs_error(-EINVAL, "setattr: bad time");
+	*out = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	return 0;
+}
+
+/* udax_setattr of @i, referenced (ns_lock not held: a size change's
+ * break may wait for pins).  The mask is checked by the caller. */
+int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
+		     const struct udax_setattr *sa)
+{
+	struct fs_iattr a = { 0 };
+	int64_t now = fs_now();
+	struct dop d;
+	int ret;
+
+	a.mask = sa->mask & SA_ALL;
+	a.mode = (uint32_t)sa->mode;
+	a.uid = (uint32_t)sa->uid;
+	a.gid = (uint32_t)sa->gid;
+	a.ctime = now;
+	ret = sa_time(&sa->atime, now, UDAX_SETATTR_ATIME, &a.mask, &a.atime);
+	if (!ret)
+		ret = sa_time(&sa->mtime, now, UDAX_SETATTR_MTIME, &a.mask, &a.mtime);
+	if (!ret)
+		ret = sa_time(&sa->ctime, now, UDAX_SETATTR_CTIME, &a.mask, &a.ctime);
+	if (ret)
+		return ret;
+	if ((a.mask & UDAX_SETATTR_SIZE) && sa->size > FS_MAX_SIZE)
+		return fs_error(-EFBIG, "setattr: size past the maximum");
+	if (!a.mask)
+		return 0;	/* utimensat(UTIME_OMIT, UTIME_OMIT): nothing */
+	if ((a.mask & (UDAX_SETATTR_SIZE | UDAX_SETATTR_MTIME)) == UDAX_SETATTR_SIZE) {
+		/* A truncate moves mtime too, to the same instant as ctime. */
+		a.mask |= UDAX_SETATTR_MTIME;
+		a.mtime = now;
+	}
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	if (a.mask & UDAX_SETATTR_SIZE) {
+		if (!S_ISREG(i->mode))
+			return fs_error(S_ISDIR(i->mode) ? -EISDIR : -EINVAL,
+					"setattr: size of a non-regular file");
+		/* The truncate's path and break, the other attributes in
+		 * its transaction. */
+		pthread_rwlock_wrlock(&i->lock);
+		ret = fs_truncate_attr(fs, i, sa->size, NULL, &a);
+		pthread_rwlock_unlock(&i->lock);
+		return ret;
+	}
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	dop_init(&d, fs, NULL);
+	dop_touch(&d, i);
+	fs_iattr_apply(i, &a);
+	ret = dop_commit(&d);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int udax_setattr(struct udax_fs *fs, const char *path,
+		 const struct udax_setattr *sa)
+{
+	struct fs_inode *i = NULL;
+	int ret;
+
+	if (!fs || !sa)
+		return fs_error(-EINVAL, "setattr: bad argument");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "setattr");
+	if (sa->mask & ~(SA_ALL | UDAX_SETATTR_NOFOLLOW))
+		return fs_error(-EINVAL, "setattr: unknown mask bits 0x%x", sa->mask);
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, &i, !(sa->mask & UDAX_SETATTR_NOFOLLOW));
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	if (ret)
+		return ret;
+	ret = fs_setattr_inode(fs, i, sa);
 	fs_iput(i);
 	return ret;
 }
 
 int udax_chmod(struct udax_fs *fs, const char *path, mode_t mode)
 {
-	struct udax_iattr a = { .valid = UDAX_IATTR_MODE, .mode = mode };
-
-	return setattr(fs, path, "chmod", &a);
+	return setattr(fs, path, ATTR_MODE, mode, 0, 0, NULL);
 }
 
 int udax_chown(struct udax_fs *fs, const char *path, uid_t uid, gid_t gid)
 {
-	struct udax_iattr a = { .uid = uid, .gid = gid };
-
-	if (uid != (uid_t)-1)
-		a.valid |= UDAX_IATTR_UID;
-	if (gid != (gid_t)-1)
-		a.valid |= UDAX_IATTR_GID;
-	return setattr(fs, path, "chown", &a);
+	return setattr(fs, path, ATTR_OWNER, 0, uid, gid, NULL);
 }
 
 int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[2])
 {
-	struct udax_iattr a = { .valid = UDAX_IATTR_ATIME | UDAX_IATTR_MTIME };
-
-	if (ts) {
-		a.atime = ts[0];
-		a.mtime = ts[1];
-	} else {
-		a.atime.tv_nsec = a.mtime.tv_nsec = UTIME_NOW;
-	}
-	return setattr(fs, path, "utimens", &a);
+	return setattr(fs, path, ATTR_TIMES, 0, 0, 0, ts);
 }
 
-int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
+static int stat_path(struct udax_fs *fs, const char *path,
+		     struct udax_stat *st, bool follow)
 {
 	struct fs_inode *i = NULL;
 	int ret;
@@ -1372,9 +1889,9 @@ int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "stat");
+		return fs_err_inherited(fs, follow ? "stat" : "lstat");
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk(fs, path, &i);
+	ret = walk(fs, path, &i, follow);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
@@ -1383,6 +1900,16 @@ int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
 	pthread_rwlock_unlock(&i->lock);
 	fs_iput(i);
 	return 0;
+}
+
+int udax_stat(struct udax_fs *fs, const char *path, struct udax_stat *st)
+{
+	return stat_path(fs, path, st, true);
+}
+
+int udax_lstat(struct udax_fs *fs, const char *path, struct udax_stat *st)
+{
+	return stat_path(fs, path, st, false);
 }
 
 /* ---- readdir -------------------------------------------------------------------------- */
@@ -1404,7 +1931,7 @@ int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "opendir");
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk(fs, path, &i);
+	ret = walk(fs, path, &i, true);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;

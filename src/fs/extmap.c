@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <udax/crc32c.h>
 
 #include "fs/core.h"
@@ -169,6 +170,20 @@ static int leaf_push(struct fs_inode *ino, struct fs_xleaf *l)
 	ino->leaf[ino->nleaf++] = l;
 	ino->nr_ext += l->n;
 	ino->nr_mapped += leaf_blocks(l);
+	return 0;
+}
+
+/* A map of one written extent {0, @pblk, 1} for @ino, which has none and
+ * is not visible yet (a symbolic link being created). */
+int fs_xmap_one_block(struct fs_inode *ino, uint64_t pblk)
+{
+	struct fs_extent e = { .lblk = 0, .pblk = pblk, .len = 1 };
+	struct fs_xleaf *l = leaf_new(0, &e, 1);
+
+	if (!l || leaf_push(ino, l)) {
+		free(l);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -564,7 +579,10 @@ static void record_fill(struct fs_dinode *di, struct fs_txn *t,
 	di->btime = ino->btime;
 	di->parent = ino->parent;
 	di->nr_extents = (uint32_t)nr;
-	if (first && !first->pblk) {
+	if (S_ISLNK(ino->mode) && ino->size <= FS_SYMLINK_INLINE && ino->symlink) {
+		/* An inline target (core.h): in the extent area, no map. */
+		memcpy(di->ext, ino->symlink, ino->size);
+	} else if (first && !first->pblk) {
 		/* Inline: the one leaf. */
 		for (uint32_t k = 0; k < first->n; k++)
 			dext_set(&di->ext[k], &first->e[k]);

@@ -38,7 +38,8 @@ int fs_open_check(struct udax_fs *fs, int flags)
 	int acc = flags & O_ACCMODE;
 
 	if (acc == O_ACCMODE ||
-	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)))
+	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
+		       O_NOFOLLOW)))
 		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
 	if ((flags & O_TRUNC) && acc == O_RDONLY)
 		return fs_error(-EINVAL, "open: O_TRUNC needs write access");
@@ -68,6 +69,13 @@ int fs_open_finish(struct udax_fs *fs, struct fs_inode *i, int flags,
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out)
 {
+	return udax_open_cred(fs, path, flags, mode, NULL, out);
+}
+
+int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
+		   mode_t mode, const struct udax_cred *cred,
+		   struct udax_file **out)
+{
 	struct fs_inode *i;
 	struct udax_file *f;
 	bool created;
@@ -85,7 +93,7 @@ int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	f = fault_calloc(1, sizeof(*f));
 	if (!f)
 		return fs_error(-ENOMEM, "open: no memory for a handle");
-	ret = fs_ns_open(fs, path, flags, mode, &i, &created);
+	ret = fs_ns_open(fs, path, flags, mode, cred, &i, &created);
 	if (ret) {
 		free(f);
 		return ret;
@@ -665,18 +673,25 @@ static void collect(const struct fs_extent *e, void *arg)
  * Finish an operation on @i that built @m: commit @m and the inode record,
  * then free @fl through the break.  Called with the break started.
  */
-static int commit_map(struct udax_file *f, struct fs_txn *t, struct fs_emap *m,
-		      struct freelist *fl, struct fs_break *br, uint64_t newsize)
+/* commit_map with udax_setattr's other attributes (@a, may be NULL) set
+ * in the same record, after the size's own times. */
+static int commit_map_attr(struct udax_file *f, struct fs_txn *t,
+			   struct fs_emap *m, struct freelist *fl,
+			   struct fs_break *br, uint64_t newsize,
+			   const struct fs_iattr *a)
 {
 	struct fs_inode *i = f->inode;
 	uint64_t old = i->size;
-	int64_t mt = i->mtime, ct = i->ctime;
+	int64_t mt = i->mtime, ct = i->ctime, at = i->atime;
+	uint32_t mode = i->mode, uid = i->uid, gid = i->gid;
 	int ret = fl->err;
 
 	if (m)
 		fs_emap_normalize(m);
 	i->size = newsize;
 	i->mtime = i->ctime = fs_now();
+	if (a)
+		fs_iattr_apply(i, a);
 	if (!ret)
 		ret = fs_txn_inode(t, i, m);
 	if (!ret)
@@ -691,12 +706,23 @@ static int commit_map(struct udax_file *f, struct fs_txn *t, struct fs_emap *m,
 		i->size = old;
 		i->mtime = mt;
 		i->ctime = ct;
+		i->atime = at;
+		i->mode = mode;
+		i->uid = uid;
+		i->gid = gid;
 	}
 	return ret;
 }
 
-static int truncate_locked(struct udax_file *f, uint64_t size,
-			   const struct udax_break_opts *brk)
+static int commit_map(struct udax_file *f, struct fs_txn *t, struct fs_emap *m,
+		      struct freelist *fl, struct fs_break *br, uint64_t newsize)
+{
+	return commit_map_attr(f, t, m, fl, br, newsize, NULL);
+}
+
+static int truncate_attr(struct udax_file *f, uint64_t size,
+			 const struct udax_break_opts *brk,
+			 const struct fs_iattr *a)
 {
 	struct udax_fs *fs = f->fs;
 	struct fs_inode *i = f->inode;
@@ -712,7 +738,7 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 		/* Up: what zero-copy stores left past the end goes. */
 		fs_txn_init(&t, fs);
 		tail_zero(fs, &t, i, NULL, i->size, size);
-		ret = commit_map(f, &t, NULL, &fl, NULL, size);
+		ret = commit_map_attr(f, &t, NULL, &fl, NULL, size, a);
 		fs_txn_free(&t);
 		return ret;
 	}
@@ -738,13 +764,28 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 			ret = fs_emap_remove(&m, keep, FS_MAX_LBLK - keep, collect, &fl);
 	}
 	if (!ret)
-		ret = commit_map(f, &t, &m, &fl, &br, size < i->size ? size : i->size);
+		ret = commit_map_attr(f, &t, &m, &fl, &br,
+				      size < i->size ? size : i->size, a);
 	fs_kept_finish(&k, &br, !ret);
 	fs_break_end(&br);
 	fs_txn_free(&t);
 	free(m.v);
 	free(fl.v);
 	return ret;
+}
+
+static int truncate_locked(struct udax_file *f, uint64_t size,
+			   const struct udax_break_opts *brk)
+{
+	return truncate_attr(f, size, brk, NULL);
+}
+
+int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
+		     const struct udax_break_opts *brk, const struct fs_iattr *a)
+{
+	struct udax_file f = { .fs = fs, .inode = ino, .flags = O_RDWR };
+
+	return truncate_attr(&f, size, brk, a);
 }
 
 int udax_ftruncate_ex(struct udax_file *f, uint64_t size,

@@ -91,9 +91,9 @@ void fk_read(struct fk *k, uint64_t off, void *buf, size_t len)
 
 const struct fs_extent *fk_extent_at(const struct fk_ino *i, uint64_t lblk)
 {
-	uint32_t x = fs_emap_find(i->ext, i->next, lblk);
+	uint32_t x = fs_emap_find(i->ext, i->ext_keep, lblk);
 
-	if (x < i->next && i->ext[x].lblk <= lblk)
+	if (x < i->ext_keep && i->ext[x].lblk <= lblk)
 		return &i->ext[x];
 	return NULL;
 }
@@ -222,6 +222,21 @@ static int ext_append(struct fk_ino *ii, const struct fs_dext *d, uint32_t *cap)
 	return 0;
 }
 
+/*
+ * The extent list of @ii is damaged here: what a repair would keep is what
+ * was valid before the first damage.  A regular file's list is cut there
+ * by the repair (its lost range reads as a hole, as e2fsck clears a bad
+ * extent node); a directory's is left as reported (its blocks are its
+ * entries: fsck_ns.c does not read a directory with a damaged map).
+ */
+static enum fk_fix ext_damaged(struct fk_ino *ii)
+{
+	if (!ii->ext_bad)
+		ii->ext_keep = ii->next;
+	ii->ext_bad = true;
+	return S_ISREG(ii->mode) ? FK_FIX_EXTENTS : FK_FIX_NONE;
+}
+
 /* One extent @x of inode @i, stored at (@at, @atoff). */
 static void check_extent(struct fk *k, uint32_t i, uint32_t x,
 			 const struct fs_dext *d, uint64_t *prev_end,
@@ -241,11 +256,10 @@ static void check_extent(struct fk *k, uint32_t i, uint32_t x,
 			why = "outside the data area";
 		else
 			why = "not sorted or overlapping the previous extent";
-		fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, FK_FIX_NONE, 0,
+		fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, ext_damaged(ii), 0,
 			   "extent %u (lblk %u len %llu pblk %llu): %s", x,
 			   d->lblk, (unsigned long long)len,
 			   (unsigned long long)d->pblk, why);
-		ii->ext_bad = true;
 		return;
 	}
 	*prev_end = (uint64_t)d->lblk + len;
@@ -269,28 +283,34 @@ static void check_chain(struct fk *k, uint32_t i, const struct fs_dinode *di,
 	}
 	for (uint32_t b = 0; b < di->ext_blocks && !k->err; b++) {
 		if (next < k->sb.data_start || next >= k->nb) {
-			fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, FK_FIX_NONE, 0,
+			fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, ext_damaged(ii), 0,
 				   "extent block %u at %llu outside the data area",
 				   b, (unsigned long long)next);
-			goto bad;
+			goto out;
 		}
 		fk_read(k, next * FS_BS, eb, sizeof(*eb));
 		if (fs_dextblk_check(eb, i, b + 1 == di->ext_blocks, &why)) {
-			fk_problem(k, UDAX_FSCK_EXTENT, next, 0, i, FK_FIX_NONE, 0,
+			fk_problem(k, UDAX_FSCK_EXTENT, next, 0, i, ext_damaged(ii), 0,
 				   "extent block %u: %s", b, why);
-			goto bad;
+			goto out;
 		}
 		/* A block owned already ends the walk: a loop, or a block of
 		 * someone else whose "next" cannot be trusted. */
 		if (k->owner[next] == i && k->okind[next] == FK_OWN_CHAIN) {
-			fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, FK_FIX_NONE, 0,
+			fk_problem(k, UDAX_FSCK_EXTENT, at, atoff, i, ext_damaged(ii), 0,
 				   "extent chain loops back to block %llu",
 				   (unsigned long long)next);
-			goto bad;
+			goto out;
 		}
 		if (k->owner[next]) {
+			size_t np = k->np;
+
 			claim(k, i, FK_OWN_CHAIN, next, 1, at, atoff);
-			goto bad;
+			if (k->np == np + 1)	/* the cut gives the block up */
+				k->pv[np].fix = ext_damaged(ii);
+			else
+				ext_damaged(ii);
+			goto out;
 		}
 		claim(k, i, FK_OWN_CHAIN, next, 1, at, atoff);
 		k->rep->chain_blocks++;
@@ -303,17 +323,34 @@ static void check_chain(struct fk *k, uint32_t i, const struct fs_dinode *di,
 		atoff = offsetof(struct fs_dextblk, next);
 		next = eb->next;
 	}
-	if (total != di->nr_extents) {
+	if (total != di->nr_extents)
 		fk_problem(k, UDAX_FSCK_EXTENT, fk_iblock(k, i), fk_ioff(i), i,
-			   FK_FIX_NONE, 0, "extent count %u, but the chain holds %llu",
+			   ext_damaged(ii), 0, "extent count %u, but the chain holds %llu",
 			   di->nr_extents, (unsigned long long)total);
-		goto bad;
+out:
+	free(eb);
+}
+
+/* A long symbolic link's target: its block holds no NUL in [0, size). */
+static void check_symlink_block(struct fk *k, uint32_t i, struct fk_ino *ii,
+				uint64_t blk, uint32_t off)
+{
+	uint64_t pblk = ii->ext[0].pblk;
+	char *b;
+
+	if (pblk >= k->sb.nr_blocks || k->owner[pblk] != i)
+		return;	/* out of bounds or owned twice: reported already */
+	b = fault_malloc(FS_BS);
+	if (!b) {
+		k->err = -ENOMEM;
+		return;
 	}
-	free(eb);
-	return;
-bad:
-	ii->ext_bad = true;
-	free(eb);
+	fk_read(k, pblk * FS_BS, b, FS_BS);
+	if (memchr(b, 0, ii->size))
+		fk_problem(k, UDAX_FSCK_INODE, blk, off, i, FK_FIX_NONE, 0,
+			   "NUL in the symbolic link's target (block %llu)",
+			   (unsigned long long)pblk);
+	free(b);
 }
 
 static void check_inode(struct fk *k, uint32_t i)
@@ -374,6 +411,11 @@ static void check_inode(struct fk *k, uint32_t i)
 			     off + (uint32_t)offsetof(struct fs_dinode, ext[x]));
 	if (di->ext_blocks)
 		check_chain(k, i, di, &prev_end, &cap);
+	if (!ii->ext_bad)
+		ii->ext_keep = ii->next;
+	if (S_ISLNK(di->mode) && di->size > FS_SYMLINK_INLINE && ii->next &&
+	    !k->err)
+		check_symlink_block(k, i, ii, blk, off);
 	if (S_ISDIR(di->mode))
 		for (uint32_t x = 0; x < ii->next; x++)
 			k->rep->dir_blocks += ii->ext[x].len;

@@ -30,6 +30,8 @@ enum fk_fix {
 	FK_FIX_NLINK,		/* set ino's nlink to a */
 	FK_FIX_PARENT,		/* set directory ino's parent to a */
 	FK_FIX_TAIL,		/* zero block from offset to its end */
+	FK_FIX_EXTENTS,		/* cut regular file ino's extent list at its
+				 * first damage (fsck_repair.c) */
 };
 
 struct fk_prob {
@@ -44,6 +46,8 @@ enum { FK_FREE, FK_BAD, FK_OK };	/* struct fk_ino.state */
 struct fk_ino {
 	uint8_t state;
 	bool ext_bad;			/* an extent or the chain is invalid */
+	uint32_t ext_keep;		/* valid extents before the first damage:
+					 * those a cut keeps (all when !ext_bad) */
 	bool reached;			/* from the root */
 	uint32_t mode, nlink, parent;
 	uint64_t size;
@@ -110,7 +114,7 @@ static inline uint32_t fk_ioff(uint32_t i)
 	return (i % (FS_BS / 256)) * 256;
 }
 
-/* The extent of @i containing @lblk, or NULL. */
+/* The extent of @i containing @lblk among those a repair keeps, or NULL. */
 const struct fs_extent *fk_extent_at(const struct fk_ino *i, uint64_t lblk);
 
 /* fsck_ns.c: directories, link counts, reachability, data tails. */

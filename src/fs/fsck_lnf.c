@@ -507,7 +507,7 @@ static int lnf_add(struct fk *k, struct fk_lnf *L, uint32_t ino, uint32_t nlink,
 		L->why = "/lost+found has too many links";
 		return 2;
 	}
-	ret = ldir_add(k, L, &L->dir, name, (uint8_t)len, ino, dir ? DT_DIR : DT_REG, &at);
+	ret = ldir_add(k, L, &L->dir, name, (uint8_t)len, ino, fs_mode_dtype(di.mode), &at);
 	if (ret)
 		return ret;
 	if (dir)

@@ -165,7 +165,7 @@ static int scan_block(struct fk *k, struct ns *s, uint32_t d, uint64_t pblk)
 		if (!e->ino)
 			continue;
 		if (r > 0 && (e->ino >= k->sb.nr_inodes ||
-			      (e->type != DT_REG && e->type != DT_DIR))) {
+			      !fs_mode_type_valid((uint32_t)e->type << 12))) {
 			fk_problem(k, UDAX_FSCK_DIR, pblk, off - e->rec_len, d,
 				   FK_FIX_DIRENT, 0, "entry \"%s\" -> %u: %s",
 				   show(e, nm), e->ino, why);
@@ -191,12 +191,13 @@ static int scan_block(struct fk *k, struct ns *s, uint32_t d, uint64_t pblk)
 		}
 		/* The inode's mode is under its own crc: the entry's type
 		 * byte is the one to correct; the name still counts. */
-		if ((e->type == DT_DIR) != S_ISDIR(t->mode))
+		if (e->type != fs_mode_dtype(t->mode))
 			fk_problem(k, UDAX_FSCK_DIR, pblk, off - e->rec_len, d,
-				   FK_FIX_DTYPE, S_ISDIR(t->mode) ? DT_DIR : DT_REG,
+				   FK_FIX_DTYPE, fs_mode_dtype(t->mode),
 				   "entry \"%s\" -> %u: type %u, the inode is a %s",
 				   show(e, nm), e->ino, e->type,
-				   S_ISDIR(t->mode) ? "directory" : "file");
+				   S_ISDIR(t->mode) ? "directory" :
+				   S_ISLNK(t->mode) ? "symbolic link" : "file");
 		if (add_name(k, s, e, pblk, off - e->rec_len) ||
 		    !grow((void **)&s->e, &s->ecap, s->ne + 1, sizeof(*s->e)))
 			return -ENOMEM;

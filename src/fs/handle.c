@@ -43,30 +43,23 @@ static int hcheck(struct udax_fs *fs, struct udax_inode *ino, const char *fn,
 	return wr ? fs_check_rw(fs) : 0;
 }
 
-/* @name in @dir as an fs_nd (ns_lock held: @dir's nlink is stable). */
-static int nd_init(struct fs_nd *nd, struct fs_inode *dir, const char *name)
+/* @name as one component of directory @dir (ns_lock held: @dir's nlink
+ * is stable); its length in *@len. */
+static int name_check(struct fs_inode *dir, const char *name, size_t *len)
 {
-	size_t len;
-
-	memset(nd, 0, sizeof(*nd));
 	if (!name)
 		return fs_error(-EINVAL, "no name");
-	len = strlen(name);
-	if (!len)
+	*len = strlen(name);
+	if (!*len)
 		return fs_error(-ENOENT, "empty name");
-	if (memchr(name, '/', len))
+	if (memchr(name, '/', *len))
 		return fs_error(-EINVAL, "name \"%s\" has a '/'", name);
-	if (len > UDAX_NAME_MAX)
+	if (*len > UDAX_NAME_MAX)
 		return fs_error(-ENAMETOOLONG, "name too long");
 	if (!S_ISDIR(dir->mode))
 		return fs_error(-ENOTDIR, "parent is not a directory");
 	if (!dir->nlink)
 		return fs_error(-ENOENT, "directory was removed");
-	nd->dir = dir;
-	nd->name = name;
-	nd->len = len;
-	nd->dot = (len == 1 && name[0] == '.') ||
-		  (len == 2 && name[0] == '.' && name[1] == '.');
 	return 0;
 }
 
@@ -77,16 +70,6 @@ static void fill(struct fs_inode *i, struct udax_stat *st)
 	pthread_rwlock_rdlock(&i->lock);
 	fs_inode_fill(i, st);
 	pthread_rwlock_unlock(&i->lock);
-}
-
-static const struct fs_owner *owner(const struct udax_owner *own,
-				    struct fs_owner *o)
-{
-	if (!own)
-		return NULL;
-	o->uid = own->uid;
-	o->gid = own->gid;
-	return o;
 }
 
 int udax_iget_root(struct udax_fs *fs, struct udax_inode **out)
@@ -109,7 +92,7 @@ int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
 		struct udax_inode **out, struct udax_stat *st)
 {
 	struct fs_inode *i = NULL;
-	struct fs_nd nd;
+	size_t len;
 	int ret;
 
 	if (!out)
@@ -119,9 +102,9 @@ int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = nd_init(&nd, I(parent), name);
+	ret = name_check(I(parent), name, &len);
 	if (!ret)
-		ret = fs_nd_lookup(fs, &nd, &i);
+		ret = fs_at_lookup(fs, I(parent), name, len, &i);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
@@ -153,46 +136,43 @@ int udax_getattr(struct udax_inode *ino, struct udax_stat *st)
 	return 0;
 }
 
-#define IATTR_ALL (UDAX_IATTR_MODE | UDAX_IATTR_UID | UDAX_IATTR_GID |	\
-		   UDAX_IATTR_SIZE | UDAX_IATTR_ATIME | UDAX_IATTR_MTIME)
-
 int udax_setattr_inode(struct udax_fs *fs, struct udax_inode *ino,
-		       const struct udax_iattr *a, struct udax_stat *st)
+		       const struct udax_setattr *sa, struct udax_stat *st)
 {
-	struct fs_inode *i = I(ino);
 	int ret;
 
-	if (!a)
+	if (!sa)
 		return fs_error(-EINVAL, "setattr: no attributes");
-	ret = hcheck(fs, ino, "setattr", true);
+	ret = hcheck(fs, ino, "setattr", false);
 	if (ret)
 		return ret;
-	if (a->valid & ~IATTR_ALL || a->reserved[0] || a->reserved[1])
-		return fs_error(-EINVAL, "setattr: unknown bits");
-	if (a->valid & UDAX_IATTR_SIZE) {
-		struct udax_file *f = NULL;
-
-		if (S_ISDIR(i->mode))
-			return fs_error(-EISDIR, "setattr: size of a directory");
-		ret = udax_open_inode(fs, ino, O_WRONLY, &f);
-		if (!ret)
-			ret = udax_ftruncate(f, a->size);
-		if (f) {
-			int r = udax_close(&f);
-
-			if (!ret)
-				ret = r;
-		}
-		if (ret)
-			return ret;
-	}
-	if (a->valid & ~UDAX_IATTR_SIZE) {
-		pthread_mutex_lock(&C(fs)->ns_lock);
-		ret = fs_setattr_locked(fs, i, a);
-		pthread_mutex_unlock(&C(fs)->ns_lock);
-	}
+	if (sa->mask & ~(UDAX_SETATTR_MODE | UDAX_SETATTR_UID | UDAX_SETATTR_GID |
+			 UDAX_SETATTR_SIZE | UDAX_SETATTR_ATIME | UDAX_SETATTR_MTIME |
+			 UDAX_SETATTR_CTIME | UDAX_SETATTR_NOFOLLOW))
+		return fs_error(-EINVAL, "setattr: unknown mask bits 0x%x", sa->mask);
+	ret = fs_setattr_inode(fs, I(ino), sa);
 	if (!ret)
-		fill(i, st);
+		fill(I(ino), st);
+	return ret;
+}
+
+ssize_t udax_readlink_inode(struct udax_inode *ino, char *buf, size_t size)
+{
+	struct fs_inode *i = I(ino);
+	ssize_t ret;
+
+	if (!ino || (!buf && size))
+		return fs_error(-EINVAL, "readlink: bad argument");
+	if (fork_inherited(i->fs->fork_gen))
+		return fs_err_inherited(i->fs, "readlink");
+	/* The target never changes while the inode lives: no lock. */
+	if (!S_ISLNK(i->mode))
+		return fs_error(-EINVAL, "readlink: not a symbolic link");
+	if (!i->symlink)
+		return fs_error(-EUCLEAN, "inode %u: symbolic link without a target",
+				i->ino);
+	ret = (ssize_t)(i->size < size ? i->size : size);
+	memcpy(buf, i->symlink, (size_t)ret);
 	return ret;
 }
 
@@ -210,6 +190,8 @@ int udax_open_inode(struct udax_fs *fs, struct udax_inode *ino, int flags,
 		return ret;
 	if (flags & O_CREAT)
 		return fs_error(-EINVAL, "open_inode: O_CREAT (udax_create_at creates)");
+	if (S_ISLNK(I(ino)->mode))
+		return fs_error(-ELOOP, "open: a symbolic link");
 	ret = fs_open_check(fs, flags);
 	if (ret)
 		return ret;
@@ -247,14 +229,13 @@ int udax_opendir_inode(struct udax_fs *fs, struct udax_inode *ino,
 
 int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
 		   const char *name, int flags, mode_t mode,
-		   const struct udax_owner *own, struct udax_inode **out,
+		   const struct udax_cred *cred, struct udax_inode **out,
 		   struct udax_file **file, struct udax_stat *st)
 {
 	struct fs_inode *i = NULL;
 	struct udax_file *f;
-	struct fs_owner o;
-	struct fs_nd nd;
 	bool created;
+	size_t len;
 	int ret;
 
 	if (out)
@@ -274,11 +255,13 @@ int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
 	if (!f)
 		return fs_error(-ENOMEM, "create: no memory for a handle");
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = nd_init(&nd, I(parent), name);
-	if (!ret && nd.dot)
+	ret = name_check(I(parent), name, &len);
+	if (!ret && (!strcmp(name, ".") || !strcmp(name, "..")))
 		ret = fs_error(-EEXIST, "file exists");
+	/* The name itself: a symbolic link there is not followed. */
 	if (!ret)
-		ret = fs_nd_open(fs, &nd, flags, mode, owner(own, &o), &i, &created);
+		ret = fs_at_open(fs, I(parent), name, len, flags | O_NOFOLLOW,
+				 mode, cred, &i, &created);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (!ret) {
 		ret = fs_open_finish(fs, i, flags, created, f);
@@ -299,12 +282,11 @@ int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
 }
 
 int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
-		  const char *name, mode_t mode, const struct udax_owner *own,
+		  const char *name, mode_t mode, const struct udax_cred *cred,
 		  struct udax_inode **out, struct udax_stat *st)
 {
 	struct fs_inode *i = NULL;
-	struct fs_owner o;
-	struct fs_nd nd;
+	size_t len;
 	int ret;
 
 	if (out)
@@ -313,9 +295,40 @@ int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = nd_init(&nd, I(parent), name);
+	ret = name_check(I(parent), name, &len);
 	if (!ret)
-		ret = fs_nd_mkdir(fs, &nd, mode, owner(own, &o), &i);
+		ret = fs_at_mkdir(fs, I(parent), name, len, mode, cred, &i);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	if (ret)
+		return ret;
+	fill(i, st);
+	if (out)
+		*out = U(i);
+	else
+		fs_iput(i);
+	return 0;
+}
+
+int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
+		    const char *name, const char *target,
+		    const struct udax_cred *cred, struct udax_inode **out,
+		    struct udax_stat *st)
+{
+	struct fs_inode *i = NULL;
+	size_t len;
+	int ret;
+
+	if (out)
+		*out = NULL;
+	if (!target)
+		return fs_error(-EINVAL, "symlink: no target");
+	ret = hcheck(fs, parent, "symlink", true);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = name_check(I(parent), name, &len);
+	if (!ret)
+		ret = fs_at_symlink(fs, I(parent), name, len, target, cred, &i);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
@@ -331,16 +344,16 @@ static int remove_at(struct udax_fs *fs, struct udax_inode *parent,
 		     const char *name, bool isdir)
 {
 	struct fs_inode *victim = NULL;
-	struct fs_nd nd;
+	size_t len;
 	int ret;
 
 	ret = hcheck(fs, parent, isdir ? "rmdir" : "unlink", true);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = nd_init(&nd, I(parent), name);
+	ret = name_check(I(parent), name, &len);
 	if (!ret)
-		ret = fs_nd_remove(fs, &nd, isdir, NULL, &victim);
+		ret = fs_at_remove(fs, I(parent), name, len, isdir, NULL, &victim);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(victim);	/* last reference of an orphan: frees it */
 	return ret;
@@ -363,7 +376,7 @@ int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
 		   const char *newname, unsigned flags)
 {
 	struct fs_inode *src = NULL, *tgt = NULL;
-	struct fs_nd o, n;
+	size_t olen, nlen;
 	int ret;
 
 	ret = hcheck(fs, oldparent, "rename", true);
@@ -374,11 +387,12 @@ int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
 	if (flags & ~UDAX_RENAME_NOREPLACE)
 		return fs_error(-EINVAL, "rename: unknown flags");
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = nd_init(&o, I(oldparent), oldname);
+	ret = name_check(I(oldparent), oldname, &olen);
 	if (!ret)
-		ret = nd_init(&n, I(newparent), newname);
+		ret = name_check(I(newparent), newname, &nlen);
 	if (!ret)
-		ret = fs_nd_rename(fs, &o, &n, flags, NULL, &src, &tgt);
+		ret = fs_at_rename(fs, I(oldparent), oldname, olen, I(newparent),
+				   newname, nlen, flags, &src, &tgt);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(src);
 	fs_iput(tgt);
@@ -389,7 +403,7 @@ int udax_link_at(struct udax_fs *fs, struct udax_inode *ino,
 		 struct udax_inode *newparent, const char *newname,
 		 struct udax_stat *st)
 {
-	struct fs_nd nd;
+	size_t len;
 	int ret;
 
 	ret = hcheck(fs, ino, "link", true);
@@ -398,9 +412,9 @@ int udax_link_at(struct udax_fs *fs, struct udax_inode *ino,
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = nd_init(&nd, I(newparent), newname);
+	ret = name_check(I(newparent), newname, &len);
 	if (!ret)
-		ret = fs_nd_link(fs, I(ino), &nd);
+		ret = fs_at_link(fs, I(ino), I(newparent), newname, len);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (!ret)
 		fill(I(ino), st);

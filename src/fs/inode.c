@@ -33,11 +33,34 @@ static bool zero_bytes(const void *p, size_t n)
 	return true;
 }
 
+/* A symbolic link's record (core.h: FS_SYMLINK_INLINE). */
+static int symlink_check(const struct fs_dinode *di, const char **why)
+{
+	const uint8_t *t = (const uint8_t *)di->ext;
+
+	if (!di->size || di->size > FS_SYMLINK_MAX)
+		return *why = "symbolic link of a bad length", -EUCLEAN;
+	if (di->size <= FS_SYMLINK_INLINE) {
+		if (di->nr_extents || di->ext_blocks || di->ext_next)
+			return *why = "inline symbolic link with extents", -EUCLEAN;
+		if (memchr(t, 0, di->size))
+			return *why = "NUL in a symbolic link", -EUCLEAN;
+		if (!zero_bytes(t + di->size, FS_SYMLINK_INLINE - di->size))
+			return *why = "bytes after an inline symbolic link", -EUCLEAN;
+		return 0;
+	}
+	if (di->nr_extents != 1 || di->ext_blocks || di->ext_next ||
+	    di->ext[0].lblk || di->ext[0].len != 1 ||
+	    !zero_bytes(&di->ext[1], sizeof(di->ext) - sizeof(di->ext[0])))
+		return *why = "symbolic link not in one block", -EUCLEAN;
+	return 0;
+}
+
 /* The checks of an in-use record that need nothing but the record. */
 int fs_dinode_check(const struct fs_dinode *di, uint32_t nr_inodes,
 		    const char **why)
 {
-	if (!S_ISREG(di->mode) && !S_ISDIR(di->mode))
+	if (!fs_mode_type_valid(di->mode))
 		*why = "bad mode type";
 	else if (di->mode & ~(S_IFMT | 07777))
 		*why = "bad mode bits";
@@ -58,6 +81,8 @@ int fs_dinode_check(const struct fs_dinode *di, uint32_t nr_inodes,
 		*why = NULL;
 	if (*why)
 		return -EUCLEAN;
+	if (S_ISLNK(di->mode))
+		return symlink_check(di, why);
 	if (di->nr_extents <= FS_INLINE_EXT) {
 		for (uint32_t k = di->nr_extents; k < FS_INLINE_EXT; k++)
 			if (di->ext[k].lblk || di->ext[k].len || di->ext[k].pblk)
@@ -139,6 +164,32 @@ int fs_txn_inode_free(struct fs_txn *t, struct fs_inode *ino)
 	return t->err;
 }
 
+int fs_symlink_load(struct fs_inode *ino, const struct fs_dinode *di)
+{
+	const struct fs_extent *e = ino->nleaf ? &ino->leaf[0]->e[0] : NULL;
+	const char *src = (const char *)di->ext;
+	char *t;
+
+	if (di->size > FS_SYMLINK_INLINE) {
+		/* fs_dinode_check and the map's load checked the extent. */
+		if (!e)
+			return fs_error(-EUCLEAN, "inode %u: symbolic link without its block",
+					ino->ino);
+		src = fs_block_addr(ino->fs, e->pblk);
+		if (memchr(src, 0, di->size))
+			return fs_error(-EUCLEAN, "inode %u: NUL in the symbolic link",
+					ino->ino);
+	}
+	t = fault_malloc(di->size + 1);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, src, di->size);
+	t[di->size] = 0;
+	free(ino->symlink);
+	ino->symlink = t;
+	return 0;
+}
+
 uint64_t fs_inode_size(struct fs_inode *ino)
 {
 	return ino->size;
@@ -193,6 +244,7 @@ void fs_inode_dispose(struct fs_inode *ino)
 	if (!ino)
 		return;
 	fs_rsv_release(ino);
+	free(ino->symlink);
 	fs_inode_zc_destroy(ino);
 	pthread_rwlock_destroy(&ino->lock);
 	fs_xmap_clear(ino);
@@ -232,6 +284,8 @@ int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 	if (!n)
 		return -ENOMEM;
 	ret = fs_inode_load(fs, n, &di, false);
+	if (!ret && S_ISLNK(di.mode))
+		ret = fs_symlink_load(n, &di);
 	if (ret) {
 		fs_inode_dispose(n);
 		return ret;

@@ -62,6 +62,7 @@ struct fs_inode {
 	uint64_t size;
 	int64_t atime, mtime, ctime, btime;	/* ns since the epoch */
 	bool times_dirty;		/* in-place write changed mtime */
+	char *symlink;			/* S_IFLNK: the target, NUL-ended */
 	struct fs_xleaf **leaf;		/* extent map: leaves in file order */
 	uint32_t nleaf, leaf_cap;
 	uint64_t nr_ext;		/* extents in the map */
