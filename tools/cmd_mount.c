@@ -27,13 +27,13 @@
 #endif
 
 static const char usage[] =
-	"usage: udax mount [-f] [-d] [-p N] [-o OPTIONS] DEVICE MOUNTPOINT\n"
+	"usage: udax mount [-f] [-d] [-P N] [-o OPTIONS] DEVICE MOUNTPOINT\n"
 	"Serve the file system of DEVICE at MOUNTPOINT to every process (FUSE).\n"
 	"Returns once the mount is ready; the server stays in the background\n"
 	"until fusermount3 -u MOUNTPOINT, or SIGTERM/SIGINT to it, unmounts.\n"
 	"  -f, --foreground      serve in the foreground\n"
 	"  -d, --debug           libfuse's request trace (implies -f)\n"
-	"  -p, -P, --part N      the partition (default 0)\n"
+	"  -P, -p, --part N      the partition (default 0)\n"
 	"  -o OPTIONS            comma-separated:\n"
 	"     ro                   read-only (udax and the kernel mount)\n"
 	"     break=MODE           layout breaks of pinned blocks: wait, nowait,\n"
@@ -171,7 +171,7 @@ static int serve(struct mount_args *a)
 		return ret;
 	n = udax_dev_part_count(dev);
 	if (n >= 0 && a->part >= (unsigned)n) {
-		cli_err("mount", 0, "%s has no partition %u (it has %d; -p N chooses one)",
+		cli_err("mount", 0, "%s has no partition %u (it has %d; -P N chooses one)",
 			a->dev, a->part, n);
 		udax_dev_close(&dev, 0);
 		return -ENOENT;
