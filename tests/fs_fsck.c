@@ -140,11 +140,11 @@ static void test_inodes(void)
 	((char *)dinode(ia))[30] ^= 4;
 	expect_one("inode checksum", UDAX_FSCK_INODE, iblock(ia), ia, false);
 	restore();
-	dinode(ia)->mode = S_IFIFO | 0644;
+	dinode(ia)->mode = 0030000 | 0644;	/* no such type */
 	fix_inode(ia);
 	expect_one("inode mode", UDAX_FSCK_INODE, iblock(ia), ia, false);
 	restore();
-	dinode(ia)->reserved0 = 1;
+	dinode(ia)->rdev = 1;	/* a device number on a file */
 	fix_inode(ia);
 	expect_one("inode reserved field", UDAX_FSCK_INODE, iblock(ia), ia, false);
 	restore();

@@ -8,6 +8,8 @@
  * remount, names refused as the path calls refuse them, unmount -EBUSY
  * while an inode is held.
  */
+#include <sys/sysmacros.h>
+
 #include "fs_util.h"
 
 int main(void)
@@ -63,7 +65,8 @@ int main(void)
 	FS_OK(udax_close(&fh));
 	FS_ERR(udax_open_inode(fs, f, O_RDWR | O_CREAT, &fh), -EINVAL);
 	FS_ERR(udax_open_inode(fs, d, O_RDWR, &fh), -EISDIR);
-	FS_ERR(udax_opendir_inode(fs, f, &dh), -ENOTDIR);
+	FS_ERR(udax_opendir_inode(fs, f, 0, &dh), -ENOTDIR);
+	FS_ERR(udax_opendir_inode(fs, d, 1u << 9, &dh), -EINVAL);
 
 	/* names: one component, as the path calls check them */
 	FS_ERR(udax_lookup(fs, root, "d/f", &x, NULL), -EINVAL);
@@ -164,15 +167,32 @@ int main(void)
 	T_ASSERT(st.ino == f_ino);
 
 	/* readdir by inode */
-	FS_OK(udax_opendir_inode(fs, d, &dh));
+	FS_OK(udax_opendir_inode(fs, d, UDAX_OPENDIR_DOTS, &dh));
 	n = 0;
 	while ((r = udax_readdir(dh, &e)) == 1) {
-		T_ASSERT(!strcmp(e.name, "g"));
+		T_ASSERT(!strcmp(e.name, n == 0 ? "." : n == 1 ? ".." : "g"));
 		n++;
 	}
 	FS_OK(r);
-	T_ASSERT(n == 1);
+	T_ASSERT(n == 3);
 	FS_OK(udax_closedir(&dh));
+
+	/* mknod_at: a FIFO and a device, owned by the caller */
+	FS_OK(udax_mknod_at(fs, root, "fifo", S_IFIFO | 0640, 0, &own, &x, &st));
+	T_ASSERT(S_ISFIFO(st.mode) && st.uid == 1000 && (st.mode & 07777) == 0640);
+	FS_ERR(udax_open_inode(fs, x, O_RDONLY, &fh), -ENXIO);
+	FS_OK(udax_iput(&x));
+	FS_OK(udax_mknod_at(fs, root, "blk", S_IFBLK | 0600, makedev(8, 1), NULL, NULL, &st));
+	T_ASSERT(S_ISBLK(st.mode) && st.rdev == makedev(8, 1));
+	FS_ERR(udax_mknod_at(fs, root, "blk", S_IFIFO | 0600, 0, NULL, NULL, NULL), -EEXIST);
+	FS_ERR(udax_mknod_at(fs, root, "dd", S_IFDIR | 0600, 0, NULL, NULL, NULL), -EINVAL);
+	/* rename_at with RENAME_EXCHANGE swaps them */
+	FS_OK(udax_rename_at(fs, root, "fifo", root, "blk", UDAX_RENAME_EXCHANGE));
+	FS_OK(udax_lookup(fs, root, "fifo", &x, &st));
+	T_ASSERT(S_ISBLK(st.mode));
+	FS_OK(udax_iput(&x));
+	FS_OK(udax_unlink_at(fs, root, "fifo"));
+	FS_OK(udax_unlink_at(fs, root, "blk"));
 
 	/* unmount refuses while inodes are held */
 	FS_ERR(udax_unmount(&fs), -EBUSY);

@@ -23,6 +23,9 @@ udax_test(fs_tail_zero)
 udax_test(fs_symlink)
 udax_test(fs_owner)
 udax_test(fs_setattr)
+udax_test(fs_dir_cookie LABELS concurrency)
+udax_test(fs_open_flags)
+udax_test(fs_mknod)
 target_sources(fs_crash PRIVATE fs_crash_state.c fs_crash_ops.c fs_crash_run.c)
 # Sanitizer builds run ~3x slower: the crash test samples large epochs with
 # random subsets only there (UDAX_CRASH_QUICK); UDAX_CRASH_LONG=1 by hand

@@ -213,6 +213,31 @@ os.unlink(P("sl2"))
 os.unlink(P("sl3"))
 ok(os.path.exists(P("target")), "unlink of a link leaves its target")
 
+# special files: FIFO, devices (mknod), rename(RENAME_EXCHANGE)
+os.mkfifo(P("fifo"), 0o640)
+st = os.lstat(P("fifo"))
+ok(stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o640, "mkfifo")
+os.mknod(P("chr"), stat.S_IFCHR | 0o600, os.makedev(1, 3))
+st = os.lstat(P("chr"))
+ok(stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3), "mknod chr %r" % (st,))
+pid = os.fork()
+if pid == 0:	# a FIFO on the mount works between two processes
+    with open(P("fifo"), "wb") as w:
+        w.write(b"through the fifo")
+    os._exit(0)
+with open(P("fifo"), "rb") as r:
+    ok(r.read() == b"through the fifo", "fifo data")
+os.waitpid(pid, 0)
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+ok(libc.renameat2(AT_FDCWD, P("fifo").encode(), AT_FDCWD, P("chr").encode(),
+                  RENAME_EXCHANGE) == 0, "renameat2 RENAME_EXCHANGE: %d" % ctypes.get_errno())
+ok(stat.S_ISCHR(os.lstat(P("fifo")).st_mode) and stat.S_ISFIFO(os.lstat(P("chr")).st_mode),
+   "exchanged")
+os.unlink(P("fifo"))
+os.unlink(P("chr"))
+
 # statfs
 sv = os.statvfs(M)
 ok(sv.f_bsize == 4096 and sv.f_blocks > 0 and 0 < sv.f_bfree <= sv.f_blocks, "statvfs %r" % (sv,))

@@ -1,4 +1,4 @@
-# Zero-copy and layout breaks (src/fs/break.c pin.c view.c lease.c).
+# Zero-copy and layout breaks (src/fs/zc/break.c pin.c view.c lease.c).
 udax_test(fs_break_pin LABELS concurrency)
 udax_test(fs_truncate_pinned_tail LABELS concurrency)
 udax_test(fs_defer_kept LABELS concurrency)

@@ -48,9 +48,9 @@ struct handle {
 	struct handle *prev, *next;
 	struct udax_file *file;		/* or: */
 	struct udax_dir *dir;
-	struct udax_inode *dino;	/* the directory (reopened to seek) */
+	struct udax_inode *dino;	/* the directory (for readdirplus) */
 	pthread_mutex_t lock;		/* dir: the position */
-	off_t pos;			/* dir: offset of the next entry */
+	off_t pos;			/* dir: cookie of the next entry */
 	bool pending;			/* dir: ent read, not yet returned */
 	struct udax_dirent ent;
 	bool append;
@@ -173,6 +173,7 @@ static void to_stat(const struct udax_stat *u, struct stat *st)
 	st->st_atim = u->atime;
 	st->st_mtim = u->mtime;
 	st->st_ctim = u->ctime;
+	st->st_rdev = (dev_t)u->rdev;
 }
 
 static void entry_of(const struct udax_stat *u, struct fuse_entry_param *e)
@@ -260,12 +261,12 @@ static struct handle *H(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-/* The open flags udax takes from what the kernel passes: the rest
- * (O_LARGEFILE, O_NOATIME, O_CLOEXEC, O_SYNC: every write is durable when
- * it returns ...) is the kernel's business or already true. */
+/* The open flags that mean something to udax behind the kernel: the
+ * rest (O_CLOEXEC, O_NONBLOCK, O_LARGEFILE, O_DIRECT without direct_io
+ * ...) is the kernel's business. */
 static int open_flags(int flags)
 {
-	return flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_EXCL);
+	return flags & (O_ACCMODE | O_TRUNC | O_APPEND | O_EXCL | O_SYNC | O_DSYNC);
 }
 
 /* ---- operations --------------------------------------------------------------- */
@@ -400,33 +401,23 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		reply_entry(req, &c, &u);
 }
 
-/* mknod: regular files only until udax has special files. */
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
 	struct udax_inode *p = inode_of(req, parent), *c = NULL;
 	struct udax_cred cred = cred_of(req);
-	struct udax_file *f = NULL;
 	struct udax_stat u;
 	int ret;
 
-	(void)rdev;
 	if (!p) {
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	if (!S_ISREG(mode)) {
-		fuse_reply_err(req, ENOSYS);
-		return;
-	}
-	ret = udax_create_at(S(req)->fs, p, name, O_RDONLY | O_EXCL, mode, &cred,
-			     &c, &f, &u);
-	if (ret) {
+	ret = udax_mknod_at(S(req)->fs, p, name, mode, rdev, &cred, &c, &u);
+	if (ret)
 		fuse_reply_err(req, -ret);
-		return;
-	}
-	udax_close(&f);
-	reply_entry(req, &c, &u);
+	else
+		reply_entry(req, &c, &u);
 }
 
 static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
@@ -493,8 +484,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (flags & RENAME_NOREPLACE)
 		uf |= UDAX_RENAME_NOREPLACE;
-	if (flags & ~RENAME_NOREPLACE) {
-		/* RENAME_EXCHANGE, RENAME_WHITEOUT: not in udax yet */
+	if (flags & RENAME_EXCHANGE)
+		uf |= UDAX_RENAME_EXCHANGE;
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		/* RENAME_WHITEOUT: overlayfs's, udax has no whiteouts */
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
@@ -674,47 +667,25 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = udax_opendir_inode(S(req)->fs, i, &h->dir);
+	ret = udax_opendir_inode(S(req)->fs, i, UDAX_OPENDIR_DOTS, &h->dir);
 	if (ret) {
 		handle_free(S(req), h);
 		fuse_reply_err(req, -ret);
 		return;
 	}
 	h->dino = i;	/* the open directory keeps the kernel's node */
+	h->pos = 0;
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi))
 		handle_free(S(req), h);
 }
 
 /*
- * Offsets: 1 after ".", 2 after "..", 2 + n after the n-th entry of the
- * stream.  A read at another offset than the stream's (a seekdir, a
- * rewinddir) reopens the stream and skips to it.
+ * Offsets are udax's readdir cookies (UDAX_OPENDIR_DOTS: "." and ".."
+ * first): stable however the directory changes, so a read at any offset
+ * the kernel got from us resumes there.  An entry read but not returned
+ * (the buffer was full) waits in h->ent for the next read at its offset.
  */
-static int dir_seek(struct srv *s, struct handle *h, off_t off)
-{
-	struct udax_dirent e;
-	int ret;
-
-	if (off == h->pos)
-		return 0;
-	udax_closedir(&h->dir);
-	h->pending = false;
-	ret = udax_opendir_inode(s->fs, h->dino, &h->dir);
-	if (ret)
-		return ret;
-	h->pos = 0;
-	while (h->pos < off) {
-		if (h->pos >= 2) {
-			ret = udax_readdir(h->dir, &e);
-			if (ret <= 0)
-				return ret;
-		}
-		h->pos++;
-	}
-	return 0;
-}
-
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
@@ -722,14 +693,19 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct handle *h = H(fi);
 	char *buf = calloc(1, size), *p = buf;
 	size_t left = size;
-	int ret;
+	int ret = 0;
 
+	(void)ino;
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	ret = dir_seek(s, h, off);
+	if (off != h->pos) {
+		ret = udax_seekdir(h->dir, (uint64_t)off);
+		h->pending = false;
+		h->pos = off;
+	}
 	while (!ret) {
 		struct udax_inode *c = NULL;
 		struct fuse_entry_param e;
@@ -737,44 +713,37 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		const char *name;
 		size_t n;
 
+		if (!h->pending) {
+			ret = udax_readdir(h->dir, &h->ent);
+			if (ret <= 0)
+				break;
+			ret = 0;
+			h->pending = true;
+		}
+		name = h->ent.name;
 		memset(&e, 0, sizeof(e));
-		if (h->pos < 2) {
-			/* "." and "..": attributes only, never a lookup */
-			name = h->pos ? ".." : ".";
+		if (plus && strcmp(name, ".") && strcmp(name, "..")) {
 			ret = udax_lookup(s->fs, h->dino, name, &c, &u);
+			if (ret == -ENOENT) {	/* gone since */
+				h->pending = false;
+				h->pos = (off_t)h->ent.off;
+				ret = 0;
+				continue;
+			}
 			if (ret)
 				break;
-			udax_iput(&c);
-			to_stat(&u, &e.attr);
+			entry_of(&u, &e);
 		} else {
-			if (!h->pending) {
-				ret = udax_readdir(h->dir, &h->ent);
-				if (ret <= 0)
-					break;
-				ret = 0;
-				h->pending = true;
-			}
-			name = h->ent.name;
-			if (plus) {
-				ret = udax_lookup(s->fs, h->dino, name, &c, &u);
-				if (ret == -ENOENT) {	/* gone since */
-					h->pending = false;
-					h->pos++;
-					ret = 0;
-					continue;
-				}
-				if (ret)
-					break;
-				entry_of(&u, &e);
-			} else {
-				e.attr.st_ino = h->ent.ino;
-				e.attr.st_mode = (mode_t)(h->ent.type << 12);
-			}
+			/* "." and "..": attributes only, never a lookup */
+			e.attr.st_ino = h->ent.ino;
+			e.attr.st_mode = (mode_t)h->ent.type << 12;
 		}
 		if (plus)
-			n = fuse_add_direntry_plus(req, p, left, name, &e, h->pos + 1);
+			n = fuse_add_direntry_plus(req, p, left, name, &e,
+						   (off_t)h->ent.off);
 		else
-			n = fuse_add_direntry(req, p, left, name, &e.attr, h->pos + 1);
+			n = fuse_add_direntry(req, p, left, name, &e.attr,
+					      (off_t)h->ent.off);
 		if (n > left) {
 			udax_iput(&c);	/* the kernel will ask again */
 			break;
@@ -786,10 +755,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		p += n;
 		left -= n;
 		h->pending = false;
-		h->pos++;
+		h->pos = (off_t)h->ent.off;
 	}
 	pthread_mutex_unlock(&h->lock);
-	(void)ino;
 	/* An error after entries were added: return those, the error comes
 	 * again at the next read. */
 	if (ret < 0 && p == buf)

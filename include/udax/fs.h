@@ -160,8 +160,18 @@ bool udax_fs_is_shutdown(struct udax_fs *fs);
 
 /* ---- files --------------------------------------------------------------- */
 
-/* @flags: O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
- * O_NOFOLLOW (a symbolic link as the last component: -ELOOP). */
+/*
+ * @flags: O_RDONLY/O_WRONLY/O_RDWR with O_CREAT, O_EXCL, O_TRUNC, O_APPEND,
+ * O_NOFOLLOW (a symbolic link as the last component: -ELOOP), O_DIRECTORY
+ * (-ENOTDIR on anything else; with O_CREAT -EINVAL), O_SYNC (an in-place
+ * write's times committed before it returns), and, accepted with no
+ * effect, O_DSYNC (every write is durable when it returns), O_DIRECT (DAX
+ * is direct; no alignment needed), O_NOATIME (reads never change atime),
+ * O_CLOEXEC, O_NONBLOCK, O_NOCTTY, O_ASYNC, the kernel's O_LARGEFILE
+ * (0100000) and __FMODE_EXEC (040).  O_PATH and O_TMPFILE: -EOPNOTSUPP
+ * (a FUSE mount never passes them: the kernel serves O_PATH itself and
+ * refuses O_TMPFILE).  Other bits: -EINVAL.
+ */
 int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
 	      struct udax_file **out);
 /*
@@ -217,6 +227,7 @@ struct udax_stat {
 	uint64_t size;
 	uint64_t blocks;		/* 4 KiB blocks allocated */
 	struct timespec atime, mtime, ctime, btime;
+	uint64_t rdev;			/* S_IFCHR, S_IFBLK: the device (makedev) */
 	/* Inode generation: changes each time the inode number is reused,
 	 * so (ino, gen) names one file for the life of the file system
 	 * (what FUSE and NFS file handles need).  Inode numbers never change
@@ -289,14 +300,29 @@ int udax_symlink_cred(struct udax_fs *fs, const char *target,
 /* The target of symbolic link @path (its last component not followed) in
  * @buf, at most @size bytes, no NUL added: returns the bytes stored.
  * -EINVAL if @path is not a symbolic link. */
+/*
+ * Make @path a special file as @cred (NULL: uid 0, gid 0; struct
+ * udax_cred's rules): @mode's type S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK
+ * (S_IFREG or 0: an empty regular file; others -EINVAL), @rdev the device
+ * of S_IFCHR / S_IFBLK (major < 4096, minor < 2^20: -EINVAL beyond; stat's
+ * rdev).  Special files are inode types only: udax_open of one is -ENXIO
+ * (the kernel serves FIFOs, sockets and devices of a FUSE mount itself).
+ */
+int udax_mknod(struct udax_fs *fs, const char *path, mode_t mode, dev_t rdev,
+	       const struct udax_cred *cred);
 ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
 		      size_t size);
 int udax_unlink(struct udax_fs *fs, const char *path);
 int udax_unlink_ex(struct udax_fs *fs, const char *path,
 		   const struct udax_break_opts *brk);
 int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath);
-#define UDAX_RENAME_NOREPLACE	(1u << 0)
-/* Atomic; replaces an existing target (a layout break of the target). */
+#define UDAX_RENAME_NOREPLACE	(1u << 0)	/* = Linux RENAME_NOREPLACE */
+#define UDAX_RENAME_EXCHANGE	(1u << 1)	/* = Linux RENAME_EXCHANGE */
+/* Atomic; replaces an existing target (a layout break of the target).
+ * NOREPLACE: -EEXIST if the target exists.  EXCHANGE: both names must
+ * exist (-ENOENT) and swap their inodes, of any types (a directory moved
+ * below itself: -EINVAL); not with NOREPLACE (-EINVAL).  Neither name's
+ * last component is followed. */
 int udax_rename(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		unsigned flags);
 int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
@@ -304,12 +330,33 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 
 struct udax_dirent {
 	uint32_t ino;
-	uint8_t type;			/* DT_REG, DT_DIR, DT_LNK */
+	uint8_t type;			/* DT_REG, DT_DIR, DT_LNK, DT_FIFO, ... */
 	char name[UDAX_NAME_MAX + 1];
+	uint64_t off;			/* cookie of the position after it */
 };
+/* Without "." and ".." (udax_opendir_ex with UDAX_OPENDIR_DOTS for them). */
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out);
-/* 1: an entry was stored, 0: end of directory, <0: error. */
+#define UDAX_OPENDIR_DOTS	(1u << 0)	/* readdir returns "." and ".." first */
+int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
+		    struct udax_dir **out);
+/*
+ * 1: an entry was stored, 0: end of directory, <0: error.  An entry present
+ * from opendir (or seekdir) to the end of the listing is returned exactly
+ * once, whatever is created or removed meanwhile; one created or removed
+ * meanwhile is returned at most once.
+ */
 int udax_readdir(struct udax_dir *d, struct udax_dirent *ent);
+/*
+ * Cookies: udax_telldir gives the position (0: the start; never 0 after an
+ * entry was returned), udax_seekdir goes back to one (any value is safe:
+ * the listing resumes at the first entry at or after it).  A cookie stays
+ * valid for the directory's life, across handles, under concurrent
+ * changes, with the guarantees of udax_readdir from there on; it is
+ * ent->off of the entry before.  For a handle with UDAX_OPENDIR_DOTS, 1
+ * and 2 are the positions after "." and "..".
+ */
+uint64_t udax_telldir(struct udax_dir *d);
+int udax_seekdir(struct udax_dir *d, uint64_t cookie);
 int udax_closedir(struct udax_dir **d);
 
 struct udax_statfs {
@@ -330,7 +377,8 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
 /*
  * A held inode: what a FUSE server or an NFS-style exporter names files
  * by, instead of paths.  Each call that returns one (udax_iget_root,
- * udax_lookup, udax_create_at, udax_mkdir_at, udax_symlink_at) holds it
+ * udax_lookup, udax_create_at, udax_mkdir_at, udax_symlink_at,
+ * udax_mknod_at) holds it
  * once more; every hold is dropped by udax_iput().  A held inode stays in
  * memory with its number and generation; one unlinked while held (an
  * orphan) keeps its blocks until its last hold and its last open file are
@@ -364,12 +412,12 @@ int udax_setattr_inode(struct udax_fs *fs, struct udax_inode *ino,
 /* udax_readlink() of a held symbolic link (-EINVAL: not one). */
 ssize_t udax_readlink_inode(struct udax_inode *ino, char *buf, size_t size);
 
-/* udax_open() and udax_opendir() of a held inode (O_CREAT: -EINVAL; a
- * symbolic link: -ELOOP). */
+/* udax_open() and udax_opendir_ex() of a held inode (O_CREAT: -EINVAL;
+ * a symbolic link: -ELOOP; a special file: -ENXIO). */
 int udax_open_inode(struct udax_fs *fs, struct udax_inode *ino, int flags,
 		    struct udax_file **out);
 int udax_opendir_inode(struct udax_fs *fs, struct udax_inode *ino,
-		       struct udax_dir **out);
+		       unsigned flags, struct udax_dir **out);
 
 /*
  * Create (or with @flags lacking O_EXCL, open an existing) regular file
@@ -388,6 +436,11 @@ int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
 		    const char *name, const char *target,
 		    const struct udax_cred *cred, struct udax_inode **out,
 		    struct udax_stat *st);
+/* udax_mknod() in @parent: a FIFO, socket, device or regular file. */
+int udax_mknod_at(struct udax_fs *fs, struct udax_inode *parent,
+		  const char *name, mode_t mode, dev_t rdev,
+		  const struct udax_cred *cred, struct udax_inode **out,
+		  struct udax_stat *st);
 int udax_unlink_at(struct udax_fs *fs, struct udax_inode *parent,
 		   const char *name);
 int udax_rmdir_at(struct udax_fs *fs, struct udax_inode *parent,

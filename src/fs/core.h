@@ -79,7 +79,7 @@ struct fs_dinode {			/* 256 bytes; all zero when free */
 	uint32_t ext_blocks;		/* leaves in the extent list (0: inline) */
 	uint64_t ext_next;		/* first leaf, 0: none */
 	uint32_t parent;		/* directories: inode of ".." */
-	uint32_t reserved0;
+	uint32_t rdev;			/* S_IFCHR, S_IFBLK: Linux new_encode_dev; else 0 */
 	uint64_t reserved1;
 	struct fs_dext ext[FS_INLINE_EXT];	/* nr_extents <= 9: all of them */
 	uint8_t reserved2[12];
@@ -126,14 +126,37 @@ static inline uint8_t fs_mode_dtype(uint32_t mode)
 {
 	return (uint8_t)((mode & 0170000) >> 12);	/* DT_x == S_IFx >> 12 */
 }
-/* An inode type udax stores: regular, directory, symlink. */
+/* An inode type udax stores: regular, directory, symlink, special. */
 static inline bool fs_mode_type_valid(uint32_t mode)
 {
 	switch (mode & 0170000) {
 	case 0100000: case 0040000: case 0120000:	/* REG DIR LNK */
+	case 0010000: case 0140000:			/* FIFO SOCK */
+	case 0020000: case 0060000:			/* CHR BLK */
 		return true;
 	}
 	return false;
+}
+/* Device numbers on media: Linux's new_encode_dev (12-bit major, 20-bit
+ * minor in 32 bits). */
+static inline uint32_t fs_rdev_encode(uint32_t major, uint32_t minor)
+{
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+static inline uint64_t fs_rdev_decode(uint32_t r)
+{
+	uint64_t major = (r & 0xfff00) >> 8, minor = (r & 0xff) | ((r >> 12) & 0xfff00);
+
+	/* glibc's makedev() encoding of dev_t */
+	return ((major & 0xfffff000ull) << 32) | ((major & 0xfffull) << 8) |
+	       ((minor & 0xffffff00ull) << 12) | (minor & 0xffull);
+}
+/* A FIFO, socket or device: no data, no extents. */
+static inline bool fs_mode_special(uint32_t mode)
+{
+	uint32_t t = mode & 0170000;
+
+	return t == 0010000 || t == 0140000 || t == 0020000 || t == 0060000;
 }
 
 struct fs_djhdr {			/* 64 bytes at journal block 0 */
@@ -439,7 +462,7 @@ int fs_kept_unwritten(struct fs_kept *k, uint64_t lb, uint64_t nb);
  * deferred free; otherwise the copies go back to the allocator. */
 void fs_kept_finish(struct fs_kept *k, struct fs_break *br, bool committed);
 
-/* dir.c: directory block validators (private copies).  Header: 0 or
+/* dirblk.c: directory block validators (private copies).  Header: 0 or
  * -EUCLEAN.  Record at @off: 0 fine, -EUCLEAN when it does not tile the
  * block (the rest cannot be read), 1 when the record is bad but tiles. */
 uint32_t fs_dirblk_crc(uint32_t ino, const void *b);
@@ -447,10 +470,16 @@ int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why);
 int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
 		    const char **why);
 
-/* dir.c: the media address of block @k of directory @dir (NULL if not
+/* dirblk.c: the media address of block @k of directory @dir (NULL if not
  * mapped), and the same after validating the block (0 or -EUCLEAN). */
 const uint8_t *fs_dir_block_addr(struct fs_inode *dir, uint64_t k);
 int fs_dir_block_check(struct fs_inode *dir, uint64_t k, const uint8_t **out);
+
+/* A name "." or "..". */
+static inline bool fs_name_is_dot(const char *s, size_t n)
+{
+	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
+}
 
 /* dindex.c: a directory's in-memory index (name hash -> record, blocks by
  * room), built at first use by validating every block; ns_lock held. */
@@ -511,6 +540,9 @@ int fs_at_mkdir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 int fs_at_symlink(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 		  size_t len, const char *target, const struct udax_cred *cred,
 		  struct fs_inode **out);
+int fs_at_mknod(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		size_t len, mode_t mode, dev_t rdev, const struct udax_cred *cred,
+		struct fs_inode **out);
 /* *@victim (NULL or a reference) is put after ns_lock is dropped: its
  * last put frees an orphan. */
 int fs_at_remove(struct udax_fs *fs, struct fs_inode *dir, const char *name,
@@ -526,8 +558,9 @@ int fs_at_rename(struct udax_fs *fs, struct fs_inode *odir, const char *oname,
 /* udax_setattr of a referenced inode (ns_lock not held). */
 int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
 		     const struct udax_setattr *sa);
-/* A directory stream of @i, which takes over the caller's reference. */
-int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i,
+/* A directory stream of @i (UDAX_OPENDIR_* @flags), which takes over the
+ * caller's reference. */
+int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i, unsigned flags,
 		     struct udax_dir **out);
 /* file.c: udax_open() around the namespace half.  The flags (and for
  * writing, a writable file system); then the handle @f of the found or

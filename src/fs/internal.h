@@ -59,6 +59,7 @@ struct fs_inode {
 					 * (dindex.c; ns_lock) */
 	uint32_t mode, uid, gid, nlink;	/* nlink/mode: also ns_lock */
 	uint32_t iflags, gen, parent;	/* parent: directories (ns_lock) */
+	uint32_t rdev;			/* devices: the on-media encoding */
 	uint64_t size;
 	int64_t atime, mtime, ctime, btime;	/* ns since the epoch */
 	bool times_dirty;		/* in-place write changed mtime */

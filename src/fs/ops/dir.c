@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <udax/crc32c.h>
 
 #include "common/crc32c_shift.h"
@@ -170,15 +171,6 @@ static void dop_end(struct dop *d, bool committed)
 	fs_txn_free(&d->t);
 }
 
-static bool is_dot(const char *s, size_t n)
-{
-	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
-}
-
-uint32_t fs_dirblk_crc(uint32_t ino, const void *b)
-{
-	return udax_crc32c(ino, (const char *)b + 8, FS_BS - 8);
-}
 #define dblk_crc fs_dirblk_crc
 
 /*
@@ -206,72 +198,6 @@ static uint32_t dblk_crc_update(uint32_t crc, const uint8_t *old,
 	return crc ^ crc32c_shift_zeros(r, FS_BS - hi);
 }
 
-int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why)
-{
-	const struct fs_ddirhdr *h = (const void *)b;
-
-	if (h->magic != FS_DIR_MAGIC)
-		*why = "bad magic";
-	else if (h->crc != dblk_crc(dino, b))
-		*why = "checksum mismatch";
-	else if (h->ino != dino)
-		*why = "wrong owner";
-	else if (h->reserved)
-		*why = "reserved field not zero";
-	else
-		return 0;
-	return -EUCLEAN;
-}
-
-int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
-		    const char **why)
-{
-	const struct fs_ddirent *e = (const void *)(b + off);
-
-	if (off + 8 > FS_BS || e->rec_len < 8 || e->rec_len % 4 ||
-	    e->rec_len > FS_BS - off)
-		return *why = "bad record length", -EUCLEAN;
-	if (8u + e->name_len > e->rec_len)
-		return *why = "name longer than its record", -EUCLEAN;
-	if (!e->ino)
-		return 0;
-	if (e->ino >= nr_inodes)
-		*why = "inode number out of range";
-	else if (!e->name_len)
-		*why = "empty name";
-	else if (!fs_mode_type_valid((uint32_t)e->type << 12))
-		*why = "bad type";
-	else if (memchr(e->name, '/', e->name_len) ||
-		 memchr(e->name, 0, e->name_len))
-		*why = "'/' or NUL in the name";
-	else if (is_dot(e->name, e->name_len))
-		*why = "name \".\" or \"..\"";
-	else
-		return 0;
-	return 1;
-}
-
-/* Validate a directory block of directory @dino (media read under ns_lock,
- * which every writer of directory blocks holds, or a private copy). */
-static int dblk_check(uint32_t dino, uint64_t pblk, const uint8_t *b,
-		      uint32_t nr_inodes)
-{
-	uint32_t off = sizeof(struct fs_ddirhdr);
-	const char *why;
-
-	if (fs_dirblk_hdr_check(b, dino, &why))
-		goto bad;
-	while (off < FS_BS) {
-		if (fs_dirent_check(b, off, nr_inodes, &why))
-			goto bad;
-		off += ((const struct fs_ddirent *)(b + off))->rec_len;
-	}
-	return 0;
-bad:
-	return fs_error(-EUCLEAN, "directory %u: block %llu corrupt: %s", dino,
-			(unsigned long long)pblk, why);
-}
-
 static int dir_pblk(struct dop *d, struct fs_inode *dir, uint64_t k,
 		    uint64_t *pblk)
 {
@@ -293,27 +219,6 @@ static int dir_pblk(struct dop *d, struct fs_inode *dir, uint64_t k,
 				dir->ino, (unsigned long long)k);
 	*pblk = e->pblk + (k - e->lblk);
 	return 0;
-}
-
-const uint8_t *fs_dir_block_addr(struct fs_inode *dir, uint64_t k)
-{
-	struct fs_xpos xp;
-	const struct fs_extent *e = fs_xmap_seek(dir, k, &xp);
-
-	if (!e || e->lblk > k || (e->flags & FS_EXT_UNWRITTEN))
-		return NULL;
-	return fs_block_addr(dir->fs, e->pblk + (k - e->lblk));
-}
-
-int fs_dir_block_check(struct fs_inode *dir, uint64_t k, const uint8_t **out)
-{
-	uint64_t pblk = 0;
-	int ret = dir_pblk(NULL, dir, k, &pblk);
-
-	if (ret)
-		return ret;
-	*out = fs_block_addr(dir->fs, pblk);
-	return dblk_check(dir->ino, pblk, *out, C(dir->fs)->sb.nr_inodes);
 }
 
 /* Block @k of @dir for reading: the dirty copy if @d has one, else the
@@ -767,7 +672,7 @@ static int walk_parent_at(struct udax_fs *fs, struct fs_inode *cur,
 			nd->name = s;
 			nd->len = n;
 			nd->slash = p[-1] == '/';
-			nd->dot = is_dot(s, n);
+			nd->dot = fs_name_is_dot(s, n);
 			break;
 		}
 		ret = lookup(fs, cur, s, n, &next);
@@ -898,7 +803,7 @@ static void nd_at(struct nd *nd, struct fs_inode *dir, const char *name,
 	nd->name = name;
 	nd->len = len;
 	nd->slash = nd->root = false;
-	nd->dot = is_dot(name, len);
+	nd->dot = fs_name_is_dot(name, len);
 	nd->links = 0;
 }
 
@@ -928,6 +833,7 @@ struct mk {
 	const struct udax_cred *cred;	/* NULL: uid 0, gid 0 */
 	const char *target;		/* S_IFLNK */
 	size_t tlen;
+	uint32_t rdev;			/* S_IFCHR, S_IFBLK: encoded */
 };
 
 /*
@@ -1031,6 +937,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	pthread_mutex_unlock(&C(fs)->alloc_lock);
 	i->uid = uid;
 	i->gid = gid;
+	i->rdev = mk->rdev;
 	i->nlink = S_ISDIR(mode) ? 2 : 1;
 	i->parent = S_ISDIR(mode) ? dir->ino : 0;
 	dop_init(&d, fs, NULL);
@@ -1269,6 +1176,88 @@ int fs_at_symlink(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 	return ret;
 }
 
+/* mknod(2)'s @mode and @rdev as a create's: -EINVAL for what it cannot
+ * make. */
+static int mk_node(mode_t mode, dev_t rdev, const struct udax_cred *cred,
+		   struct mk *mk)
+{
+	*mk = (struct mk){ .mode = mode & (S_IFMT | 07777), .cred = cred };
+	if (!(mode & S_IFMT))
+		mk->mode |= S_IFREG;	/* mknod(2): 0 is a regular file */
+	if (S_ISDIR(mk->mode) || S_ISLNK(mk->mode) || !fs_mode_type_valid(mk->mode))
+		return fs_error(-EINVAL, "mknod: not a file, FIFO, socket or device");
+	if (S_ISCHR(mk->mode) || S_ISBLK(mk->mode)) {
+		if (major(rdev) > 0xfff || minor(rdev) > 0xfffff)
+			return fs_error(-EINVAL, "mknod: device number beyond 12:20 bits");
+		mk->rdev = fs_rdev_encode(major(rdev), minor(rdev));
+	}
+	return 0;
+}
+
+static int nd_mknod(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
+		    struct fs_inode **out)
+{
+	struct fs_inode *i = NULL;
+	int ret = nd_last(fs, nd, &i, false);
+
+	if (!ret) {
+		fs_iput(i);
+		return fs_error(-EEXIST, "file exists");
+	}
+	if (ret == -ENOENT && nd->slash)
+		return fs_error(-ENOENT, "mknod: trailing slash");
+	if (ret == -ENOTDIR && nd->slash)
+		return fs_error(-EEXIST, "file exists");
+	if (ret != -ENOENT)
+		return ret;
+	return create(fs, nd, mk, out);
+}
+
+int udax_mknod(struct udax_fs *fs, const char *path, mode_t mode, dev_t rdev,
+	       const struct udax_cred *cred)
+{
+	struct fs_inode *i = NULL;
+	struct nd nd;
+	struct mk mk;
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "mknod");
+	ret = mk_node(mode, rdev, cred, &mk);
+	if (!ret)
+		ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (!ret) {
+		ret = nd_mknod(fs, &nd, &mk, &i);
+		if (!ret)
+			fs_iput(i);
+		fs_iput(nd.dir);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int fs_at_mknod(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		size_t len, mode_t mode, dev_t rdev, const struct udax_cred *cred,
+		struct fs_inode **out)
+{
+	struct nd nd;
+	struct mk mk;
+	int ret = mk_node(mode, rdev, cred, &mk);
+
+	if (ret)
+		return ret;
+	nd_at(&nd, dir, name, len);
+	ret = nd_mknod(fs, &nd, &mk, out);
+	fs_iput(nd.dir);
+	return ret;
+}
+
 ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
 		      size_t size)
 {
@@ -1478,6 +1467,85 @@ int fs_at_link(struct udax_fs *fs, struct fs_inode *i, struct fs_inode *dir,
 	return ret;
 }
 
+/* 0 if directory @dir is not @top nor below it: -EINVAL if it is (a
+ * move of @top into @dir would make a loop). */
+static int not_below(struct udax_fs *fs, struct fs_inode *dir,
+		     struct fs_inode *top)
+{
+	uint32_t p = dir->ino;
+	int ret;
+
+	for (unsigned depth = 0; ; depth++) {
+		struct fs_inode *pi;
+
+		if (p == top->ino)
+			return fs_error(-EINVAL, "cannot move a directory into itself");
+		if (p == UDAX_ROOT_INO)
+			return 0;
+		if (depth > C(fs)->sb.nr_inodes)
+			return fs_error(-EUCLEAN, "directory parent loop");
+		ret = fs_iget(fs, p, &pi);
+		if (ret)
+			return ret;
+		p = pi->parent;
+		fs_iput(pi);
+	}
+}
+
+/*
+ * RENAME_EXCHANGE: entry @ls of @od (naming @src) and @lt of @nd (naming
+ * @tgt) swap inodes in one transaction; directories change parents (and
+ * the parents' link counts follow) when they move.
+ */
+static int rename_exchange(struct udax_fs *fs, struct fs_inode *od,
+			   struct fs_inode *nd, const struct dloc *ls,
+			   const struct dloc *lt, struct fs_inode *src,
+			   struct fs_inode *tgt, const struct udax_break_opts *brk)
+{
+	bool sdir = S_ISDIR(src->mode), tdir = S_ISDIR(tgt->mode);
+	struct dop d;
+	int ret = 0;
+
+	if (od != nd) {
+		if (sdir)
+			ret = not_below(fs, nd, src);
+		if (!ret && tdir)
+			ret = not_below(fs, od, tgt);
+		if (ret)
+			return ret;
+		if ((sdir && !tdir && nd->nlink >= UINT32_MAX - 1) ||
+		    (tdir && !sdir && od->nlink >= UINT32_MAX - 1))
+			return fs_error(-EMLINK, "too many links");
+	}
+	dop_init(&d, fs, brk);
+	dop_touch(&d, od);
+	dop_touch(&d, nd);
+	dop_touch(&d, src);
+	dop_touch(&d, tgt);
+	ret = dir_set(&d, od, ls, tgt->ino, dtype(tgt->mode));
+	if (!ret)
+		ret = dir_set(&d, nd, lt, src->ino, dtype(src->mode));
+	if (ret) {
+		dop_end(&d, false);
+		return ret;
+	}
+	if (od != nd) {
+		if (sdir) {
+			src->parent = nd->ino;
+			od->nlink--;
+			nd->nlink++;
+		}
+		if (tdir) {
+			tgt->parent = od->ino;
+			nd->nlink--;
+			od->nlink++;
+		}
+	}
+	src->ctime = tgt->ctime = d.now;
+	od->mtime = od->ctime = nd->mtime = nd->ctime = d.now;
+	return dop_commit(&d);
+}
+
 /* Rename @o to @n; *@psrc and *@ptgt (NULL or references) are put by
  * the caller after ns_lock. */
 static int nd_rename(struct udax_fs *fs, struct nd *o, struct nd *n,
@@ -1510,7 +1578,7 @@ static int nd_rename(struct udax_fs *fs, struct nd *o, struct nd *n,
 	if (ret)
 		goto out;
 	sdir = S_ISDIR(src->mode);
-	if ((o->slash || n->slash) && !sdir) {
+	if ((o->slash || (n->slash && !(flags & UDAX_RENAME_EXCHANGE))) && !sdir) {
 		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
 		goto out;
 	}
@@ -1519,7 +1587,21 @@ static int nd_rename(struct udax_fs *fs, struct nd *o, struct nd *n,
 		ret = have;
 		goto out;
 	}
-	if (have) {
+	if (!have && (flags & UDAX_RENAME_EXCHANGE)) {
+		ret = fs_error(-ENOENT, "rename: nothing to exchange with");
+		goto out;
+	}
+	if (have && (flags & UDAX_RENAME_EXCHANGE)) {
+		if (lt.ino == src->ino) {
+			ret = 0;	/* a file with itself: nothing */
+			goto out;
+		}
+		ret = fs_iget(fs, lt.ino, &tgt);
+		if (!ret && n->slash && !S_ISDIR(tgt->mode))
+			ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
+		if (ret)
+			goto out;
+	} else if (have) {
 		if (flags & UDAX_RENAME_NOREPLACE) {
 			ret = fs_error(-EEXIST, "target exists");
 			goto out;
@@ -1548,29 +1630,15 @@ static int nd_rename(struct udax_fs *fs, struct nd *o, struct nd *n,
 			}
 		}
 	}
+	if (flags & UDAX_RENAME_EXCHANGE) {
+		ret = rename_exchange(fs, od, ndir, &ls, &lt, src, tgt, brk);
+		goto out;
+	}
 	if (sdir && od != ndir) {
 		/* Loop check: the new parent must not be src or below it. */
-		uint32_t p = ndir->ino;
-
-		for (unsigned depth = 0; ; depth++) {
-			struct fs_inode *pi;
-
-			if (p == src->ino) {
-				ret = fs_error(-EINVAL, "cannot move a directory into itself");
-				goto out;
-			}
-			if (p == UDAX_ROOT_INO)
-				break;
-			if (depth > C(fs)->sb.nr_inodes) {
-				ret = fs_error(-EUCLEAN, "directory parent loop");
-				goto out;
-			}
-			ret = fs_iget(fs, p, &pi);
-			if (ret)
-				goto out;
-			p = pi->parent;
-			fs_iput(pi);
-		}
+		ret = not_below(fs, ndir, src);
+		if (ret)
+			goto out;
 		if (!tgt && ndir->nlink >= UINT32_MAX - 1) {
 			ret = fs_error(-EMLINK, "too many links");
 			goto out;
@@ -1628,8 +1696,10 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "rename");
-	if (flags & ~UDAX_RENAME_NOREPLACE)
+	if (flags & ~(UDAX_RENAME_NOREPLACE | UDAX_RENAME_EXCHANGE))
 		return fs_error(-EINVAL, "rename: unknown flags");
+	if ((flags & UDAX_RENAME_NOREPLACE) && (flags & UDAX_RENAME_EXCHANGE))
+		return fs_error(-EINVAL, "rename: NOREPLACE with EXCHANGE");
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
@@ -1919,9 +1989,17 @@ struct udax_dir {
 	struct fs_inode *ino;
 	uint64_t k;
 	uint32_t off;
+	unsigned flags;			/* UDAX_OPENDIR_* */
+	unsigned dots;			/* "." and ".." returned so far */
 };
 
 int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
+{
+	return udax_opendir_ex(fs, path, 0, out);
+}
+
+int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
+		    struct udax_dir **out)
 {
 	struct fs_inode *i = NULL;
 	int ret;
@@ -1935,13 +2013,13 @@ int udax_opendir(struct udax_fs *fs, const char *path, struct udax_dir **out)
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
-	ret = fs_opendir_inode(fs, i, out);
+	ret = fs_opendir_inode(fs, i, flags, out);
 	if (ret)
 		fs_iput(i);
 	return ret;
 }
 
-int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i,
+int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i, unsigned flags,
 		     struct udax_dir **out)
 {
 	struct udax_dir *d;
@@ -1954,7 +2032,49 @@ int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i,
 	d->fs = fs;
 	d->ino = i;
 	d->off = sizeof(struct fs_ddirhdr);
+	d->flags = flags;
 	*out = d;
+	return 0;
+}
+
+/*
+ * Cookies (udax_telldir): 0 is the start; with UDAX_OPENDIR_DOTS 1 is
+ * after "." and 2 after ".."; an entry's position is block * 4096 + the
+ * offset of its record (>= 16), so the cookie after it is the offset of
+ * the next record.  Records never move (see udax_readdir), so a cookie
+ * stays valid however the directory changes.
+ */
+static uint64_t dir_tell(const struct udax_dir *d)
+{
+	if ((d->flags & UDAX_OPENDIR_DOTS) && d->dots < 2 && !d->k &&
+	    d->off == sizeof(struct fs_ddirhdr))
+		return d->dots;
+	if (!d->k && d->off == sizeof(struct fs_ddirhdr))
+		return (d->flags & UDAX_OPENDIR_DOTS) ? 2 : 0;
+	/* A block's start is its first record: one cookie for both. */
+	return d->k * FS_BS + (d->off == sizeof(struct fs_ddirhdr) ? 0 : d->off);
+}
+
+uint64_t udax_telldir(struct udax_dir *d)
+{
+	if (!d || fork_inherited(d->fs->fork_gen))
+		return 0;
+	return dir_tell(d);
+}
+
+int udax_seekdir(struct udax_dir *d, uint64_t cookie)
+{
+	if (!d)
+		return fs_error(-EINVAL, "seekdir: no directory");
+	if (fork_inherited(d->fs->fork_gen))
+		return fs_err_inherited(d->fs, "seekdir");
+	if (cookie / FS_BS >= FS_MAX_LBLK)
+		return fs_error(-EINVAL, "seekdir: cookie out of range");
+	d->dots = (d->flags & UDAX_OPENDIR_DOTS) ? (cookie < 2 ? (unsigned)cookie : 2) : 2;
+	d->k = cookie / FS_BS;
+	d->off = (uint32_t)(cookie % FS_BS);
+	if (d->off < sizeof(struct fs_ddirhdr))
+		d->off = sizeof(struct fs_ddirhdr);
 	return 0;
 }
 
@@ -1975,7 +2095,20 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 		return fs_error(-EINVAL, "readdir: bad argument");
 	if (fork_inherited(d->fs->fork_gen))
 		return fs_err_inherited(d->fs, "readdir");
+	if (!(d->flags & UDAX_OPENDIR_DOTS))
+		d->dots = 2;
 	pthread_mutex_lock(&C(d->fs)->ns_lock);
+	if (d->dots < 2) {
+		/* "." is the directory, ".." its parent field (the root's
+		 * own number for the root). */
+		ent->ino = d->dots ? d->ino->parent : d->ino->ino;
+		ent->type = DT_DIR;
+		memcpy(ent->name, "..", d->dots + 1);
+		ent->name[d->dots + 1] = 0;
+		ent->off = ++d->dots;
+		pthread_mutex_unlock(&C(d->fs)->ns_lock);
+		return 1;
+	}
 	if (d->ino->nlink)
 		ret = fs_dix_get(d->fs, d->ino, &x);	/* blocks validated */
 	while (!ret && d->ino->nlink && d->k < d->ino->size / FS_BS) {
@@ -1993,6 +2126,7 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 				memcpy(ent->name, e->name, e->name_len);
 				ent->name[e->name_len] = 0;
 				d->off = off + e->rec_len;
+				ent->off = dir_tell(d);
 				ret = 1;
 				break;
 			}

@@ -578,6 +578,7 @@ static void record_fill(struct fs_dinode *di, struct fs_txn *t,
 	di->ctime = ino->ctime;
 	di->btime = ino->btime;
 	di->parent = ino->parent;
+	di->rdev = ino->rdev;
 	di->nr_extents = (uint32_t)nr;
 	if (S_ISLNK(ino->mode) && ino->size <= FS_SYMLINK_INLINE && ino->symlink) {
 		/* An inline target (core.h): in the extent area, no map. */

@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/fsck.h"
+#include "fs/fsck/fsck.h"
 
 static int commit_one(struct fk *k, uint64_t off, const void *src, size_t len)
 {

@@ -64,7 +64,12 @@ int fs_dinode_check(const struct fs_dinode *di, uint32_t nr_inodes,
 		*why = "bad mode type";
 	else if (di->mode & ~(S_IFMT | 07777))
 		*why = "bad mode bits";
-	else if (di->flags || di->reserved0 || di->reserved1 ||
+	else if (di->rdev && !S_ISCHR(di->mode) && !S_ISBLK(di->mode))
+		*why = "device number on an inode that is no device";
+	else if (fs_mode_special(di->mode) &&
+		 (di->size || di->nr_extents || di->ext_blocks || di->ext_next))
+		*why = "special file with data";
+	else if (di->flags || di->reserved1 ||
 		 !zero_bytes(di->reserved2, sizeof(di->reserved2)))
 		*why = "reserved field not zero";
 	else if (di->size > FS_MAX_SIZE)
@@ -147,6 +152,7 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 	ino->iflags = di->flags;
 	ino->gen = di->generation;
 	ino->parent = di->parent;
+	ino->rdev = di->rdev;
 	ino->size = di->size;
 	ino->atime = di->atime;
 	ino->mtime = di->mtime;
@@ -215,6 +221,7 @@ void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st)
 	st->uid = ino->uid;
 	st->gid = ino->gid;
 	st->size = ino->size;
+	st->rdev = fs_rdev_decode(ino->rdev);
 	st->blocks = fs_inode_blocks(ino);
 	st->atime = ts_of(ino->atime);
 	st->mtime = ts_of(ino->mtime);

@@ -210,7 +210,7 @@ int udax_open_inode(struct udax_fs *fs, struct udax_inode *ino, int flags,
 }
 
 int udax_opendir_inode(struct udax_fs *fs, struct udax_inode *ino,
-		       struct udax_dir **out)
+		       unsigned flags, struct udax_dir **out)
 {
 	int ret;
 
@@ -220,8 +220,10 @@ int udax_opendir_inode(struct udax_fs *fs, struct udax_inode *ino,
 	ret = hcheck(fs, ino, "opendir", false);
 	if (ret)
 		return ret;
+	if (flags & ~UDAX_OPENDIR_DOTS)
+		return fs_error(-EINVAL, "opendir: unknown flags 0x%x", flags);
 	fs_inode_hold(I(ino));
-	ret = fs_opendir_inode(fs, I(ino), out);
+	ret = fs_opendir_inode(fs, I(ino), flags, out);
 	if (ret)
 		fs_iput(I(ino));
 	return ret;
@@ -340,6 +342,35 @@ int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
 	return 0;
 }
 
+int udax_mknod_at(struct udax_fs *fs, struct udax_inode *parent,
+		  const char *name, mode_t mode, dev_t rdev,
+		  const struct udax_cred *cred, struct udax_inode **out,
+		  struct udax_stat *st)
+{
+	struct fs_inode *i = NULL;
+	size_t len;
+	int ret;
+
+	if (out)
+		*out = NULL;
+	ret = hcheck(fs, parent, "mknod", true);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = name_check(I(parent), name, &len);
+	if (!ret)
+		ret = fs_at_mknod(fs, I(parent), name, len, mode, rdev, cred, &i);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	if (ret)
+		return ret;
+	fill(i, st);
+	if (out)
+		*out = U(i);
+	else
+		fs_iput(i);
+	return 0;
+}
+
 static int remove_at(struct udax_fs *fs, struct udax_inode *parent,
 		     const char *name, bool isdir)
 {
@@ -384,8 +415,10 @@ int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
 		ret = hcheck(fs, newparent, "rename", true);
 	if (ret)
 		return ret;
-	if (flags & ~UDAX_RENAME_NOREPLACE)
+	if (flags & ~(UDAX_RENAME_NOREPLACE | UDAX_RENAME_EXCHANGE))
 		return fs_error(-EINVAL, "rename: unknown flags");
+	if ((flags & UDAX_RENAME_NOREPLACE) && (flags & UDAX_RENAME_EXCHANGE))
+		return fs_error(-EINVAL, "rename: NOREPLACE with EXCHANGE");
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = name_check(I(oldparent), oldname, &olen);
 	if (!ret)

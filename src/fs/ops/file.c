@@ -33,14 +33,35 @@
 static int truncate_locked(struct udax_file *f, uint64_t size,
 			   const struct udax_break_opts *brk);
 
+/*
+ * Every flag Linux passes to open: the access mode, O_CREAT, O_EXCL,
+ * O_TRUNC, O_APPEND, O_NOFOLLOW and O_DIRECTORY act; O_SYNC and O_DSYNC
+ * make each write durable before it returns; O_DIRECT (DAX is direct),
+ * O_NOATIME (reads never change atime), O_CLOEXEC, O_NONBLOCK, O_NOCTTY,
+ * O_ASYNC, O_LARGEFILE (the kernel's 0100000) and __FMODE_EXEC (040, in
+ * FUSE's open flags) are accepted and change nothing.  O_PATH and
+ * O_TMPFILE are -EOPNOTSUPP.  Anything else is -EINVAL.
+ */
+#define OPEN_LARGEFILE	0100000
+#define OPEN_FMODE_EXEC	040
+#define OPEN_FLAGS	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |	\
+			 O_NOFOLLOW | O_DIRECTORY | O_SYNC | O_DSYNC |		\
+			 O_DIRECT | O_NOATIME | O_CLOEXEC | O_NONBLOCK |	\
+			 O_NOCTTY | O_ASYNC | OPEN_LARGEFILE |			\
+			 OPEN_FMODE_EXEC | O_PATH | O_TMPFILE)
+
 int fs_open_check(struct udax_fs *fs, int flags)
 {
 	int acc = flags & O_ACCMODE;
 
-	if (acc == O_ACCMODE ||
-	    (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND |
-		       O_NOFOLLOW)))
+	if (acc == O_ACCMODE || (flags & ~OPEN_FLAGS))
 		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
+	if ((flags & O_TMPFILE) == O_TMPFILE)
+		return fs_error(-EOPNOTSUPP, "open: O_TMPFILE is not supported");
+	if (flags & O_PATH)
+		return fs_error(-EOPNOTSUPP, "open: O_PATH is not supported");
+	if ((flags & O_DIRECTORY) && (flags & O_CREAT))
+		return fs_error(-EINVAL, "open: O_CREAT with O_DIRECTORY");
 	if ((flags & O_TRUNC) && acc == O_RDONLY)
 		return fs_error(-EINVAL, "open: O_TRUNC needs write access");
 	return acc != O_RDONLY ? fs_check_rw(fs) : 0;
@@ -53,6 +74,10 @@ int fs_open_finish(struct udax_fs *fs, struct fs_inode *i, int flags,
 
 	if (S_ISDIR(i->mode) && (flags & O_ACCMODE) != O_RDONLY)
 		return fs_error(-EISDIR, "open: is a directory");
+	if (fs_mode_special(i->mode))
+		return fs_error(-ENXIO, "open: a FIFO, socket or device has no data here");
+	if ((flags & O_DIRECTORY) && !S_ISDIR(i->mode))
+		return fs_error(-ENOTDIR, "open: O_DIRECTORY on a non-directory");
 	f->fs = fs;
 	f->inode = i;
 	f->flags = flags;
@@ -563,6 +588,21 @@ fail:
 	return ret;
 }
 
+/*
+ * O_DSYNC asks nothing more: every write is durable when it returns (its
+ * data drained, its metadata committed).  O_SYNC adds the lazily kept
+ * mtime and ctime of an in-place write: committed before return.
+ */
+static ssize_t write_sync(struct udax_file *f, ssize_t ret)
+{
+	int err;
+
+	if (ret < 0 || (f->flags & O_SYNC) != O_SYNC)
+		return ret;
+	err = udax_fsync(f);
+	return err ? err : ret;
+}
+
 ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t n, uint64_t off)
 {
 	ssize_t ret = check_write(f);
@@ -577,7 +617,7 @@ ssize_t udax_pwrite(struct udax_file *f, const void *buf, size_t n, uint64_t off
 		off = f->inode->size;
 	ret = write_locked(f, buf, n, off);
 	pthread_rwlock_unlock(&f->inode->lock);
-	return ret;
+	return write_sync(f, ret);
 }
 
 ssize_t udax_append(struct udax_file *f, const void *buf, size_t n,
@@ -596,7 +636,7 @@ ssize_t udax_append(struct udax_file *f, const void *buf, size_t n,
 	pthread_rwlock_unlock(&f->inode->lock);
 	if (ret >= 0 && where)
 		*where = off;
-	return ret;
+	return write_sync(f, ret);
 }
 
 int udax_fdatasync(struct udax_file *f)

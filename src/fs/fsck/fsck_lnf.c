@@ -40,7 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fs/fsck.h"
+#include "fs/fsck/fsck.h"
 
 #define LNF_NAME	"lost+found"
 /* Room asked of a record for every entry made here: "#4294967295" (11

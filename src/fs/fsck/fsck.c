@@ -31,7 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fs/fsck.h"
+#include "fs/fsck/fsck.h"
 
 void fk_problem(struct fk *k, enum udax_fsck_area area, uint64_t block,
 		uint32_t offset, uint32_t ino, enum fk_fix fix, uint64_t a,

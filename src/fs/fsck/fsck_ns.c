@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <udax/crc32c.h>
 
-#include "fs/fsck.h"
+#include "fs/fsck/fsck.h"
 
 struct edge {
 	uint32_t dir, child;
