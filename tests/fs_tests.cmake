@@ -1,6 +1,8 @@
 # File system tests (included by tests/CMakeLists.txt).
 udax_test(fs_mount)
 udax_test(fs_namespace)
+udax_test(fs_handle)
+udax_test(fs_handle_mt LABELS concurrency)
 udax_test(fs_data)
 udax_test(fs_crash TIMEOUT 900)
 udax_test(fs_corrupt)

@@ -155,5 +155,6 @@ int cmd_truncate(int argc, char **argv);
 int cmd_df(int argc, char **argv);
 int cmd_dmatest(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
 
 #endif

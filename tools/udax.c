@@ -22,6 +22,7 @@ static const struct {
 	{ "info", cmd_info, "describe a device, its partitions and file systems" },
 	{ "df", cmd_df, "space and inodes of each file system" },
 	{ "fsck", cmd_fsck, "check (with -p or -y, repair) file systems, as e2fsck" },
+	{ "mount", cmd_mount, "serve a file system to every process (FUSE)" },
 	{ "ls", cmd_ls, "list a directory" },
 	{ "stat", cmd_stat, "show a file's inode: type, size, blocks, mode, times" },
 	{ "put", cmd_put, "copy a host file in" },

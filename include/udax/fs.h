@@ -251,6 +251,11 @@ struct udax_stat {
 	uint64_t blocks;		/* 4 KiB blocks allocated */
 	struct timespec atime, mtime, ctime, btime;
 	uint64_t rdev;			/* S_IFCHR, S_IFBLK: the device (makedev) */
+	/* Inode generation: changes each time the inode number is reused,
+	 * so (ino, gen) names one file for the life of the file system
+	 * (what FUSE and NFS file handles need).  Inode numbers never change
+	 * while a file exists. */
+	uint32_t gen;
 };
 /* Paths: a symbolic link met on the way is followed (at most 40 per call:
  * -ELOOP); the last component too, except where a call says not
@@ -440,6 +445,88 @@ struct udax_statfs {
 };
 #define UDAX_STATFS_SHUTDOWN	0x1	/* shut down after a persistence error */
 int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
+
+/* ---- inode handles ---------------------------------------------------------- */
+
+/*
+ * A held inode: what a FUSE server or an NFS-style exporter names files
+ * by, instead of paths.  Each call that returns one (udax_iget_root,
+ * udax_lookup, udax_create_at, udax_mkdir_at, udax_symlink_at,
+ * udax_mknod_at) holds it
+ * once more; every hold is dropped by udax_iput().  A held inode stays in
+ * memory with its number and generation; one unlinked while held (an
+ * orphan) keeps its blocks until its last hold and its last open file are
+ * gone.  Unmount refuses (-EBUSY) while any inode is held.
+ *
+ * Names given with a parent inode are one component: no '/' (-EINVAL),
+ * not empty (-ENOENT), at most UDAX_NAME_MAX bytes (-ENAMETOOLONG); "."
+ * and ".." are looked up as in a path, and the calls that create or
+ * remove refuse them as the path calls do.  No call walks a path or
+ * follows a symbolic link.  A parent directory removed while held:
+ * -ENOENT.  New inodes are owned as struct udax_cred says (NULL: uid 0,
+ * gid 0).  udax checks no permission: the caller does (the kernel, for a
+ * FUSE mount with default_permissions).
+ */
+struct udax_inode;
+
+int udax_iget_root(struct udax_fs *fs, struct udax_inode **out);
+/* Look @name up in directory @parent: a new hold of the child in *@out,
+ * and its attributes in *@st (may be NULL).  -ENOENT, -ENOTDIR. */
+int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
+		struct udax_inode **out, struct udax_stat *st);
+/* Drop one hold (the kernel's forget); *@ino becomes NULL.  The last hold
+ * of an unlinked inode with no open file frees it: an error doing so is
+ * returned, and the orphan is reclaimed at the next mount. */
+int udax_iput(struct udax_inode **ino);
+int udax_getattr(struct udax_inode *ino, struct udax_stat *st);
+/* udax_setattr() of a held inode (UDAX_SETATTR_NOFOLLOW is implied); the
+ * attributes after it in *@st (may be NULL). */
+int udax_setattr_inode(struct udax_fs *fs, struct udax_inode *ino,
+		       const struct udax_setattr *sa, struct udax_stat *st);
+/* udax_readlink() of a held symbolic link (-EINVAL: not one). */
+ssize_t udax_readlink_inode(struct udax_inode *ino, char *buf, size_t size);
+
+/* udax_open() and udax_opendir_ex() of a held inode (O_CREAT: -EINVAL;
+ * a symbolic link: -ELOOP; a special file: -ENXIO). */
+int udax_open_inode(struct udax_fs *fs, struct udax_inode *ino, int flags,
+		    struct udax_file **out);
+int udax_opendir_inode(struct udax_fs *fs, struct udax_inode *ino,
+		       unsigned flags, struct udax_dir **out);
+
+/*
+ * Create (or with @flags lacking O_EXCL, open an existing) regular file
+ * @name in @parent as @cred and open it with @flags (O_CREAT implied):
+ * the file in *@file, a hold of its inode in *@out, its attributes in
+ * *@st (@out and @st may be NULL).
+ */
+int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
+		   const char *name, int flags, mode_t mode,
+		   const struct udax_cred *cred, struct udax_inode **out,
+		   struct udax_file **file, struct udax_stat *st);
+int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
+		  const char *name, mode_t mode, const struct udax_cred *cred,
+		  struct udax_inode **out, struct udax_stat *st);
+int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
+		    const char *name, const char *target,
+		    const struct udax_cred *cred, struct udax_inode **out,
+		    struct udax_stat *st);
+/* udax_mknod() in @parent: a FIFO, socket, device or regular file. */
+int udax_mknod_at(struct udax_fs *fs, struct udax_inode *parent,
+		  const char *name, mode_t mode, dev_t rdev,
+		  const struct udax_cred *cred, struct udax_inode **out,
+		  struct udax_stat *st);
+int udax_unlink_at(struct udax_fs *fs, struct udax_inode *parent,
+		   const char *name);
+int udax_rmdir_at(struct udax_fs *fs, struct udax_inode *parent,
+		  const char *name);
+int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
+		   const char *oldname, struct udax_inode *newparent,
+		   const char *newname, unsigned flags);
+/* A new name for @ino (a directory: -EPERM); *@st (may be NULL) receives
+ * its attributes after (nlink). */
+int udax_link_at(struct udax_fs *fs, struct udax_inode *ino,
+		 struct udax_inode *newparent, const char *newname,
+		 struct udax_stat *st);
 
 /* ---- zero-copy: views and pins ------------------------------------------------ */
 

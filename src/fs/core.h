@@ -647,4 +647,50 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,
 	       bool *created);
 
+/*
+ * dir.c: the namespace operations on one name in a referenced directory,
+ * for the inode-handle calls (handle.c): no path walk; @name is one
+ * component (no '/', 1..UDAX_NAME_MAX bytes, checked by the caller) and
+ * ns_lock is held.  Each is the path call's after its walk.
+ */
+int fs_at_lookup(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len, struct fs_inode **out);
+int fs_at_open(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+	       size_t len, int oflags, mode_t mode, const struct udax_cred *cred,
+	       struct fs_inode **out, bool *created);
+int fs_at_mkdir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		size_t len, mode_t mode, const struct udax_cred *cred,
+		struct fs_inode **out);
+int fs_at_symlink(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		  size_t len, const char *target, const struct udax_cred *cred,
+		  struct fs_inode **out);
+int fs_at_mknod(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		size_t len, mode_t mode, dev_t rdev, const struct udax_cred *cred,
+		struct fs_inode **out);
+/* *@victim (NULL or a reference) is put after ns_lock is dropped: its
+ * last put frees an orphan. */
+int fs_at_remove(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len, bool isdir, const struct udax_break_opts *brk,
+		 struct fs_inode **victim);
+int fs_at_link(struct udax_fs *fs, struct fs_inode *i, struct fs_inode *dir,
+	       const char *name, size_t len);
+/* *@src and *@tgt (NULL or references) are put after ns_lock. */
+int fs_at_rename(struct udax_fs *fs, struct fs_inode *odir, const char *oname,
+		 size_t olen, struct fs_inode *ndir, const char *nname,
+		 size_t nlen, unsigned flags, struct fs_inode **src,
+		 struct fs_inode **tgt);
+/* udax_setattr of a referenced inode (ns_lock not held). */
+int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
+		     const struct udax_setattr *sa);
+/* A directory stream of @i (UDAX_OPENDIR_* @flags), which takes over the
+ * caller's reference. */
+int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i, unsigned flags,
+		     struct udax_dir **out);
+/* file.c: udax_open() around the namespace half.  The flags (and for
+ * writing, a writable file system); then the handle @f of the found or
+ * created @i (O_TRUNC done), whose reference the caller drops on error. */
+int fs_open_check(struct udax_fs *fs, int flags);
+int fs_open_finish(struct udax_fs *fs, struct fs_inode *i, int flags,
+		   bool created, struct udax_file *f);
+
 #endif

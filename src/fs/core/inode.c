@@ -237,6 +237,7 @@ void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st)
 	st->mtime = ts_of(ino->mtime);
 	st->ctime = ts_of(ino->ctime);
 	st->btime = ts_of(ino->btime);
+	st->gen = ino->gen;
 }
 
 /* ---- inode cache -------------------------------------------------------------------- */

@@ -802,6 +802,35 @@ int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 	return ret;
 }
 
+/*
+ * @name (one component, checked by the caller) in directory @dir, as a
+ * walk would leave it: for the inode-handle calls (fs_at_*), which hold
+ * @dir; @nd takes a reference of its own, dropped by the caller.
+ */
+static void nd_at(struct nd *nd, struct fs_inode *dir, const char *name,
+		  size_t len)
+{
+	fs_inode_hold(dir);
+	nd->dir = dir;
+	nd->name = name;
+	nd->len = len;
+	nd->slash = nd->root = false;
+	nd->dot = fs_name_is_dot(name, len);
+	nd->links = 0;
+}
+
+int fs_at_lookup(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len, struct fs_inode **out)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_last(fs, &nd, out, false);
+	fs_iput(nd.dir);
+	return ret;
+}
+
 static uint8_t dtype(uint32_t mode)
 {
 	return fs_mode_dtype(mode);
@@ -981,38 +1010,32 @@ int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
 	return ret;
 }
 
-/* The namespace half of udax_open(): find or create. */
-int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
-	       const struct udax_cred *cred, struct fs_inode **out,
-	       bool *created)
+/* The namespace half of udax_open(): find or create @nd. */
+static int nd_open(struct udax_fs *fs, struct nd *nd, int oflags, mode_t mode,
+		   const struct udax_cred *cred, struct fs_inode **out,
+		   bool *created)
 {
-	struct fs_core *c = C(fs);
 	struct fs_inode *i = NULL;
-	struct nd nd;
 	int ret;
 
 	*created = false;
-	pthread_mutex_lock(&c->ns_lock);
-	ret = walk_parent(fs, path, &nd);
-	if (ret)
-		goto out;
 	/* O_CREAT | O_EXCL and O_NOFOLLOW name the link itself: EEXIST
 	 * and ELOOP (open(2)); otherwise a link, even one that dangles, is
 	 * followed, and a create makes its target. */
-	ret = nd_last(fs, &nd, &i, !(oflags & O_NOFOLLOW) &&
+	ret = nd_last(fs, nd, &i, !(oflags & O_NOFOLLOW) &&
 		      (oflags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL));
 	if (!ret && S_ISLNK(i->mode) &&
 	    (oflags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL)) {
 		fs_iput(i);
 		ret = fs_error(-ELOOP, "open: a symbolic link (O_NOFOLLOW)");
 	}
-	if (ret == -ENOENT && nd.dir && (oflags & O_CREAT) && !nd.root && !nd.dot) {
-		if (nd.slash)
+	if (ret == -ENOENT && nd->dir && (oflags & O_CREAT) && !nd->root && !nd->dot) {
+		if (nd->slash)
 			ret = fs_error(-EISDIR, "cannot create a file with a trailing slash");
 		else
 			ret = fs_check_rw(fs);
 		if (!ret)
-			ret = create(fs, &nd, &(struct mk){ .mode = S_IFREG | (mode & 07777), .cred = cred }, &i);
+			ret = create(fs, nd, &(struct mk){ .mode = S_IFREG | (mode & 07777), .cred = cred }, &i);
 		if (!ret)
 			*created = true;
 	} else if (!ret && (oflags & O_CREAT) && (oflags & O_EXCL)) {
@@ -1022,12 +1045,58 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 		fs_iput(i);
 		ret = fs_error(-EISDIR, "O_CREAT on a directory");
 	}
-	fs_iput(nd.dir);
 	if (!ret)
 		*out = i;
-out:
-	pthread_mutex_unlock(&c->ns_lock);
 	return ret;
+}
+
+int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
+	       const struct udax_cred *cred, struct fs_inode **out,
+	       bool *created)
+{
+	struct nd nd;
+	int ret;
+
+	*created = false;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (!ret) {
+		ret = nd_open(fs, &nd, oflags, mode, cred, out, created);
+		fs_iput(nd.dir);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int fs_at_open(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+	       size_t len, int oflags, mode_t mode, const struct udax_cred *cred,
+	       struct fs_inode **out, bool *created)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_open(fs, &nd, oflags, mode, cred, out, created);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+static int nd_mkdir(struct udax_fs *fs, struct nd *nd, mode_t mode,
+		    const struct udax_cred *cred, struct fs_inode **out)
+{
+	struct fs_inode *i = NULL;
+	int ret = nd_last(fs, nd, &i, false);
+
+	if (!ret) {
+		fs_iput(i);
+		return fs_error(-EEXIST, "file exists");
+	}
+	/* ENOTDIR from a trailing slash on a file: exists */
+	if (ret == -ENOTDIR)
+		return fs_error(-EEXIST, "file exists");
+	if (ret != -ENOENT)
+		return ret;
+	return create(fs, nd, &(struct mk){ .mode = S_IFDIR | (mode & 07777), .cred = cred }, out);
 }
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
@@ -1052,21 +1121,47 @@ int udax_mkdir_cred(struct udax_fs *fs, const char *path, mode_t mode,
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
-		ret = nd_last(fs, &nd, &i, false);
-		if (!ret) {
+		ret = nd_mkdir(fs, &nd, mode, cred, &i);
+		if (!ret)
 			fs_iput(i);
-			ret = fs_error(-EEXIST, "file exists");
-		} else if (ret == -ENOENT || ret == -ENOTDIR) {
-			/* ENOTDIR from a trailing slash on a file: exists */
-			ret = ret == -ENOTDIR ? fs_error(-EEXIST, "file exists") :
-				create(fs, &nd, &(struct mk){ .mode = S_IFDIR | (mode & 07777), .cred = cred }, &i);
-			if (!ret)
-				fs_iput(i);
-		}
 		fs_iput(nd.dir);
 	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	return ret;
+}
+
+int fs_at_mkdir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		size_t len, mode_t mode, const struct udax_cred *cred,
+		struct fs_inode **out)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_mkdir(fs, &nd, mode, cred, out);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+static int nd_symlink(struct udax_fs *fs, struct nd *nd, const char *target,
+		      size_t tlen, const struct udax_cred *cred,
+		      struct fs_inode **out)
+{
+	struct fs_inode *i = NULL;
+	int ret = nd_last(fs, nd, &i, false);
+
+	if (!ret) {
+		fs_iput(i);
+		return fs_error(-EEXIST, "file exists");
+	}
+	if (ret == -ENOENT && nd->slash)
+		return fs_error(-ENOENT, "symlink: trailing slash");
+	if (ret == -ENOTDIR && nd->slash)
+		return fs_error(-EEXIST, "file exists");
+	if (ret != -ENOENT)
+		return ret;
+	return create(fs, nd, &(struct mk){ .mode = S_IFLNK | 0777, .cred = cred,
+			  .target = target, .tlen = tlen }, out);
 }
 
 int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath)
@@ -1098,70 +1193,113 @@ int udax_symlink_cred(struct udax_fs *fs, const char *target,
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, linkpath, &nd);
 	if (!ret) {
-		ret = nd_last(fs, &nd, &i, false);
-		if (!ret) {
+		ret = nd_symlink(fs, &nd, target, tlen, cred, &i);
+		if (!ret)
 			fs_iput(i);
-			ret = fs_error(-EEXIST, "file exists");
-		} else if (ret == -ENOENT && nd.slash) {
-			ret = fs_error(-ENOENT, "symlink: trailing slash");
-		} else if (ret == -ENOENT) {
-			ret = create(fs, &nd, &(struct mk){ .mode = S_IFLNK | 0777, .cred = cred,
-					  .target = target, .tlen = tlen },
-				     &i);
-			if (!ret)
-				fs_iput(i);
-		} else if (ret == -ENOTDIR && nd.slash) {
-			ret = fs_error(-EEXIST, "file exists");
-		}
 		fs_iput(nd.dir);
 	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	return ret;
 }
 
+int fs_at_symlink(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		  size_t len, const char *target, const struct udax_cred *cred,
+		  struct fs_inode **out)
+{
+	size_t tlen = strlen(target);
+	struct nd nd;
+	int ret;
+
+	if (!tlen)
+		return fs_error(-ENOENT, "symlink: empty target");
+	if (tlen > FS_SYMLINK_MAX)
+		return fs_error(-ENAMETOOLONG, "symlink: target longer than %u bytes",
+				FS_SYMLINK_MAX);
+	nd_at(&nd, dir, name, len);
+	ret = nd_symlink(fs, &nd, target, tlen, cred, out);
+	fs_iput(nd.dir);
+	return ret;
+}
+
+/* mknod(2)'s @mode and @rdev as a create's: -EINVAL for what it cannot
+ * make. */
+static int mk_node(mode_t mode, dev_t rdev, const struct udax_cred *cred,
+		   struct mk *mk)
+{
+	*mk = (struct mk){ .mode = mode & (S_IFMT | 07777), .cred = cred };
+	if (!(mode & S_IFMT))
+		mk->mode |= S_IFREG;	/* mknod(2): 0 is a regular file */
+	if (S_ISDIR(mk->mode) || S_ISLNK(mk->mode) || !fs_mode_type_valid(mk->mode))
+		return fs_error(-EINVAL, "mknod: not a file, FIFO, socket or device");
+	if (S_ISCHR(mk->mode) || S_ISBLK(mk->mode)) {
+		if (major(rdev) > 0xfff || minor(rdev) > 0xfffff)
+			return fs_error(-EINVAL, "mknod: device number beyond 12:20 bits");
+		mk->rdev = fs_rdev_encode(major(rdev), minor(rdev));
+	}
+	return 0;
+}
+
+static int nd_mknod(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
+		    struct fs_inode **out)
+{
+	struct fs_inode *i = NULL;
+	int ret = nd_last(fs, nd, &i, false);
+
+	if (!ret) {
+		fs_iput(i);
+		return fs_error(-EEXIST, "file exists");
+	}
+	if (ret == -ENOENT && nd->slash)
+		return fs_error(-ENOENT, "mknod: trailing slash");
+	if (ret == -ENOTDIR && nd->slash)
+		return fs_error(-EEXIST, "file exists");
+	if (ret != -ENOENT)
+		return ret;
+	return create(fs, nd, mk, out);
+}
+
 int udax_mknod(struct udax_fs *fs, const char *path, mode_t mode, dev_t rdev,
 	       const struct udax_cred *cred)
 {
-	struct mk mk = { .mode = mode & (S_IFMT | 07777), .cred = cred };
 	struct fs_inode *i = NULL;
 	struct nd nd;
+	struct mk mk;
 	int ret;
 
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "mknod");
-	if (!(mode & S_IFMT))
-		mk.mode |= S_IFREG;	/* mknod(2): 0 is a regular file */
-	if (S_ISDIR(mk.mode) || S_ISLNK(mk.mode) || !fs_mode_type_valid(mk.mode))
-		return fs_error(-EINVAL, "mknod: not a file, FIFO, socket or device");
-	if (S_ISCHR(mk.mode) || S_ISBLK(mk.mode)) {
-		if (major(rdev) > 0xfff || minor(rdev) > 0xfffff)
-			return fs_error(-EINVAL, "mknod: device number beyond 12:20 bits");
-		mk.rdev = fs_rdev_encode(major(rdev), minor(rdev));
-	}
-	ret = fs_check_rw(fs);
+	ret = mk_node(mode, rdev, cred, &mk);
+	if (!ret)
+		ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
-		ret = nd_last(fs, &nd, &i, false);
-		if (!ret) {
+		ret = nd_mknod(fs, &nd, &mk, &i);
+		if (!ret)
 			fs_iput(i);
-			ret = fs_error(-EEXIST, "file exists");
-		} else if (ret == -ENOENT && nd.slash) {
-			ret = fs_error(-ENOENT, "mknod: trailing slash");
-		} else if (ret == -ENOENT) {
-			ret = create(fs, &nd, &mk, &i);
-			if (!ret)
-				fs_iput(i);
-		} else if (ret == -ENOTDIR && nd.slash) {
-			ret = fs_error(-EEXIST, "file exists");
-		}
 		fs_iput(nd.dir);
 	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int fs_at_mknod(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		size_t len, mode_t mode, dev_t rdev, const struct udax_cred *cred,
+		struct fs_inode **out)
+{
+	struct nd nd;
+	struct mk mk;
+	int ret = mk_node(mode, rdev, cred, &mk);
+
+	if (ret)
+		return ret;
+	nd_at(&nd, dir, name, len);
+	ret = nd_mknod(fs, &nd, &mk, out);
+	fs_iput(nd.dir);
 	return ret;
 }
 
@@ -1192,13 +1330,60 @@ ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
 	return ret;
 }
 
+/* unlink (@isdir false) or rmdir of @nd; *@victim (NULL or a reference)
+ * is put by the caller after ns_lock (its last put frees an orphan). */
+static int nd_remove(struct udax_fs *fs, struct nd *nd, bool isdir,
+		     const struct udax_break_opts *brk, struct fs_inode **victim)
+{
+	struct fs_inode *i = NULL;
+	struct dloc l;
+	struct dop d;
+	int ret;
+
+	*victim = NULL;
+	if (nd->root)
+		return fs_error(isdir ? -EBUSY : -EISDIR, "cannot remove the root");
+	if (nd->dot)
+		return fs_error(isdir ? (nd->len == 1 ? -EINVAL : -ENOTEMPTY) : -EISDIR,
+				"cannot remove \".\" or \"..\"");
+	ret = dir_find(nd->dir, nd->name, nd->len, &l);
+	if (ret <= 0)
+		return ret ? ret : fs_error(-ENOENT, "no such file or directory");
+	ret = fs_iget(fs, l.ino, &i);
+	if (ret)
+		return ret;
+	*victim = i;
+	if (isdir && !S_ISDIR(i->mode))
+		return fs_error(-ENOTDIR, "not a directory");
+	if (!isdir && S_ISDIR(i->mode))
+		return fs_error(-EISDIR, "is a directory");
+	if (!isdir && nd->slash)
+		return fs_error(-ENOTDIR, "not a directory (trailing slash)");
+	if (isdir) {
+		ret = dir_nonempty(i);
+		if (ret)
+			return ret > 0 ? fs_error(-ENOTEMPTY, "directory not empty") : ret;
+	}
+	dop_init(&d, fs, brk);
+	dop_touch(&d, nd->dir);
+	ret = dir_remove(&d, nd->dir, &l);
+	if (!ret)
+		ret = dop_drop_link(&d, i);
+	if (ret) {
+		dop_end(&d, false);
+		return ret;
+	}
+	if (isdir)
+		nd->dir->nlink--;
+	nd->dir->mtime = nd->dir->ctime = d.now;
+	return dop_commit(&d);
+}
+
 /* unlink (@dir false) and rmdir (@dir true). */
 static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 		       const struct udax_break_opts *brk)
 {
 	struct fs_inode *i = NULL;
-	struct dloc l;
-	struct dop d;
 	struct nd nd;
 	int ret;
 
@@ -1211,64 +1396,25 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
-	if (ret)
-		goto unlock;
-	if (nd.root) {
-		ret = fs_error(isdir ? -EBUSY : -EISDIR, "cannot remove the root");
-		goto out;
+	if (!ret) {
+		ret = nd_remove(fs, &nd, isdir, brk, &i);
+		fs_iput(nd.dir);
 	}
-	if (nd.dot) {
-		ret = fs_error(isdir ? (nd.len == 1 ? -EINVAL : -ENOTEMPTY) : -EISDIR,
-			       "cannot remove \".\" or \"..\"");
-		goto out;
-	}
-	ret = dir_find(nd.dir, nd.name, nd.len, &l);
-	if (ret <= 0) {
-		if (!ret)
-			ret = fs_error(-ENOENT, "no such file or directory");
-		goto out;
-	}
-	ret = fs_iget(fs, l.ino, &i);
-	if (ret)
-		goto out;
-	if (isdir && !S_ISDIR(i->mode)) {
-		ret = fs_error(-ENOTDIR, "not a directory");
-		goto out;
-	}
-	if (!isdir && S_ISDIR(i->mode)) {
-		ret = fs_error(-EISDIR, "is a directory");
-		goto out;
-	}
-	if (!isdir && nd.slash) {
-		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
-		goto out;
-	}
-	if (isdir) {
-		ret = dir_nonempty(i);
-		if (ret) {
-			if (ret > 0)
-				ret = fs_error(-ENOTEMPTY, "directory not empty");
-			goto out;
-		}
-	}
-	dop_init(&d, fs, brk);
-	dop_touch(&d, nd.dir);
-	ret = dir_remove(&d, nd.dir, &l);
-	if (!ret)
-		ret = dop_drop_link(&d, i);
-	if (ret) {
-		dop_end(&d, false);
-		goto out;
-	}
-	if (isdir)
-		nd.dir->nlink--;
-	nd.dir->mtime = nd.dir->ctime = d.now;
-	ret = dop_commit(&d);
-out:
-	fs_iput(nd.dir);
-unlock:
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(i);	/* last reference of an orphan: frees it */
+	return ret;
+}
+
+int fs_at_remove(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len, bool isdir, const struct udax_break_opts *brk,
+		 struct fs_inode **victim)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_remove(fs, &nd, isdir, brk, victim);
+	fs_iput(nd.dir);
 	return ret;
 }
 
@@ -1288,68 +1434,50 @@ int udax_rmdir(struct udax_fs *fs, const char *path)
 	return remove_name(fs, path, true, NULL);
 }
 
-/* Name @i (held) at @newpath too (ns_lock held).  @unnamed: @i may have
- * no link (an O_TMPFILE file being given its first name). */
-static int link_inode(struct udax_fs *fs, struct fs_inode *i,
-		      const char *newpath, bool unnamed)
+/* A new name @nd for @i.  @unnamed: @i may have no link (an O_TMPFILE
+ * file being given its first name). */
+static int nd_link(struct udax_fs *fs, struct fs_inode *i, struct nd *nd,
+		   bool unnamed)
 {
 	struct dloc l;
 	struct dop d;
-	struct nd nd = { 0 };
 	int ret;
 
 	if (S_ISDIR(i->mode))
 		return fs_error(-EPERM, "hard links to directories are not allowed");
-	ret = walk_parent(fs, newpath, &nd);
+	if (nd->root || nd->dot)
+		return fs_error(-EEXIST, "file exists");
+	ret = dir_find(nd->dir, nd->name, nd->len, &l);
 	if (ret)
-		return ret;
-	if (nd.root || nd.dot) {
-		ret = fs_error(-EEXIST, "file exists");
-		goto out;
-	}
-	ret = dir_find(nd.dir, nd.name, nd.len, &l);
-	if (ret) {
-		if (ret > 0)
-			ret = fs_error(-EEXIST, "file exists");
-		goto out;
-	}
-	if (nd.slash) {
-		ret = fs_error(-ENOENT, "trailing slash on a file name");
-		goto out;
-	}
-	if (!nd.dir->nlink) {
-		ret = fs_error(-ENOENT, "directory was removed");
-		goto out;
-	}
-	if (i->nlink >= UINT32_MAX - 1) {
-		ret = fs_error(-EMLINK, "too many links");
-		goto out;
-	}
+		return ret > 0 ? fs_error(-EEXIST, "file exists") : ret;
+	if (nd->slash)
+		return fs_error(-ENOENT, "trailing slash on a file name");
+	if (!nd->dir->nlink)
+		return fs_error(-ENOENT, "directory was removed");
+	if (i->nlink >= UINT32_MAX - 1)
+		return fs_error(-EMLINK, "too many links");
 	dop_init(&d, fs, NULL);
-	dop_touch(&d, nd.dir);
+	dop_touch(&d, nd->dir);
 	dop_touch(&d, i);
 	if (!i->nlink && !unnamed) {
 		dop_end(&d, false);
-		ret = fs_error(-ENOENT, "file was removed");
-		goto out;
+		return fs_error(-ENOENT, "file was removed");
 	}
-	ret = dir_add(&d, nd.dir, nd.name, nd.len, i->ino, dtype(i->mode));
+	ret = dir_add(&d, nd->dir, nd->name, nd->len, i->ino, dtype(i->mode));
 	if (ret) {
 		dop_end(&d, false);
-		goto out;
+		return ret;
 	}
 	i->nlink++;
 	i->ctime = d.now;
-	nd.dir->mtime = nd.dir->ctime = d.now;
-	ret = dop_commit(&d);
-out:
-	fs_iput(nd.dir);
-	return ret;
+	nd->dir->mtime = nd->dir->ctime = d.now;
+	return dop_commit(&d);
 }
 
 int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 {
 	struct fs_inode *i = NULL;
+	struct nd nd;
 	int ret;
 
 	if (!fs)
@@ -1361,8 +1489,14 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk(fs, oldpath, &i, false);	/* link(2): the link itself */
+	if (!ret && S_ISDIR(i->mode))
+		ret = fs_error(-EPERM, "hard links to directories are not allowed");
 	if (!ret)
-		ret = link_inode(fs, i, newpath, false);
+		ret = walk_parent(fs, newpath, &nd);
+	if (!ret) {
+		ret = nd_link(fs, i, &nd, false);
+		fs_iput(nd.dir);
+	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(i);
 	return ret;
@@ -1371,6 +1505,7 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 int udax_flink(struct udax_file *f, const char *newpath)
 {
 	struct udax_fs *fs;
+	struct nd nd;
 	int ret;
 
 	if (!f)
@@ -1382,11 +1517,28 @@ int udax_flink(struct udax_file *f, const char *newpath)
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	/* linkat(AT_EMPTY_PATH): an unlinked file stays unlinked, except an
-	 * O_TMPFILE one opened without O_EXCL. */
-	ret = link_inode(fs, f->inode, newpath,
-			 (f->flags & O_TMPFILE) == O_TMPFILE && !(f->flags & O_EXCL));
+	ret = walk_parent(fs, newpath, &nd);
+	if (!ret) {
+		/* linkat(AT_EMPTY_PATH): an unlinked file stays unlinked,
+		 * except an O_TMPFILE one opened without O_EXCL. */
+		ret = nd_link(fs, f->inode, &nd,
+			      (f->flags & O_TMPFILE) == O_TMPFILE &&
+			      !(f->flags & O_EXCL));
+		fs_iput(nd.dir);
+	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int fs_at_link(struct udax_fs *fs, struct fs_inode *i, struct fs_inode *dir,
+	       const char *name, size_t len)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_link(fs, i, &nd, false);
+	fs_iput(nd.dir);
 	return ret;
 }
 
@@ -1469,45 +1621,29 @@ static int rename_exchange(struct udax_fs *fs, struct fs_inode *od,
 	return dop_commit(&d);
 }
 
-int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
-		   unsigned flags, const struct udax_break_opts *brk)
+/* Rename @o to @n; *@psrc and *@ptgt (NULL or references) are put by
+ * the caller after ns_lock. */
+static int nd_rename(struct udax_fs *fs, struct nd *o, struct nd *n,
+		     unsigned flags, const struct udax_break_opts *brk,
+		     struct fs_inode **psrc, struct fs_inode **ptgt)
 {
 	struct fs_inode *src = NULL, *tgt = NULL, *od, *ndir;
-	struct nd o = { 0 }, n = { 0 };
 	struct dloc ls, lt;
 	struct dop d;
 	bool sdir;
 	int ret, have;
 
-	if (!fs)
-		return fs_error(-EINVAL, "no file system");
-	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "rename");
-	if (flags & ~(UDAX_RENAME_NOREPLACE | UDAX_RENAME_EXCHANGE))
-		return fs_error(-EINVAL, "rename: unknown flags");
-	if ((flags & UDAX_RENAME_NOREPLACE) && (flags & UDAX_RENAME_EXCHANGE))
-		return fs_error(-EINVAL, "rename: NOREPLACE with EXCHANGE");
-	ret = fs_check_rw(fs);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk_parent(fs, oldpath, &o);
-	if (ret)
-		goto unlock;
-	ret = walk_parent(fs, newpath, &n);
-	if (ret)
-		goto out;
-	if (o.root || n.root) {
+	if (o->root || n->root) {
 		ret = fs_error(-EBUSY, "cannot rename the root");
 		goto out;
 	}
-	if (o.dot || n.dot) {
+	if (o->dot || n->dot) {
 		ret = fs_error(-EINVAL, "cannot rename \".\" or \"..\"");
 		goto out;
 	}
-	od = o.dir;
-	ndir = n.dir;
-	ret = dir_find(od, o.name, o.len, &ls);
+	od = o->dir;
+	ndir = n->dir;
+	ret = dir_find(od, o->name, o->len, &ls);
 	if (ret <= 0) {
 		if (!ret)
 			ret = fs_error(-ENOENT, "no such file or directory");
@@ -1517,11 +1653,11 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 	if (ret)
 		goto out;
 	sdir = S_ISDIR(src->mode);
-	if ((o.slash || (n.slash && !(flags & UDAX_RENAME_EXCHANGE))) && !sdir) {
+	if ((o->slash || (n->slash && !(flags & UDAX_RENAME_EXCHANGE))) && !sdir) {
 		ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
 		goto out;
 	}
-	have = dir_find(ndir, n.name, n.len, &lt);
+	have = dir_find(ndir, n->name, n->len, &lt);
 	if (have < 0) {
 		ret = have;
 		goto out;
@@ -1536,7 +1672,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 			goto out;
 		}
 		ret = fs_iget(fs, lt.ino, &tgt);
-		if (!ret && n.slash && !S_ISDIR(tgt->mode))
+		if (!ret && n->slash && !S_ISDIR(tgt->mode))
 			ret = fs_error(-ENOTDIR, "not a directory (trailing slash)");
 		if (ret)
 			goto out;
@@ -1599,7 +1735,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		if (!ret && sdir)
 			ndir->nlink--;		/* the replaced directory's ".." */
 	} else {
-		ret = dir_add(&d, ndir, n.name, n.len, src->ino, dtype(src->mode));
+		ret = dir_add(&d, ndir, n->name, n->len, src->ino, dtype(src->mode));
 	}
 	if (!ret) {
 		/* An add splits a record after its name: the source keeps
@@ -1619,12 +1755,62 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 	od->mtime = od->ctime = ndir->mtime = ndir->ctime = d.now;
 	ret = dop_commit(&d);
 out:
+	*psrc = src;
+	*ptgt = tgt;
+	return ret;
+}
+
+int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
+		   unsigned flags, const struct udax_break_opts *brk)
+{
+	struct fs_inode *src = NULL, *tgt = NULL;
+	struct nd o = { 0 }, n = { 0 };
+	int ret;
+
+	if (!fs)
+		return fs_error(-EINVAL, "no file system");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "rename");
+	if (flags & ~(UDAX_RENAME_NOREPLACE | UDAX_RENAME_EXCHANGE))
+		return fs_error(-EINVAL, "rename: unknown flags");
+	if ((flags & UDAX_RENAME_NOREPLACE) && (flags & UDAX_RENAME_EXCHANGE))
+		return fs_error(-EINVAL, "rename: NOREPLACE with EXCHANGE");
+	ret = fs_check_rw(fs);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, oldpath, &o);
+	if (!ret)
+		ret = walk_parent(fs, newpath, &n);
+	if (!ret)
+		ret = nd_rename(fs, &o, &n, flags, brk, &src, &tgt);
 	fs_iput(o.dir);
 	fs_iput(n.dir);
-unlock:
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(src);
 	fs_iput(tgt);
+	return ret;
+}
+
+int fs_at_rename(struct udax_fs *fs, struct fs_inode *odir, const char *oname,
+		 size_t olen, struct fs_inode *ndir, const char *nname,
+		 size_t nlen, unsigned flags, struct fs_inode **src,
+		 struct fs_inode **tgt)
+{
+	struct nd *o, *n;
+	int ret;
+
+	/* two 4 KiB path buffers: not on the stack */
+	o = fault_calloc(2, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	n = o + 1;
+	nd_at(o, odir, oname, olen);
+	nd_at(n, ndir, nname, nlen);
+	ret = nd_rename(fs, o, n, flags, NULL, src, tgt);
+	fs_iput(o->dir);
+	fs_iput(n->dir);
+	free(o);
 	return ret;
 }
 
@@ -1746,21 +1932,16 @@ static int sa_time(const struct timespec *ts, int64_t now, unsigned bit,
 	return 0;
 }
 
-int udax_setattr(struct udax_fs *fs, const char *path,
-		 const struct udax_setattr *sa)
+/* udax_setattr of @i, referenced (ns_lock not held: a size change's
+ * break may wait for pins).  The mask is checked by the caller. */
+int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
+		     const struct udax_setattr *sa)
 {
-	struct fs_inode *i = NULL;
 	struct fs_iattr a = { 0 };
 	int64_t now = fs_now();
 	struct dop d;
 	int ret;
 
-	if (!fs || !sa)
-		return fs_error(-EINVAL, "setattr: bad argument");
-	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "setattr");
-	if (sa->mask & ~(SA_ALL | UDAX_SETATTR_NOFOLLOW))
-		return fs_error(-EINVAL, "setattr: unknown mask bits 0x%x", sa->mask);
 	a.mask = sa->mask & SA_ALL;
 	a.mode = (uint32_t)sa->mode;
 	a.uid = (uint32_t)sa->uid;
@@ -1785,29 +1966,44 @@ int udax_setattr(struct udax_fs *fs, const char *path,
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk(fs, path, &i, !(sa->mask & UDAX_SETATTR_NOFOLLOW));
-	if (!ret && (a.mask & UDAX_SETATTR_SIZE) && !S_ISREG(i->mode))
-		ret = fs_error(S_ISDIR(i->mode) ? -EISDIR : -EINVAL,
-			       "setattr: size of a non-regular file");
-	if (ret || (a.mask & UDAX_SETATTR_SIZE)) {
-		pthread_mutex_unlock(&C(fs)->ns_lock);
-		if (!ret) {
-			/* The truncate's path and break, the other attributes
-			 * in its transaction.  Outside ns_lock: a break may
-			 * wait for pins. */
-			pthread_rwlock_wrlock(&i->lock);
-			ret = fs_truncate_attr(fs, i, sa->size, NULL, &a);
-			pthread_rwlock_unlock(&i->lock);
-		}
-		fs_iput(i);
+	if (a.mask & UDAX_SETATTR_SIZE) {
+		if (!S_ISREG(i->mode))
+			return fs_error(S_ISDIR(i->mode) ? -EISDIR : -EINVAL,
+					"setattr: size of a non-regular file");
+		/* The truncate's path and break, the other attributes in
+		 * its transaction. */
+		pthread_rwlock_wrlock(&i->lock);
+		ret = fs_truncate_attr(fs, i, sa->size, NULL, &a);
+		pthread_rwlock_unlock(&i->lock);
 		return ret;
 	}
+	pthread_mutex_lock(&C(fs)->ns_lock);
 	dop_init(&d, fs, NULL);
 	dop_touch(&d, i);
 	fs_iattr_apply(i, &a);
 	ret = dop_commit(&d);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+int udax_setattr(struct udax_fs *fs, const char *path,
+		 const struct udax_setattr *sa)
+{
+	struct fs_inode *i = NULL;
+	int ret;
+
+	if (!fs || !sa)
+		return fs_error(-EINVAL, "setattr: bad argument");
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "setattr");
+	if (sa->mask & ~(SA_ALL | UDAX_SETATTR_NOFOLLOW))
+		return fs_error(-EINVAL, "setattr: unknown mask bits 0x%x", sa->mask);
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk(fs, path, &i, !(sa->mask & UDAX_SETATTR_NOFOLLOW));
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	if (ret)
+		return ret;
+	ret = fs_setattr_inode(fs, i, sa);
 	fs_iput(i);
 	return ret;
 }
@@ -1925,7 +2121,6 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		    struct udax_dir **out)
 {
 	struct fs_inode *i = NULL;
-	struct udax_dir *d;
 	int ret;
 
 	if (!fs || !out)
@@ -1937,15 +2132,22 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
-	if (!S_ISDIR(i->mode)) {
+	ret = fs_opendir_inode(fs, i, flags, out);
+	if (ret)
 		fs_iput(i);
+	return ret;
+}
+
+int fs_opendir_inode(struct udax_fs *fs, struct fs_inode *i, unsigned flags,
+		     struct udax_dir **out)
+{
+	struct udax_dir *d;
+
+	if (!S_ISDIR(i->mode))
 		return fs_error(-ENOTDIR, "not a directory");
-	}
 	d = fault_calloc(1, sizeof(*d));
-	if (!d) {
-		fs_iput(i);
+	if (!d)
 		return fs_error(-ENOMEM, "opendir: out of memory");
-	}
 	d->fs = fs;
 	d->ino = i;
 	d->off = sizeof(struct fs_ddirhdr);

@@ -51,27 +51,11 @@ static int truncate_locked(struct udax_file *f, uint64_t size,
 			 O_NOCTTY | O_ASYNC | OPEN_LARGEFILE |			\
 			 OPEN_FMODE_EXEC | O_PATH | O_TMPFILE)
 
-int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
-	      struct udax_file **out)
-{
-	return udax_open_cred(fs, path, flags, mode, NULL, out);
-}
-
-int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
-		   mode_t mode, const struct udax_cred *cred,
-		   struct udax_file **out)
+int fs_open_check(struct udax_fs *fs, int flags)
 {
 	int acc = flags & O_ACCMODE;
-	bool wr = acc != O_RDONLY, created;
-	struct fs_inode *i;
-	struct udax_file *f;
-	int ret;
+	bool wr = acc != O_RDONLY;
 
-	if (!fs || !out)
-		return fs_error(-EINVAL, "open: bad argument");
-	*out = NULL;
-	if (fork_inherited(fs->fork_gen))
-		return fs_err_inherited(fs, "open");
 	if (acc == O_ACCMODE || (flags & ~OPEN_FLAGS))
 		return fs_error(-EINVAL, "open: unsupported flags 0x%x", flags);
 	if ((flags & O_TMPFILE) == O_TMPFILE &&
@@ -85,11 +69,57 @@ int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
 		return fs_error(-EINVAL, "open: O_CREAT with O_DIRECTORY");
 	if ((flags & O_TRUNC) && !wr)
 		return fs_error(-EINVAL, "open: O_TRUNC needs write access");
-	if (wr) {
-		ret = fs_check_rw(fs);
+	return wr ? fs_check_rw(fs) : 0;
+}
+
+int fs_open_finish(struct udax_fs *fs, struct fs_inode *i, int flags,
+		   bool created, struct udax_file *f)
+{
+	int ret;
+
+	if (S_ISDIR(i->mode) && (flags & O_ACCMODE) != O_RDONLY)
+		return fs_error(-EISDIR, "open: is a directory");
+	if (fs_mode_special(i->mode))
+		return fs_error(-ENXIO, "open: a FIFO, socket or device has no data here");
+	if ((flags & O_TMPFILE) != O_TMPFILE && (flags & O_DIRECTORY) &&
+	    !S_ISDIR(i->mode))
+		return fs_error(-ENOTDIR, "open: O_DIRECTORY on a non-directory");
+	f->fs = fs;
+	f->inode = i;
+	f->flags = flags;
+	if ((flags & O_TRUNC) && !created) {
+		pthread_rwlock_wrlock(&i->lock);
+		ret = i->size ? truncate_locked(f, 0, NULL) : 0;
+		pthread_rwlock_unlock(&i->lock);
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+int udax_open(struct udax_fs *fs, const char *path, int flags, mode_t mode,
+	      struct udax_file **out)
+{
+	return udax_open_cred(fs, path, flags, mode, NULL, out);
+}
+
+int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
+		   mode_t mode, const struct udax_cred *cred,
+		   struct udax_file **out)
+{
+	struct fs_inode *i;
+	struct udax_file *f;
+	bool created;
+	int ret;
+
+	if (!fs || !out)
+		return fs_error(-EINVAL, "open: bad argument");
+	*out = NULL;
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "open");
+	ret = fs_open_check(fs, flags);
+	if (ret)
+		return ret;
 	/* The handle first: a create must not commit and then fail. */
 	f = fault_calloc(1, sizeof(*f));
 	if (!f)
@@ -104,34 +134,11 @@ int udax_open_cred(struct udax_fs *fs, const char *path, int flags,
 		free(f);
 		return ret;
 	}
-	if (S_ISDIR(i->mode) && wr) {
+	ret = fs_open_finish(fs, i, flags, created, f);
+	if (ret) {
 		fs_iput(i);
 		free(f);
-		return fs_error(-EISDIR, "open: is a directory");
-	}
-	if (fs_mode_special(i->mode)) {
-		fs_iput(i);
-		free(f);
-		return fs_error(-ENXIO, "open: a FIFO, socket or device has no data here");
-	}
-	if ((flags & O_TMPFILE) != O_TMPFILE && (flags & O_DIRECTORY) &&
-	    !S_ISDIR(i->mode)) {
-		fs_iput(i);
-		free(f);
-		return fs_error(-ENOTDIR, "open: O_DIRECTORY on a non-directory");
-	}
-	f->fs = fs;
-	f->inode = i;
-	f->flags = flags;
-	if ((flags & O_TRUNC) && !created) {
-		pthread_rwlock_wrlock(&i->lock);
-		ret = i->size ? truncate_locked(f, 0, NULL) : 0;
-		pthread_rwlock_unlock(&i->lock);
-		if (ret) {
-			fs_iput(i);
-			free(f);
-			return ret;
-		}
+		return ret;
 	}
 	*out = f;
 	return 0;

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# udax mount through the kernel: mount a file-backed device (the server
+# owns it; fsck runs on it after), the POSIX behaviour checks of
+# fuse_posix.py, a multi-process fio workload (psync, 4 jobs, randrw, for
+# a bounded time) with its data verified, unmount with fusermount3 -u and
+# udax fsck clean; then a remount that finds the files again, SIGTERM to
+# the server (a clean unmount too) and fsck clean again.  Skips (77) when
+# FUSE cannot be used here: no /dev/fuse, no fusermount3, not root (the
+# test needs allow_other and a second user), or udax built without FUSE.
+set -u
+U=$1
+SRC=$(cd "$(dirname "$0")" && pwd)
+# The image on tmpfs where there is one: each transaction's msync is then
+# cheap, and the test measures udax, not the disk.
+T=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
+M=$T/mnt
+pid=
+cleanup() {
+	mountpoint -q "$M" 2>/dev/null && fusermount3 -u -z "$M"
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+skip() { echo "fuse_test: SKIP: $*"; exit 77; }
+fail() { echo "fuse_test: FAIL: $*" >&2; exit 1; }
+
+[ -c /dev/fuse ] || skip "no /dev/fuse"
+command -v fusermount3 >/dev/null || skip "no fusermount3 (apt-get install fuse3)"
+[ "$(id -u)" = 0 ] || skip "not root (the test mounts with allow_other and acts as a second user)"
+command -v python3 >/dev/null || fail "python3 is needed (scripts/install-deps)"
+mkdir -p "$M"
+chmod 755 "$T"	# the second user reaches the mount
+"$U" mkfs -q -s 128M "$T/img" >/dev/null || fail "mkfs"
+
+# The server's pid: the one process whose command line names the image.
+server_pid() {
+	for p in /proc/[0-9]*; do
+		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q "^$U mount .*$T/img" &&
+			echo "${p#/proc/}"
+	done
+}
+# Wait (at most 30 s) for process $1 to end.
+wait_gone() {
+	for _ in $(seq 300); do
+		[ -d "/proc/$1" ] || return 0
+		sleep 0.1
+	done
+	fail "the server (pid $1) did not exit"
+}
+do_mount() {
+	if ! "$U" mount -o allow_other,default_permissions "$T/img" "$M" 2>"$T/err"; then
+		grep -q "built without FUSE" "$T/err" && skip "$(cat "$T/err")"
+		grep -qiE "fuse: device not found|/dev/fuse|fusermount|not permitted" "$T/err" &&
+			skip "FUSE is not usable here: $(cat "$T/err")"
+		cat "$T/err" >&2
+		fail "udax mount"
+	fi
+	mountpoint -q "$M" || fail "udax mount returned before the mount was ready"
+	pid=$(server_pid)
+	[ -n "$pid" ] || fail "no server process"
+	grep -q " $M fuse.udax " /proc/mounts || fail "not in /proc/mounts as fuse.udax"
+}
+
+do_mount
+python3 "$SRC/fuse_posix.py" "$M" || fail "POSIX behaviour (fuse_posix.py)"
+
+# A multi-process workload: 4 fio jobs of random reads and writes, each
+# block verified by its checksum.
+if command -v fio >/dev/null; then
+	fio --name=udax --directory="$M" --ioengine=psync --rw=randrw --bs=4k \
+	    --size=8M --numjobs=4 --time_based --runtime=10 --verify=crc32c \
+	    --verify_fatal=1 --group_reporting >"$T/fio" 2>&1 ||
+		{ cat "$T/fio" >&2; fail "fio"; }
+	grep -E "^ +(read|write):" "$T/fio"
+	# and a verify pass over what the jobs left
+	fio --name=udax --directory="$M" --ioengine=psync --rw=write --bs=64k \
+	    --size=8M --numjobs=4 --verify=crc32c --verify_fatal=1 >"$T/fio" 2>&1 ||
+		{ cat "$T/fio" >&2; fail "fio write+verify"; }
+else
+	echo "fuse_test: fio not installed (scripts/install-deps): workload left out"
+fi
+echo "keep me" >"$M/kept"
+
+fusermount3 -u "$M" || fail "fusermount3 -u"
+wait_gone "$pid"
+pid=
+"$U" fsck "$T/img" || fail "fsck after fusermount3 -u"
+
+do_mount
+[ "$(cat "$M/kept")" = "keep me" ] || fail "a file did not survive the remount"
+exec 9<"$M/kept"	# a file the kernel still has open at SIGTERM
+kill -TERM "$pid"
+wait_gone "$pid"
+pid=
+exec 9<&-
+mountpoint -q "$M" && fail "still mounted after SIGTERM"
+"$U" fsck "$T/img" || fail "fsck after SIGTERM"
+echo "fuse_test: ok"

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udax mount: serve a udax file system to every process through FUSE
+ * (the server itself is fuse_ll.c).
+ *
+ * The device and the file system belong to the process that opened them
+ * (a forked child gets -ESTALE), so the command forks first: the child
+ * opens, mounts and serves, and tells the parent through a pipe once the
+ * kernel mount is up; the parent then exits 0 (or 1 with the child's
+ * error printed), as mount(8) returns once the mount is there.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <udax/dev.h>
+#include <udax/fs.h>
+#include <unistd.h>
+
+#include "cli.h"
+#ifdef UDAX_HAVE_FUSE
+#include "fuse_ll.h"
+#endif
+
+static const char usage[] =
+	"usage: udax mount [-f] [-d] [-P N] [-o OPTIONS] DEVICE MOUNTPOINT\n"
+	"Serve the file system of DEVICE at MOUNTPOINT to every process (FUSE).\n"
+	"Returns once the mount is ready; the server stays in the background\n"
+	"until fusermount3 -u MOUNTPOINT, or SIGTERM/SIGINT to it, unmounts.\n"
+	"  -f, --foreground      serve in the foreground\n"
+	"  -d, --debug           libfuse's request trace (implies -f)\n"
+	"  -P, -p, --part N      the partition (default 0)\n"
+	"  -o OPTIONS            comma-separated:\n"
+	"     ro                   read-only (udax and the kernel mount)\n"
+	"     break=MODE           layout breaks of pinned blocks: wait, nowait,\n"
+	"                          defer, timeout=NS (default wait)\n"
+	"     allow_other, default_permissions, ... : passed to libfuse\n";
+
+struct mount_args {
+	const char *dev, *mnt;
+	unsigned part;
+	bool fg, debug, ro;
+	struct udax_break_opts brk;
+	char *fuse_opts;		/* the options for libfuse, comma-separated */
+};
+
+static bool parse_break(const char *v, struct udax_break_opts *brk)
+{
+	char *end;
+
+	if (!strcmp(v, "wait"))
+		brk->mode = UDAX_BREAK_WAIT;
+	else if (!strcmp(v, "nowait"))
+		brk->mode = UDAX_BREAK_NOWAIT;
+	else if (!strcmp(v, "defer"))
+		brk->mode = UDAX_BREAK_DEFER;
+	else if (!strncmp(v, "timeout=", 8)) {
+		brk->mode = UDAX_BREAK_TIMEOUT;
+		errno = 0;
+		brk->timeout_ns = strtoll(v + 8, &end, 10);
+		return !errno && end != v + 8 && !*end && brk->timeout_ns >= 0;
+	} else
+		return false;
+	return true;
+}
+
+/* Split -o: ours out, the rest kept for libfuse. */
+static int parse_opts(struct mount_args *a, const char *opts)
+{
+	char *copy = strdup(opts), *save = NULL, *o;
+	size_t len = (a->fuse_opts ? strlen(a->fuse_opts) : 0) + strlen(opts) + 2;
+	char *out = realloc(a->fuse_opts, len);
+
+	if (!copy || !out) {
+		free(copy);
+		free(out);
+		a->fuse_opts = NULL;
+		fprintf(stderr, "udax mount: out of memory\n");
+		return -1;
+	}
+	if (!a->fuse_opts)
+		out[0] = 0;
+	a->fuse_opts = out;
+	for (o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "ro")) {
+			a->ro = true;	/* fll_serve passes it on */
+		} else if (!strcmp(o, "rw")) {
+			a->ro = false;
+		} else if (!strncmp(o, "break=", 6)) {
+			if (!parse_break(o + 6, &a->brk)) {
+				fprintf(stderr, "udax mount: -o %s: want break=wait, nowait, "
+					"defer or timeout=NS\n", o);
+				free(copy);
+				return -1;
+			}
+		} else {
+			if (*out)
+				strcat(out, ",");
+			strcat(out, o);
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+#ifdef UDAX_HAVE_FUSE
+/* The daemon's child tells its parent: one byte, 0 ready, 1 failed. */
+static int ready_fd = -1;
+
+static void tell_parent(char c)
+{
+	if (ready_fd >= 0) {
+		if (write(ready_fd, &c, 1) != 1)
+			perror("udax mount: pipe");
+		close(ready_fd);
+		ready_fd = -1;
+	}
+}
+
+static int on_ready(void *arg)
+{
+	struct mount_args *a = arg;
+	int fd;
+
+	if (!a->fg) {
+		tell_parent(0);
+		/* A daemon keeps no directory busy (paths are resolved by now). */
+		if (chdir("/"))
+			perror("udax mount: chdir /");
+		/* The server's output goes nowhere from now on. */
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+	}
+	return 0;
+}
+
+static int serve(struct mount_args *a)
+{
+	struct udax_mount_opts mo = { .flags = a->ro ? UDAX_MOUNT_RDONLY : 0,
+				      .brk = a->brk };
+	const struct udax_break_opts unbrk = { .mode = UDAX_BREAK_TIMEOUT,
+					       .timeout_ns = CLI_UNMOUNT_NS };
+	char *fargv[2] = { "-o", a->fuse_opts };
+	struct udax_dev *dev = NULL;
+	struct udax_fs *fs = NULL;
+	char fsname[300];
+	int ret, n;
+	struct fll_opts fo = {
+		.mountpoint = a->mnt, .fsname = fsname, .argc = *a->fuse_opts ? 2 : 0,
+		.argv = fargv, .debug = a->debug, .ro = a->ro,
+		.ready = on_ready, .ready_arg = a,
+	};
+
+	snprintf(fsname, sizeof(fsname), "udax:%s", a->dev);
+	/* libfuse splits options at commas: keep the name one option */
+	for (char *p = fsname; *p; p++)
+		if (*p == ',')
+			*p = '_';
+	ret = cli_open_dev("mount", a->dev, 0, &dev);
+	if (ret)
+		return ret;
+	n = udax_dev_part_count(dev);
+	if (n >= 0 && a->part >= (unsigned)n) {
+		cli_err("mount", 0, "%s has no partition %u (it has %d; -P N chooses one)",
+			a->dev, a->part, n);
+		udax_dev_close(&dev, 0);
+		return -ENOENT;
+	}
+	ret = udax_mount(dev, a->part, &mo, &fs);
+	if (ret) {
+		cli_err("mount", 0, "cannot mount partition %u of %s: %s%s", a->part,
+			a->dev, cli_libmsg(udax_fs_last_error()),
+			ret == -EUCLEAN ? " (udax fsck checks it)" :
+			ret == -ENODATA ? " (udax mkfs makes one)" : "");
+		udax_dev_close(&dev, 0);
+		return ret;
+	}
+	ret = fll_serve(fs, &fo);
+	if (ret)
+		fprintf(stderr, "udax mount: cannot serve %s at %s\n", a->dev, a->mnt);
+	if ((n = udax_unmount_ex(&fs, &unbrk))) {
+		cli_err("mount", 0, "unmount: %s", cli_libmsg(udax_fs_last_error()));
+		ret = ret ? ret : n;
+	}
+	if (!fs && (n = udax_dev_close(&dev, 0))) {
+		cli_err("mount", 0, "close: %s", cli_libmsg(udax_dev_last_error()));
+		ret = ret ? ret : n;
+	}
+	return ret;
+}
+
+static int run(struct mount_args *a)
+{
+	int pfd[2], status;
+	char c = 1;
+	pid_t pid;
+
+	if (a->fg)
+		return serve(a) ? EXIT_FAIL : EXIT_OK;
+	if (pipe(pfd)) {
+		perror("udax mount: pipe");
+		return EXIT_FAIL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("udax mount: fork");
+		return EXIT_FAIL;
+	}
+	if (!pid) {
+		int ret;
+
+		close(pfd[0]);
+		ready_fd = pfd[1];
+		setsid();
+		ret = serve(a);
+		tell_parent(1);	/* not ready: failed before the mount */
+		_exit(ret ? EXIT_FAIL : EXIT_OK);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1)
+		c = 1;
+	close(pfd[0]);
+	if (c) {
+		waitpid(pid, &status, 0);	/* its errors are printed */
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+#else
+static int run(struct mount_args *a)
+{
+	(void)a;
+	fprintf(stderr, "udax mount: this udax was built without FUSE "
+		"(libfuse3 was not found at configure time: apt-get install "
+		"libfuse3-dev fuse3, then configure again)\n");
+	return EXIT_FAIL;
+}
+#endif
+
+int cmd_mount(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_LONGOPT_PART,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mount_args a = { 0 };
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":fdhp:P:o:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			a.fg = true;
+			break;
+		case 'd':
+			a.fg = a.debug = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			free(a.fuse_opts);
+			return EXIT_OK;
+		case 'p':
+		case 'P':
+			if (!cli_parse_part("mount", optarg, &a.part)) {
+				free(a.fuse_opts);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			if (parse_opts(&a, optarg)) {
+				free(a.fuse_opts);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			cli_bad_option("mount", c, argc, argv);
+			free(a.fuse_opts);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(usage, stderr);
+		free(a.fuse_opts);
+		return EXIT_USAGE;
+	}
+	if (!a.fuse_opts && !(a.fuse_opts = calloc(1, 1))) {
+		fprintf(stderr, "udax mount: out of memory\n");
+		return EXIT_FAIL;
+	}
+	a.dev = argv[optind];
+	a.mnt = argv[optind + 1];
+	ret = run(&a);
+	free(a.fuse_opts);
+	return ret;
+}
