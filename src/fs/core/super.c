@@ -305,9 +305,10 @@ void fs_rsv_release(struct fs_inode *ino)
 {
 	struct fs_core *c = C(ino->fs);
 
+	/* Unconditionally: a reservation fs_rsv_take emptied stays listed,
+	 * and an inode freed while listed is a dangling list entry. */
 	pthread_mutex_lock(&c->alloc_lock);
-	if (ino->rsv_len)
-		rsv_drop(c, ino);
+	rsv_drop(c, ino);
 	pthread_mutex_unlock(&c->alloc_lock);
 }
 
