@@ -36,7 +36,7 @@ def isstat(s, extra):
     assert set(s) == STAT | extra, sorted(set(s) ^ (STAT | extra))
     for k in ("ino", "nlink", "uid", "gid", "size", "blocks"):
         assert isint(s[k]), k
-    assert s["type"] in ("file", "directory", "other")
+    assert s["type"] in ("file", "directory", "symlink", "other")
     assert len(s["mode"]) == 4 and int(s["mode"], 8) <= 0o7777
     assert s["block_size"] == 4096
     for k in ("atime", "mtime", "ctime", "btime"):
@@ -82,7 +82,42 @@ f = j["files"]; assert j["command"] == "stat" and len(f) == 2
 assert isstat(f[0], {"path"}) and f[0]["path"] == "/a/b/c" and f[0]["type"] == "directory"
 assert f[0]["mode"] == "0700" and f[1]["path"] == "/d2" and f[1]["mode"] == "0700"'
 expect 0 "$U" ln "$D" /d/x.txt /a/link
-expect 2 "$U" ln -s "$D" /d/x.txt /a/sym		# no symbolic links
+# Symbolic links: the target kept as given, listed with type l and target,
+# followed by cat, not by stat, ls of a link, rm or rm -r.
+expect 0 "$U" ln -s "$D" ../d/x.txt /a/sym
+expect 0 "$U" ln --symbolic "$D" /d /a/dl		# absolute: from the root
+expect 0 "$U" ln -s "$D" nowhere /a/dangling
+expect 0 "$U" ln -s "$D" some/target /a/b		# into a directory
+expect 1 "$U" ln -s "$D" x /a/sym			# exists
+expect 1 "$U" ln -s "$D" "" /a/empty			# an empty target
+expect 0 "$U" cat "$D" /a/sym
+[ "$(cat "$T/out")" = hello ] || fail "cat through a symbolic link: $(cat "$T/out")"
+expect 0 "$U" ls "$D" /a
+grep -q '^l0777 .* sym -> \.\./d/x\.txt$' "$T/out" || fail "ls: the link sym"
+grep -q '^l0777 .* dangling -> nowhere$' "$T/out" || fail "ls: a dangling link"
+grep -q '^d0700 .* b$' "$T/out" || fail "ls: a link's directory shown as a link"
+expect 0 "$U" ls --json "$D" /a
+jcheck '
+e = {x["name"]: x for x in j["entries"]}
+assert set(e) == {"b", "link", "sym", "dl", "dangling"}, e
+for n, x in e.items(): assert isstat(x, {"name"} | ({"target"} if x["type"] == "symlink" else set()))
+assert e["link"]["type"] == "file" and e["dangling"]["type"] == "symlink"
+assert e["sym"]["type"] == "symlink" and e["sym"]["target"] == "../d/x.txt"
+assert e["sym"]["size"] == 10 and e["dl"]["target"] == "/d" and e["b"]["type"] == "directory"
+assert "target" not in e["b"]'
+expect 0 "$U" ls --json "$D" /a/dangling			# a link: itself
+jcheck 'assert [(x["name"], x["target"]) for x in j["entries"]] == [("dangling", "nowhere")]'
+expect 0 "$U" ls --json "$D" /a/dl				# a link to a directory: the directory
+jcheck 'assert sorted(x["name"] for x in j["entries"]) == ["x.txt"], j'
+expect 0 "$U" stat "$D" /a/b/target
+grep -q "type: symlink" "$T/out" && grep -q "target: some/target" "$T/out" ||
+	fail "stat of a link: $(cat "$T/out")"
+expect 0 "$U" stat --json "$D" /a/sym
+jcheck '
+s = j["files"][0]; assert isstat(s, {"path", "target"})
+assert s["type"] == "symlink" and s["target"] == "../d/x.txt" and s["mode"] == "0777"'
+expect 0 "$U" rm "$D" /a/dangling			# removed, not followed
+expect 1 "$U" stat "$D" /a/dangling
 expect 0 "$U" stat --json "$D" /d/x.txt
 jcheck '
 s = j["files"][0]; assert isstat(s, {"path"})

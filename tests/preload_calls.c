@@ -23,6 +23,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static const char *root;
@@ -643,6 +644,79 @@ static void forks(void)
 	CHECK(close(fd) == 0);
 }
 
+/* The setxattr family, by path, descriptor and on a symbolic link itself. */
+static void xattrs(void)
+{
+	char buf[64], big[4000];
+	struct stat st;
+	int fd, dfd, pfd;
+
+	CHECK(mkdir(P("xa"), 0755) == 0);
+	fd = open(P("xa/f"), O_RDWR | O_CREAT, 0644);
+	CHECK(fd >= 0);
+	CHECK(listxattr(P("xa/f"), NULL, 0) == 0);
+	CHECK(setxattr(P("xa/f"), "user.a", "one", 3, 0) == 0);
+	FAILS(setxattr(P("xa/f"), "user.a", "two", 3, XATTR_CREATE), EEXIST);
+	FAILS(setxattr(P("xa/f"), "user.b", "two", 3, XATTR_REPLACE), ENODATA);
+	CHECK(setxattr(P("xa/f"), "user.a", "uno", 3, XATTR_REPLACE) == 0);
+	CHECK(getxattr(P("xa/f"), "user.a", NULL, 0) == 3);	/* size 0: the size */
+	CHECK(getxattr(P("xa/f"), "user.a", buf, sizeof(buf)) == 3 && !memcmp(buf, "uno", 3));
+	FAILS(getxattr(P("xa/f"), "user.a", buf, 2), ERANGE);
+	FAILS(getxattr(P("xa/f"), "user.none", buf, sizeof(buf)), ENODATA);
+	FAILS(setxattr(P("xa/f"), "bogus.a", "x", 1, 0), EOPNOTSUPP);
+	FAILS(setxattr(P("xa/f"), "system.posix_acl_access", "x", 1, 0), EOPNOTSUPP);
+	FAILS(getxattr(P("xa/f"), "system.posix_acl_default", buf, sizeof(buf)), EOPNOTSUPP);
+	FAILS(getxattr(P("xa/none"), "user.a", buf, sizeof(buf)), ENOENT);
+
+	/* descriptor calls see the same set */
+	CHECK(fsetxattr(fd, "user.b", "", 0, XATTR_CREATE) == 0);
+	CHECK(fgetxattr(fd, "user.b", buf, sizeof(buf)) == 0);
+	CHECK(fgetxattr(fd, "user.a", buf, sizeof(buf)) == 3 && !memcmp(buf, "uno", 3));
+	CHECK(flistxattr(fd, NULL, 0) == 14);			/* "user.a\0user.b\0" */
+	CHECK(listxattr(P("xa/f"), buf, sizeof(buf)) == 14);
+	CHECK((!memcmp(buf, "user.a\0user.b\0", 14) || !memcmp(buf, "user.b\0user.a\0", 14)));
+	FAILS(flistxattr(fd, buf, 13), ERANGE);
+	FAILS(fsetxattr(fd, "user.b", "x", 1, XATTR_CREATE), EEXIST);
+	CHECK(fremovexattr(fd, "user.b") == 0);
+	FAILS(fremovexattr(fd, "user.b"), ENODATA);
+	FAILS(fgetxattr(fd, "user.b", buf, sizeof(buf)), ENODATA);
+	CHECK(removexattr(P("xa/f"), "user.a") == 0);
+	FAILS(removexattr(P("xa/f"), "user.a"), ENODATA);
+	CHECK(flistxattr(fd, buf, sizeof(buf)) == 0);
+	memset(big, 'v', sizeof(big));
+	FAILS(fsetxattr(fd, "user.big", big, sizeof(big), 0), E2BIG);
+
+	/* the value outlives the descriptor; a directory takes them too */
+	CHECK(fsetxattr(fd, "trusted.t", "kept", 4, 0) == 0 && close(fd) == 0);
+	CHECK(getxattr(P("xa/f"), "trusted.t", buf, sizeof(buf)) == 4 && !memcmp(buf, "kept", 4));
+	dfd = open(P("xa"), O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0 && fsetxattr(dfd, "user.d", "dir", 3, 0) == 0);
+	CHECK(getxattr(P("xa"), "user.d", buf, sizeof(buf)) == 3 && close(dfd) == 0);
+	pfd = open(P("xa/f"), O_PATH);
+	CHECK(pfd >= 0);
+	FAILS(fgetxattr(pfd, "trusted.t", buf, sizeof(buf)), EBADF);
+	CHECK(close(pfd) == 0);
+
+	/* a symbolic link: followed by the plain calls, itself by the l-calls */
+	CHECK(symlink("f", P("xa/l")) == 0);
+	CHECK(getxattr(P("xa/l"), "trusted.t", buf, sizeof(buf)) == 4);
+	CHECK(setxattr(P("xa/l"), "user.vialink", "1", 1, 0) == 0);
+	CHECK(getxattr(P("xa/f"), "user.vialink", buf, sizeof(buf)) == 1 && buf[0] == '1');
+	CHECK(llistxattr(P("xa/l"), NULL, 0) == 0);
+	FAILS(lgetxattr(P("xa/l"), "trusted.t", buf, sizeof(buf)), ENODATA);
+	FAILS(lsetxattr(P("xa/l"), "user.x", "1", 1, 0), EPERM);
+	FAILS(lsetxattr(P("xa/l"), "trusted.x", "1", 1, 0), EOPNOTSUPP);
+	FAILS(lremovexattr(P("xa/l"), "user.vialink"), ENODATA);
+	CHECK(lstat(P("xa/l"), &st) == 0 && S_ISLNK(st.st_mode));
+	/* l-calls on what is not a link act on it */
+	CHECK(lsetxattr(P("xa/f"), "user.l", "L", 1, XATTR_CREATE) == 0);
+	CHECK(lgetxattr(P("xa/f"), "user.l", buf, sizeof(buf)) == 1 && buf[0] == 'L');
+	CHECK(llistxattr(P("xa/f"), NULL, 0) == 30);	/* trusted.t user.vialink user.l */
+	CHECK(lremovexattr(P("xa/f"), "user.l") == 0);
+	FAILS(lgetxattr(P("xa/f"), "user.l", buf, sizeof(buf)), ENODATA);
+	FAILS(lgetxattr(P("xa/none"), "user.l", buf, sizeof(buf)), ENOENT);
+}
+
 /* Kernel paths and descriptors pass through untouched. */
 static void kernel_paths(void)
 {
@@ -680,6 +754,7 @@ int main(int argc, char **argv)
 	stdio();
 	cwd();
 	forks();
+	xattrs();
 	kernel_paths();
 	printf("preload_calls: all intercepted calls behave\n");
 	return 0;

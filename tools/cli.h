@@ -135,8 +135,11 @@ void cli_json_time(struct cli_json *j, const char *key, int64_t sec, long nsec);
  * into the object open now. */
 void cli_json_stat(struct cli_json *j, const struct udax_stat *st);
 void cli_json_statfs(struct cli_json *j, const struct udax_statfs *st);
-/* "file", "directory" or "other". */
+/* "file", "directory", "symlink" or "other". */
 const char *cli_type_name(uint32_t mode);
+/* Symbolic link @path's target, NUL-ended in @buf (@len bytes, cut to
+ * fit); "?" if it cannot be read. */
+const char *cli_link_target(struct udax_fs *fs, const char *path, char *buf, size_t len);
 
 int cmd_bench(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -243,7 +243,7 @@ static int rm_tree(const struct cli_fscmd *c, struct udax_fs *fs, const char *pa
 				     names[k]) >= sizeof(child)) {
 			cli_err(c->name, -ENAMETOOLONG, "%s/%s", path, names[k]);
 			ret = -ENAMETOOLONG;
-		} else if ((ret = udax_stat(fs, child, &st))) {
+		} else if ((ret = udax_lstat(fs, child, &st))) {	/* a link: itself */
 			fs_fail(c, child);
 		} else if (S_ISDIR(st.mode)) {
 			ret = rm_tree(c, fs, child, depth + 1);
@@ -291,7 +291,7 @@ int cmd_rm(int argc, char **argv)
 	for (; i < argc; i++) {
 		const char *path = cli_fspath(argv[i], pbuf, sizeof(pbuf));
 		struct udax_stat st;
-		int ret = udax_stat(fs, path, &st);
+		int ret = udax_lstat(fs, path, &st);	/* a link is removed, not followed */
 
 		if (ret == -ENOENT && o.force)
 			continue;
@@ -326,13 +326,11 @@ static const char *into_dir(struct udax_fs *fs, const char *src, const char *dst
 	return buf;
 }
 
+/* mv -n, ln -s: the command's one flag. */
 static int flag_opt(struct cli_fscmd *c, int ch, const char *arg)
 {
+	(void)ch;
 	(void)arg;
-	if (ch == 's') {
-		cli_err(c->name, 0, "udax file systems have no symbolic links (-s)");
-		return -1;
-	}
 	*(bool *)c->priv = true;
 	return 0;
 }
@@ -379,16 +377,19 @@ int cmd_ln(int argc, char **argv)
 		{ "symbolic", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool unused = false;
+	bool symbolic = false;
 	struct cli_fscmd c = {
 		.name = "ln", .shortopts = "s", .opts = opts, .opt = flag_opt,
-		.priv = &unused, .min_args = 2, .max_args = 2,
-		.usage = "usage: udax ln [-P N] DEVICE TARGET LINK\n"
+		.priv = &symbolic, .min_args = 2, .max_args = 2,
+		.usage = "usage: udax ln [-P N] [-s] DEVICE TARGET LINK\n"
 			 "\n"
 			 "Make LINK a hard link to the file TARGET (into LINK if it is a\n"
-			 "directory).  udax file systems have no symbolic links.\n"
+			 "directory).  With -s, a symbolic link whose target is TARGET as\n"
+			 "given: a relative one from LINK's directory, an absolute one from\n"
+			 "the file system's root; it need not exist.\n"
 			 "\n"
 			 CLI_HELP_PART
+			 "  -s, --symbolic        make a symbolic link\n"
 			 "  -h, --help            this text\n",
 	};
 	struct udax_dev *dev;
@@ -401,7 +402,14 @@ int cmd_ln(int argc, char **argv)
 		return -i;
 	src = cli_fspath(argv[i], b1, sizeof(b1));
 	dst = into_dir(fs, src, cli_fspath(argv[i + 1], b2, sizeof(b2)), b3, sizeof(b3));
-	if (udax_link(fs, src, dst)) {
+	if (symbolic) {
+		/* The target is kept as given, not made absolute. */
+		if (udax_symlink(fs, argv[i], dst)) {
+			cli_err("ln", 0, "%s -> %s: %s", dst, argv[i],
+				cli_libmsg(udax_fs_last_error()));
+			status = EXIT_FAIL;
+		}
+	} else if (udax_link(fs, src, dst)) {
 		cli_err("ln", 0, "%s -> %s: %s", dst, src, cli_libmsg(udax_fs_last_error()));
 		status = EXIT_FAIL;
 	}
@@ -449,7 +457,8 @@ int cmd_cat(int argc, char **argv)
 	return fs_end(&c, &dev, &fs, status);
 }
 
-static void stat_text(const char *path, const struct udax_stat *st)
+/* @target: a symbolic link's, or NULL. */
+static void stat_text(const char *path, const struct udax_stat *st, const char *target)
 {
 	const struct timespec *t[] = { &st->atime, &st->mtime, &st->ctime, &st->btime };
 	static const char *const tn[] = { "access", "modify", "change", "birth" };
@@ -457,6 +466,8 @@ static void stat_text(const char *path, const struct udax_stat *st)
 	printf("  path: %s\n", path);
 	printf("  type: %s  inode: %u  links: %u\n", cli_type_name(st->mode), st->ino,
 	       st->nlink);
+	if (target)
+		printf("  target: %s\n", target);
 	printf("  size: %llu  blocks: %llu (of %u bytes)\n", (unsigned long long)st->size,
 	       (unsigned long long)st->blocks, UDAX_FS_BLOCK_SIZE);
 	printf("  mode: %04o  uid: %u  gid: %u\n", st->mode & 07777, st->uid, st->gid);
@@ -491,21 +502,27 @@ int cmd_stat(int argc, char **argv)
 		cli_json_arr(&j, "files");
 	}
 	for (; i < argc; i++) {
-		const char *path = cli_fspath(argv[i], pbuf, sizeof(pbuf));
+		const char *path = cli_fspath(argv[i], pbuf, sizeof(pbuf)), *target = NULL;
 		struct udax_stat st;
+		char tbuf[4096];
 
-		if (udax_stat(fs, path, &st)) {
+		/* A symbolic link itself, as stat(1) shows it. */
+		if (udax_lstat(fs, path, &st)) {
 			fs_fail(&c, path);
 			status = EXIT_FAIL;
 			continue;
 		}
+		if (S_ISLNK(st.mode))
+			target = cli_link_target(fs, path, tbuf, sizeof(tbuf));
 		if (c.json) {
 			cli_json_obj(&j, NULL);
 			cli_json_str(&j, "path", path);
 			cli_json_stat(&j, &st);
+			if (target)
+				cli_json_str(&j, "target", target);
 			cli_json_close(&j);
 		} else {
-			stat_text(path, &st);
+			stat_text(path, &st, target);
 		}
 	}
 	if (c.json)

@@ -18,21 +18,42 @@
 
 static char type_char(uint32_t mode)
 {
-	return S_ISDIR(mode) ? 'd' : S_ISREG(mode) ? '-' : '?';
+	return S_ISDIR(mode) ? 'd' : S_ISREG(mode) ? '-' : S_ISLNK(mode) ? 'l' :
+	       S_ISFIFO(mode) ? 'p' : S_ISSOCK(mode) ? 's' : S_ISCHR(mode) ? 'c' :
+	       S_ISBLK(mode) ? 'b' : '?';
 }
 
-static void ls_line(const char *name, const struct udax_stat *st)
+/* @target: a symbolic link's, or NULL. */
+static void ls_line(const char *name, const struct udax_stat *st, const char *target)
 {
-	printf("%c%04o %3u %5u %5u %12llu %s\n", type_char(st->mode), st->mode & 07777,
-	       st->nlink, st->uid, st->gid, (unsigned long long)st->size, name);
+	printf("%c%04o %3u %5u %5u %12llu %s%s%s\n", type_char(st->mode), st->mode & 07777,
+	       st->nlink, st->uid, st->gid, (unsigned long long)st->size, name,
+	       target ? " -> " : "", target ? target : "");
 }
 
-static void ls_json_entry(struct cli_json *j, const char *name, const struct udax_stat *st)
+static void ls_json_entry(struct cli_json *j, const char *name, const struct udax_stat *st,
+			  const char *target)
 {
 	cli_json_obj(j, NULL);
 	cli_json_str(j, "name", name);
 	cli_json_stat(j, st);
+	if (target)
+		cli_json_str(j, "target", target);
 	cli_json_close(j);
+}
+
+/* One entry, @full its path: a symbolic link with its target. */
+static void ls_entry(struct udax_fs *fs, struct cli_json *j, const char *full,
+		     const char *name, const struct udax_stat *st)
+{
+	char tbuf[4096];
+	const char *target = S_ISLNK(st->mode) ?
+			     cli_link_target(fs, full, tbuf, sizeof(tbuf)) : NULL;
+
+	if (j)
+		ls_json_entry(j, name, st, target);
+	else
+		ls_line(name, st, target);
 }
 
 int cmd_ls(int argc, char **argv)
@@ -64,7 +85,15 @@ int cmd_ls(int argc, char **argv)
 	path = cli_fspath(argc - i == 2 ? argv[i + 1] : "/", pbuf, sizeof(pbuf));
 	if (cli_mount("ls", argv[i], c.part, true, &dev, &fs))
 		return EXIT_FAIL;
-	ret = udax_stat(fs, path, &st);
+	/* A link to a directory lists the directory (as ls does); any other
+	 * link, dangling ones too, is shown itself. */
+	ret = udax_lstat(fs, path, &st);
+	if (!ret && S_ISLNK(st.mode)) {
+		struct udax_stat tst;
+
+		if (!udax_stat(fs, path, &tst) && S_ISDIR(tst.mode))
+			st = tst;
+	}
 	if (!ret && S_ISDIR(st.mode))
 		ret = udax_opendir(fs, path, &d);
 	if (ret) {
@@ -80,24 +109,18 @@ int cmd_ls(int argc, char **argv)
 	if (!d) {	/* a file: itself */
 		const char *base = strrchr(path, '/') + 1;
 
-		if (c.json)
-			ls_json_entry(&j, base, &st);
-		else
-			ls_line(base, &st);
+		ls_entry(fs, c.json ? &j : NULL, path, base, &st);
 	}
 	while (d && (ret = udax_readdir(d, &ent)) > 0) {
 		snprintf(full, sizeof(full), "%s%s%s", path,
 			 path[strlen(path) - 1] == '/' ? "" : "/", ent.name);
-		if (udax_stat(fs, full, &st)) {
+		if (udax_lstat(fs, full, &st)) {
 			/* Listed, but gone or unreadable: say so, go on. */
 			cli_err("ls", 0, "%s: %s", full, cli_libmsg(udax_fs_last_error()));
 			ret = -EIO;
 			continue;
 		}
-		if (c.json)
-			ls_json_entry(&j, ent.name, &st);
-		else
-			ls_line(ent.name, &st);
+		ls_entry(fs, c.json ? &j : NULL, full, ent.name, &st);
 	}
 	if (c.json)
 		cli_json_end(&j);

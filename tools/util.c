@@ -452,7 +452,18 @@ void cli_json_time(struct cli_json *j, const char *key, int64_t sec, long nsec)
 
 const char *cli_type_name(uint32_t mode)
 {
-	return S_ISDIR(mode) ? "directory" : S_ISREG(mode) ? "file" : "other";
+	return S_ISDIR(mode) ? "directory" : S_ISREG(mode) ? "file" :
+	       S_ISLNK(mode) ? "symlink" : "other";
+}
+
+const char *cli_link_target(struct udax_fs *fs, const char *path, char *buf, size_t len)
+{
+	ssize_t n = udax_readlink(fs, path, buf, len - 1);
+
+	if (n < 0)
+		return "?";
+	buf[n] = '\0';
+	return buf;
 }
 
 void cli_json_stat(struct cli_json *j, const struct udax_stat *st)

@@ -1788,35 +1788,171 @@ PL_EXPORT int utime(const char *path, const struct utimbuf *t)
 }
 
 /*
- * Extended attributes: udax keeps none yet (udax_setxattr and its kin are
- * coming to the library): EOPNOTSUPP, as on file systems without them.
+ * Extended attributes, through udax_setxattr and its kin (names, limits
+ * and errors as include/udax/fs.h gives them).  By descriptor: the open
+ * file itself (an O_PATH descriptor: EBADF, as Linux).  The l-variants:
+ * udax follows a symbolic link in every xattr call, so the preload looks
+ * at the last component first; one that is not a link is served as the
+ * plain call.  A link itself holds no attributes in udax: lgetxattr and
+ * lremovexattr ENODATA, llistxattr an empty list, lsetxattr EPERM for
+ * "user." (Linux allows those on regular files and directories only) and
+ * EOPNOTSUPP for the other names.  A link put in place between the look
+ * and the call is followed.  POSIX ACLs (system.posix_acl_access and
+ * _default): EOPNOTSUPP, as on a kernel file system mounted without
+ * them.  udax would keep them as opaque values, but programs that set
+ * one (cp -a, tar) count on the kernel's folding it into the mode bits
+ * and skip their chmod when it succeeds; udax does no such folding.
+ * Names udax already holds (set through the library or FUSE) still show
+ * in listxattr.
  */
-#define XATTR_PATH(name, ret_t, args, call)				\
-PL_EXPORT ret_t name args						\
-{									\
-	return PATH_CALL(AT_FDCWD, path, PL_REAL(name) call, -EOPNOTSUPP); \
-}
-#define XATTR_FD(name, ret_t, args, call)				\
-PL_EXPORT ret_t name args						\
-{									\
-	return DESC_CALL(fd, PL_REAL(name) call, -EOPNOTSUPP);		\
+#define ACL_NAME(n)	((n) && !strncmp((n), "system.posix_acl_", 17))
+#define XATTR_PATH_CALL(ret_t, path, realcall, udaxcall) ({		\
+	struct upath u_;						\
+	int r_ = upath(AT_FDCWD, &path, &u_);				\
+	if (r_ <= 0)							\
+		return r_ < 0 ? -1 : realcall;				\
+	PL_DEBUG("%s %s%s", __func__, u_.m->prefix, u_.in);		\
+	(ret_t)err(udaxcall);						\
+})
+
+#define XATTR_DESC_CALL(ret_t, fd, realcall, udaxcall) ({		\
+	struct pdesc *d_ = pl_desc_get(fd);				\
+	long r_;							\
+	if (!d_)							\
+		return realcall;					\
+	r_ = (d_->flags & O_PATH) ? -EBADF : (udaxcall);		\
+	pl_desc_put(d_);						\
+	(ret_t)err(r_);							\
+})
+
+/* 1: @u's last component is a symbolic link; 0: it is not; < 0: lstat's error. */
+static int last_is_link(const struct upath *u)
+{
+	struct udax_stat st;
+	int ret = udax_lstat(u->m->fs, u->in, &st);
+
+	return ret ? ret : S_ISLNK(st.mode);
 }
 
-XATTR_PATH(getxattr, ssize_t, (const char *path, const char *n, void *v, size_t sz), (path, n, v, sz))
-XATTR_PATH(lgetxattr, ssize_t, (const char *path, const char *n, void *v, size_t sz), (path, n, v, sz))
-XATTR_FD(fgetxattr, ssize_t, (int fd, const char *n, void *v, size_t sz), (fd, n, v, sz))
-XATTR_PATH(setxattr, int, (const char *path, const char *n, const void *v, size_t sz, int fl),
-	   (path, n, v, sz, fl))
-XATTR_PATH(lsetxattr, int, (const char *path, const char *n, const void *v, size_t sz, int fl),
-	   (path, n, v, sz, fl))
-XATTR_FD(fsetxattr, int, (int fd, const char *n, const void *v, size_t sz, int fl),
-	 (fd, n, v, sz, fl))
-XATTR_PATH(listxattr, ssize_t, (const char *path, char *l, size_t sz), (path, l, sz))
-XATTR_PATH(llistxattr, ssize_t, (const char *path, char *l, size_t sz), (path, l, sz))
-XATTR_FD(flistxattr, ssize_t, (int fd, char *l, size_t sz), (fd, l, sz))
-XATTR_PATH(removexattr, int, (const char *path, const char *n), (path, n))
-XATTR_PATH(lremovexattr, int, (const char *path, const char *n), (path, n))
-XATTR_FD(fremovexattr, int, (int fd, const char *n), (fd, n))
+static int lsetxattr_udax(const struct upath *u, const char *n, const void *v,
+			  size_t sz, int fl)
+{
+	int ret = last_is_link(u);
+
+	if (ret < 0)
+		return ret;
+	if (ret)
+		return n && !strncmp(n, "user.", 5) ? -EPERM : -EOPNOTSUPP;
+	return udax_setxattr(u->m->fs, u->in, n, v, sz, fl);
+}
+
+static ssize_t lgetxattr_udax(const struct upath *u, const char *n, void *v, size_t sz)
+{
+	int ret = last_is_link(u);
+
+	if (ret)
+		return ret < 0 ? ret : -ENODATA;
+	return udax_getxattr(u->m->fs, u->in, n, v, sz);
+}
+
+static ssize_t llistxattr_udax(const struct upath *u, char *l, size_t sz)
+{
+	int ret = last_is_link(u);
+
+	if (ret)
+		return ret < 0 ? ret : 0;
+	return udax_listxattr(u->m->fs, u->in, l, sz);
+}
+
+static int lremovexattr_udax(const struct upath *u, const char *n)
+{
+	int ret = last_is_link(u);
+
+	if (ret)
+		return ret < 0 ? ret : -ENODATA;
+	return udax_removexattr(u->m->fs, u->in, n);
+}
+
+PL_EXPORT int setxattr(const char *path, const char *n, const void *v, size_t sz, int fl)
+{
+	return XATTR_PATH_CALL(int, path, PL_REAL(setxattr)(path, n, v, sz, fl),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       udax_setxattr(u_.m->fs, u_.in, n, v, sz, fl));
+}
+
+PL_EXPORT int lsetxattr(const char *path, const char *n, const void *v, size_t sz, int fl)
+{
+	return XATTR_PATH_CALL(int, path, PL_REAL(lsetxattr)(path, n, v, sz, fl),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       lsetxattr_udax(&u_, n, v, sz, fl));
+}
+
+PL_EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t sz, int fl)
+{
+	return XATTR_DESC_CALL(int, fd, PL_REAL(fsetxattr)(fd, n, v, sz, fl),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       udax_fsetxattr(d_->f, n, v, sz, fl));
+}
+
+PL_EXPORT ssize_t getxattr(const char *path, const char *n, void *v, size_t sz)
+{
+	return XATTR_PATH_CALL(ssize_t, path, PL_REAL(getxattr)(path, n, v, sz),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       udax_getxattr(u_.m->fs, u_.in, n, v, sz));
+}
+
+PL_EXPORT ssize_t lgetxattr(const char *path, const char *n, void *v, size_t sz)
+{
+	return XATTR_PATH_CALL(ssize_t, path, PL_REAL(lgetxattr)(path, n, v, sz),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       lgetxattr_udax(&u_, n, v, sz));
+}
+
+PL_EXPORT ssize_t fgetxattr(int fd, const char *n, void *v, size_t sz)
+{
+	return XATTR_DESC_CALL(ssize_t, fd, PL_REAL(fgetxattr)(fd, n, v, sz),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       udax_fgetxattr(d_->f, n, v, sz));
+}
+
+PL_EXPORT ssize_t listxattr(const char *path, char *l, size_t sz)
+{
+	return XATTR_PATH_CALL(ssize_t, path, PL_REAL(listxattr)(path, l, sz),
+			       udax_listxattr(u_.m->fs, u_.in, l, sz));
+}
+
+PL_EXPORT ssize_t llistxattr(const char *path, char *l, size_t sz)
+{
+	return XATTR_PATH_CALL(ssize_t, path, PL_REAL(llistxattr)(path, l, sz),
+			       llistxattr_udax(&u_, l, sz));
+}
+
+PL_EXPORT ssize_t flistxattr(int fd, char *l, size_t sz)
+{
+	return XATTR_DESC_CALL(ssize_t, fd, PL_REAL(flistxattr)(fd, l, sz),
+			       udax_flistxattr(d_->f, l, sz));
+}
+
+PL_EXPORT int removexattr(const char *path, const char *n)
+{
+	return XATTR_PATH_CALL(int, path, PL_REAL(removexattr)(path, n),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       udax_removexattr(u_.m->fs, u_.in, n));
+}
+
+PL_EXPORT int lremovexattr(const char *path, const char *n)
+{
+	return XATTR_PATH_CALL(int, path, PL_REAL(lremovexattr)(path, n),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       lremovexattr_udax(&u_, n));
+}
+
+PL_EXPORT int fremovexattr(int fd, const char *n)
+{
+	return XATTR_DESC_CALL(int, fd, PL_REAL(fremovexattr)(fd, n),
+			       ACL_NAME(n) ? -EOPNOTSUPP :
+			       udax_fremovexattr(d_->f, n));
+}
 
 /* ---- the working directory ------------------------------------------------------------ */
 
