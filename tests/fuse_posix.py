@@ -17,9 +17,9 @@ def ok(cond, what):
         raise AssertionError(what)
 
 
-def err(want, fn, *a):
+def err(want, fn, *a, **kw):
     try:
-        fn(*a)
+        fn(*a, **kw)
     except OSError as e:
         ok(e.errno == want, "%s%r: errno %s, want %s" % (fn.__name__, a,
            errno.errorcode.get(e.errno), errno.errorcode[want]))
@@ -237,6 +237,97 @@ ok(stat.S_ISCHR(os.lstat(P("fifo")).st_mode) and stat.S_ISFIFO(os.lstat(P("chr")
    "exchanged")
 os.unlink(P("fifo"))
 os.unlink(P("chr"))
+
+# extended attributes: set (XATTR_CREATE/REPLACE), get, list (size 0
+# asks for the size), remove; on a file, a directory and a symbolic link
+open(P("xa"), "w").close()
+os.mkdir(P("xd"))
+os.symlink("xa", P("xl"))
+os.setxattr(P("xa"), "user.a", b"one")
+ok(os.getxattr(P("xa"), "user.a") == b"one", "getxattr")
+os.setxattr(P("xa"), "user.a", b"two!", os.XATTR_REPLACE)
+ok(os.getxattr(P("xa"), "user.a") == b"two!", "XATTR_REPLACE")
+err(errno.EEXIST, os.setxattr, P("xa"), "user.a", b"3", os.XATTR_CREATE)
+err(errno.ENODATA, os.setxattr, P("xa"), "user.b", b"3", os.XATTR_REPLACE)
+err(errno.ENODATA, os.getxattr, P("xa"), "user.b")
+os.setxattr(P("xa"), "trusted.t", b"")
+ok(os.getxattr(P("xa"), "trusted.t") == b"", "empty value")
+ok(sorted(os.listxattr(P("xa"))) == ["trusted.t", "user.a"], "listxattr %r" % os.listxattr(P("xa")))
+ok(os.getxattr(P("xl"), "user.a") == b"two!", "getxattr through a link")
+bpath = P("xa").encode()
+ok(libc.getxattr(bpath, b"user.a", None, 0) == 4, "getxattr size 0")
+ok(libc.listxattr(bpath, None, 0) == len(b"trusted.t\0user.a\0"), "listxattr size 0")
+small = ctypes.create_string_buffer(2)
+ok(libc.getxattr(bpath, b"user.a", small, 2) == -1 and ctypes.get_errno() == errno.ERANGE,
+   "getxattr small buffer: ERANGE")
+ok(libc.listxattr(bpath, small, 2) == -1 and ctypes.get_errno() == errno.ERANGE,
+   "listxattr small buffer: ERANGE")
+err(errno.E2BIG, os.setxattr, P("xa"), "user.big", bytes(3073))
+fd = os.open(P("xa"), os.O_RDONLY)
+os.setxattr(fd, "user.f", b"by fd")
+ok(os.getxattr(fd, "user.f") == b"by fd", "fsetxattr/fgetxattr")
+os.close(fd)
+os.removexattr(P("xa"), "user.a")
+os.removexattr(P("xa"), "user.f")
+err(errno.ENODATA, os.removexattr, P("xa"), "user.a")
+ok(os.listxattr(P("xa")) == ["trusted.t"], "removexattr")
+os.setxattr(P("xd"), "user.d", b"dir")
+ok(os.getxattr(P("xd"), "user.d") == b"dir" and os.listxattr(P("xd")) == ["user.d"], "directory xattr")
+# a symbolic link's own: user.* as Linux (the kernel), the others
+# unreachable by inode (the server: EPERM, ENODATA, an empty list)
+err(errno.EPERM, os.setxattr, P("xl"), "user.l", b"v", 0, follow_symlinks=False)
+err(errno.EPERM, os.setxattr, P("xl"), "trusted.l", b"v", 0, follow_symlinks=False)
+err(errno.ENODATA, os.getxattr, P("xl"), "trusted.l", follow_symlinks=False)
+ok(os.listxattr(P("xl"), follow_symlinks=False) == [], "a link's list")
+os.unlink(P("xl"))
+os.rmdir(P("xd"))
+
+# access: root reads and writes anything, executes with an x bit; a
+# second user gets the other bits
+ok(os.access(P("xa"), os.R_OK | os.W_OK) and os.access(P("xa"), os.F_OK), "access root rw")
+ok(not os.access(P("xa"), os.X_OK), "access root x without an x bit")
+ok(not os.access(P("nope"), os.F_OK), "access F_OK missing")
+os.chmod(P("xa"), 0o604)
+pid = os.fork()
+if pid == 0:
+    os.setgid(4321)
+    os.setuid(1234)
+    os._exit(0 if os.access(P("xa"), os.R_OK) and not os.access(P("xa"), os.W_OK) else 1)
+ok(os.waitpid(pid, 0)[1] == 0, "access as another user")
+os.unlink(P("xa"))
+
+# SEEK_DATA / SEEK_HOLE on a sparse file: data at 0 and at 1 MiB
+fd = os.open(P("sp"), os.O_CREAT | os.O_RDWR, 0o644)
+os.pwrite(fd, b"d" * 4096, 0)
+os.pwrite(fd, b"e", 1 << 20)
+end = (1 << 20) + 1
+ok(os.lseek(fd, 0, os.SEEK_DATA) == 0, "SEEK_DATA at data")
+ok(os.lseek(fd, 0, os.SEEK_HOLE) == 4096, "SEEK_HOLE after data")
+ok(os.lseek(fd, 4096, os.SEEK_DATA) == 1 << 20, "SEEK_DATA over a hole")
+ok(os.lseek(fd, 1 << 20, os.SEEK_HOLE) == end, "SEEK_HOLE at the end of file")
+err(errno.ENXIO, os.lseek, fd, end, os.SEEK_DATA)
+err(errno.ENXIO, os.lseek, fd, end + 10, os.SEEK_HOLE)
+
+# copy_file_range: within the mount, at offsets, past the end of file
+data = bytes(range(256)) * 40
+fd2 = os.open(P("cp"), os.O_CREAT | os.O_RDWR, 0o644)
+os.pwrite(fd2, data, 0)
+dst = os.open(P("cp2"), os.O_CREAT | os.O_RDWR, 0o644)
+done = 0
+while done < len(data):
+    n = os.copy_file_range(fd2, dst, len(data) - done, done, done)
+    ok(n > 0, "copy_file_range progress")
+    done += n
+ok(os.pread(dst, len(data) + 1, 0) == data, "copy_file_range data")
+ok(os.copy_file_range(fd2, dst, 10, 100, 20000) == 10, "copy at offsets")
+st = os.fstat(dst)
+ok(st.st_size == 20010 and os.pread(dst, 10, 20000) == data[100:110], "copy past the end %r" % (st,))
+ok(os.copy_file_range(fd2, dst, 10, len(data), 0) == 0, "copy from past the end")
+ok(os.copy_file_range(fd, dst, 4096, 0, 0) == 4096 and os.pread(dst, 4, 0) == b"dddd", "copy between files")
+for f in (fd, fd2, dst):
+    os.close(f)
+for n in ("sp", "cp", "cp2"):
+    os.unlink(P(n))
 
 # statfs
 sv = os.statvfs(M)

@@ -47,8 +47,9 @@ wait_gone() {
 	done
 	fail "the server (pid $1) did not exit"
 }
+# $1: the mount options (default: allow_other,default_permissions).
 do_mount() {
-	if ! "$U" mount -o allow_other,default_permissions "$T/img" "$M" 2>"$T/err"; then
+	if ! "$U" mount -o "${1:-allow_other,default_permissions}" "$T/img" "$M" 2>"$T/err"; then
 		grep -q "built without FUSE" "$T/err" && skip "$(cat "$T/err")"
 		grep -qiE "fuse: device not found|/dev/fuse|fusermount|not permitted" "$T/err" &&
 			skip "FUSE is not usable here: $(cat "$T/err")"
@@ -86,8 +87,28 @@ wait_gone "$pid"
 pid=
 "$U" fsck "$T/img" || fail "fsck after fusermount3 -u"
 
-do_mount
+# Without default_permissions the kernel asks the server's access.
+do_mount allow_other
 [ "$(cat "$M/kept")" = "keep me" ] || fail "a file did not survive the remount"
+chmod 0604 "$M/kept"
+python3 - "$M/kept" <<'EOF' || fail "access(2) answered by the server"
+import os, sys
+f = sys.argv[1]
+assert os.access(f, os.R_OK | os.W_OK), "root reads and writes"
+assert not os.access(f, os.X_OK), "root executes only with an x bit"
+assert not os.access(f + ".nope", os.F_OK), "a missing file"
+def as_user(want):
+    pid = os.fork()
+    if pid == 0:
+        os.setgid(4321)
+        os.setuid(1234)
+        os._exit(0 if want() else 1)
+    return os.waitpid(pid, 0)[1] == 0
+assert as_user(lambda: os.access(f, os.R_OK) and not os.access(f, os.W_OK)), \
+    "another user gets the other bits"
+os.chmod(f, 0o600)
+assert as_user(lambda: not os.access(f, os.R_OK)), "another user without the other bits"
+EOF
 exec 9<"$M/kept"	# a file the kernel still has open at SIGTERM
 kill -TERM "$pid"
 wait_gone "$pid"

@@ -818,6 +818,208 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &st);
 }
 
+/*
+ * access(2) without default_permissions.  udax_access() takes a path and
+ * the server has only the inode: the same rules on its attributes.  Root
+ * reads and writes anything and executes what has an x bit or is a
+ * directory; others get the owner's, else the group's (the caller's gid
+ * only), else the others' bits.
+ */
+static bool may_access(const struct udax_stat *u, int mask,
+		       const struct udax_cred *c)
+{
+	unsigned bits;
+
+	mask &= R_OK | W_OK | X_OK;
+	if (c->uid == 0)
+		return !(mask & X_OK) || S_ISDIR(u->mode) || (u->mode & 0111);
+	if (c->uid == u->uid)
+		bits = (u->mode >> 6) & 7;
+	else if (c->gid == u->gid)
+		bits = (u->mode >> 3) & 7;
+	else
+		bits = u->mode & 7;
+	return ((unsigned)mask & bits) == (unsigned)mask;
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct udax_inode *i = inode_of(req, ino);
+	struct udax_cred cred = cred_of(req);
+	struct udax_stat u;
+	int ret;
+
+	if (!i) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	ret = udax_getattr(i, &u);
+	if (!ret && (mask & W_OK) && S(req)->ro)
+		ret = -EROFS;
+	else if (!ret && !may_access(&u, mask, &cred))
+		ret = -EACCES;
+	fuse_reply_err(req, -ret);
+}
+
+/* ---- extended attributes -------------------------------------------------------- */
+
+/*
+ * The xattr calls by inode are the f-variants on a file opened for them
+ * (read-only: fsetxattr needs no write access, and directories open so).
+ * Symbolic links and special files cannot be opened (-ELOOP, -ENXIO), so
+ * their attributes are out of reach: -EOPNOTSUPP tells the caller, who
+ * then gets what Linux gives for user.* on them (set and remove EPERM,
+ * get ENODATA, an empty list).
+ */
+static int xattr_open(fuse_req_t req, fuse_ino_t ino, struct udax_file **f)
+{
+	struct udax_inode *i = inode_of(req, ino);
+	int ret;
+
+	*f = NULL;
+	if (!i)
+		return -ESTALE;
+	ret = udax_open_inode(S(req)->fs, i, O_RDONLY, f);
+	if (ret == -ELOOP || ret == -ENXIO)
+		ret = -EOPNOTSUPP;
+	return ret;
+}
+
+/* Close the file of an xattr call whose result is @ret. */
+static int xattr_close(struct udax_file **f, int ret)
+{
+	int r = udax_close(f);
+
+	return ret < 0 ? ret : r;
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct udax_file *f;
+	int ret = xattr_open(req, ino, &f);
+
+	if (ret == -EOPNOTSUPP)
+		ret = -EPERM;
+	else if (!ret)
+		ret = xattr_close(&f, udax_fsetxattr(f, name, value, size, flags));
+	fuse_reply_err(req, -ret);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct udax_file *f;
+	int ret = xattr_open(req, ino, &f);
+
+	if (ret == -EOPNOTSUPP)
+		ret = -EPERM;
+	else if (!ret)
+		ret = xattr_close(&f, udax_fremovexattr(f, name));
+	fuse_reply_err(req, -ret);
+}
+
+/* Reply to getxattr/listxattr: @size 0 asks for the size needed. */
+static void reply_xattr_buf(fuse_req_t req, const char *buf, ssize_t n,
+			    size_t size)
+{
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (!size)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct udax_file *f;
+	char *buf = NULL;
+	ssize_t n = xattr_open(req, ino, &f);
+
+	if (n == -EOPNOTSUPP) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (!n && size && !(buf = malloc(size)))
+		n = -ENOMEM;
+	if (!n)
+		n = udax_fgetxattr(f, name, buf, size);
+	if (f) {
+		int r = udax_close(&f);
+
+		n = n >= 0 && r ? r : n;
+	}
+	reply_xattr_buf(req, buf, n, size);
+	free(buf);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct udax_file *f;
+	char *buf = NULL;
+	ssize_t n = xattr_open(req, ino, &f);
+
+	if (n == -EOPNOTSUPP) {
+		reply_xattr_buf(req, "", 0, size);
+		return;
+	}
+	if (!n && size && !(buf = malloc(size)))
+		n = -ENOMEM;
+	if (!n)
+		n = udax_flistxattr(f, buf, size);
+	if (f) {
+		int r = udax_close(&f);
+
+		n = n >= 0 && r ? r : n;
+	}
+	reply_xattr_buf(req, buf, n, size);
+	free(buf);
+}
+
+/* ---- seeking and copying ---------------------------------------------------------- */
+
+/* The kernel seeks SEEK_SET, SEEK_CUR and SEEK_END itself: only
+ * SEEK_DATA and SEEK_HOLE come here. */
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	int64_t r;
+
+	(void)ino;
+	if (off < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE)) {
+		fuse_reply_err(req, off < 0 ? ENXIO : EINVAL);
+		return;
+	}
+	r = udax_lseek_data(H(fi)->file, (uint64_t)off, whence);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_lseek(req, (off_t)r);
+}
+
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			       struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			       off_t off_out, struct fuse_file_info *fi_out,
+			       size_t len, int flags)
+{
+	ssize_t n;
+
+	(void)ino_in;
+	(void)ino_out;
+	if (off_in < 0 || off_out < 0 || flags < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	n = udax_copy_file_range(H(fi_in)->file, (uint64_t)off_in,
+				 H(fi_out)->file, (uint64_t)off_out, len,
+				 (unsigned)flags);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
 static const struct fuse_lowlevel_ops ops = {
 	.init = op_init,
 	.lookup = op_lookup,
@@ -847,6 +1049,13 @@ static const struct fuse_lowlevel_ops ops = {
 	.releasedir = op_releasedir,
 	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
+	.access = op_access,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.lseek = op_lseek,
+	.copy_file_range = op_copy_file_range,
 };
 
 /* ---- the session -------------------------------------------------------------- */
