@@ -293,6 +293,10 @@ struct fs_txn {
 	uint32_t nxold;
 	bool settle;			/* a record of a data block: settle */
 	int err;			/* sticky: -ENOMEM */
+	/* rec and buf start here: a create or unlink allocates nothing.
+	 * (A struct fs_txn is never copied once initialised.) */
+	struct fs_txn_rec rec0[8];
+	uint8_t buf0[1024] __attribute__((aligned(8)));
 };
 
 static inline struct fs_core *C(struct udax_fs *fs) { return fs->core; }

@@ -41,16 +41,35 @@
 
 void fs_txn_init(struct fs_txn *t, struct udax_fs *fs)
 {
-	memset(t, 0, sizeof(*t));
+	memset(t, 0, offsetof(struct fs_txn, rec0));
 	t->fs = fs;
+	t->rec = t->rec0;
+	t->reccap = sizeof(t->rec0) / sizeof(t->rec0[0]);
+	t->buf = t->buf0;
+	t->bufcap = sizeof(t->buf0);
 }
 
 void fs_txn_free(struct fs_txn *t)
 {
-	free(t->rec);
-	free(t->buf);
+	if (t->rec != t->rec0)
+		free(t->rec);
+	if (t->buf != t->buf0)
+		free(t->buf);
 	fs_txn_emap_free(t);
-	memset(t, 0, sizeof(*t));
+	memset(t, 0, offsetof(struct fs_txn, rec0));
+}
+
+/* realloc, or malloc and copy out of the inline array @inl. */
+static void *grow(void *p, const void *inl, size_t old, size_t len)
+{
+	void *n;
+
+	if (p != inl)
+		return fault_realloc(p, len);
+	n = fault_malloc(len);
+	if (n)
+		memcpy(n, p, old);
+	return n;
 }
 
 void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
@@ -59,7 +78,8 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
 		return;
 	if (t->nrec == t->reccap) {
 		uint32_t cap = t->reccap ? 2 * t->reccap : 8;
-		struct fs_txn_rec *r = fault_realloc(t->rec, cap * sizeof(*r));
+		struct fs_txn_rec *r = grow(t->rec, t->rec0,
+					    t->nrec * sizeof(*r), cap * sizeof(*r));
 
 		if (!r) {
 			t->err = -ENOMEM;
@@ -74,7 +94,7 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
 
 		while (cap < t->buflen + len)
 			cap *= 2;
-		b = fault_realloc(t->buf, cap);
+		b = grow(t->buf, t->buf0, t->buflen, cap);
 		if (!b) {
 			t->err = -ENOMEM;
 			return;
