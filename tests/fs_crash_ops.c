@@ -492,6 +492,31 @@ static void w_mkdir(struct udax_fs *fs) { FS_OK(udax_mkdir(fs, "/e/sub", 0755));
 static void op_rmdir_g(struct udax_fs *fs) { FS_OK(udax_rmdir(fs, "/g")); }
 static void w_link(struct udax_fs *fs) { FS_OK(udax_link(fs, "/w1", "/e/sub/w1link")); }
 
+/*
+ * Back-to-back commits: each one's home writes are flushed but not fenced
+ * when it returns (src/fs/core/journal.c); the next one's first fence makes
+ * them durable while its body goes to the other half of the journal, then
+ * its header replaces the last one.  pre leaves one pending at fence 0.
+ */
+static void bb_new(struct udax_fs *fs, const char *path)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, path, O_RDWR | O_CREAT | O_EXCL, 0600, &f));
+	FS_OK(udax_close(&f));
+}
+static void pre_bb(struct udax_fs *fs) { bb_new(fs, "/bb0"); }
+static void bb_create1(struct udax_fs *fs) { bb_new(fs, "/bb1"); }
+static void bb_unlink1(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/bb1")); }
+static void bb_create2(struct udax_fs *fs) { bb_new(fs, "/d/bb2"); }
+static void bb_mkdir(struct udax_fs *fs) { FS_OK(udax_mkdir(fs, "/bbd", 0755)); }
+static void bb_rename(struct udax_fs *fs)
+{
+	FS_OK(udax_rename(fs, "/d/bb2", "/bbd/bb2", 0));
+}
+static void bb_unlink0(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/bb0")); }
+static void bb_unlink_a(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/a")); }
+
 #define STEP(fn, ...) { #fn, fn, __VA_ARGS__ }
 #define OP(name, fn) { name, NULL, { { name, fn, NULL, NULL, false } }, false }
 #define OPP(name, pre, fn) { name, pre, { { name, fn, NULL, NULL, false } }, false }
@@ -596,6 +621,15 @@ const struct cr_scenario cr_scenarios[] = {
 		STEP(lg_full3, NULL, NULL, false),
 		STEP(lg_full4, NULL, NULL, false),
 		STEP(lg_close, NULL, NULL, true),
+	}, false },
+	{ "back-to-back", pre_bb, {
+		STEP(bb_create1, NULL, NULL, false),
+		STEP(bb_unlink1, NULL, NULL, false),
+		STEP(bb_create2, NULL, NULL, false),
+		STEP(bb_mkdir, NULL, NULL, false),
+		STEP(bb_rename, NULL, NULL, false),
+		STEP(bb_unlink0, NULL, NULL, false),
+		STEP(bb_unlink_a, NULL, NULL, false),
 	}, false },
 	/* A crash anywhere recovers the state after the completed steps,
 	 * plus the current one whole or not at all; bytes overwritten in

@@ -103,13 +103,24 @@ static uint32_t gf_mul(uint32_t a, uint32_t b)
 	return p;
 }
 
-uint32_t crc32c_shift_zeros(uint32_t r, uint64_t n)
+/* pow_tab[k] = x^(8 * 2^k) mod P: the squarings done once. */
+static uint32_t pow_tab[64];
+static pthread_once_t pow_once = PTHREAD_ONCE_INIT;
+
+static void pow_init(void)
 {
 	uint32_t x = 1u << 23;		/* x^8: one zero byte */
 
-	for (; n; n >>= 1, x = gf_mul(x, x))
+	for (int k = 0; k < 64; k++, x = gf_mul(x, x))
+		pow_tab[k] = x;
+}
+
+uint32_t crc32c_shift_zeros(uint32_t r, uint64_t n)
+{
+	pthread_once(&pow_once, pow_init);
+	for (int k = 0; n; n >>= 1, k++)
 		if (n & 1)
-			r = gf_mul(x, r);
+			r = gf_mul(pow_tab[k], r);
 	return r;
 }
 

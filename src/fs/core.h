@@ -199,10 +199,18 @@ struct fs_djhdr {			/* 64 bytes at journal block 0 */
 	uint32_t version;
 	uint32_t nr_records;
 	uint64_t seq;
-	uint64_t body_len;		/* bytes from journal block 1 */
+	uint64_t body_len;		/* bytes from journal block body_blk */
 	uint32_t body_crc;
-	uint8_t reserved[24];
+	uint32_t body_blk;		/* the body's first journal block; 0: 1 */
+	uint8_t reserved[20];
 	uint32_t crc;			/* crc32c of bytes 0..59 */
+};
+/* A commit of more records than this settles at once (journal.c). */
+#define FS_JNL_PEND_MAX	32
+struct fs_txn_rec {
+	uint64_t off;
+	uint32_t len;
+	uint32_t data;			/* offset into buf */
 };
 struct fs_djrec {			/* then len bytes, padded to 8 */
 	uint64_t off;			/* partition byte offset */
@@ -270,6 +278,19 @@ struct fs_core {
 	uint32_t next_gen;
 	/* journal (txn_lock) */
 	uint64_t seq;
+	/*
+	 * The last commit's home writes are flushed, not fenced, and its
+	 * header is still valid (journal.c): the next commit's first fence
+	 * makes them durable, fs_journal_settle() too.  pend_rec: their
+	 * ranges, flushed again by a settling thread that is not pend_thr
+	 * (hardware orders only the flushing thread's write-backs).
+	 * pend_body: the journal blocks [0] .. [1] its body occupies.
+	 */
+	_Atomic bool pending;
+	uint64_t pend_thr;
+	uint32_t pend_nrec;
+	uint32_t pend_body[2];
+	struct fs_txn_rec pend_rec[FS_JNL_PEND_MAX];
 	/* fast log (log.c) */
 	_Atomic uint64_t log_seq;	/* the last number handed out */
 	struct fs_logarea *log;		/* sb.log_areas of them */
@@ -283,11 +304,6 @@ struct fs_core {
 };
 
 /* A transaction: byte ranges of the metadata area with their new bytes. */
-struct fs_txn_rec {
-	uint64_t off;
-	uint32_t len;
-	uint32_t data;			/* offset into buf */
-};
 struct fs_txn {
 	struct udax_fs *fs;
 	struct fs_txn_rec *rec;
@@ -303,7 +319,12 @@ struct fs_txn {
 	uint32_t nxalloc;
 	uint64_t *xold;			/* leaf blocks to free after commit */
 	uint32_t nxold;
+	bool settle;			/* a record of a data block: settle */
 	int err;			/* sticky: -ENOMEM */
+	/* rec and buf start here: a create or unlink allocates nothing.
+	 * (A struct fs_txn is never copied once initialised.) */
+	struct fs_txn_rec rec0[8];
+	uint8_t buf0[1024] __attribute__((aligned(8)));
 };
 
 static inline struct fs_core *C(struct udax_fs *fs) { return fs->core; }
@@ -363,6 +384,18 @@ int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt);
 void fs_jtxn_free(struct fs_jtxn *jt);
 /* Zero the journal header, persisted: the journal is empty. */
 int fs_journal_clear(struct udax_fs *fs);
+/*
+ * Make the last commit's home writes durable and empty the journal, so
+ * that no replay can write its records again: at unmount, at the end of
+ * fsck, before a block it wrote is freed (writes that bypass the journal
+ * may reuse it).
+ * Takes txn_lock.  A failure shuts the fs down (the journal keeps the
+ * transaction; the next mount replays it).
+ */
+int fs_journal_settle(struct udax_fs *fs);
+/* fs_journal_settle() if the pending commit wrote a byte of blocks
+ * [@pblk, @pblk + @n): before they are freed. */
+void fs_journal_settle_range(struct udax_fs *fs, uint64_t pblk, uint64_t n);
 
 /* log.c: the fast log (per-thread areas of 64-byte append records). */
 struct fs_logarea {

@@ -32,6 +32,7 @@
  * and the next mount replays.  A shut-down fs commits nothing.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <udax/crc32c.h>
@@ -40,16 +41,35 @@
 
 void fs_txn_init(struct fs_txn *t, struct udax_fs *fs)
 {
-	memset(t, 0, sizeof(*t));
+	memset(t, 0, offsetof(struct fs_txn, rec0));
 	t->fs = fs;
+	t->rec = t->rec0;
+	t->reccap = sizeof(t->rec0) / sizeof(t->rec0[0]);
+	t->buf = t->buf0;
+	t->bufcap = sizeof(t->buf0);
 }
 
 void fs_txn_free(struct fs_txn *t)
 {
-	free(t->rec);
-	free(t->buf);
+	if (t->rec != t->rec0)
+		free(t->rec);
+	if (t->buf != t->buf0)
+		free(t->buf);
 	fs_txn_emap_free(t);
-	memset(t, 0, sizeof(*t));
+	memset(t, 0, offsetof(struct fs_txn, rec0));
+}
+
+/* realloc, or malloc and copy out of the inline array @inl. */
+static void *grow(void *p, const void *inl, size_t old, size_t len)
+{
+	void *n;
+
+	if (p != inl)
+		return fault_realloc(p, len);
+	n = fault_malloc(len);
+	if (n)
+		memcpy(n, p, old);
+	return n;
 }
 
 void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
@@ -58,7 +78,8 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
 		return;
 	if (t->nrec == t->reccap) {
 		uint32_t cap = t->reccap ? 2 * t->reccap : 8;
-		struct fs_txn_rec *r = fault_realloc(t->rec, cap * sizeof(*r));
+		struct fs_txn_rec *r = grow(t->rec, t->rec0,
+					    t->nrec * sizeof(*r), cap * sizeof(*r));
 
 		if (!r) {
 			t->err = -ENOMEM;
@@ -73,7 +94,7 @@ void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len)
 
 		while (cap < t->buflen + len)
 			cap *= 2;
-		b = fault_realloc(t->buf, cap);
+		b = grow(t->buf, t->buf0, t->buflen, cap);
 		if (!b) {
 			t->err = -ENOMEM;
 			return;
@@ -93,13 +114,13 @@ static size_t rec_space(uint32_t len)
 }
 
 /*
- * Write each record home and make it durable.  Every record is stored
- * even after a flush failed: the mapping then holds the whole committed
- * state, whatever reached media (the journal still has it all).  Returns
- * the first error.
+ * Write each record home and flush it; with @drain, make it durable.
+ * Every record is stored even after a flush failed: the mapping then
+ * holds the whole committed state, whatever reached media (the journal
+ * still has it all).  Returns the first error.
  */
 static int checkpoint(struct udax_fs *fs, const struct fs_txn_rec *rec,
-		      uint32_t nrec, const uint8_t *buf)
+		      uint32_t nrec, const uint8_t *buf, bool drain)
 {
 	int ret = 0, r;
 
@@ -109,6 +130,8 @@ static int checkpoint(struct udax_fs *fs, const struct fs_txn_rec *rec,
 		if (!ret)
 			ret = r;
 	}
+	if (!drain)
+		return ret;
 	r = udax_dev_drain(fs->dev);
 	return ret ? ret : r;
 }
@@ -121,14 +144,126 @@ int fs_journal_clear(struct udax_fs *fs)
 				       sizeof(struct fs_djhdr), 0);
 }
 
+/* A number per thread, never reused (a pthread_t is, after a join). */
+static uint64_t thread_serial(void)
+{
+	static _Atomic uint64_t next;
+	static _Thread_local uint64_t me;
+
+	if (!me)
+		me = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) + 1;
+	return me;
+}
+
+/*
+ * Fence: every flush of this thread so far and the pending home writes of
+ * the last commit become durable.  Hardware orders only the issuing
+ * thread's write-backs, so another thread's pending ranges are flushed
+ * again here first.  txn_lock held.  On failure nothing is known durable
+ * and the last commit stays pending (its header and body are intact).
+ */
+static int fence_pending(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+	int ret = 0, r;
+
+	if (atomic_load_explicit(&c->pending, memory_order_relaxed) &&
+	    c->pend_thr != thread_serial()) {
+		for (uint32_t i = 0; i < c->pend_nrec; i++) {
+			r = udax_dev_flush(fs->dev, fs->base + c->pend_rec[i].off,
+					   c->pend_rec[i].len);
+			if (!ret)
+				ret = r;
+		}
+	}
+	r = udax_dev_drain(fs->dev);
+	if (!ret)
+		ret = r;
+	if (!ret)
+		atomic_store_explicit(&c->pending, false, memory_order_relaxed);
+	return ret;
+}
+
+/* txn_lock held: the last commit durable at home, the journal empty. */
+static int settle_locked(struct udax_fs *fs)
+{
+	int ret;
+
+	if (!atomic_load_explicit(&C(fs)->pending, memory_order_relaxed))
+		return 0;
+	ret = fence_pending(fs);
+	if (!ret)
+		ret = fs_journal_clear(fs);
+	return ret;
+}
+
+int fs_journal_settle(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+	int ret;
+
+	if (!atomic_load_explicit(&c->pending, memory_order_relaxed))
+		return 0;
+	pthread_mutex_lock(&c->txn_lock);
+	/* Shut down: nothing is written any more, the next mount replays. */
+	ret = fs_is_shut_down(fs) ? 0 : settle_locked(fs);
+	if (ret)
+		ret = fs_shutdown(fs, ret, "journal settle");
+	pthread_mutex_unlock(&c->txn_lock);
+	return ret;
+}
+
+void fs_journal_settle_range(struct udax_fs *fs, uint64_t pblk, uint64_t n)
+{
+	struct fs_core *c = C(fs);
+	uint64_t lo = pblk * FS_BS, hi = (pblk + n) * FS_BS;
+	bool hit = false;
+	int ret;
+
+	if (!atomic_load_explicit(&c->pending, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&c->txn_lock);
+	for (uint32_t i = 0; i < c->pend_nrec && !hit; i++)
+		hit = c->pend_rec[i].off < hi &&
+		      c->pend_rec[i].off + c->pend_rec[i].len > lo;
+	if (hit && !fs_is_shut_down(fs)) {
+		ret = settle_locked(fs);
+		if (ret)
+			fs_shutdown(fs, ret, "journal settle");
+	}
+	pthread_mutex_unlock(&c->txn_lock);
+}
+
+/*
+ * Where the body of @nb blocks goes: journal block 1 or the middle one,
+ * whichever leaves the pending commit's body whole (its header is valid
+ * until the new one replaces it).  0 if neither does.
+ */
+static uint32_t body_place(struct fs_core *c, uint32_t nb)
+{
+	uint32_t jb = (uint32_t)c->sb.journal_blocks;
+	uint32_t cand[2] = { 1 + (jb - 1) / 2, 1 };
+
+	if (!atomic_load_explicit(&c->pending, memory_order_relaxed))
+		return 1;
+	for (int k = 0; k < 2; k++) {
+		uint32_t s = cand[k];
+
+		if (s + nb <= jb && (s + nb <= c->pend_body[0] ||
+				     s >= c->pend_body[1]))
+			return s;
+	}
+	return 0;
+}
+
 int fs_txn_commit(struct fs_txn *t)
 {
 	struct udax_fs *fs = t->fs;
 	struct fs_core *c = C(fs);
-	char *jbase = fs->base + c->sb.journal_start * FS_BS;
+	char *jbase = fs->base + c->sb.journal_start * FS_BS, *jbody;
 	struct fs_djhdr h;
 	size_t body = 0, pos;
-	uint32_t crc = 0;
+	uint32_t crc = 0, bblk, nb;
 	int ret;
 
 	if (t->err)
@@ -140,30 +275,48 @@ int fs_txn_commit(struct fs_txn *t)
 	if (body > (c->sb.journal_blocks - 1) * FS_BS)
 		return fs_error(-ENOSPC, "transaction of %zu bytes exceeds the journal",
 				body);
+	nb = (uint32_t)((body + FS_BS - 1) / FS_BS);
 
 	pthread_mutex_lock(&c->txn_lock);
 	if (fs_is_shut_down(fs)) {
 		ret = fs_check_rw(fs);
 		goto out;
 	}
-	pos = FS_BS;
+	bblk = body_place(c, nb);
+	if (!bblk) {
+		/* Too big to leave the pending body whole: settle first. */
+		ret = settle_locked(fs);
+		if (ret) {
+			ret = fs_shutdown(fs, ret, "journal commit (settle)");
+			goto out;
+		}
+		bblk = 1;
+	}
+	jbody = jbase + (size_t)bblk * FS_BS;
+	pos = 0;
 	for (uint32_t i = 0; i < t->nrec; i++) {
 		struct fs_djrec r = { t->rec[i].off, t->rec[i].len, 0 };
 		size_t pad = ((t->rec[i].len + 7) & ~7u) - t->rec[i].len;
 
-		memcpy(jbase + pos, &r, sizeof(r));
+		memcpy(jbody + pos, &r, sizeof(r));
 		crc = udax_crc32c(crc, &r, sizeof(r));
 		pos += sizeof(r);
-		memcpy(jbase + pos, t->buf + t->rec[i].data, t->rec[i].len);
+		memcpy(jbody + pos, t->buf + t->rec[i].data, t->rec[i].len);
 		crc = udax_crc32c(crc, t->buf + t->rec[i].data, t->rec[i].len);
 		pos += t->rec[i].len;
-		memset(jbase + pos, 0, pad);
-		crc = udax_crc32c(crc, jbase + pos, pad);
+		memset(jbody + pos, 0, pad);
+		crc = udax_crc32c(crc, jbody + pos, pad);
 		pos += pad;
 	}
-	/* The header is zero (the last commit emptied the journal, or the fs
-	 * is shut down): a body that did not reach media is never read. */
-	ret = udax_dev_persist(fs->dev, jbase + FS_BS, body);
+	/*
+	 * The header is zero or the pending commit's, whose body this one
+	 * did not touch.  One fence makes the body durable and the pending
+	 * commit's home writes too: after it the old header may go.  On
+	 * failure a crash recovers the pending commit (or nothing).
+	 */
+	ret = udax_dev_flush(fs->dev, jbody, body);
+	if (!ret)
+		ret = fence_pending(fs);
 	if (ret) {
 		ret = fs_error(ret, "journal commit: persisting the body failed: %s",
 			       udax_strerror(ret));
@@ -176,6 +329,7 @@ int fs_txn_commit(struct fs_txn *t)
 	h.seq = ++c->seq;
 	h.body_len = body;
 	h.body_crc = crc;
+	h.body_blk = bblk == 1 ? 0 : bblk;
 	h.crc = udax_crc32c(0, &h, offsetof(struct fs_djhdr, crc));
 	ret = udax_dev_memcpy_persist(fs->dev, jbase, &h, sizeof(h), 0);
 	if (ret) {
@@ -195,17 +349,33 @@ int fs_txn_commit(struct fs_txn *t)
 				       "record failed: %s", udax_strerror(err));
 		goto out;
 	}
-	/* Committed: from here on the transaction is on media. */
-	ret = checkpoint(fs, t->rec, t->nrec, t->buf);
+	/*
+	 * Committed: from here on the transaction is on media.  Its home
+	 * writes are flushed but not fenced, and the header stays: a crash
+	 * before the next fence replays it (redo: idempotent).  Unless it
+	 * wrote a data block (writes bypassing the journal may follow) or
+	 * is too long to remember.
+	 */
+	ret = checkpoint(fs, t->rec, t->nrec, t->buf, false);
 	if (ret) {
 		/* Home locations may be partly written; the journal keeps
 		 * the header so that the next mount replays it. */
 		ret = fs_shutdown(fs, ret, "journal checkpoint");
 		goto out;
 	}
-	ret = fs_journal_clear(fs);
-	if (ret)
-		ret = fs_shutdown(fs, ret, "journal clear");
+	c->pend_thr = thread_serial();
+	c->pend_body[0] = bblk;
+	c->pend_body[1] = bblk + nb;
+	atomic_store_explicit(&c->pending, true, memory_order_relaxed);
+	if (t->settle || t->nrec > FS_JNL_PEND_MAX) {
+		c->pend_nrec = 0;	/* this thread flushed them */
+		ret = settle_locked(fs);
+		if (ret)
+			ret = fs_shutdown(fs, ret, "journal clear");
+		goto out;
+	}
+	c->pend_nrec = t->nrec;
+	memcpy(c->pend_rec, t->rec, t->nrec * sizeof(*t->rec));
 out:
 	pthread_mutex_unlock(&c->txn_lock);
 	return ret;
@@ -223,8 +393,9 @@ int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt)
 	struct fs_core *c = C(fs);
 	const char *jbase = fs->base + c->sb.journal_start * FS_BS;
 	uint64_t lo = c->sb.itable_start * FS_BS, hi = fs->nr_blocks * FS_BS;
-	uint64_t max = (c->sb.journal_blocks - 1) * FS_BS;
 	struct fs_djhdr *h = &jt->h;
+	uint64_t max;
+	uint32_t bblk;
 	size_t pos;
 
 	memset(jt, 0, sizeof(*jt));
@@ -236,6 +407,9 @@ int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt)
 		jt->torn = memcmp(h, &zero, sizeof(*h)) != 0;
 		return 0;	/* empty, or a commit that never completed */
 	}
+	bblk = h->body_blk ? h->body_blk : 1;
+	max = bblk < c->sb.journal_blocks ?
+	      (c->sb.journal_blocks - bblk) * FS_BS : 0;
 	if (h->version != FS_VERSION || !h->nr_records || h->body_len > max ||
 	    h->body_len < h->nr_records * sizeof(struct fs_djrec))
 		return fs_error(-EUCLEAN, "journal header: bad fields (seq %llu)",
@@ -246,7 +420,7 @@ int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt)
 		fs_jtxn_free(jt);
 		return fs_error(-ENOMEM, "journal: out of memory");
 	}
-	memcpy(jt->body, jbase + FS_BS, h->body_len);
+	memcpy(jt->body, jbase + (size_t)bblk * FS_BS, h->body_len);
 	if (udax_crc32c(0, jt->body, h->body_len) != h->body_crc) {
 		fs_error(-EUCLEAN, "journal: transaction %llu: body checksum mismatch",
 			 (unsigned long long)h->seq);
@@ -290,7 +464,7 @@ int fs_journal_replay(struct udax_fs *fs)
 	if (ret <= 0)
 		return ret;
 	C(fs)->seq = jt.h.seq;
-	ret = checkpoint(fs, jt.rec, jt.nrec, jt.body);
+	ret = checkpoint(fs, jt.rec, jt.nrec, jt.body, true);
 	if (!ret)
 		ret = fs_journal_clear(fs);
 	if (ret)

@@ -97,6 +97,8 @@ int fs_kept_zero(struct fs_kept *k, uint64_t pos, uint64_t len)
 		return 0;		/* a hole or unwritten: reads as zeroes */
 	old = m->v[i].pblk + (lb - m->v[i].lblk);
 	if (!fs_block_referenced(k->fs, old)) {
+		/* A data block: settled at commit (journal.c). */
+		k->t->settle = true;
 		fs_txn_add(k->t, old * FS_BS + in, zeroes, len);
 		return 0;
 	}

@@ -316,6 +316,9 @@ void fs_block_free(struct udax_fs *fs, uint64_t pblk, uint64_t n)
 {
 	struct fs_core *c = C(fs);
 
+	/* A pending commit may have written the block: a replay after its
+	 * reuse by writes that bypass the journal would overwrite them. */
+	fs_journal_settle_range(fs, pblk, n);
 	pthread_mutex_lock(&c->alloc_lock);
 	for (uint64_t b = pblk; b < pblk + n && b < fs->nr_blocks; b++) {
 		if (b < c->sb.data_start || !bit_test(c->bmap, b))
@@ -880,6 +883,9 @@ int udax_unmount_ex(struct udax_fs **pfs, const struct udax_break_opts *brk)
 			c->root = NULL;
 		return ret < 0 ? ret : -EBUSY;
 	}
+	/* A failure shuts down and leaves the header: the next mount
+	 * replays the last commit. */
+	fs_journal_settle(fs);
 	fs_unclaim(fs->dev, fs->part);
 	core_free(fs);
 	*pfs = NULL;

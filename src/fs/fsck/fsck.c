@@ -653,6 +653,9 @@ int udax_fsck(struct udax_dev *dev, unsigned part, unsigned flags,
 	ret = check_all(k);
 	if (!ret && k->err)
 		ret = k->err;
+	/* Repairs leave the journal empty, as an unmount does. */
+	if (fs_journal_settle(&k->fs) && !ret)
+		ret = -EIO;
 	if (ret == -ENODATA)
 		fs_error(ret, "fsck: no file system on partition %u", part);
 	else if (ret == -ENOMEM)

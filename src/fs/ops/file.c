@@ -418,6 +418,7 @@ static void tail_zero(struct udax_fs *fs, struct fs_txn *t,
 	      old_size % FS_BS;
 	for (uint64_t n = 0; n < upto - old_size; n++) {
 		if (src[n]) {
+			t->settle = true;	/* a data block (journal.c) */
 			fs_txn_add(t, (uint64_t)(src - fs->base), zero,
 				   upto - old_size);
 			return;
@@ -501,6 +502,7 @@ static ssize_t write_locked(struct udax_file *f, const void *buf, size_t n,
 		    !(m.v[k].flags & FS_EXT_FRESH)) {
 			toff = (uint64_t)((char *)fs_block_addr(fs, m.v[k].pblk) -
 					  fs->base) + (tlo - m.v[k].lblk * FS_BS);
+			t.settle = true;	/* a data block (journal.c) */
 			fs_txn_add(&t, toff, (const char *)buf + (tlo - off),
 				   thi - tlo);
 		}
