@@ -7,6 +7,7 @@
  * lead to the inode its thread made (ino and generation), and at the end
  * the directory is empty and every inode is free again.
  */
+#include <stdatomic.h>
 #include <pthread.h>
 
 #include "fs_util.h"
@@ -16,7 +17,7 @@
 
 static struct udax_fs *fs;
 static struct udax_inode *dir;
-static volatile int done;
+static atomic_int done;		/* the workers are finished: the lister stops */
 
 static void *worker(void *arg)
 {

@@ -6,8 +6,11 @@
  *
  * Lock order (outermost first):
  *	ns_lock (namespace: directory contents, nlink, parent)
- *	  ino->lock (one inode at a time, except rename/unlink taking the
- *	             victim's lock while holding no other inode lock)
+ *	  ino->lock (one inode at a time; only a namespace operation, under
+ *	             ns_lock, holds several: its directories and inodes, in
+ *	             an order its arguments decide - ns_lock keeps two such
+ *	             from waiting on each other; tests/tsan.supp says so to
+ *	             TSan)
  *	    txn_lock (one journal transaction at a time)
  *	      alloc_lock, icache_lock (leaves)
  * The format is described in docs/fs.md.
