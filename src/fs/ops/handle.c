@@ -72,6 +72,19 @@ static void fill(struct fs_inode *i, struct udax_stat *st)
 	pthread_rwlock_unlock(&i->lock);
 }
 
+/* A new inode @i (held) to the caller: its attributes in @st, the hold in
+ * @out, or dropped when @out is NULL. */
+static int hand_out(struct fs_inode *i, struct udax_stat *st,
+		    struct udax_inode **out)
+{
+	fill(i, st);
+	if (out)
+		*out = U(i);
+	else
+		fs_iput(i);
+	return 0;
+}
+
 int udax_iget_root(struct udax_fs *fs, struct udax_inode **out)
 {
 	struct fs_inode *i;
@@ -303,12 +316,7 @@ int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
-	fill(i, st);
-	if (out)
-		*out = U(i);
-	else
-		fs_iput(i);
-	return 0;
+	return hand_out(i, st, out);
 }
 
 int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
@@ -334,12 +342,7 @@ int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
-	fill(i, st);
-	if (out)
-		*out = U(i);
-	else
-		fs_iput(i);
-	return 0;
+	return hand_out(i, st, out);
 }
 
 int udax_mknod_at(struct udax_fs *fs, struct udax_inode *parent,
@@ -363,12 +366,7 @@ int udax_mknod_at(struct udax_fs *fs, struct udax_inode *parent,
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	if (ret)
 		return ret;
-	fill(i, st);
-	if (out)
-		*out = U(i);
-	else
-		fs_iput(i);
-	return 0;
+	return hand_out(i, st, out);
 }
 
 static int remove_at(struct udax_fs *fs, struct udax_inode *parent,
