@@ -719,6 +719,8 @@ static ssize_t vec_read(struct pdesc *d, const struct iovec *iov, int cnt, off_t
 
 	if (cnt < 0 || cnt > IOV_MAX)
 		return -EINVAL;
+	if (d->flags & O_PATH)
+		return -EBADF;
 	if (off == -1)
 		pthread_mutex_lock(&d->pos_lock);
 	for (int i = 0; i < cnt; i++) {
