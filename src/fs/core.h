@@ -295,7 +295,9 @@ struct fs_core {
 	uint32_t pend_body[2];
 	struct fs_txn_rec pend_rec[FS_JNL_PEND_MAX];
 	/* fast log (log.c) */
-	_Atomic uint64_t log_seq;	/* the last number handed out */
+	/* at least every record number of a freed inode and on media at
+	 * mount: where a new inode's numbers start (log.c) */
+	_Atomic uint64_t log_seq;
 	struct fs_logarea *log;		/* sb.log_areas of them */
 	/* inode cache (icache_lock) */
 	struct fs_inode *root;		/* held from mount to unmount */
@@ -437,6 +439,9 @@ int fs_log_append(struct udax_file *f, const void *buf, size_t n,
 /* After an append released ino->lock: retire half a ring when it is
  * more than half full (checkpointing the inodes it names). */
 void fs_log_maybe_retire(struct udax_fs *fs);
+/* Inode numbers its log records up to @seq and is being freed: a later
+ * inode of its number starts above them.  Before fs_ino_free. */
+void fs_log_forget(struct udax_fs *fs, uint64_t seq);
 /* A record @rec is valid (magic, crc); fsck and replay share it. */
 bool fs_dlrec_valid(const struct fs_dlrec *rec);
 uint32_t fs_dlrec_crc(const struct fs_dlrec *rec);

@@ -423,8 +423,10 @@ void fs_inode_free_finish(struct fs_inode *ino, struct fs_break *br,
 		ino->mode = 0;
 	}
 	fs_break_end(br);
-	if (committed)
+	if (committed) {
+		fs_log_forget(fs, ino->log_seq);
 		fs_ino_free(fs, ino->ino);
+	}
 }
 
 int fs_iput(struct fs_inode *ino)

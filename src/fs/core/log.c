@@ -26,7 +26,8 @@
  * slot (threads are dealt slots in turn), each with a mutex held only to
  * take a slot: appenders to different files on different threads share
  * no lock and no line of the log.  Records of one inode are ordered by
- * its lock and numbered from one counter; the record carries the whole
+ * its lock and numbered by the inode (i->log_seq + 1): appenders of
+ * different files share no counter either.  The record carries the whole
  * new state, so the newest one of an inode is all that replay needs.
  *
  * Checkpoint: fs_inode_sync_times() writes the inode record and its last
@@ -36,8 +37,11 @@
  * named in the older half, one inode lock at a time, then the half is
  * free), and any journal transaction of the inode carries the last leaf
  * too (fs_txn_inode), so the journal and the log never disagree about
- * it.  A new inode starts at the counter's value: records of an earlier
- * inode of the same number are stale for it.
+ * it.  Records of an earlier inode of the same number must be stale for
+ * a new one even where the generation repeats (next_gen is rebuilt at
+ * mount from the live inodes): c->log_seq is at least every number an
+ * inode freed since mount used (fs_log_forget, before its number is
+ * free) and every number on media at mount, and a new inode starts there.
  *
  * Mount (fs_log_mount), after the journal's replay and the inode scan:
  * every valid record is checked (ino, extent inside the data area); the
@@ -180,8 +184,7 @@ int fs_log_append(struct udax_file *f, const void *buf, size_t n,
 	now = fs_now();
 	memset(&rec, 0, sizeof(rec));
 	rec.magic = FS_LOG_MAGIC;
-	rec.seq = atomic_fetch_add_explicit(&c->log_seq, 1,
-					    memory_order_relaxed) + 1;
+	rec.seq = i->log_seq + 1;
 	rec.ino = i->ino;
 	rec.gen = i->gen;
 	rec.size = end;
@@ -213,6 +216,15 @@ int fs_log_append(struct udax_file *f, const void *buf, size_t n,
 	i->log_pending = true;
 	*done = n;
 	return 1;
+}
+
+void fs_log_forget(struct udax_fs *fs, uint64_t seq)
+{
+	_Atomic uint64_t *top = &C(fs)->log_seq;
+	uint64_t cur = atomic_load(top);
+
+	while (cur < seq && !atomic_compare_exchange_weak(top, &cur, seq))
+		;
 }
 
 /* Checkpoint inode @ino if it is in memory with appends in the log.  An
