@@ -93,11 +93,10 @@ static uint32_t crc32c_table(uint32_t crc, const void *buf, size_t len)
 /* a * b mod P, in the reflected representation (bit 31 is x^0). */
 static uint32_t gf_mul(uint32_t a, uint32_t b)
 {
-	uint32_t m = 1u << 31, p = 0;
+	uint32_t p = 0;
 
-	for (; m; m >>= 1) {
-		if (a & m)
-			p ^= b;
+	for (int i = 31; i >= 0; i--) {		/* no branch on the data */
+		p ^= b & (0u - ((a >> i) & 1));
 		b = (b >> 1) ^ (CRC32C_POLY & (0u - (b & 1)));
 	}
 	return p;
@@ -115,8 +114,28 @@ static void pow_init(void)
 		pow_tab[k] = x;
 }
 
+/*
+ * zeros_tab[n] = x^(8n) mod P for n <= 4096: a shift within a block (the
+ * directory blocks' checksum updates, fs/ops/dir.c) is one product, not
+ * one per bit of n.  Built once: 4,096 products.
+ */
+#define ZEROS_TAB_MAX	4096
+static uint32_t zeros_tab[ZEROS_TAB_MAX + 1];
+static pthread_once_t zeros_once = PTHREAD_ONCE_INIT;
+
+static void zeros_init(void)
+{
+	zeros_tab[0] = 1u << 31;		/* x^0 */
+	for (int n = 1; n <= ZEROS_TAB_MAX; n++)
+		zeros_tab[n] = gf_mul(zeros_tab[n - 1], 1u << 23);
+}
+
 uint32_t crc32c_shift_zeros(uint32_t r, uint64_t n)
 {
+	if (n <= ZEROS_TAB_MAX) {
+		pthread_once(&zeros_once, zeros_init);
+		return gf_mul(zeros_tab[n], r);
+	}
 	pthread_once(&pow_once, pow_init);
 	for (int k = 0; n; n >>= 1, k++)
 		if (n & 1)

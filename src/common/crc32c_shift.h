@@ -11,7 +11,8 @@
 
 /*
  * @r * x^(8 @n) mod P (reflected): a bare CRC register (no inversions)
- * followed by @n zero bytes.  O(log n).
+ * followed by @n zero bytes.  One product up to 4096 bytes (a table built
+ * at the first call), O(log n) beyond.
  */
 uint32_t crc32c_shift_zeros(uint32_t r, uint64_t n);
 

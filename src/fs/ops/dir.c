@@ -37,8 +37,20 @@ struct dblk {
 	uint64_t pblk;
 	struct fs_inode *dir;
 	uint32_t k;			/* block of @dir */
+	uint32_t lo, hi;		/* bytes changed lie in [lo, hi) */
 	uint8_t data[FS_BS];
 };
+
+/* Bytes [@off, @off + @len) of a dirty copy (dir_block_rw's) change. */
+static void dblk_mark(uint8_t *data, uint32_t off, uint32_t len)
+{
+	struct dblk *b = (struct dblk *)(data - offsetof(struct dblk, data));
+
+	if (off < b->lo)
+		b->lo = off;
+	if (off + len > b->hi)
+		b->hi = off + len;
+}
 
 /* An index update to make once the transaction committed. */
 struct dixop {
@@ -266,6 +278,8 @@ static int dir_block_rw(struct dop *d, struct fs_inode *dir, uint64_t k,
 	b->pblk = pblk;
 	b->dir = dir;
 	b->k = (uint32_t)k;
+	b->lo = FS_BS;
+	b->hi = 0;
 	memcpy(b->data, fs_block_addr(dir->fs, pblk), FS_BS);
 	d->blk[d->nblk++] = b;
 	*out = b->data;
@@ -356,6 +370,7 @@ static int dir_add_in(struct dop *d, struct fs_inode *dir, uint64_t k,
 		if (ret)
 			return ret;
 		e = (void *)(b + off);
+		dblk_mark(b, off, used + 8 + (uint32_t)len);
 		if (used) {
 			struct fs_ddirent *n = (void *)(b + off + used);
 
@@ -451,7 +466,9 @@ static int dir_remove(struct dop *d, struct fs_inode *dir, const struct dloc *l)
 				dir->ino, (unsigned long long)l->k, l->off);
 	dop_index_op(d, dir, fs_dix_hash(d->fs, e->name, e->name_len), l->k,
 		     l->off, false);
+	dblk_mark(b, l->off, 8 + e->name_len);
 	if (prev) {
+		dblk_mark(b, prev + offsetof(struct fs_ddirent, rec_len), 2);
 		((struct fs_ddirent *)(b + prev))->rec_len += e->rec_len;
 		memset(e, 0, 8 + e->name_len);
 	} else {
@@ -472,6 +489,7 @@ static int dir_set(struct dop *d, struct fs_inode *dir, const struct dloc *l,
 
 	if (ret)
 		return ret;
+	dblk_mark(b, l->off, 8);
 	e->ino = ino;
 	e->type = type;
 	return 0;
@@ -510,12 +528,13 @@ static int dop_drop_link(struct dop *d, struct fs_inode *i)
 }
 
 /*
- * Log the bytes of a changed directory block that differ from media (and
- * its checksum), not the whole block: a create or unlink changes a few
- * dozen bytes, and the journal copies, and the checkpoint writes back and
- * flushes, only those.  Replaying them over the block on media gives the
- * new block exactly: nothing else writes it in between (ns_lock).  A new
- * block is logged whole: what a free block holds is no one's business.
+ * Log the bytes of a changed directory block that the operation changed
+ * (marked as it changed them: dblk_mark), and its checksum, not the whole
+ * block: a create or unlink changes a few dozen bytes, and the journal
+ * copies, and the checkpoint writes back and flushes, only those.
+ * Replaying them over the block on media gives the new block exactly:
+ * nothing else writes it in between (ns_lock).  A new block is logged
+ * whole: what a free block holds is no one's business.
  */
 static void dblk_log(struct dop *d, struct dblk *b)
 {
@@ -528,16 +547,16 @@ static void dblk_log(struct dop *d, struct dblk *b)
 		fs_txn_add(&d->t, b->pblk * FS_BS, b->data, FS_BS);
 		return;
 	}
-	/* Words first (lo and hi start 8-aligned), then bytes: the span is
-	 * the same, found in an eighth of the compares. */
-	while (hi - lo >= 8 && !memcmp(b->data + lo, old + lo, 8))
-		lo += 8;
-	while (lo < hi && b->data[lo] == old[lo])
-		lo++;
-	while (hi - lo >= 8 && !memcmp(b->data + hi - 8, old + hi - 8, 8))
-		hi -= 8;
-	while (hi > lo && b->data[hi - 1] == old[hi - 1])
-		hi--;
+	if (b->lo > lo)
+		lo = b->lo;
+	if (b->hi < hi)
+		hi = b->hi > lo ? b->hi : lo;
+#ifndef NDEBUG
+	/* Debug builds check the marks: nothing changed outside them. */
+	if (memcmp(b->data + 8, old + 8, lo - 8) ||
+	    memcmp(b->data + hi, old + hi, FS_BS - hi))
+		abort();
+#endif
 	/* The block on media was validated: its checksum is the old one. */
 	h->crc = dblk_crc_update(((const struct fs_ddirhdr *)old)->crc, old,
 				 b->data, lo, hi);
