@@ -189,9 +189,10 @@ int fs_layout_break(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
 		    struct fs_break *br);
 void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n);
 /*
- * Test hook (tests/fs_busy_recheck): called by fs_break_free() between its
- * first look at a freed block's page count and the block's publication on
- * the busy set -- the window in which a last unpin finds nothing to free.
+ * Test hook (tests/fs/zc/fs_busy_recheck): called by fs_break_free()
+ * between its first look at a freed block's page count and the block's
+ * publication on the busy set -- the window in which a last unpin finds
+ * nothing to free.
  * NULL except in that test.
  */
 extern void (*fs_break_busy_hook)(struct udax_page *page);

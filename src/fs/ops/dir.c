@@ -1106,8 +1106,13 @@ int fs_at_open(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 	return ret;
 }
 
-static int nd_mkdir(struct udax_fs *fs, struct nd *nd, mode_t mode,
-		    const struct udax_cred *cred, struct fs_inode **out)
+/*
+ * The namespace half of mkdir, symlink and mknod: make @mk at @nd's last
+ * name, which must not exist yet.  Only a directory's name may end in a
+ * slash; a slash after an existing file's name (ENOTDIR) is EEXIST.
+ */
+static int nd_make(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
+		   const char *what, struct fs_inode **out)
 {
 	struct fs_inode *i = NULL;
 	int ret = nd_last(fs, nd, &i, false);
@@ -1116,12 +1121,51 @@ static int nd_mkdir(struct udax_fs *fs, struct nd *nd, mode_t mode,
 		fs_iput(i);
 		return fs_error(-EEXIST, "file exists");
 	}
-	/* ENOTDIR from a trailing slash on a file: exists */
-	if (ret == -ENOTDIR)
+	if (ret == -ENOTDIR && (nd->slash || S_ISDIR(mk->mode)))
 		return fs_error(-EEXIST, "file exists");
+	if (ret == -ENOENT && nd->slash && !S_ISDIR(mk->mode))
+		return fs_error(-ENOENT, "%s: trailing slash", what);
 	if (ret != -ENOENT)
 		return ret;
-	return create(fs, nd, &(struct mk){ .mode = S_IFDIR | (mode & 07777), .cred = cred }, out);
+	return create(fs, nd, mk, out);
+}
+
+/* udax_mkdir, udax_symlink and udax_mknod once their arguments are
+ * checked: @mk made at @path, held by nobody after. */
+static int path_make(struct udax_fs *fs, const char *path, const struct mk *mk,
+		     const char *what)
+{
+	struct fs_inode *i = NULL;
+	struct nd nd;
+	int ret = fs_check_rw(fs);
+
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = walk_parent(fs, path, &nd);
+	if (!ret) {
+		ret = nd_make(fs, &nd, mk, what, &i);
+		if (!ret)
+			fs_iput(i);
+		fs_iput(nd.dir);
+	}
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	return ret;
+}
+
+/* fs_at_mkdir, fs_at_symlink and fs_at_mknod: @mk made as @name in @dir,
+ * held in *@out. */
+static int at_make(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		   size_t len, const struct mk *mk, const char *what,
+		   struct fs_inode **out)
+{
+	struct nd nd;
+	int ret;
+
+	nd_at(&nd, dir, name, len);
+	ret = nd_make(fs, &nd, mk, what, out);
+	fs_iput(nd.dir);
+	return ret;
 }
 
 int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
@@ -1132,61 +1176,37 @@ int udax_mkdir(struct udax_fs *fs, const char *path, mode_t mode)
 int udax_mkdir_cred(struct udax_fs *fs, const char *path, mode_t mode,
 		    const struct udax_cred *cred)
 {
-	struct fs_inode *i = NULL;
-	struct nd nd;
-	int ret;
-
 	if (!fs)
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "mkdir");
-	ret = fs_check_rw(fs);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk_parent(fs, path, &nd);
-	if (!ret) {
-		ret = nd_mkdir(fs, &nd, mode, cred, &i);
-		if (!ret)
-			fs_iput(i);
-		fs_iput(nd.dir);
-	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
-	return ret;
+	return path_make(fs, path, &(struct mk){ .mode = S_IFDIR | (mode & 07777),
+			 .cred = cred }, "mkdir");
 }
 
 int fs_at_mkdir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 		size_t len, mode_t mode, const struct udax_cred *cred,
 		struct fs_inode **out)
 {
-	struct nd nd;
-	int ret;
-
-	nd_at(&nd, dir, name, len);
-	ret = nd_mkdir(fs, &nd, mode, cred, out);
-	fs_iput(nd.dir);
-	return ret;
+	return at_make(fs, dir, name, len, &(struct mk){
+		       .mode = S_IFDIR | (mode & 07777), .cred = cred }, "mkdir", out);
 }
 
-static int nd_symlink(struct udax_fs *fs, struct nd *nd, const char *target,
-		      size_t tlen, const struct udax_cred *cred,
-		      struct fs_inode **out)
+/* A symbolic link to @target as a create's @mk: -ENOENT for an empty
+ * target, -ENAMETOOLONG for one longer than the format holds. */
+static int mk_symlink(const char *target, const struct udax_cred *cred,
+		      struct mk *mk)
 {
-	struct fs_inode *i = NULL;
-	int ret = nd_last(fs, nd, &i, false);
+	size_t tlen = strlen(target);
 
-	if (!ret) {
-		fs_iput(i);
-		return fs_error(-EEXIST, "file exists");
-	}
-	if (ret == -ENOENT && nd->slash)
-		return fs_error(-ENOENT, "symlink: trailing slash");
-	if (ret == -ENOTDIR && nd->slash)
-		return fs_error(-EEXIST, "file exists");
-	if (ret != -ENOENT)
-		return ret;
-	return create(fs, nd, &(struct mk){ .mode = S_IFLNK | 0777, .cred = cred,
-			  .target = target, .tlen = tlen }, out);
+	if (!tlen)
+		return fs_error(-ENOENT, "symlink: empty target");
+	if (tlen > FS_SYMLINK_MAX)
+		return fs_error(-ENAMETOOLONG, "symlink: target longer than %u bytes",
+				FS_SYMLINK_MAX);
+	*mk = (struct mk){ .mode = S_IFLNK | 0777, .cred = cred,
+			   .target = target, .tlen = tlen };
+	return 0;
 }
 
 int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath)
@@ -1197,53 +1217,25 @@ int udax_symlink(struct udax_fs *fs, const char *target, const char *linkpath)
 int udax_symlink_cred(struct udax_fs *fs, const char *target,
 		      const char *linkpath, const struct udax_cred *cred)
 {
-	struct fs_inode *i = NULL;
-	struct nd nd;
-	size_t tlen;
+	struct mk mk;
 	int ret;
 
 	if (!fs || !target)
 		return fs_error(-EINVAL, "symlink: no file system or target");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "symlink");
-	tlen = strlen(target);
-	if (!tlen)
-		return fs_error(-ENOENT, "symlink: empty target");
-	if (tlen > FS_SYMLINK_MAX)
-		return fs_error(-ENAMETOOLONG, "symlink: target longer than %u bytes",
-				FS_SYMLINK_MAX);
-	ret = fs_check_rw(fs);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk_parent(fs, linkpath, &nd);
-	if (!ret) {
-		ret = nd_symlink(fs, &nd, target, tlen, cred, &i);
-		if (!ret)
-			fs_iput(i);
-		fs_iput(nd.dir);
-	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
-	return ret;
+	ret = mk_symlink(target, cred, &mk);
+	return ret ? ret : path_make(fs, linkpath, &mk, "symlink");
 }
 
 int fs_at_symlink(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 		  size_t len, const char *target, const struct udax_cred *cred,
 		  struct fs_inode **out)
 {
-	size_t tlen = strlen(target);
-	struct nd nd;
-	int ret;
+	struct mk mk;
+	int ret = mk_symlink(target, cred, &mk);
 
-	if (!tlen)
-		return fs_error(-ENOENT, "symlink: empty target");
-	if (tlen > FS_SYMLINK_MAX)
-		return fs_error(-ENAMETOOLONG, "symlink: target longer than %u bytes",
-				FS_SYMLINK_MAX);
-	nd_at(&nd, dir, name, len);
-	ret = nd_symlink(fs, &nd, target, tlen, cred, out);
-	fs_iput(nd.dir);
-	return ret;
+	return ret ? ret : at_make(fs, dir, name, len, &mk, "symlink", out);
 }
 
 /* mknod(2)'s @mode and @rdev as a create's: -EINVAL for what it cannot
@@ -1264,30 +1256,9 @@ static int mk_node(mode_t mode, dev_t rdev, const struct udax_cred *cred,
 	return 0;
 }
 
-static int nd_mknod(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
-		    struct fs_inode **out)
-{
-	struct fs_inode *i = NULL;
-	int ret = nd_last(fs, nd, &i, false);
-
-	if (!ret) {
-		fs_iput(i);
-		return fs_error(-EEXIST, "file exists");
-	}
-	if (ret == -ENOENT && nd->slash)
-		return fs_error(-ENOENT, "mknod: trailing slash");
-	if (ret == -ENOTDIR && nd->slash)
-		return fs_error(-EEXIST, "file exists");
-	if (ret != -ENOENT)
-		return ret;
-	return create(fs, nd, mk, out);
-}
-
 int udax_mknod(struct udax_fs *fs, const char *path, mode_t mode, dev_t rdev,
 	       const struct udax_cred *cred)
 {
-	struct fs_inode *i = NULL;
-	struct nd nd;
 	struct mk mk;
 	int ret;
 
@@ -1296,36 +1267,17 @@ int udax_mknod(struct udax_fs *fs, const char *path, mode_t mode, dev_t rdev,
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "mknod");
 	ret = mk_node(mode, rdev, cred, &mk);
-	if (!ret)
-		ret = fs_check_rw(fs);
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk_parent(fs, path, &nd);
-	if (!ret) {
-		ret = nd_mknod(fs, &nd, &mk, &i);
-		if (!ret)
-			fs_iput(i);
-		fs_iput(nd.dir);
-	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
-	return ret;
+	return ret ? ret : path_make(fs, path, &mk, "mknod");
 }
 
 int fs_at_mknod(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 		size_t len, mode_t mode, dev_t rdev, const struct udax_cred *cred,
 		struct fs_inode **out)
 {
-	struct nd nd;
 	struct mk mk;
 	int ret = mk_node(mode, rdev, cred, &mk);
 
-	if (ret)
-		return ret;
-	nd_at(&nd, dir, name, len);
-	ret = nd_mknod(fs, &nd, &mk, out);
-	fs_iput(nd.dir);
-	return ret;
+	return ret ? ret : at_make(fs, dir, name, len, &mk, "mknod", out);
 }
 
 ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,

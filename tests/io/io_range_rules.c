@@ -2,8 +2,8 @@
 /*
  * The io engine's file transfers follow the same zero-copy range rule as
  * pins, leases and views (include/udax/fs.h, "Zero-copy ranges"), at every
- * boundary of tests/range_rules.h: udax_io_write_file (file -> /dev/null,
- * so the file is not changed), udax_io_read_file into the file from
+ * boundary of tests/common/range_rules.h: udax_io_write_file (file ->
+ * /dev/null, so the file is not changed), udax_io_read_file into the file from
  * /dev/zero only where it is allowed, and udax_io_lease_fixed.  The last,
  * partial block of a file can be transferred; nothing is rounded.
  */

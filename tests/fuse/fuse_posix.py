@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # POSIX behaviour of a udax FUSE mount, through the kernel (run by
-# tests/fuse_test.sh as root on a mount with allow_other and
+# tests/fuse/fuse_test.sh as root on a mount with allow_other and
 # default_permissions): every call the server implements, with the errno
 # Linux gives, and files created by another user owned by that user.
 import errno, os, stat, sys, time

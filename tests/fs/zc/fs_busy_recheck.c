@@ -7,7 +7,7 @@
  * fs_break_free() sees the page referenced and will put the block on the
  * busy set; if the last pin drops before it is there, the idle callback
  * finds nothing to free, so fs_break_free() must look at the count again
- * once the block is on the set.  tests/fs_defer_race hits that window by
+ * once the block is on the set.  tests/fs/zc/fs_defer_race hits that window by
  * chance; here the break's test hook (fs_break_busy_hook) drops the pin
  * exactly inside it, every time: without the re-check the block stays
  * busy (blocks_busy 1, one block short) until unmount.

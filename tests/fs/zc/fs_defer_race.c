@@ -16,7 +16,7 @@
  * wake-up and a random spin, spread over about twice the time a truncate
  * takes (measured first, in spins: it only spreads the tries, nothing is
  * asserted about it).  This is a stress test: the window is hit now and
- * then, not every run (tests/fs_dma_stress hits it too).  After every round blocks_busy must be 0 and the free count exactly
+ * then, not every run (tests/io/fs_dma_stress hits it too).  After every round blocks_busy must be 0 and the free count exactly
  * what it was before the file was written.
  */
 #include <errno.h>

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Each on-media check alone, at its exact edge (tests/fs_corrupt.c damages
- * bytes that several checks reject, so one check removed goes unseen there).
+ * Each on-media check alone, at its exact edge (tests/fs/core/fs_corrupt.c
+ * damages bytes that several checks reject, so one check removed goes
+ * unseen there).
  *
  *  - Checksums: a byte that only the checksum covers (the uid, the gid, a
  *    time, the generation of an inode record) is changed.  Mount must

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers of the fsck tests (tests/fs_fsck*.c): one device with one
+ * Helpers of the fsck tests (tests/fs/fsck/fs_fsck*.c): one device with one
  * partition whose mapping the tests damage by hand (checksums recomputed
  * where the point is a field), the problems fsck reports collected, and a
  * shadow image for crash states (what the persistence hooks saw flushed).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fs_crash: the file system under the crash-state explorer (tests/fs_crash.c
+ * fs_crash: the file system under the crash-state explorer (fs_crash.c
  * drives it; fs_crash_state.c captures and compares trees; fs_crash_ops.c
  * has the pre-state, the operations and the workloads).
  */

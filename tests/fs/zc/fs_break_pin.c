@@ -15,7 +15,7 @@
  *  - DEFER: the operation returns at once; late "DMA" into the pinned
  *    pages does not reach a new file written into the freed space; the
  *    pinned blocks become free when the pin drops.  Zero range keeps the
- *    blocks but replaces the pinned ones (tests/fs_defer_kept.c): on the
+ *    blocks but replaces the pinned ones (tests/fs/zc/fs_defer_kept.c): on the
  *    full file system that is -ENOSPC with nothing changed, then room is
  *    made.
  * In every case a new file written after the operation holds exactly

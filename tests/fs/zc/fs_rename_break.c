@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Rename over a file whose blocks are pinned: the target's blocks are freed
- * only through a layout break.  (tests/fs_break_pin.c holds a pin on a
+ * only through a layout break.  (tests/fs/zc/fs_break_pin.c holds a pin on a
  * 64-block target in each mode; here the target is held in other ways and
  * what the names point to is checked.)
  *

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers for the file system's tests (tests/fs_*.c). */
+/* Helpers for the tests that mount a file system (tests/fs/ and others). */
 #ifndef UDAX_FS_UTIL_H
 #define UDAX_FS_UTIL_H
 

@@ -2,7 +2,7 @@
 /*
  * Unmount and pages pinned at the page level (udax_pin_pages), which no
  * break gate sees: one on a block of a file, one on the partition's last
- * block, which no file owns.  (tests/fs_break_pin.c holds file pins,
+ * block, which no file owns.  (tests/fs/zc/fs_break_pin.c holds file pins,
  * udax_pin, across unmount.)
  *
  *  - WAIT mount: unmount does not return while either page is pinned;

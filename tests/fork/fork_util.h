@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers for the fork() tests (tests/fork_*.c). */
+/* Helpers for the fork() tests (tests/fork/fork_*.c). */
 #ifndef UDAX_FORK_UTIL_H
 #define UDAX_FORK_UTIL_H
 

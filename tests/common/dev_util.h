@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers for the device layer's tests (tests/dev_*.c). */
+/* Helpers for the device layer's tests (tests/dev/dev_*.c). */
 #ifndef UDAX_DEV_UTIL_H
 #define UDAX_DEV_UTIL_H
 

@@ -28,7 +28,7 @@
  * This file is the driver: options, cases, failures and totals; the cases
  * are fs_crash_replay.c, fs_crash_repair.c (fs_crash_damage.c the damage)
  * and fs_crash_mkfs.c, on fs_crash_walk.c (fs_crash_recovery.h).  (The
- * partition table's crashes are tests/dev_crash_part.c.)
+ * partition table's crashes are tests/dev/dev_crash_part.c.)
  *
  * Two passes, as fs_crash's: units of 64 bytes (whole cache lines), then
  * of 8 bytes (torn lines: each changed word of a flushed line on its own)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the crash-explorer tests (tests/fs_crash.c, fs_crash_recovery.c,
- * dev_crash_part.c) share: the mode options (--long, --quick, --torn,
- * --no-torn, --list and UDAX_CRASH_LONG / UDAX_CRASH_QUICK), the plan each
+ * What the crash-explorer tests (tests/fs/crash/fs_crash.c,
+ * fs_crash_recovery.c, tests/dev/dev_crash_part.c) share: the mode options
+ * (--long, --quick, --torn, --no-torn, --list and UDAX_CRASH_LONG /
+ * UDAX_CRASH_QUICK), the plan each
  * mode asks of the explorer, the tally of images and failures, and the
  * fixed parts of their output (replay lines, pass headers, totals), so that
  * one replay line or total reads the same in each.
