@@ -186,13 +186,15 @@ static void entry_of(const struct udax_stat *u, struct fuse_entry_param *e)
 	e->entry_timeout = ATTR_TIMEOUT;
 }
 
-/* Reply with the entry of *@held (a new hold), handing it to the nodes. */
-static void reply_entry(fuse_req_t req, struct udax_inode **held,
+/* Reply -@ret where the call failed, else with the entry of *@held (a new
+ * hold), handing it to the nodes. */
+static void reply_entry(fuse_req_t req, int ret, struct udax_inode **held,
 			const struct udax_stat *u)
 {
 	struct fuse_entry_param e;
-	int ret = node_add(S(req), u->ino, held);
 
+	if (!ret)
+		ret = node_add(S(req), u->ino, held);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -202,10 +204,15 @@ static void reply_entry(fuse_req_t req, struct udax_inode **held,
 		node_forget(S(req), u->ino, 1);	/* the kernel never saw it */
 }
 
-static void reply_attr(fuse_req_t req, const struct udax_stat *u)
+/* Reply -@ret where the call failed, else with the attributes @u. */
+static void reply_attr(fuse_req_t req, int ret, const struct udax_stat *u)
 {
 	struct stat st;
 
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
 	to_stat(u, &st);
 	fuse_reply_attr(req, &st, ATTR_TIMEOUT);
 }
@@ -285,17 +292,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct udax_inode *p = inode_of(req, parent), *c = NULL;
 	struct udax_stat u;
-	int ret;
+	int ret = -ESTALE;
 
-	if (!p) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	ret = udax_lookup(S(req)->fs, p, name, &c, &u);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_entry(req, &c, &u);
+	if (p)
+		ret = udax_lookup(S(req)->fs, p, name, &c, &u);
+	reply_entry(req, ret, &c, &u);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -316,18 +317,12 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct udax_inode *i = inode_of(req, ino);
 	struct udax_stat u;
-	int ret;
+	int ret = -ESTALE;
 
 	(void)fi;
-	if (!i) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	ret = udax_getattr(i, &u);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_attr(req, &u);
+	if (i)
+		ret = udax_getattr(i, &u);
+	reply_attr(req, ret, &u);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -376,10 +371,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		a.ctime = attr->st_ctim;
 	}
 	ret = udax_setattr_inode(S(req)->fs, i, &a, &u);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_attr(req, &u);
+	reply_attr(req, ret, &u);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -388,17 +380,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct udax_inode *p = inode_of(req, parent), *c = NULL;
 	struct udax_cred cred = cred_of(req);
 	struct udax_stat u;
-	int ret;
+	int ret = -ESTALE;
 
-	if (!p) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	ret = udax_mkdir_at(S(req)->fs, p, name, mode, &cred, &c, &u);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_entry(req, &c, &u);
+	if (p)
+		ret = udax_mkdir_at(S(req)->fs, p, name, mode, &cred, &c, &u);
+	reply_entry(req, ret, &c, &u);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -407,17 +393,12 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct udax_inode *p = inode_of(req, parent), *c = NULL;
 	struct udax_cred cred = cred_of(req);
 	struct udax_stat u;
-	int ret;
+	int ret = -ESTALE;
 
-	if (!p) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	ret = udax_mknod_at(S(req)->fs, p, name, mode, rdev, &cred, &c, &u);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_entry(req, &c, &u);
+	if (p)
+		ret = udax_mknod_at(S(req)->fs, p, name, mode, rdev, &cred,
+				    &c, &u);
+	reply_entry(req, ret, &c, &u);
 }
 
 static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
@@ -426,17 +407,12 @@ static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 	struct udax_inode *p = inode_of(req, parent), *c = NULL;
 	struct udax_cred cred = cred_of(req);
 	struct udax_stat u;
-	int ret;
+	int ret = -ESTALE;
 
-	if (!p) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	ret = udax_symlink_at(S(req)->fs, p, name, target, &cred, &c, &u);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_entry(req, &c, &u);
+	if (p)
+		ret = udax_symlink_at(S(req)->fs, p, name, target, &cred,
+				      &c, &u);
+	reply_entry(req, ret, &c, &u);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -500,20 +476,14 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct udax_inode *i = inode_of(req, ino), *np = inode_of(req, newparent);
 	struct udax_inode *c = NULL;
 	struct udax_stat u;
-	int ret;
+	int ret = -ESTALE;
 
-	if (!i || !np) {
-		fuse_reply_err(req, ESTALE);
-		return;
-	}
-	ret = udax_link_at(S(req)->fs, i, np, newname, &u);
+	if (i && np)
+		ret = udax_link_at(S(req)->fs, i, np, newname, &u);
 	/* The reply counts as a lookup: a hold for the node to take over. */
 	if (!ret)
 		ret = udax_lookup(S(req)->fs, np, newname, &c, &u);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		reply_entry(req, &c, &u);
+	reply_entry(req, ret, &c, &u);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
