@@ -140,6 +140,11 @@ struct fs_dxattrhdr {			/* 24 bytes at the start of the block */
 	uint32_t used;			/* bytes of entries after the header */
 	uint32_t reserved;
 };
+struct fs_dxattrent {			/* 4 bytes + name + value, padded to 4 */
+	uint8_t name_len, reserved;
+	uint16_t value_len;
+	char name[];
+};
 #define FS_XATTR_ENT_LEN(n, v)	((4u + (n) + (v) + 3u) & ~3u)
 #define FS_XATTR_ROOM		(FS_BS - sizeof(struct fs_dxattrhdr))	/* 4072 */
 #define FS_XATTR_VALUE_MAX	UDAX_XATTR_VALUE_MAX
@@ -620,6 +625,10 @@ void fs_kept_finish(struct fs_kept *k, struct fs_break *br, bool committed);
 /* dirblk.c: directory block validators (private copies).  Header: 0 or
  * -EUCLEAN.  Record at @off: 0 fine, -EUCLEAN when it does not tile the
  * block (the rest cannot be read), 1 when the record is bad but tiles. */
+/* xattrblk.c: an xattr block's checksum, and the validation of a
+ * private copy of @ino's block: 0 or -EUCLEAN with *@why. */
+uint32_t fs_xattrblk_crc(uint32_t ino, const uint8_t *b);
+int fs_xattr_block_check(const uint8_t *b, uint32_t ino, const char **why);
 uint32_t fs_dirblk_crc(uint32_t ino, const void *b);
 int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why);
 int fs_dirent_check(const uint8_t *b, uint32_t off, uint32_t nr_inodes,
@@ -673,9 +682,7 @@ void fs_iattr_apply(struct fs_inode *ino, const struct fs_iattr *a);
 int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
 		     const struct udax_break_opts *brk, const struct fs_iattr *a);
 
-/* xattr.c: validate a private copy of @ino's xattr block: 0 or -EUCLEAN
- * with *@why. */
-int fs_xattr_block_check(const uint8_t *b, uint32_t ino, const char **why);
+
 /* dir.c: resolve @path (taking ns_lock): a reference to its inode. */
 int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 	    struct fs_inode **out);

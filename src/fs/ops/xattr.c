@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fs core: extended attributes.  All of an inode's live in one block
- * (core.h, struct fs_dxattrhdr), named by the record's "xattr" field.
- * Reads validate the block every time (checksum, owner, entries tiling
- * "used"); a change builds the new block in memory and commits it through
+ * fs ops: extended attributes.  All of an inode's live in one block
+ * (core.h, struct fs_dxattrhdr; its checksum and validator in
+ * core/xattrblk.c), named by the record's "xattr" field.  Reads validate
+ * the block every time (checksum, owner, entries tiling "used"); a change builds the new block in memory and commits it through
  * the journal with the inode record (ctime), so a crash leaves the old set
  * or the new one.  A first attribute allocates the block (journaled
  * whole), the last removal frees it after the commit.  Serialized by
@@ -23,65 +23,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
-#include <udax/crc32c.h>
 
 #include "fs/core.h"
 
 #define HDR		sizeof(struct fs_dxattrhdr)
 #define VALUE_MAX	FS_XATTR_VALUE_MAX
-
-struct xent {
-	uint8_t name_len, reserved;
-	uint16_t value_len;
-	char name[];
-};
-
-static uint32_t xblk_crc(uint32_t ino, const uint8_t *b)
-{
-	return udax_crc32c(ino, b + 8, FS_BS - 8);
-}
-
-static bool name_ok(const char *n, size_t len)
-{
-	return len && !memchr(n, 0, len);
-}
-
-int fs_xattr_block_check(const uint8_t *b, uint32_t ino, const char **why)
-{
-	const struct fs_dxattrhdr *h = (const void *)b;
-	uint32_t off = HDR, n = 0;
-
-	if (h->magic != FS_XATTR_MAGIC)
-		return *why = "bad magic", -EUCLEAN;
-	if (h->crc != xblk_crc(ino, b))
-		return *why = "checksum mismatch", -EUCLEAN;
-	if (h->ino != ino)
-		return *why = "wrong owner", -EUCLEAN;
-	if (h->version != FS_XATTR_VERSION || h->reserved)
-		return *why = "bad version or reserved field", -EUCLEAN;
-	if (!h->count || h->used > FS_XATTR_ROOM)
-		return *why = "bad count or length", -EUCLEAN;
-	while (off < HDR + h->used) {
-		const struct xent *e = (const void *)(b + off);
-		uint32_t len;
-
-		if (off + 4 > HDR + h->used)
-			return *why = "entry past the end", -EUCLEAN;
-		len = FS_XATTR_ENT_LEN(e->name_len, e->value_len);
-		if (off + len > HDR + h->used)
-			return *why = "entry past the end", -EUCLEAN;
-		if (!name_ok(e->name, e->name_len) || e->reserved)
-			return *why = "bad name", -EUCLEAN;
-		off += len;
-		n++;
-	}
-	if (n != h->count)
-		return *why = "count disagrees with the entries", -EUCLEAN;
-	for (uint32_t k = HDR + h->used; k < FS_BS; k++)
-		if (b[k])
-			return *why = "bytes after the entries", -EUCLEAN;
-	return 0;
-}
 
 /* A private, validated copy of @ino's block (ino->lock held), or NULL
  * with 0 when it has none. */
@@ -107,13 +53,13 @@ static int xblk_load(struct fs_inode *ino, uint8_t **out)
 }
 
 /* The entry named @name in block @b, or NULL. */
-static struct xent *xfind(uint8_t *b, const char *name, size_t len,
+static struct fs_dxattrent *xfind(uint8_t *b, const char *name, size_t len,
 			  uint32_t *at)
 {
 	const struct fs_dxattrhdr *h = (const void *)b;
 
 	for (uint32_t off = HDR; off < HDR + h->used;) {
-		struct xent *e = (void *)(b + off);
+		struct fs_dxattrent *e = (void *)(b + off);
 
 		if (e->name_len == len && !memcmp(e->name, name, len)) {
 			*at = off;
@@ -157,7 +103,7 @@ static ssize_t xget(struct fs_inode *ino, const char *name, void *value,
 		    size_t size)
 {
 	uint8_t *b = NULL;
-	struct xent *e;
+	struct fs_dxattrent *e;
 	size_t len;
 	uint32_t at;
 	ssize_t ret = xname_check(ino, name, &len);
@@ -194,7 +140,7 @@ static ssize_t xlist(struct fs_inode *ino, char *list, size_t size)
 	ret = xblk_load(ino, &b);
 	h = (const void *)b;
 	for (uint32_t off = HDR; !ret && b && off < HDR + h->used;) {
-		const struct xent *e = (const void *)(b + off);
+		const struct fs_dxattrent *e = (const void *)(b + off);
 
 		if (size && need + e->name_len + 1 > size) {
 			ret = fs_error(-ERANGE, "listxattr: buffer of %zu too small",
@@ -225,7 +171,7 @@ static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 	struct fs_dxattrhdr *h;
 	uint8_t *b = NULL;
 	struct fs_txn t;
-	struct xent *e;
+	struct fs_dxattrent *e;
 	uint32_t at = 0;
 	size_t len;
 	int ret;
@@ -299,7 +245,7 @@ static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 		if (ret)
 			goto out;
 	}
-	h->crc = xblk_crc(ino->ino, b);
+	h->crc = fs_xattrblk_crc(ino->ino, b);
 	old_ctime = ino->ctime;
 	ino->ctime = fs_now();
 	ino->xattr = h->count ? (old_blk ? old_blk : new_blk) : 0;
