@@ -16,7 +16,9 @@
 #                  array: the command prefix, env + LD_PRELOAD on udax)
 # and calls pair KEY UNIT HIGHER_IS_BETTER {fio_job|sql_job} JOB.
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+# Numbers go between awk, bc and printf in fixed-point notation: bc reads no
+# exponents, and awk's print would write large or small ones with one.
+median() { sort -g | awk '{a[NR]=$1} END {printf "%.6f\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 # fio_iops SIDE JOBARGS: one fio run, its IOPS (read + write).  The first two
 # "iops" keys of fio's JSON are jobs[0].read.iops and jobs[0].write.iops
@@ -27,7 +29,7 @@ fio_iops() {
 	"${PRE[@]}" "${FIO[@]}" --name=j --thread --bs=4k --size="$FIO_SIZE" \
 		--filename="$DIR/fio.f" --output-format=json "$@" >"$T/fio.json" 2>"$T/fio.err" ||
 		{ echo "fio on $side failed: $*" >&2; cat "$T/fio.err" >&2; exit 1; }
-	awk -F: '/^ *"iops" :/ {s += $2; if (++n == 2) {print s; exit}}' "$T/fio.json"
+	awk -F: '/^ *"iops" :/ {s += $2; if (++n == 2) {printf "%.6f\n", s; exit}}' "$T/fio.json"
 }
 
 sql_script() {	# the transaction-heavy script, journal mode $1
@@ -47,7 +49,7 @@ sql_secs() {	# SIDE SCRIPT: seconds inside sqlite3 (.timer: the statements' real
 	{ echo ".timer on"; cat "$script"; } | "${PRE[@]}" "${SQLITE3[@]}" "$DIR/b.db" >"$T/sql.out" ||
 		{ echo "sqlite3 on $side failed" >&2; exit 1; }
 	grep -qx ok "$T/sql.out" || { echo "integrity_check on $side" >&2; exit 1; }
-	awk '/^Run Time: real/ {t += $4} END {print t}' "$T/sql.out"
+	awk '/^Run Time: real/ {t += $4} END {printf "%.6f\n", t}' "$T/sql.out"
 }
 
 pair() {	# KEY UNIT HIGHER_IS_BETTER CMD...: udax and the other side, alternating
