@@ -78,6 +78,7 @@ pair() {	# KEY UNIT HIGHER_IS_BETTER CMD...: udax and the other side, alternatin
 fio_job() {	# NAME SIDE
 	case $1 in
 	append) fio_iops "$2" --ioengine=psync --rw=write --fdatasync=1 --file_append=1 --fallocate=none ;;
+	append_nofsync) fio_iops "$2" --ioengine=psync --rw=write --file_append=1 --fallocate=none ;;
 	append_sync) fio_iops "$2" --ioengine=sync --rw=write --fdatasync=1 --file_append=1 --fallocate=none ;;
 	randwrite_alloc) fio_iops "$2" --ioengine=psync --rw=randwrite ;;
 	randwrite_over) fio_iops "$2" --ioengine=psync --rw=randwrite --overwrite=1 ;;
@@ -93,6 +94,7 @@ all_pairs() {
 	sql_script wal >"$T/wal.sql"
 	pair fio.append_4k_fdatasync IOPS 1 fio_job append
 	pair fio.append_4k_fdatasync_sync IOPS 1 fio_job append_sync
+	pair fio.append_4k_no_fdatasync IOPS 1 fio_job append_nofsync
 	pair fio.randwrite_4k_fallocated IOPS 1 fio_job randwrite_alloc
 	pair fio.randwrite_4k_overwrite IOPS 1 fio_job randwrite_over
 	pair fio.randread_4k IOPS 1 fio_job randread

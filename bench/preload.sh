@@ -12,7 +12,8 @@
 # The sqlite3 times are the sum of its statements' times (.timer on): the
 # process's start (on udax: making and mounting the device) is not in them.
 # Prints "key value unit" lines: fio IOPS for 4 KiB appends each followed
-# by fdatasync (psync and sync engines), random 4 KiB writes (into fio's
+# by fdatasync (psync and sync engines) and without it (the write alone),
+# random 4 KiB writes (into fio's
 # fallocated file: each converts an unwritten block, a journal commit; and
 # over written blocks, --overwrite=1) and random 4 KiB reads (psync and
 # sync; all --thread), the sqlite3 script's seconds (rollback journal and
