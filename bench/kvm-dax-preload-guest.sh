@@ -14,7 +14,7 @@ set -euo pipefail
 B=$(cd "$(dirname "$0")" && pwd)
 MNT=${1:?usage: kvm-dax-preload-guest.sh MNT}
 # shellcheck source=/dev/null
-. "$B/bench.env"	# ROUNDS FIO_SIZE SQL_TX IMG_SIZE, from the host
+. "$B/bench.env"	# ROUNDS FIO_SIZE SQL_TX FIO_RUNTIME IMG_SIZE, from the host
 LD=$B/lib/ld-linux-x86-64.so.2
 # the bundle's loader and libraries, whatever the guest's /lib holds
 FIO=("$LD" --library-path "$B/lib" "$B/bin/fio")
@@ -45,7 +45,7 @@ side_setup() {	# SIDE FILE...: remove FILE... of the previous run, set DIR and P
 mkdir -p "$KDIR"
 echo "# fio and sqlite3 through libudax-preload.so on $IMG ($IMG_SIZE, on ext4 -o dax)" \
 	"vs the same jobs in $KDIR, same boot; $ROUNDS rounds, median; ratio >1: udax faster;" \
-	"FIO_SIZE=$FIO_SIZE SQL_TX=$SQL_TX" >&2
+	"FIO_SIZE=$FIO_SIZE FIO_RUNTIME=$FIO_RUNTIME SQL_TX=$SQL_TX" >&2
 all_pairs
 st=0
 "$UDAX" fsck -n "$IMG" >&2 || st=$?

@@ -7,7 +7,8 @@
 #
 #   bench/kvm-dax-preload.sh [OUTDIR]      results in OUTDIR/preload.txt
 #                                          (default build-kvm/)
-#   env: ROUNDS (3), FIO_SIZE (16M), SQL_TX (300), IMG_SIZE (256M),
+#   env: ROUNDS (3), FIO_SIZE (16M), SQL_TX (300), FIO_RUNTIME (2 s: the
+#        random read and overwrite jobs), IMG_SIZE (256M: the udax image),
 #        PRELOAD_BUILD (build-preload: where libudax-preload.so is built),
 #        KDAX_TIMEOUT (1500 s), KDAX_DIR (../shared/kvm-dax),
 #        BUNDLE_ONLY=1: make OUTDIR/kvm-dax-preload.bundle, do not boot (the
@@ -60,6 +61,7 @@ cat >"$S/bench.env" <<EOF
 ROUNDS=${ROUNDS:-3}
 FIO_SIZE=${FIO_SIZE:-16M}
 SQL_TX=${SQL_TX:-300}
+FIO_RUNTIME=${FIO_RUNTIME:-2}
 IMG_SIZE=${IMG_SIZE:-256M}
 EOF
 

@@ -8,7 +8,7 @@
 # The sourcing script sets:
 #   FIO, SQLITE3   arrays: how to run fio and sqlite3 (e.g. (fio), or the
 #                  guest's loader, --library-path and the program)
-#   FIO_SIZE SQL_TX ROUNDS, T (a scratch directory on the host's side)
+#   FIO_SIZE SQL_TX ROUNDS [FIO_RUNTIME], T (a scratch directory)
 #   SIDES          "udax OTHER": the key suffixes, udax first
 #   KEY_PREFIX     the first part of each key ("preload", "kvm_preload")
 #   side_setup SIDE FILE...   a function: removes FILE... of a previous run
@@ -63,6 +63,7 @@ pair() {	# KEY UNIT HIGHER_IS_BETTER CMD...: udax and the other side, alternatin
 			k+=("$("$@" "$ks")"); u+=("$("$@" "$us")")
 		fi
 	done
+	echo "# $KEY_PREFIX.$key: $us ${u[*]}; $ks ${k[*]}" >&2
 	local um km
 	um=$(printf '%s\n' "${u[@]}" | median)
 	km=$(printf '%s\n' "${k[@]}" | median)
@@ -76,14 +77,18 @@ pair() {	# KEY UNIT HIGHER_IS_BETTER CMD...: udax and the other side, alternatin
 }
 
 fio_job() {	# NAME SIDE
+	# Jobs that do not grow or convert the file run FIO_RUNTIME seconds over
+	# it: one pass of a small file is over in milliseconds on udax, too short
+	# to outlast a scheduling hiccup of a loaded host (or of TCG's threads).
+	local timed=(--time_based --runtime="${FIO_RUNTIME:-2}")
 	case $1 in
 	append) fio_iops "$2" --ioengine=psync --rw=write --fdatasync=1 --file_append=1 --fallocate=none ;;
-	append_nofsync) fio_iops "$2" --ioengine=psync --rw=write --file_append=1 --fallocate=none ;;
 	append_sync) fio_iops "$2" --ioengine=sync --rw=write --fdatasync=1 --file_append=1 --fallocate=none ;;
+	append_nofsync) fio_iops "$2" --ioengine=psync --rw=write --file_append=1 --fallocate=none ;;
 	randwrite_alloc) fio_iops "$2" --ioengine=psync --rw=randwrite ;;
-	randwrite_over) fio_iops "$2" --ioengine=psync --rw=randwrite --overwrite=1 ;;
-	randread) fio_iops "$2" --ioengine=psync --rw=randread ;;
-	randread_sync) fio_iops "$2" --ioengine=sync --rw=randread ;;
+	randwrite_over) fio_iops "$2" --ioengine=psync --rw=randwrite --overwrite=1 "${timed[@]}" ;;
+	randread) fio_iops "$2" --ioengine=psync --rw=randread "${timed[@]}" ;;
+	randread_sync) fio_iops "$2" --ioengine=sync --rw=randread "${timed[@]}" ;;
 	esac
 }
 sql_job() { sql_secs "$2" "$T/$1.sql"; }

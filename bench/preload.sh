@@ -7,7 +7,8 @@
 # rounds, tmpfs first in even ones); the median is reported.
 #
 #   bench/preload.sh [BUILD]        (default build/)
-#   env: ROUNDS (3), FIO_SIZE (64M), SQL_TX (2000 transactions), TMPDIR_FS (/dev/shm)
+#   env: ROUNDS (3), FIO_SIZE (64M), SQL_TX (2000 transactions), TMPDIR_FS (/dev/shm),
+#        FIO_RUNTIME (2 s: the random read and overwrite jobs)
 #
 # The sqlite3 times are the sum of its statements' times (.timer on): the
 # process's start (on udax: making and mounting the device) is not in them.
