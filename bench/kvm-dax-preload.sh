@@ -7,10 +7,10 @@
 #
 #   bench/kvm-dax-preload.sh [OUTDIR]      results in OUTDIR/preload.txt
 #                                          (default build-kvm/)
-#   env: ROUNDS (3), FIO_SIZE (16M), SQL_TX (300), FIO_RUNTIME (2 s: the
+#   env: ROUNDS (5), FIO_SIZE (16M), SQL_TX (300), FIO_RUNTIME (2 s: the
 #        random read and overwrite jobs), IMG_SIZE (256M: the udax image),
 #        PRELOAD_BUILD (build-preload: where libudax-preload.so is built),
-#        KDAX_TIMEOUT (1500 s), KDAX_DIR (../shared/kvm-dax),
+#        KDAX_SMP (1), KDAX_TIMEOUT (1500 s), KDAX_DIR (../shared/kvm-dax),
 #        BUNDLE_ONLY=1: make OUTDIR/kvm-dax-preload.bundle, do not boot (the
 #        bundle runs on the host too: `BUNDLE DIR` benchmarks in DIR)
 #
@@ -58,7 +58,7 @@ awk '$2 == "=>" && $3 ~ /^\// {print $1, $3} $1 ~ /^\/.*ld-linux/ {print "ld-lin
 	sort -u | while read -r name path; do cp -L "$path" "$S/lib/$name"; done
 [ -x "$S/lib/ld-linux-x86-64.so.2" ] || { echo "bench/kvm-dax-preload.sh: no loader in ldd's output" >&2; exit 2; }
 cat >"$S/bench.env" <<EOF
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 FIO_SIZE=${FIO_SIZE:-16M}
 SQL_TX=${SQL_TX:-300}
 FIO_RUNTIME=${FIO_RUNTIME:-2}
@@ -85,6 +85,11 @@ echo "bundle: $BUNDLE, $(du -m "$BUNDLE" | cut -f1) MiB, $(find "$S/lib" -name '
 
 [ "${BUNDLE_ONLY:-0}" = 1 ] && exit 0
 
+# One vCPU: every job is one thread.  With two, ext4's fdatasync hands its
+# commit to jbd2 on the other vCPU, and under TCG on a loaded host that
+# wakeup costs milliseconds (2026-12-05: 116-202 appends/s with 2 vCPUs,
+# 811-979 with 1), which would be emulation counted against the kernel.
+export KDAX_SMP=${KDAX_SMP:-1}
 export KDAX_TIMEOUT=${KDAX_TIMEOUT:-1500}
 export KDAX_QUIET=${KDAX_QUIET:-1}
 echo "=== fio and sqlite3 through libudax-preload.so (udax image on /mnt/dax vs ext4 -o dax)"
