@@ -87,8 +87,8 @@ echo "bundle: $BUNDLE, $(du -m "$BUNDLE" | cut -f1) MiB, $(find "$S/lib" -name '
 
 # One vCPU: every job is one thread.  With two, ext4's fdatasync hands its
 # commit to jbd2 on the other vCPU, and under TCG on a loaded host that
-# wakeup costs milliseconds (2026-12-05: 116-202 appends/s with 2 vCPUs,
-# 811-979 with 1), which would be emulation counted against the kernel.
+# wakeup costs milliseconds (2026-12-05: 116-314 appends/s with 2 vCPUs,
+# 403-979 with 1), which would be emulation counted against the kernel.
 export KDAX_SMP=${KDAX_SMP:-1}
 export KDAX_TIMEOUT=${KDAX_TIMEOUT:-1500}
 export KDAX_QUIET=${KDAX_QUIET:-1}
