@@ -12,6 +12,7 @@
 # (bench/kvm-dax-preload.sh, OUTDIR/preload.txt).
 #
 #   bench/kvm-dax.sh [OUTDIR]      results in OUTDIR (default build-kvm/)
+#   (PRELOAD_TIMEOUT, default 1500 s: the limit of the fio/sqlite3 boot)
 #
 # Needs ../shared/kvm-dax/setup.sh to have run once on the machine (root).
 # Under software emulation (TCG) absolute times are slow: compare ratios.
