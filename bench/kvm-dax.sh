@@ -5,11 +5,14 @@
 # ../shared/kvm-dax: Debian's 6.1 kernel in QEMU with emulated persistent
 # memory, ext4 mounted -o dax on /mnt/dax.  udax's device is a file on that
 # mount (mapped MAP_SYNC) and the kernel directory is the mount itself, so
-# both sides use the same pmem in the same boot.  Two boots: udax bench fs,
-# then udax dmatest (real DMA from the guest's virtio disks /dev/vda and the
-# read-throttled /dev/vdb).
+# both sides use the same pmem in the same boot.  Four boots: udax bench fs;
+# udax dmatest (real DMA from the guest's virtio disks /dev/vda and the
+# read-throttled /dev/vdb); its starvation case; unmodified fio and sqlite3
+# through libudax-preload.so next to the same jobs on ext4 -o dax
+# (bench/kvm-dax-preload.sh, OUTDIR/preload.txt).
 #
 #   bench/kvm-dax.sh [OUTDIR]      results in OUTDIR (default build-kvm/)
+#   (PRELOAD_TIMEOUT, default 1500 s: the limit of the fio/sqlite3 boot)
 #
 # Needs ../shared/kvm-dax/setup.sh to have run once on the machine (root).
 # Under software emulation (TCG) absolute times are slow: compare ratios.
@@ -19,7 +22,7 @@ KDAX=${KDAX_DIR:-../shared/kvm-dax}
 OUT=${1:-build-kvm}
 mkdir -p "$OUT"
 
-cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} -DUDAX_STATIC_BINARY=ON >/dev/null
+cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" -DUDAX_STATIC_BINARY=ON >/dev/null
 ninja -C build-static tools/udax
 BIN=build-static/tools/udax
 
@@ -50,3 +53,7 @@ KDAX_TIMEOUT=${STARVE_TIMEOUT:-240} "$KDAX/run.sh" "$BIN" dmatest \
 	-o starve.truncate.slow | tee "$OUT/dmatest-starve.txt" || \
 	echo "starvation run ended with status $? (124: the guest was stopped at the timeout)" |
 	tee -a "$OUT/dmatest-starve.txt"
+
+# Unmodified fio and sqlite3 through the preload vs ext4 -o dax, a boot of
+# its own (bench/kvm-dax-preload.sh: the dynamic programs go in as a bundle).
+KDAX_TIMEOUT=${PRELOAD_TIMEOUT:-1500} bench/kvm-dax-preload.sh "$OUT"
