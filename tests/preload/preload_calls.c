@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Every call libudax-preload.so intercepts, from a plain program that knows
- * nothing of udax: run by preload_calls.sh under LD_PRELOAD with
+ * nothing of udax: run by `preload_test.sh calls` under LD_PRELOAD with
  * UDAX_PRELOAD=/udax=IMAGE, argv[1] the prefix.  It never links libudax;
  * without the preload every call on /udax would fail.
  */
