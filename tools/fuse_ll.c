@@ -1105,8 +1105,11 @@ int fll_serve(struct udax_fs *fs, const struct fll_opts *o)
 		fprintf(stderr, "udax mount: %s\n", udax_fs_last_error());
 		goto out;
 	}
-	snprintf(opt, sizeof(opt), "-osubtype=udax,fsname=%s%s", o->fsname,
-		 o->ro ? ",ro" : "");
+	/* No subtype at all (not an empty one) gives the plain type "fuse",
+	 * as libfuse's examples have and xfstests' FSTYP=fuse expects. */
+	snprintf(opt, sizeof(opt), "-o%s%s%sfsname=%s%s",
+		 *o->subtype ? "subtype=" : "", o->subtype, *o->subtype ? "," : "",
+		 o->fsname, o->ro ? ",ro" : "");
 	ret = -ENOMEM;
 	if (fuse_opt_add_arg(&args, "udax") || fuse_opt_add_arg(&args, opt) ||
 	    (o->debug && fuse_opt_add_arg(&args, "-d")))
