@@ -11,8 +11,8 @@
  *
  * Namespaces: user. (regular files and directories only, -EPERM
  * elsewhere, as Linux), trusted., security., and system.posix_acl_access
- * / system.posix_acl_default, stored as opaque bytes: ACLs are enforced by
- * the kernel (a FUSE mount with default_permissions), not here.  Other
+ * / system.posix_acl_default, stored as opaque bytes: ACLs are not
+ * enforced here (nor, yet, by the kernel over udax mount).  Other
  * names: -EOPNOTSUPP.  Limits: name 1..255 bytes (-ERANGE beyond), all
  * entries of an inode in FS_XATTR_ROOM (4072) bytes, each 4 + name + value
  * rounded up to 4: a value alone up to FS_XATTR_VALUE_MAX (-E2BIG beyond),
