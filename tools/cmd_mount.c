@@ -38,6 +38,8 @@ static const char usage[] =
 	"     ro                   read-only (udax and the kernel mount)\n"
 	"     break=MODE           layout breaks of pinned blocks: wait, nowait,\n"
 	"                          defer, timeout=NS (default wait)\n"
+	"     fsname=NAME          the source /proc/mounts shows (udax:DEVICE)\n"
+	"     subtype=NAME         the type is fuse.NAME (udax); empty: fuse\n"
 	"     allow_other, default_permissions, ... : passed to libfuse\n";
 
 struct mount_args {
@@ -46,6 +48,9 @@ struct mount_args {
 	bool fg, debug, ro;
 	struct udax_break_opts brk;
 	char *fuse_opts;		/* the options for libfuse, comma-separated */
+	char fsname[256];		/* "": udax:DEVICE */
+	char subtype[64];		/* "": none (the type is plain "fuse") */
+	bool set_subtype;		/* else udax */
 };
 
 static bool parse_break(const char *v, struct udax_break_opts *brk)
@@ -90,6 +95,20 @@ static int parse_opts(struct mount_args *a, const char *opts)
 			a->ro = true;	/* fll_serve passes it on */
 		} else if (!strcmp(o, "rw")) {
 			a->ro = false;
+		} else if (!strncmp(o, "fsname=", 7) || !strncmp(o, "subtype=", 8)) {
+			/* ours, not libfuse's: an empty subtype means none */
+			const char *v = strchr(o, '=') + 1;
+			char *to = *o == 'f' ? a->fsname : a->subtype;
+			size_t max = *o == 'f' ? sizeof(a->fsname) : sizeof(a->subtype);
+
+			if (strlen(v) >= max) {
+				fprintf(stderr, "udax mount: -o %s: longer than %zu bytes\n",
+					o, max - 1);
+				free(copy);
+				return -1;
+			}
+			strcpy(to, v);
+			a->set_subtype |= *o == 's';
 		} else if (!strncmp(o, "break=", 6)) {
 			if (!parse_break(o + 6, &a->brk)) {
 				fprintf(stderr, "udax mount: -o %s: want break=wait, nowait, "
@@ -158,10 +177,14 @@ static int serve(struct mount_args *a)
 	struct fll_opts fo = {
 		.mountpoint = a->mnt, .fsname = fsname, .argc = *a->fuse_opts ? 2 : 0,
 		.argv = fargv, .debug = a->debug, .ro = a->ro,
+		.subtype = a->set_subtype ? a->subtype : "udax",
 		.ready = on_ready, .ready_arg = a,
 	};
 
-	snprintf(fsname, sizeof(fsname), "udax:%s", a->dev);
+	if (*a->fsname)
+		snprintf(fsname, sizeof(fsname), "%s", a->fsname);
+	else
+		snprintf(fsname, sizeof(fsname), "udax:%s", a->dev);
 	/* libfuse splits options at commas: keep the name one option */
 	for (char *p = fsname; *p; p++)
 		if (*p == ',')

@@ -15,6 +15,7 @@ struct udax_fs;
 struct fll_opts {
 	const char *mountpoint;
 	const char *fsname;		/* shown in /proc/mounts */
+	const char *subtype;		/* the type is fuse.SUBTYPE; "": fuse */
 	int argc;			/* libfuse's own options ("-o", "x,y", ...) */
 	char **argv;
 	bool debug;			/* libfuse's -d */

@@ -486,6 +486,18 @@ int udax_setattr_inode(struct udax_fs *fs, struct udax_inode *ino,
 /* udax_readlink() of a held symbolic link (-EINVAL: not one). */
 ssize_t udax_readlink_inode(struct udax_inode *ino, char *buf, size_t size);
 
+/* udax_setxattr() and the others on a held inode of any type (a symbolic
+ * link or special file too, as lsetxattr(2): user. names -EPERM there). */
+int udax_setxattr_inode(struct udax_fs *fs, struct udax_inode *ino,
+			const char *name, const void *value, size_t size,
+			int flags);
+ssize_t udax_getxattr_inode(struct udax_fs *fs, struct udax_inode *ino,
+			    const char *name, void *value, size_t size);
+ssize_t udax_listxattr_inode(struct udax_fs *fs, struct udax_inode *ino,
+			     char *list, size_t size);
+int udax_removexattr_inode(struct udax_fs *fs, struct udax_inode *ino,
+			   const char *name);
+
 /* udax_open() and udax_opendir_ex() of a held inode (O_CREAT: -EINVAL;
  * a symbolic link: -ELOOP; a special file: -ENXIO). */
 int udax_open_inode(struct udax_fs *fs, struct udax_inode *ino, int flags,

@@ -273,12 +273,24 @@ err(errno.ENODATA, os.removexattr, P("xa"), "user.a")
 ok(os.listxattr(P("xa")) == ["trusted.t"], "removexattr")
 os.setxattr(P("xd"), "user.d", b"dir")
 ok(os.getxattr(P("xd"), "user.d") == b"dir" and os.listxattr(P("xd")) == ["user.d"], "directory xattr")
-# a symbolic link's own: user.* as Linux (the kernel), the others
-# unreachable by inode (the server: EPERM, ENODATA, an empty list)
+# a symbolic link's and a FIFO's own (xfstests generic/062): user.* is
+# EPERM as on Linux, trusted.* is stored as on ext4, the link's target's
+# attributes untouched
 err(errno.EPERM, os.setxattr, P("xl"), "user.l", b"v", 0, follow_symlinks=False)
-err(errno.EPERM, os.setxattr, P("xl"), "trusted.l", b"v", 0, follow_symlinks=False)
+os.setxattr(P("xl"), "trusted.l", b"v", 0, follow_symlinks=False)
+ok(os.getxattr(P("xl"), "trusted.l", follow_symlinks=False) == b"v", "a link's trusted.l")
+err(errno.EEXIST, os.setxattr, P("xl"), "trusted.l", b"w", os.XATTR_CREATE, follow_symlinks=False)
+ok(os.listxattr(P("xl"), follow_symlinks=False) == ["trusted.l"], "a link's list")
+ok("trusted.l" not in os.listxattr(P("xa")), "the target's list untouched")
+os.removexattr(P("xl"), "trusted.l", follow_symlinks=False)
 err(errno.ENODATA, os.getxattr, P("xl"), "trusted.l", follow_symlinks=False)
-ok(os.listxattr(P("xl"), follow_symlinks=False) == [], "a link's list")
+ok(os.listxattr(P("xl"), follow_symlinks=False) == [], "a link's list after removal")
+os.mkfifo(P("xf"))
+os.setxattr(P("xf"), "trusted.f", b"fifo")
+ok(os.getxattr(P("xf"), "trusted.f") == b"fifo" and os.listxattr(P("xf")) == ["trusted.f"],
+   "a FIFO's trusted.f")
+err(errno.EPERM, os.setxattr, P("xf"), "user.f", b"v")
+os.unlink(P("xf"))
 os.unlink(P("xl"))
 os.rmdir(P("xd"))
 

@@ -47,7 +47,8 @@ wait_gone() {
 	done
 	fail "the server (pid $1) did not exit"
 }
-# $1: the mount options (default: allow_other,default_permissions).
+# $1: the mount options (default: allow_other,default_permissions),
+# $2 the source and type /proc/mounts must show (default udax:IMG fuse.udax).
 do_mount() {
 	if ! "$U" mount -o "${1:-allow_other,default_permissions}" "$T/img" "$M" 2>"$T/err"; then
 		grep -q "built without FUSE" "$T/err" && skip "$(cat "$T/err")"
@@ -59,7 +60,8 @@ do_mount() {
 	mountpoint -q "$M" || fail "udax mount returned before the mount was ready"
 	pid=$(server_pid)
 	[ -n "$pid" ] || fail "no server process"
-	grep -q " $M fuse.udax " /proc/mounts || fail "not in /proc/mounts as fuse.udax"
+	grep -q "^${2:-udax:$T/img $M fuse.udax} " /proc/mounts ||
+		fail "not in /proc/mounts as ${2:-udax:$T/img $M fuse.udax}"
 }
 
 do_mount
@@ -87,8 +89,10 @@ wait_gone "$pid"
 pid=
 "$U" fsck "$T/img" || fail "fsck after fusermount3 -u"
 
-# Without default_permissions the kernel asks the server's access.
-do_mount allow_other
+# Without default_permissions the kernel asks the server's access.  The
+# source and type are chosen here: no subtype gives the plain type "fuse"
+# (what xfstests' FSTYP=fuse looks for).
+do_mount allow_other,fsname=udax-test,subtype= "udax-test $M fuse"
 [ "$(cat "$M/kept")" = "keep me" ] || fail "a file did not survive the remount"
 chmod 0604 "$M/kept"
 python3 - "$M/kept" <<'EOF' || fail "access(2) answered by the server"

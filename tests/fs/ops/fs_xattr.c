@@ -6,7 +6,8 @@
  * security., the POSIX ACL names, others refused); the limits (name
  * length, value size, the block's room); ctime; the block allocated by the
  * first attribute and freed by the last removal or with the inode; after
- * a remount and through fsck.
+ * a remount and through fsck.  By held inode (udax_setxattr_inode ...):
+ * a symbolic link's own attributes, not its target's.
  */
 #include <sys/xattr.h>
 #include <udax/fsck.h>
@@ -111,6 +112,35 @@ int main(void)
 	FS_OK(udax_setxattr(fs, "/p", "trusted.x", "1", 1, 0));
 	get_is(fs, "/p", "trusted.x", "1");
 
+	/* By held inode: the link's own, which a path never reaches. */
+	{
+		struct udax_inode *root, *l;
+		char v[8];
+
+		FS_OK(udax_iget_root(fs, &root));
+		FS_OK(udax_lookup(fs, root, "l", &l, &st));
+		T_ASSERT(S_ISLNK(st.mode));
+		b0 = free_blocks(fs);
+		FS_ERR(udax_setxattr_inode(fs, l, "user.l", "v", 1, 0), -EPERM);
+		FS_ERR(udax_getxattr_inode(fs, l, "trusted.l", NULL, 0), -ENODATA);
+		FS_OK(udax_setxattr_inode(fs, l, "trusted.l", "link", 4, XATTR_CREATE));
+		T_ASSERT(free_blocks(fs) == b0 - 1);
+		FS_ERR(udax_setxattr_inode(fs, l, "trusted.l", "x", 1, XATTR_CREATE),
+		       -EEXIST);
+		T_ASSERT(udax_getxattr_inode(fs, l, "trusted.l", v, sizeof(v)) == 4 &&
+			 !memcmp(v, "link", 4));
+		T_ASSERT(udax_listxattr_inode(fs, l, NULL, 0) == sizeof("trusted.l"));
+		T_ASSERT(udax_listxattr_inode(fs, l, list, sizeof(list)) ==
+			 sizeof("trusted.l") && !strcmp(list, "trusted.l"));
+		FS_ERR(udax_getxattr(fs, "/l", "trusted.l", NULL, 0), -ENODATA);
+		FS_OK(udax_setxattr_inode(fs, l, "security.s", "s", 1, 0));
+		FS_OK(udax_removexattr_inode(fs, l, "security.s"));
+		FS_ERR(udax_removexattr_inode(fs, l, "security.s"), -ENODATA);
+		FS_ERR(udax_setxattr_inode(NULL, l, "trusted.x", "1", 1, 0), -EINVAL);
+		FS_OK(udax_iput(&l));
+		FS_OK(udax_iput(&root));
+	}
+
 	/* Limits. */
 	memset(name, 'n', sizeof(name));
 	memcpy(name, "user.", 5);
@@ -148,7 +178,24 @@ int main(void)
 	T_ASSERT(rep.problems == 0);
 	fs = t_fs_mount(dev);
 	get_is(fs, "/p", "trusted.x", "1");
+	{
+		struct udax_inode *root, *l;
+		char v[8];
+
+		FS_OK(udax_iget_root(fs, &root));
+		FS_OK(udax_lookup(fs, root, "l", &l, NULL));
+		T_ASSERT(udax_getxattr_inode(fs, l, "trusted.l", v, sizeof(v)) == 4 &&
+			 !memcmp(v, "link", 4));
+		FS_OK(udax_iput(&l));
+		FS_OK(udax_iput(&root));
+	}
+	/* the link goes with its attribute block */
+	b0 = free_blocks(fs);
+	FS_OK(udax_unlink(fs, "/l"));
+	T_ASSERT(free_blocks(fs) == b0 + 1);
 	FS_OK(udax_unmount(&fs));
+	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
+	T_ASSERT(rep.problems == 0);
 	FS_OK(udax_dev_close(&dev, 0));
 	printf("fs_xattr: ok\n");
 	return 0;
