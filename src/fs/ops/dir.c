@@ -350,7 +350,7 @@ static int dir_add_in(struct dop *d, struct fs_inode *dir, uint64_t k,
 		      uint8_t type, uint32_t hash)
 {
 	const uint8_t *rb;
-	uint8_t *b;
+	uint8_t *b = NULL;
 	int ret = dir_block_ro(d, dir, k, &rb);
 
 	if (ret)
@@ -445,7 +445,7 @@ static int dir_add(struct dop *d, struct fs_inode *dir, const char *name,
 
 static int dir_remove(struct dop *d, struct fs_inode *dir, const struct dloc *l)
 {
-	uint8_t *b;
+	uint8_t *b = NULL;
 	uint32_t prev = 0, off;
 	struct fs_ddirent *e;
 	int ret = dir_block_rw(d, dir, l->k, &b);
@@ -483,12 +483,13 @@ static int dir_remove(struct dop *d, struct fs_inode *dir, const struct dloc *l)
 static int dir_set(struct dop *d, struct fs_inode *dir, const struct dloc *l,
 		   uint32_t ino, uint8_t type)
 {
-	uint8_t *b;
+	uint8_t *b = NULL;
 	int ret = dir_block_rw(d, dir, l->k, &b);
-	struct fs_ddirent *e = (void *)(b + l->off);
+	struct fs_ddirent *e;
 
 	if (ret)
 		return ret;
+	e = (void *)(b + l->off);
 	dblk_mark(b, l->off, 8);
 	e->ino = ino;
 	e->type = type;
