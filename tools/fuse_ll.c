@@ -286,16 +286,35 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* The kernel checks permissions (default_permissions), then asks. */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/* File handles outlive the kernel's nodes: see op_lookup. */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
 }
 
+/*
+ * With export support the kernel also looks up "." and ".." in a node it
+ * has forgotten, to open a file handle (open_by_handle_at, NFS): the
+ * node id is the inode number, udax_iget finds the inode by it, and the
+ * kernel then compares the generation of the reply with the handle's.
+ */
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct udax_inode *p = inode_of(req, parent), *c = NULL;
+	struct udax_inode *p = inode_of(req, parent), *held = NULL, *c = NULL;
 	struct udax_stat u;
 	int ret = -ESTALE;
 
+	if (!p && !strcmp(name, ".")) {
+		/* the inode itself, of any type */
+		ret = udax_iget(S(req)->fs, parent, UDAX_GEN_ANY, &c, &u);
+		reply_entry(req, ret, &c, &u);
+		return;
+	}
+	if (!p && !strcmp(name, "..") &&
+	    !udax_iget(S(req)->fs, parent, UDAX_GEN_ANY, &held, NULL))
+		p = held;
 	if (p)
 		ret = udax_lookup(S(req)->fs, p, name, &c, &u);
+	udax_iput(&held);
 	reply_entry(req, ret, &c, &u);
 }
 

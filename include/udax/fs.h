@@ -470,6 +470,13 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st);
 struct udax_inode;
 
 int udax_iget_root(struct udax_fs *fs, struct udax_inode **out);
+/* A new hold of inode @ino by number, as a file handle names it (FUSE's
+ * export support, NFS): -ESTALE unless the inode is in use (linked, or
+ * unlinked but still held or open) with generation @gen; UDAX_GEN_ANY:
+ * any generation (st->gen tells which).  Attributes in *@st (may be NULL). */
+#define UDAX_GEN_ANY	((uint64_t)1 << 32)
+int udax_iget(struct udax_fs *fs, uint64_t ino, uint64_t gen,
+	      struct udax_inode **out, struct udax_stat *st);
 /* Look @name up in directory @parent: a new hold of the child in *@out,
  * and its attributes in *@st (may be NULL).  -ENOENT, -ENOTDIR. */
 int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,

@@ -484,6 +484,8 @@ void fs_ino_free(struct udax_fs *fs, uint32_t ino);
 
 /* inode.c */
 int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out);
+int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
+		   bool any_gen, struct fs_inode **out);
 /* Drop a reference.  At the last one: commits lazy times and frees an
  * unlinked inode; returns the error of that (0 otherwise).  A failed free
  * leaves an orphan on media, reclaimed at the next mount. */

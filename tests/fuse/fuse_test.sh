@@ -83,6 +83,7 @@ else
 	echo "fuse_test: fio not installed (scripts/install-deps): workload left out"
 fi
 echo "keep me" >"$M/kept"
+python3 "$SRC/fuse_handle.py" save "$M" "$T/handles" || fail "file handles (save)"
 
 fusermount3 -u "$M" || fail "fusermount3 -u"
 wait_gone "$pid"
@@ -94,6 +95,7 @@ pid=
 # (what xfstests' FSTYP=fuse looks for).
 do_mount allow_other,fsname=udax-test,subtype= "udax-test $M fuse"
 [ "$(cat "$M/kept")" = "keep me" ] || fail "a file did not survive the remount"
+python3 "$SRC/fuse_handle.py" open "$M" "$T/handles" || fail "file handles after a remount"
 chmod 0604 "$M/kept"
 python3 - "$M/kept" <<'EOF' || fail "access(2) answered by the server"
 import os, sys

@@ -332,6 +332,45 @@ int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 	return 0;
 }
 
+/*
+ * fs_iget() of an inode named by number from outside (a file handle):
+ * -ESTALE unless it is in use with generation @gen (@any_gen: any).
+ * ns_lock held, so no unlink or create commits meanwhile.  An inode with
+ * no link is reached only through the cache (an orphan still held or
+ * open), never read back from media: its last iput may be freeing it
+ * there right now, outside ns_lock.
+ */
+int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
+		   bool any_gen, struct fs_inode **out)
+{
+	struct fs_core *c = C(fs);
+	struct fs_dinode di;
+	struct fs_inode *i;
+	int ret;
+
+	if (ino == 0 || ino >= c->sb.nr_inodes)
+		return -ESTALE;
+	pthread_mutex_lock(&c->icache_lock);
+	for (i = *bucket(fs, (uint32_t)ino); i; i = i->hnext)
+		if (i->ino == ino)
+			break;
+	if (i && (any_gen || i->gen == gen) && i->mode) {
+		i->refs++;
+		pthread_mutex_unlock(&c->icache_lock);
+		*out = i;
+		return 0;
+	}
+	pthread_mutex_unlock(&c->icache_lock);
+	if (i)
+		return -ESTALE;
+	ret = fs_inode_read(fs, (uint32_t)ino, &di);
+	if (ret)
+		return ret;
+	if (!di.mode || !di.nlink || (!any_gen && di.generation != gen))
+		return -ESTALE;
+	return fs_iget(fs, (uint32_t)ino, out);
+}
+
 /* Insert a just-created inode (ns_lock held: nobody can look it up yet). */
 void fs_icache_insert(struct fs_inode *i)
 {

@@ -101,6 +101,30 @@ int udax_iget_root(struct udax_fs *fs, struct udax_inode **out)
 	return ret;
 }
 
+int udax_iget(struct udax_fs *fs, uint64_t ino, uint64_t gen,
+	      struct udax_inode **out, struct udax_stat *st)
+{
+	struct fs_inode *i = NULL;
+	int ret;
+
+	if (!fs || !out)
+		return fs_error(-EINVAL, "iget: bad argument");
+	*out = NULL;
+	if (gen > UDAX_GEN_ANY)
+		return fs_error(-EINVAL, "iget: generation %llu out of range",
+				(unsigned long long)gen);
+	if (fork_inherited(fs->fork_gen))
+		return fs_err_inherited(fs, "iget");
+	pthread_mutex_lock(&C(fs)->ns_lock);
+	ret = fs_iget_handle(fs, ino, (uint32_t)gen, gen == UDAX_GEN_ANY, &i);
+	pthread_mutex_unlock(&C(fs)->ns_lock);
+	if (ret)
+		return ret;
+	fill(i, st);
+	*out = U(i);
+	return 0;
+}
+
 int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
 		struct udax_inode **out, struct udax_stat *st)
 {
