@@ -40,12 +40,13 @@ static const char usage[] =
 	"                          defer, timeout=NS (default wait)\n"
 	"     fsname=NAME          the source /proc/mounts shows (udax:DEVICE)\n"
 	"     subtype=NAME         the type is fuse.NAME (udax); empty: fuse\n"
-	"     allow_other, default_permissions, ... : passed to libfuse\n";
+	"     default_permissions  the kernel checks permissions, POSIX ACLs too\n"
+	"     allow_other, ... : passed to libfuse\n";
 
 struct mount_args {
 	const char *dev, *mnt;
 	unsigned part;
-	bool fg, debug, ro;
+	bool fg, debug, ro, acl;
 	struct udax_break_opts brk;
 	char *fuse_opts;		/* the options for libfuse, comma-separated */
 	char fsname[256];		/* "": udax:DEVICE */
@@ -91,6 +92,10 @@ static int parse_opts(struct mount_args *a, const char *opts)
 		out[0] = 0;
 	a->fuse_opts = out;
 	for (o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		/* libfuse's too: the kernel checks permissions, POSIX ACLs
+		 * included (fuse_ll.c asks for them then) */
+		if (!strcmp(o, "default_permissions"))
+			a->acl = true;
 		if (!strcmp(o, "ro")) {
 			a->ro = true;	/* fll_serve passes it on */
 		} else if (!strcmp(o, "rw")) {
@@ -177,6 +182,7 @@ static int serve(struct mount_args *a)
 	struct fll_opts fo = {
 		.mountpoint = a->mnt, .fsname = fsname, .argc = *a->fuse_opts ? 2 : 0,
 		.argv = fargv, .debug = a->debug, .ro = a->ro,
+		.acl = a->acl,
 		.subtype = a->set_subtype ? a->subtype : "udax",
 		.ready = on_ready, .ready_arg = a,
 	};

@@ -59,6 +59,7 @@ struct handle {
 struct srv {
 	struct udax_fs *fs;
 	bool ro;
+	bool acl;			/* POSIX ACLs (default_permissions) */
 	pthread_mutex_t lock;		/* nodes and handles */
 	struct node *nodes[NODE_BUCKETS];
 	struct node root;
@@ -280,7 +281,8 @@ static int open_flags(int flags)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct srv *s = userdata;
+
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -289,6 +291,29 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* File handles outlive the kernel's nodes: see op_lookup. */
 	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
 		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+	/*
+	 * POSIX ACLs, where the kernel checks permissions: it enforces them
+	 * from system.posix_acl_access, udax keeps the mode and the ACLs in
+	 * step and new inodes inherit default ACLs (fs.h, xattrs).  The
+	 * umask then comes to the server (create_mode).
+	 */
+	if (s->acl && (conn->capable & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK))
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+	else
+		s->acl = false;
+}
+
+/* The mode of a new inode in @parent: the caller's umask applies unless
+ * the parent has a default ACL, which masks the mode instead (udax). */
+static mode_t create_mode(fuse_req_t req, struct udax_inode *parent,
+			  mode_t mode)
+{
+	if (!S(req)->acl ||
+	    udax_getxattr_inode(S(req)->fs, parent, "system.posix_acl_default",
+				NULL, 0) > 0)
+		return mode;
+	return mode & ~fuse_req_ctx(req)->umask;
 }
 
 /*
@@ -402,7 +427,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int ret = -ESTALE;
 
 	if (p)
-		ret = udax_mkdir_at(S(req)->fs, p, name, mode, &cred, &c, &u);
+		ret = udax_mkdir_at(S(req)->fs, p, name, create_mode(req, p, mode),
+				    &cred, &c, &u);
 	reply_entry(req, ret, &c, &u);
 }
 
@@ -415,8 +441,8 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int ret = -ESTALE;
 
 	if (p)
-		ret = udax_mknod_at(S(req)->fs, p, name, mode, rdev, &cred,
-				    &c, &u);
+		ret = udax_mknod_at(S(req)->fs, p, name, create_mode(req, p, mode),
+				    rdev, &cred, &c, &u);
 	reply_entry(req, ret, &c, &u);
 }
 
@@ -551,8 +577,8 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = udax_create_at(S(req)->fs, p, name, open_flags(fi->flags), mode,
-			     &cred, &c, &h->file, &u);
+	ret = udax_create_at(S(req)->fs, p, name, open_flags(fi->flags),
+			     create_mode(req, p, mode), &cred, &c, &h->file, &u);
 	if (!ret)
 		ret = node_add(S(req), u.ino, &c);
 	if (ret) {
@@ -857,13 +883,40 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
  * links and special files included (trusted.* and security.* there, as
  * ext4; user.* is EPERM, as Linux).
  */
+/* Is the caller in group @gid (its own or a supplementary one)? */
+static bool in_group(fuse_req_t req, gid_t gid)
+{
+	gid_t list[256];
+	int n;
+
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 256, list);
+	for (int k = 0; k < n && k < 256; k++)
+		if (list[k] == gid)
+			return true;
+	return false;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
 	struct udax_inode *i = inode_of(req, ino);
+	struct udax_stat u;
 
-	fuse_reply_err(req, i ? -udax_setxattr_inode(S(req)->fs, i, name, value,
-						      size, flags) : ESTALE);
+	if (!i) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	/* Linux's rule for an access ACL (posix_acl_update_mode): a caller
+	 * outside the file's group, and not root, drops its set-group-ID
+	 * bit (libfuse 3.14 has no FUSE_SETXATTR_ACL_KILL_SGID to say so). */
+	if (S(req)->acl && !strcmp(name, "system.posix_acl_access") &&
+	    fuse_req_ctx(req)->uid != 0 && !udax_getattr(i, &u) &&
+	    (u.mode & S_ISGID) && !in_group(req, u.gid))
+		flags |= UDAX_XATTR_ACL_KILL_SGID;
+	fuse_reply_err(req, -udax_setxattr_inode(S(req)->fs, i, name, value,
+						  size, flags));
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
@@ -1035,6 +1088,7 @@ int fll_serve(struct udax_fs *fs, const struct fll_opts *o)
 		return -ENOMEM;
 	s->fs = fs;
 	s->ro = o->ro;
+	s->acl = o->acl;
 	pthread_mutex_init(&s->lock, NULL);
 	s->handles.next = s->handles.prev = &s->handles;
 	s->root.ino = FUSE_ROOT_ID;

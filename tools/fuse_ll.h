@@ -20,6 +20,7 @@ struct fll_opts {
 	char **argv;
 	bool debug;			/* libfuse's -d */
 	bool ro;
+	bool acl;			/* POSIX ACLs (with default_permissions) */
 	/* Called once the kernel mount is up (the daemon's parent exits
 	 * then); 0 to go on serving. */
 	int (*ready)(void *arg);

@@ -406,8 +406,14 @@ int udax_closedir(struct udax_dir **d);
  * Linux's setxattr family on a path (its last component followed) or an
  * open file.  Names: "user." (regular files and directories only; -EPERM
  * elsewhere), "trusted.", "security.", "system.posix_acl_access" and
- * "system.posix_acl_default" (stored as opaque values: ACLs are enforced
- * by the kernel on a FUSE mount with default_permissions, not by udax);
+ * "system.posix_acl_default" (POSIX ACLs in Linux's xattr form: checked,
+ * -EINVAL if malformed; setting an access ACL sets the mode's permission
+ * bits from it, in the same transaction, and one that the mode says whole
+ * is not stored; chmod rewrites the access ACL; a new inode takes its
+ * directory's default ACL, which masks its mode, so a caller applies a
+ * umask only where the directory has none; a default ACL on a
+ * non-directory is -EACCES.  udax enforces no ACL: the kernel does, on a
+ * FUSE mount with default_permissions);
  * other names -EOPNOTSUPP, a name over 255 bytes -ERANGE.  Storage: one
  * checksummed block per inode, changed in one journal transaction with
  * the inode's ctime (after a crash the old set or the new one); all the
@@ -419,6 +425,10 @@ int udax_closedir(struct udax_dir **d);
  * list gives NUL-ended names.  A missing attribute: -ENODATA.
  */
 #define UDAX_XATTR_VALUE_MAX	3072
+/* setxattr flag for system.posix_acl_access: also drop S_ISGID (the
+ * caller is outside the file's group and may not keep it: Linux's
+ * posix_acl_update_mode rule, FUSE's FUSE_SETXATTR_ACL_KILL_SGID). */
+#define UDAX_XATTR_ACL_KILL_SGID	0x100
 int udax_setxattr(struct udax_fs *fs, const char *path, const char *name,
 		  const void *value, size_t size, int flags);
 ssize_t udax_getxattr(struct udax_fs *fs, const char *path, const char *name,

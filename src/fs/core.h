@@ -630,6 +630,14 @@ void fs_kept_finish(struct fs_kept *k, struct fs_break *br, bool committed);
 /* xattrblk.c: an xattr block's checksum, and the validation of a
  * private copy of @ino's block: 0 or -EUCLEAN with *@why. */
 uint32_t fs_xattrblk_crc(uint32_t ino, const uint8_t *b);
+/* xattr.c, ACLs in other transactions.  fs_acl_inherit: the xattr block
+ * image a new inode @ino in @dir takes from @dir's default ACL (*@out NULL:
+ * none), *@mode masked by it.  fs_acl_chmod_block: @i's block with its
+ * access ACL set to i->mode (i->lock held; *@out NULL: no access ACL).
+ * Images are malloc'd, their checksum set. */
+int fs_acl_inherit(struct fs_inode *dir, uint32_t ino, uint32_t *mode,
+		   uint8_t **out);
+int fs_acl_chmod_block(struct fs_inode *i, uint8_t **out);
 int fs_xattr_block_check(const uint8_t *b, uint32_t ino, const char **why);
 uint32_t fs_dirblk_crc(uint32_t ino, const void *b);
 int fs_dirblk_hdr_check(const uint8_t *b, uint32_t dino, const char **why);

@@ -82,6 +82,9 @@ struct dop {
 	uint64_t gpblk;
 	const struct udax_break_opts *brk;
 	int64_t now;
+	uint8_t *xblk;			/* an xattr block image (ACLs) */
+	uint64_t xpblk;			/* where it goes */
+	bool xnew;			/* xpblk allocated by this operation */
 };
 
 static void dop_init(struct dop *d, struct udax_fs *fs,
@@ -177,7 +180,10 @@ static void dop_end(struct dop *d, bool committed)
 		fs_txn_abort(&d->t);
 		if (d->gpblk)
 			fs_block_free(d->fs, d->gpblk, 1);
+		if (d->xnew)
+			fs_block_free(d->fs, d->xpblk, 1);
 	}
+	free(d->xblk);
 	free(d->em.v);
 	for (int k = 0; k < d->nblk; k++)
 		free(d->blk[k]);
@@ -572,6 +578,8 @@ static int dop_commit(struct dop *d)
 
 	for (int k = 0; k < d->nblk; k++)
 		dblk_log(d, d->blk[k]);
+	if (d->xblk)
+		fs_txn_add(&d->t, d->xpblk * FS_BS, d->xblk, FS_BS);
 	for (int k = 0; k < d->ns && !ret; k++) {
 		struct fs_inode *i = d->s[k].i;
 
@@ -585,6 +593,19 @@ static int dop_commit(struct dop *d)
 	if (!ret)
 		ret = fs_txn_commit(&d->t);
 	dop_end(d, ret == 0);
+	return ret;
+}
+
+/* @i's mode changed (touched by @d): its access ACL follows, in the
+ * same transaction. */
+static int dop_acl_chmod(struct dop *d, struct fs_inode *i)
+{
+	int ret;
+
+	if (!i->xattr)
+		return 0;
+	ret = fs_acl_chmod_block(i, &d->xblk);
+	d->xpblk = i->xattr;
 	return ret;
 }
 
@@ -981,6 +1002,21 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	i->parent = S_ISDIR(mode) ? dir->ino : 0;
 	dop_init(&d, fs, NULL);
 	i->atime = i->mtime = i->ctime = i->btime = d.now;
+	/* The directory's default ACL: the new inode's ACLs, in its block,
+	 * committed with it; the ACL masks the mode. */
+	ret = fs_acl_inherit(dir, ino, &mode, &d.xblk);
+	if (!ret && d.xblk) {
+		uint64_t got;
+
+		ret = fs_block_alloc(fs, 0, 1, &d.xpblk, &got);
+		d.xnew = !ret;
+		i->xattr = ret ? 0 : d.xpblk;
+	}
+	if (ret) {
+		dop_end(&d, false);
+		goto done;
+	}
+	i->mode = mode;
 	if (mk->unnamed) {
 		/* An orphan from the start: the record alone; mount reclaims
 		 * it after a crash, the last close frees it. */
@@ -1826,6 +1862,11 @@ static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
 	switch (op) {
 	case ATTR_MODE:
 		i->mode = (i->mode & S_IFMT) | (mode & 07777);
+		ret = dop_acl_chmod(&d, i);
+		if (ret) {
+			dop_end(&d, false);
+			goto out;
+		}
 		break;
 	case ATTR_OWNER:
 		if (uid != (uid_t)-1)
@@ -1949,7 +1990,19 @@ int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
 			return fs_error(S_ISDIR(i->mode) ? -EISDIR : -EINVAL,
 					"setattr: size of a non-regular file");
 		/* The truncate's path and break, the other attributes in
-		 * its transaction. */
+		 * its transaction; but a mode change of an inode with
+		 * attributes first, in its own, where its access ACL
+		 * follows it (the truncate's transaction knows no ACL). */
+		if ((a.mask & UDAX_SETATTR_MODE) && i->xattr) {
+			struct udax_setattr m = {
+				.mask = UDAX_SETATTR_MODE, .mode = sa->mode,
+			};
+
+			ret = fs_setattr_inode(fs, i, &m);
+			if (ret)
+				return ret;
+			a.mask &= ~(unsigned)UDAX_SETATTR_MODE;
+		}
 		pthread_rwlock_wrlock(&i->lock);
 		ret = fs_truncate_attr(fs, i, sa->size, NULL, &a);
 		pthread_rwlock_unlock(&i->lock);
@@ -1959,7 +2012,11 @@ int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
 	dop_init(&d, fs, NULL);
 	dop_touch(&d, i);
 	fs_iattr_apply(i, &a);
-	ret = dop_commit(&d);
+	ret = a.mask & UDAX_SETATTR_MODE ? dop_acl_chmod(&d, i) : 0;
+	if (ret)
+		dop_end(&d, false);
+	else
+		ret = dop_commit(&d);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	return ret;
 }

@@ -11,8 +11,10 @@
  *
  * Namespaces: user. (regular files and directories only, -EPERM
  * elsewhere, as Linux), trusted., security., and system.posix_acl_access
- * / system.posix_acl_default, stored as opaque bytes: ACLs are not
- * enforced here (nor, yet, by the kernel over udax mount).  Other
+ * / system.posix_acl_default, validated and kept as a kernel file system
+ * keeps them (acl.h: the mode follows the access ACL, chmod rewrites it,
+ * a new inode inherits the default ACL) but not enforced here: the kernel
+ * enforces them over udax mount with default_permissions.  Other
  * names: -EOPNOTSUPP.  Limits: name 1..255 bytes (-ERANGE beyond), all
  * entries of an inode in FS_XATTR_ROOM (4072) bytes, each 4 + name + value
  * rounded up to 4: a value alone up to FS_XATTR_VALUE_MAX (-E2BIG beyond),
@@ -25,6 +27,7 @@
 #include <sys/xattr.h>
 
 #include "fs/core.h"
+#include "fs/ops/acl.h"
 
 #define HDR		sizeof(struct fs_dxattrhdr)
 #define VALUE_MAX	FS_XATTR_VALUE_MAX
@@ -163,6 +166,43 @@ static ssize_t xlist(struct fs_inode *ino, char *list, size_t size)
  * Set (@value) or remove (@value NULL) @name of @ino: the new block built
  * in memory, journaled with the inode record in one transaction.
  */
+/*
+ * An ACL being set (@value) or removed: checked, and what it does to the
+ * mode (*@mode, @ino's now: the access ACL's bits, S_ISGID dropped for
+ * UDAX_XATTR_ACL_KILL_SGID).  *@value becomes NULL where nothing is to
+ * be stored (no entries, or an access ACL that the mode says whole), and
+ * *@absent_ok then says that a missing attribute is no error.
+ */
+static int acl_set(struct fs_inode *ino, bool access, const void **value,
+		   size_t size, int flags, uint32_t *mode, bool *absent_ok)
+{
+	unsigned entries;
+	int ret;
+
+	if (!*value)
+		return 0;
+	ret = fs_acl_check(*value, size, &entries);
+	if (ret)
+		return fs_error(ret, "setxattr: %s is not a valid POSIX ACL",
+				access ? FS_ACL_ACCESS : FS_ACL_DEFAULT);
+	if (!access && !S_ISDIR(ino->mode))
+		return entries ? fs_error(-EACCES, "setxattr: a default ACL on "
+					  "a non-directory") : 1;
+	if (access && entries) {
+		if (fs_acl_equiv_mode(*value, size, mode)) {
+			*value = NULL;
+			*absent_ok = true;
+		}
+		if (flags & UDAX_XATTR_ACL_KILL_SGID)
+			*mode &= ~(uint32_t)S_ISGID;
+	}
+	if (!entries) {
+		*value = NULL;
+		*absent_ok = true;
+	}
+	return 0;
+}
+
 static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 		   const void *value, size_t size, int flags)
 {
@@ -172,15 +212,21 @@ static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 	uint8_t *b = NULL;
 	struct fs_txn t;
 	struct fs_dxattrent *e;
-	uint32_t at = 0;
+	uint32_t at = 0, old_mode, new_mode;
+	bool acl_access, acl = false, absent_ok = false;
 	size_t len;
 	int ret;
 
-	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE | UDAX_XATTR_ACL_KILL_SGID))
 		return fs_error(-EINVAL, "setxattr: unknown flags 0x%x", flags);
 	ret = xname_check(ino, name, &len);
 	if (ret)
 		return ret;
+	acl_access = !strcmp(name, FS_ACL_ACCESS);
+	acl = acl_access || !strcmp(name, FS_ACL_DEFAULT);
+	if ((flags & UDAX_XATTR_ACL_KILL_SGID) && !acl_access)
+		return fs_error(-EINVAL, "setxattr: UDAX_XATTR_ACL_KILL_SGID "
+				"without an access ACL");
 	if (value && size > VALUE_MAX)
 		return fs_error(-E2BIG, "setxattr: value of %zu bytes, at most %u",
 				size, (unsigned)VALUE_MAX);
@@ -188,6 +234,13 @@ static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 	if (ret)
 		return ret;
 	pthread_rwlock_wrlock(&ino->lock);
+	old_mode = new_mode = ino->mode;
+	if (acl) {
+		ret = acl_set(ino, acl_access, &value, size, flags, &new_mode,
+			      &absent_ok);
+		if (ret)
+			goto out;	/* 1: nothing to do */
+	}
 	ret = xblk_load(ino, &b);
 	if (ret)
 		goto out;
@@ -208,7 +261,9 @@ static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 		ret = fs_error(-EEXIST, "setxattr: %s exists", name);
 		goto out;
 	}
-	if (!e && (!value || (flags & XATTR_REPLACE))) {
+	if (!e && !value && absent_ok && new_mode == old_mode)
+		goto out;	/* no ACL to remove, and the mode stays */
+	if (!e && (!value || (flags & XATTR_REPLACE)) && !absent_ok) {
 		ret = fs_error(-ENODATA, "xattr: no attribute %s", name);
 		goto out;
 	}
@@ -248,6 +303,7 @@ static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 	h->crc = fs_xattrblk_crc(ino->ino, b);
 	old_ctime = ino->ctime;
 	ino->ctime = fs_now();
+	ino->mode = new_mode;
 	ino->xattr = h->count ? (old_blk ? old_blk : new_blk) : 0;
 	fs_txn_init(&t, fs);
 	if (h->count)
@@ -258,6 +314,7 @@ static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 	fs_txn_free(&t);
 	if (ret) {
 		ino->ctime = old_ctime;
+		ino->mode = old_mode;
 		ino->xattr = old_blk;
 		if (new_blk)
 			fs_block_free(fs, new_blk, 1);
@@ -267,7 +324,115 @@ static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 out:
 	pthread_rwlock_unlock(&ino->lock);
 	free(b);
+	return ret < 0 ? ret : 0;
+}
+
+/* ---- ACLs in other operations' transactions ------------------------------------- */
+
+/* A new xattr block image for inode @ino holding entries @n of @name[],
+ * @val[], @vlen[] (they fit: each came from a block). */
+static uint8_t *xblk_build(uint32_t ino, int n, const char *const *name,
+			   const void *const *val, const size_t *vlen)
+{
+	uint8_t *b = fault_calloc(1, FS_BS);
+	struct fs_dxattrhdr *h = (void *)b;
+
+	if (!b)
+		return NULL;
+	h->magic = FS_XATTR_MAGIC;
+	h->ino = ino;
+	h->version = FS_XATTR_VERSION;
+	for (int k = 0; k < n; k++) {
+		size_t len = strlen(name[k]);
+		struct fs_dxattrent *e = (void *)(b + HDR + h->used);
+
+		e->name_len = (uint8_t)len;
+		e->value_len = (uint16_t)vlen[k];
+		memcpy(e->name, name[k], len);
+		memcpy(e->name + len, val[k], vlen[k]);
+		h->used += FS_XATTR_ENT_LEN(len, vlen[k]);
+		h->count++;
+	}
+	h->crc = fs_xattrblk_crc(ino, b);
+	return b;
+}
+
+int fs_acl_inherit(struct fs_inode *dir, uint32_t ino, uint32_t *mode,
+		   uint8_t **out)
+{
+	const char *name[2];
+	const void *val[2];
+	size_t vlen[2];
+	uint8_t *b = NULL, *acc = NULL;
+	struct fs_dxattrent *e = NULL;
+	uint32_t at;
+	int n = 0, ret;
+
+	*out = NULL;
+	if (S_ISLNK(*mode))
+		return 0;	/* Linux: symbolic links have no ACL */
+	pthread_rwlock_rdlock(&dir->lock);
+	ret = xblk_load(dir, &b);
+	if (!ret && b)
+		e = xfind(b, FS_ACL_DEFAULT, strlen(FS_ACL_DEFAULT), &at);
+	pthread_rwlock_unlock(&dir->lock);
+	if (ret || !e)
+		goto out;
+	{
+		const void *dv = e->name + e->name_len;
+		unsigned entries;
+
+		if (fs_acl_check(dv, e->value_len, &entries) || !entries)
+			goto out;	/* stored by an older udax unchecked: ignored */
+		acc = fault_malloc(e->value_len);
+		if (!acc) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy(acc, dv, e->value_len);
+		if (fs_acl_create_masq(acc, e->value_len, mode)) {
+			name[n] = FS_ACL_ACCESS;
+			val[n] = acc;
+			vlen[n++] = e->value_len;
+		}
+		if (S_ISDIR(*mode)) {
+			name[n] = FS_ACL_DEFAULT;
+			val[n] = dv;
+			vlen[n++] = e->value_len;
+		}
+	}
+	if (n && !(*out = xblk_build(ino, n, name, val, vlen)))
+		ret = -ENOMEM;
+out:
+	free(acc);
+	free(b);
 	return ret;
+}
+
+int fs_acl_chmod_block(struct fs_inode *i, uint8_t **out)
+{
+	struct fs_dxattrent *e;
+	struct fs_dxattrhdr *h;
+	uint8_t *b = NULL;
+	unsigned entries;
+	uint32_t at;
+	int ret;
+
+	*out = NULL;
+	ret = xblk_load(i, &b);
+	if (ret || !b)
+		return ret;
+	e = xfind(b, FS_ACL_ACCESS, strlen(FS_ACL_ACCESS), &at);
+	if (!e || fs_acl_check(e->name + e->name_len, e->value_len, &entries) ||
+	    !entries) {
+		free(b);
+		return 0;
+	}
+	fs_acl_chmod(e->name + e->name_len, e->value_len, i->mode);
+	h = (void *)b;
+	h->crc = fs_xattrblk_crc(i->ino, b);
+	*out = b;
+	return 0;
 }
 
 /* ---- entry points --------------------------------------------------------------- */

@@ -133,6 +133,36 @@ static void op_xattr_remove_last(struct udax_fs *fs)
 }
 static void op_unlink_xattr(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/b")); }
 
+/* POSIX ACLs: the mode and the ACL change in one transaction. */
+static const uint8_t acl_full[44] = {	/* u::rw-,u:1000:r--,g::r--,m::r-x,o::--x */
+	2, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 2, 0, 4, 0, 0xe8, 3, 0, 0,
+	4, 0, 4, 0, 0, 0, 0, 0, 0x10, 0, 5, 0, 0, 0, 0, 0, 0x20, 0, 1, 0, 0, 0, 0, 0,
+};
+static void pre_acl(struct udax_fs *fs)
+{
+	FS_OK(udax_setxattr(fs, "/b", "system.posix_acl_access", acl_full,
+			    sizeof(acl_full), 0));
+	FS_OK(udax_setxattr(fs, "/d", "system.posix_acl_default", acl_full,
+			    sizeof(acl_full), 0));
+}
+static void op_acl_set(struct udax_fs *fs)
+{
+	FS_OK(udax_setxattr(fs, "/a", "system.posix_acl_access", acl_full,
+			    sizeof(acl_full), 0));
+}
+static void op_acl_chmod(struct udax_fs *fs) { FS_OK(udax_chmod(fs, "/b", 0741)); }
+static void op_acl_inherit_file(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/d/acl-file", O_CREAT | O_RDWR, 0666, &f));
+	FS_OK(udax_close(&f));
+}
+static void op_acl_inherit_dir(struct udax_fs *fs)
+{
+	FS_OK(udax_mkdir(fs, "/d/acl-dir", 0777));
+}
+
 /* An orphan: /big unlinked while open; the operation is its last close. */
 static struct udax_file *held;
 uint32_t cr_orphan_ino;
@@ -551,6 +581,13 @@ const struct cr_scenario cr_scenarios[] = {
 		STEP(op_xattr_remove_last, NULL, NULL, false),
 	}, false },
 	OPP("unlink-with-xattr", pre_xattr, op_unlink_xattr),
+	OP("acl-set", op_acl_set),
+	OPP("acl-chmod", pre_acl, op_acl_chmod),
+	/* A new inode takes the default ACL: its xattr block with it. */
+	{ "acl-inherit", pre_acl, {
+		STEP(op_acl_inherit_file, NULL, NULL, false),
+		STEP(op_acl_inherit_dir, NULL, NULL, false),
+	}, false },
 	OP("truncate-up", op_trunc_up),
 	OP("truncate-down", op_trunc_down),
 	OP("punch-hole", op_punch),

@@ -69,8 +69,15 @@ int main(void)
 	FS_OK(udax_setxattr(fs, "/f", "user.a", "ALPHA!", 6, XATTR_REPLACE));
 	FS_OK(udax_setxattr(fs, "/f", "trusted.t", "", 0, 0));
 	FS_OK(udax_fsetxattr(f, "security.selinux", "ctx", 3, 0));
-	FS_OK(udax_setxattr(fs, "/d", "system.posix_acl_default", "\2\0\0\0", 4, 0));
-	FS_OK(udax_setxattr(fs, "/f", "system.posix_acl_access", "\2\0\0\0", 4, 0));
+	/* ACLs (fs_acl tests what they do): u::rwx,g::r-x,o::r-x as a
+	 * default, u::rw-,u:1000:r--,g::r--,m::rw-,o::r-- as the access ACL */
+	FS_OK(udax_setxattr(fs, "/d", "system.posix_acl_default",
+			    "\2\0\0\0" "\1\0\7\0\0\0\0\0" "\4\0\5\0\0\0\0\0"
+			    "\x20\0\5\0\0\0\0\0", 28, 0));
+	FS_OK(udax_setxattr(fs, "/f", "system.posix_acl_access",
+			    "\2\0\0\0" "\1\0\6\0\0\0\0\0" "\2\0\4\0\xe8\3\0\0"
+			    "\4\0\4\0\0\0\0\0" "\x10\0\6\0\0\0\0\0"
+			    "\x20\0\4\0\0\0\0\0", 44, 0));
 	FS_ERR(udax_setxattr(fs, "/f", "user.b", "x", 1, 4), -EINVAL);
 	T_ASSERT(free_blocks(fs) == b0 - 2);
 	for (int pass = 0; pass < 2; pass++) {
