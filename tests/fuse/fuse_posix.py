@@ -283,6 +283,60 @@ err(errno.EEXIST, os.setxattr, P("xl"), "trusted.l", b"w", os.XATTR_CREATE, foll
 ok(os.listxattr(P("xl"), follow_symlinks=False) == ["trusted.l"], "a link's list")
 ok("trusted.l" not in os.listxattr(P("xa")), "the target's list untouched")
 os.removexattr(P("xl"), "trusted.l", follow_symlinks=False)
+
+# POSIX ACLs (default_permissions: the kernel enforces them, udax keeps
+# them): a named user's entry grants what the mode does not; setting one
+# moves the mode's group bits to the mask; a default ACL is inherited
+# by new files and directories, and masks their mode instead of the umask
+def acl(*ents):
+    import struct
+    # ids of the owner, group, mask and other entries: undefined (-1),
+    # as the kernel writes them
+    return struct.pack("<I", 2) + b"".join(
+        struct.pack("<HHI", t, p, i if t in (USER, 8) else 0xffffffff) for t, p, i in ents)
+UOBJ, USER, GOBJ, MASK, OTHER = 1, 2, 4, 0x10, 0x20
+def as_1234(fn):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(4321)
+            os.setuid(1234)
+            os.umask(0o077)
+            fn()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    return os.waitpid(pid, 0)[1] == 0
+os.mkdir(P("acl"), 0o755)
+open(P("acl", "f"), "w").write("acl")
+os.chmod(P("acl", "f"), 0o600)
+ok(not as_1234(lambda: open(P("acl", "f")).read()), "no ACL: the other user is refused")
+os.setxattr(P("acl", "f"), "system.posix_acl_access",
+            acl((UOBJ, 6, 0), (USER, 4, 1234), (GOBJ, 0, 0), (MASK, 4, 0), (OTHER, 0, 0)))
+ok(stat.S_IMODE(os.stat(P("acl", "f")).st_mode) == 0o640, "the mask is the group bits")
+ok(as_1234(lambda: open(P("acl", "f")).read() == "acl" or 1/0), "a named user reads")
+ok(not as_1234(lambda: open(P("acl", "f"), "w")), "but does not write")
+os.chmod(P("acl", "f"), 0o600)
+ok(not as_1234(lambda: open(P("acl", "f")).read()), "chmod g-r masks the entry")
+os.setxattr(P("acl"), "system.posix_acl_default",
+            acl((UOBJ, 7, 0), (USER, 7, 1234), (GOBJ, 5, 0), (MASK, 7, 0), (OTHER, 0, 0)))
+err(errno.EACCES, os.setxattr, P("acl", "f"), "system.posix_acl_default", acl((UOBJ, 7, 0), (GOBJ, 5, 0), (OTHER, 0, 0)))
+os.setxattr(P("acl"), "system.posix_acl_access",
+            acl((UOBJ, 7, 0), (USER, 7, 1234), (GOBJ, 0, 0), (MASK, 7, 0), (OTHER, 0, 0)))
+ok(as_1234(lambda: open(P("acl", "by1234"), "w").write("x")), "a named user creates in the directory")
+st = os.stat(P("acl", "by1234"))
+ok(st.st_uid == 1234 and stat.S_IMODE(st.st_mode) == 0o660, "inherited mode (umask 077 ignored): %o" % st.st_mode)
+ok(os.getxattr(P("acl", "by1234"), "system.posix_acl_access") ==
+   acl((UOBJ, 6, 0), (USER, 7, 1234), (GOBJ, 5, 0), (MASK, 6, 0), (OTHER, 0, 0)), "the inherited access ACL %r" % os.getxattr(P("acl", "by1234"), "system.posix_acl_access"))
+os.mkdir(P("acl", "sub"), 0o777)
+ok(os.getxattr(P("acl", "sub"), "system.posix_acl_default") ==
+   os.getxattr(P("acl"), "system.posix_acl_default"), "a subdirectory keeps the default")
+os.umask(0o022)
+os.removexattr(P("acl"), "system.posix_acl_default")
+open(P("acl", "plain"), "w").close()
+ok(stat.S_IMODE(os.stat(P("acl", "plain")).st_mode) == 0o644, "no default: the umask")
+err(errno.ENODATA, os.getxattr, P("acl", "plain"), "system.posix_acl_access")
 err(errno.ENODATA, os.getxattr, P("xl"), "trusted.l", follow_symlinks=False)
 ok(os.listxattr(P("xl"), follow_symlinks=False) == [], "a link's list after removal")
 os.mkfifo(P("xf"))
