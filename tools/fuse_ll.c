@@ -60,6 +60,7 @@ struct srv {
 	struct udax_fs *fs;
 	bool ro;
 	bool acl;			/* POSIX ACLs (default_permissions) */
+	struct fuse_session *se;
 	pthread_mutex_t lock;		/* nodes and handles */
 	struct node *nodes[NODE_BUCKETS];
 	struct node root;
@@ -225,6 +226,61 @@ static struct udax_cred cred_of(fuse_req_t req)
 	return (struct udax_cred){ .uid = c->uid, .gid = c->gid };
 }
 
+/* Is the caller in group @gid (its own or a supplementary one)? */
+static bool in_group(fuse_req_t req, gid_t gid)
+{
+	gid_t list[256];
+	int n;
+
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 256, list);
+	for (int k = 0; k < n && k < 256; k++)
+		if (list[k] == gid)
+			return true;
+	return false;
+}
+
+/*
+ * A write, truncate or fallocate of a regular file by a caller without
+ * CAP_FSETID (here: not root) drops its set-user-ID bit, and its
+ * set-group-ID bit when the file is group-executable or the caller is
+ * outside the file's group: the VFS rule (should_remove_suid,
+ * setattr_should_drop_sgid).  The kernel sends FUSE's own rule first, as
+ * a SETATTR of the mode, and that keeps S_ISGID of a file that is not
+ * group-executable: the server completes it here, and invalidates the
+ * attributes the kernel cached.  The bits dropped in *@dropped (may be
+ * NULL).
+ */
+static int kill_priv(fuse_req_t req, fuse_ino_t ino, mode_t *dropped)
+{
+	struct udax_inode *i = inode_of(req, ino);
+	struct udax_setattr a = { .mask = UDAX_SETATTR_MODE };
+	struct udax_stat u;
+	int ret;
+
+	if (dropped)
+		*dropped = 0;
+	if (!i || fuse_req_ctx(req)->uid == 0)
+		return 0;
+	ret = udax_getattr(i, &u);
+	if (ret || !S_ISREG(u.mode) || !(u.mode & (S_ISUID | S_ISGID)))
+		return ret;
+	a.mode = u.mode & ~(mode_t)S_ISUID;
+	if ((u.mode & S_ISGID) && ((u.mode & S_IXGRP) || !in_group(req, u.gid)))
+		a.mode &= ~(mode_t)S_ISGID;
+	if (a.mode == u.mode)
+		return 0;
+	ret = udax_setattr_inode(S(req)->fs, i, &a, NULL);
+	/* The kernel's cached mode is stale now: only the attributes go
+	 * (no page is touched, so no lock the request holds is needed). */
+	if (!ret)
+		fuse_lowlevel_notify_inval_inode(S(req)->se, ino, -1, 0);
+	if (!ret && dropped)
+		*dropped = u.mode & ~a.mode;
+	return ret;
+}
+
 /* ---- handles ---------------------------------------------------------------- */
 
 static struct handle *handle_new(struct srv *s)
@@ -286,7 +342,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	/* The kernel checks permissions (default_permissions), then asks. */
+	/* The kernel keeps its part of killing set-ID bits (kill_priv). */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	/* File handles outlive the kernel's nodes: see op_lookup. */
 	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
@@ -375,6 +431,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct udax_inode *i = inode_of(req, ino);
 	struct udax_setattr a = { 0 };
 	struct udax_stat u;
+	mode_t dropped = 0;
 	int ret;
 
 	(void)fi;
@@ -382,9 +439,18 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		/* A truncate; a mode with it is the kernel's kill (see
+		 * kill_priv), which must not give back what the rule drops. */
+		ret = kill_priv(req, ino, &dropped);
+		if (ret) {
+			fuse_reply_err(req, -ret);
+			return;
+		}
+	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		a.mask |= UDAX_SETATTR_MODE;
-		a.mode = attr->st_mode;
+		a.mode = attr->st_mode & ~dropped;
 	}
 	if (to_set & FUSE_SET_ATTR_UID) {
 		a.mask |= UDAX_SETATTR_UID;
@@ -546,7 +612,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	ret = udax_open_inode(S(req)->fs, i, open_flags(fi->flags) & ~O_EXCL, &h->file);
+	ret = fi->flags & O_TRUNC ? kill_priv(req, ino, NULL) : 0;
+	if (!ret)
+		ret = udax_open_inode(S(req)->fs, i, open_flags(fi->flags) & ~O_EXCL,
+				      &h->file);
 	if (ret) {
 		handle_free(S(req), h);
 		fuse_reply_err(req, -ret);
@@ -618,13 +687,12 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct handle *h = H(fi);
-	ssize_t n;
+	ssize_t n = kill_priv(req, ino, NULL);
 
-	(void)ino;
 	/* O_APPEND: the end of file is udax's, not the kernel's idea of it. */
-	if (h->append)
+	if (!n && h->append)
 		n = udax_append(h->file, buf, size, NULL);
-	else
+	else if (!n)
 		n = udax_pwrite(h->file, buf, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -658,13 +726,16 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 			 off_t len, struct fuse_file_info *fi)
 {
-	(void)ino;
+	int ret;
+
 	if (off < 0 || len <= 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	fuse_reply_err(req, -udax_fallocate(H(fi)->file, mode, (uint64_t)off,
-					    (uint64_t)len));
+	ret = kill_priv(req, ino, NULL);
+	if (!ret)
+		ret = udax_fallocate(H(fi)->file, mode, (uint64_t)off, (uint64_t)len);
+	fuse_reply_err(req, -ret);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -883,21 +954,6 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
  * links and special files included (trusted.* and security.* there, as
  * ext4; user.* is EPERM, as Linux).
  */
-/* Is the caller in group @gid (its own or a supplementary one)? */
-static bool in_group(fuse_req_t req, gid_t gid)
-{
-	gid_t list[256];
-	int n;
-
-	if (fuse_req_ctx(req)->gid == gid)
-		return true;
-	n = fuse_req_getgroups(req, 256, list);
-	for (int k = 0; k < n && k < 256; k++)
-		if (list[k] == gid)
-			return true;
-	return false;
-}
-
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
@@ -997,12 +1053,13 @@ static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	ssize_t n;
 
 	(void)ino_in;
-	(void)ino_out;
 	if (off_in < 0 || off_out < 0 || flags < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	n = udax_copy_file_range(H(fi_in)->file, (uint64_t)off_in,
+	n = kill_priv(req, ino_out, NULL);
+	if (!n)
+		n = udax_copy_file_range(H(fi_in)->file, (uint64_t)off_in,
 				 H(fi_out)->file, (uint64_t)off_out, len,
 				 (unsigned)flags);
 	if (n < 0)
@@ -1111,6 +1168,7 @@ int fll_serve(struct udax_fs *fs, const struct fll_opts *o)
 			goto out;
 	ret = -EINVAL;
 	se = fuse_session_new(&args, &ops, sizeof(ops), s);
+	s->se = se;
 	if (!se)
 		goto out;	/* libfuse said why */
 	if (fuse_set_signal_handlers(se))

@@ -308,6 +308,30 @@ def as_1234(fn):
         except BaseException:
             os._exit(1)
     return os.waitpid(pid, 0)[1] == 0
+# set-ID bits on write, truncate and fallocate by a caller other than
+# root (the VFS rule, the server's: FUSE's own keeps S_ISGID of a file
+# that is not group-executable): S_ISUID goes, and S_ISGID too when the
+# caller is outside the file's group; root's writes keep both
+for how in ("write", "truncate", "fallocate"):
+    open(P("sid"), "w").write("x" * 8192)
+    os.chmod(P("sid"), 0o6666)
+    def act():
+        fd = os.open(P("sid"), os.O_WRONLY)
+        if how == "write":
+            os.pwrite(fd, b"y", 0)
+        elif how == "truncate":
+            os.ftruncate(fd, 100)
+        else:
+            os.posix_fallocate(fd, 0, 16384)
+        os.close(fd)
+    ok(as_1234(act), "another user's %s" % how)
+    ok(stat.S_IMODE(os.stat(P("sid")).st_mode) == 0o666,
+       "set-ID bits after another user's %s: %o" % (how, os.stat(P("sid")).st_mode))
+    os.chmod(P("sid"), 0o6666)
+    act()
+    ok(stat.S_IMODE(os.stat(P("sid")).st_mode) == 0o6666, "root's %s keeps them" % how)
+os.unlink(P("sid"))
+
 os.mkdir(P("acl"), 0o755)
 open(P("acl", "f"), "w").write("acl")
 os.chmod(P("acl", "f"), 0o600)
