@@ -597,34 +597,52 @@ static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	reply_entry(req, ret, &c, &u);
 }
 
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* A new handle for an open of node @ino (its inode in *@i), or NULL
+ * with the error replied. */
+static struct handle *open_begin(fuse_req_t req, fuse_ino_t ino,
+				 struct udax_inode **i)
 {
-	struct udax_inode *i = inode_of(req, ino);
 	struct handle *h;
-	int ret;
 
-	if (!i) {
+	*i = inode_of(req, ino);
+	if (!*i) {
 		fuse_reply_err(req, ESTALE);
-		return;
+		return NULL;
 	}
 	h = handle_new(S(req));
-	if (!h) {
+	if (!h)
 		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	ret = fi->flags & O_TRUNC ? kill_priv(req, ino, NULL) : 0;
-	if (!ret)
-		ret = udax_open_inode(S(req)->fs, i, open_flags(fi->flags) & ~O_EXCL,
-				      &h->file);
+	return h;
+}
+
+/* Reply to an open with @h, or -@ret where it failed (@h goes then). */
+static void open_end(fuse_req_t req, struct fuse_file_info *fi,
+		     struct handle *h, int ret)
+{
 	if (ret) {
 		handle_free(S(req), h);
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	h->append = fi->flags & O_APPEND;
 	fi->fh = (uintptr_t)h;
 	if (fuse_reply_open(req, fi))
 		handle_free(S(req), h);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct udax_inode *i;
+	struct handle *h = open_begin(req, ino, &i);
+	int ret;
+
+	if (!h)
+		return;
+	ret = fi->flags & O_TRUNC ? kill_priv(req, ino, NULL) : 0;
+	if (!ret)
+		ret = udax_open_inode(S(req)->fs, i, open_flags(fi->flags) & ~O_EXCL,
+				      &h->file);
+	h->append = fi->flags & O_APPEND;
+	open_end(req, fi, h, ret);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -740,30 +758,15 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct udax_inode *i = inode_of(req, ino);
-	struct handle *h;
-	int ret;
+	struct udax_inode *i;
+	struct handle *h = open_begin(req, ino, &i);
 
-	if (!i) {
-		fuse_reply_err(req, ESTALE);
+	if (!h)
 		return;
-	}
-	h = handle_new(S(req));
-	if (!h) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	ret = udax_opendir_inode(S(req)->fs, i, UDAX_OPENDIR_DOTS, &h->dir);
-	if (ret) {
-		handle_free(S(req), h);
-		fuse_reply_err(req, -ret);
-		return;
-	}
 	h->dino = i;	/* the open directory keeps the kernel's node */
 	h->pos = 0;
-	fi->fh = (uintptr_t)h;
-	if (fuse_reply_open(req, fi))
-		handle_free(S(req), h);
+	open_end(req, fi, h, udax_opendir_inode(S(req)->fs, i, UDAX_OPENDIR_DOTS,
+						&h->dir));
 }
 
 /*
