@@ -144,6 +144,25 @@ ok(st.st_atime_ns == 1000000000123 and st.st_mtime_ns == 2000000000456, "utimes"
 os.utime(P("t"))
 ok(abs(os.stat(P("t")).st_mtime - time.time()) < 60, "utimes now")
 
+# Does fn() return, run in a child as uid 1234, gid 4321 (no other
+# groups) with umask @mask?  @loud: say why it did not.
+def as_1234(fn, mask=0o077, loud=False):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(4321)
+            os.setuid(1234)
+            os.umask(mask)
+            fn()
+            os._exit(0)
+        except BaseException as e:
+            if loud:
+                print("child:", e, file=sys.stderr)
+            os._exit(1)
+    return os.waitpid(pid, 0)[1] == 0
+
+
 # another user's files are that user's (fuse_req_ctx, not the server's)
 os.chmod(M, 0o777)
 os.mkdir(P("sg"), 0o2777)
@@ -151,26 +170,15 @@ os.chown(P("sg"), 0, 777)
 os.chmod(P("sg"), 0o2777)
 open(P("ro"), "w").close()
 os.chmod(P("ro"), 0o644)
-pid = os.fork()
-if pid == 0:
-    try:
-        os.setgroups([])
-        os.setgid(4321)
-        os.setuid(1234)
-        os.umask(0o022)
-        open(P("u"), "w").write("x")
-        os.mkdir(P("ud"))
-        open(P("sg", "u"), "w").close()
-        os.mkdir(P("sg", "ud"))
-        os.symlink("u", P("ul"))
-        err(errno.EACCES, os.open, P("ro"), os.O_WRONLY)
-        err(errno.EPERM, os.chown, P("u"), 0, 0)
-        os._exit(0)
-    except BaseException as e:
-        print("child:", e, file=sys.stderr)
-        os._exit(1)
-_, status = os.waitpid(pid, 0)
-ok(status == 0, "the other user's calls")
+def other_user_calls():
+    open(P("u"), "w").write("x")
+    os.mkdir(P("ud"))
+    open(P("sg", "u"), "w").close()
+    os.mkdir(P("sg", "ud"))
+    os.symlink("u", P("ul"))
+    err(errno.EACCES, os.open, P("ro"), os.O_WRONLY)
+    err(errno.EPERM, os.chown, P("u"), 0, 0)
+ok(as_1234(other_user_calls, 0o022, loud=True), "the other user's calls")
 for n in ("u", "ud"):
     st = os.stat(P(n))
     ok(st.st_uid == 1234 and st.st_gid == 4321, "owner of %s: %d:%d" % (n, st.st_uid, st.st_gid))
@@ -295,19 +303,6 @@ def acl(*ents):
     return struct.pack("<I", 2) + b"".join(
         struct.pack("<HHI", t, p, i if t in (USER, 8) else 0xffffffff) for t, p, i in ents)
 UOBJ, USER, GOBJ, MASK, OTHER = 1, 2, 4, 0x10, 0x20
-def as_1234(fn):
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgroups([])
-            os.setgid(4321)
-            os.setuid(1234)
-            os.umask(0o077)
-            fn()
-            os._exit(0)
-        except BaseException:
-            os._exit(1)
-    return os.waitpid(pid, 0)[1] == 0
 # set-ID bits on write, truncate and fallocate by a caller other than
 # root (the VFS rule, the server's: FUSE's own keeps S_ISGID of a file
 # that is not group-executable): S_ISUID goes, and S_ISGID too when the
