@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <udax/dev.h>
 #include <udax/fs.h>
@@ -36,6 +37,8 @@ static const char usage[] =
 	"  -P, -p, --part N      the partition (default 0)\n"
 	"  -o OPTIONS            comma-separated:\n"
 	"     ro                   read-only (udax and the kernel mount)\n"
+	"     remount              change the mount at MOUNTPOINT to ro or rw\n"
+	"                          (root; as mount -o remount,ro MOUNTPOINT)\n"
 	"     break=MODE           layout breaks of pinned blocks: wait, nowait,\n"
 	"                          defer, timeout=NS (default wait)\n"
 	"     fsname=NAME          the source /proc/mounts shows (udax:DEVICE)\n"
@@ -46,7 +49,7 @@ static const char usage[] =
 struct mount_args {
 	const char *dev, *mnt;
 	unsigned part;
-	bool fg, debug, ro, acl;
+	bool fg, debug, ro, acl, remount;
 	struct udax_break_opts brk;
 	char *fuse_opts;		/* the options for libfuse, comma-separated */
 	char fsname[256];		/* "": udax:DEVICE */
@@ -100,6 +103,8 @@ static int parse_opts(struct mount_args *a, const char *opts)
 			a->ro = true;	/* fll_serve passes it on */
 		} else if (!strcmp(o, "rw")) {
 			a->ro = false;
+		} else if (!strcmp(o, "remount")) {
+			a->remount = true;
 		} else if (!strncmp(o, "fsname=", 7) || !strncmp(o, "subtype=", 8)) {
 			/* ours, not libfuse's: an empty subtype means none */
 			const char *v = strchr(o, '=') + 1;
@@ -276,6 +281,69 @@ static int run(struct mount_args *a)
 }
 #endif
 
+/* Per-mount flags that a remount would otherwise drop: mount(2) with
+ * MS_REMOUNT sets them all from its flags. */
+static const struct {
+	const char *name;
+	unsigned long flag;
+} keep_flags[] = {
+	{ "nosuid", MS_NOSUID }, { "nodev", MS_NODEV }, { "noexec", MS_NOEXEC },
+	{ "noatime", MS_NOATIME }, { "nodiratime", MS_NODIRATIME },
+	{ "relatime", MS_RELATIME }, { "strictatime", MS_STRICTATIME },
+};
+
+/*
+ * -o remount: the kernel mount at @a->mnt, a FUSE mount, becomes
+ * read-only or read-write (the server goes on as it is: the kernel keeps
+ * writes from reaching it).  mount(8) runs "udax mount -o remount,ro"
+ * through its helper for "mount -o remount,ro MOUNTPOINT".
+ */
+static int remount(const struct mount_args *a)
+{
+	char real[4096], line[8192];
+	unsigned long flags = MS_REMOUNT | (a->ro ? MS_RDONLY : 0);
+	bool found = false;
+	FILE *f;
+
+	if (!realpath(a->mnt, real)) {
+		fprintf(stderr, "udax mount: %s: %s\n", a->mnt, strerror(errno));
+		return EXIT_FAIL;
+	}
+	f = fopen("/proc/self/mountinfo", "r");
+	if (!f) {
+		fprintf(stderr, "udax mount: /proc/self/mountinfo: %s\n", strerror(errno));
+		return EXIT_FAIL;
+	}
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS] - TYPE SOURCE
+	 * SUPER": the last line for the mount point is the one on top. */
+	while (fgets(line, sizeof(line), f)) {
+		char mp[4096], opts[1024], *dash = strstr(line, " - ");
+		char type[256];
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s %1023s", mp, opts) != 2 ||
+		    sscanf(dash + 3, "%255s", type) != 1 || strcmp(mp, real))
+			continue;
+		found = !strcmp(type, "fuse") || !strncmp(type, "fuse.", 5);
+		flags = MS_REMOUNT | (a->ro ? MS_RDONLY : 0);
+		for (char *save = NULL, *o = strtok_r(opts, ",", &save); o;
+		     o = strtok_r(NULL, ",", &save))
+			for (size_t k = 0; k < sizeof(keep_flags) / sizeof(keep_flags[0]); k++)
+				if (!strcmp(o, keep_flags[k].name))
+					flags |= keep_flags[k].flag;
+	}
+	fclose(f);
+	if (!found) {
+		fprintf(stderr, "udax mount: -o remount: %s is not a FUSE mount\n", a->mnt);
+		return EXIT_FAIL;
+	}
+	if (mount(NULL, real, NULL, flags, NULL)) {
+		fprintf(stderr, "udax mount: -o remount of %s: %s\n", a->mnt,
+			strerror(errno));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -331,7 +399,7 @@ int cmd_mount(int argc, char **argv)
 	}
 	a.dev = argv[optind];
 	a.mnt = argv[optind + 1];
-	ret = run(&a);
+	ret = a.remount ? remount(&a) : run(&a);
 	free(a.fuse_opts);
 	return ret;
 }

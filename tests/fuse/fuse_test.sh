@@ -83,6 +83,14 @@ else
 	echo "fuse_test: fio not installed (scripts/install-deps): workload left out"
 fi
 echo "keep me" >"$M/kept"
+# -o remount: read-only (writes EROFS, nosuid and nodev kept), then
+# read-write again
+"$U" mount -o remount,ro "$T/img" "$M" || fail "udax mount -o remount,ro"
+grep -q " $M ro,nosuid,nodev" /proc/self/mountinfo || fail "not ro, nosuid, nodev after remount,ro"
+( echo x >"$M/kept" ) 2>/dev/null && fail "a write to a read-only remount"
+"$U" mount -o remount,rw "$T/img" "$M" || fail "udax mount -o remount,rw"
+echo "keep me" >"$M/kept" || fail "a write after remount,rw"
+"$U" mount -o remount,ro "$T/img" "$T" 2>/dev/null && fail "remount of a directory that is no FUSE mount"
 python3 "$SRC/fuse_handle.py" save "$M" "$T/handles" || fail "file handles (save)"
 
 fusermount3 -u "$M" || fail "fusermount3 -u"
