@@ -257,7 +257,7 @@ _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 
 /* ---- in-memory state ------------------------------------------------------ */
 
-#define FS_ICACHE_BUCKETS	256
+#define FS_ICACHE_BUCKETS	256	/* at mount; x4 past 2 inodes a bucket */
 #define FS_DIX_BUCKETS		256
 struct fs_dix;
 
@@ -306,7 +306,8 @@ struct fs_core {
 	struct fs_logarea *log;		/* sb.log_areas of them */
 	/* inode cache (icache_lock) */
 	struct fs_inode *root;		/* held from mount to unmount */
-	struct fs_inode *icache[FS_ICACHE_BUCKETS];
+	struct fs_inode **icache;	/* icache_mask + 1 chains */
+	uint32_t icache_mask;
 	uint64_t nr_cached;
 	/* directory indexes (ns_lock): dindex.c */
 	struct fs_dix *dix[FS_DIX_BUCKETS];
@@ -491,6 +492,9 @@ int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
  * leaves an orphan on media, reclaimed at the next mount. */
 int fs_iput(struct fs_inode *ino);
 void fs_icache_insert(struct fs_inode *ino);
+/* The cached inode @ino, or NULL (icache_lock held). */
+struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino);
+int fs_icache_init(struct fs_core *c);
 struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode);
 void fs_inode_dispose(struct fs_inode *ino);
 int fs_inode_read(struct udax_fs *fs, uint32_t ino, struct fs_dinode *di);

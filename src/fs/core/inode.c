@@ -273,9 +273,55 @@ void fs_inode_dispose(struct fs_inode *ino)
 	free(ino);
 }
 
+/*
+ * The inode cache: chains in a table that grows x4 when it holds more
+ * than two inodes a chain, so a lookup stays O(1) however many inodes are
+ * held (a FUSE mount holds every node the kernel knows).  icache_lock.
+ */
 static struct fs_inode **bucket(struct udax_fs *fs, uint32_t ino)
 {
-	return &C(fs)->icache[ino % FS_ICACHE_BUCKETS];
+	struct fs_core *c = C(fs);
+
+	return &c->icache[ino & c->icache_mask];
+}
+
+int fs_icache_init(struct fs_core *c)
+{
+	c->icache = fault_calloc(FS_ICACHE_BUCKETS, sizeof(*c->icache));
+	c->icache_mask = FS_ICACHE_BUCKETS - 1;
+	return c->icache ? 0 : -ENOMEM;
+}
+
+struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino)
+{
+	struct fs_inode *i;
+
+	for (i = c->icache[ino & c->icache_mask]; i && i->ino != ino; i = i->hnext)
+		;
+	return i;
+}
+
+/* One more inode in the cache: grow the table past two a chain.  Without
+ * memory for a larger one the chains just grow longer. */
+static void icache_added(struct fs_core *c)
+{
+	uint64_t n = (uint64_t)c->icache_mask + 1, nn = n * 4;
+	struct fs_inode **t;
+
+	if (++c->nr_cached <= 2 * n || nn > (1ull << 30))
+		return;
+	t = fault_calloc(nn, sizeof(*t));
+	if (!t)
+		return;
+	for (uint64_t b = 0; b < n; b++)
+		for (struct fs_inode *i = c->icache[b], *next; i; i = next) {
+			next = i->hnext;
+			i->hnext = t[i->ino & (nn - 1)];
+			t[i->ino & (nn - 1)] = i;
+		}
+	free(c->icache);
+	c->icache = t;
+	c->icache_mask = (uint32_t)(nn - 1);
 }
 
 /* Find or load inode @ino (callers reach inodes through ns_lock, or hold
@@ -288,13 +334,13 @@ int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 	int ret;
 
 	pthread_mutex_lock(&c->icache_lock);
-	for (i = *bucket(fs, ino); i; i = i->hnext)
-		if (i->ino == ino) {
-			i->refs++;
-			pthread_mutex_unlock(&c->icache_lock);
-			*out = i;
-			return 0;
-		}
+	i = fs_icache_find(c, ino);
+	if (i) {
+		i->refs++;
+		pthread_mutex_unlock(&c->icache_lock);
+		*out = i;
+		return 0;
+	}
 	pthread_mutex_unlock(&c->icache_lock);
 
 	ret = fs_inode_read(fs, ino, &di);
@@ -313,9 +359,7 @@ int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 		return ret;
 	}
 	pthread_mutex_lock(&c->icache_lock);
-	for (i = *bucket(fs, ino); i; i = i->hnext)
-		if (i->ino == ino)
-			break;
+	i = fs_icache_find(c, ino);
 	if (i) {
 		i->refs++;
 	} else {
@@ -324,7 +368,7 @@ int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 		i->refs = 1;
 		i->hnext = *bucket(fs, ino);
 		*bucket(fs, ino) = i;
-		c->nr_cached++;
+		icache_added(c);
 	}
 	pthread_mutex_unlock(&c->icache_lock);
 	fs_inode_dispose(n);
@@ -351,9 +395,7 @@ int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
 	if (ino == 0 || ino >= c->sb.nr_inodes)
 		return -ESTALE;
 	pthread_mutex_lock(&c->icache_lock);
-	for (i = *bucket(fs, (uint32_t)ino); i; i = i->hnext)
-		if (i->ino == ino)
-			break;
+	i = fs_icache_find(c, (uint32_t)ino);
 	if (i && (any_gen || i->gen == gen) && i->mode) {
 		i->refs++;
 		pthread_mutex_unlock(&c->icache_lock);
@@ -380,7 +422,7 @@ void fs_icache_insert(struct fs_inode *i)
 	i->refs = 1;
 	i->hnext = *bucket(i->fs, i->ino);
 	*bucket(i->fs, i->ino) = i;
-	c->nr_cached++;
+	icache_added(c);
 	pthread_mutex_unlock(&c->icache_lock);
 }
 

@@ -236,11 +236,9 @@ static int checkpoint_ino(struct udax_fs *fs, uint32_t ino)
 	int ret = 0;
 
 	pthread_mutex_lock(&c->icache_lock);
-	for (i = c->icache[ino % FS_ICACHE_BUCKETS]; i; i = i->hnext)
-		if (i->ino == ino) {
-			i->refs++;
-			break;
-		}
+	i = fs_icache_find(c, ino);
+	if (i)
+		i->refs++;
 	pthread_mutex_unlock(&c->icache_lock);
 	if (!i)
 		return 0;

@@ -626,6 +626,7 @@ static void core_free(struct udax_fs *fs)
 		pthread_mutex_destroy(&c->txn_lock);
 		pthread_mutex_destroy(&c->alloc_lock);
 		pthread_mutex_destroy(&c->icache_lock);
+		free(c->icache);
 		free(c->bmap);
 		free(c->imap);
 		free(c);
@@ -764,7 +765,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	pthread_mutex_init(&c->icache_lock, NULL);
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
-	if (!c->bmap || !c->imap) {
+	if (!c->bmap || !c->imap || fs_icache_init(c)) {
 		ret = fs_error(-ENOMEM, "mount: no memory for the allocators");
 		goto fail;
 	}
@@ -841,7 +842,7 @@ static uint64_t open_inode_count(struct fs_core *c)
 	uint64_t n = 0;
 
 	pthread_mutex_lock(&c->icache_lock);
-	for (unsigned b = 0; b < FS_ICACHE_BUCKETS; b++)
+	for (uint32_t b = 0; b <= c->icache_mask; b++)
 		for (struct fs_inode *i = c->icache[b]; i; i = i->hnext)
 			n += i->refs > (unsigned)(i == c->root) + i->dix_held;
 	pthread_mutex_unlock(&c->icache_lock);
