@@ -258,7 +258,7 @@ _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 /* ---- in-memory state ------------------------------------------------------ */
 
 #define FS_ICACHE_BUCKETS	256	/* at mount; x4 past 2 inodes a bucket */
-#define FS_DIX_BUCKETS		256
+#define FS_DIX_BUCKETS		256	/* at mount; x4 past 2 indexes a bucket */
 struct fs_dix;
 
 struct fs_core {
@@ -310,7 +310,9 @@ struct fs_core {
 	uint32_t icache_mask;
 	uint64_t nr_cached;
 	/* directory indexes (ns_lock): dindex.c */
-	struct fs_dix *dix[FS_DIX_BUCKETS];
+	struct fs_dix **dix;		/* dix_mask + 1 chains */
+	uint32_t dix_mask;
+	uint64_t nr_dix;
 	uint64_t dix_seed;
 };
 
@@ -682,6 +684,7 @@ void fs_dix_del(struct fs_dix *x, uint32_t hash, uint32_t blk, uint32_t off);
 void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k);
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino);
 void fs_dix_free_all(struct udax_fs *fs);
+int fs_dix_init(struct udax_fs *fs);
 
 /* udax_setattr's attributes, resolved (UTIME_NOW is a time here). */
 struct fs_iattr {

@@ -26,7 +26,8 @@
  * change here (fs_dix_add/del/block_changed); the table and block arrays
  * are reserved before the commit, so keeping the index in step cannot fail.
  *
- * Indexes live in a per-mount table keyed by inode number and generation,
+ * Indexes live in a per-mount table keyed by inode number and generation
+ * (it grows with what it holds),
  * and each holds a reference to its directory's inode: a path walk through
  * an indexed directory finds it cached instead of reloading its record and
  * extent map (O(extents) for a fragmented directory) at every call.  A
@@ -70,9 +71,32 @@ struct fs_dix {
 	uint32_t head[DIX_CLASSES];
 };
 
+/* The table of indexes grows x4 past two a chain, as the inode cache:
+ * finding a directory's index stays O(1) however many are cached. */
 static struct fs_dix **dix_bucket(struct udax_fs *fs, uint32_t ino)
 {
-	return &C(fs)->dix[ino % FS_DIX_BUCKETS];
+	return &C(fs)->dix[ino & C(fs)->dix_mask];
+}
+
+static void dix_added(struct fs_core *c)
+{
+	uint64_t n = (uint64_t)c->dix_mask + 1, nn = n * 4;
+	struct fs_dix **t;
+
+	if (++c->nr_dix <= 2 * n || nn > (1ull << 30))
+		return;
+	t = fault_calloc(nn, sizeof(*t));
+	if (!t)
+		return;		/* longer chains, no failure */
+	for (uint64_t b = 0; b < n; b++)
+		for (struct fs_dix *x = c->dix[b], *next; x; x = next) {
+			next = x->hnext;
+			x->hnext = t[x->ino & (nn - 1)];
+			t[x->ino & (nn - 1)] = x;
+		}
+	free(c->dix);
+	c->dix = t;
+	c->dix_mask = (uint32_t)(nn - 1);
 }
 
 void fs_dix_seed(struct udax_fs *fs)
@@ -429,6 +453,7 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 				return 0;
 			}
 			*p = x->hnext;	/* a reused inode number */
+			C(fs)->nr_dix--;
 			dix_free(x);
 			break;
 		}
@@ -448,6 +473,7 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 	x->dir = dir;
 	x->hnext = *dix_bucket(fs, dir->ino);
 	*dix_bucket(fs, dir->ino) = x;
+	dix_added(C(fs));
 	*out = x;
 	return 0;
 }
@@ -465,6 +491,7 @@ void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 	for (struct fs_dix **p = dix_bucket(fs, ino), *x; (x = *p); p = &x->hnext)
 		if (x->ino == ino) {
 			*p = x->hnext;
+			C(fs)->nr_dix--;
 			dix_free(x);
 			return;
 		}
@@ -472,11 +499,23 @@ void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 
 void fs_dix_free_all(struct udax_fs *fs)
 {
-	for (uint32_t b = 0; b < FS_DIX_BUCKETS; b++)
-		while (C(fs)->dix[b]) {
-			struct fs_dix *x = C(fs)->dix[b];
+	struct fs_core *c = C(fs);
 
-			C(fs)->dix[b] = x->hnext;
+	for (uint32_t b = 0; c->dix && b <= c->dix_mask; b++)
+		while (c->dix[b]) {
+			struct fs_dix *x = c->dix[b];
+
+			c->dix[b] = x->hnext;
 			dix_free(x);
 		}
+	c->nr_dix = 0;
+}
+
+int fs_dix_init(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+
+	c->dix = fault_calloc(FS_DIX_BUCKETS, sizeof(*c->dix));
+	c->dix_mask = FS_DIX_BUCKETS - 1;
+	return c->dix ? 0 : -ENOMEM;
 }

@@ -621,6 +621,7 @@ static void core_free(struct udax_fs *fs)
 
 	if (c) {
 		fs_dix_free_all(fs);
+		free(c->dix);
 		fs_log_free(fs);
 		pthread_mutex_destroy(&c->ns_lock);
 		pthread_mutex_destroy(&c->txn_lock);
@@ -765,7 +766,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	pthread_mutex_init(&c->icache_lock, NULL);
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
-	if (!c->bmap || !c->imap || fs_icache_init(c)) {
+	if (!c->bmap || !c->imap || fs_icache_init(c) || fs_dix_init(fs)) {
 		ret = fs_error(-ENOMEM, "mount: no memory for the allocators");
 		goto fail;
 	}
