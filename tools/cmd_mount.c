@@ -292,6 +292,24 @@ static const struct {
 	{ "relatime", MS_RELATIME }, { "strictatime", MS_STRICTATIME },
 };
 
+/* A mountinfo field as it names a path: \ooo escapes (space, tab,
+ * newline, backslash) decoded in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++, o++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*o = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*o = *s;
+		}
+	}
+	*o = 0;
+}
+
 /*
  * -o remount: the kernel mount at @a->mnt, a FUSE mount, becomes
  * read-only or read-write (the server goes on as it is: the kernel keeps
@@ -321,7 +339,10 @@ static int remount(const struct mount_args *a)
 		char type[256];
 
 		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s %1023s", mp, opts) != 2 ||
-		    sscanf(dash + 3, "%255s", type) != 1 || strcmp(mp, real))
+		    sscanf(dash + 3, "%255s", type) != 1)
+			continue;
+		unescape(mp);
+		if (strcmp(mp, real))
 			continue;
 		found = !strcmp(type, "fuse") || !strncmp(type, "fuse.", 5);
 		flags = MS_REMOUNT | (a->ro ? MS_RDONLY : 0);

@@ -91,6 +91,12 @@ grep -q " $M ro,nosuid,nodev" /proc/self/mountinfo || fail "not ro, nosuid, node
 "$U" mount -o remount,rw "$T/img" "$M" || fail "udax mount -o remount,rw"
 echo "keep me" >"$M/kept" || fail "a write after remount,rw"
 "$U" mount -o remount,ro "$T/img" "$T" 2>/dev/null && fail "remount of a directory that is no FUSE mount"
+# a mount point whose name /proc/self/mountinfo escapes (a space)
+mkdir -p "$T/m 2" && "$U" mkfs -q -s 16M "$T/img2" >/dev/null || fail "mkfs img2"
+"$U" mount "$T/img2" "$T/m 2" || fail "udax mount at a path with a space"
+"$U" mount -o remount,ro "$T/img2" "$T/m 2" || { fusermount3 -u "$T/m 2"; fail "remount of a path with a space"; }
+( : >"$T/m 2/x" ) 2>/dev/null && { fusermount3 -u "$T/m 2"; fail "a write to a read-only remount (path with a space)"; }
+fusermount3 -u "$T/m 2" || fail "fusermount3 -u of the second mount"
 python3 "$SRC/fuse_handle.py" save "$M" "$T/handles" || fail "file handles (save)"
 
 fusermount3 -u "$M" || fail "fusermount3 -u"
