@@ -171,7 +171,8 @@ static ssize_t xlist(struct fs_inode *ino, char *list, size_t size)
  * mode (*@mode, @ino's now: the access ACL's bits, S_ISGID dropped for
  * UDAX_XATTR_ACL_KILL_SGID).  *@value becomes NULL where nothing is to
  * be stored (no entries, or an access ACL that the mode says whole), and
- * *@absent_ok then says that a missing attribute is no error.
+ * *@absent_ok then says that a missing attribute is no error, as it is
+ * for the removal of an ACL (Linux's set_acl(NULL)).
  */
 static int acl_set(struct fs_inode *ino, bool access, const void **value,
 		   size_t size, int flags, uint32_t *mode, bool *absent_ok)
@@ -179,8 +180,10 @@ static int acl_set(struct fs_inode *ino, bool access, const void **value,
 	unsigned entries;
 	int ret;
 
-	if (!*value)
+	if (!*value) {
+		*absent_ok = true;	/* Linux: removing no ACL is no error */
 		return 0;
+	}
 	ret = fs_acl_check(*value, size, &entries);
 	if (ret)
 		return fs_error(ret, "setxattr: %s is not a valid POSIX ACL",
