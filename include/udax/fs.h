@@ -409,7 +409,7 @@ int udax_closedir(struct udax_dir **d);
  * "system.posix_acl_default" (POSIX ACLs in Linux's xattr form: checked,
  * -EINVAL if malformed; setting an access ACL sets the mode's permission
  * bits from it, in the same transaction, and one that the mode says whole
- * is not stored; chmod rewrites the access ACL; a new inode takes its
+ * is not stored; removing an absent ACL is 0; chmod rewrites the access ACL; a new inode takes its
  * directory's default ACL, which masks its mode, so a caller applies a
  * umask only where the directory has none; a default ACL on a
  * non-directory is -EACCES.  udax enforces no ACL: the kernel does, on a
