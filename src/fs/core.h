@@ -259,6 +259,31 @@ _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 
 #define FS_ICACHE_BUCKETS	256	/* at mount; x4 past 2 inodes a bucket */
 #define FS_DIX_BUCKETS		256	/* at mount; x4 past 2 indexes a bucket */
+
+/*
+ * The chained tables keyed by inode number (the inode cache, the
+ * directory indexes): after @count went up by one, grow @table (@mask + 1
+ * chains of @type linked by hnext, keyed by ino) x4 once it holds more
+ * than two entries a chain, so finding an entry stays O(1).  Without
+ * memory for a larger table the chains just grow longer.
+ */
+#define FS_CHAINS_GROW(table, mask, count, type) do {				\
+	uint64_t _n = (uint64_t)(mask) + 1, _nn = _n * 4;			\
+	type **_t;								\
+										\
+	if ((count) <= 2 * _n || _nn > (1ull << 30) ||				\
+	    !(_t = fault_calloc(_nn, sizeof(*_t))))				\
+		break;								\
+	for (uint64_t _b = 0; _b < _n; _b++)					\
+		for (type *_e = (table)[_b], *_next; _e; _e = _next) {		\
+			_next = _e->hnext;					\
+			_e->hnext = _t[_e->ino & (_nn - 1)];			\
+			_t[_e->ino & (_nn - 1)] = _e;				\
+		}								\
+	free(table);								\
+	(table) = _t;								\
+	(mask) = (uint32_t)(_nn - 1);						\
+} while (0)
 struct fs_dix;
 
 struct fs_core {

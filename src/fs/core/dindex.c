@@ -71,7 +71,7 @@ struct fs_dix {
 	uint32_t head[DIX_CLASSES];
 };
 
-/* The table of indexes grows x4 past two a chain, as the inode cache:
+/* The table of indexes grows as the inode cache does (FS_CHAINS_GROW):
  * finding a directory's index stays O(1) however many are cached. */
 static struct fs_dix **dix_bucket(struct udax_fs *fs, uint32_t ino)
 {
@@ -80,23 +80,8 @@ static struct fs_dix **dix_bucket(struct udax_fs *fs, uint32_t ino)
 
 static void dix_added(struct fs_core *c)
 {
-	uint64_t n = (uint64_t)c->dix_mask + 1, nn = n * 4;
-	struct fs_dix **t;
-
-	if (++c->nr_dix <= 2 * n || nn > (1ull << 30))
-		return;
-	t = fault_calloc(nn, sizeof(*t));
-	if (!t)
-		return;		/* longer chains, no failure */
-	for (uint64_t b = 0; b < n; b++)
-		for (struct fs_dix *x = c->dix[b], *next; x; x = next) {
-			next = x->hnext;
-			x->hnext = t[x->ino & (nn - 1)];
-			t[x->ino & (nn - 1)] = x;
-		}
-	free(c->dix);
-	c->dix = t;
-	c->dix_mask = (uint32_t)(nn - 1);
+	c->nr_dix++;
+	FS_CHAINS_GROW(c->dix, c->dix_mask, c->nr_dix, struct fs_dix);
 }
 
 void fs_dix_seed(struct udax_fs *fs)

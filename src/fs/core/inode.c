@@ -301,59 +301,28 @@ struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino)
 	return i;
 }
 
-/* One more inode in the cache: grow the table past two a chain.  Without
- * memory for a larger one the chains just grow longer. */
+/* One more inode in the cache. */
 static void icache_added(struct fs_core *c)
 {
-	uint64_t n = (uint64_t)c->icache_mask + 1, nn = n * 4;
-	struct fs_inode **t;
-
-	if (++c->nr_cached <= 2 * n || nn > (1ull << 30))
-		return;
-	t = fault_calloc(nn, sizeof(*t));
-	if (!t)
-		return;
-	for (uint64_t b = 0; b < n; b++)
-		for (struct fs_inode *i = c->icache[b], *next; i; i = next) {
-			next = i->hnext;
-			i->hnext = t[i->ino & (nn - 1)];
-			t[i->ino & (nn - 1)] = i;
-		}
-	free(c->icache);
-	c->icache = t;
-	c->icache_mask = (uint32_t)(nn - 1);
+	c->nr_cached++;
+	FS_CHAINS_GROW(c->icache, c->icache_mask, c->nr_cached, struct fs_inode);
 }
 
-/* Find or load inode @ino (callers reach inodes through ns_lock, or hold
- * a reference already). */
-int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
+/* Load inode @ino from its verified, in-use record @di into the cache
+ * (or take the copy another thread put there meanwhile). */
+static int iget_load(struct udax_fs *fs, uint32_t ino,
+		     const struct fs_dinode *di, struct fs_inode **out)
 {
 	struct fs_core *c = C(fs);
 	struct fs_inode *i, *n;
-	struct fs_dinode di;
 	int ret;
 
-	pthread_mutex_lock(&c->icache_lock);
-	i = fs_icache_find(c, ino);
-	if (i) {
-		i->refs++;
-		pthread_mutex_unlock(&c->icache_lock);
-		*out = i;
-		return 0;
-	}
-	pthread_mutex_unlock(&c->icache_lock);
-
-	ret = fs_inode_read(fs, ino, &di);
-	if (ret)
-		return ret;
-	if (!di.mode)
-		return fs_error(-EUCLEAN, "inode %u is referenced but free", ino);
-	n = fs_inode_new(fs, ino, di.mode);
+	n = fs_inode_new(fs, ino, di->mode);
 	if (!n)
 		return -ENOMEM;
-	ret = fs_inode_load(fs, n, &di, false);
-	if (!ret && S_ISLNK(di.mode))
-		ret = fs_symlink_load(n, &di);
+	ret = fs_inode_load(fs, n, di, false);
+	if (!ret && S_ISLNK(di->mode))
+		ret = fs_symlink_load(n, di);
 	if (ret) {
 		fs_inode_dispose(n);
 		return ret;
@@ -374,6 +343,33 @@ int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 	fs_inode_dispose(n);
 	*out = i;
 	return 0;
+}
+
+/* Find or load inode @ino (callers reach inodes through ns_lock, or hold
+ * a reference already). */
+int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
+{
+	struct fs_core *c = C(fs);
+	struct fs_dinode di;
+	struct fs_inode *i;
+	int ret;
+
+	pthread_mutex_lock(&c->icache_lock);
+	i = fs_icache_find(c, ino);
+	if (i) {
+		i->refs++;
+		pthread_mutex_unlock(&c->icache_lock);
+		*out = i;
+		return 0;
+	}
+	pthread_mutex_unlock(&c->icache_lock);
+
+	ret = fs_inode_read(fs, ino, &di);
+	if (ret)
+		return ret;
+	if (!di.mode)
+		return fs_error(-EUCLEAN, "inode %u is referenced but free", ino);
+	return iget_load(fs, ino, &di, out);
 }
 
 /*
@@ -410,7 +406,7 @@ int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
 		return ret;
 	if (!di.mode || !di.nlink || (!any_gen && di.generation != gen))
 		return -ESTALE;
-	return fs_iget(fs, (uint32_t)ino, out);
+	return iget_load(fs, (uint32_t)ino, &di, out);
 }
 
 /* Insert a just-created inode (ns_lock held: nobody can look it up yet). */

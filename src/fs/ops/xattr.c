@@ -163,10 +163,6 @@ static ssize_t xlist(struct fs_inode *ino, char *list, size_t size)
 }
 
 /*
- * Set (@value) or remove (@value NULL) @name of @ino: the new block built
- * in memory, journaled with the inode record in one transaction.
- */
-/*
  * An ACL being set (@value) or removed: checked, and what it does to the
  * mode (*@mode, @ino's now: the access ACL's bits, S_ISGID dropped for
  * UDAX_XATTR_ACL_KILL_SGID).  *@value becomes NULL where nothing is to
@@ -206,6 +202,11 @@ static int acl_set(struct fs_inode *ino, bool access, const void **value,
 	return 0;
 }
 
+/*
+ * Set (@value) or remove (@value NULL) @name of @ino: the new block built
+ * in memory, journaled with the inode record (and its mode, for an
+ * access ACL) in one transaction.
+ */
 static int xchange(struct udax_fs *fs, struct fs_inode *ino, const char *name,
 		   const void *value, size_t size, int flags)
 {
