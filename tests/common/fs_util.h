@@ -90,6 +90,15 @@ static inline void t_write_file(struct udax_fs *fs, const char *path,
 	FS_OK(udax_close(&f));
 }
 
+/* The permission bits (07777) of @path itself (a symbolic link's own). */
+static inline uint32_t t_mode_of(struct udax_fs *fs, const char *path)
+{
+	struct udax_stat st;
+
+	FS_OK(udax_lstat(fs, path, &st));
+	return st.mode & 07777;
+}
+
 /* The whole content of @path (malloc'd, *@n bytes). */
 static inline void *t_read_file(struct udax_fs *fs, const char *path, size_t *n)
 {

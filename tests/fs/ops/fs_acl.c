@@ -56,14 +56,6 @@ static int perm_of(struct udax_fs *fs, const char *path, const char *name,
 	return -1;
 }
 
-static uint32_t mode_of(struct udax_fs *fs, const char *path)
-{
-	struct udax_stat st;
-
-	FS_OK(udax_stat(fs, path, &st));
-	return st.mode & 07777;
-}
-
 int main(void)
 {
 	struct udax_dev *dev;
@@ -100,11 +92,11 @@ int main(void)
 	n = acl(buf, base, 3);
 	buf[0] = 1;
 	FS_ERR(udax_setxattr(fs, "/f", A, buf, n, 0), -EOPNOTSUPP);
-	T_ASSERT(mode_of(fs, "/f") == 0644);
+	T_ASSERT(t_mode_of(fs, "/f") == 0644);
 
 	/* an access ACL: the mode follows (owner, mask, other) */
 	FS_OK(udax_setxattr(fs, "/f", A, buf, acl(buf, full, 5), 0));
-	T_ASSERT(mode_of(fs, "/f") == 0651);
+	T_ASSERT(t_mode_of(fs, "/f") == 0651);
 	T_ASSERT(perm_of(fs, "/f", A, USER) == 4);
 	/* chmod rewrites it: owner, mask (not the owning group), other */
 	FS_OK(udax_chmod(fs, "/f", 0710));
@@ -121,51 +113,51 @@ int main(void)
 	}
 	/* one the mode says whole: the mode, and nothing stored */
 	FS_OK(udax_setxattr(fs, "/f", A, buf, acl(buf, base, 3), 0));
-	T_ASSERT(mode_of(fs, "/f") == 0750);
+	T_ASSERT(t_mode_of(fs, "/f") == 0750);
 	FS_ERR(udax_getxattr(fs, "/f", A, NULL, 0), -ENODATA);
 	FS_OK(udax_setxattr(fs, "/f", A, buf, acl(buf, base, 3), 0));
 	/* no entries: no ACL */
 	FS_OK(udax_setxattr(fs, "/f", A, buf, acl(buf, full, 5), 0));
 	FS_OK(udax_setxattr(fs, "/f", A, buf, acl(buf, full, 0), 0));
 	FS_ERR(udax_getxattr(fs, "/f", A, NULL, 0), -ENODATA);
-	T_ASSERT(mode_of(fs, "/f") == 0651);
+	T_ASSERT(t_mode_of(fs, "/f") == 0651);
 
 	/* set-group-ID: dropped on request */
 	FS_OK(udax_chmod(fs, "/f", 02750));
 	FS_OK(udax_setxattr(fs, "/f", A, buf, acl(buf, full, 5), 0));
-	T_ASSERT(mode_of(fs, "/f") == 02651);
+	T_ASSERT(t_mode_of(fs, "/f") == 02651);
 	FS_OK(udax_setxattr(fs, "/f", A, buf, acl(buf, full, 5),
 			    UDAX_XATTR_ACL_KILL_SGID));
-	T_ASSERT(mode_of(fs, "/f") == 0651);
+	T_ASSERT(t_mode_of(fs, "/f") == 0651);
 	FS_ERR(udax_setxattr(fs, "/f", "user.x", "1", 1, UDAX_XATTR_ACL_KILL_SGID),
 	       -EINVAL);
 
 	/* default ACLs: directories only */
 	FS_ERR(udax_setxattr(fs, "/f", D, buf, acl(buf, dflt, 5), 0), -EACCES);
 	FS_OK(udax_setxattr(fs, "/d", D, buf, acl(buf, dflt, 5), 0));
-	T_ASSERT(mode_of(fs, "/d") == 0755);
+	T_ASSERT(t_mode_of(fs, "/d") == 0755);
 
 	/* inherited: a file's access ACL masked by its mode */
 	FS_OK(udax_open(fs, "/d/g", O_CREAT | O_RDWR, 0640, &f));
 	FS_OK(udax_close(&f));
-	T_ASSERT(mode_of(fs, "/d/g") == 0640);	/* group bits: the mask's */
+	T_ASSERT(t_mode_of(fs, "/d/g") == 0640);	/* group bits: the mask's */
 	T_ASSERT(perm_of(fs, "/d/g", A, UOBJ) == 6 && perm_of(fs, "/d/g", A, MASK) == 4);
 	T_ASSERT(perm_of(fs, "/d/g", A, USER) == 7 && perm_of(fs, "/d/g", A, OTHER) == 0);
 	FS_ERR(udax_getxattr(fs, "/d/g", D, NULL, 0), -ENODATA);
 	/* a directory: both */
 	FS_OK(udax_mkdir(fs, "/d/sub", 0777));
-	T_ASSERT(mode_of(fs, "/d/sub") == 0775);
+	T_ASSERT(t_mode_of(fs, "/d/sub") == 0775);
 	T_ASSERT(perm_of(fs, "/d/sub", A, MASK) == 7);
 	T_ASSERT(perm_of(fs, "/d/sub", D, USER) == 7 && perm_of(fs, "/d/sub", D, OTHER) == 5);
 	/* and further down */
 	FS_OK(udax_mknod(fs, "/d/sub/fifo", S_IFIFO | 0666, 0, NULL));
 	T_ASSERT(perm_of(fs, "/d/sub/fifo", A, USER) == 7);
-	T_ASSERT(mode_of(fs, "/d/sub/fifo") == 0664);
+	T_ASSERT(t_mode_of(fs, "/d/sub/fifo") == 0664);
 	/* a base-only default gives a mode, no access ACL */
 	FS_OK(udax_setxattr(fs, "/d/sub", D, buf, acl(buf, base, 3), 0));
 	FS_OK(udax_open(fs, "/d/sub/h", O_CREAT | O_RDWR, 0666, &f));
 	FS_OK(udax_close(&f));
-	T_ASSERT(mode_of(fs, "/d/sub/h") == 0640);
+	T_ASSERT(t_mode_of(fs, "/d/sub/h") == 0640);
 	FS_ERR(udax_getxattr(fs, "/d/sub/h", A, NULL, 0), -ENODATA);
 	/* symbolic links take none */
 	FS_OK(udax_symlink(fs, "g", "/d/l"));
@@ -183,13 +175,13 @@ int main(void)
 	FS_OK(udax_open(fs, "/d/k", O_CREAT | O_RDWR, 0640, &f));
 	FS_OK(udax_close(&f));
 	FS_ERR(udax_getxattr(fs, "/d/k", A, NULL, 0), -ENODATA);
-	T_ASSERT(mode_of(fs, "/d/k") == 0640);
+	T_ASSERT(t_mode_of(fs, "/d/k") == 0640);
 	FS_OK(udax_removexattr(fs, "/d/k", A));
-	T_ASSERT(mode_of(fs, "/d/k") == 0640);
+	T_ASSERT(t_mode_of(fs, "/d/k") == 0640);
 
 	/* across a remount */
 	t_fs_remount(dev, &fs);
-	T_ASSERT(mode_of(fs, "/d/g") == 0640 && perm_of(fs, "/d/g", A, USER) == 7);
+	T_ASSERT(t_mode_of(fs, "/d/g") == 0640 && perm_of(fs, "/d/g", A, USER) == 7);
 	T_ASSERT(perm_of(fs, "/d/sub", D, GOBJ) == 5);
 	T_ASSERT(perm_of(fs, "/f", A, USER) == 4);
 	FS_OK(udax_unmount(&fs));

@@ -25,14 +25,6 @@ static void mkfile(struct udax_fs *fs, const char *path, mode_t mode, size_t n)
 	FS_OK(udax_close(&f));
 }
 
-static uint32_t mode_of(struct udax_fs *fs, const char *path)
-{
-	struct udax_stat st;
-
-	FS_OK(udax_lstat(fs, path, &st));
-	return st.mode & 07777;
-}
-
 int main(void)
 {
 	struct udax_dev *dev;
@@ -97,10 +89,10 @@ int main(void)
 	sa = (struct udax_setattr){ .mask = UDAX_SETATTR_GID | UDAX_SETATTR_MODE,
 		.gid = 9, .mode = 06711 };
 	FS_OK(udax_setattr(fs, "/sm", &sa));
-	T_ASSERT(mode_of(fs, "/su") == 0755);
-	T_ASSERT(mode_of(fs, "/sg") == 02745);	/* no S_IXGRP: kept */
-	T_ASSERT(mode_of(fs, "/sd") == 06755);	/* directories keep them */
-	T_ASSERT(mode_of(fs, "/sm") == 06711);	/* the mode given wins */
+	T_ASSERT(t_mode_of(fs, "/su") == 0755);
+	T_ASSERT(t_mode_of(fs, "/sg") == 02745);	/* no S_IXGRP: kept */
+	T_ASSERT(t_mode_of(fs, "/sd") == 06755);	/* directories keep them */
+	T_ASSERT(t_mode_of(fs, "/sm") == 06711);	/* the mode given wins */
 
 	/* NOFOLLOW: the link itself; without it, the target. */
 	sa = (struct udax_setattr){ .mask = UDAX_SETATTR_UID | UDAX_SETATTR_NOFOLLOW,
@@ -151,13 +143,13 @@ int main(void)
 	FS_ERR(udax_setattr(fs, "/f", NULL), -EINVAL);
 	FS_OK(udax_stat(fs, "/f", &st));
 	T_ASSERT(!memcmp(&st, &st0, sizeof(st)));
-	T_ASSERT(mode_of(fs, "/d") == 0755);
+	T_ASSERT(t_mode_of(fs, "/d") == 0755);
 
 	t_fs_remount(dev, &fs);
 	FS_OK(udax_stat(fs, "/f", &st));
 	T_ASSERT(st.size == 2 * 4096 && (st.mode & 07777) == 0640 && st.uid == 7);
 	T_ASSERT(ns(st.mtime) == ns(st0.mtime) && ns(st.ctime) == ns(st0.ctime));
-	T_ASSERT(mode_of(fs, "/su") == 0755 && mode_of(fs, "/sm") == 06711);
+	T_ASSERT(t_mode_of(fs, "/su") == 0755 && t_mode_of(fs, "/sm") == 06711);
 	FS_OK(udax_lstat(fs, "/l", &st));
 	T_ASSERT(st.uid == 55);
 	FS_OK(udax_unmount(&fs));
