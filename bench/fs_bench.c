@@ -46,6 +46,7 @@
 
 #define BS 4096u
 #define MiB (1ull << 20)
+#define DIR_REC 256u		/* udax's inode record: the stat floor's unit */
 #define ROUNDS 4		/* alternating order: ABC CBA ABC CBA */
 
 /* ---- two back ends behind one table ------------------------------------ */
@@ -163,6 +164,9 @@ static const char *const side_name[NSIDES] = { "udax", "kernel", "floor" };
 #define M_U (1u << U)
 #define M_K (1u << K)
 #define M_F (1u << F)
+/* The floor is a part of the operation, not the same operation: no
+ * udax-to-floor ratio (the figure's own code states what it means). */
+#define M_FPART (1u << NSIDES)
 
 /* What the floor side does in a step. */
 enum floor_kind {
@@ -321,7 +325,7 @@ static int lat_figure(struct run *x, const char *fig, unsigned mask, step_fn fn,
 	snprintf(key, sizeof(key), "%s.p50", fig);
 	if ((mask & (M_U | M_K)) == (M_U | M_K))
 		ratio(x, key, "udax_to_kernel", p50[U], p50[K]);
-	if ((mask & (M_U | M_F)) == (M_U | M_F))
+	if ((mask & (M_U | M_F | M_FPART)) == (M_U | M_F))
 		ratio(x, key, "udax_to_floor", p50[U], p50[F]);
 	return 0;
 }
@@ -768,7 +772,10 @@ static void fig_crc(struct run *x)
  * fit), keep a scratch area at its end for the floor's stores, and make
  * and mount a file system on the rest.
  */
-static int setup(struct run *x, struct be *u, struct be *k, uint32_t nr_inodes)
+/* @scratch: bytes wanted for the floor's scratch area (more than the
+ * default; at most a quarter of the device is given). */
+static int setup(struct run *x, struct be *u, struct be *k, uint32_t nr_inodes,
+		 uint64_t scratch)
 {
 	const struct fs_bench_opts *o = x->o;
 	struct udax_dev_opts dopt = { 0 };
@@ -810,6 +817,11 @@ static int setup(struct run *x, struct be *u, struct be *k, uint32_t nr_inodes)
 	bench_report_str(x->r, "udax.device.persist", di.persist_impl);
 	x->scratch_len = di.size >= 256 * MiB ? 16 * MiB : 4 * MiB;
 	avail = di.size - di.table_offset - 2 * MiB;
+	if (scratch > x->scratch_len)
+		x->scratch_len = (scratch < avail / 4 ? scratch : avail / 4) &
+				 ~(2 * MiB - 1);
+	if (x->scratch_len < 4 * MiB)
+		x->scratch_len = 4 * MiB;
 	if (di.size < 64 * MiB || avail < x->scratch_len + 32 * MiB) {
 		fprintf(stderr, "bench fs: device %s is too small (want 64 MiB or more)\n",
 			o->device);
@@ -861,7 +873,7 @@ int fs_bench_run(const struct fs_bench_opts *o, struct bench_report *r)
 	double p50[NSIDES], med[NSIDES];
 	int ret;
 
-	if (!(ret = setup(&x, &u, &k, 0)) &&
+	if (!(ret = setup(&x, &u, &k, 0, 0)) &&
 	    !(ret = fig_floor(&x)) &&
 	    !(ret = fig_append(&x)) &&
 	    !(ret = open_big(&x))) {
@@ -952,10 +964,63 @@ static int dir_fill(struct run *x, int s, unsigned long have, unsigned long want
 
 static unsigned long dir_entries;	/* entries of d during a figure */
 
+/*
+ * The floor of a stat in a directory of n entries.  However a directory
+ * is indexed, a stat at random among its n entries reads the record of an
+ * inode it has not read lately: one load at random among n records of
+ * DIR_REC bytes (udax's inode record), which no design avoids.  The floor
+ * side follows a chain of such loads, each address taken from the record
+ * before (dependent, as a lookup's are), through n records in the scratch
+ * area: the device's own memory and page size.  A sample is DIR_CHAIN
+ * loads, divided (the clock costs more than a cached load).
+ */
+#define DIR_CHAIN 8
+static const char *dir_chain;		/* where the chain goes on */
+
+/* Link n records of the scratch area in one random cycle; false if they
+ * do not fit (or no memory for the shuffle). */
+static bool dir_chain_build(struct run *x, unsigned long n)
+{
+	uint32_t *perm;
+
+	if (n > x->scratch_len / DIR_REC || n > UINT32_MAX ||
+	    !(perm = malloc(n * sizeof(*perm))))
+		return false;
+	for (unsigned long i = 0; i < n; i++)
+		perm[i] = (uint32_t)i;
+	for (unsigned long i = n - 1; i > 0; i--) {
+		unsigned long j = rnd(&x->seed) % (i + 1);
+		uint32_t t = perm[i];
+
+		perm[i] = perm[j];
+		perm[j] = t;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		const char *next = x->scratch + (size_t)perm[(i + 1) % n] * DIR_REC;
+
+		memcpy(x->scratch + (size_t)perm[i] * DIR_REC, &next, sizeof(next));
+	}
+	dir_chain = x->scratch + (size_t)perm[0] * DIR_REC;
+	free(perm);
+	return true;
+}
+
 static int st_dir_stat(struct run *x, int s, double *out, size_t n)
 {
 	int ret = 0;
 
+	if (s == F) {
+		const char *p = dir_chain;
+
+		for (size_t i = 0; i < n; i++) {
+			TIMED(&out[i], for (int k = 0; k < DIR_CHAIN; k++)
+				       memcpy(&p, p, sizeof(p)));
+			out[i] /= DIR_CHAIN;
+		}
+		bench_keep(p);
+		dir_chain = p;
+		return 0;
+	}
 	for (size_t i = 0; i < n && !ret; i++) {
 		char name[32], p[4200];
 
@@ -995,8 +1060,9 @@ static int st_dir_create(struct run *x, int s, double *out, size_t n)
 
 static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 {
-	double p50[NSIDES], first[2][2] = { { 0 } }, last[2][2] = { { 0 } };
+	double p50[NSIDES], first[2][NSIDES] = { { 0 } }, last[2][NSIDES] = { { 0 } };
 	size_t n = per_round(x, 4);
+	bool floors = true;
 	int ret = 0;
 
 	if (x->be[U]->fs && (ret = udax_mkdir(x->be[U]->fs, "/d", 0755)))
@@ -1017,10 +1083,17 @@ static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 		if (ret)
 			break;
 		dir_entries = sizes[i];
+		if (floors && !dir_chain_build(x, sizes[i])) {
+			floors = false;
+			fprintf(stderr, "bench scale: no stat floor from %lu entries on "
+				"(%lu records of %u bytes do not fit the scratch area)\n",
+				sizes[i], sizes[i], DIR_REC);
+		}
 		snprintf(fig, sizeof(fig), "dir_stat.entries_%lu", sizes[i]);
-		if ((ret = lat_figure(x, fig, M_U | M_K, st_dir_stat, n, p50)))
+		if ((ret = lat_figure(x, fig, M_U | M_K | (floors ? M_F | M_FPART : 0),
+				      st_dir_stat, n, p50)))
 			break;
-		for (int s = U; s <= K; s++) {
+		for (int s = U; s <= (floors ? F : K); s++) {
 			last[0][s] = p50[s];
 			if (!i)
 				first[0][s] = p50[s];
@@ -1037,6 +1110,19 @@ static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 	if (!ret && nsizes > 1) {
 		ratio(x, "dir_stat.udax.p50", "largest_to_smallest", last[0][U], first[0][U]);
 		ratio(x, "dir_stat.kernel.p50", "largest_to_smallest", last[0][K], first[0][K]);
+		if (floors && last[0][F] > first[0][F]) {
+			double load = last[0][F] - first[0][F];
+
+			/* What one load more than at the smallest size, and
+			 * nothing else, would make of udax's ratio; and each
+			 * side's growth counted in such loads. */
+			ratio(x, "dir_stat.udax.p50", "largest_to_smallest_at_floor",
+			      first[0][U] + load, first[0][U]);
+			bench_report(x->r, "dir_stat.udax.p50.growth_in_floor_loads",
+				     (last[0][U] - first[0][U]) / load, "loads");
+			bench_report(x->r, "dir_stat.kernel.p50.growth_in_floor_loads",
+				     (last[0][K] - first[0][K]) / load, "loads");
+		}
 		ratio(x, "dir_create.udax.p50", "largest_to_smallest", last[1][U], first[1][U]);
 		ratio(x, "dir_create.kernel.p50", "largest_to_smallest", last[1][K], first[1][K]);
 	}
@@ -1236,7 +1322,8 @@ int fs_bench_scale(const struct fs_bench_opts *o, struct bench_report *r)
 		return -EINVAL;
 	}
 	ret = setup(&x, &u, &k, (uint32_t)(sizes[nsizes - 1] + 4096 > 32768 ?
-					   sizes[nsizes - 1] + 4096 : 0));
+					   sizes[nsizes - 1] + 4096 : 0),
+		    (uint64_t)sizes[nsizes - 1] * DIR_REC + 2 * MiB);
 	if (!ret)
 		ret = fig_dirs(&x, sizes, nsizes);
 	if (!ret)
