@@ -560,6 +560,17 @@ void fs_txn_abort(struct fs_txn *t);
 void fs_txn_emap_free(struct fs_txn *t);
 uint64_t fs_inode_blocks(const struct fs_inode *ino);
 void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st);
+/*
+ * Stat inode @ino, in use and reached by name under ns_lock, without
+ * loading it.  Cached: 0 and *@cached, a reference to fill from (after
+ * ns_lock: i->lock is not taken under it here).  Else 1 and *@st, straight
+ * from its record (no map, no cache entry), or 0 and NULL where fs_iget
+ * must do it: a symbolic link, a map of extent leaves (its block count
+ * needs them), or a record that fails fs_iget's checks (fs_iget then says
+ * what is wrong).
+ */
+int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
+		  struct fs_inode **cached);
 /* Commit @ino's lazily updated times, if any (ino->lock held for write). */
 int fs_inode_sync_times(struct fs_inode *ino);
 /* Finish freeing @ino after its record was zeroed in a transaction (or

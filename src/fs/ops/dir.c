@@ -2058,10 +2058,43 @@ int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[
 	return setattr(fs, path, ATTR_TIMES, 0, 0, 0, ts);
 }
 
+/*
+ * Stat @nd's last component without loading its inode (fs_inode_stat): a
+ * stat among many files neither allocates nor reads an extent map.  1:
+ * *@st is filled; 0 and *@out: a cached inode to fill from; 0 and NULL:
+ * nd_last's path (symbolic links to follow, ".", "..", "/", errors).
+ */
+static int nd_last_stat(struct udax_fs *fs, struct nd *nd,
+			struct udax_stat *st, bool follow, struct fs_inode **out)
+{
+	struct fs_inode *i;
+	struct dloc l;
+	uint32_t mode;
+
+	*out = NULL;
+	if (nd->root || nd->dot || !S_ISDIR(nd->dir->mode) ||
+	    dir_find(nd->dir, nd->name, nd->len, &l) <= 0)
+		return 0;
+	if (fs_inode_stat(fs, l.ino, st, &i) > 0)
+		mode = st->mode;
+	else if (i)
+		mode = i->mode;
+	else
+		return 0;
+	if ((S_ISLNK(mode) && (follow || nd->slash)) ||
+	    (nd->slash && !S_ISDIR(mode))) {
+		fs_iput(i);
+		return 0;
+	}
+	*out = i;
+	return !i;
+}
+
 static int stat_path(struct udax_fs *fs, const char *path,
 		     struct udax_stat *st, bool follow)
 {
 	struct fs_inode *i = NULL;
+	struct nd nd;
 	int ret;
 
 	if (!st)
@@ -2071,9 +2104,12 @@ static int stat_path(struct udax_fs *fs, const char *path,
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, follow ? "stat" : "lstat");
 	pthread_mutex_lock(&C(fs)->ns_lock);
-	ret = walk(fs, path, &i, follow);
+	ret = walk_parent(fs, path, &nd);
+	if (!ret && !nd_last_stat(fs, &nd, st, follow, &i) && !i)
+		ret = nd_last(fs, &nd, &i, follow);
+	fs_iput(nd.dir);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
-	if (ret)
+	if (ret || !i)
 		return ret;
 	pthread_rwlock_rdlock(&i->lock);
 	fs_inode_fill(i, st);

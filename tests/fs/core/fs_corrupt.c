@@ -261,6 +261,30 @@ int main(void)
 	FS_OK(udax_unmount(&fs));
 	restore();
 
+	/* Inode records changed while mounted: checked when read, also by a
+	 * stat that reads the record without loading the inode (an extent
+	 * past the partition, or a bad field, checksum fixed: only the
+	 * record's checks see it); stat of the parent still works. */
+	fs = t_fs_mount(dev);
+	dinode(ia)->ext[0].pblk = part_size / FS_BS;
+	fix_inode(ia);
+	FS_ERR(udax_stat(fs, "/a", &st), -EUCLEAN);
+	T_ASSERT(strstr(udax_fs_last_error(), "extent"));
+	restore();
+	dinode(ia)->parent = id;		/* a file with a parent */
+	fix_inode(ia);
+	FS_ERR(udax_lstat(fs, "/a", &st), -EUCLEAN);
+	T_ASSERT(strstr(udax_fs_last_error(), "parent"));
+	restore();
+	((char *)dinode(ia))[8] ^= 1;		/* flags: checksum stale */
+	FS_ERR(udax_stat(fs, "/a", &st), -EUCLEAN);
+	T_ASSERT(strstr(udax_fs_last_error(), "checksum"));
+	restore();
+	FS_OK(udax_stat(fs, "/a", &st));
+	T_ASSERT(st.size == 5000 && st.blocks == 2);
+	FS_OK(udax_unmount(&fs));
+	restore();
+
 	/* Journal: a complete transaction replays; a torn header is
 	 * ignored; a bad body or record is corruption. */
 	{
