@@ -1005,6 +1005,15 @@ static bool dir_chain_build(struct run *x, unsigned long n)
 	return true;
 }
 
+/* The record after @p in the chain: the pointer stored at its start. */
+static const char *chain_next(const char *p)
+{
+	const char *next;
+
+	memcpy(&next, p, sizeof(next));
+	return next;
+}
+
 static int st_dir_stat(struct run *x, int s, double *out, size_t n)
 {
 	int ret = 0;
@@ -1014,7 +1023,7 @@ static int st_dir_stat(struct run *x, int s, double *out, size_t n)
 
 		for (size_t i = 0; i < n; i++) {
 			TIMED(&out[i], for (int k = 0; k < DIR_CHAIN; k++)
-				       memcpy(&p, p, sizeof(p)));
+				       p = chain_next(p));
 			out[i] /= DIR_CHAIN;
 		}
 		bench_keep(p);

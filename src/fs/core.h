@@ -543,6 +543,11 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 /* extmap.c: the map of a checked record (fs_inode_load's second half). */
 int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
 		 const struct fs_dinode *di, bool mark);
+/* The blocks the map of checked record @di of inode @ino maps, every leaf
+ * and extent validated as fs_xmap_load validates them, nothing kept: a
+ * stat without loading the inode.  0 or -errno. */
+int fs_xmap_blocks(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *di,
+		   uint64_t *blocks);
 struct fs_emap;
 /* Add the inode record to @t, and with @m (a window of @ino's map, see
  * fs_emap_window, changed) the leaves the change rewrites: fresh leaf
@@ -564,10 +569,10 @@ void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st);
  * Stat inode @ino, in use and reached by name under ns_lock, without
  * loading it.  Cached: 0 and *@cached, a reference to fill from (after
  * ns_lock: i->lock is not taken under it here).  Else 1 and *@st, straight
- * from its record (no map, no cache entry), or 0 and NULL where fs_iget
- * must do it: a symbolic link, a map of extent leaves (its block count
- * needs them), or a record that fails fs_iget's checks (fs_iget then says
- * what is wrong).
+ * from its record (its block count from its map's leaves, validated, but
+ * nothing allocated or cached), or 0 and NULL where fs_iget must do it: a
+ * symbolic link, or a record or map that fails fs_iget's checks (fs_iget
+ * then says what is wrong).
  */
 int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 		  struct fs_inode **cached);

@@ -435,7 +435,7 @@ static void leaf_journal(struct fs_txn *t, uint64_t pblk,
 
 /* ---- loading ------------------------------------------------------------------------ */
 
-static int ext_check(struct udax_fs *fs, struct fs_inode *ino,
+static int ext_check(struct udax_fs *fs, uint32_t ino,
 		     const struct fs_dext *d, uint64_t x, uint64_t *prev_end,
 		     bool mark, struct fs_extent *out)
 {
@@ -443,12 +443,12 @@ static int ext_check(struct udax_fs *fs, struct fs_inode *ino,
 
 	if (!fs_dext_valid(d, *prev_end, C(fs)->sb.data_start, fs->nr_blocks))
 		return fs_error(-EUCLEAN, "inode %u: extent %llu (lblk %u len %llu pblk %llu) invalid",
-				ino->ino, (unsigned long long)x, d->lblk,
+				ino, (unsigned long long)x, d->lblk,
 				(unsigned long long)len,
 				(unsigned long long)d->pblk);
 	if (mark && fs_bmap_mark(fs, d->pblk, len))
 		return fs_error(-EUCLEAN, "inode %u: extent at pblk %llu overlaps another owner",
-				ino->ino, (unsigned long long)d->pblk);
+				ino, (unsigned long long)d->pblk);
 	*prev_end = d->lblk + len;
 	*out = (struct fs_extent){
 		.lblk = d->lblk, .pblk = d->pblk, .len = (uint32_t)len,
@@ -457,16 +457,23 @@ static int ext_check(struct udax_fs *fs, struct fs_inode *ino,
 	return 0;
 }
 
-/* Load the extent map of a checked record @di into @ino (which has none):
- * every leaf and extent validated; @mark claims the blocks. */
-int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
-		 const struct fs_dinode *di, bool mark)
+/* Given each leaf of a map, validated: its block (0: the record's inline
+ * extents) and extents.  0 or -errno (the walk stops). */
+typedef int (*leaf_fn)(void *arg, uint64_t pblk, const struct fs_extent *v,
+		       uint32_t n);
+
+/*
+ * Walk the extent map of checked record @di of inode @ino, validating
+ * every leaf and extent as it goes (@mark: claiming the blocks), and hand
+ * each leaf to @fn.
+ */
+static int xmap_walk(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *di,
+		     bool mark, leaf_fn fn, void *arg)
 {
 	struct fs_extent v[FS_EB_EXTS];
 	struct fs_dextblk *eb;
 	uint64_t next = di->ext_next, prev_end = 0, total = 0;
 	const char *why;
-	struct fs_xleaf *l;
 	int ret = 0;
 
 	if (di->nr_extents <= FS_INLINE_EXT) {
@@ -476,14 +483,7 @@ int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
 			if (ret)
 				return ret;
 		}
-		if (!di->nr_extents)
-			return 0;
-		l = leaf_new(0, v, di->nr_extents);
-		if (!l || leaf_push(ino, l)) {
-			free(l);
-			return -ENOMEM;
-		}
-		return 0;
+		return di->nr_extents ? fn(arg, 0, v, di->nr_extents) : 0;
 	}
 	eb = fault_malloc(sizeof(*eb));
 	if (!eb)
@@ -491,13 +491,13 @@ int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
 	for (uint32_t b = 0; b < di->ext_blocks; b++) {
 		if (next < C(fs)->sb.data_start || next >= fs->nr_blocks) {
 			ret = fs_error(-EUCLEAN, "inode %u: extent leaf %u at %llu out of bounds",
-				       ino->ino, b, (unsigned long long)next);
+				       ino, b, (unsigned long long)next);
 			break;
 		}
 		memcpy(eb, fs_block_addr(fs, next), FS_BS);
-		if (fs_dextblk_check(eb, ino->ino, b + 1 == di->ext_blocks, &why)) {
+		if (fs_dextblk_check(eb, ino, b + 1 == di->ext_blocks, &why)) {
 			ret = fs_error(-EUCLEAN, "inode %u: extent leaf %llu corrupt: %s",
-				       ino->ino, (unsigned long long)next, why);
+				       ino, (unsigned long long)next, why);
 			break;
 		}
 		if (total + eb->count > di->nr_extents) {
@@ -506,28 +506,60 @@ int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
 		}
 		if (mark && fs_bmap_mark(fs, next, 1)) {
 			ret = fs_error(-EUCLEAN, "inode %u: extent leaf %llu has another owner",
-				       ino->ino, (unsigned long long)next);
+				       ino, (unsigned long long)next);
 			break;
 		}
 		for (uint32_t k = 0; k < eb->count && !ret; k++)
 			ret = ext_check(fs, ino, &eb->ext[k], total + k, &prev_end,
 					mark, &v[k]);
+		if (!ret)
+			ret = fn(arg, next, v, eb->count);
 		if (ret)
 			break;
-		l = leaf_new(next, v, eb->count);
-		if (!l || leaf_push(ino, l)) {
-			free(l);
-			ret = -ENOMEM;
-			break;
-		}
 		total += eb->count;
 		next = eb->next;
 	}
 	free(eb);
 	if (!ret && total != di->nr_extents)
 		ret = fs_error(-EUCLEAN, "inode %u: extent count %u but the leaves hold %llu",
-			       ino->ino, di->nr_extents, (unsigned long long)total);
+			       ino, di->nr_extents, (unsigned long long)total);
 	return ret;
+}
+
+static int leaf_load(void *arg, uint64_t pblk, const struct fs_extent *v,
+		     uint32_t n)
+{
+	struct fs_xleaf *l = leaf_new(pblk, v, n);
+
+	if (!l || leaf_push(arg, l)) {
+		free(l);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Load the extent map of a checked record @di into @ino (which has none):
+ * every leaf and extent validated; @mark claims the blocks. */
+int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
+		 const struct fs_dinode *di, bool mark)
+{
+	return xmap_walk(fs, ino->ino, di, mark, leaf_load, ino);
+}
+
+static int leaf_count(void *arg, uint64_t pblk, const struct fs_extent *v,
+		      uint32_t n)
+{
+	(void)pblk;
+	for (uint32_t k = 0; k < n; k++)
+		*(uint64_t *)arg += v[k].len;
+	return 0;
+}
+
+int fs_xmap_blocks(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *di,
+		   uint64_t *blocks)
+{
+	*blocks = 0;
+	return xmap_walk(fs, ino, di, false, leaf_count, blocks);
 }
 
 /* ---- changing a map ----------------------------------------------------------------- */

@@ -240,27 +240,6 @@ void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st)
 	st->gen = ino->gen;
 }
 
-/*
- * The blocks an inline map (at most FS_INLINE_EXT extents, in the record)
- * maps, each extent checked as fs_xmap_load checks it; false if one fails.
- */
-static bool inline_blocks(struct udax_fs *fs, const struct fs_dinode *di,
-			  uint64_t *blocks)
-{
-	uint64_t end = 0, n = 0;
-
-	for (uint32_t k = 0; k < di->nr_extents; k++) {
-		const struct fs_dext *d = &di->ext[k];
-
-		if (!fs_dext_valid(d, end, C(fs)->sb.data_start, fs->nr_blocks))
-			return false;
-		end = d->lblk + (d->len & FS_DEXT_MAXLEN);
-		n += d->len & FS_DEXT_MAXLEN;
-	}
-	*blocks = n;
-	return true;
-}
-
 int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 		  struct fs_inode **cached)
 {
@@ -283,7 +262,7 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 	if (fs_inode_read(fs, ino, &di) || !di.mode ||
 	    fs_dinode_check(&di, c->sb.nr_inodes, &why) || S_ISLNK(di.mode) ||
 	    (di.xattr && (di.xattr < c->sb.data_start || di.xattr >= fs->nr_blocks)) ||
-	    di.nr_extents > FS_INLINE_EXT || !inline_blocks(fs, &di, &blocks))
+	    fs_xmap_blocks(fs, ino, &di, &blocks))
 		return 0;
 	memset(st, 0, sizeof(*st));
 	st->ino = ino;
