@@ -35,7 +35,7 @@
 /* 3: fast log areas, symbolic links, special files, extended attributes
  * (records' rdev, log_seq and xattr fields); 2: extent lists of leaves;
  * 1: packed chains. */
-#define FS_VERSION		3
+#define FS_VERSION		4
 #define FS_JNL_MAGIC		0x314c4e524a584455ull	/* "UDXJRNL1" */
 #define FS_EXT_MAGIC		0x32545845u		/* "EXT2" */
 #define FS_EXT_VERSION		1
@@ -96,7 +96,10 @@ struct fs_dinode {			/* 256 bytes; all zero when free */
 	uint64_t log_seq;
 	struct fs_dext ext[FS_INLINE_EXT];	/* nr_extents <= 9: all of them */
 	uint64_t xattr;			/* extended attribute block, 0: none */
-	uint8_t reserved2[4];
+	/* Blocks the map maps (format 4): a stat reads it instead of the
+	 * extent leaves.  FS_BLOCKS_MANY from 2^32 - 1 on (a file may map
+	 * 2^32 blocks): then the map is counted. */
+	uint32_t blocks;
 	uint32_t crc;			/* crc32c(ino, bytes 0..251) */
 };
 
@@ -252,6 +255,13 @@ struct fs_dlrec {			/* 64 bytes */
 _Static_assert(sizeof(struct fs_dlrec) == 64, "log record");
 _Static_assert(sizeof(struct fs_dsuper) == 256, "superblock");
 _Static_assert(sizeof(struct fs_dinode) == 256, "inode");
+#define FS_BLOCKS_MANY		UINT32_MAX
+
+/* The record's "blocks" for a map of @n blocks. */
+static inline uint32_t fs_blocks_field(uint64_t n)
+{
+	return n < FS_BLOCKS_MANY ? (uint32_t)n : FS_BLOCKS_MANY;
+}
 _Static_assert(sizeof(struct fs_dextblk) == FS_BS, "extent block");
 _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 
@@ -543,9 +553,9 @@ int fs_inode_load(struct udax_fs *fs, struct fs_inode *ino,
 /* extmap.c: the map of a checked record (fs_inode_load's second half). */
 int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
 		 const struct fs_dinode *di, bool mark);
-/* The blocks the map of checked record @di of inode @ino maps, every leaf
- * and extent validated as fs_xmap_load validates them, nothing kept: a
- * stat without loading the inode.  0 or -errno. */
+/* The blocks the map of checked record @di of inode @ino maps (whatever
+ * its "blocks" says), every leaf and extent validated as fs_xmap_load
+ * validates them, nothing kept.  0 or -errno. */
 int fs_xmap_blocks(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *di,
 		   uint64_t *blocks);
 struct fs_emap;

@@ -465,14 +465,14 @@ typedef int (*leaf_fn)(void *arg, uint64_t pblk, const struct fs_extent *v,
 /*
  * Walk the extent map of checked record @di of inode @ino, validating
  * every leaf and extent as it goes (@mark: claiming the blocks), and hand
- * each leaf to @fn.
+ * each leaf to @fn; *@blocks: the blocks the map maps.
  */
 static int xmap_walk(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *di,
-		     bool mark, leaf_fn fn, void *arg)
+		     bool mark, leaf_fn fn, void *arg, uint64_t *blocks)
 {
 	struct fs_extent v[FS_EB_EXTS];
 	struct fs_dextblk *eb;
-	uint64_t next = di->ext_next, prev_end = 0, total = 0;
+	uint64_t next = di->ext_next, prev_end = 0, total = 0, mapped = 0;
 	const char *why;
 	int ret = 0;
 
@@ -482,7 +482,9 @@ static int xmap_walk(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *d
 					mark, &v[k]);
 			if (ret)
 				return ret;
+			mapped += v[k].len;
 		}
+		*blocks = mapped;
 		return di->nr_extents ? fn(arg, 0, v, di->nr_extents) : 0;
 	}
 	eb = fault_malloc(sizeof(*eb));
@@ -509,9 +511,11 @@ static int xmap_walk(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *d
 				       ino, (unsigned long long)next);
 			break;
 		}
-		for (uint32_t k = 0; k < eb->count && !ret; k++)
+		for (uint32_t k = 0; k < eb->count && !ret; k++) {
 			ret = ext_check(fs, ino, &eb->ext[k], total + k, &prev_end,
 					mark, &v[k]);
+			mapped += v[k].len;
+		}
 		if (!ret)
 			ret = fn(arg, next, v, eb->count);
 		if (ret)
@@ -523,6 +527,7 @@ static int xmap_walk(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *d
 	if (!ret && total != di->nr_extents)
 		ret = fs_error(-EUCLEAN, "inode %u: extent count %u but the leaves hold %llu",
 			       ino, di->nr_extents, (unsigned long long)total);
+	*blocks = mapped;
 	return ret;
 }
 
@@ -543,23 +548,26 @@ static int leaf_load(void *arg, uint64_t pblk, const struct fs_extent *v,
 int fs_xmap_load(struct udax_fs *fs, struct fs_inode *ino,
 		 const struct fs_dinode *di, bool mark)
 {
-	return xmap_walk(fs, ino->ino, di, mark, leaf_load, ino);
+	uint64_t mapped;
+	int ret = xmap_walk(fs, ino->ino, di, mark, leaf_load, ino, &mapped);
+
+	if (!ret && fs_blocks_field(mapped) != di->blocks)
+		ret = fs_error(-EUCLEAN, "inode %u: block count %u but the map holds %llu",
+			       ino->ino, di->blocks, (unsigned long long)mapped);
+	return ret;
 }
 
-static int leaf_count(void *arg, uint64_t pblk, const struct fs_extent *v,
-		      uint32_t n)
+static int leaf_skip(void *arg, uint64_t pblk, const struct fs_extent *v,
+		     uint32_t n)
 {
-	(void)pblk;
-	for (uint32_t k = 0; k < n; k++)
-		*(uint64_t *)arg += v[k].len;
+	(void)arg, (void)pblk, (void)v, (void)n;
 	return 0;
 }
 
 int fs_xmap_blocks(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *di,
 		   uint64_t *blocks)
 {
-	*blocks = 0;
-	return xmap_walk(fs, ino, di, false, leaf_count, blocks);
+	return xmap_walk(fs, ino, di, false, leaf_skip, NULL, blocks);
 }
 
 /* ---- changing a map ----------------------------------------------------------------- */
@@ -583,14 +591,18 @@ static void record_fill(struct fs_dinode *di, struct fs_txn *t,
 	bool mine = t->eino == ino;
 	uint32_t la = mine ? t->xla : 0, lb = mine ? t->xlb : 0;
 	uint32_t nnew = mine ? t->nxnew : 0;
-	uint64_t nr = ino->nr_ext;
+	uint64_t nr = ino->nr_ext, mapped = ino->nr_mapped;
 	uint32_t leaves = ino->nleaf - (lb - la) + nnew;
 	const struct fs_xleaf *first = NULL;
 
-	for (uint32_t k = la; k < lb; k++)
+	for (uint32_t k = la; k < lb; k++) {
 		nr -= ino->leaf[k]->n;
-	for (uint32_t k = 0; k < nnew; k++)
+		mapped -= leaf_blocks(ino->leaf[k]);
+	}
+	for (uint32_t k = 0; k < nnew; k++) {
 		nr += t->xnew[k]->n;
+		mapped += leaf_blocks(t->xnew[k]);
+	}
 	if (la > 0)
 		first = ino->leaf[0];
 	else if (nnew)
@@ -614,6 +626,7 @@ static void record_fill(struct fs_dinode *di, struct fs_txn *t,
 	di->log_seq = ino->log_seq;
 	di->xattr = ino->xattr;
 	di->nr_extents = (uint32_t)nr;
+	di->blocks = fs_blocks_field(mapped);
 	if (S_ISLNK(ino->mode) && ino->size <= FS_SYMLINK_INLINE && ino->symlink) {
 		/* An inline target (core.h): in the extent area, no map. */
 		memcpy(di->ext, ino->symlink, ino->size);

@@ -401,14 +401,20 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		return *why = "bad checksum", -EUCLEAN;
 	if (s->version == 1)
 		return *why = "format version 1 (extent chains), written by an "
-			      "older udax; this one reads version 3 only: copy "
+			      "older udax; this one reads version 4 only: copy "
 			      "the files out with the older release, then mkfs",
 		       -EUCLEAN;
 	if (s->version == 2)
 		return *why = "format version 2 (no fast log, symbolic links, "
 			      "special files or extended attributes), written by "
-			      "an older udax; this one reads version 3 only: copy "
+			      "an older udax; this one reads version 4 only: copy "
 			      "the files out with the older release, then mkfs",
+		       -EUCLEAN;
+	if (s->version == 3)
+		return *why = "format version 3 (no block count in inode "
+			      "records), written by an older udax; this one reads "
+			      "version 4 only: copy the files out with the older "
+			      "release, then mkfs",
 		       -EUCLEAN;
 	if (s->version != FS_VERSION)
 		return *why = "unknown version", -EUCLEAN;

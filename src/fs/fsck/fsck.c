@@ -438,8 +438,18 @@ static void check_inode(struct fk *k, uint32_t i)
 			     off + (uint32_t)offsetof(struct fs_dinode, ext[x]));
 	if (di->ext_blocks)
 		check_chain(k, i, di, &prev_end, &cap);
-	if (!ii->ext_bad)
+	if (!ii->ext_bad) {
+		uint64_t mapped = 0;
+
 		ii->ext_keep = ii->next;
+		for (uint32_t x = 0; x < ii->next; x++)
+			mapped += ii->ext[x].len;
+		if (fs_blocks_field(mapped) != di->blocks)
+			fk_problem(k, UDAX_FSCK_INODE, blk,
+				   off + (uint32_t)offsetof(struct fs_dinode, blocks), i,
+				   FK_FIX_BLOCKS, 0, "block count %u, but the map holds %llu",
+				   di->blocks, (unsigned long long)mapped);
+	}
 	if (S_ISLNK(di->mode) && di->size > FS_SYMLINK_INLINE && ii->next &&
 	    !k->err)
 		check_symlink_block(k, i, ii, blk, off);

@@ -32,6 +32,7 @@ enum fk_fix {
 	FK_FIX_TAIL,		/* zero block from offset to its end */
 	FK_FIX_EXTENTS,		/* cut regular file ino's extent list at its
 				 * first damage (fsck_repair.c) */
+	FK_FIX_BLOCKS,		/* set ino's block count to what its map holds */
 };
 
 struct fk_prob {

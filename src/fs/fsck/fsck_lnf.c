@@ -233,6 +233,7 @@ static int ldir_grow(struct fk *k, struct fk_lnf *L, struct ldir *d)
 	e->rec_len = FS_BS - sizeof(*h);
 	d->pblk[d->nblk++] = b;
 	d->di.size += FS_BS;
+	d->di.blocks = fs_blocks_field((uint64_t)d->di.blocks + 1);
 	return 0;
 }
 
@@ -454,6 +455,7 @@ static int lnf_make(struct fk *k, struct fk_lnf *L, bool commit)
 	d->di.size = FS_BS;
 	d->di.atime = d->di.mtime = d->di.ctime = d->di.btime = L->now;
 	d->di.nr_extents = 1;
+	d->di.blocks = 1;
 	d->di.ext[0] = (struct fs_dext){ .lblk = 0, .len = 1, .pblk = b };
 	d->di.parent = UDAX_ROOT_INO;
 	r->di.nlink++;

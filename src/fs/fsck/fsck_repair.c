@@ -136,7 +136,7 @@ static int fix_inode(struct fk *k, uint32_t i, bool zero, uint64_t nlink,
 static int fix_extents(struct fk *k, uint32_t i)
 {
 	uint64_t ioff = fk_iblock(k, i) * FS_BS + fk_ioff(i);
-	uint64_t prev_end = 0, next, last = 0, *seen = NULL;
+	uint64_t prev_end = 0, next, last = 0, *seen = NULL, mapped = 0;
 	uint32_t keep = 0, nseen = 0, nleaves = 0, lastn = 0;
 	struct fs_dext inl[FS_INLINE_EXT];
 	struct fs_dextblk *eb = NULL;
@@ -157,6 +157,7 @@ static int fix_extents(struct fk *k, uint32_t i)
 			if (!fs_dext_valid(d, prev_end, k->sb.data_start, k->nb))
 				break;
 			prev_end = (uint64_t)d->lblk + (d->len & FS_DEXT_MAXLEN);
+			mapped += d->len & FS_DEXT_MAXLEN;
 		}
 		if (keep == di.nr_extents)
 			return 0;
@@ -193,6 +194,7 @@ static int fix_extents(struct fk *k, uint32_t i)
 			if (!fs_dext_valid(d, prev_end, k->sb.data_start, k->nb))
 				break;
 			prev_end = (uint64_t)d->lblk + (d->len & FS_DEXT_MAXLEN);
+			mapped += d->len & FS_DEXT_MAXLEN;
 			if (keep + x < FS_INLINE_EXT)
 				inl[keep + x] = *d;
 		}
@@ -218,6 +220,7 @@ static int fix_extents(struct fk *k, uint32_t i)
 	eb->crc = fs_dextblk_crc(i, eb);
 	di.nr_extents = keep;
 	di.ext_blocks = nleaves;
+	di.blocks = fs_blocks_field(mapped);
 	di.crc = fs_dinode_crc(i, &di);
 	ret = 1;
 	if (fs_dinode_check(&di, k->sb.nr_inodes, &why) ||
@@ -235,6 +238,7 @@ inline_map:
 	di.nr_extents = keep;
 	di.ext_blocks = 0;
 	di.ext_next = 0;
+	di.blocks = fs_blocks_field(mapped);
 	di.crc = fs_dinode_crc(i, &di);
 	ret = fs_dinode_check(&di, k->sb.nr_inodes, &why) ? 1 :
 	      commit_one(k, ioff, &di, sizeof(di));
@@ -242,6 +246,24 @@ out:
 	free(eb);
 	free(seen);
 	return ret;
+}
+
+/* Set inode @i's block count to what its map holds (counted now: an
+ * earlier repair may have grown or cut the map). */
+static int fix_blocks(struct fk *k, uint32_t i)
+{
+	uint64_t ioff = fk_iblock(k, i) * FS_BS + fk_ioff(i), mapped;
+	struct fs_dinode di;
+	const char *why;
+
+	memcpy(&di, k->base + ioff, sizeof(di));
+	if (!di.mode || di.crc != fs_dinode_crc(i, &di) ||
+	    fs_dinode_check(&di, k->sb.nr_inodes, &why) ||
+	    fs_xmap_blocks(&k->fs, i, &di, &mapped))
+		return 1;	/* changed under us, or a map not to trust */
+	di.blocks = fs_blocks_field(mapped);
+	di.crc = fs_dinode_crc(i, &di);
+	return commit_one(k, ioff, &di, sizeof(di));
 }
 
 static int fix_one(struct fk *k, struct fk_prob *p)
@@ -266,6 +288,8 @@ static int fix_one(struct fk *k, struct fk_prob *p)
 		return fix_inode(k, i, false, UINT64_MAX, p->a);
 	case FK_FIX_EXTENTS:
 		return fix_extents(k, i);
+	case FK_FIX_BLOCKS:
+		return fix_blocks(k, i);
 	case FK_FIX_TAIL:
 		return udax_dev_memset_persist(k->dev, k->base + p->p.block * FS_BS +
 					       p->p.offset, 0, FS_BS - p->p.offset, 0);
@@ -280,7 +304,7 @@ int fk_repair(struct fk *k)
 	/* Superblocks, reconnections, entries, records, data: see the top. */
 	static const enum fk_fix order[] = {
 		FK_FIX_SUPER, FK_FIX_LNF, FK_FIX_DIRENT, FK_FIX_DTYPE, FK_FIX_EXTENTS,
-		FK_FIX_ORPHAN, FK_FIX_PARENT, FK_FIX_NLINK, FK_FIX_TAIL,
+		FK_FIX_BLOCKS, FK_FIX_ORPHAN, FK_FIX_PARENT, FK_FIX_NLINK, FK_FIX_TAIL,
 	};
 
 	k->core.seq = 0;

@@ -186,7 +186,15 @@ int main(void)
 	}
 	expect_mount_fails("format version 2");
 	T_ASSERT(strstr(udax_fs_last_error(), "version 2") &&
-		 strstr(udax_fs_last_error(), "reads version 3"));
+		 strstr(udax_fs_last_error(), "reads version 4"));
+	/* Version 3 (no block count in inode records): refused too. */
+	for (int c = 0; c < 2; c++) {
+		((struct fs_dsuper *)(part + c * FS_BS))->version = 3;
+		fix_super(c);
+	}
+	expect_mount_fails("format version 3");
+	T_ASSERT(strstr(udax_fs_last_error(), "version 3") &&
+		 strstr(udax_fs_last_error(), "reads version 4"));
 
 	/* Inodes. */
 	((char *)dinode(ia))[30] ^= 4;

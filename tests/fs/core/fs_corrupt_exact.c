@@ -359,9 +359,19 @@ static void test_single_checks(void)
 	both_supers(sb_reserved);
 	expect_mount_refused("superblock reserved bytes", "reserved field");
 
-	dinode(ia)->reserved2[3] = 1;
+	dinode(ia)->flags = 1;
 	fix_inode(ia);
-	expect_mount_refused("inode reserved2 bytes", "reserved field");
+	expect_mount_refused("inode flags (reserved)", "reserved field");
+	dinode(ia)->blocks++;			/* the map holds one less */
+	fix_inode(ia);
+	expect_refused("inode block count (inline map)", UDAX_FSCK_INODE, iblock(ia), ia,
+		       "block count", "block count");
+	restore();
+	dinode(ibig)->blocks--;
+	fix_inode(ibig);
+	expect_refused("inode block count (leaves)", UDAX_FSCK_INODE, iblock(ibig), ibig,
+		       "block count", "block count");
+	restore();
 	dinode(ia)->ext[6].lblk = 7;
 	fix_inode(ia);
 	expect_mount_refused("stray inline extent slot", "stray inline extent");

@@ -262,9 +262,22 @@ static void test_extents(void)
 	expect_one("inline extents and leaves", UDAX_FSCK_INODE, iblock(ibig), ibig,
 		   false);
 	restore();
+	/* A block count that is not what the map holds (format 4): the
+	 * record's count is set to the map's, inline and leaves alike. */
+	dinode(ia)->blocks++;
+	fix_inode(ia);
+	expect_one("block count (inline map)", UDAX_FSCK_INODE, iblock(ia), ia, true);
+	T_ASSERT(dinode(ia)->blocks == (dinode(ia)->ext[0].len & FS_DEXT_MAXLEN));
+	restore();
+	dinode(ibig)->blocks = 7;
+	fix_inode(ibig);
+	expect_one("block count (leaves)", UDAX_FSCK_INODE, iblock(ibig), ibig, true);
+	T_ASSERT(dinode(ibig)->blocks == 20);
+	restore();
 	/* /a's first block is /big's second: reported by the later owner,
 	 * naming the earlier one. */
 	dinode(ia)->ext[0].len = 1;
+	dinode(ia)->blocks = 1;
 	dinode(ia)->ext[0].pblk = eb->ext[1].pblk;
 	fix_inode(ia);
 	T_ASSERT(ia < ibig);
@@ -275,6 +288,7 @@ static void test_extents(void)
 	restore();
 	/* An extent-chain block that is also a data block of /a. */
 	dinode(ia)->ext[0].len = 1;
+	dinode(ia)->blocks = 1;
 	dinode(ia)->ext[0].pblk = eblk;
 	fix_inode(ia);
 	expect_one("chain block owned twice", UDAX_FSCK_EXTENT, iblock(ibig), ibig,
