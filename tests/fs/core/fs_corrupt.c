@@ -290,6 +290,13 @@ int main(void)
 	restore();
 	FS_OK(udax_stat(fs, "/a", &st));
 	T_ASSERT(st.size == 5000 && st.blocks == 2);
+	/* A stat takes a map of leaves' block count from the record (it
+	 * reads no leaf); the leaves are checked where they are used. */
+	part[eblk * FS_BS + 100] ^= 1;
+	FS_OK(udax_stat(fs, "/big", &st));
+	T_ASSERT(st.blocks == 20);
+	FS_ERR(udax_open(fs, "/big", O_RDONLY, 0, &f), -EUCLEAN);
+	T_ASSERT(strstr(udax_fs_last_error(), "extent leaf"));
 	FS_OK(udax_unmount(&fs));
 	restore();
 
