@@ -35,6 +35,15 @@ uint64_t bench_now_ns(void);
 double bench_percentile(double *v, size_t n, double pct);
 double bench_mean(const double *v, size_t n);
 
+/* A spin-wait's pause (lets the sibling hardware thread run). */
+#if defined(__x86_64__) || defined(__i386__)
+#define bench_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define bench_cpu_relax() __asm__ volatile("yield" ::: "memory")
+#else
+#define bench_cpu_relax() __asm__ volatile("" ::: "memory")
+#endif
+
 /* Keep the compiler from optimizing a value away. */
 #define bench_keep(x) __asm__ volatile("" : : "r"(x) : "memory")
 
