@@ -657,6 +657,36 @@ static int dontfork(struct udax_dev *dev, int ret)
 static int map_path(struct udax_dev *dev, const struct dev_open_ctx *oc);
 
 /*
+ * Map every page of a DAX mapping (a file mapped MAP_SYNC, device-dax) at
+ * open.  A block of a DAX file that was never written is an unwritten
+ * extent (posix_fallocate) or a hole: the first store to it faults, and
+ * the file system allocates or converts it, zeroes it and, for MAP_SYNC,
+ * commits its journal before the store goes on: tens of µs inside an
+ * operation, once per block of the device, and ENOSPC there is a SIGBUS.
+ * MADV_POPULATE_WRITE (Linux 5.14) takes all of that at the first open
+ * and reports it as the open's error; later opens only build page tables
+ * (2 MiB entries where the file's blocks allow).  No stores: on DAX the
+ * pages are the media, nothing is left to back.  A kernel without it
+ * (EINVAL) keeps the faults.  On failure the mapping is undone.
+ */
+static int populate_dax(struct udax_dev *dev, const struct dev_open_ctx *oc)
+{
+	int err;
+
+	if (!madvise(dev->addr, dev->map_len, MADV_POPULATE_WRITE)) {
+		dev_set_desc(dev, true, "; populated at open");
+		return 0;
+	}
+	err = errno;
+	if (err == EINVAL)
+		return 0;
+	dev_unmap(dev);
+	return dev_err(-err, "udax_dev_open: mapping every page of %s failed: "
+		       "%s%s", oc->path, strerror(err), err == EFAULT ?
+		       " (a hole the file system could not fill: is it full?)" : "");
+}
+
+/*
  * The process holding the flock of the file @st describes, from
  * /proc/locks (0: not found, e.g. no /proc).  For the message only.
  */
@@ -756,11 +786,14 @@ static int map_path(struct udax_dev *dev, const struct dev_open_ctx *oc)
 	}
 	ret = S_ISREG(st.st_mode) ? map_file(dev, oc, &st) :
 				    map_devdax(dev, oc, &st);
+	if (!ret && dev->pmode == PM_CPU)
+		ret = populate_dax(dev, oc);
 	if (ret)
 		goto fail;
 	return 0;
 fail:
-	close(dev->fd);
+	if (dev->fd >= 0)
+		close(dev->fd);
 	dev->fd = -1;
 	if (dev->created)
 		unlink(oc->path);
