@@ -499,7 +499,10 @@ int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n);
 /*
  * Allocate for file @ino (ino->lock held for write), like fs_block_alloc:
  * from its reservation when @goal falls in it (blocks of the reservation
- * before @goal are given back), else anywhere; then, with @tail (the hole
+ * before @goal are given back), else anywhere (a large file's or a large
+ * write's new run where its device offset is congruent to file block
+ * @lblk's modulo 2 MiB, when such room is found: 2 MiB mappings for
+ * views); then, with @tail (the hole
  * ends the file), hold back the free blocks right after the allocation
  * (as many as the file maps, 16..1024) for its next appends, so files
  * growing at the same time get runs of their own instead of
@@ -507,7 +510,9 @@ int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n);
  * eviction (fs_rsv_release) or when the device is otherwise full.
  */
 int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
-		       uint64_t want, bool tail, uint64_t *pblk, uint64_t *got);
+		       uint64_t want, uint64_t lblk, bool tail, uint64_t *pblk,
+		       uint64_t *got);
+#define FS_NO_ALIGN	UINT64_MAX	/* fs_block_alloc_rsv's @lblk: first fit */
 void fs_rsv_release(struct fs_inode *ino);
 /*
  * The fast log's take (ino->lock held for write): [@goal, @goal + @n) from

@@ -158,7 +158,9 @@ int fs_log_append(struct udax_file *f, const void *buf, size_t n,
 		p = goal;
 		got = nb;
 	} else {
-		ret = fs_block_alloc_rsv(fs, i, goal, nb, true, &p, &got);
+		/* First fit: only a contiguous run is of use here. */
+		ret = fs_block_alloc_rsv(fs, i, goal, nb, FS_NO_ALIGN, true,
+					 &p, &got);
 		if (ret)
 			return ret;
 		if (p != goal || got != nb) {

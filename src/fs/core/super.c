@@ -201,6 +201,76 @@ static void alloc_locked(struct udax_fs *fs, uint64_t goal, uint64_t want,
 	*got = n;
 }
 
+/*
+ * Hugepage-aware placement.  A view maps a file's blocks at addresses
+ * congruent to their device offsets modulo 2 MiB, and so do the kernel's
+ * mappings of a DAX file or of shmem with huge pages: 2 MiB of the file
+ * gets one 2 MiB page-table entry instead of 512 (one fault instead of 512
+ * when first stored to) only where 2 MiB of the file lies on a 2 MiB page
+ * of the device.  A run that cannot continue the file's previous one is
+ * therefore started, when the file is large or the write is, where its
+ * device offset is congruent to its file offset modulo 2 MiB.  Small
+ * files and small writes keep first fit, so they fill the gaps aligned
+ * runs leave.
+ */
+#define HUGE_BLOCKS	512u		/* 2 MiB */
+#define ALIGN_MIN_WANT	64u		/* a write of 256 KiB or more */
+#define ALIGN_SCAN_MAX	1024u		/* candidates: 2 GiB of device */
+
+static bool range_free(const uint64_t *m, uint64_t b, uint64_t n)
+{
+	for (uint64_t i = b; i < b + n; i++) {
+		if (!(i % 64) && i + 64 <= b + n) {
+			if (m[i / 64])
+				return false;
+			i += 63;
+		} else if (bit_test(m, i)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A free block at or after @goal (wrapping) whose device offset is
+ * congruent to @lblk's modulo 2 MiB, with the rest of its 2 MiB page (up
+ * to @want blocks) free; false when none is among the first candidates
+ * (alloc_lock held). */
+static bool find_aligned(struct udax_fs *fs, uint64_t goal, uint64_t lblk,
+			 uint64_t want, uint64_t *out)
+{
+	struct fs_core *c = C(fs);
+	uint64_t nb = fs->nr_blocks, start = c->sb.data_start;
+	uint64_t boff = (fs->dev_offset / FS_BS) % HUGE_BLOCKS;
+	uint64_t r = (lblk % HUGE_BLOCKS + HUGE_BLOCKS - boff) % HUGE_BLOCKS;
+	uint64_t need = HUGE_BLOCKS - lblk % HUGE_BLOCKS, b;
+	bool wrapped = false;
+
+	if (need > want)
+		need = want;
+	if (goal < start || goal >= nb)
+		goal = start;
+	b = goal - goal % HUGE_BLOCKS + r;
+	if (b < goal)
+		b += HUGE_BLOCKS;
+	for (unsigned k = 0; k < ALIGN_SCAN_MAX; k++, b += HUGE_BLOCKS) {
+		if (b + need > nb) {
+			if (wrapped)
+				return false;
+			wrapped = true;
+			b = start - start % HUGE_BLOCKS + r;
+			if (b < start)
+				b += HUGE_BLOCKS;
+			if (b + need > nb)
+				return false;
+		}
+		if (range_free(c->bmap, b, need)) {
+			*out = b;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* 0 when a block is free (after taking the reservations back if none
  * is), or an error (alloc_lock held). */
 static int alloc_check(struct udax_fs *fs)
@@ -239,7 +309,8 @@ int fs_block_alloc(struct udax_fs *fs, uint64_t goal, uint64_t want,
 }
 
 int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
-		       uint64_t want, bool tail, uint64_t *pblk, uint64_t *got)
+		       uint64_t want, uint64_t lblk, bool tail, uint64_t *pblk,
+		       uint64_t *got)
 {
 	struct fs_core *c = C(fs);
 	uint64_t nb = fs->nr_blocks, r, rwant;
@@ -275,6 +346,11 @@ int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
 	err = alloc_check(fs);
 	if (err)
 		goto out;
+	if (lblk != FS_NO_ALIGN && (want >= ALIGN_MIN_WANT ||
+				    ino->nr_mapped >= HUGE_BLOCKS) &&
+	    (goal < c->sb.data_start || goal >= nb || bit_test(c->bmap, goal)) &&
+	    find_aligned(fs, goal, lblk, want, &r))
+		goal = r;
 	alloc_locked(fs, goal, want, pblk, got);
 	if (!tail || ino->rsv_len)
 		goto out;

@@ -280,7 +280,7 @@ static int fill_holes(struct udax_fs *fs, struct fs_inode *ino,
 		if (hole_end - pos > FS_DEXT_MAXLEN)
 			hole_end = pos + FS_DEXT_MAXLEN;
 		/* A hole no extent follows: the file grows there. */
-		ret = fs_block_alloc_rsv(fs, ino, goal, hole_end - pos,
+		ret = fs_block_alloc_rsv(fs, ino, goal, hole_end - pos, pos,
 					 k == m->n && m->lb >= ino->nleaf, &p, &got);
 		if (ret)
 			return ret;
