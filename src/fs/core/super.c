@@ -171,6 +171,18 @@ int fs_rsv_take(struct fs_inode *ino, struct fs_logarea *a, uint64_t goal,
 	return ok;
 }
 
+/* Where a search for free blocks starts: @goal, or where the last
+ * allocation ended when @goal is not a data block (alloc_lock held). */
+static uint64_t alloc_goal(struct udax_fs *fs, uint64_t goal)
+{
+	struct fs_core *c = C(fs);
+	uint64_t nb = fs->nr_blocks, start = c->sb.data_start;
+
+	if (goal >= start && goal < nb)
+		return goal;
+	return c->hint >= start && c->hint < nb ? c->hint : start;
+}
+
 /* The first free block at or after @goal (wrapping), taken with up to
  * @want - 1 free blocks after it (alloc_lock held, free_blocks > 0). */
 static void alloc_locked(struct udax_fs *fs, uint64_t goal, uint64_t want,
@@ -179,9 +191,7 @@ static void alloc_locked(struct udax_fs *fs, uint64_t goal, uint64_t want,
 	struct fs_core *c = C(fs);
 	uint64_t nb = fs->nr_blocks, start = c->sb.data_start, b, n;
 
-	if (goal < start || goal >= nb)
-		goal = c->hint >= start && c->hint < nb ? c->hint : start;
-	b = goal;
+	b = alloc_goal(fs, goal);
 	for (uint64_t scanned = 0; scanned < nb; scanned++, b++) {
 		if (b >= nb)
 			b = start;
@@ -231,10 +241,18 @@ static bool range_free(const uint64_t *m, uint64_t b, uint64_t n)
 	return true;
 }
 
-/* A free block at or after @goal (wrapping) whose device offset is
- * congruent to @lblk's modulo 2 MiB, with the rest of its 2 MiB page (up
- * to @want blocks) free; false when none is among the first candidates
- * (alloc_lock held). */
+/* The first block at or after @from that is @r modulo HUGE_BLOCKS. */
+static uint64_t congruent_from(uint64_t from, uint64_t r)
+{
+	uint64_t b = from - from % HUGE_BLOCKS + r;
+
+	return b < from ? b + HUGE_BLOCKS : b;
+}
+
+/* A free block at or after alloc_goal(@goal) (wrapping) whose device
+ * offset is congruent to @lblk's modulo 2 MiB, with the rest of its 2 MiB
+ * page (up to @want blocks) free; false when none is among the first
+ * candidates (alloc_lock held). */
 static bool find_aligned(struct udax_fs *fs, uint64_t goal, uint64_t lblk,
 			 uint64_t want, uint64_t *out)
 {
@@ -247,19 +265,13 @@ static bool find_aligned(struct udax_fs *fs, uint64_t goal, uint64_t lblk,
 
 	if (need > want)
 		need = want;
-	if (goal < start || goal >= nb)
-		goal = start;
-	b = goal - goal % HUGE_BLOCKS + r;
-	if (b < goal)
-		b += HUGE_BLOCKS;
+	b = congruent_from(alloc_goal(fs, goal), r);
 	for (unsigned k = 0; k < ALIGN_SCAN_MAX; k++, b += HUGE_BLOCKS) {
 		if (b + need > nb) {
 			if (wrapped)
 				return false;
 			wrapped = true;
-			b = start - start % HUGE_BLOCKS + r;
-			if (b < start)
-				b += HUGE_BLOCKS;
+			b = congruent_from(start, r);
 			if (b + need > nb)
 				return false;
 		}
@@ -313,7 +325,7 @@ int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
 		       uint64_t *got)
 {
 	struct fs_core *c = C(fs);
-	uint64_t nb = fs->nr_blocks, r, rwant;
+	uint64_t nb = fs->nr_blocks, r, rwant, aligned;
 	int err = udax_fault_should_fail(UDAX_FAULT_BLOCK_ALLOC);
 
 	if (err)
@@ -349,8 +361,8 @@ int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
 	if (lblk != FS_NO_ALIGN && (want >= ALIGN_MIN_WANT ||
 				    ino->nr_mapped >= HUGE_BLOCKS) &&
 	    (goal < c->sb.data_start || goal >= nb || bit_test(c->bmap, goal)) &&
-	    find_aligned(fs, goal, lblk, want, &r))
-		goal = r;
+	    find_aligned(fs, goal, lblk, want, &aligned))
+		goal = aligned;
 	alloc_locked(fs, goal, want, pblk, got);
 	if (!tail || ino->rsv_len)
 		goto out;
