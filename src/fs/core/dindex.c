@@ -150,9 +150,34 @@ static inline __attribute__((always_inline)) void prefetch_inode(struct udax_fs 
 		__builtin_prefetch(r + k);
 }
 
+/*
+ * The index this thread searched last: where a stat of the next name in
+ * the same directory (ls -l, find) will search.  A stat computes the hash
+ * of its last name first and starts loading that slot from here, so that
+ * in a large directory, whose table is past the cache, the miss overlaps
+ * the path walk that finds the directory instead of following it.  Plain
+ * addresses, never dereferenced: a table freed or grown since costs a
+ * useless prefetch (which does not fault), nothing else.
+ */
+static __thread struct {
+	const struct fs_core *c;
+	uintptr_t slot;
+	uint32_t mask;
+} last_searched;
+
+void fs_dix_prefetch(struct udax_fs *fs, uint32_t hash)
+{
+	if (last_searched.c == C(fs) && last_searched.slot)
+		__builtin_prefetch((const void *)(last_searched.slot +
+			(uintptr_t)(hash & last_searched.mask) * sizeof(struct dix_slot)));
+}
+
 int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		const char *name, size_t len, uint32_t *blk, uint32_t *off)
 {
+	last_searched.c = C(dir->fs);
+	last_searched.slot = (uintptr_t)x->slot;
+	last_searched.mask = x->mask;
 	for (uint32_t i = hash & x->mask; x->slot[i].off; i = (i + 1) & x->mask) {
 		struct dix_slot *s = &x->slot[i];
 

@@ -305,10 +305,10 @@ struct dloc {
 	uint8_t type;
 };
 
-/* Find @name in @dir (as committed): 1 and *@loc, 0 if absent, <0 on
- * error.  O(1) expected: the directory's index. */
-static int dir_find(struct fs_inode *dir, const char *name, size_t len,
-		    struct dloc *loc)
+/* Find @name, whose fs_dix_hash is @hash, in @dir (as committed): 1 and
+ * *@loc, 0 if absent, <0 on error.  O(1) expected: the directory's index. */
+static int dir_find_hashed(struct fs_inode *dir, const char *name, size_t len,
+			   uint32_t hash, struct dloc *loc)
 {
 	struct udax_fs *fs = dir->fs;
 	const struct fs_ddirent *e;
@@ -323,12 +323,18 @@ static int dir_find(struct fs_inode *dir, const char *name, size_t len,
 	ret = fs_dix_get(fs, dir, &x);
 	if (ret)
 		return ret;
-	if (!fs_dix_find(x, dir, fs_dix_hash(fs, name, len), name, len, &k, &off))
+	if (!fs_dix_find(x, dir, hash, name, len, &k, &off))
 		return 0;
 	b = fs_dir_block_addr(dir, k);
 	e = (const void *)(b + off);
 	*loc = (struct dloc){ k, off, e->ino, e->type };
 	return 1;
+}
+
+static int dir_find(struct fs_inode *dir, const char *name, size_t len,
+		    struct dloc *loc)
+{
+	return dir_find_hashed(dir, name, len, fs_dix_hash(dir->fs, name, len), loc);
 }
 
 /* 1 if @dir has entries, 0 if empty. */
@@ -2059,13 +2065,43 @@ int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[
 }
 
 /*
+ * The last name of a path, found and hashed before the walk: a stat
+ * among many names of one large directory starts loading the name's index
+ * slot (fs_dix_prefetch) while it walks to the directory.  The walk's own
+ * last name is this one unless a symbolic link replaced the path
+ * (nd_expand): compared by address, the hash is then computed again.
+ */
+struct last_name {
+	const char *name;
+	size_t len;
+	uint32_t hash;
+};
+
+static void last_name_prefetch(struct udax_fs *fs, const char *path,
+			       struct last_name *ln)
+{
+	size_t e = path ? strlen(path) : 0, b;
+
+	*ln = (struct last_name){ NULL, 0, 0 };
+	while (e && path[e - 1] == '/')
+		e--;
+	for (b = e; b && path[b - 1] != '/'; b--)
+		;
+	if (e == b || e - b > UDAX_NAME_MAX)
+		return;
+	*ln = (struct last_name){ path + b, e - b, fs_dix_hash(fs, path + b, e - b) };
+	fs_dix_prefetch(fs, ln->hash);
+}
+
+/*
  * Stat @nd's last component without loading its inode (fs_inode_stat): a
  * stat among many files neither allocates nor reads an extent map.  1:
  * *@st is filled; 0 and *@out: a cached inode to fill from; 0 and NULL:
  * nd_last's path (symbolic links to follow, ".", "..", "/", errors).
  */
 static int nd_last_stat(struct udax_fs *fs, struct nd *nd,
-			struct udax_stat *st, bool follow, struct fs_inode **out)
+			const struct last_name *ln, struct udax_stat *st,
+			bool follow, struct fs_inode **out)
 {
 	struct fs_inode *i;
 	struct dloc l;
@@ -2073,7 +2109,9 @@ static int nd_last_stat(struct udax_fs *fs, struct nd *nd,
 
 	*out = NULL;
 	if (nd->root || nd->dot || !S_ISDIR(nd->dir->mode) ||
-	    dir_find(nd->dir, nd->name, nd->len, &l) <= 0)
+	    dir_find_hashed(nd->dir, nd->name, nd->len,
+			    nd->name == ln->name && nd->len == ln->len ? ln->hash :
+			    fs_dix_hash(fs, nd->name, nd->len), &l) <= 0)
 		return 0;
 	if (fs_inode_stat(fs, l.ino, st, &i) > 0)
 		mode = st->mode;
@@ -2094,6 +2132,7 @@ static int stat_path(struct udax_fs *fs, const char *path,
 		     struct udax_stat *st, bool follow)
 {
 	struct fs_inode *i = NULL;
+	struct last_name ln;
 	struct nd nd;
 	int ret;
 
@@ -2103,9 +2142,10 @@ static int stat_path(struct udax_fs *fs, const char *path,
 		return fs_error(-EINVAL, "no file system");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, follow ? "stat" : "lstat");
+	last_name_prefetch(fs, path, &ln);
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk_parent(fs, path, &nd);
-	if (!ret && !nd_last_stat(fs, &nd, st, follow, &i) && !i)
+	if (!ret && !nd_last_stat(fs, &nd, &ln, st, follow, &i) && !i)
 		ret = nd_last(fs, &nd, &i, follow);
 	fs_iput(nd.dir);
 	pthread_mutex_unlock(&C(fs)->ns_lock);
