@@ -946,9 +946,14 @@ static size_t parse_sizes(const char *s, unsigned long *v, size_t max)
 	return n;
 }
 
+/* The directory a figure works in: d (grown through the sizes) or s (the
+ * smallest size, kept for the alternated figures). */
+static const char *dir_name = "d";
+
 static int dir_path(struct run *x, int s, char *p, size_t len, const char *name)
 {
-	return snprintf(p, len, "%s/d/%s", s == U ? "" : x->o->kernel_dir, name);
+	return snprintf(p, len, "%s/%s/%s", s == U ? "" : x->o->kernel_dir,
+			dir_name, name);
 }
 
 /* Grow directory d of side @s from @have to @want entries (empty files). */
@@ -962,7 +967,7 @@ static int dir_fill(struct run *x, int s, unsigned long have, unsigned long want
 		if (i % 1000 == 0)
 			bench_progress("directory of the %s side: %lu / %lu entries",
 				       side_name[s], i, want);
-		snprintf(name, sizeof(name), "d/e%07lu", i);
+		snprintf(name, sizeof(name), "%s/e%07lu", dir_name, i);
 		if ((ret = x->be[s]->open(x->be[s], name, true, &fh)))
 			return ret;
 		x->be[s]->close(fh);
@@ -970,7 +975,7 @@ static int dir_fill(struct run *x, int s, unsigned long have, unsigned long want
 	return 0;
 }
 
-static unsigned long dir_entries;	/* entries of d during a figure */
+static unsigned long dir_entries;	/* entries of dir_name during a figure */
 
 /*
  * The floor of a stat in a directory of n entries.  However a directory
@@ -1065,7 +1070,7 @@ static int st_dir_create(struct run *x, int s, double *out, size_t n)
 		char name[48];
 		void *fh;
 
-		snprintf(name, sizeof(name), "d/n%d_%zu", x->tag, i);
+		snprintf(name, sizeof(name), "%s/n%d_%zu", dir_name, x->tag, i);
 		TIMED(&out[i], ret = b->open(b, name, true, &fh));
 		if (ret)
 			break;
@@ -1075,6 +1080,60 @@ static int st_dir_create(struct run *x, int s, double *out, size_t n)
 	return ret;
 }
 
+/*
+ * The largest size against the smallest in the same rounds: directory s
+ * holds the smallest size's entries, d the largest's.  ROUNDS rounds, each
+ * with both sizes and both sides, the order of the sizes and of the sides
+ * reversed from one round to the next, so that a change of the machine's
+ * speed during the run (its neighbours) falls on both sizes; the curve's
+ * own figures measure each size at a different time.  udax's samples go
+ * to x->v[U], the kernel's to x->v[K], the smallest size's first.
+ */
+static int dir_alternated(struct run *x, const char *what, step_fn fn, size_t n,
+			  unsigned long small, unsigned long large)
+{
+	static const char *const dir_of[2] = { "s", "d" };
+	const unsigned long entries[2] = { small, large };
+	size_t m = (size_t)ROUNDS * n;
+	double p50[2][2];
+	char key[160];
+	int ret = 0;
+
+	for (int r = 0; r < ROUNDS && !ret; r++)
+		for (int j = 0; j < 2 && !ret; j++) {
+			int z = r % 2 ? 1 - j : j;
+
+			dir_name = dir_of[z];
+			dir_entries = entries[z];
+			for (int k = 0; k < 2 && !ret; k++) {
+				int s = (r + j) % 2 ? K - k : U + k;
+
+				bench_progress("%s.alternated: %lu entries, %s, round %d/%d",
+					       what, entries[z], side_name[s], r + 1, ROUNDS);
+				x->tag = r;
+				ret = fn(x, s, x->v[s] + (size_t)z * m + (size_t)r * n, n);
+				if (ret)
+					fprintf(stderr, "bench scale: %s.alternated (%s): %s\n",
+						what, side_name[s], strerror(-ret));
+			}
+		}
+	dir_name = "d";
+	dir_entries = large;
+	if (ret)
+		return ret;
+	for (int s = U; s <= K; s++) {
+		for (int z = 0; z < 2; z++) {
+			p50[s][z] = bench_percentile(x->v[s] + (size_t)z * m, m, 50);
+			snprintf(key, sizeof(key), "%s.alternated.entries_%lu.%s.p50",
+				 what, entries[z], side_name[s]);
+			bench_report(x->r, key, p50[s][z], "us");
+		}
+		snprintf(key, sizeof(key), "%s.alternated.%s.p50", what, side_name[s]);
+		ratio(x, key, "largest_to_smallest", p50[s][1], p50[s][0]);
+	}
+	return 0;
+}
+
 static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 {
 	double p50[NSIDES], first[2][NSIDES] = { { 0 } }, last[2][NSIDES] = { { 0 } };
@@ -1082,15 +1141,22 @@ static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 	bool floors = true;
 	int ret = 0;
 
-	if (x->be[U]->fs && (ret = udax_mkdir(x->be[U]->fs, "/d", 0755)))
-		return ret;
-	{
+	for (int k = 0; k < 2; k++) {
+		const char *d = k ? "s" : "d";
 		char p[4200];
 
-		snprintf(p, sizeof(p), "%s/d", x->o->kernel_dir);
+		snprintf(p, sizeof(p), "/%s", d);
+		if (x->be[U]->fs && (ret = udax_mkdir(x->be[U]->fs, p, 0755)))
+			return ret;
+		snprintf(p, sizeof(p), "%s/%s", x->o->kernel_dir, d);
 		if (mkdir(p, 0755) && errno != EEXIST)
 			return -errno;
 	}
+	/* s: the smallest size, kept for the alternated figures. */
+	dir_name = "s";
+	for (int s = U; s <= K && !ret && nsizes > 1; s++)
+		ret = dir_fill(x, s, 0, sizes[0]);
+	dir_name = "d";
 	dir_entries = 0;
 	for (size_t i = 0; i < nsizes && !ret; i++) {
 		char fig[64];
@@ -1143,19 +1209,25 @@ static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 		ratio(x, "dir_create.udax.p50", "largest_to_smallest", last[1][U], first[1][U]);
 		ratio(x, "dir_create.kernel.p50", "largest_to_smallest", last[1][K], first[1][K]);
 	}
+	if (!ret && nsizes > 1 && dir_entries == sizes[nsizes - 1]) {
+		ret = dir_alternated(x, "dir_stat", st_dir_stat, n, sizes[0], dir_entries);
+		if (!ret)
+			ret = dir_alternated(x, "dir_create", st_dir_create, n,
+					     sizes[0], dir_entries);
+	}
 	/* The kernel side's entries go (tmpfs is memory); udax's go with the
 	 * file system. */
 	bench_progress("removing the kernel directory's entries");
-	for (unsigned long i = 0; i < dir_entries; i++) {
+	for (int k = 0; k < 2; k++) {
+		const char *d = k ? "s" : "d";
+		unsigned long have = k ? (nsizes > 1 ? sizes[0] : 0) : dir_entries;
 		char p[4200];
 
-		snprintf(p, sizeof(p), "%s/d/e%07lu", x->o->kernel_dir, i);
-		unlink(p);
-	}
-	{
-		char p[4200];
-
-		snprintf(p, sizeof(p), "%s/d", x->o->kernel_dir);
+		for (unsigned long i = 0; i < have; i++) {
+			snprintf(p, sizeof(p), "%s/%s/e%07lu", x->o->kernel_dir, d, i);
+			unlink(p);
+		}
+		snprintf(p, sizeof(p), "%s/%s", x->o->kernel_dir, d);
 		rmdir(p);
 	}
 	return ret;
