@@ -349,6 +349,10 @@ struct fs_core {
 	uint32_t dix_mask;
 	uint64_t nr_dix;
 	uint64_t dix_seed;
+	/* fs_dix_hint: the table a stat searched last (written under
+	 * ns_lock, read without it: a prefetch hint only). */
+	_Atomic uintptr_t dix_hint_slot;
+	_Atomic uint32_t dix_hint_mask;
 };
 
 /* A transaction: byte ranges of the metadata area with their new bytes. */
@@ -724,13 +728,14 @@ uint32_t fs_dix_hash(struct udax_fs *fs, const char *name, size_t len);
 /* Find or build: 0, -EUCLEAN (a bad block, a duplicate name), -ENOMEM. */
 int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out);
 struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir);
-/* 1 and the record's block and offset, or 0: not there.  Remembers @x on
- * this thread for fs_dix_prefetch. */
+/* 1 and the record's block and offset, or 0: not there. */
 int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		const char *name, size_t len, uint32_t *blk, uint32_t *off);
-/* Start loading the slot where @hash's search begins in the index this
- * thread searched last, if it is @fs's: a hint, taken without ns_lock (it
- * only prefetches; the index may be another by then, or freed). */
+/* Remember @x as the index the next stat will likely search (ns_lock). */
+void fs_dix_hint(struct udax_fs *fs, const struct fs_dix *x);
+/* Start loading the slot where @hash's search begins in the index last
+ * remembered: a hint, taken without ns_lock (it only prefetches; the index
+ * may be another by then, or freed). */
 void fs_dix_prefetch(struct udax_fs *fs, uint32_t hash);
 /* A block whose largest gap is at least @need bytes, or UINT32_MAX. */
 uint32_t fs_dix_room(const struct fs_dix *x, uint32_t need);

@@ -151,33 +151,42 @@ static inline __attribute__((always_inline)) void prefetch_inode(struct udax_fs 
 }
 
 /*
- * The index this thread searched last: where a stat of the next name in
- * the same directory (ls -l, find) will search.  A stat computes the hash
- * of its last name first and starts loading that slot from here, so that
- * in a large directory, whose table is past the cache, the miss overlaps
- * the path walk that finds the directory instead of following it.  Plain
- * addresses, never dereferenced: a table freed or grown since costs a
- * useless prefetch (which does not fault), nothing else.
+ * The index a stat searched last, per mount: where the next stat of a
+ * name in the same directory (ls -l, find) will search.  A stat hashes its
+ * last name before it walks the path and starts loading that name's slot
+ * here, so that in a large directory, whose table is past the cache, the
+ * miss overlaps the walk instead of following it.  Plain addresses, read
+ * without ns_lock and never dereferenced: a table grown or freed since,
+ * or the two words read from different tables, cost a useless prefetch
+ * (which does not fault), nothing else.
  */
-static __thread struct {
-	const struct fs_core *c;
-	uintptr_t slot;
-	uint32_t mask;
-} last_searched;
+void fs_dix_hint(struct udax_fs *fs, const struct fs_dix *x)
+{
+	struct fs_core *c = C(fs);
+
+	if (atomic_load_explicit(&c->dix_hint_slot, memory_order_relaxed) !=
+	    (uintptr_t)x->slot) {
+		atomic_store_explicit(&c->dix_hint_slot, (uintptr_t)x->slot,
+				      memory_order_relaxed);
+		atomic_store_explicit(&c->dix_hint_mask, x->mask,
+				      memory_order_relaxed);
+	}
+}
 
 void fs_dix_prefetch(struct udax_fs *fs, uint32_t hash)
 {
-	if (last_searched.c == C(fs) && last_searched.slot)
-		__builtin_prefetch((const void *)(last_searched.slot +
-			(uintptr_t)(hash & last_searched.mask) * sizeof(struct dix_slot)));
+	struct fs_core *c = C(fs);
+	uintptr_t t = atomic_load_explicit(&c->dix_hint_slot, memory_order_relaxed);
+	uint32_t m = atomic_load_explicit(&c->dix_hint_mask, memory_order_relaxed);
+
+	if (t)
+		__builtin_prefetch((const void *)(t + (uintptr_t)(hash & m) *
+						  sizeof(struct dix_slot)));
 }
 
 int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		const char *name, size_t len, uint32_t *blk, uint32_t *off)
 {
-	last_searched.c = C(dir->fs);
-	last_searched.slot = (uintptr_t)x->slot;
-	last_searched.mask = x->mask;
 	for (uint32_t i = hash & x->mask; x->slot[i].off; i = (i + 1) & x->mask) {
 		struct dix_slot *s = &x->slot[i];
 

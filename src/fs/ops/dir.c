@@ -306,9 +306,10 @@ struct dloc {
 };
 
 /* Find @name, whose fs_dix_hash is @hash, in @dir (as committed): 1 and
- * *@loc, 0 if absent, <0 on error.  O(1) expected: the directory's index. */
+ * *@loc, 0 if absent, <0 on error.  O(1) expected: the directory's index.
+ * @hint: a stat's lookup, remembered for the next stat (fs_dix_hint). */
 static int dir_find_hashed(struct fs_inode *dir, const char *name, size_t len,
-			   uint32_t hash, struct dloc *loc)
+			   uint32_t hash, struct dloc *loc, bool hint)
 {
 	struct udax_fs *fs = dir->fs;
 	const struct fs_ddirent *e;
@@ -323,6 +324,8 @@ static int dir_find_hashed(struct fs_inode *dir, const char *name, size_t len,
 	ret = fs_dix_get(fs, dir, &x);
 	if (ret)
 		return ret;
+	if (hint)
+		fs_dix_hint(fs, x);
 	if (!fs_dix_find(x, dir, hash, name, len, &k, &off))
 		return 0;
 	b = fs_dir_block_addr(dir, k);
@@ -334,7 +337,8 @@ static int dir_find_hashed(struct fs_inode *dir, const char *name, size_t len,
 static int dir_find(struct fs_inode *dir, const char *name, size_t len,
 		    struct dloc *loc)
 {
-	return dir_find_hashed(dir, name, len, fs_dix_hash(dir->fs, name, len), loc);
+	return dir_find_hashed(dir, name, len, fs_dix_hash(dir->fs, name, len),
+			       loc, false);
 }
 
 /* 1 if @dir has entries, 0 if empty. */
@@ -2111,7 +2115,7 @@ static int nd_last_stat(struct udax_fs *fs, struct nd *nd,
 	if (nd->root || nd->dot || !S_ISDIR(nd->dir->mode) ||
 	    dir_find_hashed(nd->dir, nd->name, nd->len,
 			    nd->name == ln->name && nd->len == ln->len ? ln->hash :
-			    fs_dix_hash(fs, nd->name, nd->len), &l) <= 0)
+			    fs_dix_hash(fs, nd->name, nd->len), &l, true) <= 0)
 		return 0;
 	if (fs_inode_stat(fs, l.ino, st, &i) > 0)
 		mode = st->mode;
