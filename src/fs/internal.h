@@ -26,6 +26,7 @@
 #define UDAX_FS_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <udax/fs.h>
@@ -105,6 +106,9 @@ struct udax_fs {
 	int owner;			/* the mounter's pid, for messages */
 	/* ... core fields ... (core.h) */
 	struct fs_core *core;
+
+	/* view.c: where the last view was unmapped (a hint, view_at_hint). */
+	_Atomic uintptr_t view_hint;
 
 	/* break.c: deferred frees (blocks freed while pinned). */
 	pthread_mutex_t busy_lock;

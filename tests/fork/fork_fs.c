@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fork() with a device, a file system, an open file and directory, a view,
- * a pin and a lease.  The child:
+ * fork() with a device, a file system, an open file and directory, two
+ * views (one in a reservation of its own, one mapped straight where a view
+ * was just unmapped: the two ways udax_view_map places a view), a pin and
+ * a lease.  The child:
  *  - gets -ESTALE, with a message saying to open the device anew, from
  *    every call on every inherited object (device, persistence, partition, crash
  *    explorer, mkfs/mount/fsck, fs, file, directory, view, pin, lease); accessors
@@ -26,10 +28,10 @@ static struct udax_dev *dev;
 static struct udax_fs *fs;
 static struct udax_file *f;
 static struct udax_dir *dir;
-static struct udax_view *view;
+static struct udax_view *view, *view2;
 static struct udax_pin *pin;
 static struct udax_lease *lease;
-static char *view_addr, *pin_addr, *dev_addr;
+static char *view_addr, *view2_addr, *pin_addr, *dev_addr;
 static struct udax_dev *cdev;		/* recorded by a crash explorer */
 static struct udax_crash *crash;
 
@@ -188,6 +190,7 @@ static void child_stores(void)
 	FORK_ASSERT(fork_store_faults(dev_addr));
 	FORK_ASSERT(fork_store_faults(dev_addr + (32u << 20)));
 	FORK_ASSERT(fork_store_faults(view_addr));
+	FORK_ASSERT(fork_store_faults(view2_addr));
 	FORK_ASSERT(fork_store_faults(pin_addr));
 }
 
@@ -237,6 +240,10 @@ int main(void)
 	FS_OK(udax_opendir(fs, "/", &dir));
 	FS_OK(udax_view_map(f, 0, PG, UDAX_VIEW_WRITE, &view, &va));
 	view_addr = va;
+	FS_OK(udax_view_map(f, 3 * PG, PG, UDAX_VIEW_WRITE, &view2, &va));
+	FS_OK(udax_view_unmap(&view2));
+	FS_OK(udax_view_map(f, 3 * PG, PG, UDAX_VIEW_WRITE, &view2, &va));
+	view2_addr = va;
 	FS_OK(udax_pin(f, PG, PG, 0, &pin));
 	pin_addr = udax_pin_page_addr(pin, 0);
 	T_ASSERT(pin_addr);
@@ -257,6 +264,8 @@ int main(void)
 	T_ASSERT(!udax_lease_revoked(lease) && udax_lease_pin(lease));
 	memset(view_addr, 'v', PG);
 	memset(b, 'v', PG);
+	memset(view2_addr, 'u', PG);
+	memset(b + 3 * PG, 'u', PG);
 	memset(pin_addr, 'p', PG);
 	memset(b + PG, 'p', PG);
 	T_ASSERT(udax_pread(f, got, sizeof(got), 0) == (ssize_t)sizeof(got));
@@ -264,6 +273,7 @@ int main(void)
 	FS_OK(udax_lease_release(&lease));
 	FS_OK(udax_unpin(&pin));
 	FS_OK(udax_view_unmap(&view));
+	FS_OK(udax_view_unmap(&view2));
 	memset(b + 3 * PG, 'w', PG);
 	T_ASSERT(udax_pwrite(f, b + 3 * PG, PG, 3 * PG) == PG);
 	t_write_file(fs, "/after", b, sizeof(b));

@@ -50,6 +50,10 @@ struct view_map {
 
 #define VIEW_ALIGN (2ul << 20)	/* a PMD: DAX maps 2 MiB at a time if it can */
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
 /* Collect the extents first: where the view goes depends on the first. */
 static int view_collect_extent(const struct fs_extent *e, void *arg)
 {
@@ -75,6 +79,65 @@ static int view_collect_extent(const struct fs_extent *e, void *arg)
 	return 0;
 }
 
+/* The device offset that the view's first byte maps (its congruence
+ * modulo VIEW_ALIGN decides where the view may go). */
+static uint64_t view_doff(const struct view_map *vm)
+{
+	return vm->fs->dev_offset + vm->ext[0].pblk * UDAX_FS_BLOCK_SIZE -
+	       (vm->ext[0].lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
+}
+
+/* 1 if the view's extents are one run: contiguous in the file and on the
+ * device, mapped by one mmap. */
+static bool view_one_run(const struct view_map *vm)
+{
+	for (size_t i = 1; i < vm->n; i++)
+		if (vm->ext[i].lblk != vm->ext[i - 1].lblk + vm->ext[i - 1].len ||
+		    vm->ext[i].pblk != vm->ext[i - 1].pblk + vm->ext[i - 1].len)
+			return false;
+	return true;
+}
+
+/*
+ * A view of one run, mapped straight at the address where the mount's
+ * last view was unmapped (fs->view_hint), moved up to the right
+ * congruence: no reservation first, so a program that maps and unmaps
+ * views in turn pays two calls a map (this mmap and MADV_DONTFORK), not
+ * three.  MAP_FIXED_NOREPLACE makes the kernel refuse the address when
+ * anything is mapped there now (another view, a malloc arena): then, as on
+ * a kernel older than 4.17 that takes the flag for a plain hint and puts
+ * the mapping elsewhere, false and the caller reserves as usual.  Any free
+ * address at the right congruence is as good as another, so a stale hint
+ * costs one refused call, nothing else.
+ */
+static bool view_at_hint(struct view_map *vm, size_t len)
+{
+	uintptr_t h = atomic_load_explicit(&vm->fs->view_hint, memory_order_relaxed);
+	uintptr_t a;
+	char *m;
+
+	if (!h || !view_one_run(vm))
+		return false;
+	a = (h + VIEW_ALIGN - 1) / VIEW_ALIGN * VIEW_ALIGN + view_doff(vm) % VIEW_ALIGN;
+	if (a - h >= VIEW_ALIGN)
+		a -= VIEW_ALIGN;
+	if (a > UINTPTR_MAX - len)
+		return false;
+	m = mmap((void *)a, len, vm->prot,
+		 MAP_SHARED | MAP_FIXED_NOREPLACE | vm->populate, vm->fd,
+		 (off_t)(vm->fs->dev_offset + vm->ext[0].pblk * UDAX_FS_BLOCK_SIZE));
+	if (m == MAP_FAILED)
+		return false;
+	if (m != (char *)a) {
+		munmap(m, len);
+		return false;
+	}
+	vm->addr = m;
+	vm->raw = m;
+	vm->raw_len = len;
+	return true;
+}
+
 /*
  * Reserve address space for the view such that virtual addresses and
  * device offsets are congruent modulo 2 MiB: where the file's blocks are
@@ -86,8 +149,7 @@ static int view_collect_extent(const struct fs_extent *e, void *arg)
  */
 static char *view_reserve(struct view_map *vm, size_t len)
 {
-	uint64_t doff = vm->fs->dev_offset + vm->ext[0].pblk * UDAX_FS_BLOCK_SIZE -
-			(vm->ext[0].lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
+	uint64_t doff = view_doff(vm);
 	char *raw = mmap(NULL, len + VIEW_ALIGN, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	uintptr_t a;
@@ -282,19 +344,22 @@ int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 			       vm.unwritten ? "unwritten extents" : "holes");
 		goto fail;
 	}
-	vm.addr = view_reserve(&vm, len);
-	if (!vm.addr) {
-		ret = fs_error(-ENOMEM, "udax_view_map: no address space for %zu bytes", len);
-		goto fail;
-	}
 	/* A child of fork() must not store through the view (common/fork.h):
 	 * no fork between mapping and DONTFORK. */
 	ret = fork_window_begin();
 	if (!ret) {
-		ret = view_place_extents(&vm);
-		if (!ret && madvise(vm.addr, len, MADV_DONTFORK))
+		if (!view_at_hint(&vm, len)) {
+			vm.addr = view_reserve(&vm, len);
+			if (vm.addr)
+				ret = view_place_extents(&vm);
+		}
+		if (vm.addr && !ret && madvise(vm.addr, len, MADV_DONTFORK))
 			ret = -errno;
 		fork_window_end();
+	}
+	if (!ret && !vm.addr) {
+		ret = fs_error(-ENOMEM, "udax_view_map: no address space for %zu bytes", len);
+		goto fail;
 	}
 	if (ret) {
 		ret = fs_error(ret, "udax_view_map: mapping inode %u failed: %s",
@@ -348,6 +413,7 @@ int udax_view_unmap(struct udax_view **pv)
 	}
 	pthread_mutex_unlock(&ino->zc_lock);
 	munmap(v->raw, v->raw_len);
+	atomic_store_explicit(&v->fs->view_hint, (uintptr_t)v->raw, memory_order_relaxed);
 	fs_inode_release(v->fs, ino);
 	free(v);
 	*pv = NULL;
