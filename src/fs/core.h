@@ -349,10 +349,15 @@ struct fs_core {
 	uint32_t dix_mask;
 	uint64_t nr_dix;
 	uint64_t dix_seed;
-	/* fs_dix_hint: the table a stat searched last (written under
-	 * ns_lock, read without it: a prefetch hint only). */
-	_Atomic uintptr_t dix_hint_slot;
-	_Atomic uint32_t dix_hint_mask;
+	/* fs_dix_hint: the large table a stat searched last (written under
+	 * ns_lock, read without it: a prefetch hint only), on a line of its
+	 * own, apart from the fields every lookup reads. */
+	struct {
+		char before[64];
+		_Atomic uintptr_t slot;
+		_Atomic uint32_t mask;
+		char after[64];
+	} dix_hint;
 };
 
 /* A transaction: byte ranges of the metadata area with their new bytes. */
@@ -731,7 +736,8 @@ struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir);
 /* 1 and the record's block and offset, or 0: not there. */
 int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		const char *name, size_t len, uint32_t *blk, uint32_t *off);
-/* Remember @x as the index the next stat will likely search (ns_lock). */
+/* Remember @x, if its table is large, as the index the next stat will
+ * likely search (ns_lock). */
 void fs_dix_hint(struct udax_fs *fs, const struct fs_dix *x);
 /* Start loading the slot where @hash's search begins in the index last
  * remembered: a hint, taken without ns_lock (it only prefetches; the index

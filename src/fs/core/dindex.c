@@ -151,33 +151,38 @@ static inline __attribute__((always_inline)) void prefetch_inode(struct udax_fs 
 }
 
 /*
- * The index a stat searched last, per mount: where the next stat of a
- * name in the same directory (ls -l, find) will search.  A stat hashes its
- * last name before it walks the path and starts loading that name's slot
- * here, so that in a large directory, whose table is past the cache, the
- * miss overlaps the walk instead of following it.  Plain addresses, read
- * without ns_lock and never dereferenced: a table grown or freed since,
- * or the two words read from different tables, cost a useless prefetch
- * (which does not fault), nothing else.
+ * The large index a stat searched last, per mount: where the next stat of
+ * a name in the same directory (ls -l, find) will search.  A stat hashes
+ * its last name before it walks the path and starts loading that name's
+ * slot here, so that in a large directory, whose table is past the cache,
+ * the miss overlaps the walk instead of following it.  Only tables of
+ * DIX_HINT_MIN bytes or more are remembered: a smaller one stays in the
+ * cache, and stats in small directories then never write the hint (two
+ * threads in two directories would pass its line back and forth).  Plain
+ * addresses, read without ns_lock and never dereferenced: a table grown or
+ * freed since, or the two words read from different tables, cost a
+ * useless prefetch (which does not fault), nothing else.
  */
+#define DIX_HINT_MIN	(1u << 20)
+
 void fs_dix_hint(struct udax_fs *fs, const struct fs_dix *x)
 {
 	struct fs_core *c = C(fs);
 
-	if (atomic_load_explicit(&c->dix_hint_slot, memory_order_relaxed) !=
-	    (uintptr_t)x->slot) {
-		atomic_store_explicit(&c->dix_hint_slot, (uintptr_t)x->slot,
-				      memory_order_relaxed);
-		atomic_store_explicit(&c->dix_hint_mask, x->mask,
-				      memory_order_relaxed);
-	}
+	if ((x->mask + 1ull) * sizeof(struct dix_slot) < DIX_HINT_MIN ||
+	    atomic_load_explicit(&c->dix_hint.slot, memory_order_relaxed) ==
+	    (uintptr_t)x->slot)
+		return;
+	atomic_store_explicit(&c->dix_hint.slot, (uintptr_t)x->slot,
+			      memory_order_relaxed);
+	atomic_store_explicit(&c->dix_hint.mask, x->mask, memory_order_relaxed);
 }
 
 void fs_dix_prefetch(struct udax_fs *fs, uint32_t hash)
 {
 	struct fs_core *c = C(fs);
-	uintptr_t t = atomic_load_explicit(&c->dix_hint_slot, memory_order_relaxed);
-	uint32_t m = atomic_load_explicit(&c->dix_hint_mask, memory_order_relaxed);
+	uintptr_t t = atomic_load_explicit(&c->dix_hint.slot, memory_order_relaxed);
+	uint32_t m = atomic_load_explicit(&c->dix_hint.mask, memory_order_relaxed);
 
 	if (t)
 		__builtin_prefetch((const void *)(t + (uintptr_t)(hash & m) *
