@@ -79,23 +79,42 @@ static int view_collect_extent(const struct fs_extent *e, void *arg)
 	return 0;
 }
 
-/* The device offset that the view's first byte maps (its congruence
- * modulo VIEW_ALIGN decides where the view may go). */
-static uint64_t view_doff(const struct view_map *vm)
+/* The device offset of extent @e's first block. */
+static uint64_t ext_doff(const struct view_map *vm, const struct fs_extent *e)
 {
-	return vm->fs->dev_offset + vm->ext[0].pblk * UDAX_FS_BLOCK_SIZE -
-	       (vm->ext[0].lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
+	return vm->fs->dev_offset + e->pblk * UDAX_FS_BLOCK_SIZE;
 }
 
-/* 1 if the view's extents are one run: contiguous in the file and on the
- * device, mapped by one mmap. */
-static bool view_one_run(const struct view_map *vm)
+/* The first address at or after @from whose offset in a VIEW_ALIGN page
+ * is that of the view's first byte on the device: there a DAX mapping
+ * gets 2 MiB entries where the blocks allow. */
+static uintptr_t view_congruent(const struct view_map *vm, uintptr_t from)
 {
-	for (size_t i = 1; i < vm->n; i++)
-		if (vm->ext[i].lblk != vm->ext[i - 1].lblk + vm->ext[i - 1].len ||
-		    vm->ext[i].pblk != vm->ext[i - 1].pblk + vm->ext[i - 1].len)
-			return false;
-	return true;
+	uint64_t doff = ext_doff(vm, &vm->ext[0]) -
+			(vm->ext[0].lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
+	uintptr_t a = (from + VIEW_ALIGN - 1) / VIEW_ALIGN * VIEW_ALIGN + doff % VIEW_ALIGN;
+
+	return a - from >= VIEW_ALIGN ? a - VIEW_ALIGN : a;
+}
+
+/* The end of the run of extents starting at extent @i (extents that follow
+ * each other both in the file and on the device: one mmap) and its length
+ * in blocks, *@blocks. */
+static size_t view_run(const struct view_map *vm, size_t i, uint64_t *blocks)
+{
+	const struct fs_extent *e = &vm->ext[i];
+	uint64_t len = e->len;
+	size_t j;
+
+	for (j = i + 1; j < vm->n; j++) {
+		const struct fs_extent *x = &vm->ext[j];
+
+		if (x->lblk != e->lblk + len || x->pblk != e->pblk + len)
+			break;
+		len += x->len;
+	}
+	*blocks = len;
+	return j;
 }
 
 /*
@@ -114,18 +133,17 @@ static bool view_at_hint(struct view_map *vm, size_t len)
 {
 	uintptr_t h = atomic_load_explicit(&vm->fs->view_hint, memory_order_relaxed);
 	uintptr_t a;
+	uint64_t blocks;
 	char *m;
 
-	if (!h || !view_one_run(vm))
+	if (!h || view_run(vm, 0, &blocks) != vm->n)
 		return false;
-	a = (h + VIEW_ALIGN - 1) / VIEW_ALIGN * VIEW_ALIGN + view_doff(vm) % VIEW_ALIGN;
-	if (a - h >= VIEW_ALIGN)
-		a -= VIEW_ALIGN;
+	a = view_congruent(vm, h);
 	if (a > UINTPTR_MAX - len)
 		return false;
 	m = mmap((void *)a, len, vm->prot,
 		 MAP_SHARED | MAP_FIXED_NOREPLACE | vm->populate, vm->fd,
-		 (off_t)(vm->fs->dev_offset + vm->ext[0].pblk * UDAX_FS_BLOCK_SIZE));
+		 (off_t)ext_doff(vm, &vm->ext[0]));
 	if (m == MAP_FAILED)
 		return false;
 	if (m != (char *)a) {
@@ -149,19 +167,14 @@ static bool view_at_hint(struct view_map *vm, size_t len)
  */
 static char *view_reserve(struct view_map *vm, size_t len)
 {
-	uint64_t doff = view_doff(vm);
 	char *raw = mmap(NULL, len + VIEW_ALIGN, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	uintptr_t a;
 
 	if (raw == MAP_FAILED)
 		return NULL;
-	a = ((uintptr_t)raw + VIEW_ALIGN - 1) / VIEW_ALIGN * VIEW_ALIGN + doff % VIEW_ALIGN;
-	if (a - (uintptr_t)raw >= VIEW_ALIGN)
-		a -= VIEW_ALIGN;
 	vm->raw = raw;
 	vm->raw_len = len + VIEW_ALIGN;
-	return (char *)a;
+	return (char *)view_congruent(vm, (uintptr_t)raw);
 }
 
 /*
@@ -179,18 +192,12 @@ static int view_place_extents(struct view_map *vm)
 	for (size_t i = 0, j; i < vm->n; i = j) {
 		const struct fs_extent *e = &vm->ext[i];
 		void *at = vm->addr + (e->lblk - vm->first) * UDAX_FS_BLOCK_SIZE;
-		uint64_t len = e->len;
+		uint64_t len;
 
-		for (j = i + 1; j < vm->n; j++) {
-			const struct fs_extent *x = &vm->ext[j];
-
-			if (x->lblk != e->lblk + len || x->pblk != e->pblk + len)
-				break;
-			len += x->len;
-		}
+		j = view_run(vm, i, &len);
 		if (mmap(at, (size_t)len * UDAX_FS_BLOCK_SIZE, vm->prot,
 			 MAP_SHARED | MAP_FIXED | vm->populate, vm->fd,
-			 (off_t)(vm->fs->dev_offset + e->pblk * UDAX_FS_BLOCK_SIZE)) == MAP_FAILED)
+			 (off_t)ext_doff(vm, e)) == MAP_FAILED)
 			return -errno;
 	}
 	return 0;
