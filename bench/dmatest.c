@@ -168,7 +168,13 @@ static void run_op(struct ctx *c, struct op *op, struct result *res)
 
 	sigaction(SIGUSR1, &sa, NULL);
 	res->inflight_at_op = c->submitted - c->completed;
-	pthread_create(&op->tid, NULL, op_thread, op);
+	int err = pthread_create(&op->tid, NULL, op_thread, op);
+
+	if (err) {
+		fprintf(stderr, "dmatest: no thread for the operation: %s\n", strerror(err));
+		res->op_ret = -err;
+		return;
+	}
 	while (!atomic_load(&op->done)) {
 		uint64_t last = atomic_load(&c->last_done_ns);
 		bool all_done = c->completed == c->submitted && !atomic_load(&c->resubmitted);
@@ -429,7 +435,8 @@ static int run_udax(struct ctx *c, struct result *res)
 	if (c->slow)
 		udax_io_slow_resume(c->slow);
 	if (c->sc->v == V_STARVE) {
-		pthread_create(&starver, NULL, u_starver, &u);
+		if ((ret = -pthread_create(&starver, NULL, u_starver, &u)))
+			goto out;
 		wait_stream(c);
 	}
 
@@ -624,6 +631,7 @@ static int run_kernel(struct ctx *c, struct result *res)
 	struct k_side k = { .c = c, .nblk = c->nblk, .tfd = -1 };
 	struct op op = { .c = c, .fn = k_truncate, .arg = &k };
 	char path[4096];
+	bool have_starver = false;
 	pthread_t starver;
 	int ret;
 
@@ -644,7 +652,10 @@ static int run_kernel(struct ctx *c, struct result *res)
 		ret = -errno;
 		goto out;
 	}
-	pthread_create(&k.reaper, NULL, k_reaper, &k);
+	if ((ret = -pthread_create(&k.reaper, NULL, k_reaper, &k)))
+		goto out;
+	/* From here reads may be in flight: an error is kept in ret and
+	 * returned once they are drained. */
 	for (uint64_t b = 0; b < c->nblk; b += CHUNK)
 		if ((ret = k_submit(&k, b, (int64_t)(b * BS))))
 			break;
@@ -654,14 +665,15 @@ static int run_kernel(struct ctx *c, struct result *res)
 	}
 	if (c->slow)
 		udax_io_slow_resume(c->slow);
-	if (c->sc->v == V_STARVE) {
-		pthread_create(&starver, NULL, k_starver, &k);
+	if (c->sc->v == V_STARVE && !ret &&
+	    !(ret = -pthread_create(&starver, NULL, k_starver, &k))) {
+		have_starver = true;
 		wait_stream(c);
 	}
 	phase(c, "kernel", "operation");
 	if (strcmp(c->sc->name, "baseline"))
 		run_op(c, &op, res);
-	if (c->sc->v == V_STARVE) {
+	if (c->sc->v == V_STARVE && have_starver) {
 		atomic_store(&c->stop, 1);
 		pthread_join(starver, NULL);
 		res->resubmitted = c->resubmitted;
@@ -690,7 +702,7 @@ static int run_kernel(struct ctx *c, struct result *res)
 	res->victim_bad = check_kernel(path, "victim", 'V', res->victim_blocks);
 	if (!strcmp(c->sc->name, "baseline"))
 		res->victim_bad = 0;
-	ret = 0;
+	/* ret: 0, or the submission's or the starver's error, now drained */
 out:
 	if (k.map && k.map != MAP_FAILED)
 		munmap(k.map, c->nblk * BS);

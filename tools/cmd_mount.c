@@ -86,7 +86,7 @@ static int parse_opts(struct mount_args *a, const char *opts)
 
 	if (!copy || !out) {
 		free(copy);
-		free(out);
+		free(out ? out : a->fuse_opts);	/* realloc keeps it on failure */
 		a->fuse_opts = NULL;
 		fprintf(stderr, "udax mount: out of memory\n");
 		return -1;

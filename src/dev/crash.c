@@ -763,10 +763,11 @@ int udax_crash_subset_nth(const struct udax_crash *c, uint64_t k, uint64_t i,
 {
 	struct udax_crash_epoch e;
 	int ret = udax_crash_epoch(c, k, &e);
-	uint64_t n = e.units;
+	uint64_t n;
 
 	if (ret)
 		return ret;
+	n = e.units;
 	if (!s)
 		return dev_err(-EINVAL, "udax_crash_subset_nth: s is NULL");
 	if (i >= e.subsets)

@@ -514,7 +514,8 @@ static int xmap_walk(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *d
 		for (uint32_t k = 0; k < eb->count && !ret; k++) {
 			ret = ext_check(fs, ino, &eb->ext[k], total + k, &prev_end,
 					mark, &v[k]);
-			mapped += v[k].len;
+			if (!ret)	/* a refused extent leaves v[k] unset */
+				mapped += v[k].len;
 		}
 		if (!ret)
 			ret = fn(arg, next, v, eb->count);

@@ -95,7 +95,9 @@ static int add_name(struct fk *k, struct ns *s, const struct fs_ddirent *e,
 	n->seq = (uint32_t)s->nn++;
 	n->blk = blk;
 	n->off = off;
-	memcpy(s->names + s->nlen, e->name, e->name_len);
+	/* A corrupt record may have no name: names may still be NULL. */
+	if (e->name_len)
+		memcpy(s->names + s->nlen, e->name, e->name_len);
 	s->nlen += e->name_len;
 	return 0;
 }

@@ -1347,7 +1347,8 @@ ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
 	else if (!ret) {
 		/* readlink(2): truncated to @size, no NUL added. */
 		ret = (ssize_t)(i->size < size ? i->size : size);
-		memcpy(buf, i->symlink, (size_t)ret);
+		if (ret)	/* @buf may be NULL when @size is 0 */
+			memcpy(buf, i->symlink, (size_t)ret);
 	}
 	pthread_mutex_unlock(&C(fs)->ns_lock);
 	fs_iput(i);

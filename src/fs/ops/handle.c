@@ -209,7 +209,8 @@ ssize_t udax_readlink_inode(struct udax_inode *ino, char *buf, size_t size)
 		return fs_error(-EUCLEAN, "inode %u: symbolic link without a target",
 				i->ino);
 	ret = (ssize_t)(i->size < size ? i->size : size);
-	memcpy(buf, i->symlink, (size_t)ret);
+	if (ret)	/* @buf may be NULL when @size is 0 */
+		memcpy(buf, i->symlink, (size_t)ret);
 	return ret;
 }
 

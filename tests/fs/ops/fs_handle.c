@@ -135,6 +135,7 @@ int main(void)
 	FS_OK(udax_symlink_at(fs, root, "l", "d/f", &own, &x, &st));
 	T_ASSERT(S_ISLNK(st.mode) && st.size == 3 && st.uid == 1000);
 	T_ASSERT(udax_readlink_inode(x, buf, sizeof(buf)) == 3 && !memcmp(buf, "d/f", 3));
+	T_ASSERT(udax_readlink_inode(x, NULL, 0) == 0);	/* no room asked for */
 	FS_ERR(udax_open_inode(fs, x, O_RDONLY, &fh), -ELOOP);
 	FS_ERR(udax_readlink_inode(f, buf, sizeof(buf)), -EINVAL);
 	FS_OK(udax_iput(&x));

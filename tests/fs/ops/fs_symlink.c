@@ -104,6 +104,9 @@ int main(void)
 		memset(buf, '#', sizeof(buf));
 		T_ASSERT(udax_readlink(fs, "/d/rel", buf, 2) == 2);
 		T_ASSERT(buf[0] == 'e' && buf[1] == '/' && buf[2] == '#');
+		/* No room asked for: 0 bytes, and no buffer needed. */
+		T_ASSERT(udax_readlink(fs, "/d/rel", NULL, 0) == 0);
+		FS_ERR(udax_readlink(fs, "/d/rel", NULL, 1), -EINVAL);
 		FS_ERR(udax_readlink(fs, "/d", buf, sizeof(buf)), -EINVAL);
 		FS_ERR(udax_readlink(fs, "/d/e/f", buf, sizeof(buf)), -EINVAL);
 		FS_ERR(udax_readlink(fs, "/nope", buf, sizeof(buf)), -ENOENT);
