@@ -593,7 +593,10 @@ enum {
  * invalidates that part of the view: it is remapped inaccessible, so a late
  * access faults (SIGSEGV) instead of reaching a reused block.  The break
  * invalidates before it waits, so a break that is then refused (-EBUSY,
- * -ETIMEDOUT) has invalidated that part too.
+ * -ETIMEDOUT) has invalidated that part too.  Where the kernel refuses to
+ * split the view's mapping (the process holds vm.max_map_count mappings),
+ * the whole view is made inaccessible instead; where it refuses even that,
+ * the break fails with -ENOMEM and frees nothing.
  */
 int udax_view_map(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 		  struct udax_view **out, void **addr);

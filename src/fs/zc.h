@@ -19,9 +19,10 @@ bool fs_gate_overlaps(struct fs_inode *ino, uint64_t lblk, uint64_t end);
  */
 void fs_gate_wait_read(struct fs_inode *ino, uint64_t lblk, uint64_t end);
 
-/* Make views of [lblk, end) inaccessible (view.c). */
-void fs_views_invalidate(struct udax_fs *fs, struct fs_inode *ino,
-			 uint64_t lblk, uint64_t end);
+/* Make views of [lblk, end) inaccessible (view.c): 0, or an error with
+ * some view still mapping part of the range (no block of it may go). */
+int fs_views_invalidate(struct udax_fs *fs, struct fs_inode *ino,
+			uint64_t lblk, uint64_t end);
 
 /* Call revoke on leases overlapping [lblk, end); returns the shortest
  * revoke timeout among them, or -1 (lease.c). */

@@ -327,7 +327,9 @@ int fs_layout_break(struct udax_fs *fs, struct fs_inode *ino, uint64_t lblk,
 	pthread_mutex_unlock(&ino->zc_lock);
 
 	/* 2. No load or store through a view reaches the range any more. */
-	fs_views_invalidate(fs, ino, lblk, end);
+	ret = fs_views_invalidate(fs, ino, lblk, end);
+	if (ret)
+		goto fail;
 
 	br->fs = fs;
 	br->ino = ino;

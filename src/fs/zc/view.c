@@ -31,6 +31,7 @@ struct udax_view {
 	char *raw;			/* the reservation holding [addr, +len) */
 	size_t raw_len;
 	uint64_t lblk, end;		/* file blocks [lblk, end) */
+	bool revoked;			/* inaccessible whole (fs_views_invalidate) */
 };
 
 struct view_map {
@@ -428,24 +429,53 @@ int udax_view_unmap(struct udax_view **pv)
 }
 
 /*
- * Replace the covered part of each view with inaccessible anonymous
- * memory (MAP_FIXED replaces atomically: no instant where the address
- * range is free for another mapping to land in).
+ * Replace [@a, +@len) of a view with inaccessible anonymous memory
+ * (MAP_FIXED replaces atomically: no instant where the address range is
+ * free for another mapping to land in).
  */
-void fs_views_invalidate(struct udax_fs *fs, struct fs_inode *ino,
-			 uint64_t lblk, uint64_t end)
+static int view_replace(char *a, size_t len)
 {
+	return mmap(a, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+		    MAP_FIXED, -1, 0) == MAP_FAILED ? -errno : 0;
+}
+
+/*
+ * Make the covered part of each view inaccessible.  Replacing part of a
+ * mapping splits it, and the kernel refuses a split (ENOMEM) once the
+ * process holds vm.max_map_count mappings; past that count it refuses
+ * every mmap.  Then the whole view is made inaccessible: replaced, or
+ * else mprotect'ed PROT_NONE, which splits nothing (the view's ends are
+ * already mapping ends) and creates no mapping.  It stays so until
+ * unmapped.  Ignoring the refusal would leave the view on blocks the
+ * caller is about to free, and a later store through it would land in
+ * another file.  If nothing works, the error: the break must not go on.
+ */
+int fs_views_invalidate(struct udax_fs *fs, struct fs_inode *ino,
+			uint64_t lblk, uint64_t end)
+{
+	int ret = 0;
+
 	(void)fs;
 	pthread_mutex_lock(&ino->zc_lock);
-	for (struct udax_view *v = ino->views; v; v = v->next) {
+	for (struct udax_view *v = ino->views; v && !ret; v = v->next) {
 		uint64_t s = lblk > v->lblk ? lblk : v->lblk;
 		uint64_t e = end < v->end ? end : v->end;
 
-		if (s >= e)
+		if (s >= e || v->revoked ||
+		    !view_replace(v->addr + (s - v->lblk) * UDAX_FS_BLOCK_SIZE,
+				  (size_t)(e - s) * UDAX_FS_BLOCK_SIZE))
 			continue;
-		mmap(v->addr + (s - v->lblk) * UDAX_FS_BLOCK_SIZE,
-		     (size_t)(e - s) * UDAX_FS_BLOCK_SIZE, PROT_NONE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+		ret = view_replace(v->addr, v->len);
+		if (ret && !mprotect(v->addr, v->len, PROT_NONE))
+			ret = 0;
+		if (!ret)
+			v->revoked = true;
+		else
+			ret = fs_error(ret, "layout break: inode %u: a view of blocks "
+				       "%llu..%llu could not be made inaccessible: %s",
+				       ino->ino, (unsigned long long)s,
+				       (unsigned long long)e - 1, strerror(-ret));
 	}
 	pthread_mutex_unlock(&ino->zc_lock);
+	return ret;
 }
