@@ -44,6 +44,7 @@ static const struct rr_case rr_cases[] = {
 	{ "/exact", RR_BS, RR_BS, 0, "last whole block" },
 	{ "/exact", 2 * RR_BS, RR_BS, -EINVAL, "starting at EOF" },
 	{ "/exact", UINT64_MAX - RR_BS + 1, 2 * RR_BS, -EINVAL, "wraps around" },
+	{ "/exact", 0, (size_t)1 << 52, -EINVAL, "far past EOF (nothing sized by the request)" },
 	{ "/holes", 0, RR_BS, 0, "written block before a hole" },
 	{ "/holes", RR_BS, RR_BS, -ENODATA, "a hole" },
 	{ "/holes", 0, 2 * RR_BS, -ENODATA, "written block and a hole" },

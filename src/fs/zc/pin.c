@@ -94,7 +94,7 @@ int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 {
 	struct udax_fs *fs;
 	struct fs_inode *ino;
-	struct udax_pin *pin;
+	struct udax_pin *pin = NULL;
 	struct pin_fill pf = { 0 };
 	uint64_t first, end;
 	size_t n, i;
@@ -117,17 +117,27 @@ int udax_pin(struct udax_file *f, uint64_t off, size_t len, unsigned flags,
 	first = off / UDAX_FS_BLOCK_SIZE;
 	end = (off + len) / UDAX_FS_BLOCK_SIZE;
 	n = (size_t)(end - first);
-	pin = fault_calloc(1, sizeof(*pin) + n * sizeof(pin->pages[0]));
-	if (!pin)
-		return fs_error(-ENOMEM, "udax_pin: out of memory");
-	pin->fs = fs;
-	pin->nr_pages = n;
 
 	pthread_rwlock_rdlock(&ino->lock);
 	fs_gate_wait_read(ino, first, end);
 	ret = fs_zc_eof_check("udax_pin", ino, off, len);
 	if (ret)
 		goto out;
+	/* The page array only for a range that can be pinned: inside the
+	 * file, and no more blocks than the device has (more would be holes). */
+	if (n > fs->nr_blocks) {
+		ret = fs_error(-ENODATA, "udax_pin: inode %u has holes in [%llu, +%zu): "
+			       "it is longer than the device", ino->ino,
+			       (unsigned long long)off, len);
+		goto out;
+	}
+	pin = fault_calloc(1, sizeof(*pin) + n * sizeof(pin->pages[0]));
+	if (!pin) {
+		ret = fs_error(-ENOMEM, "udax_pin: out of memory");
+		goto out;
+	}
+	pin->fs = fs;
+	pin->nr_pages = n;
 	pf.fs = fs;
 	pf.pin = pin;
 	pf.first = first;
