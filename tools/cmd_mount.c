@@ -41,6 +41,8 @@ static const char usage[] =
 	"                          (root; as mount -o remount,ro MOUNTPOINT)\n"
 	"     break=MODE           layout breaks of pinned blocks: wait, nowait,\n"
 	"                          defer, timeout=NS (default wait)\n"
+	"     dir_cache=BYTES      memory for directory indexes (default 64M;\n"
+	"                          K, M, G suffixes)\n"
 	"     fsname=NAME          the source /proc/mounts shows (udax:DEVICE)\n"
 	"     subtype=NAME         the type is fuse.NAME (udax); empty: fuse\n"
 	"     default_permissions  the kernel checks permissions, POSIX ACLs too\n"
@@ -51,6 +53,7 @@ struct mount_args {
 	unsigned part;
 	bool fg, debug, ro, acl, remount;
 	struct udax_break_opts brk;
+	uint64_t dir_cache;		/* udax_mount_opts.dir_cache */
 	char *fuse_opts;		/* the options for libfuse, comma-separated */
 	char fsname[256];		/* "": udax:DEVICE */
 	char subtype[64];		/* "": none (the type is plain "fuse") */
@@ -119,6 +122,13 @@ static int parse_opts(struct mount_args *a, const char *opts)
 			}
 			strcpy(to, v);
 			a->set_subtype |= *o == 's';
+		} else if (!strncmp(o, "dir_cache=", 10)) {
+			if (!cli_parse_size(o + 10, &a->dir_cache) || !a->dir_cache) {
+				fprintf(stderr, "udax mount: -o %s: want a size in bytes "
+					"(K, M, G suffixes), not 0\n", o);
+				free(copy);
+				return -1;
+			}
 		} else if (!strncmp(o, "break=", 6)) {
 			if (!parse_break(o + 6, &a->brk)) {
 				fprintf(stderr, "udax mount: -o %s: want break=wait, nowait, "
@@ -176,7 +186,7 @@ static int on_ready(void *arg)
 static int serve(struct mount_args *a)
 {
 	struct udax_mount_opts mo = { .flags = a->ro ? UDAX_MOUNT_RDONLY : 0,
-				      .brk = a->brk };
+				      .brk = a->brk, .dir_cache = a->dir_cache };
 	const struct udax_break_opts unbrk = { .mode = UDAX_BREAK_TIMEOUT,
 					       .timeout_ns = CLI_UNMOUNT_NS };
 	char *fargv[2] = { "-o", a->fuse_opts };

@@ -98,8 +98,18 @@ enum {
 struct udax_mount_opts {
 	unsigned flags;			/* UDAX_MOUNT_* */
 	struct udax_break_opts brk;	/* default for layout breaks */
-	uint64_t reserved[4];		/* zero */
+	/*
+	 * Bytes of directory indexes kept in memory between operations (0:
+	 * UDAX_DIR_CACHE_DEFAULT).  A directory's first lookup after mount
+	 * reads all its blocks, O(entries), and builds an index that makes
+	 * later lookups, creates and unlinks O(1); past this many bytes the
+	 * least recently used indexes are freed (at the end of an operation,
+	 * never one it used) and built again when next needed.
+	 */
+	uint64_t dir_cache;
+	uint64_t reserved[3];		/* zero */
 };
+#define UDAX_DIR_CACHE_DEFAULT	(64ull << 20)
 
 /*
  * Mount the file system on partition @part of @dev: validate the superblock

@@ -349,6 +349,10 @@ struct fs_core {
 	uint32_t dix_mask;
 	uint64_t nr_dix;
 	uint64_t dix_seed;
+	/* Least recently used first out, past dix_budget bytes, between
+	 * operations (fs_ns_unlock); dix_op numbers the operations. */
+	struct fs_dix *dix_lru, *dix_lru_tail;	/* most recent first */
+	uint64_t dix_bytes, dix_budget, dix_op;
 	/* fs_dix_hint: the large table a stat searched last (written under
 	 * ns_lock, read without it: a prefetch hint only), on a line of its
 	 * own, apart from the fields every lookup reads. */
@@ -756,6 +760,10 @@ void fs_dix_del(struct fs_dix *x, uint32_t hash, uint32_t blk, uint32_t off);
 void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k);
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino);
 void fs_dix_free_all(struct udax_fs *fs);
+/* End a namespace operation: release ns_lock, after the directory indexes
+ * over the mount's budget are freed, least recently used first, none that
+ * the operation used (no index is held between operations). */
+void fs_ns_unlock(struct udax_fs *fs);
 int fs_dix_init(struct udax_fs *fs);
 
 /* udax_setattr's attributes, resolved (UTIME_NOW is a time here). */

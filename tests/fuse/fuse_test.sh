@@ -104,10 +104,16 @@ wait_gone "$pid"
 pid=
 "$U" fsck "$T/img" || fail "fsck after fusermount3 -u"
 
+# A bad option is refused before anything is mounted.
+"$U" mount -o dir_cache=0 "$T/img" "$M" 2>"$T/err" && fail "mount -o dir_cache=0 succeeded"
+grep -q "dir_cache=0: want a size" "$T/err" || fail "mount -o dir_cache=0: $(cat "$T/err")"
+mountpoint -q "$M" && fail "mounted after a bad option"
+
 # Without default_permissions the kernel asks the server's access.  The
 # source and type are chosen here: no subtype gives the plain type "fuse"
-# (what xfstests' FSTYP=fuse looks for).
-do_mount allow_other,fsname=udax-test,subtype= "udax-test $M fuse"
+# (what xfstests' FSTYP=fuse looks for).  Directory indexes get 4 KiB: a
+# directory's is freed after each request that uses another.
+do_mount allow_other,fsname=udax-test,subtype=,dir_cache=4K "udax-test $M fuse"
 [ "$(cat "$M/kept")" = "keep me" ] || fail "a file did not survive the remount"
 python3 "$SRC/fuse_handle.py" open "$M" "$T/handles" || fail "file handles after a remount"
 chmod 0604 "$M/kept"

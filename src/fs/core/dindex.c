@@ -31,8 +31,14 @@
  * and each holds a reference to its directory's inode: a path walk through
  * an indexed directory finds it cached instead of reloading its record and
  * extent map (O(extents) for a fragmented directory) at every call.  A
- * directory's index, and that reference, go with its last link or at
- * unmount.  Everything here runs under ns_lock.
+ * directory's index, and that reference, go with its last link, at
+ * unmount, or when the mount's indexes take more memory than its budget
+ * (udax_mount_opts.dir_cache): at the end of an operation
+ * (fs_ns_unlock), least recently used first, never one the operation
+ * used.  No index is held between operations, so that is safe, and a
+ * reservation (fs_dix_reserve) is used within the operation that made
+ * it.  An index evicted is built again at the next access, O(entries).
+ * Everything here runs under ns_lock.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,6 +68,9 @@ struct dix_blk {
 
 struct fs_dix {
 	struct fs_dix *hnext;
+	struct fs_dix *lru_prev, *lru_next;	/* c->dix_lru, most recent first */
+	uint64_t op;			/* c->dix_op of its last use */
+	size_t bytes;			/* charged to c->dix_bytes */
 	struct fs_inode *dir;		/* a reference of the index's own */
 	uint32_t ino, gen;
 	uint32_t nr, mask;		/* entries; slots - 1 */
@@ -82,6 +91,55 @@ static void dix_added(struct fs_core *c)
 {
 	c->nr_dix++;
 	FS_CHAINS_GROW(c->dix, c->dix_mask, c->nr_dix, struct fs_dix);
+}
+
+/* What @x holds in memory, charged to the mount's total. */
+static void dix_charge(struct fs_core *c, struct fs_dix *x)
+{
+	size_t b = sizeof(*x) + (x->slot ? (x->mask + 1ull) * sizeof(*x->slot) : 0) +
+		   (size_t)x->bcap * sizeof(*x->blk);
+
+	c->dix_bytes += b - x->bytes;
+	x->bytes = b;
+}
+
+static void lru_unlink(struct fs_core *c, struct fs_dix *x)
+{
+	if (x->lru_prev)
+		x->lru_prev->lru_next = x->lru_next;
+	else
+		c->dix_lru = x->lru_next;
+	if (x->lru_next)
+		x->lru_next->lru_prev = x->lru_prev;
+	else
+		c->dix_lru_tail = x->lru_prev;
+	x->lru_prev = x->lru_next = NULL;
+}
+
+/* @x used by the operation in progress: most recent, not evicted by it. */
+static void lru_use(struct fs_core *c, struct fs_dix *x)
+{
+	x->op = c->dix_op;
+	if (c->dix_lru == x)
+		return;
+	if (x->lru_prev || c->dix_lru_tail == x)
+		lru_unlink(c, x);
+	x->lru_next = c->dix_lru;
+	if (c->dix_lru)
+		c->dix_lru->lru_prev = x;
+	c->dix_lru = x;
+	if (!c->dix_lru_tail)
+		c->dix_lru_tail = x;
+}
+
+/* Out of the table, the list and the total (then dix_free). */
+static void dix_forget(struct fs_core *c, struct fs_dix **p, struct fs_dix *x)
+{
+	*p = x->hnext;
+	c->nr_dix--;
+	lru_unlink(c, x);
+	c->dix_bytes -= x->bytes;
+	x->bytes = 0;
 }
 
 void fs_dix_seed(struct udax_fs *fs)
@@ -289,7 +347,11 @@ int fs_dix_reserve(struct fs_dix *x, uint32_t entries, uint32_t blocks)
 {
 	int ret = table_reserve(x, entries);
 
-	return ret ? ret : blocks_reserve(x, blocks);
+	if (!ret)
+		ret = blocks_reserve(x, blocks);
+	if (x->dir)		/* in the table (not being built) */
+		dix_charge(C(x->dir->fs), x);
+	return ret;
 }
 
 void fs_dix_add(struct fs_dix *x, uint32_t hash, uint32_t blk, uint32_t off)
@@ -478,11 +540,11 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 	for (; (x = *p); p = &x->hnext)
 		if (x->ino == dir->ino) {
 			if (x->gen == dir->gen) {
+				lru_use(C(fs), x);
 				*out = x;
 				return 0;
 			}
-			*p = x->hnext;	/* a reused inode number */
-			C(fs)->nr_dix--;
+			dix_forget(C(fs), p, x);	/* a reused inode number */
 			dix_free(x);
 			break;
 		}
@@ -503,6 +565,8 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 	x->hnext = *dix_bucket(fs, dir->ino);
 	*dix_bucket(fs, dir->ino) = x;
 	dix_added(C(fs));
+	dix_charge(C(fs), x);
+	lru_use(C(fs), x);
 	*out = x;
 	return 0;
 }
@@ -519,11 +583,30 @@ void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 {
 	for (struct fs_dix **p = dix_bucket(fs, ino), *x; (x = *p); p = &x->hnext)
 		if (x->ino == ino) {
-			*p = x->hnext;
-			C(fs)->nr_dix--;
+			dix_forget(C(fs), p, x);
 			dix_free(x);
 			return;
 		}
+}
+
+void fs_ns_unlock(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+	struct fs_dix *x;
+
+	/* The tail is the least recently used; once it is one the ending
+	 * operation used, so are all the others. */
+	while (c->dix_bytes > c->dix_budget && (x = c->dix_lru_tail) &&
+	       x->op != c->dix_op) {
+		struct fs_dix **p = dix_bucket(fs, x->ino);
+
+		while (*p != x)
+			p = &(*p)->hnext;
+		dix_forget(c, p, x);
+		dix_free(x);
+	}
+	c->dix_op++;
+	pthread_mutex_unlock(&c->ns_lock);
 }
 
 void fs_dix_free_all(struct udax_fs *fs)
@@ -538,6 +621,8 @@ void fs_dix_free_all(struct udax_fs *fs)
 			dix_free(x);
 		}
 	c->nr_dix = 0;
+	c->dix_lru = c->dix_lru_tail = NULL;
+	c->dix_bytes = 0;
 }
 
 int fs_dix_init(struct udax_fs *fs)

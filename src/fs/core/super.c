@@ -854,6 +854,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	fs->pfn_first = pi.pfn_first;
 	fs->pgmap = udax_dev_pgmap(dev);
 	fs->brk = o.brk;
+	c->dix_budget = o.dir_cache ? o.dir_cache : UDAX_DIR_CACHE_DEFAULT;
 	pthread_mutex_init(&c->ns_lock, NULL);
 	pthread_mutex_init(&c->txn_lock, NULL);
 	pthread_mutex_init(&c->alloc_lock, NULL);

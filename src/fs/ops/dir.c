@@ -855,7 +855,7 @@ int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk(fs, path, out, follow);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	return ret;
 }
 
@@ -1077,7 +1077,7 @@ int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
 		nd.dir = dir;
 		ret = create(fs, &nd, &mk, out);
 	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	fs_iput(dir);
 	return ret;
 }
@@ -1136,7 +1136,7 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 		ret = nd_open(fs, &nd, oflags, mode, cred, out, created);
 		fs_iput(nd.dir);
 	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	return ret;
 }
 
@@ -1196,7 +1196,7 @@ static int path_make(struct udax_fs *fs, const char *path, const struct mk *mk,
 			fs_iput(i);
 		fs_iput(nd.dir);
 	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	return ret;
 }
 
@@ -1350,7 +1350,7 @@ ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
 		if (ret)	/* @buf may be NULL when @size is 0 */
 			memcpy(buf, i->symlink, (size_t)ret);
 	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	fs_iput(i);
 	return ret;
 }
@@ -1425,7 +1425,7 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 		ret = nd_remove(fs, &nd, isdir, brk, &i);
 		fs_iput(nd.dir);
 	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	fs_iput(i);	/* last reference of an orphan: frees it */
 	return ret;
 }
@@ -1522,7 +1522,7 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 		ret = nd_link(fs, i, &nd, false);
 		fs_iput(nd.dir);
 	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	fs_iput(i);
 	return ret;
 }
@@ -1551,7 +1551,7 @@ int udax_flink(struct udax_file *f, const char *newpath)
 			      !(f->flags & O_EXCL));
 		fs_iput(nd.dir);
 	}
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	return ret;
 }
 
@@ -1811,7 +1811,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		ret = nd_rename(fs, &o, &n, flags, brk, &src, &tgt);
 	fs_iput(o.dir);
 	fs_iput(n.dir);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	fs_iput(src);
 	fs_iput(tgt);
 	return ret;
@@ -1906,7 +1906,7 @@ static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
 	i->ctime = d.now;
 	ret = dop_commit(&d);
 out:
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	fs_iput(i);
 	return ret;
 }
@@ -2028,7 +2028,7 @@ int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
 		dop_end(&d, false);
 	else
 		ret = dop_commit(&d);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	return ret;
 }
 
@@ -2046,7 +2046,7 @@ int udax_setattr(struct udax_fs *fs, const char *path,
 		return fs_error(-EINVAL, "setattr: unknown mask bits 0x%x", sa->mask);
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk(fs, path, &i, !(sa->mask & UDAX_SETATTR_NOFOLLOW));
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (ret)
 		return ret;
 	ret = fs_setattr_inode(fs, i, sa);
@@ -2153,7 +2153,7 @@ static int stat_path(struct udax_fs *fs, const char *path,
 	if (!ret && !nd_last_stat(fs, &nd, &ln, st, follow, &i) && !i)
 		ret = nd_last(fs, &nd, &i, follow);
 	fs_iput(nd.dir);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (ret || !i)
 		return ret;
 	pthread_rwlock_rdlock(&i->lock);
@@ -2245,7 +2245,7 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		return fs_err_inherited(fs, "opendir");
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = walk(fs, path, &i, true);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (ret)
 		return ret;
 	ret = fs_opendir_inode(fs, i, flags, out);
@@ -2341,7 +2341,7 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 		memcpy(ent->name, "..", d->dots + 1);
 		ent->name[d->dots + 1] = 0;
 		ent->off = ++d->dots;
-		pthread_mutex_unlock(&C(d->fs)->ns_lock);
+		fs_ns_unlock(d->fs);
 		return 1;
 	}
 	if (d->ino->nlink)
@@ -2372,7 +2372,7 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 			d->off = sizeof(struct fs_ddirhdr);
 		}
 	}
-	pthread_mutex_unlock(&C(d->fs)->ns_lock);
+	fs_ns_unlock(d->fs);
 	return ret;
 }
 

@@ -117,7 +117,7 @@ int udax_iget(struct udax_fs *fs, uint64_t ino, uint64_t gen,
 		return fs_err_inherited(fs, "iget");
 	pthread_mutex_lock(&C(fs)->ns_lock);
 	ret = fs_iget_handle(fs, ino, (uint32_t)gen, gen == UDAX_GEN_ANY, &i);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (ret)
 		return ret;
 	fill(i, st);
@@ -142,7 +142,7 @@ int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_lookup(fs, I(parent), name, len, &i);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (ret)
 		return ret;
 	fill(i, st);
@@ -302,7 +302,7 @@ int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
 	if (!ret)
 		ret = fs_at_open(fs, I(parent), name, len, flags | O_NOFOLLOW,
 				 mode, cred, &i, &created);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (!ret) {
 		ret = fs_open_finish(fs, i, flags, created, f);
 		if (ret)
@@ -338,7 +338,7 @@ int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_mkdir(fs, I(parent), name, len, mode, cred, &i);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (ret)
 		return ret;
 	return hand_out(i, st, out);
@@ -364,7 +364,7 @@ int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_symlink(fs, I(parent), name, len, target, cred, &i);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (ret)
 		return ret;
 	return hand_out(i, st, out);
@@ -388,7 +388,7 @@ int udax_mknod_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_mknod(fs, I(parent), name, len, mode, rdev, cred, &i);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (ret)
 		return ret;
 	return hand_out(i, st, out);
@@ -408,7 +408,7 @@ static int remove_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_remove(fs, I(parent), name, len, isdir, NULL, &victim);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	fs_iput(victim);	/* last reference of an orphan: frees it */
 	return ret;
 }
@@ -449,7 +449,7 @@ int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
 	if (!ret)
 		ret = fs_at_rename(fs, I(oldparent), oldname, olen, I(newparent),
 				   newname, nlen, flags, &src, &tgt);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	fs_iput(src);
 	fs_iput(tgt);
 	return ret;
@@ -471,7 +471,7 @@ int udax_link_at(struct udax_fs *fs, struct udax_inode *ino,
 	ret = name_check(I(newparent), newname, &len);
 	if (!ret)
 		ret = fs_at_link(fs, I(ino), I(newparent), newname, len);
-	pthread_mutex_unlock(&C(fs)->ns_lock);
+	fs_ns_unlock(fs);
 	if (!ret)
 		fill(I(ino), st);
 	return ret;
