@@ -71,13 +71,13 @@ python3 "$SRC/fuse_posix.py" "$M" || fail "POSIX behaviour (fuse_posix.py)"
 # block verified by its checksum.
 if command -v fio >/dev/null; then
 	fio --name=udax --directory="$M" --ioengine=psync --rw=randrw --bs=4k \
-	    --size=8M --numjobs=4 --time_based --runtime=10 --verify=crc32c \
+	    --size=8M --numjobs=4 --time_based --runtime=10 --verify=crc32c --verify_state_save=0 \
 	    --verify_fatal=1 --group_reporting >"$T/fio" 2>&1 ||
 		{ cat "$T/fio" >&2; fail "fio"; }
 	grep -E "^ +(read|write):" "$T/fio"
 	# and a verify pass over what the jobs left
 	fio --name=udax --directory="$M" --ioengine=psync --rw=write --bs=64k \
-	    --size=8M --numjobs=4 --verify=crc32c --verify_fatal=1 >"$T/fio" 2>&1 ||
+	    --size=8M --numjobs=4 --verify=crc32c --verify_fatal=1 --verify_state_save=0 >"$T/fio" 2>&1 ||
 		{ cat "$T/fio" >&2; fail "fio write+verify"; }
 else
 	echo "fuse_test: fio not installed (scripts/install-deps): workload left out"
