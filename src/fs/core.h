@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <urcu/list.h>		/* cds_list: the directory indexes' LRU */
 
 #include "fs/internal.h"
 
@@ -351,7 +352,7 @@ struct fs_core {
 	uint64_t dix_seed;
 	/* Least recently used first out, past dix_budget bytes, between
 	 * operations (fs_ns_unlock); dix_op numbers the operations. */
-	struct fs_dix *dix_lru, *dix_lru_tail;	/* most recent first */
+	struct cds_list_head dix_lru;	/* fs_dix.lru, most recent first */
 	uint64_t dix_bytes, dix_budget, dix_op;
 	/* fs_dix_hint: the large table a stat searched last (written under
 	 * ns_lock, read without it: a prefetch hint only), on a line of its

@@ -68,7 +68,7 @@ struct dix_blk {
 
 struct fs_dix {
 	struct fs_dix *hnext;
-	struct fs_dix *lru_prev, *lru_next;	/* c->dix_lru, most recent first */
+	struct cds_list_head lru;	/* in c->dix_lru, most recent first */
 	uint64_t op;			/* c->dix_op of its last use */
 	size_t bytes;			/* charged to c->dix_bytes */
 	struct fs_inode *dir;		/* a reference of the index's own */
@@ -103,33 +103,12 @@ static void dix_charge(struct fs_core *c, struct fs_dix *x)
 	x->bytes = b;
 }
 
-static void lru_unlink(struct fs_core *c, struct fs_dix *x)
-{
-	if (x->lru_prev)
-		x->lru_prev->lru_next = x->lru_next;
-	else
-		c->dix_lru = x->lru_next;
-	if (x->lru_next)
-		x->lru_next->lru_prev = x->lru_prev;
-	else
-		c->dix_lru_tail = x->lru_prev;
-	x->lru_prev = x->lru_next = NULL;
-}
-
 /* @x used by the operation in progress: most recent, not evicted by it. */
 static void lru_use(struct fs_core *c, struct fs_dix *x)
 {
 	x->op = c->dix_op;
-	if (c->dix_lru == x)
-		return;
-	if (x->lru_prev || c->dix_lru_tail == x)
-		lru_unlink(c, x);
-	x->lru_next = c->dix_lru;
-	if (c->dix_lru)
-		c->dix_lru->lru_prev = x;
-	c->dix_lru = x;
-	if (!c->dix_lru_tail)
-		c->dix_lru_tail = x;
+	if (c->dix_lru.next != &x->lru)
+		cds_list_move(&x->lru, &c->dix_lru);
 }
 
 /* Out of the table, the list and the total (then dix_free). */
@@ -137,7 +116,7 @@ static void dix_forget(struct fs_core *c, struct fs_dix **p, struct fs_dix *x)
 {
 	*p = x->hnext;
 	c->nr_dix--;
-	lru_unlink(c, x);
+	cds_list_del(&x->lru);
 	c->dix_bytes -= x->bytes;
 	x->bytes = 0;
 }
@@ -566,7 +545,8 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 	*dix_bucket(fs, dir->ino) = x;
 	dix_added(C(fs));
 	dix_charge(C(fs), x);
-	lru_use(C(fs), x);
+	cds_list_add(&x->lru, &C(fs)->dix_lru);
+	x->op = C(fs)->dix_op;
 	*out = x;
 	return 0;
 }
@@ -596,8 +576,9 @@ void fs_ns_unlock(struct udax_fs *fs)
 
 	/* The tail is the least recently used; once it is one the ending
 	 * operation used, so are all the others. */
-	while (c->dix_bytes > c->dix_budget && (x = c->dix_lru_tail) &&
-	       x->op != c->dix_op) {
+	while (c->dix_bytes > c->dix_budget && !cds_list_empty(&c->dix_lru) &&
+	       (x = cds_list_entry(c->dix_lru.prev, struct fs_dix, lru))->op !=
+	       c->dix_op) {
 		struct fs_dix **p = dix_bucket(fs, x->ino);
 
 		while (*p != x)
@@ -621,7 +602,7 @@ void fs_dix_free_all(struct udax_fs *fs)
 			dix_free(x);
 		}
 	c->nr_dix = 0;
-	c->dix_lru = c->dix_lru_tail = NULL;
+	CDS_INIT_LIST_HEAD(&c->dix_lru);
 	c->dix_bytes = 0;
 }
 
@@ -631,5 +612,6 @@ int fs_dix_init(struct udax_fs *fs)
 
 	c->dix = fault_calloc(FS_DIX_BUCKETS, sizeof(*c->dix));
 	c->dix_mask = FS_DIX_BUCKETS - 1;
+	CDS_INIT_LIST_HEAD(&c->dix_lru);
 	return c->dix ? 0 : -ENOMEM;
 }
