@@ -32,7 +32,9 @@
  *                           orphan list, journal replay, fsck, views, pins,
  *                           leases) and the io engine's per-transfer ones
  *                           (requests, page arrays, fixed buffers, file-
- *                           range handles): NULL (-> -ENOMEM)
+ *                           range handles), and the pagemap's holder
+ *                           tables: NULL (-> -ENOMEM; a holder detach
+ *                           empties its entry in place instead)
  *   UDAX_FAULT_PERSIST      udax_dev_flush/drain/persist/memcpy_persist/
  *                           memset_persist, after the range check: the
  *                           stores of memcpy/memset_persist still happen

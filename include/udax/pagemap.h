@@ -347,7 +347,8 @@ struct udax_dax_holder_ops {
  * uses udax_fsdax_pgmap_ops.  Spans of different holders must not overlap
  * (-EBUSY): several file systems on partitions of one device share the
  * range without colliding.  Detach waits until no page_idle call on the
- * holder is running.
+ * holder is running; it fails only for a holder not attached (-ENOENT),
+ * never for lack of memory.
  */
 int udax_pgmap_attach_holder(struct udax_pgmap *pgmap, unsigned long pfn,
 			     unsigned long n, const struct udax_dax_holder_ops *ops,

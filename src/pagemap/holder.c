@@ -13,11 +13,15 @@
  * The holder table is RCU-published: page_free reads it without locks;
  * attach/detach copy it under holder_lock, and detach waits a grace period
  * so that no page_idle call into a detached holder is still running.
+ * Detach never fails for lack of memory (an unmount must be able to let go
+ * of the file system it is about to free): without memory for the smaller
+ * copy it empties the entry in place, and the next copy drops it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fault_alloc.h"
 #include "pagemap/internal.h"
 
 struct holder {
@@ -42,7 +46,7 @@ static void fsdax_page_free(struct udax_page *page, void *data)
 	for (size_t i = 0; t && i < t->nr; i++) {
 		struct holder *h = &t->h[i];
 
-		if (pfn - h->pfn < h->n) {
+		if (pfn - h->pfn < __atomic_load_n(&h->n, __ATOMIC_ACQUIRE)) {
 			if (h->ops->page_idle)
 				h->ops->page_idle(h->holder, page);
 			break;
@@ -94,15 +98,16 @@ int udax_pgmap_attach_holder(struct udax_pgmap *pgmap, unsigned long pfn,
 			goto out;
 		}
 	}
-	nt = malloc(sizeof(*nt) + (nr + 1) * sizeof(nt->h[0]));
+	nt = fault_malloc(sizeof(*nt) + (nr + 1) * sizeof(nt->h[0]));
 	if (!nt) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (nr)
-		memcpy(nt->h, t->h, nr * sizeof(nt->h[0]));
-	nt->h[nr] = (struct holder){ pfn, n, ops, holder };
-	nt->nr = nr + 1;
+	nt->nr = 0;
+	for (size_t i = 0; i < nr; i++)
+		if (t->h[i].holder)	/* not an entry emptied in place */
+			nt->h[nt->nr++] = t->h[i];
+	nt->h[nt->nr++] = (struct holder){ pfn, n, ops, holder };
 	holders_replace(pgmap, nt);
 out:
 	pthread_mutex_unlock(&pgmap->holder_lock);
@@ -125,13 +130,22 @@ int udax_pgmap_detach_holder(struct udax_pgmap *pgmap, void *holder)
 	if (ret)
 		goto out;
 	/* Shrinking in place is not RCU-safe; a new table is at most as big. */
-	nt = malloc(sizeof(*nt) + t->nr * sizeof(nt->h[0]));
+	nt = fault_malloc(sizeof(*nt) + t->nr * sizeof(nt->h[0]));
 	if (!nt) {
-		ret = -ENOMEM;
+		/* No memory: empty the entry where it is.  No page matches an
+		 * empty span; once no reader can still be inside the entry
+		 * (a grace period), it names no holder either. */
+		for (size_t i = 0; i < t->nr; i++)
+			if (t->h[i].holder == holder)
+				__atomic_store_n(&t->h[i].n, 0, __ATOMIC_RELEASE);
+		udax_synchronize_rcu();
+		for (size_t i = 0; i < t->nr; i++)
+			if (t->h[i].holder == holder)
+				t->h[i].holder = NULL;
 		goto out;
 	}
 	for (size_t i = 0; i < t->nr; i++)
-		if (t->h[i].holder != holder)
+		if (t->h[i].holder != holder && t->h[i].holder)
 			nt->h[j++] = t->h[i];
 	nt->nr = j;
 	holders_replace(pgmap, nt);

@@ -2,9 +2,12 @@
 /*
  * Holders of an FS_DAX range: file systems on partitions of one device
  * attach to disjoint pfn spans, and the standard page_free tells the
- * holder of the span, and only that one, when a page goes idle.
+ * holder of the span, and only that one, when a page goes idle.  Detach
+ * works without memory (every allocation failing): nothing more reaches
+ * the holder, its span and its pointer are free for a new attach.
  */
 #include <errno.h>
+#include <udax/fault.h>
 #include <udax/pagemap.h>
 
 #include "testutil.h"
@@ -69,6 +72,28 @@ int main(void)
 	T_EXPECT_ERR(udax_pin_pages(info.pfn_first, 1, pages), 0);
 	udax_unpin_pages(pages, 1);
 	T_ASSERT(c.idle == 1);
+
+	/* Detach without memory (an unmount cannot keep a file system it is
+	 * about to free attached): it still succeeds, and nothing more
+	 * reaches the holder. */
+	T_EXPECT_ERR(udax_fault_set(UDAX_FAULT_MALLOC, 1, 1000, -ENOMEM), 0);
+	T_EXPECT_ERR(udax_pgmap_attach_holder(pgmap, info.pfn_first + half, 1, &hops, &a),
+		     -EBUSY);		/* b's: refused before any allocation */
+	T_EXPECT_ERR(udax_pgmap_detach_holder(pgmap, &b), 0);
+	T_ASSERT(udax_fault_hits(UDAX_FAULT_MALLOC) == 1);
+	T_EXPECT_ERR(udax_pgmap_detach_holder(pgmap, &b), -ENOENT);
+	udax_fault_clear(UDAX_FAULT_MALLOC);
+	T_EXPECT_ERR(udax_pin_pages(info.pfn_first + half + 5, 1, pages), 0);
+	udax_unpin_pages(pages, 1);
+	T_ASSERT(b.idle == 2);
+	/* Its span is free, for b itself or another holder; c is untouched. */
+	T_EXPECT_ERR(udax_pgmap_attach_holder(pgmap, info.pfn_first + half, half, &hops, &b), 0);
+	T_EXPECT_ERR(udax_pin_pages(info.pfn_first + half + 5, 1, pages), 0);
+	udax_unpin_pages(pages, 1);
+	T_ASSERT(b.idle == 3);
+	T_EXPECT_ERR(udax_pin_pages(info.pfn_first, 1, pages), 0);
+	udax_unpin_pages(pages, 1);
+	T_ASSERT(c.idle == 2);
 
 	/* Only ranges with the standard FS_DAX ops have holders. */
 	p.addr = mem + sz;

@@ -229,7 +229,12 @@ int fs_zc_unmount(struct udax_fs *fs, const struct udax_break_opts *brk)
 					"NOWAIT");
 		if (ret)
 			return fs_error(ret, "unmount: %s", udax_strerror(ret));
-		udax_pgmap_detach_holder(fs->pgmap, fs);
+		/* Never fails for lack of memory: it cannot stay attached to
+		 * a file system that is about to be freed. */
+		ret = udax_pgmap_detach_holder(fs->pgmap, fs);
+		if (ret)
+			return fs_error(ret, "unmount: detaching from the pagemap "
+					"range: %s; still mounted", udax_strerror(ret));
 	}
 	/* Nothing is referenced: blocks still on the busy table were freed
 	 * in the allocator's eyes already; the table just goes. */
