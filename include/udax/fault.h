@@ -32,9 +32,12 @@
  *                           orphan list, journal replay, fsck, views, pins,
  *                           leases) and the io engine's per-transfer ones
  *                           (requests, page arrays, fixed buffers, file-
- *                           range handles), and the pagemap's holder
- *                           tables: NULL (-> -ENOMEM; a holder detach
- *                           empties its entry in place instead)
+ *                           range handles, udax_io_new, the slow
+ *                           device), the device layer (udax_dev_open) and
+ *                           the pagemap's registry (ranges, lookup
+ *                           tables, holder tables): NULL (-> -ENOMEM; a
+ *                           holder detach and a range's removal empty
+ *                           their entry in place instead)
  *   UDAX_FAULT_PERSIST      udax_dev_flush/drain/persist/memcpy_persist/
  *                           memset_persist, after the range check: the
  *                           stores of memcpy/memset_persist still happen

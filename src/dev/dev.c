@@ -381,13 +381,13 @@ int udax_dev_open(const char *spec, const struct udax_dev_opts *opts,
 	if (ret)
 		return ret;
 
-	dev = calloc(1, sizeof(*dev));
+	dev = fault_calloc(1, sizeof(*dev));
 	if (!dev)
 		return dev_err(-ENOMEM, "udax_dev_open: out of memory");
 	dev->fd = -1;
 	pthread_mutex_init(&dev->lock, NULL);
-	dev->spec = strdup(spec);
-	dev->path = strdup(oc.is_mem ? "" : oc.path);
+	dev->spec = fault_strdup(spec);
+	dev->path = fault_strdup(oc.is_mem ? "" : oc.path);
 	if (!dev->spec || !dev->path) {
 		dev_free(dev);
 		return dev_err(-ENOMEM, "udax_dev_open: out of memory");

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <udax/dev.h>
 
+#include "common/fault_alloc.h"
 #include "common/fork.h"
 
 #ifdef UDAX_HAVE_PMEM2

@@ -472,10 +472,10 @@ int udax_io_new(const struct udax_io_opts *opts, struct udax_io **out)
 		return io_err(-EINVAL, "udax_io_new: max_sqe_bytes %zu is not a multiple "
 			      "of 4096 up to 1 GiB", o.max_sqe_bytes);
 
-	io = calloc(1, sizeof(*io));
+	io = fault_calloc(1, sizeof(*io));
 	if (!io)
 		return io_err(-ENOMEM, "udax_io_new: out of memory");
-	io->slot_used = calloc(o.nr_fixed, 1);
+	io->slot_used = fault_calloc(o.nr_fixed, 1);
 	if (!io->slot_used) {
 		free(io);
 		return io_err(-ENOMEM, "udax_io_new: out of memory");

@@ -118,7 +118,7 @@ int udax_io_slow_new(const struct udax_io_slow_opts *opts,
 			      "rate is 0" : "opts is NULL");
 	if (opts->chunk > (1u << 20))
 		return io_err(-EINVAL, "udax_io_slow_new: chunk %zu > 1 MiB", opts->chunk);
-	s = calloc(1, sizeof(*s));
+	s = fault_calloc(1, sizeof(*s));
 	if (!s)
 		return io_err(-ENOMEM, "udax_io_slow_new: out of memory");
 	if (pipe2(fds, O_CLOEXEC) < 0) {

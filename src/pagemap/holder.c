@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/fault_alloc.h"
 #include "pagemap/internal.h"
 
 struct holder {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <udax/pagemap.h>
 
+#include "common/fault_alloc.h"
 #include "pagemap/rcu.h"
 
 #define CACHELINE	64

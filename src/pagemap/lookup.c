@@ -116,7 +116,7 @@ static long sections_reserve(unsigned long nr)
 	size = t ? t->nr : 64;
 	while (size < start + nr)
 		size *= 2;
-	if (size > (1ul << 40) || !(nt = calloc(1, sizeof(*nt) + size * sizeof(nt->map[0]))))
+	if (size > (1ul << 40) || !(nt = fault_calloc(1, sizeof(*nt) + size * sizeof(nt->map[0]))))
 		return -ENOMEM;
 	nt->nr = size;
 	for (i = 0; t && i < t->nr; i++)
@@ -136,7 +136,7 @@ static int addr_index_update(struct udax_pgmap *add, struct udax_pgmap *del)
 	uintptr_t s = add ? (uintptr_t)add->base : 0, e = s + (add ? add->size : 0);
 	bool pending = add != NULL;	/* @add still to be placed */
 
-	ni = malloc(sizeof(*ni) + (n + 1) * sizeof(ni->e[0]));
+	ni = fault_malloc(sizeof(*ni) + (n + 1) * sizeof(ni->e[0]));
 	if (!ni)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {

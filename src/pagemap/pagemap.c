@@ -154,7 +154,7 @@ int udax_pgmap_register(const struct udax_pgmap_params *params,
 	if (ret)
 		return ret;
 
-	pgmap = aligned_alloc(CACHELINE, sizeof(*pgmap));
+	pgmap = fault_aligned_alloc(CACHELINE, sizeof(*pgmap));
 	if (!pgmap)
 		return -ENOMEM;
 	memset(pgmap, 0, sizeof(*pgmap));
@@ -167,9 +167,13 @@ int udax_pgmap_register(const struct udax_pgmap_params *params,
 	pgmap->ops_data = params->ops_data;
 	pgmap->managed = has_page_free(pgmap->ops) &&
 			 !(params->flags & UDAX_PGMAP_LIMITED);
-	pgmap->name = strdup(params->name ? params->name : "");
+	pgmap->name = fault_strdup(params->name ? params->name : "");
 	pgmap->base = params->addr;
 	pgmap->size = params->size;
+	if (!pgmap->name) {
+		ret = -ENOMEM;
+		goto err;
+	}
 
 	total = params->size / UDAX_PAGE_SIZE;
 	if (params->flags & UDAX_PGMAP_ALTMAP) {
