@@ -76,7 +76,7 @@ struct section_table {
 
 struct addr_entry {
 	uintptr_t start, end;		/* [start, end) */
-	struct udax_pgmap *pgmap;
+	struct udax_pgmap *pgmap;	/* NULL: removed in place (lookup_remove) */
 };
 
 struct addr_index {
@@ -142,7 +142,7 @@ static int addr_index_update(struct udax_pgmap *add, struct udax_pgmap *del)
 	for (i = 0; i < n; i++) {
 		struct addr_entry *x = &old->e[i];
 
-		if (x->pgmap == del)
+		if (x->pgmap == del || !x->pgmap)
 			continue;
 		if (add && s < x->end && x->start < e) {
 			free(ni);
@@ -202,13 +202,16 @@ void lookup_remove(struct udax_pgmap *pgmap)
 		udax_rcu_assign(t->map[first + i], NULL);
 	if (pgmap->base) {
 		/* Removing never fails for lack of memory: fall back to
-		 * clearing the entry in place. */
+		 * emptying the entry in place.  Its bounds stay, so the
+		 * array stays sorted for the bisection; it names no range
+		 * (the next copy drops it). */
 		if (addr_index_update(NULL, pgmap)) {
 			struct addr_index *ai = atomic_load(&addr_index);
 
 			for (i = 0; i < ai->nr; i++)
 				if (ai->e[i].pgmap == pgmap)
-					ai->e[i].start = ai->e[i].end = 0;
+					__atomic_store_n(&ai->e[i].pgmap, NULL,
+							 __ATOMIC_RELEASE);
 		}
 	}
 }
@@ -284,7 +287,8 @@ struct udax_pgmap *udax_get_dev_pagemap_addr(const void *addr,
 			else if (a >= ai->e[mid].end)
 				lo = mid + 1;
 			else {
-				pgmap = ai->e[mid].pgmap;
+				pgmap = __atomic_load_n(&ai->e[mid].pgmap,
+							__ATOMIC_ACQUIRE);
 				break;
 			}
 		}
