@@ -531,6 +531,7 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 	if (!x)
 		return fs_error(-ENOMEM, "directory %u: no memory for its index",
 				dir->ino);
+	CDS_INIT_LIST_HEAD(&x->lru);	/* on no list: lru_use links it */
 	x->ino = dir->ino;
 	x->gen = dir->gen;
 	ret = dix_build(fs, dir, x);
@@ -545,8 +546,7 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 	*dix_bucket(fs, dir->ino) = x;
 	dix_added(C(fs));
 	dix_charge(C(fs), x);
-	cds_list_add(&x->lru, &C(fs)->dix_lru);
-	x->op = C(fs)->dix_op;
+	lru_use(C(fs), x);
 	*out = x;
 	return 0;
 }
