@@ -12,6 +12,7 @@
 #include <udax/crc32c.h>
 #include <udax/dev.h>
 #include <udax/fs.h>
+#include <udax/fsck.h>
 
 #include "testutil.h"
 
@@ -43,6 +44,14 @@
  * UDAX_TEST_MEM_OPTS set (e.g. "persist=cpu"), a plain "mem:SIZE" gets
  * those options: the same test on the PMem-like device.
  */
+/* A udax_fsck problem callback that prints each problem on stderr. */
+static inline void t_fsck_print(const struct udax_fsck_problem *p, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "fsck: block %llu +%u inode %u: %s\n",
+		(unsigned long long)p->block, p->offset, p->ino, p->msg);
+}
+
 static inline struct udax_dev *t_fs_dev(const char *spec)
 {
 	const char *opts = getenv("UDAX_TEST_MEM_OPTS");

@@ -1194,19 +1194,12 @@ static void views_end(void)
 	}
 }
 
-static void fsck_problem(const struct udax_fsck_problem *p, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "fsck: block %llu +%u inode %u: %s\n", (unsigned long long)p->block,
-		p->offset, p->ino, p->msg);
-}
-
 /* The unmounted file system passes udax_fsck without a problem. */
 static void fsck_clean(const char *when)
 {
 	struct udax_fsck_report rep;
 
-	FS_OK(udax_fsck(dev, 0, 0, fsck_problem, NULL, &rep));
+	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
 	if (rep.problems) {
 		fprintf(stderr, "fs_dma_stress (seed %llu): fsck %s: %llu problems\n",
 			(unsigned long long)base_seed, when, (unsigned long long)rep.problems);

@@ -262,13 +262,6 @@ static char *tree_only(const char *fp)
 	return t;
 }
 
-static void fsck_problem(const struct udax_fsck_problem *p, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "fsck: block %llu offset %u inode %u: %s\n",
-		(unsigned long long)p->block, p->offset, p->ino, p->msg);
-}
-
 /*
  * After the call under test: a fault-free mount works (no claim left),
  * gives the tree of a fault-free mount of the original image, and leaves
@@ -294,7 +287,7 @@ static void recovers(const struct image *im, const char *what)
 		exit(1);
 	}
 	free(fp);
-	FS_OK(udax_fsck(dev, 0, 0, fsck_problem, NULL, &rep));
+	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
 	if (rep.problems || rep.journal_committed) {
 		fprintf(stderr, "%s: fsck after the recovery: %llu problems%s\n", what,
 			(unsigned long long)rep.problems,

@@ -100,13 +100,6 @@ static void expect_zeroes(const char *what, struct udax_file *f, uint64_t from,
 	}
 }
 
-static void fsck_problem(const struct udax_fsck_problem *p, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "fsck: block %llu +%u inode %u: %s\n",
-		(unsigned long long)p->block, p->offset, p->ino, p->msg);
-}
-
 /* Close, unmount: udax_fsck finds nothing wrong. */
 static void unmount_fsck(struct udax_file **f)
 {
@@ -114,7 +107,7 @@ static void unmount_fsck(struct udax_file **f)
 
 	FS_OK(udax_close(f));
 	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, fsck_problem, NULL, &rep));
+	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
 	T_ASSERT(rep.problems == 0);
 }
 

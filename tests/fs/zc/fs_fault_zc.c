@@ -246,13 +246,6 @@ static void release_pre(struct ctx *c)
 		FS_OK(udax_unpin(&c->pre_pin));
 }
 
-static void fsck_problem(const struct udax_fsck_problem *p, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "fsck: block %llu offset %u inode %u: %s\n",
-		(unsigned long long)p->block, p->offset, p->ino, p->msg);
-}
-
 static uint64_t free_after_truncates;	/* blocks free with /f, /h empty */
 
 static void truncate_all(struct ctx *c)
@@ -292,7 +285,7 @@ static void finish(struct ctx *c, bool truncated)
 	if (c->h)
 		udax_close(&c->h);
 	FS_OK(udax_unmount(&c->fs));
-	FS_OK(udax_fsck(dev, 0, 0, fsck_problem, NULL, &rep));
+	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
 	T_ASSERT(rep.problems == 0);
 	c->fs = t_fs_mount(dev);
 	FS_OK(udax_open(c->fs, "/f", O_RDWR, 0, &c->f));

@@ -51,13 +51,6 @@ static bool store_faults(volatile char *p, char c)
 	return false;
 }
 
-static void fsck_problem(const struct udax_fsck_problem *p, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "fsck: block %llu +%u inode %u: %s\n",
-		(unsigned long long)p->block, p->offset, p->ino, p->msg);
-}
-
 /* Map one-page anonymous mappings, alternately readable and not (so the
  * kernel cannot merge them), until it refuses; *@n: how many. */
 static void **fill_mappings(size_t *n)
@@ -154,7 +147,7 @@ int main(void)
 	FS_OK(udax_close(&g));
 	FS_OK(udax_close(&o));
 	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, fsck_problem, NULL, &rep));
+	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
 	T_ASSERT(rep.problems == 0);
 	FS_OK(udax_dev_close(&dev, 0));
 	printf("fs_view_maxmap: ok\n");
