@@ -1438,6 +1438,163 @@ static int fig_threads(struct run *x)
 	return 0;
 }
 
+/*
+ * 1 vs 2 threads stat'ing at random among the TS_ENTRIES names of one
+ * directory (ls -l, find, a build's dependency checks): stats per second
+ * of all threads together, rounds of 1, 2, 2, 1 threads, the sides' order
+ * alternating.  A stat changes nothing, so two threads need share no
+ * written cache line and can do twice what one does (udax: ns_lock held
+ * shared, src/fs/core/nslock.c).  The paths are made before the clock
+ * starts.  A thread does 16 x -n stats a round (a stat is 0.1 us: -n
+ * alone would make rounds of 2 ms, which a thread's late start skews).
+ */
+#define TS_ENTRIES 100
+#define TS_STATS(x) ((uint64_t)(x)->o->ops * 16)
+
+struct statter {
+	struct run *x;
+	int side, id;
+	int *ready;
+	int nthreads;
+	char **path;			/* TS_ENTRIES of them, this side's */
+	uint64_t t0, t1;
+	int ret;
+};
+
+static void *stat_thread(void *arg)
+{
+	struct statter *a = arg;
+	uint64_t n = TS_STATS(a->x), r = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
+	struct udax_fs *fs = a->x->be[U]->fs;
+	char **path = a->path;
+	int side = a->side;
+
+	__atomic_add_fetch(a->ready, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(a->ready, __ATOMIC_ACQUIRE) < a->nthreads)
+		bench_cpu_relax();
+	/* Locals only until the end: the two threads' structs share a
+	 * line, and a store there per stat would be the bench's own
+	 * contention. */
+	uint64_t t0 = bench_now_ns();
+	int ret = 0;
+
+	for (uint64_t i = 0; i < n && !ret; i++) {
+		const char *p;
+
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		p = path[r % TS_ENTRIES];
+		if (side == U) {
+			struct udax_stat st;
+
+			ret = udax_stat(fs, p, &st);
+		} else {
+			struct stat st;
+
+			ret = stat(p, &st) ? -errno : 0;
+		}
+	}
+	a->t1 = bench_now_ns();
+	a->t0 = t0;
+	a->ret = ret;
+	return NULL;
+}
+
+static int threads_stat(struct run *x, int side, int t, char **path, double *out)
+{
+	struct statter a[2];
+	pthread_t th[2];
+	uint64_t t0 = UINT64_MAX, t1 = 0;
+	int ret = 0, ready = 0;
+
+	for (int i = 0; i < t; i++) {
+		a[i] = (struct statter){ .x = x, .side = side, .id = i, .ready = &ready,
+					 .nthreads = t, .path = path };
+		if (pthread_create(&th[i], NULL, stat_thread, &a[i])) {
+			fprintf(stderr, "bench scale: pthread_create failed\n");
+			exit(1);
+		}
+	}
+	for (int i = 0; i < t; i++) {
+		pthread_join(th[i], NULL);
+		if (a[i].ret && !ret)
+			ret = a[i].ret;
+		t0 = a[i].t0 < t0 ? a[i].t0 : t0;
+		t1 = a[i].t1 > t1 ? a[i].t1 : t1;
+	}
+	*out = (double)t * (double)TS_STATS(x) * 1e9 / (double)(t1 - t0 ? t1 - t0 : 1);
+	return ret;
+}
+
+static int fig_threads_stat(struct run *x)
+{
+	double v[2][2][THREAD_ROUNDS], med[2][2];
+	int n[2][2] = { { 0 } }, ret = 0;
+	char *path[2][TS_ENTRIES] = { { NULL } }, key[64];
+
+	for (int s = U; s <= K && !ret; s++) {
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s/ts", s == U ? "" : x->o->kernel_dir);
+		ret = s == U ? udax_mkdir(x->be[U]->fs, p, 0755) :
+			       mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
+		for (int i = 0; i < TS_ENTRIES && !ret; i++) {
+			void *fh;
+
+			snprintf(p, sizeof(p), "ts/e%07d", i);
+			if ((ret = x->be[s]->open(x->be[s], p, true, &fh)))
+				break;
+			x->be[s]->close(fh);
+			snprintf(p, sizeof(p), "%s/ts/e%07d", s == U ? "" : x->o->kernel_dir, i);
+			if (!(path[s][i] = strdup(p)))
+				ret = -ENOMEM;
+		}
+	}
+	for (int r = 0; r < THREAD_ROUNDS && !ret; r++) {
+		int t = (r % 4 == 0 || r % 4 == 3) ? 1 : 2;
+
+		for (int k = 0; k < 2 && !ret; k++) {
+			int s = r % 2 ? K - k : U + k;
+
+			bench_progress("%s: %d thread(s) stat'ing, round %d/%d",
+				       side_name[s], t, r + 1, THREAD_ROUNDS);
+			ret = threads_stat(x, s, t, path[s], &v[s][t - 1][n[s][t - 1]]);
+			n[s][t - 1]++;
+		}
+	}
+	for (int s = U; s <= K && !ret; s++) {
+		for (int t = 0; t < 2; t++) {
+			med[s][t] = bench_percentile(v[s][t], (size_t)n[s][t], 50);
+			snprintf(key, sizeof(key), "threads_stat.%d.%s", t + 1, side_name[s]);
+			bench_report(x->r, key, med[s][t], "ops/s");
+		}
+		snprintf(key, sizeof(key), "threads_stat.%s", side_name[s]);
+		ratio(x, key, "2_to_1", med[s][1], med[s][0]);
+	}
+	for (int t = 0; t < 2 && !ret; t++) {
+		snprintf(key, sizeof(key), "threads_stat.%d", t + 1);
+		ratio(x, key, "udax_to_kernel", med[U][t], med[K][t]);
+	}
+	/* The kernel side's names go (tmpfs is memory); udax's go with the
+	 * file system. */
+	for (int i = 0; i < TS_ENTRIES; i++) {
+		if (path[K][i])
+			unlink(path[K][i]);
+		free(path[U][i]);
+		free(path[K][i]);
+	}
+	{
+		char p[4200];
+
+		snprintf(p, sizeof(p), "%s/ts", x->o->kernel_dir);
+		rmdir(p);
+	}
+	if (ret)
+		fprintf(stderr, "bench scale: threads_stat: %s\n", strerror(-ret));
+	return ret;
+}
+
 int fs_bench_scale(const struct fs_bench_opts *o, struct bench_report *r)
 {
 	BACKENDS(o);
@@ -1460,6 +1617,8 @@ int fs_bench_scale(const struct fs_bench_opts *o, struct bench_report *r)
 		ret = fig_grow(&x);
 	if (!ret)
 		ret = fig_threads(&x);
+	if (!ret)
+		ret = fig_threads_stat(&x);
 	if (!ret && !(ret = open_big(&x))) {
 		ret = floor_view(&x);
 		if (!ret)

@@ -297,6 +297,8 @@ _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 } while (0)
 struct fs_dix;
 
+#define FS_NS_STRIPES	16	/* ns_lock's reader counts, a line each */
+
 struct fs_core {
 	struct fs_dsuper sb;		/* validated copy */
 	bool rdonly;
@@ -304,7 +306,19 @@ struct fs_core {
 	 * fs_shutdown); never cleared while mounted. */
 	_Atomic bool shutdown;
 	const char *shutdown_at;	/* a static string; written before shutdown */
-	pthread_mutex_t ns_lock;
+	/* ns_lock (nslock.c): a writers' mutex and flag, readers' counts,
+	 * each on a line of its own (64 bytes apart: the struct itself is
+	 * not 64-byte aligned, calloc'd) */
+	struct {
+		pthread_mutex_t wlock;
+		char pad0[64];
+		_Atomic bool writer;
+		char pad1[64 - sizeof(_Atomic bool)];
+		struct {
+			_Atomic long n;
+			char pad[64 - sizeof(long)];
+		} readers[FS_NS_STRIPES];
+	} ns;
 	pthread_mutex_t txn_lock;
 	pthread_mutex_t alloc_lock;
 	pthread_mutex_t icache_lock;
@@ -341,6 +355,9 @@ struct fs_core {
 	_Atomic uint64_t log_seq;
 	struct fs_logarea *log;		/* sb.log_areas of them */
 	/* inode cache (icache_lock) */
+	/* per inode: 1 while it is in the cache (written under icache_lock,
+	 * read without it by fs_inode_stat, under ns_lock shared or not) */
+	_Atomic uint8_t *icached;
 	struct fs_inode *root;		/* held from mount to unmount */
 	struct fs_inode **icache;	/* icache_mask + 1 chains */
 	uint32_t icache_mask;
@@ -741,6 +758,9 @@ struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir);
 /* 1 and the record's block and offset, or 0: not there. */
 int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		const char *name, size_t len, uint32_t *blk, uint32_t *off);
+/* The record fs_dix_find found at @blk, @off (on media, validated). */
+const struct fs_ddirent *fs_dix_entry(const struct fs_dix *x, uint32_t blk,
+				      uint32_t off);
 /* Remember @x, if its table is large, as the index the next stat will
  * likely search (ns_lock). */
 void fs_dix_hint(struct udax_fs *fs, const struct fs_dix *x);
@@ -766,6 +786,26 @@ void fs_dix_free_all(struct udax_fs *fs);
  * the operation used (no index is held between operations). */
 void fs_ns_unlock(struct udax_fs *fs);
 int fs_dix_init(struct udax_fs *fs);
+/*
+ * A shared lookup (ns_lock held shared): the index of directory inode
+ * @ino if it has one, else NULL; nothing is built and the index is only
+ * marked used (its next eviction passes it over once).
+ */
+struct fs_dix *fs_dix_shared(struct udax_fs *fs, uint32_t ino);
+/* The directory inode indexed by @x (a reference of the index's own). */
+struct fs_inode *fs_dix_dir(const struct fs_dix *x);
+
+/* ---- ns_lock (nslock.c) ---------------------------------------------------
+ * Exclusive: fs_ns_lock .. fs_ns_unlock (dindex.c: evicts first).  Shared:
+ * fs_ns_trylock_shared (false while a writer holds it or waits: take it
+ * exclusively instead) .. fs_ns_unlock_shared; a shared holder changes
+ * nothing a lookup reads and never blocks. */
+void fs_ns_init(struct fs_core *c);
+void fs_ns_destroy(struct fs_core *c);
+void fs_ns_lock(struct udax_fs *fs);
+void fs_ns_unlock_exclusive(struct fs_core *c);
+bool fs_ns_trylock_shared(struct udax_fs *fs);
+void fs_ns_unlock_shared(struct udax_fs *fs);
 
 /* udax_setattr's attributes, resolved (UTIME_NOW is a time here). */
 struct fs_iattr {

@@ -38,7 +38,10 @@
  * used.  No index is held between operations, so that is safe, and a
  * reservation (fs_dix_reserve) is used within the operation that made
  * it.  An index evicted is built again at the next access, O(entries).
- * Everything here runs under ns_lock.
+ * Everything here runs under ns_lock held exclusively, but for what a
+ * shared lookup calls (ns_lock shared, nslock.c): fs_dix_shared,
+ * fs_dix_dir, fs_dix_find, fs_dix_hint, fs_dix_prefetch and fs_dix_hash,
+ * which change nothing but the atomic marks and hint.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,6 +73,7 @@ struct fs_dix {
 	struct fs_dix *hnext;
 	struct cds_list_head lru;	/* in c->dix_lru, most recent first */
 	uint64_t op;			/* c->dix_op of its last use */
+	_Atomic bool used_shared;	/* by a shared lookup since it moved */
 	size_t bytes;			/* charged to c->dix_bytes */
 	struct fs_inode *dir;		/* a reference of the index's own */
 	uint32_t ino, gen;
@@ -107,6 +111,7 @@ static void dix_charge(struct fs_core *c, struct fs_dix *x)
 static void lru_use(struct fs_core *c, struct fs_dix *x)
 {
 	x->op = c->dix_op;
+	atomic_store_explicit(&x->used_shared, false, memory_order_relaxed);
 	if (c->dix_lru.next != &x->lru)
 		cds_list_move(&x->lru, &c->dix_lru);
 }
@@ -242,6 +247,12 @@ int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		}
 	}
 	return 0;
+}
+
+const struct fs_ddirent *fs_dix_entry(const struct fs_dix *x, uint32_t blk,
+				      uint32_t off)
+{
+	return (const void *)(x->blk[blk].addr + off);
 }
 
 static void slot_put(struct dix_slot *t, uint32_t mask, uint32_t hash,
@@ -569,6 +580,30 @@ void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 		}
 }
 
+/*
+ * A shared lookup cannot move an index in the list (it changes nothing);
+ * it marks it instead, and eviction gives a marked index a second chance:
+ * to the front, unmarked, as if used then.  Each index passes at most
+ * once per eviction, so the loop ends.
+ */
+struct fs_dix *fs_dix_shared(struct udax_fs *fs, uint32_t ino)
+{
+	for (struct fs_dix *x = *dix_bucket(fs, ino); x; x = x->hnext)
+		if (x->ino == ino) {
+			if (!atomic_load_explicit(&x->used_shared,
+						  memory_order_relaxed))
+				atomic_store_explicit(&x->used_shared, true,
+						      memory_order_relaxed);
+			return x;
+		}
+	return NULL;
+}
+
+struct fs_inode *fs_dix_dir(const struct fs_dix *x)
+{
+	return x->dir;
+}
+
 void fs_ns_unlock(struct udax_fs *fs)
 {
 	struct fs_core *c = C(fs);
@@ -581,13 +616,19 @@ void fs_ns_unlock(struct udax_fs *fs)
 	       c->dix_op) {
 		struct fs_dix **p = dix_bucket(fs, x->ino);
 
+		if (atomic_load_explicit(&x->used_shared, memory_order_relaxed)) {
+			atomic_store_explicit(&x->used_shared, false,
+					      memory_order_relaxed);
+			cds_list_move(&x->lru, &c->dix_lru);
+			continue;
+		}
 		while (*p != x)
 			p = &(*p)->hnext;
 		dix_forget(c, p, x);
 		dix_free(x);
 	}
 	c->dix_op++;
-	pthread_mutex_unlock(&c->ns_lock);
+	fs_ns_unlock_exclusive(c);
 }
 
 void fs_dix_free_all(struct udax_fs *fs)

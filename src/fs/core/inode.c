@@ -248,16 +248,25 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 	uint64_t blocks;
 	const char *why;
 
-	pthread_mutex_lock(&c->icache_lock);
-	i = fs_icache_find(c, ino);
-	if (i)
-		i->refs++;
-	pthread_mutex_unlock(&c->icache_lock);
-	*cached = i;
-	if (i)
+	*cached = NULL;
+	if (ino >= c->sb.nr_inodes)
 		return 0;
-	/* Not cached, and it cannot be meanwhile (ns_lock): its record is
-	 * all there is of it (an eviction commits before it uncaches). */
+	/* The flag first: a stat of an inode nobody holds takes no lock
+	 * that another thread's stat takes too. */
+	if (atomic_load_explicit(&c->icached[ino], memory_order_acquire)) {
+		pthread_mutex_lock(&c->icache_lock);
+		i = fs_icache_find(c, ino);
+		if (i)
+			i->refs++;
+		pthread_mutex_unlock(&c->icache_lock);
+		*cached = i;
+		if (i)
+			return 0;
+	}
+	/* Not cached, and it cannot be meanwhile: inodes enter the cache
+	 * under ns_lock held exclusively, and this runs under ns_lock
+	 * (shared or not).  Its record is all there is of it: an eviction
+	 * commits before it uncaches (and clears the flag). */
 	if (fs_inode_read(fs, ino, &di) || !di.mode ||
 	    fs_dinode_check(&di, c->sb.nr_inodes, &why) || S_ISLNK(di.mode) ||
 	    (di.xattr && (di.xattr < c->sb.data_start || di.xattr >= fs->nr_blocks)))
@@ -349,9 +358,10 @@ struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino)
 	return i;
 }
 
-/* One more inode in the cache. */
-static void icache_added(struct fs_core *c)
+/* One more inode in the cache: @i, just linked. */
+static void icache_added(struct fs_core *c, const struct fs_inode *i)
 {
+	atomic_store_explicit(&c->icached[i->ino], 1, memory_order_relaxed);
 	c->nr_cached++;
 	FS_CHAINS_GROW(c->icache, c->icache_mask, c->nr_cached, struct fs_inode);
 }
@@ -385,7 +395,7 @@ static int iget_load(struct udax_fs *fs, uint32_t ino,
 		i->refs = 1;
 		i->hnext = *bucket(fs, ino);
 		*bucket(fs, ino) = i;
-		icache_added(c);
+		icache_added(c, i);
 	}
 	pthread_mutex_unlock(&c->icache_lock);
 	fs_inode_dispose(n);
@@ -466,7 +476,7 @@ void fs_icache_insert(struct fs_inode *i)
 	i->refs = 1;
 	i->hnext = *bucket(i->fs, i->ino);
 	*bucket(i->fs, i->ino) = i;
-	icache_added(c);
+	icache_added(c, i);
 	pthread_mutex_unlock(&c->icache_lock);
 }
 
@@ -554,23 +564,39 @@ void fs_inode_free_finish(struct fs_inode *ino, struct fs_break *br,
 	}
 }
 
+/* What eviction must commit first (fs_inode_sync_times does it). */
+static bool inode_dirty(const struct fs_inode *ino)
+{
+	return (ino->times_dirty || ino->log_pending) && ino->nlink;
+}
+
 int fs_iput(struct fs_inode *ino)
 {
 	struct udax_fs *fs;
 	struct fs_core *c;
-	bool last;
+	bool last, tried = false;
 	int ret = 0;
 
 	if (!ino)
 		return 0;
 	fs = ino->fs;
 	c = C(fs);
-	pthread_mutex_lock(&c->icache_lock);
-	last = ino->refs == 1;
-	pthread_mutex_unlock(&c->icache_lock);
-	if (last && !c->rdonly) {
-		/* Lazy mtime of in-place writes and the fast log's appends:
-		 * commit before eviction. */
+	/*
+	 * The last reference commits what only memory (lazy mtime of
+	 * in-place writes) or the fast log (appends) holds, then leaves the
+	 * cache.  Whether it is the last is decided with the decrement, under
+	 * icache_lock: two holders putting at once both saw two references
+	 * when it was decided beforehand, and the inode then left the cache
+	 * unsynced -- its next load read a record without the log's appends
+	 * (a stat, or a reopen, saw the file shrink).  Holding the only
+	 * reference, the dirty flags are stable: nobody else can reach the
+	 * inode but through the cache, under this lock.
+	 */
+	for (;;) {
+		pthread_mutex_lock(&c->icache_lock);
+		if (ino->refs > 1 || c->rdonly || tried || !inode_dirty(ino))
+			break;
+		pthread_mutex_unlock(&c->icache_lock);
 		pthread_rwlock_wrlock(&ino->lock);
 		ret = fs_inode_sync_times(ino);
 		if (ret && ino->log_pending && ino->nlink)
@@ -579,8 +605,8 @@ int fs_iput(struct fs_inode *ino)
 			 * the next mount replays it. */
 			ret = fs_shutdown(fs, ret, "log checkpoint at eviction");
 		pthread_rwlock_unlock(&ino->lock);
+		tried = ret != 0;	/* failed: evicted anyway, once */
 	}
-	pthread_mutex_lock(&c->icache_lock);
 	last = --ino->refs == 0;
 	if (last) {
 		struct fs_inode **p = bucket(fs, ino->ino);
@@ -589,6 +615,10 @@ int fs_iput(struct fs_inode *ino)
 			p = &(*p)->hnext;
 		*p = ino->hnext;
 		c->nr_cached--;
+		/* After the commit above: a stat that sees 0 reads a record
+		 * that holds everything (release: the commit's stores happen
+		 * before its read). */
+		atomic_store_explicit(&c->icached[ino->ino], 0, memory_order_release);
 	}
 	pthread_mutex_unlock(&c->icache_lock);
 	if (!last)

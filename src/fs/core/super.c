@@ -717,13 +717,14 @@ static void core_free(struct udax_fs *fs)
 		fs_dix_free_all(fs);
 		free(c->dix);
 		fs_log_free(fs);
-		pthread_mutex_destroy(&c->ns_lock);
+		fs_ns_destroy(c);
 		pthread_mutex_destroy(&c->txn_lock);
 		pthread_mutex_destroy(&c->alloc_lock);
 		pthread_mutex_destroy(&c->icache_lock);
 		free(c->icache);
 		free(c->bmap);
 		free(c->imap);
+		free(c->icached);
 		free(c);
 	}
 	free(fs);
@@ -855,13 +856,15 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	fs->pgmap = udax_dev_pgmap(dev);
 	fs->brk = o.brk;
 	c->dix_budget = o.dir_cache ? o.dir_cache : UDAX_DIR_CACHE_DEFAULT;
-	pthread_mutex_init(&c->ns_lock, NULL);
+	fs_ns_init(c);
 	pthread_mutex_init(&c->txn_lock, NULL);
 	pthread_mutex_init(&c->alloc_lock, NULL);
 	pthread_mutex_init(&c->icache_lock, NULL);
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
-	if (!c->bmap || !c->imap || fs_icache_init(c) || fs_dix_init(fs)) {
+	c->icached = fault_calloc(c->sb.nr_inodes, 1);
+	if (!c->bmap || !c->imap || !c->icached || fs_icache_init(c) ||
+	    fs_dix_init(fs)) {
 		ret = fs_error(-ENOMEM, "mount: no memory for the allocators");
 		goto fail;
 	}
@@ -960,13 +963,13 @@ int udax_unmount_ex(struct udax_fs **pfs, const struct udax_break_opts *brk)
 		return fs_error(-EINVAL, "unmount: unknown break mode %d",
 				(int)brk->mode);
 	c = C(fs);
-	pthread_mutex_lock(&c->ns_lock);
+	fs_ns_lock(fs);
 	open_inodes = open_inode_count(c);
 	/* Nothing open: the directory indexes' references are the last but
 	 * the root's (an index is rebuilt if the unmount fails below). */
 	if (!open_inodes)
 		fs_dix_free_all(fs);
-	pthread_mutex_unlock(&c->ns_lock);
+	fs_ns_unlock(fs);
 	if (open_inodes)
 		return fs_error(-EBUSY, "unmount: %llu file(s) or directories are "
 				"still open (handles, views or leases); close them "

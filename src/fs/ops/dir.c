@@ -313,7 +313,6 @@ static int dir_find_hashed(struct fs_inode *dir, const char *name, size_t len,
 {
 	struct udax_fs *fs = dir->fs;
 	const struct fs_ddirent *e;
-	const uint8_t *b;
 	struct fs_dix *x;
 	uint32_t k, off;
 	int ret;
@@ -328,8 +327,7 @@ static int dir_find_hashed(struct fs_inode *dir, const char *name, size_t len,
 		fs_dix_hint(fs, x);
 	if (!fs_dix_find(x, dir, hash, name, len, &k, &off))
 		return 0;
-	b = fs_dir_block_addr(dir, k);
-	e = (const void *)(b + off);
+	e = fs_dix_entry(x, k, off);
 	*loc = (struct dloc){ k, off, e->ino, e->type };
 	return 1;
 }
@@ -853,7 +851,7 @@ int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 {
 	int ret;
 
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk(fs, path, out, follow);
 	fs_ns_unlock(fs);
 	return ret;
@@ -1069,7 +1067,7 @@ int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
 	struct nd nd = { 0 };
 	int ret;
 
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk(fs, path, &dir, true);
 	if (!ret && !S_ISDIR(dir->mode))
 		ret = fs_error(-ENOTDIR, "O_TMPFILE: not a directory");
@@ -1130,7 +1128,7 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	int ret;
 
 	*created = false;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
 		ret = nd_open(fs, &nd, oflags, mode, cred, out, created);
@@ -1188,7 +1186,7 @@ static int path_make(struct udax_fs *fs, const char *path, const struct mk *mk,
 
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
 		ret = nd_make(fs, &nd, mk, what, &i);
@@ -1337,7 +1335,7 @@ ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
 		return fs_error(-EINVAL, "readlink: bad argument");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "readlink");
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk(fs, path, &i, false);
 	if (!ret && !S_ISLNK(i->mode))
 		ret = fs_error(-EINVAL, "readlink: not a symbolic link");
@@ -1419,7 +1417,7 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
 		ret = nd_remove(fs, &nd, isdir, brk, &i);
@@ -1512,7 +1510,7 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk(fs, oldpath, &i, false);	/* link(2): the link itself */
 	if (!ret && S_ISDIR(i->mode))
 		ret = fs_error(-EPERM, "hard links to directories are not allowed");
@@ -1541,7 +1539,7 @@ int udax_flink(struct udax_file *f, const char *newpath)
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk_parent(fs, newpath, &nd);
 	if (!ret) {
 		/* linkat(AT_EMPTY_PATH): an unlinked file stays unlinked,
@@ -1803,7 +1801,7 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk_parent(fs, oldpath, &o);
 	if (!ret)
 		ret = walk_parent(fs, newpath, &n);
@@ -1864,7 +1862,7 @@ static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk(fs, path, &i, true);
 	if (ret)
 		goto out;
@@ -2019,7 +2017,7 @@ int fs_setattr_inode(struct udax_fs *fs, struct fs_inode *i,
 		pthread_rwlock_unlock(&i->lock);
 		return ret;
 	}
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	dop_init(&d, fs, NULL);
 	dop_touch(&d, i);
 	fs_iattr_apply(i, &a);
@@ -2044,7 +2042,7 @@ int udax_setattr(struct udax_fs *fs, const char *path,
 		return fs_err_inherited(fs, "setattr");
 	if (sa->mask & ~(SA_ALL | UDAX_SETATTR_NOFOLLOW))
 		return fs_error(-EINVAL, "setattr: unknown mask bits 0x%x", sa->mask);
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk(fs, path, &i, !(sa->mask & UDAX_SETATTR_NOFOLLOW));
 	fs_ns_unlock(fs);
 	if (ret)
@@ -2133,6 +2131,68 @@ static int nd_last_stat(struct udax_fs *fs, struct nd *nd,
 	return !i;
 }
 
+/*
+ * A stat by path with ns_lock held shared (nslock.c), in the spirit of the
+ * kernel's RCU walk: through directories whose index is in memory, with
+ * no reference taken, nothing loaded, built or changed, so that threads
+ * stat'ing in parallel share no written line.  Directories are reached
+ * by their index (which holds them, and which only a writer frees).
+ * 1: answered, with *@ret 0 and *@st filled or *@out a cached inode to
+ * fill from (the caller checks it is no symbolic link to follow), or
+ * *@ret -ENOENT; 0: something is not at hand or needs words (no index,
+ * ".", "..", a trailing slash, a symbolic link, a non-directory on the
+ * way), and the exclusive walk answers instead, from the start.
+ */
+static int stat_shared(struct udax_fs *fs, const char *path,
+		       const struct last_name *ln, struct udax_stat *st,
+		       struct fs_inode **out, int *ret)
+{
+	struct fs_dix *x = fs_dix_shared(fs, UDAX_ROOT_INO);
+	struct fs_inode *cur = C(fs)->root;
+	const struct fs_ddirent *e;
+	const char *p = path;
+	uint32_t blk, off;
+
+	*out = NULL;
+	if (!path || *path != '/')
+		return 0;
+	for (;;) {
+		const char *s;
+		size_t n;
+		bool last;
+
+		while (*p == '/')
+			p++;
+		for (s = p; *p && *p != '/'; p++)
+			;
+		n = (size_t)(p - s);
+		last = !*p;
+		if (!x || !n || n > UDAX_NAME_MAX || fs_name_is_dot(s, n) ||
+		    fs_dix_dir(x)->nlink == 0)
+			return 0;
+		if (!fs_dix_find(x, cur, s == ln->name && n == ln->len ? ln->hash :
+				 fs_dix_hash(fs, s, n), s, n, &blk, &off)) {
+			if (!last && !p[strspn(p, "/")])
+				return 0;	/* "name/": the walk's words */
+			*ret = fs_error(-ENOENT, "no such file or directory: %.*s",
+					(int)n, s);
+			return 1;
+		}
+		e = fs_dix_entry(x, blk, off);
+		if (last)
+			break;
+		if (e->type != DT_DIR)
+			return 0;
+		x = fs_dix_shared(fs, e->ino);
+		cur = x ? fs_dix_dir(x) : NULL;
+	}
+	fs_dix_hint(fs, x);
+	if (e->type == DT_LNK)
+		return 0;
+	*ret = 0;
+	return fs_inode_stat(fs, e->ino, st, out) > 0 || *out;
+}
+
 static int stat_path(struct udax_fs *fs, const char *path,
 		     struct udax_stat *st, bool follow)
 {
@@ -2148,7 +2208,21 @@ static int stat_path(struct udax_fs *fs, const char *path,
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, follow ? "stat" : "lstat");
 	last_name_prefetch(fs, path, &ln);
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	if (fs_ns_trylock_shared(fs)) {
+		int done = stat_shared(fs, path, &ln, st, &i, &ret);
+
+		fs_ns_unlock_shared(fs);
+		if (done && i && S_ISLNK(i->mode)) {
+			fs_iput(i);	/* a link: the walk follows it or not */
+			i = NULL;
+			done = 0;
+		}
+		if (done && !i)
+			return ret;
+		if (done)
+			goto fill;
+	}
+	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret && !nd_last_stat(fs, &nd, &ln, st, follow, &i) && !i)
 		ret = nd_last(fs, &nd, &i, follow);
@@ -2156,6 +2230,7 @@ static int stat_path(struct udax_fs *fs, const char *path,
 	fs_ns_unlock(fs);
 	if (ret || !i)
 		return ret;
+fill:
 	pthread_rwlock_rdlock(&i->lock);
 	fs_inode_fill(i, st);
 	pthread_rwlock_unlock(&i->lock);
@@ -2243,7 +2318,7 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		return fs_error(-EINVAL, "opendir: bad argument");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "opendir");
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = walk(fs, path, &i, true);
 	fs_ns_unlock(fs);
 	if (ret)
@@ -2332,7 +2407,7 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 		return fs_err_inherited(d->fs, "readdir");
 	if (!(d->flags & UDAX_OPENDIR_DOTS))
 		d->dots = 2;
-	pthread_mutex_lock(&C(d->fs)->ns_lock);
+	fs_ns_lock(d->fs);
 	if (d->dots < 2) {
 		/* "." is the directory, ".." its parent field (the root's
 		 * own number for the root). */

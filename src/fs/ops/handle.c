@@ -115,7 +115,7 @@ int udax_iget(struct udax_fs *fs, uint64_t ino, uint64_t gen,
 				(unsigned long long)gen);
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "iget");
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = fs_iget_handle(fs, ino, (uint32_t)gen, gen == UDAX_GEN_ANY, &i);
 	fs_ns_unlock(fs);
 	if (ret)
@@ -138,7 +138,7 @@ int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
 	ret = hcheck(fs, parent, "lookup", false);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_lookup(fs, I(parent), name, len, &i);
@@ -294,7 +294,7 @@ int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
 	f = fault_calloc(1, sizeof(*f));
 	if (!f)
 		return fs_error(-ENOMEM, "create: no memory for a handle");
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = name_check(I(parent), name, &len);
 	if (!ret && (!strcmp(name, ".") || !strcmp(name, "..")))
 		ret = fs_error(-EEXIST, "file exists");
@@ -334,7 +334,7 @@ int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, "mkdir", true);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_mkdir(fs, I(parent), name, len, mode, cred, &i);
@@ -360,7 +360,7 @@ int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, "symlink", true);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_symlink(fs, I(parent), name, len, target, cred, &i);
@@ -384,7 +384,7 @@ int udax_mknod_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, "mknod", true);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_mknod(fs, I(parent), name, len, mode, rdev, cred, &i);
@@ -404,7 +404,7 @@ static int remove_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, isdir ? "rmdir" : "unlink", true);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_remove(fs, I(parent), name, len, isdir, NULL, &victim);
@@ -442,7 +442,7 @@ int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
 		return fs_error(-EINVAL, "rename: unknown flags");
 	if ((flags & UDAX_RENAME_NOREPLACE) && (flags & UDAX_RENAME_EXCHANGE))
 		return fs_error(-EINVAL, "rename: NOREPLACE with EXCHANGE");
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = name_check(I(oldparent), oldname, &olen);
 	if (!ret)
 		ret = name_check(I(newparent), newname, &nlen);
@@ -467,7 +467,7 @@ int udax_link_at(struct udax_fs *fs, struct udax_inode *ino,
 		ret = hcheck(fs, newparent, "link", true);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&C(fs)->ns_lock);
+	fs_ns_lock(fs);
 	ret = name_check(I(newparent), newname, &len);
 	if (!ret)
 		ret = fs_at_link(fs, I(ino), I(newparent), newname, len);

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs core: ns_lock, the namespace lock.
+ *
+ * Every operation that changes the namespace, or builds, loads or frees
+ * what a lookup reads (directory indexes, cached inodes), takes it
+ * exclusively (fs_ns_lock, fs_ns_unlock).  A lookup that finds all it
+ * needs already in memory (a stat by path through indexed directories,
+ * dir.c) may take it shared instead, and then changes nothing: readers on
+ * different CPUs must not pass a cache line back and forth, or two
+ * threads stat'ing do less than one (a mutex: 0.75x one thread).
+ *
+ * So a reader announces itself in a counter of its own (one of
+ * FS_NS_STRIPES, each on its own line, a thread's chosen once), then
+ * looks at the writer flag; a writer raises the flag, then waits for
+ * every counter to drain.  Both sides use sequentially consistent
+ * atomics: either the reader sees the flag or the writer sees the count
+ * (the store-load order a plain release/acquire pair does not give).
+ * A reader that sees the flag does not wait for it: it takes the lock
+ * exclusively like any other operation (fs_ns_trylock_shared fails), so
+ * neither side can starve the other beyond what the writers' mutex does.
+ * Shared holders never block and hold the lock for a lookup's length, so
+ * the writer's wait is short; it yields the CPU after a while for the
+ * case of a preempted reader.
+ */
+#include <sched.h>
+
+#include "fs/core.h"
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+static _Atomic unsigned next_stripe;
+static __thread unsigned my_stripe = ~0u;
+
+static _Atomic long *reader_count(struct fs_core *c)
+{
+	if (__builtin_expect(my_stripe == ~0u, 0))
+		my_stripe = atomic_fetch_add_explicit(&next_stripe, 1,
+						      memory_order_relaxed) %
+			    FS_NS_STRIPES;
+	return &c->ns.readers[my_stripe].n;
+}
+
+void fs_ns_init(struct fs_core *c)
+{
+	pthread_mutex_init(&c->ns.wlock, NULL);
+	atomic_init(&c->ns.writer, false);
+	for (unsigned k = 0; k < FS_NS_STRIPES; k++)
+		atomic_init(&c->ns.readers[k].n, 0);
+}
+
+void fs_ns_destroy(struct fs_core *c)
+{
+	pthread_mutex_destroy(&c->ns.wlock);
+}
+
+void fs_ns_lock(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+
+	pthread_mutex_lock(&c->ns.wlock);
+	atomic_store(&c->ns.writer, true);
+	for (unsigned k = 0; k < FS_NS_STRIPES; k++)
+		for (unsigned spin = 0; atomic_load(&c->ns.readers[k].n); spin++)
+			if (spin >= 64)
+				sched_yield();
+			else
+				cpu_relax();
+}
+
+/* The writer's half of fs_ns_unlock (dindex.c), after its evictions. */
+void fs_ns_unlock_exclusive(struct fs_core *c)
+{
+	atomic_store(&c->ns.writer, false);
+	pthread_mutex_unlock(&c->ns.wlock);
+}
+
+bool fs_ns_trylock_shared(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+	_Atomic long *n = reader_count(c);
+
+	atomic_fetch_add(n, 1);
+	if (!atomic_load(&c->ns.writer))
+		return true;
+	atomic_fetch_sub(n, 1);
+	return false;
+}
+
+void fs_ns_unlock_shared(struct udax_fs *fs)
+{
+	atomic_fetch_sub(reader_count(C(fs)), 1);
+}
