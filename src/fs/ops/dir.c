@@ -2249,30 +2249,34 @@ int udax_lstat(struct udax_fs *fs, const char *path, struct udax_stat *st)
 }
 
 /*
- * access(2)'s rule on one inode: root may read and write anything and
- * execute what has an x bit (or is a directory); others get the owner's,
- * else the group's (@cred's gid only), else the others' bits.
+ * access(2)'s rule on one inode (its @mode, @uid, @gid): root may read and
+ * write anything and execute what has an x bit (or is a directory); others
+ * get the owner's, else the group's (@cred's gid only), else the others'
+ * bits.
  */
-static bool may(const struct fs_inode *i, int mask, const struct udax_cred *c)
+static bool may(uint32_t mode, uint32_t uid, uint32_t gid, int mask,
+		const struct udax_cred *c)
 {
 	uint32_t bits;
 
 	if (!c->uid)
-		return !(mask & X_OK) || S_ISDIR(i->mode) || (i->mode & 0111);
-	if (c->uid == i->uid)
-		bits = (i->mode >> 6) & 7;
-	else if (c->gid == i->gid)
-		bits = (i->mode >> 3) & 7;
+		return !(mask & X_OK) || S_ISDIR(mode) || (mode & 0111);
+	if (c->uid == uid)
+		bits = (mode >> 6) & 7;
+	else if (c->gid == gid)
+		bits = (mode >> 3) & 7;
 	else
-		bits = i->mode & 7;
+		bits = mode & 7;
 	return (bits & (uint32_t)mask) == (uint32_t)mask;
 }
 
+/* The inode's attributes are what a stat returns: access resolves @path as
+ * a stat does (in parallel with other stats and accesses: stat_shared). */
 int udax_access(struct udax_fs *fs, const char *path, int mode,
 		const struct udax_cred *cred)
 {
 	static const struct udax_cred root = { 0, 0 };
-	struct fs_inode *i = NULL;
+	struct udax_stat st;
 	int ret;
 
 	if (!fs)
@@ -2281,14 +2285,13 @@ int udax_access(struct udax_fs *fs, const char *path, int mode,
 		return fs_err_inherited(fs, "access");
 	if (mode & ~(R_OK | W_OK | X_OK))
 		return fs_error(-EINVAL, "access: bad mode 0%o", mode);
-	ret = fs_walk(fs, path, true, &i);
+	ret = stat_path(fs, path, &st, true);
 	if (ret)
 		return ret;
 	if ((mode & W_OK) && C(fs)->rdonly)
 		ret = fs_error(-EROFS, "access: read-only mount");
-	else if (!may(i, mode, cred ? cred : &root))
+	else if (!may(st.mode, st.uid, st.gid, mode, cred ? cred : &root))
 		ret = fs_error(-EACCES, "access: permission denied");
-	fs_iput(i);
 	return ret;
 }
 

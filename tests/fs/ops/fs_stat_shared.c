@@ -3,7 +3,7 @@
  * Stats by path under a shared ns_lock (dir.c's stat_shared) against
  * writers: reader threads stat stable names, names that come and go,
  * names under directories removed and made again (their inode numbers
- * reused), a symbolic link, and "." / trailing-slash / non-directory
+ * reused), a symbolic link, access checks, and "." / trailing-slash / non-directory
  * paths, while a churner creates, renames and unlinks, and an appender
  * grows a file it holds open (its record on media lags behind its size in
  * memory: the fast log) and closes and reopens it.  Every answer must be
@@ -36,6 +36,8 @@ static _Atomic uint64_t grown;		/* the size an append returned with */
 static uint64_t stable_ino[NSTABLE], c_ino;
 static atomic_long answers[4];		/* ok, absent, fallback kinds, growth */
 
+static const struct udax_cred other = { 1000, 1000 };
+
 static uint64_t stable_size(int i) { return (uint64_t)i * 7 + 1; }
 
 static void put(const char *p, size_t n)
@@ -65,6 +67,10 @@ static void *reader(void *arg)
 			FS_OK(udax_stat(fs, p, &st));
 			T_ASSERT(S_ISREG(st.mode) && st.ino == stable_ino[i] &&
 				 st.size == stable_size((int)i) && st.nlink == 1);
+			/* access resolves as stat does: 0644, owner root */
+			FS_OK(udax_access(fs, p, R_OK | W_OK, NULL));
+			FS_OK(udax_access(fs, p, R_OK, &other));
+			FS_ERR(udax_access(fs, p, W_OK, &other), -EACCES);
 			atomic_fetch_add(&answers[0], 1);
 			break;
 		case 2:
