@@ -582,10 +582,14 @@ void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 
 /*
  * A shared lookup cannot move an index in the list (it changes nothing);
- * it marks it instead, and eviction gives a marked index a second chance:
- * to the front, unmarked, as if used then.  Each index passes at most
- * once per eviction, so the loop ends.
+ * it marks it instead.  Eviction gives a marked index a second chance --
+ * to the front, unmarked, as if used then -- but at most
+ * DIX_SECOND_CHANCES per call: readers marking every index between two
+ * writers must not keep the total over the budget, nor make each writer
+ * walk the whole list.
  */
+#define DIX_SECOND_CHANCES	8
+
 struct fs_dix *fs_dix_shared(struct udax_fs *fs, uint32_t ino)
 {
 	for (struct fs_dix *x = *dix_bucket(fs, ino); x; x = x->hnext)
@@ -607,25 +611,39 @@ struct fs_inode *fs_dix_dir(const struct fs_dix *x)
 void fs_ns_unlock(struct udax_fs *fs)
 {
 	struct fs_core *c = C(fs);
+	unsigned chances = DIX_SECOND_CHANCES;
+	uint64_t idle = 0;
 	struct fs_dix *x;
 
-	/* The tail is the least recently used; once it is one the ending
-	 * operation used, so are all the others. */
+	/*
+	 * From the tail, the least recently used, while over the budget.
+	 * An index the ending operation used is never freed, nor one a
+	 * chance is given to: both go to the front.  Once a whole turn of
+	 * the list has freed nothing, only those are left (the chances run
+	 * out first), and the loop ends.
+	 */
 	while (c->dix_bytes > c->dix_budget && !cds_list_empty(&c->dix_lru) &&
-	       (x = cds_list_entry(c->dix_lru.prev, struct fs_dix, lru))->op !=
-	       c->dix_op) {
-		struct fs_dix **p = dix_bucket(fs, x->ino);
+	       idle <= c->nr_dix) {
+		struct fs_dix **p;
 
-		if (atomic_load_explicit(&x->used_shared, memory_order_relaxed)) {
+		x = cds_list_entry(c->dix_lru.prev, struct fs_dix, lru);
+		if (x->op == c->dix_op ||
+		    (chances && atomic_load_explicit(&x->used_shared,
+						     memory_order_relaxed))) {
+			if (x->op != c->dix_op)
+				chances--;
 			atomic_store_explicit(&x->used_shared, false,
 					      memory_order_relaxed);
 			cds_list_move(&x->lru, &c->dix_lru);
+			idle++;
 			continue;
 		}
+		p = dix_bucket(fs, x->ino);
 		while (*p != x)
 			p = &(*p)->hnext;
 		dix_forget(c, p, x);
 		dix_free(x);
+		idle = 0;
 	}
 	c->dix_op++;
 	fs_ns_unlock_exclusive(c);

@@ -2398,19 +2398,14 @@ int udax_seekdir(struct udax_dir *d, uint64_t cookie)
  * opendir to the end is returned exactly once however names come and go
  * in between, without a cookie to keep valid.
  */
-int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
+/* The entry at @d's position and the position after it: 1, or 0 at the
+ * end (ns_lock held, shared or not; the blocks validated: the directory
+ * has its index, or no link). */
+static int readdir_next(struct udax_dir *d, struct udax_dirent *ent)
 {
 	const uint8_t *b;
-	struct fs_dix *x;
 	int ret = 0;
 
-	if (!d || !ent)
-		return fs_error(-EINVAL, "readdir: bad argument");
-	if (fork_inherited(d->fs->fork_gen))
-		return fs_err_inherited(d->fs, "readdir");
-	if (!(d->flags & UDAX_OPENDIR_DOTS))
-		d->dots = 2;
-	fs_ns_lock(d->fs);
 	if (d->dots < 2) {
 		/* "." is the directory, ".." its parent field (the root's
 		 * own number for the root). */
@@ -2419,11 +2414,8 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 		memcpy(ent->name, "..", d->dots + 1);
 		ent->name[d->dots + 1] = 0;
 		ent->off = ++d->dots;
-		fs_ns_unlock(d->fs);
 		return 1;
 	}
-	if (d->ino->nlink)
-		ret = fs_dix_get(d->fs, d->ino, &x);	/* blocks validated */
 	while (!ret && d->ino->nlink && d->k < d->ino->size / FS_BS) {
 		ret = dir_block_ro(NULL, d->ino, d->k, &b);
 		if (ret)
@@ -2450,6 +2442,37 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 			d->off = sizeof(struct fs_ddirhdr);
 		}
 	}
+	return ret;
+}
+
+int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
+{
+	struct fs_dix *x;
+	int ret = 0;
+
+	if (!d || !ent)
+		return fs_error(-EINVAL, "readdir: bad argument");
+	if (fork_inherited(d->fs->fork_gen))
+		return fs_err_inherited(d->fs, "readdir");
+	if (!(d->flags & UDAX_OPENDIR_DOTS))
+		d->dots = 2;
+	/* Listing changes nothing: shared, as a stat (nslock.c), when the
+	 * blocks are validated already -- the index is there; building it
+	 * is a writer's work. */
+	if (fs_ns_trylock_shared(d->fs)) {
+		x = d->ino->nlink ? fs_dix_shared(d->fs, d->ino->ino) : NULL;
+		if (!d->ino->nlink || (x && fs_dix_dir(x) == d->ino)) {
+			ret = readdir_next(d, ent);
+			fs_ns_unlock_shared(d->fs);
+			return ret;
+		}
+		fs_ns_unlock_shared(d->fs);
+	}
+	fs_ns_lock(d->fs);
+	if (d->ino->nlink)
+		ret = fs_dix_get(d->fs, d->ino, &x);	/* blocks validated */
+	if (!ret)
+		ret = readdir_next(d, ent);
 	fs_ns_unlock(d->fs);
 	return ret;
 }

@@ -13,6 +13,8 @@
  * operations (its index evicted between every two readdir calls) sees
  * every name once.  The same after a remount with the default budget,
  * where the indexes stay (one per directory looked into); fsck clean.
+ * Last, stats that mark every index they find (ns_lock shared) between
+ * the builds do not keep the total past a budget of a few indexes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +216,32 @@ int main(void)
 	FS_OK(udax_unmount(&fs));
 	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
 	T_ASSERT(rep.problems == 0);
+
+	/*
+	 * Stats that find an index mark it (ns_lock shared: they cannot
+	 * move it in the list), and eviction passes a marked index over
+	 * once.  Stats that mark every index between two builds must not
+	 * keep the total over the budget: after each call only the indexes
+	 * it used may stay past it.  Each directory is statted twice: the
+	 * first builds its index (ns_lock exclusive), the second marks it.
+	 */
+	{
+		struct udax_mount_opts few = { .dir_cache = 6000 };	/* ~5 indexes */
+		struct udax_stat st;
+
+		FS_OK(udax_mount(dev, 0, &few, &fs));
+		for (int round = 0; round < 3; round++)
+			for (int d = 0; d < NDIR; d++) {
+				if (!dir_live[d])
+					continue;
+				snprintf(p, sizeof(p), "/d%d/none", d);
+				FS_ERR(udax_stat(fs, p, &st), -ENOENT);
+				FS_ERR(udax_stat(fs, p, &st), -ENOENT);
+				T_ASSERT(C(fs)->dix_bytes <= C(fs)->dix_budget ||
+					 C(fs)->nr_dix <= 2);
+			}
+		FS_OK(udax_unmount(&fs));
+	}
 	FS_OK(udax_dev_close(&dev, 0));
 	printf("fs_dix_evict: ok (%d ops)\n", OPS);
 	return 0;
