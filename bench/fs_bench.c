@@ -27,6 +27,7 @@
  * alternately, one thread against two, and the read / view / map figures.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -1442,7 +1443,9 @@ static int fig_threads(struct run *x)
  * 1 vs 2 threads stat'ing at random among the TS_ENTRIES names of one
  * directory (ls -l, find, a build's dependency checks): stats per second
  * of all threads together, rounds of 1, 2, 2, 1 threads, the sides' order
- * alternating.  A stat changes nothing, so two threads need share no
+ * alternating.  Then the same with threads listing that directory
+ * (threads_readdir: entries per second; opendir, readdir to the end,
+ * closedir, again; the kernel side through libc's readdir).  A stat changes nothing, so two threads need share no
  * written cache line and can do twice what one does (udax: ns_lock held
  * shared, src/fs/core/nslock.c).  The paths are made before the clock
  * starts.  A thread does 16 x -n stats a round (a stat is 0.1 us: -n
@@ -1456,6 +1459,8 @@ struct statter {
 	int side, id;
 	int *ready;
 	int nthreads;
+	bool list;			/* list the directory instead */
+	const char *dir;		/* the directory, this side's path */
 	char **path;			/* TS_ENTRIES of them, this side's */
 	uint64_t t0, t1;
 	int ret;
@@ -1478,7 +1483,31 @@ static void *stat_thread(void *arg)
 	uint64_t t0 = bench_now_ns();
 	int ret = 0;
 
-	for (uint64_t i = 0; i < n && !ret; i++) {
+	/* Listing: whole listings until n entries are read. */
+	for (uint64_t i = 0; a->list && i < n && !ret;) {
+		if (side == U) {
+			struct udax_dirent e;
+			struct udax_dir *d;
+
+			/* "." and "..", as libc's readdir lists them */
+			if ((ret = udax_opendir_ex(fs, a->dir, UDAX_OPENDIR_DOTS, &d)))
+				break;
+			while ((ret = udax_readdir(d, &e)) == 1)
+				i++;
+			udax_closedir(&d);
+		} else {
+			DIR *d = opendir(a->dir);
+
+			if (!d) {
+				ret = -errno;
+				break;
+			}
+			while (readdir(d))
+				i++;
+			closedir(d);
+		}
+	}
+	for (uint64_t i = 0; !a->list && i < n && !ret; i++) {
 		const char *p;
 
 		r ^= r << 13;
@@ -1501,7 +1530,8 @@ static void *stat_thread(void *arg)
 	return NULL;
 }
 
-static int threads_stat(struct run *x, int side, int t, char **path, double *out)
+static int threads_stat(struct run *x, int side, int t, char **path,
+			const char *dir, bool list, double *out)
 {
 	struct statter a[2];
 	pthread_t th[2];
@@ -1510,7 +1540,8 @@ static int threads_stat(struct run *x, int side, int t, char **path, double *out
 
 	for (int i = 0; i < t; i++) {
 		a[i] = (struct statter){ .x = x, .side = side, .id = i, .ready = &ready,
-					 .nthreads = t, .path = path };
+					 .nthreads = t, .path = path, .dir = dir,
+					 .list = list };
 		if (pthread_create(&th[i], NULL, stat_thread, &a[i])) {
 			fprintf(stderr, "bench scale: pthread_create failed\n");
 			exit(1);
@@ -1551,30 +1582,40 @@ static int fig_threads_stat(struct run *x)
 				ret = -ENOMEM;
 		}
 	}
-	for (int r = 0; r < THREAD_ROUNDS && !ret; r++) {
-		int t = (r % 4 == 0 || r % 4 == 3) ? 1 : 2;
+	for (int list = 0; list < 2 && !ret; list++) {
+		const char *fig = list ? "threads_readdir" : "threads_stat";
+		char dir[2][4200];
 
-		for (int k = 0; k < 2 && !ret; k++) {
-			int s = r % 2 ? K - k : U + k;
+		memset(n, 0, sizeof(n));
+		for (int s = U; s <= K; s++)
+			snprintf(dir[s], sizeof(dir[s]), "%s/ts", s == U ? "" : x->o->kernel_dir);
+		for (int r = 0; r < THREAD_ROUNDS && !ret; r++) {
+			int t = (r % 4 == 0 || r % 4 == 3) ? 1 : 2;
 
-			bench_progress("%s: %d thread(s) stat'ing, round %d/%d",
-				       side_name[s], t, r + 1, THREAD_ROUNDS);
-			ret = threads_stat(x, s, t, path[s], &v[s][t - 1][n[s][t - 1]]);
-			n[s][t - 1]++;
+			for (int k = 0; k < 2 && !ret; k++) {
+				int s = r % 2 ? K - k : U + k;
+
+				bench_progress("%s: %d thread(s) %s, round %d/%d",
+					       side_name[s], t, list ? "listing" : "stat'ing",
+					       r + 1, THREAD_ROUNDS);
+				ret = threads_stat(x, s, t, path[s], dir[s], list,
+						   &v[s][t - 1][n[s][t - 1]]);
+				n[s][t - 1]++;
+			}
 		}
-	}
-	for (int s = U; s <= K && !ret; s++) {
-		for (int t = 0; t < 2; t++) {
-			med[s][t] = bench_percentile(v[s][t], (size_t)n[s][t], 50);
-			snprintf(key, sizeof(key), "threads_stat.%d.%s", t + 1, side_name[s]);
-			bench_report(x->r, key, med[s][t], "ops/s");
+		for (int s = U; s <= K && !ret; s++) {
+			for (int t = 0; t < 2; t++) {
+				med[s][t] = bench_percentile(v[s][t], (size_t)n[s][t], 50);
+				snprintf(key, sizeof(key), "%s.%d.%s", fig, t + 1, side_name[s]);
+				bench_report(x->r, key, med[s][t], list ? "entries/s" : "ops/s");
+			}
+			snprintf(key, sizeof(key), "%s.%s", fig, side_name[s]);
+			ratio(x, key, "2_to_1", med[s][1], med[s][0]);
 		}
-		snprintf(key, sizeof(key), "threads_stat.%s", side_name[s]);
-		ratio(x, key, "2_to_1", med[s][1], med[s][0]);
-	}
-	for (int t = 0; t < 2 && !ret; t++) {
-		snprintf(key, sizeof(key), "threads_stat.%d", t + 1);
-		ratio(x, key, "udax_to_kernel", med[U][t], med[K][t]);
+		for (int t = 0; t < 2 && !ret; t++) {
+			snprintf(key, sizeof(key), "%s.%d", fig, t + 1);
+			ratio(x, key, "udax_to_kernel", med[U][t], med[K][t]);
+		}
 	}
 	/* The kernel side's names go (tmpfs is memory); udax's go with the
 	 * file system. */

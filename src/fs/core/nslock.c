@@ -16,7 +16,9 @@
  * every counter to drain.  Both sides use sequentially consistent
  * atomics: either the reader sees the flag or the writer sees the count
  * (the store-load order a plain release/acquire pair does not give).
- * A reader that sees the flag does not wait for it: it takes the lock
+ * A reader that sees the flag gives its count back and waits a few
+ * microseconds for the flag to drop (a writer's operation is about that
+ * long; queueing on the mutex would sleep); then it takes the lock
  * exclusively like any other operation (fs_ns_trylock_shared fails), so
  * neither side can starve the other beyond what the writers' mutex does.
  * Shared holders never block and hold the lock for a lookup's length, so
@@ -35,6 +37,10 @@ static inline void cpu_relax(void)
 	__asm__ __volatile__("yield" ::: "memory");
 #endif
 }
+
+/* How long a reader waits for a writer before taking the lock exclusively
+ * itself: pauses (tens of ns each), a few microseconds in all. */
+#define FS_NS_READER_SPINS	256
 
 static _Atomic unsigned next_stripe;
 static __thread unsigned my_stripe = ~0u;
@@ -87,11 +93,21 @@ bool fs_ns_trylock_shared(struct udax_fs *fs)
 	struct fs_core *c = C(fs);
 	_Atomic long *n = reader_count(c);
 
-	atomic_fetch_add(n, 1);
-	if (!atomic_load(&c->ns.writer))
-		return true;
-	atomic_fetch_sub(n, 1);
-	return false;
+	for (unsigned spin = 0;;) {
+		atomic_fetch_add(n, 1);
+		if (!atomic_load(&c->ns.writer))
+			return true;
+		atomic_fetch_sub(n, 1);
+		/* A writer's operation is a few microseconds: wait that long
+		 * for it (out of its way, the count given back) rather than
+		 * queue behind it on the mutex, whose sleep and wake-up cost
+		 * more than the operation. */
+		while (atomic_load_explicit(&c->ns.writer, memory_order_relaxed))
+			if (++spin > FS_NS_READER_SPINS)
+				return false;
+			else
+				cpu_relax();
+	}
 }
 
 void fs_ns_unlock_shared(struct udax_fs *fs)
