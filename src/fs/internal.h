@@ -55,7 +55,10 @@ struct fs_inode {
 	/* ... core fields ... (core.h; under lock unless said otherwise) */
 	struct udax_fs *fs;
 	struct fs_inode *hnext;		/* inode cache chain (icache_lock) */
-	unsigned refs;			/* cache references (icache_lock) */
+	/* Cache references.  Taken with icache_lock from the cache; a
+	 * holder takes one more, and puts any but the last, without it
+	 * (fs_inode_hold, fs_iput); the last is put under it. */
+	_Atomic unsigned refs;
 	bool dix_held;			/* one of them is its directory index's
 					 * (dindex.c; ns_lock) */
 	uint32_t mode, uid, gid, nlink;	/* nlink/mode: also ns_lock */

@@ -575,39 +575,53 @@ int fs_iput(struct fs_inode *ino)
 	struct udax_fs *fs;
 	struct fs_core *c;
 	bool last, tried = false;
+	unsigned r;
 	int ret = 0;
 
 	if (!ino)
 		return 0;
 	fs = ino->fs;
 	c = C(fs);
+	/* Not the last: no lock (two threads closing files, or listing a
+	 * directory, share no line but the inode's). */
+	r = atomic_load(&ino->refs);
+	while (r > 1)
+		if (atomic_compare_exchange_weak(&ino->refs, &r, r - 1))
+			return 0;
 	/*
 	 * The last reference commits what only memory (lazy mtime of
 	 * in-place writes) or the fast log (appends) holds, then leaves the
-	 * cache.  Whether it is the last is decided with the decrement, under
-	 * icache_lock: two holders putting at once both saw two references
-	 * when it was decided beforehand, and the inode then left the cache
-	 * unsynced -- its next load read a record without the log's appends
-	 * (a stat, or a reopen, saw the file shrink).  Holding the only
-	 * reference, the dirty flags are stable: nobody else can reach the
-	 * inode but through the cache, under this lock.
+	 * cache.  Whether it is the last is decided on the very count the
+	 * decrement replaces (a compare-and-swap), under icache_lock: two
+	 * holders putting at once both saw two references when it was
+	 * decided beforehand, and the inode then left the cache unsynced --
+	 * its next load read a record without the log's appends (a stat, or
+	 * a reopen, saw the file shrink).  Holding the only reference, the
+	 * dirty flags are stable: nobody else can reach the inode but
+	 * through the cache, under this lock.
 	 */
 	for (;;) {
 		pthread_mutex_lock(&c->icache_lock);
-		if (ino->refs > 1 || c->rdonly || tried || !inode_dirty(ino))
+		r = atomic_load(&ino->refs);
+		if (r == 1 && !c->rdonly && !tried && inode_dirty(ino)) {
+			pthread_mutex_unlock(&c->icache_lock);
+			pthread_rwlock_wrlock(&ino->lock);
+			ret = fs_inode_sync_times(ino);
+			if (ret && ino->log_pending && ino->nlink)
+				/* Memory is about to forget appends that
+				 * only the log holds: the log must not be
+				 * retired before the next mount replays
+				 * it. */
+				ret = fs_shutdown(fs, ret, "log checkpoint at eviction");
+			pthread_rwlock_unlock(&ino->lock);
+			tried = ret != 0;	/* failed: evicted anyway, once */
+			continue;
+		}
+		if (atomic_compare_exchange_strong(&ino->refs, &r, r - 1))
 			break;
-		pthread_mutex_unlock(&c->icache_lock);
-		pthread_rwlock_wrlock(&ino->lock);
-		ret = fs_inode_sync_times(ino);
-		if (ret && ino->log_pending && ino->nlink)
-			/* Memory is about to forget appends that only the
-			 * log holds: the log must not be retired before
-			 * the next mount replays it. */
-			ret = fs_shutdown(fs, ret, "log checkpoint at eviction");
-		pthread_rwlock_unlock(&ino->lock);
-		tried = ret != 0;	/* failed: evicted anyway, once */
+		pthread_mutex_unlock(&c->icache_lock);	/* taken meanwhile */
 	}
-	last = --ino->refs == 0;
+	last = r == 1;
 	if (last) {
 		struct fs_inode **p = bucket(fs, ino->ino);
 
@@ -624,20 +638,21 @@ int fs_iput(struct fs_inode *ino)
 	if (!last)
 		return 0;
 	if (!ino->nlink && ino->mode) {
-		int r = inode_free(ino);
+		int err = inode_free(ino);
 
-		if (r)
-			ret = r;
+		if (err)
+			ret = err;
 	}
 	fs_inode_dispose(ino);
 	return ret;
 }
 
+/* The caller holds a reference (or a directory index's reference keeps
+ * @ino, with ns_lock held): the count cannot reach 0 meanwhile, so no
+ * lock. */
 void fs_inode_hold(struct fs_inode *ino)
 {
-	pthread_mutex_lock(&C(ino->fs)->icache_lock);
-	ino->refs++;
-	pthread_mutex_unlock(&C(ino->fs)->icache_lock);
+	atomic_fetch_add(&ino->refs, 1);
 }
 
 void fs_inode_release(struct udax_fs *fs, struct fs_inode *ino)

@@ -2132,31 +2132,31 @@ static int nd_last_stat(struct udax_fs *fs, struct nd *nd,
 }
 
 /*
- * A stat by path with ns_lock held shared (nslock.c), in the spirit of the
+ * A walk with ns_lock held shared (nslock.c), in the spirit of the
  * kernel's RCU walk: through directories whose index is in memory, with
  * no reference taken, nothing loaded, built or changed, so that threads
- * stat'ing in parallel share no written line.  Directories are reached
+ * looking up in parallel share no written line.  Directories are reached
  * by their index (which holds them, and which only a writer frees).
- * 1: answered, with *@ret 0 and *@st filled or *@out a cached inode to
- * fill from (the caller checks it is no symbolic link to follow), or
- * *@ret -ENOENT; 0: something is not at hand or needs words (no index,
- * ".", "..", a trailing slash, a symbolic link, a non-directory on the
- * way), and the exclusive walk answers instead, from the start.
+ * 1: answered, with *@ret 0, *@ep the last name's record and *@xd the
+ * index it was found in, or *@ret -ENOENT; 0: something is not at hand or
+ * needs words (no index, ".", "..", a trailing slash, "/", a symbolic
+ * link or a non-directory on the way), and the exclusive walk answers
+ * instead, from the start.  @ln: the last name hashed beforehand, if its
+ * name is set (stat_path).
  */
-static int stat_shared(struct udax_fs *fs, const char *path,
-		       const struct last_name *ln, struct udax_stat *st,
-		       struct fs_inode **out, int *ret)
+static int walk_shared(struct udax_fs *fs, const char *path,
+		       const struct last_name *ln, struct fs_dix **xd,
+		       const struct fs_ddirent **ep, int *ret)
 {
 	struct fs_dix *x = fs_dix_shared(fs, UDAX_ROOT_INO);
 	struct fs_inode *cur = C(fs)->root;
-	const struct fs_ddirent *e;
 	const char *p = path;
 	uint32_t blk, off;
 
-	*out = NULL;
 	if (!path || *path != '/')
 		return 0;
 	for (;;) {
+		const struct fs_ddirent *e;
 		const char *s;
 		size_t n;
 		bool last;
@@ -2179,17 +2179,39 @@ static int stat_shared(struct udax_fs *fs, const char *path,
 			return 1;
 		}
 		e = fs_dix_entry(x, blk, off);
-		if (last)
-			break;
+		if (last) {
+			*xd = x;
+			*ep = e;
+			*ret = 0;
+			return 1;
+		}
 		if (e->type != DT_DIR)
 			return 0;
 		x = fs_dix_shared(fs, e->ino);
 		cur = x ? fs_dix_dir(x) : NULL;
 	}
+}
+
+/*
+ * stat_path's shared half: as walk_shared answers, with *@st filled or
+ * *@out a cached inode to fill from (the caller checks it is no symbolic
+ * link to follow); 0: the exclusive walk answers.
+ */
+static int stat_shared(struct udax_fs *fs, const char *path,
+		       const struct last_name *ln, struct udax_stat *st,
+		       struct fs_inode **out, int *ret)
+{
+	const struct fs_ddirent *e;
+	struct fs_dix *x;
+
+	*out = NULL;
+	if (!walk_shared(fs, path, ln, &x, &e, ret))
+		return 0;
+	if (*ret)
+		return 1;
 	fs_dix_hint(fs, x);
 	if (e->type == DT_LNK)
 		return 0;
-	*ret = 0;
 	return fs_inode_stat(fs, e->ino, st, out) > 0 || *out;
 }
 
@@ -2315,17 +2337,39 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		    struct udax_dir **out)
 {
 	struct fs_inode *i = NULL;
-	int ret;
+	int ret = 0;
 
 	if (!fs || !out)
 		return fs_error(-EINVAL, "opendir: bad argument");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "opendir");
-	fs_ns_lock(fs);
-	ret = walk(fs, path, &i, true);
-	fs_ns_unlock(fs);
-	if (ret)
-		return ret;
+	if (fs_ns_trylock_shared(fs)) {
+		/* An indexed directory: its index holds it, so a reference
+		 * is taken without icache_lock (fs_inode_hold); "/" is held
+		 * from mount to unmount. */
+		static const struct last_name none;
+		const struct fs_ddirent *e;
+		struct fs_dix *x;
+
+		if (path && path[0] == '/' && !path[strspn(path, "/")])
+			i = C(fs)->root;
+		else if (walk_shared(fs, path, &none, &x, &e, &ret) &&
+			 !ret && e->type == DT_DIR &&
+			 (x = fs_dix_shared(fs, e->ino)) && fs_dix_dir(x)->nlink)
+			i = fs_dix_dir(x);
+		if (i)
+			fs_inode_hold(i);
+		fs_ns_unlock_shared(fs);
+		if (ret)
+			return ret;	/* -ENOENT */
+	}
+	if (!i) {
+		fs_ns_lock(fs);
+		ret = walk(fs, path, &i, true);
+		fs_ns_unlock(fs);
+		if (ret)
+			return ret;
+	}
 	ret = fs_opendir_inode(fs, i, flags, out);
 	if (ret)
 		fs_iput(i);
