@@ -3,7 +3,8 @@
  * Stats by path under a shared ns_lock (dir.c's stat_shared) against
  * writers: reader threads stat stable names, names that come and go,
  * names under directories removed and made again (their inode numbers
- * reused), a symbolic link, access checks, and "." / trailing-slash / non-directory
+ * reused) and listings of those directories, a symbolic link, access
+ * checks, and "." / trailing-slash / non-directory
  * paths, while a churner creates, renames and unlinks, and an appender
  * grows a file it holds open (its record on media lags behind its size in
  * memory: the fast log) and closes and reopens it.  Every answer must be
@@ -57,7 +58,7 @@ static void *reader(void *arg)
 
 	while (!atomic_load(&stop)) {
 		struct udax_stat st;
-		unsigned k = (unsigned)(t_rand(&s) % 8), i = (unsigned)(t_rand(&s) % NSTABLE);
+		unsigned k = (unsigned)(t_rand(&s) % 9), i = (unsigned)(t_rand(&s) % NSTABLE);
 		uint64_t lo;
 		int r;
 
@@ -110,6 +111,25 @@ static void *reader(void *arg)
 			T_ASSERT(S_ISDIR(st.mode) && st.ino == c_ino);
 			atomic_fetch_add(&answers[2], 1);
 			break;
+		case 7: {
+			/* A directory removed and made again meanwhile: a
+			 * listing holds it (an orphan once removed, which
+			 * then lists nothing more). */
+			struct udax_dirent e;
+			struct udax_dir *dir;
+
+			snprintf(p, sizeof(p), "/a/b/d%u", i % NDIRS);
+			r = udax_opendir(fs, p, &dir);
+			T_ASSERT(r == 0 || r == -ENOENT);
+			if (!r) {
+				while ((r = udax_readdir(dir, &e)) == 1)
+					T_ASSERT(!strcmp(e.name, "f") || !strcmp(e.name, "t"));
+				T_ASSERT(r == 0);
+				FS_OK(udax_closedir(&dir));
+			}
+			atomic_fetch_add(&answers[2], 1);
+			break;
+		}
 		default:
 			FS_ERR(udax_stat(fs, "/a/b/c/s00/", &st), -ENOTDIR);
 			FS_ERR(udax_stat(fs, "/a/b/c/s00/x", &st), -ENOTDIR);
