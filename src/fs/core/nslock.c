@@ -5,10 +5,11 @@
  * Every operation that changes the namespace, or builds, loads or frees
  * what a lookup reads (directory indexes, cached inodes), takes it
  * exclusively (fs_ns_lock, fs_ns_unlock).  A lookup that finds all it
- * needs already in memory (a stat by path through indexed directories,
- * dir.c) may take it shared instead, and then changes nothing: readers on
+ * needs already in memory (a stat, an access check or an opendir by path
+ * through indexed directories, a readdir of one: dir.c) may take it
+ * shared instead, and then changes nothing but atomic marks: readers on
  * different CPUs must not pass a cache line back and forth, or two
- * threads stat'ing do less than one (a mutex: 0.75x one thread).
+ * threads stat'ing do less than one (a mutex: 0.65-0.75x one thread).
  *
  * So a reader announces itself in a counter of its own (one of
  * FS_NS_STRIPES, each on its own line, a thread's chosen once), then
