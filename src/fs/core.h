@@ -567,6 +567,9 @@ int fs_iput(struct fs_inode *ino);
 void fs_icache_insert(struct fs_inode *ino);
 /* The cached inode @ino, or NULL (icache_lock held). */
 struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino);
+/* A reference to inode @ino if it is in the cache, else NULL (nothing is
+ * loaded: a shared lookup may call it). */
+struct fs_inode *fs_icache_get(struct udax_fs *fs, uint32_t ino);
 int fs_icache_init(struct fs_core *c);
 struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode);
 void fs_inode_dispose(struct fs_inode *ino);
@@ -828,6 +831,11 @@ int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 /* dir.c: O_TMPFILE's unnamed file in directory @path. */
 int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
 		  const struct udax_cred *cred, struct fs_inode **out);
+/* dir.c: udax_lookup with ns_lock held shared: 1 answered (*@ret; *@out
+ * a reference when 0), 0 the exclusive path (fs_at_lookup) answers. */
+int fs_at_lookup_shared(struct udax_fs *fs, struct fs_inode *dir,
+			const char *name, size_t len, struct fs_inode **out,
+			int *ret);
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,

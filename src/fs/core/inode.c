@@ -251,18 +251,9 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 	*cached = NULL;
 	if (ino >= c->sb.nr_inodes)
 		return 0;
-	/* The flag first: a stat of an inode nobody holds takes no lock
-	 * that another thread's stat takes too. */
-	if (atomic_load_explicit(&c->icached[ino], memory_order_acquire)) {
-		pthread_mutex_lock(&c->icache_lock);
-		i = fs_icache_find(c, ino);
-		if (i)
-			i->refs++;
-		pthread_mutex_unlock(&c->icache_lock);
-		*cached = i;
-		if (i)
-			return 0;
-	}
+	*cached = i = fs_icache_get(fs, ino);
+	if (i)
+		return 0;
 	/* Not cached, and it cannot be meanwhile: inodes enter the cache
 	 * under ns_lock held exclusively, and this runs under ns_lock
 	 * (shared or not).  Its record is all there is of it: an eviction
@@ -355,6 +346,24 @@ struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino)
 
 	for (i = c->icache[ino & c->icache_mask]; i && i->ino != ino; i = i->hnext)
 		;
+	return i;
+}
+
+struct fs_inode *fs_icache_get(struct udax_fs *fs, uint32_t ino)
+{
+	struct fs_core *c = C(fs);
+	struct fs_inode *i;
+
+	/* The flag first: a lookup of an inode nobody holds takes no lock
+	 * that another thread's takes too. */
+	if (ino >= c->sb.nr_inodes ||
+	    !atomic_load_explicit(&c->icached[ino], memory_order_acquire))
+		return NULL;
+	pthread_mutex_lock(&c->icache_lock);
+	i = fs_icache_find(c, ino);
+	if (i)
+		i->refs++;
+	pthread_mutex_unlock(&c->icache_lock);
 	return i;
 }
 

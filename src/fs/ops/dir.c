@@ -886,6 +886,139 @@ int fs_at_lookup(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 	return ret;
 }
 
+/* ---- shared walk (ns_lock held shared) ----------------------------------------------- */
+
+/*
+ * The last name of a path, found and hashed before the walk: a stat
+ * among many names of one large directory starts loading the name's index
+ * slot (fs_dix_prefetch) while it walks to the directory.  The walk's own
+ * last name is this one unless a symbolic link replaced the path
+ * (nd_expand): compared by address, the hash is then computed again.
+ */
+struct last_name {
+	const char *name;
+	size_t len;
+	uint32_t hash;
+};
+
+static void last_name_prefetch(struct udax_fs *fs, const char *path,
+			       struct last_name *ln)
+{
+	size_t e = path ? strlen(path) : 0, b;
+
+	*ln = (struct last_name){ NULL, 0, 0 };
+	while (e && path[e - 1] == '/')
+		e--;
+	for (b = e; b && path[b - 1] != '/'; b--)
+		;
+	if (e == b || e - b > UDAX_NAME_MAX)
+		return;
+	*ln = (struct last_name){ path + b, e - b, fs_dix_hash(fs, path + b, e - b) };
+	fs_dix_prefetch(fs, ln->hash);
+}
+
+/*
+ * A walk with ns_lock held shared (nslock.c), in the spirit of the
+ * kernel's RCU walk: through directories whose index is in memory, with
+ * no reference taken, nothing loaded, built or changed, so that threads
+ * looking up in parallel share no written line.  Directories are reached
+ * by their index (which holds them, and which only a writer frees).
+ * 1: answered, with *@ret 0, *@ep the last name's record and *@xd the
+ * index it was found in, or *@ret -ENOENT; 0: something is not at hand or
+ * needs words (no index, ".", "..", a trailing slash, "/", a symbolic
+ * link or a non-directory on the way), and the exclusive walk answers
+ * instead, from the start.  @ln: the last name hashed beforehand, if its
+ * name is set (stat_path).
+ */
+static int walk_shared(struct udax_fs *fs, const char *path,
+		       const struct last_name *ln, struct fs_dix **xd,
+		       const struct fs_ddirent **ep, int *ret)
+{
+	struct fs_dix *x = fs_dix_shared(fs, UDAX_ROOT_INO);
+	struct fs_inode *cur = C(fs)->root;
+	const char *p = path;
+	uint32_t blk, off;
+
+	if (!path || *path != '/')
+		return 0;
+	for (;;) {
+		const struct fs_ddirent *e;
+		const char *s;
+		size_t n;
+		bool last;
+
+		while (*p == '/')
+			p++;
+		for (s = p; *p && *p != '/'; p++)
+			;
+		n = (size_t)(p - s);
+		last = !*p;
+		if (!x || !n || n > UDAX_NAME_MAX || fs_name_is_dot(s, n) ||
+		    fs_dix_dir(x)->nlink == 0)
+			return 0;
+		if (!fs_dix_find(x, cur, s == ln->name && n == ln->len ? ln->hash :
+				 fs_dix_hash(fs, s, n), s, n, &blk, &off)) {
+			if (!last && !p[strspn(p, "/")])
+				return 0;	/* "name/": the walk's words */
+			*ret = fs_error(-ENOENT, "no such file or directory: %.*s",
+					(int)n, s);
+			return 1;
+		}
+		e = fs_dix_entry(x, blk, off);
+		if (last) {
+			*xd = x;
+			*ep = e;
+			*ret = 0;
+			return 1;
+		}
+		if (e->type != DT_DIR)
+			return 0;
+		x = fs_dix_shared(fs, e->ino);
+		cur = x ? fs_dix_dir(x) : NULL;
+	}
+}
+
+/*
+ * stat_path's shared half: as walk_shared answers, with *@st filled or
+ * *@out a cached inode to fill from (the caller checks it is no symbolic
+ * link to follow); 0: the exclusive walk answers.
+ */
+static int stat_shared(struct udax_fs *fs, const char *path,
+		       const struct last_name *ln, struct udax_stat *st,
+		       struct fs_inode **out, int *ret)
+{
+	const struct fs_ddirent *e;
+	struct fs_dix *x;
+
+	*out = NULL;
+	if (!walk_shared(fs, path, ln, &x, &e, ret))
+		return 0;
+	if (*ret)
+		return 1;
+	fs_dix_hint(fs, x);
+	if (e->type == DT_LNK)
+		return 0;
+	return fs_inode_stat(fs, e->ino, st, out) > 0 || *out;
+}
+
+/* A reference to the inode @e names, ns_lock held shared: a directory's
+ * from its index (no lock: the index's reference keeps it), another
+ * inode's from the cache; NULL when it would have to be loaded, which a
+ * shared holder may not do (fs_inode_stat relies on it). */
+static struct fs_inode *shared_ref(struct udax_fs *fs, const struct fs_ddirent *e)
+{
+	if (e->type == DT_DIR) {
+		struct fs_dix *x = fs_dix_shared(fs, e->ino);
+		struct fs_inode *i = x ? fs_dix_dir(x) : NULL;
+
+		if (!i || !i->nlink)
+			return NULL;
+		fs_inode_hold(i);
+		return i;
+	}
+	return fs_icache_get(fs, e->ino);
+}
+
 static uint8_t dtype(uint32_t mode)
 {
 	return fs_mode_dtype(mode);
@@ -1128,6 +1261,27 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	int ret;
 
 	*created = false;
+	/* Opening what is there, in memory: shared (no symbolic link to
+	 * follow, no create to make, no O_EXCL or O_CREAT-on-a-directory
+	 * error to word). */
+	if (!(oflags & O_EXCL) && fs_ns_trylock_shared(fs)) {
+		static const struct last_name none;
+		const struct fs_ddirent *e;
+		struct fs_inode *i = NULL;
+		struct fs_dix *x;
+		int r = 0;
+
+		if (walk_shared(fs, path, &none, &x, &e, &r) && !r &&
+		    e->type != DT_LNK && !((oflags & O_CREAT) && e->type == DT_DIR))
+			i = shared_ref(fs, e);
+		fs_ns_unlock_shared(fs);
+		if (i) {
+			*out = i;
+			return 0;
+		}
+		if (r == -ENOENT && !(oflags & O_CREAT))
+			return r;
+	}
 	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
@@ -1136,6 +1290,31 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	}
 	fs_ns_unlock(fs);
 	return ret;
+}
+
+/*
+ * udax_lookup's shared half: @name (not "." or "..") in indexed directory
+ * @dir.  1: answered (*@ret 0 and *@out, or an error); 0: the exclusive
+ * path answers.
+ */
+int fs_at_lookup_shared(struct udax_fs *fs, struct fs_inode *dir,
+			const char *name, size_t len, struct fs_inode **out,
+			int *ret)
+{
+	struct fs_dix *x = fs_dix_shared(fs, dir->ino);
+	uint32_t blk, off;
+
+	*out = NULL;
+	if (!x || fs_dix_dir(x) != dir || fs_name_is_dot(name, len))
+		return 0;
+	if (!fs_dix_find(x, dir, fs_dix_hash(fs, name, len), name, len, &blk, &off)) {
+		*ret = fs_error(-ENOENT, "no such file or directory: %.*s",
+				(int)len, name);
+		return 1;
+	}
+	*out = shared_ref(fs, fs_dix_entry(x, blk, off));
+	*ret = 0;
+	return *out != NULL;
 }
 
 int fs_at_open(struct udax_fs *fs, struct fs_inode *dir, const char *name,
@@ -2068,35 +2247,6 @@ int udax_utimens(struct udax_fs *fs, const char *path, const struct timespec ts[
 }
 
 /*
- * The last name of a path, found and hashed before the walk: a stat
- * among many names of one large directory starts loading the name's index
- * slot (fs_dix_prefetch) while it walks to the directory.  The walk's own
- * last name is this one unless a symbolic link replaced the path
- * (nd_expand): compared by address, the hash is then computed again.
- */
-struct last_name {
-	const char *name;
-	size_t len;
-	uint32_t hash;
-};
-
-static void last_name_prefetch(struct udax_fs *fs, const char *path,
-			       struct last_name *ln)
-{
-	size_t e = path ? strlen(path) : 0, b;
-
-	*ln = (struct last_name){ NULL, 0, 0 };
-	while (e && path[e - 1] == '/')
-		e--;
-	for (b = e; b && path[b - 1] != '/'; b--)
-		;
-	if (e == b || e - b > UDAX_NAME_MAX)
-		return;
-	*ln = (struct last_name){ path + b, e - b, fs_dix_hash(fs, path + b, e - b) };
-	fs_dix_prefetch(fs, ln->hash);
-}
-
-/*
  * Stat @nd's last component without loading its inode (fs_inode_stat): a
  * stat among many files neither allocates nor reads an extent map.  1:
  * *@st is filled; 0 and *@out: a cached inode to fill from; 0 and NULL:
@@ -2129,90 +2279,6 @@ static int nd_last_stat(struct udax_fs *fs, struct nd *nd,
 	}
 	*out = i;
 	return !i;
-}
-
-/*
- * A walk with ns_lock held shared (nslock.c), in the spirit of the
- * kernel's RCU walk: through directories whose index is in memory, with
- * no reference taken, nothing loaded, built or changed, so that threads
- * looking up in parallel share no written line.  Directories are reached
- * by their index (which holds them, and which only a writer frees).
- * 1: answered, with *@ret 0, *@ep the last name's record and *@xd the
- * index it was found in, or *@ret -ENOENT; 0: something is not at hand or
- * needs words (no index, ".", "..", a trailing slash, "/", a symbolic
- * link or a non-directory on the way), and the exclusive walk answers
- * instead, from the start.  @ln: the last name hashed beforehand, if its
- * name is set (stat_path).
- */
-static int walk_shared(struct udax_fs *fs, const char *path,
-		       const struct last_name *ln, struct fs_dix **xd,
-		       const struct fs_ddirent **ep, int *ret)
-{
-	struct fs_dix *x = fs_dix_shared(fs, UDAX_ROOT_INO);
-	struct fs_inode *cur = C(fs)->root;
-	const char *p = path;
-	uint32_t blk, off;
-
-	if (!path || *path != '/')
-		return 0;
-	for (;;) {
-		const struct fs_ddirent *e;
-		const char *s;
-		size_t n;
-		bool last;
-
-		while (*p == '/')
-			p++;
-		for (s = p; *p && *p != '/'; p++)
-			;
-		n = (size_t)(p - s);
-		last = !*p;
-		if (!x || !n || n > UDAX_NAME_MAX || fs_name_is_dot(s, n) ||
-		    fs_dix_dir(x)->nlink == 0)
-			return 0;
-		if (!fs_dix_find(x, cur, s == ln->name && n == ln->len ? ln->hash :
-				 fs_dix_hash(fs, s, n), s, n, &blk, &off)) {
-			if (!last && !p[strspn(p, "/")])
-				return 0;	/* "name/": the walk's words */
-			*ret = fs_error(-ENOENT, "no such file or directory: %.*s",
-					(int)n, s);
-			return 1;
-		}
-		e = fs_dix_entry(x, blk, off);
-		if (last) {
-			*xd = x;
-			*ep = e;
-			*ret = 0;
-			return 1;
-		}
-		if (e->type != DT_DIR)
-			return 0;
-		x = fs_dix_shared(fs, e->ino);
-		cur = x ? fs_dix_dir(x) : NULL;
-	}
-}
-
-/*
- * stat_path's shared half: as walk_shared answers, with *@st filled or
- * *@out a cached inode to fill from (the caller checks it is no symbolic
- * link to follow); 0: the exclusive walk answers.
- */
-static int stat_shared(struct udax_fs *fs, const char *path,
-		       const struct last_name *ln, struct udax_stat *st,
-		       struct fs_inode **out, int *ret)
-{
-	const struct fs_ddirent *e;
-	struct fs_dix *x;
-
-	*out = NULL;
-	if (!walk_shared(fs, path, ln, &x, &e, ret))
-		return 0;
-	if (*ret)
-		return 1;
-	fs_dix_hint(fs, x);
-	if (e->type == DT_LNK)
-		return 0;
-	return fs_inode_stat(fs, e->ino, st, out) > 0 || *out;
 }
 
 static int stat_path(struct udax_fs *fs, const char *path,

@@ -138,6 +138,17 @@ int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
 	ret = hcheck(fs, parent, "lookup", false);
 	if (ret)
 		return ret;
+	/* What is in memory: shared (nslock.c), as a stat by path. */
+	if (fs_ns_trylock_shared(fs)) {
+		bool done = (ret = name_check(I(parent), name, &len)) ||
+			    fs_at_lookup_shared(fs, I(parent), name, len, &i, &ret);
+
+		fs_ns_unlock_shared(fs);
+		if (done && ret)
+			return ret;
+		if (done)
+			goto found;
+	}
 	fs_ns_lock(fs);
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
@@ -145,6 +156,7 @@ int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
 	fs_ns_unlock(fs);
 	if (ret)
 		return ret;
+found:
 	fill(i, st);
 	*out = U(i);
 	return 0;

@@ -3,8 +3,8 @@
  * Stats by path under a shared ns_lock (dir.c's stat_shared) against
  * writers: reader threads stat stable names, names that come and go,
  * names under directories removed and made again (their inode numbers
- * reused) and listings of those directories, a symbolic link, access
- * checks, and "." / trailing-slash / non-directory
+ * reused) and listings of those directories, opens and lookups by handle
+ * of all of them, a symbolic link, access checks, and "." / trailing-slash / non-directory
  * paths, while a churner creates, renames and unlinks, and an appender
  * grows a file it holds open (its record on media lags behind its size in
  * memory: the fast log) and closes and reopens it.  Every answer must be
@@ -58,7 +58,7 @@ static void *reader(void *arg)
 
 	while (!atomic_load(&stop)) {
 		struct udax_stat st;
-		unsigned k = (unsigned)(t_rand(&s) % 9), i = (unsigned)(t_rand(&s) % NSTABLE);
+		unsigned k = (unsigned)(t_rand(&s) % 11), i = (unsigned)(t_rand(&s) % NSTABLE);
 		uint64_t lo;
 		int r;
 
@@ -127,6 +127,75 @@ static void *reader(void *arg)
 				T_ASSERT(r == 0);
 				FS_OK(udax_closedir(&dir));
 			}
+			atomic_fetch_add(&answers[2], 1);
+			break;
+		}
+		case 8: {
+			/* Opens: of a file another thread holds open (the
+			 * growing one: from the cache, shared), of stable
+			 * names (loaded, or found cached), O_CREAT of an
+			 * existing name, and of a name that comes and goes. */
+			struct udax_file *f;
+
+			lo = atomic_load(&grown);
+			FS_OK(udax_open(fs, "/a/b/c/grow", O_RDONLY, 0, &f));
+			FS_OK(udax_fstat(f, &st));
+			T_ASSERT(S_ISREG(st.mode) && st.size >= lo);
+			FS_OK(udax_close(&f));
+			snprintf(p, sizeof(p), "/a/b/c/s%02u", i);
+			FS_OK(udax_open(fs, p, t_rand(&s) & 1 ? O_RDONLY : O_RDWR | O_CREAT,
+					0644, &f));
+			FS_OK(udax_fstat(f, &st));
+			T_ASSERT(st.ino == stable_ino[i] && st.size == stable_size((int)i));
+			FS_OK(udax_close(&f));
+			snprintf(p, sizeof(p), "/a/b/c/y%02u", i % NCHURN);
+			r = udax_open(fs, p, O_RDONLY, 0, &f);
+			T_ASSERT(r == 0 || r == -ENOENT);
+			if (!r) {
+				FS_OK(udax_fstat(f, &st));
+				T_ASSERT(S_ISREG(st.mode) && st.size == 100 + i % NCHURN);
+				FS_OK(udax_close(&f));
+			}
+			FS_ERR(udax_open(fs, "/a/b/c", O_RDWR | O_CREAT, 0644, &f), -EISDIR);
+			FS_ERR(udax_open(fs, "/a/b/c/s00", O_RDWR | O_CREAT | O_EXCL, 0644, &f),
+			       -EEXIST);
+			atomic_fetch_add(&answers[2], 1);
+			break;
+		}
+		case 9: {
+			/* Lookups by handle, as the FUSE server does. */
+			struct udax_inode *root, *a, *b, *c, *n = NULL;
+
+			FS_OK(udax_iget_root(fs, &root));
+			FS_OK(udax_lookup(fs, root, "a", &a, NULL));
+			FS_OK(udax_lookup(fs, a, "b", &b, NULL));
+			FS_OK(udax_lookup(fs, b, "c", &c, &st));
+			T_ASSERT(S_ISDIR(st.mode) && st.ino == c_ino);
+			snprintf(p, sizeof(p), "s%02u", i);
+			FS_OK(udax_lookup(fs, c, p, &n, &st));
+			T_ASSERT(st.ino == stable_ino[i] && st.size == stable_size((int)i));
+			FS_OK(udax_iput(&n));
+			FS_OK(udax_lookup(fs, c, "grow", &n, &st));
+			FS_OK(udax_iput(&n));
+			snprintf(p, sizeof(p), "x%02u", i % NCHURN);
+			r = udax_lookup(fs, c, p, &n, &st);
+			T_ASSERT(r == 0 || r == -ENOENT);
+			if (!r) {
+				T_ASSERT(S_ISREG(st.mode) && st.size == 100 + i % NCHURN);
+				FS_OK(udax_iput(&n));
+			}
+			snprintf(p, sizeof(p), "d%u", i % NDIRS);
+			r = udax_lookup(fs, b, p, &n, &st);
+			T_ASSERT(r == 0 || r == -ENOENT);
+			if (!r) {
+				T_ASSERT(S_ISDIR(st.mode));
+				FS_OK(udax_iput(&n));
+			}
+			FS_ERR(udax_lookup(fs, c, "nothere", &n, NULL), -ENOENT);
+			FS_OK(udax_iput(&c));
+			FS_OK(udax_iput(&b));
+			FS_OK(udax_iput(&a));
+			FS_OK(udax_iput(&root));
 			atomic_fetch_add(&answers[2], 1);
 			break;
 		}
