@@ -1292,13 +1292,67 @@ static int fig_grow(struct run *x)
 
 #define THREAD_ROUNDS 12	/* 1, 2, 2, 1 threads, three times */
 
-struct appender {
-	struct run *x;
-	int side, id;
+/* A figure's thread, the first member of its argument: the start line,
+ * and what it did, timed by itself (the main thread may be descheduled
+ * meanwhile). */
+struct bthread {
 	int *ready;			/* threads at the start line */
 	int nthreads;
-	uint64_t t0, t1;		/* this thread's first and last append */
+	uint64_t t0, t1;		/* its first and last operation */
 	int ret;
+};
+
+/* Start together: a thread that slept at a barrier would start when its
+ * CPU woke (tens of µs on an idle VM, more than a short round's worth),
+ * so each spins until all have arrived, then takes its time. */
+static void bthread_start(struct bthread *b)
+{
+	__atomic_add_fetch(b->ready, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(b->ready, __ATOMIC_ACQUIRE) < b->nthreads)
+		bench_cpu_relax();
+}
+
+/*
+ * Run @fn on @t (1 or 2) arguments of @size bytes at @args, each a struct
+ * bthread first: the first error, and in *@ns the span from the first
+ * thread's start to the last one's end.
+ */
+static int bthreads_run(int t, void *(*fn)(void *), void *args, size_t size,
+			uint64_t *ns)
+{
+	uint64_t t0 = UINT64_MAX, t1 = 0;
+	int ret = 0, ready = 0;
+	pthread_t th[2];
+
+	for (int i = 0; i < t; i++) {
+		struct bthread *b = (void *)((char *)args + (size_t)i * size);
+
+		b->ready = &ready;
+		b->nthreads = t;
+		if (pthread_create(&th[i], NULL, fn, b)) {
+			/* Cannot happen with two threads in practice; do
+			 * not hang. */
+			fprintf(stderr, "bench: pthread_create failed\n");
+			exit(1);
+		}
+	}
+	for (int i = 0; i < t; i++) {
+		const struct bthread *b = (void *)((char *)args + (size_t)i * size);
+
+		pthread_join(th[i], NULL);
+		if (b->ret && !ret)
+			ret = b->ret;
+		t0 = b->t0 < t0 ? b->t0 : t0;
+		t1 = b->t1 > t1 ? b->t1 : t1;
+	}
+	*ns = t1 > t0 ? t1 - t0 : 1;
+	return ret;
+}
+
+struct appender {
+	struct bthread b;		/* first */
+	struct run *x;
+	int side, id;
 };
 
 /*
@@ -1332,25 +1386,20 @@ static void *append_thread(void *arg)
 
 	snprintf(name, sizeof(name), "t%d", a->id);
 	if (b) {
-		a->ret = b->open(b, name, true, &fh);
-		opened = !a->ret;
+		a->b.ret = b->open(b, name, true, &fh);
+		opened = !a->b.ret;
 	}
-	/* Start together: a thread that slept at a barrier would start when
-	 * its CPU woke (tens of µs on an idle VM, more than a short round's
-	 * worth), so each spins until all have arrived, then takes its time. */
-	__atomic_add_fetch(a->ready, 1, __ATOMIC_ACQ_REL);
-	while (__atomic_load_n(a->ready, __ATOMIC_ACQUIRE) < a->nthreads)
-		bench_cpu_relax();
-	a->t0 = bench_now_ns();
-	if (!b && !a->ret)
-		a->ret = floor_appends(a, n);
-	for (uint64_t i = 0; b && i < n && !a->ret; i++) {
+	bthread_start(&a->b);
+	a->b.t0 = bench_now_ns();
+	if (!b && !a->b.ret)
+		a->b.ret = floor_appends(a, n);
+	for (uint64_t i = 0; b && i < n && !a->b.ret; i++) {
 		ssize_t w = b->append(fh, a->x->buf, BS);
 
 		if (w != BS)
-			a->ret = w < 0 ? (int)w : -EIO;
+			a->b.ret = w < 0 ? (int)w : -EIO;
 	}
-	a->t1 = bench_now_ns();
+	a->b.t1 = bench_now_ns();
 	if (opened) {
 		b->close(fh);
 		b->unlink(b, name);
@@ -1366,30 +1415,13 @@ static void *append_thread(void *arg)
 static int threads_append(struct run *x, int side, int t, double *out)
 {
 	struct appender a[2];
-	pthread_t th[2];
-	uint64_t t0 = UINT64_MAX, t1 = 0;
-	int ret = 0, started = 0, ready = 0;
+	uint64_t ns;
+	int ret;
 
-	for (int i = 0; i < t; i++) {
-		a[i] = (struct appender){ .x = x, .side = side, .id = i,
-					  .ready = &ready, .nthreads = t };
-		if (pthread_create(&th[i], NULL, append_thread, &a[i]))
-			break;
-		started++;
-	}
-	if (started != t) {
-		/* Cannot happen with two threads in practice; do not hang. */
-		fprintf(stderr, "bench fs: pthread_create failed\n");
-		exit(1);
-	}
-	for (int i = 0; i < t; i++) {
-		pthread_join(th[i], NULL);
-		if (a[i].ret && !ret)
-			ret = a[i].ret;
-		t0 = a[i].t0 < t0 ? a[i].t0 : t0;
-		t1 = a[i].t1 > t1 ? a[i].t1 : t1;
-	}
-	*out = mbps((uint64_t)t * x->o->thread_size, t1 - t0);
+	for (int i = 0; i < t; i++)
+		a[i] = (struct appender){ .x = x, .side = side, .id = i };
+	ret = bthreads_run(t, append_thread, a, sizeof(a[0]), &ns);
+	*out = mbps((uint64_t)t * x->o->thread_size, ns);
 	return ret;
 }
 
@@ -1455,15 +1487,12 @@ static int fig_threads(struct run *x)
 #define TS_STATS(x) ((uint64_t)(x)->o->ops * 16)
 
 struct statter {
+	struct bthread b;		/* first */
 	struct run *x;
 	int side, id;
-	int *ready;
-	int nthreads;
 	bool list;			/* list the directory instead */
 	const char *dir;		/* the directory, this side's path */
 	char **path;			/* TS_ENTRIES of them, this side's */
-	uint64_t t0, t1;
-	int ret;
 };
 
 static void *stat_thread(void *arg)
@@ -1474,9 +1503,7 @@ static void *stat_thread(void *arg)
 	char **path = a->path;
 	int side = a->side;
 
-	__atomic_add_fetch(a->ready, 1, __ATOMIC_ACQ_REL);
-	while (__atomic_load_n(a->ready, __ATOMIC_ACQUIRE) < a->nthreads)
-		bench_cpu_relax();
+	bthread_start(&a->b);
 	/* Locals only until the end: the two threads' structs share a
 	 * line, and a store there per stat would be the bench's own
 	 * contention. */
@@ -1524,9 +1551,9 @@ static void *stat_thread(void *arg)
 			ret = stat(p, &st) ? -errno : 0;
 		}
 	}
-	a->t1 = bench_now_ns();
-	a->t0 = t0;
-	a->ret = ret;
+	a->b.t1 = bench_now_ns();
+	a->b.t0 = t0;
+	a->b.ret = ret;
 	return NULL;
 }
 
@@ -1534,27 +1561,14 @@ static int threads_stat(struct run *x, int side, int t, char **path,
 			const char *dir, bool list, double *out)
 {
 	struct statter a[2];
-	pthread_t th[2];
-	uint64_t t0 = UINT64_MAX, t1 = 0;
-	int ret = 0, ready = 0;
+	uint64_t ns;
+	int ret;
 
-	for (int i = 0; i < t; i++) {
-		a[i] = (struct statter){ .x = x, .side = side, .id = i, .ready = &ready,
-					 .nthreads = t, .path = path, .dir = dir,
-					 .list = list };
-		if (pthread_create(&th[i], NULL, stat_thread, &a[i])) {
-			fprintf(stderr, "bench scale: pthread_create failed\n");
-			exit(1);
-		}
-	}
-	for (int i = 0; i < t; i++) {
-		pthread_join(th[i], NULL);
-		if (a[i].ret && !ret)
-			ret = a[i].ret;
-		t0 = a[i].t0 < t0 ? a[i].t0 : t0;
-		t1 = a[i].t1 > t1 ? a[i].t1 : t1;
-	}
-	*out = (double)t * (double)TS_STATS(x) * 1e9 / (double)(t1 - t0 ? t1 - t0 : 1);
+	for (int i = 0; i < t; i++)
+		a[i] = (struct statter){ .x = x, .side = side, .id = i, .path = path,
+					 .dir = dir, .list = list };
+	ret = bthreads_run(t, stat_thread, a, sizeof(a[0]), &ns);
+	*out = (double)t * (double)TS_STATS(x) * 1e9 / (double)ns;
 	return ret;
 }
 
