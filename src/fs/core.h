@@ -298,6 +298,7 @@ _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 struct fs_dix;
 
 #define FS_NS_STRIPES	16	/* ns_lock's reader counts, a line each */
+#define FS_ILOAD_STRIPES 64	/* inode load locks (inode.c), a line each */
 
 struct fs_core {
 	struct fs_dsuper sb;		/* validated copy */
@@ -322,6 +323,11 @@ struct fs_core {
 	pthread_mutex_t txn_lock;
 	pthread_mutex_t alloc_lock;
 	pthread_mutex_t icache_lock;
+	/* inode load locks (inode.c, iload_lock): by inode number */
+	struct {
+		pthread_mutex_t m;
+		char pad[64 - sizeof(pthread_mutex_t) % 64];
+	} iload[FS_ILOAD_STRIPES];
 	/* allocator (alloc_lock): built at mount from every inode's extents */
 	uint64_t *bmap;			/* 1 = in use; bit per partition block */
 	uint64_t free_blocks;		/* not counting reserved ones */
@@ -570,6 +576,10 @@ struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino);
 /* A reference to inode @ino if it is in the cache, else NULL (nothing is
  * loaded: a shared lookup may call it). */
 struct fs_inode *fs_icache_get(struct udax_fs *fs, uint32_t ino);
+/* fs_iget with ns_lock held shared, under @ino's load lock: 0 and *@out,
+ * or -ECHILD for anything but a clean load (the exclusive path then
+ * answers, with its words for a damaged record). */
+int fs_iget_shared(struct udax_fs *fs, uint32_t ino, struct fs_inode **out);
 int fs_icache_init(struct fs_core *c);
 struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode);
 void fs_inode_dispose(struct fs_inode *ino);

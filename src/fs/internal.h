@@ -203,6 +203,13 @@ void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n);
  * NULL except in that test.
  */
 extern void (*fs_break_busy_hook)(struct udax_page *page);
+/*
+ * Test hook (tests/fs/core/fs_iload_lock): called by a stat of an inode
+ * nobody holds between its look at the cache and its read of the record
+ * (the inode's load lock held) -- the window in which a load and a write
+ * of the record must not happen.  NULL except in that test.
+ */
+extern void (*fs_inode_stat_hook)(struct udax_fs *fs, uint32_t ino);
 /* Is @pblk's page referenced (pinned: DMA may still reach it)?  Always
  * false on a limited device.  Under ino->lock for write inside a break of
  * the block's range, no udax_pin() of it can start (pin.c waits for the

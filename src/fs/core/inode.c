@@ -239,25 +239,15 @@ void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st)
 	st->gen = ino->gen;
 }
 
-int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
-		  struct fs_inode **cached)
+/* fs_inode_stat from the record of @ino, which nobody holds (its load
+ * lock held): 1 and *@st, or 0 when the record does not check. */
+static int stat_record(struct udax_fs *fs, uint32_t ino, struct udax_stat *st)
 {
 	struct fs_core *c = C(fs);
 	struct fs_dinode di;
-	struct fs_inode *i;
 	uint64_t blocks;
 	const char *why;
 
-	*cached = NULL;
-	if (ino >= c->sb.nr_inodes)
-		return 0;
-	*cached = i = fs_icache_get(fs, ino);
-	if (i)
-		return 0;
-	/* Not cached, and it cannot be meanwhile: inodes enter the cache
-	 * under ns_lock held exclusively, and this runs under ns_lock
-	 * (shared or not).  Its record is all there is of it: an eviction
-	 * commits before it uncaches (and clears the flag). */
 	if (fs_inode_read(fs, ino, &di) || !di.mode ||
 	    fs_dinode_check(&di, c->sb.nr_inodes, &why) || S_ISLNK(di.mode) ||
 	    (di.xattr && (di.xattr < c->sb.data_start || di.xattr >= fs->nr_blocks)))
@@ -286,6 +276,53 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 	st->btime = ts_of(di.btime);
 	st->gen = di.generation;
 	return 1;
+}
+
+/*
+ * The load lock of inode number @ino (one of FS_ILOAD_STRIPES): taken by
+ * whoever reads the record of an inode nobody holds while ns_lock is held
+ * shared -- a stat (fs_inode_stat) or a load into the cache
+ * (fs_iget_shared) -- so that a stat's read of the record never meets a
+ * load, after which the new holder may write it.
+ */
+static pthread_mutex_t *iload_lock(struct fs_core *c, uint32_t ino)
+{
+	return &c->iload[ino % FS_ILOAD_STRIPES].m;
+}
+
+void (*fs_inode_stat_hook)(struct udax_fs *fs, uint32_t ino);
+
+int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
+		  struct fs_inode **cached)
+{
+	struct fs_core *c = C(fs);
+	pthread_mutex_t *lk;
+	int ret;
+
+	*cached = NULL;
+	if (ino >= c->sb.nr_inodes)
+		return 0;
+	lk = iload_lock(c, ino);
+	for (;;) {
+		*cached = fs_icache_get(fs, ino);
+		if (*cached)
+			return 0;
+		/* Not cached, and it cannot be while the load lock is held
+		 * and the flag is clear: inodes enter the cache under
+		 * ns_lock held exclusively (none is, ns_lock is held here),
+		 * or under their load lock.  The record is then all there
+		 * is of the inode: an eviction commits before it uncaches
+		 * and clears the flag. */
+		pthread_mutex_lock(lk);
+		if (!atomic_load_explicit(&c->icached[ino], memory_order_acquire))
+			break;
+		pthread_mutex_unlock(lk);	/* loaded meanwhile */
+	}
+	if (__builtin_expect(fs_inode_stat_hook != NULL, 0))
+		fs_inode_stat_hook(fs, ino);
+	ret = stat_record(fs, ino, st);
+	pthread_mutex_unlock(lk);
+	return ret;
 }
 
 /* ---- inode cache -------------------------------------------------------------------- */
@@ -410,6 +447,28 @@ static int iget_load(struct udax_fs *fs, uint32_t ino,
 	fs_inode_dispose(n);
 	*out = i;
 	return 0;
+}
+
+int fs_iget_shared(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
+{
+	struct fs_core *c = C(fs);
+	pthread_mutex_t *lk;
+	struct fs_dinode di;
+	int ret = -ECHILD;
+
+	if (ino >= c->sb.nr_inodes)
+		return -ECHILD;
+	if ((*out = fs_icache_get(fs, ino)))
+		return 0;
+	lk = iload_lock(c, ino);
+	pthread_mutex_lock(lk);
+	if ((*out = fs_icache_get(fs, ino)))
+		ret = 0;
+	else if (!fs_inode_read(fs, ino, &di) && di.mode &&
+		 !iget_load(fs, ino, &di, out))
+		ret = 0;
+	pthread_mutex_unlock(lk);
+	return ret;
 }
 
 /* Find or load inode @ino (callers reach inodes through ns_lock, or hold

@@ -721,6 +721,8 @@ static void core_free(struct udax_fs *fs)
 		pthread_mutex_destroy(&c->txn_lock);
 		pthread_mutex_destroy(&c->alloc_lock);
 		pthread_mutex_destroy(&c->icache_lock);
+		for (unsigned k = 0; k < FS_ILOAD_STRIPES; k++)
+			pthread_mutex_destroy(&c->iload[k].m);
 		free(c->icache);
 		free(c->bmap);
 		free(c->imap);
@@ -860,6 +862,8 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	pthread_mutex_init(&c->txn_lock, NULL);
 	pthread_mutex_init(&c->alloc_lock, NULL);
 	pthread_mutex_init(&c->icache_lock, NULL);
+	for (unsigned k = 0; k < FS_ILOAD_STRIPES; k++)
+		pthread_mutex_init(&c->iload[k].m, NULL);
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
 	c->icached = fault_calloc(c->sb.nr_inodes, 1);

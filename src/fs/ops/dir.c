@@ -1002,21 +1002,23 @@ static int stat_shared(struct udax_fs *fs, const char *path,
 }
 
 /* A reference to the inode @e names, ns_lock held shared: a directory's
- * from its index (no lock: the index's reference keeps it), another
- * inode's from the cache; NULL when it would have to be loaded, which a
- * shared holder may not do (fs_inode_stat relies on it). */
+ * from its index (no lock: the index's reference keeps it), else from the
+ * cache, or loaded into it under the inode's load lock (fs_iget_shared);
+ * NULL: the exclusive path answers. */
 static struct fs_inode *shared_ref(struct udax_fs *fs, const struct fs_ddirent *e)
 {
+	struct fs_inode *i = NULL;
+
 	if (e->type == DT_DIR) {
 		struct fs_dix *x = fs_dix_shared(fs, e->ino);
-		struct fs_inode *i = x ? fs_dix_dir(x) : NULL;
 
-		if (!i || !i->nlink)
-			return NULL;
-		fs_inode_hold(i);
-		return i;
+		i = x ? fs_dix_dir(x) : NULL;
+		if (i && i->nlink) {
+			fs_inode_hold(i);
+			return i;
+		}
 	}
-	return fs_icache_get(fs, e->ino);
+	return fs_iget_shared(fs, e->ino, &i) ? NULL : i;
 }
 
 static uint8_t dtype(uint32_t mode)

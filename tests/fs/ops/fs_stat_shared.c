@@ -7,7 +7,9 @@
  * of all of them, a symbolic link, access checks, and "." / trailing-slash / non-directory
  * paths, while a churner creates, renames and unlinks, and an appender
  * grows a file it holds open (its record on media lags behind its size in
- * memory: the fast log) and closes and reopens it.  Every answer must be
+ * memory: the fast log) and closes and reopens it, and a toggler opens
+ * another (loaded into the cache under ns_lock shared), rewrites its
+ * record (a size change) and closes it, again and again.  Every answer must be
  * one the namespace gave at some time during the call: a stable name is
  * always there with its inode and size; a churned name is absent or has
  * its size; the growing file is never smaller than an append that had
@@ -43,9 +45,10 @@ static uint64_t stable_size(int i) { return (uint64_t)i * 7 + 1; }
 
 static void put(const char *p, size_t n)
 {
-	char buf[256] = { 0 };
+	static const char buf[8192];
 	struct udax_file *f;
 
+	T_ASSERT(n <= sizeof(buf));
 	FS_OK(udax_open(fs, p, O_CREAT | O_TRUNC | O_RDWR, 0644, &f));
 	FS_OK(udax_pwrite(f, buf, n, 0));
 	FS_OK(udax_close(&f));
@@ -58,7 +61,7 @@ static void *reader(void *arg)
 
 	while (!atomic_load(&stop)) {
 		struct udax_stat st;
-		unsigned k = (unsigned)(t_rand(&s) % 11), i = (unsigned)(t_rand(&s) % NSTABLE);
+		unsigned k = (unsigned)(t_rand(&s) % 12), i = (unsigned)(t_rand(&s) % NSTABLE);
 		uint64_t lo;
 		int r;
 
@@ -199,6 +202,14 @@ static void *reader(void *arg)
 			atomic_fetch_add(&answers[2], 1);
 			break;
 		}
+		case 10:
+			/* The toggler's file: opened (loaded into the cache
+			 * under ns_lock shared), its record rewritten, closed
+			 * (evicted), again and again. */
+			FS_OK(udax_stat(fs, "/a/b/c/hot", &st));
+			T_ASSERT(S_ISREG(st.mode) && (st.size == 4096 || st.size == 8192));
+			atomic_fetch_add(&answers[2], 1);
+			break;
 		default:
 			FS_ERR(udax_stat(fs, "/a/b/c/s00/", &st), -ENOTDIR);
 			FS_ERR(udax_stat(fs, "/a/b/c/s00/x", &st), -ENOTDIR);
@@ -280,10 +291,25 @@ static void *appender(void *arg)
 	return NULL;
 }
 
+/* Opens "hot" (not in the cache: a load under ns_lock shared), changes
+ * its size (its record rewritten by a transaction), closes it (evicted). */
+static void *toggler(void *arg)
+{
+	(void)arg;
+	for (int it = 0; it < ITERS; it++) {
+		struct udax_file *f;
+
+		FS_OK(udax_open(fs, "/a/b/c/hot", O_RDWR, 0, &f));
+		FS_OK(udax_ftruncate(f, it % 2 ? 4096 : 8192));
+		FS_OK(udax_close(&f));
+	}
+	return NULL;
+}
+
 static void run(struct udax_dev *dev, uint64_t dir_cache)
 {
 	struct udax_mount_opts mo = { .dir_cache = dir_cache };
-	pthread_t rd[NR], ch, ap;
+	pthread_t rd[NR], ch, ap, tg;
 	struct udax_fsck_report rep;
 	struct udax_stat st;
 	char p[64];
@@ -308,6 +334,7 @@ static void run(struct udax_dev *dev, uint64_t dir_cache)
 	c_ino = st.ino;
 	FS_OK(udax_symlink(fs, "s00", "/a/b/c/lnk"));
 	put("/a/b/c/grow", 0);
+	put("/a/b/c/hot", 4096);
 	atomic_store(&grown, 0);
 	atomic_store(&stop, 0);
 
@@ -315,8 +342,10 @@ static void run(struct udax_dev *dev, uint64_t dir_cache)
 		T_ASSERT(!pthread_create(&rd[t], NULL, reader, (void *)t));
 	T_ASSERT(!pthread_create(&ch, NULL, churner, NULL));
 	T_ASSERT(!pthread_create(&ap, NULL, appender, NULL));
+	T_ASSERT(!pthread_create(&tg, NULL, toggler, NULL));
 	T_ASSERT(!pthread_join(ch, NULL));
 	T_ASSERT(!pthread_join(ap, NULL));
+	T_ASSERT(!pthread_join(tg, NULL));
 	atomic_store(&stop, 1);
 	for (int t = 0; t < NR; t++)
 		T_ASSERT(!pthread_join(rd[t], NULL));
