@@ -12,7 +12,8 @@
  *	             from waiting on each other; tests/tsan.supp says so to
  *	             TSan)
  *	    txn_lock (one journal transaction at a time)
- *	      alloc_lock, icache_lock (leaves)
+ *	      alloc_lock, icache_lock (leaves; one per inode stripe,
+ *	      all of them only to grow the cache's table)
  * The format is described in docs/fs.md.
  */
 #ifndef UDAX_FS_CORE_H
@@ -299,6 +300,11 @@ struct fs_dix;
 
 #define FS_NS_STRIPES	16	/* ns_lock's reader counts, a line each */
 #define FS_ILOAD_STRIPES 64	/* inode load locks (inode.c), a line each */
+/* icache_lock: one per inode-number stripe (a line each), so that threads
+ * finding and dropping different inodes share no lock; FS_ICACHE_BUCKETS
+ * is a multiple, so a stripe guards whole chains.  All of them, in order,
+ * to grow the table. */
+#define FS_ICACHE_STRIPES 32	/* TSan follows at most 64 locks held at once */
 
 struct fs_core {
 	struct fs_dsuper sb;		/* validated copy */
@@ -322,7 +328,10 @@ struct fs_core {
 	} ns;
 	pthread_mutex_t txn_lock;
 	pthread_mutex_t alloc_lock;
-	pthread_mutex_t icache_lock;
+	struct {
+		pthread_mutex_t m;
+		char pad[64 - sizeof(pthread_mutex_t) % 64];
+	} icl[FS_ICACHE_STRIPES];	/* icache_lock: fs_icache_lock() */
 	/* inode load locks (inode.c, iload_lock): by inode number */
 	struct {
 		pthread_mutex_t m;
@@ -367,7 +376,7 @@ struct fs_core {
 	struct fs_inode *root;		/* held from mount to unmount */
 	struct fs_inode **icache;	/* icache_mask + 1 chains */
 	uint32_t icache_mask;
-	uint64_t nr_cached;
+	_Atomic uint64_t nr_cached;
 	/* directory indexes (ns_lock): dindex.c */
 	struct fs_dix **dix;		/* dix_mask + 1 chains */
 	uint32_t dix_mask;
@@ -571,7 +580,13 @@ int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
  * leaves an orphan on media, reclaimed at the next mount. */
 int fs_iput(struct fs_inode *ino);
 void fs_icache_insert(struct fs_inode *ino);
-/* The cached inode @ino, or NULL (icache_lock held). */
+/* The icache_lock of inode number @ino: it guards the chain @ino is on,
+ * and the last reference of the inodes on it (fs_iput). */
+static inline pthread_mutex_t *fs_icache_lock(struct fs_core *c, uint32_t ino)
+{
+	return &c->icl[ino % FS_ICACHE_STRIPES].m;
+}
+/* The cached inode @ino, or NULL (fs_icache_lock(@ino) held). */
 struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino);
 /* A reference to inode @ino if it is in the cache, else NULL (nothing is
  * loaded: a shared lookup may call it). */

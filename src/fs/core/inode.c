@@ -361,7 +361,8 @@ void fs_inode_dispose(struct fs_inode *ino)
 /*
  * The inode cache: chains in a table that grows x4 when it holds more
  * than two inodes a chain, so a lookup stays O(1) however many inodes are
- * held (a FUSE mount holds every node the kernel knows).  icache_lock.
+ * held (a FUSE mount holds every node the kernel knows).  Under the
+ * icache_lock of @ino's stripe (fs_icache_lock).
  */
 static struct fs_inode **bucket(struct udax_fs *fs, uint32_t ino)
 {
@@ -396,20 +397,32 @@ struct fs_inode *fs_icache_get(struct udax_fs *fs, uint32_t ino)
 	if (ino >= c->sb.nr_inodes ||
 	    !atomic_load_explicit(&c->icached[ino], memory_order_acquire))
 		return NULL;
-	pthread_mutex_lock(&c->icache_lock);
+	pthread_mutex_lock(fs_icache_lock(c, ino));
 	i = fs_icache_find(c, ino);
 	if (i)
 		i->refs++;
-	pthread_mutex_unlock(&c->icache_lock);
+	pthread_mutex_unlock(fs_icache_lock(c, ino));
 	return i;
 }
 
-/* One more inode in the cache: @i, just linked. */
-static void icache_added(struct fs_core *c, const struct fs_inode *i)
+/* One more inode in the cache: @i, just linked (its stripe's lock held).
+ * True when the table should grow (icache_grow, after that lock). */
+static bool icache_added(struct fs_core *c, const struct fs_inode *i)
 {
 	atomic_store_explicit(&c->icached[i->ino], 1, memory_order_relaxed);
-	c->nr_cached++;
-	FS_CHAINS_GROW(c->icache, c->icache_mask, c->nr_cached, struct fs_inode);
+	return atomic_fetch_add(&c->nr_cached, 1) + 1 > 2 * (c->icache_mask + 1ull);
+}
+
+/* Grow the table x4 (FS_CHAINS_GROW), every stripe's lock held: a finder
+ * holds one, so none reads the table meanwhile. */
+static void icache_grow(struct fs_core *c)
+{
+	for (unsigned k = 0; k < FS_ICACHE_STRIPES; k++)
+		pthread_mutex_lock(&c->icl[k].m);
+	FS_CHAINS_GROW(c->icache, c->icache_mask, atomic_load(&c->nr_cached),
+		       struct fs_inode);
+	for (unsigned k = FS_ICACHE_STRIPES; k-- > 0;)
+		pthread_mutex_unlock(&c->icl[k].m);
 }
 
 /* Load inode @ino from its verified, in-use record @di into the cache
@@ -431,7 +444,9 @@ static int iget_load(struct udax_fs *fs, uint32_t ino,
 		fs_inode_dispose(n);
 		return ret;
 	}
-	pthread_mutex_lock(&c->icache_lock);
+	bool grow = false;
+
+	pthread_mutex_lock(fs_icache_lock(c, ino));
 	i = fs_icache_find(c, ino);
 	if (i) {
 		i->refs++;
@@ -441,9 +456,11 @@ static int iget_load(struct udax_fs *fs, uint32_t ino,
 		i->refs = 1;
 		i->hnext = *bucket(fs, ino);
 		*bucket(fs, ino) = i;
-		icache_added(c, i);
+		grow = icache_added(c, i);
 	}
-	pthread_mutex_unlock(&c->icache_lock);
+	pthread_mutex_unlock(fs_icache_lock(c, ino));
+	if (grow)
+		icache_grow(c);
 	fs_inode_dispose(n);
 	*out = i;
 	return 0;
@@ -480,15 +497,15 @@ int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 	struct fs_inode *i;
 	int ret;
 
-	pthread_mutex_lock(&c->icache_lock);
+	pthread_mutex_lock(fs_icache_lock(c, ino));
 	i = fs_icache_find(c, ino);
 	if (i) {
 		i->refs++;
-		pthread_mutex_unlock(&c->icache_lock);
+		pthread_mutex_unlock(fs_icache_lock(c, ino));
 		*out = i;
 		return 0;
 	}
-	pthread_mutex_unlock(&c->icache_lock);
+	pthread_mutex_unlock(fs_icache_lock(c, ino));
 
 	ret = fs_inode_read(fs, ino, &di);
 	if (ret)
@@ -516,15 +533,15 @@ int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
 
 	if (ino == 0 || ino >= c->sb.nr_inodes)
 		return -ESTALE;
-	pthread_mutex_lock(&c->icache_lock);
+	pthread_mutex_lock(fs_icache_lock(c, (uint32_t)ino));
 	i = fs_icache_find(c, (uint32_t)ino);
 	if (i && (any_gen || i->gen == gen) && i->mode) {
 		i->refs++;
-		pthread_mutex_unlock(&c->icache_lock);
+		pthread_mutex_unlock(fs_icache_lock(c, (uint32_t)ino));
 		*out = i;
 		return 0;
 	}
-	pthread_mutex_unlock(&c->icache_lock);
+	pthread_mutex_unlock(fs_icache_lock(c, (uint32_t)ino));
 	if (i)
 		return -ESTALE;
 	ret = fs_inode_read(fs, (uint32_t)ino, &di);
@@ -540,12 +557,16 @@ void fs_icache_insert(struct fs_inode *i)
 {
 	struct fs_core *c = C(i->fs);
 
-	pthread_mutex_lock(&c->icache_lock);
+	bool grow;
+
+	pthread_mutex_lock(fs_icache_lock(c, i->ino));
 	i->refs = 1;
 	i->hnext = *bucket(i->fs, i->ino);
 	*bucket(i->fs, i->ino) = i;
-	icache_added(c, i);
-	pthread_mutex_unlock(&c->icache_lock);
+	grow = icache_added(c, i);
+	pthread_mutex_unlock(fs_icache_lock(c, i->ino));
+	if (grow)
+		icache_grow(c);
 }
 
 /*
@@ -669,10 +690,10 @@ int fs_iput(struct fs_inode *ino)
 	 * through the cache, under this lock.
 	 */
 	for (;;) {
-		pthread_mutex_lock(&c->icache_lock);
+		pthread_mutex_lock(fs_icache_lock(c, ino->ino));
 		r = atomic_load(&ino->refs);
 		if (r == 1 && !c->rdonly && !tried && inode_dirty(ino)) {
-			pthread_mutex_unlock(&c->icache_lock);
+			pthread_mutex_unlock(fs_icache_lock(c, ino->ino));
 			pthread_rwlock_wrlock(&ino->lock);
 			ret = fs_inode_sync_times(ino);
 			if (ret && ino->log_pending && ino->nlink)
@@ -687,7 +708,7 @@ int fs_iput(struct fs_inode *ino)
 		}
 		if (atomic_compare_exchange_strong(&ino->refs, &r, r - 1))
 			break;
-		pthread_mutex_unlock(&c->icache_lock);	/* taken meanwhile */
+		pthread_mutex_unlock(fs_icache_lock(c, ino->ino));	/* taken meanwhile */
 	}
 	last = r == 1;
 	if (last) {
@@ -696,13 +717,13 @@ int fs_iput(struct fs_inode *ino)
 		while (*p != ino)
 			p = &(*p)->hnext;
 		*p = ino->hnext;
-		c->nr_cached--;
+		atomic_fetch_sub(&c->nr_cached, 1);
 		/* After the commit above: a stat that sees 0 reads a record
 		 * that holds everything (release: the commit's stores happen
 		 * before its read). */
 		atomic_store_explicit(&c->icached[ino->ino], 0, memory_order_release);
 	}
-	pthread_mutex_unlock(&c->icache_lock);
+	pthread_mutex_unlock(fs_icache_lock(c, ino->ino));
 	if (!last)
 		return 0;
 	if (!ino->nlink && ino->mode) {

@@ -237,11 +237,11 @@ static int checkpoint_ino(struct udax_fs *fs, uint32_t ino)
 	struct fs_inode *i;
 	int ret = 0;
 
-	pthread_mutex_lock(&c->icache_lock);
+	pthread_mutex_lock(fs_icache_lock(c, ino));
 	i = fs_icache_find(c, ino);
 	if (i)
 		i->refs++;
-	pthread_mutex_unlock(&c->icache_lock);
+	pthread_mutex_unlock(fs_icache_lock(c, ino));
 	if (!i)
 		return 0;
 	pthread_rwlock_wrlock(&i->lock);

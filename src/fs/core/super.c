@@ -720,7 +720,8 @@ static void core_free(struct udax_fs *fs)
 		fs_ns_destroy(c);
 		pthread_mutex_destroy(&c->txn_lock);
 		pthread_mutex_destroy(&c->alloc_lock);
-		pthread_mutex_destroy(&c->icache_lock);
+		for (unsigned k = 0; k < FS_ICACHE_STRIPES; k++)
+			pthread_mutex_destroy(&c->icl[k].m);
 		for (unsigned k = 0; k < FS_ILOAD_STRIPES; k++)
 			pthread_mutex_destroy(&c->iload[k].m);
 		free(c->icache);
@@ -861,9 +862,19 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	fs_ns_init(c);
 	pthread_mutex_init(&c->txn_lock, NULL);
 	pthread_mutex_init(&c->alloc_lock, NULL);
-	pthread_mutex_init(&c->icache_lock, NULL);
-	for (unsigned k = 0; k < FS_ILOAD_STRIPES; k++)
-		pthread_mutex_init(&c->iload[k].m, NULL);
+	{
+		/* Held for a lookup or a load: spinning a little beats the
+		 * futex's sleep when two threads want the same inode. */
+		pthread_mutexattr_t a;
+
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+		for (unsigned k = 0; k < FS_ICACHE_STRIPES; k++)
+			pthread_mutex_init(&c->icl[k].m, &a);
+		for (unsigned k = 0; k < FS_ILOAD_STRIPES; k++)
+			pthread_mutex_init(&c->iload[k].m, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
 	c->icached = fault_calloc(c->sb.nr_inodes, 1);
@@ -944,11 +955,13 @@ static uint64_t open_inode_count(struct fs_core *c)
 {
 	uint64_t n = 0;
 
-	pthread_mutex_lock(&c->icache_lock);
+	for (unsigned k = 0; k < FS_ICACHE_STRIPES; k++)
+		pthread_mutex_lock(&c->icl[k].m);
 	for (uint32_t b = 0; b <= c->icache_mask; b++)
 		for (struct fs_inode *i = c->icache[b]; i; i = i->hnext)
 			n += i->refs > (unsigned)(i == c->root) + i->dix_held;
-	pthread_mutex_unlock(&c->icache_lock);
+	for (unsigned k = FS_ICACHE_STRIPES; k-- > 0;)
+		pthread_mutex_unlock(&c->icl[k].m);
 	return n;
 }
 

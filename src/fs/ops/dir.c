@@ -518,11 +518,11 @@ static int dop_drop_link(struct dop *d, struct fs_inode *i)
 	bool alone, last = S_ISDIR(i->mode) || i->nlink <= 1;
 	int ret;
 
-	pthread_mutex_lock(&C(d->fs)->icache_lock);
+	pthread_mutex_lock(fs_icache_lock(C(d->fs), i->ino));
 	/* Its directory index's reference goes with the link (fs_dix_drop
 	 * after the commit). */
 	alone = i->refs == 1u + i->dix_held;
-	pthread_mutex_unlock(&C(d->fs)->icache_lock);
+	pthread_mutex_unlock(fs_icache_lock(C(d->fs), i->ino));
 	i->ctime = d->now;
 	if (!last) {
 		i->nlink--;
