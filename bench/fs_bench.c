@@ -1477,20 +1477,24 @@ static int fig_threads(struct run *x)
  * of all threads together, rounds of 1, 2, 2, 1 threads, the sides' order
  * alternating.  Then the same with threads listing that directory
  * (threads_readdir: entries per second; opendir, readdir to the end,
- * closedir, again; the kernel side through libc's readdir).  A stat changes nothing, so two threads need share no
+ * closedir, again; the kernel side through libc's readdir), and with
+ * threads opening and closing those names (threads_open: O_RDONLY, no
+ * other handle, so udax loads the inode each time and drops it at the
+ * close).  A stat changes nothing, so two threads need share no
  * written cache line and can do twice what one does (udax: ns_lock held
  * shared, src/fs/core/nslock.c).  The paths are made before the clock
  * starts.  A thread does 16 x -n stats a round (a stat is 0.1 us: -n
  * alone would make rounds of 2 ms, which a thread's late start skews).
  */
 #define TS_ENTRIES 100
+enum { TS_STAT, TS_LIST, TS_OPEN };
 #define TS_STATS(x) ((uint64_t)(x)->o->ops * 16)
 
 struct statter {
 	struct bthread b;		/* first */
 	struct run *x;
 	int side, id;
-	bool list;			/* list the directory instead */
+	int kind;			/* TS_STAT, TS_LIST, TS_OPEN */
 	const char *dir;		/* the directory, this side's path */
 	char **path;			/* TS_ENTRIES of them, this side's */
 };
@@ -1511,7 +1515,7 @@ static void *stat_thread(void *arg)
 	int ret = 0;
 
 	/* Listing: whole listings until n entries are read. */
-	for (uint64_t i = 0; a->list && i < n && !ret;) {
+	for (uint64_t i = 0; a->kind == TS_LIST && i < n && !ret;) {
 		if (side == U) {
 			struct udax_dirent e;
 			struct udax_dir *d;
@@ -1534,17 +1538,26 @@ static void *stat_thread(void *arg)
 			closedir(d);
 		}
 	}
-	for (uint64_t i = 0; !a->list && i < n && !ret; i++) {
+	for (uint64_t i = 0; a->kind != TS_LIST && i < n && !ret; i++) {
 		const char *p;
 
 		r ^= r << 13;
 		r ^= r >> 7;
 		r ^= r << 17;
 		p = path[r % TS_ENTRIES];
-		if (side == U) {
+		if (side == U && a->kind == TS_OPEN) {
+			struct udax_file *f;
+
+			if (!(ret = udax_open(fs, p, O_RDONLY, 0, &f)))
+				ret = udax_close(&f);
+		} else if (side == U) {
 			struct udax_stat st;
 
 			ret = udax_stat(fs, p, &st);
+		} else if (a->kind == TS_OPEN) {
+			int fd = open(p, O_RDONLY);
+
+			ret = fd < 0 ? -errno : close(fd) ? -errno : 0;
 		} else {
 			struct stat st;
 
@@ -1558,7 +1571,7 @@ static void *stat_thread(void *arg)
 }
 
 static int threads_stat(struct run *x, int side, int t, char **path,
-			const char *dir, bool list, double *out)
+			const char *dir, int kind, double *out)
 {
 	struct statter a[2];
 	uint64_t ns;
@@ -1566,7 +1579,7 @@ static int threads_stat(struct run *x, int side, int t, char **path,
 
 	for (int i = 0; i < t; i++)
 		a[i] = (struct statter){ .x = x, .side = side, .id = i, .path = path,
-					 .dir = dir, .list = list };
+					 .dir = dir, .kind = kind };
 	ret = bthreads_run(t, stat_thread, a, sizeof(a[0]), &ns);
 	*out = (double)t * (double)TS_STATS(x) * 1e9 / (double)ns;
 	return ret;
@@ -1596,8 +1609,12 @@ static int fig_threads_stat(struct run *x)
 				ret = -ENOMEM;
 		}
 	}
-	for (int list = 0; list < 2 && !ret; list++) {
-		const char *fig = list ? "threads_readdir" : "threads_stat";
+	for (int kind = TS_STAT; kind <= TS_OPEN && !ret; kind++) {
+		static const char *const figs[] = { "threads_stat", "threads_readdir",
+						    "threads_open" };
+		static const char *const verbs[] = { "stat'ing", "listing",
+						     "opening and closing" };
+		const char *fig = figs[kind];
 		char dir[2][4200];
 
 		memset(n, 0, sizeof(n));
@@ -1610,9 +1627,9 @@ static int fig_threads_stat(struct run *x)
 				int s = r % 2 ? K - k : U + k;
 
 				bench_progress("%s: %d thread(s) %s, round %d/%d",
-					       side_name[s], t, list ? "listing" : "stat'ing",
+					       side_name[s], t, verbs[kind],
 					       r + 1, THREAD_ROUNDS);
-				ret = threads_stat(x, s, t, path[s], dir[s], list,
+				ret = threads_stat(x, s, t, path[s], dir[s], kind,
 						   &v[s][t - 1][n[s][t - 1]]);
 				n[s][t - 1]++;
 			}
@@ -1621,7 +1638,8 @@ static int fig_threads_stat(struct run *x)
 			for (int t = 0; t < 2; t++) {
 				med[s][t] = bench_percentile(v[s][t], (size_t)n[s][t], 50);
 				snprintf(key, sizeof(key), "%s.%d.%s", fig, t + 1, side_name[s]);
-				bench_report(x->r, key, med[s][t], list ? "entries/s" : "ops/s");
+				bench_report(x->r, key, med[s][t],
+					     kind == TS_LIST ? "entries/s" : "ops/s");
 			}
 			snprintf(key, sizeof(key), "%s.%s", fig, side_name[s]);
 			ratio(x, key, "2_to_1", med[s][1], med[s][0]);
