@@ -370,9 +370,12 @@ struct fs_core {
 	_Atomic uint64_t log_seq;
 	struct fs_logarea *log;		/* sb.log_areas of them */
 	/* inode cache (icache_lock) */
-	/* per inode: 1 while it is in the cache (written under icache_lock,
-	 * read without it by fs_inode_stat, under ns_lock shared or not) */
-	_Atomic uint8_t *icached;
+	/* per inode: bit 0 while it is in the cache (set and cleared under
+	 * its icache_lock, read without it); the other bits count its loads
+	 * under ns_lock shared (fs_iget_shared adds 2 before it reads the
+	 * record): the sequence a stat's copy of the record is checked
+	 * against (fs_inode_stat) */
+	_Atomic uint32_t *istate;
 	struct fs_inode *root;		/* held from mount to unmount */
 	struct fs_inode **icache;	/* icache_mask + 1 chains */
 	uint32_t icache_mask;

@@ -204,10 +204,10 @@ void fs_break_free(struct fs_break *br, uint64_t pblk, uint64_t n);
  */
 extern void (*fs_break_busy_hook)(struct udax_page *page);
 /*
- * Test hook (tests/fs/core/fs_iload_lock): called by a stat of an inode
- * nobody holds between its look at the cache and its read of the record
- * (the inode's load lock held) -- the window in which a load and a write
- * of the record must not happen.  NULL except in that test.
+ * Test hook (tests/fs/core/fs_stat_seqlock): called by a stat of an inode
+ * nobody holds between its first look at the inode's state and its copy
+ * of the record -- the window a load and a write of the record may fall
+ * in, which the stat must notice.  NULL except in that test.
  */
 extern void (*fs_inode_stat_hook)(struct udax_fs *fs, uint32_t ino);
 /* Is @pblk's page referenced (pinned: DMA may still reach it)?  Always

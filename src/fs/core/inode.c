@@ -239,55 +239,77 @@ void fs_inode_fill(struct fs_inode *ino, struct udax_stat *st)
 	st->gen = ino->gen;
 }
 
-/* fs_inode_stat from the record of @ino, which nobody holds (its load
- * lock held): 1 and *@st, or 0 when the record does not check. */
-static int stat_record(struct udax_fs *fs, uint32_t ino, struct udax_stat *st)
+/*
+ * fs_inode_stat from @di, a copy of the record of @ino: 1 and *@st, 0 when
+ * it does not check, -EAGAIN when its block count needs the extent leaves
+ * read and @leaves is false.
+ */
+static int stat_di(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *di,
+		   struct udax_stat *st, bool leaves)
 {
 	struct fs_core *c = C(fs);
-	struct fs_dinode di;
 	uint64_t blocks;
 	const char *why;
 
-	if (fs_inode_read(fs, ino, &di) || !di.mode ||
-	    fs_dinode_check(&di, c->sb.nr_inodes, &why) || S_ISLNK(di.mode) ||
-	    (di.xattr && (di.xattr < c->sb.data_start || di.xattr >= fs->nr_blocks)))
+	if (!di->mode || di->crc != inode_crc(ino, di))
+		return 0;	/* free, or damaged: the walk's words */
+	if (fs_dinode_check(di, c->sb.nr_inodes, &why) || S_ISLNK(di->mode) ||
+	    (di->xattr && (di->xattr < c->sb.data_start || di->xattr >= fs->nr_blocks)))
 		return 0;
 	/* The record's count, checked against an inline map (cheap); a map
 	 * of leaves is checked when it is loaded, not by a stat. */
-	if (di.nr_extents <= FS_INLINE_EXT || di.blocks == FS_BLOCKS_MANY) {
-		if (fs_xmap_blocks(fs, ino, &di, &blocks) ||
-		    fs_blocks_field(blocks) != di.blocks)
+	if (di->nr_extents <= FS_INLINE_EXT || di->blocks == FS_BLOCKS_MANY) {
+		if (di->nr_extents > FS_INLINE_EXT && !leaves)
+			return -EAGAIN;
+		if (fs_xmap_blocks(fs, ino, di, &blocks) ||
+		    fs_blocks_field(blocks) != di->blocks)
 			return 0;
 	} else {
-		blocks = di.blocks;
+		blocks = di->blocks;
 	}
 	memset(st, 0, sizeof(*st));
 	st->ino = ino;
-	st->mode = di.mode;
-	st->nlink = di.nlink;
-	st->uid = di.uid;
-	st->gid = di.gid;
-	st->size = di.size;
-	st->rdev = fs_rdev_decode(di.rdev);
+	st->mode = di->mode;
+	st->nlink = di->nlink;
+	st->uid = di->uid;
+	st->gid = di->gid;
+	st->size = di->size;
+	st->rdev = fs_rdev_decode(di->rdev);
 	st->blocks = blocks;
-	st->atime = ts_of(di.atime);
-	st->mtime = ts_of(di.mtime);
-	st->ctime = ts_of(di.ctime);
-	st->btime = ts_of(di.btime);
-	st->gen = di.generation;
+	st->atime = ts_of(di->atime);
+	st->mtime = ts_of(di->mtime);
+	st->ctime = ts_of(di->ctime);
+	st->btime = ts_of(di->btime);
+	st->gen = di->generation;
 	return 1;
 }
 
 /*
- * The load lock of inode number @ino (one of FS_ILOAD_STRIPES): taken by
- * whoever reads the record of an inode nobody holds while ns_lock is held
- * shared -- a stat (fs_inode_stat) or a load into the cache
- * (fs_iget_shared) -- so that a stat's read of the record never meets a
- * load, after which the new holder may write it.
+ * The load lock of inode number @ino (one of FS_ILOAD_STRIPES): held by a
+ * load into the cache under ns_lock shared (fs_iget_shared), and by a
+ * stat that reads the record under it when loads keep changing it.
  */
 static pthread_mutex_t *iload_lock(struct fs_core *c, uint32_t ino)
 {
 	return &c->iload[ino % FS_ILOAD_STRIPES].m;
+}
+
+/*
+ * A copy of the record of @ino, possibly torn by a writer: the caller
+ * keeps it only if @ino's state did not change meanwhile (fs_inode_stat).
+ * Word by word, outside ThreadSanitizer's view, as the kernel's seqlock
+ * readers read: the race is the protocol's, and its loser is discarded.
+ */
+__attribute__((no_sanitize_thread, noinline))
+static void record_copy_racy(struct udax_fs *fs, uint32_t ino,
+			     struct fs_dinode *di)
+{
+	const uint64_t *src = (const void *)(fs->base + fs_inode_off(fs, ino));
+	uint64_t w[sizeof(*di) / 8];
+
+	for (size_t k = 0; k < sizeof(w) / 8; k++)
+		w[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+	memcpy(di, w, sizeof(*di));
 }
 
 void (*fs_inode_stat_hook)(struct udax_fs *fs, uint32_t ino);
@@ -296,33 +318,51 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 		  struct fs_inode **cached)
 {
 	struct fs_core *c = C(fs);
+	struct fs_dinode di;
 	pthread_mutex_t *lk;
-	int ret;
+	int ret = -EAGAIN;
 
 	*cached = NULL;
-	if (ino >= c->sb.nr_inodes)
+	if (ino == 0 || ino >= c->sb.nr_inodes)
 		return 0;
-	lk = iload_lock(c, ino);
-	for (;;) {
-		*cached = fs_icache_get(fs, ino);
-		if (*cached)
+	/*
+	 * Not cached, its record is all there is of the inode (an eviction
+	 * commits before it clears the state's cached bit), and no holder
+	 * can write it -- unless a load under ns_lock shared makes one
+	 * meanwhile (under ns_lock exclusive none runs: this holds ns_lock).
+	 * Such a load adds 2 to the state first, so a copy taken between
+	 * two equal looks at the state, cached bit clear, is whole: the
+	 * seqlock's reader, which writes nothing another thread reads.
+	 */
+	for (int tries = 0; tries < 4 && ret == -EAGAIN; tries++) {
+		uint32_t s1;
+
+		if ((*cached = fs_icache_get(fs, ino)))
 			return 0;
-		/* Not cached, and it cannot be while the load lock is held
-		 * and the flag is clear: inodes enter the cache under
-		 * ns_lock held exclusively (none is, ns_lock is held here),
-		 * or under their load lock.  The record is then all there
-		 * is of the inode: an eviction commits before it uncaches
-		 * and clears the flag. */
-		pthread_mutex_lock(lk);
-		if (!atomic_load_explicit(&c->icached[ino], memory_order_acquire))
-			break;
-		pthread_mutex_unlock(lk);	/* loaded meanwhile */
+		s1 = atomic_load_explicit(&c->istate[ino], memory_order_acquire);
+		if (s1 & 1)
+			continue;	/* loaded meanwhile */
+		if (__builtin_expect(fs_inode_stat_hook != NULL, 0))
+			fs_inode_stat_hook(fs, ino);
+		record_copy_racy(fs, ino, &di);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&c->istate[ino], memory_order_relaxed) == s1)
+			ret = stat_di(fs, ino, &di, st, false);
 	}
-	if (__builtin_expect(fs_inode_stat_hook != NULL, 0))
-		fs_inode_stat_hook(fs, ino);
-	ret = stat_record(fs, ino, st);
+	if (ret != -EAGAIN)
+		return ret;
+	/* Loads keep coming, or the count needs the leaves: read it all
+	 * under the load lock, which a load holds. */
+	lk = iload_lock(c, ino);
+	pthread_mutex_lock(lk);
+	if (!(atomic_load_explicit(&c->istate[ino], memory_order_acquire) & 1)) {
+		memcpy(&di, fs->base + fs_inode_off(fs, ino), sizeof(di));
+		ret = stat_di(fs, ino, &di, st, true);
+	}
 	pthread_mutex_unlock(lk);
-	return ret;
+	if (ret == -EAGAIN)
+		*cached = fs_icache_get(fs, ino);	/* loaded meanwhile */
+	return ret == -EAGAIN ? 0 : ret;
 }
 
 /* ---- inode cache -------------------------------------------------------------------- */
@@ -395,7 +435,7 @@ struct fs_inode *fs_icache_get(struct udax_fs *fs, uint32_t ino)
 	/* The flag first: a lookup of an inode nobody holds takes no lock
 	 * that another thread's takes too. */
 	if (ino >= c->sb.nr_inodes ||
-	    !atomic_load_explicit(&c->icached[ino], memory_order_acquire))
+	    !(atomic_load_explicit(&c->istate[ino], memory_order_acquire) & 1))
 		return NULL;
 	pthread_mutex_lock(fs_icache_lock(c, ino));
 	i = fs_icache_find(c, ino);
@@ -409,7 +449,7 @@ struct fs_inode *fs_icache_get(struct udax_fs *fs, uint32_t ino)
  * True when the table should grow (icache_grow, after that lock). */
 static bool icache_added(struct fs_core *c, const struct fs_inode *i)
 {
-	atomic_store_explicit(&c->icached[i->ino], 1, memory_order_relaxed);
+	atomic_fetch_or_explicit(&c->istate[i->ino], 1, memory_order_relaxed);
 	return atomic_fetch_add(&c->nr_cached, 1) + 1 > 2 * (c->icache_mask + 1ull);
 }
 
@@ -479,11 +519,16 @@ int fs_iget_shared(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 		return 0;
 	lk = iload_lock(c, ino);
 	pthread_mutex_lock(lk);
-	if ((*out = fs_icache_get(fs, ino)))
+	if ((*out = fs_icache_get(fs, ino))) {
 		ret = 0;
-	else if (!fs_inode_read(fs, ino, &di) && di.mode &&
-		 !iget_load(fs, ino, &di, out))
-		ret = 0;
+	} else {
+		/* Before the record is read and a holder made: a stat
+		 * reading it meanwhile sees the state change (fs_inode_stat). */
+		atomic_fetch_add(&c->istate[ino], 2);
+		if (!fs_inode_read(fs, ino, &di) && di.mode &&
+		    !iget_load(fs, ino, &di, out))
+			ret = 0;
+	}
 	pthread_mutex_unlock(lk);
 	return ret;
 }
@@ -721,7 +766,7 @@ int fs_iput(struct fs_inode *ino)
 		/* After the commit above: a stat that sees 0 reads a record
 		 * that holds everything (release: the commit's stores happen
 		 * before its read). */
-		atomic_store_explicit(&c->icached[ino->ino], 0, memory_order_release);
+		atomic_fetch_and_explicit(&c->istate[ino->ino], ~1u, memory_order_release);
 	}
 	pthread_mutex_unlock(fs_icache_lock(c, ino->ino));
 	if (!last)

@@ -727,7 +727,7 @@ static void core_free(struct udax_fs *fs)
 		free(c->icache);
 		free(c->bmap);
 		free(c->imap);
-		free(c->icached);
+		free(c->istate);
 		free(c);
 	}
 	free(fs);
@@ -877,8 +877,8 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	}
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
-	c->icached = fault_calloc(c->sb.nr_inodes, 1);
-	if (!c->bmap || !c->imap || !c->icached || fs_icache_init(c) ||
+	c->istate = fault_calloc(c->sb.nr_inodes, sizeof(*c->istate));
+	if (!c->bmap || !c->imap || !c->istate || fs_icache_init(c) ||
 	    fs_dix_init(fs)) {
 		ret = fs_error(-ENOMEM, "mount: no memory for the allocators");
 		goto fail;
