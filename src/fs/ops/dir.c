@@ -1277,6 +1277,12 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 		    e->type != DT_LNK && !((oflags & O_CREAT) && e->type == DT_DIR))
 			i = shared_ref(fs, e);
 		fs_ns_unlock_shared(fs);
+		if (i && S_ISLNK(i->mode)) {
+			/* The record says so, not the entry's type (a
+			 * damaged entry): the walk follows it, or words it. */
+			fs_iput(i);
+			i = NULL;
+		}
 		if (i) {
 			*out = i;
 			return 0;
