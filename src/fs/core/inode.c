@@ -445,10 +445,13 @@ struct fs_inode *fs_icache_get(struct udax_fs *fs, uint32_t ino)
 	return i;
 }
 
-/* One more inode in the cache: @i, just linked (its stripe's lock held).
+/* Link @i into the cache with one reference (its stripe's lock held).
  * True when the table should grow (icache_grow, after that lock). */
-static bool icache_added(struct fs_core *c, const struct fs_inode *i)
+static bool icache_link(struct fs_core *c, struct fs_inode *i)
 {
+	i->refs = 1;
+	i->hnext = *bucket(i->fs, i->ino);
+	*bucket(i->fs, i->ino) = i;
 	atomic_fetch_or_explicit(&c->istate[i->ino], 1, memory_order_relaxed);
 	return atomic_fetch_add(&c->nr_cached, 1) + 1 > 2 * (c->icache_mask + 1ull);
 }
@@ -493,10 +496,7 @@ static int iget_load(struct udax_fs *fs, uint32_t ino,
 	} else {
 		i = n;
 		n = NULL;
-		i->refs = 1;
-		i->hnext = *bucket(fs, ino);
-		*bucket(fs, ino) = i;
-		grow = icache_added(c, i);
+		grow = icache_link(c, i);
 	}
 	pthread_mutex_unlock(fs_icache_lock(c, ino));
 	if (grow)
@@ -537,21 +537,11 @@ int fs_iget_shared(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
  * a reference already). */
 int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 {
-	struct fs_core *c = C(fs);
 	struct fs_dinode di;
-	struct fs_inode *i;
 	int ret;
 
-	pthread_mutex_lock(fs_icache_lock(c, ino));
-	i = fs_icache_find(c, ino);
-	if (i) {
-		i->refs++;
-		pthread_mutex_unlock(fs_icache_lock(c, ino));
-		*out = i;
+	if ((*out = fs_icache_get(fs, ino)))
 		return 0;
-	}
-	pthread_mutex_unlock(fs_icache_lock(c, ino));
-
 	ret = fs_inode_read(fs, ino, &di);
 	if (ret)
 		return ret;
@@ -605,10 +595,7 @@ void fs_icache_insert(struct fs_inode *i)
 	bool grow;
 
 	pthread_mutex_lock(fs_icache_lock(c, i->ino));
-	i->refs = 1;
-	i->hnext = *bucket(i->fs, i->ino);
-	*bucket(i->fs, i->ino) = i;
-	grow = icache_added(c, i);
+	grow = icache_link(c, i);
 	pthread_mutex_unlock(fs_icache_lock(c, i->ino));
 	if (grow)
 		icache_grow(c);

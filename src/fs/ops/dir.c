@@ -927,8 +927,8 @@ static void last_name_prefetch(struct udax_fs *fs, const char *path,
  * index it was found in, or *@ret -ENOENT; 0: something is not at hand or
  * needs words (no index, ".", "..", a trailing slash, "/", a symbolic
  * link or a non-directory on the way), and the exclusive walk answers
- * instead, from the start.  @ln: the last name hashed beforehand, if its
- * name is set (stat_path).
+ * instead, from the start.  @ln: the last name hashed beforehand
+ * (stat_path), or NULL.
  */
 static int walk_shared(struct udax_fs *fs, const char *path,
 		       const struct last_name *ln, struct fs_dix **xd,
@@ -956,7 +956,7 @@ static int walk_shared(struct udax_fs *fs, const char *path,
 		if (!x || !n || n > UDAX_NAME_MAX || fs_name_is_dot(s, n) ||
 		    fs_dix_dir(x)->nlink == 0)
 			return 0;
-		if (!fs_dix_find(x, cur, s == ln->name && n == ln->len ? ln->hash :
+		if (!fs_dix_find(x, cur, ln && s == ln->name && n == ln->len ? ln->hash :
 				 fs_dix_hash(fs, s, n), s, n, &blk, &off)) {
 			if (!last && !p[strspn(p, "/")])
 				return 0;	/* "name/": the walk's words */
@@ -1267,13 +1267,12 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	 * follow, no create to make, no O_EXCL or O_CREAT-on-a-directory
 	 * error to word). */
 	if (!(oflags & O_EXCL) && fs_ns_trylock_shared(fs)) {
-		static const struct last_name none;
 		const struct fs_ddirent *e;
 		struct fs_inode *i = NULL;
 		struct fs_dix *x;
 		int r = 0;
 
-		if (walk_shared(fs, path, &none, &x, &e, &r) && !r &&
+		if (walk_shared(fs, path, NULL, &x, &e, &r) && !r &&
 		    e->type != DT_LNK && !((oflags & O_CREAT) && e->type == DT_DIR))
 			i = shared_ref(fs, e);
 		fs_ns_unlock_shared(fs);
@@ -2421,13 +2420,12 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		/* An indexed directory: its index holds it, so a reference
 		 * is taken without icache_lock (fs_inode_hold); "/" is held
 		 * from mount to unmount. */
-		static const struct last_name none;
 		const struct fs_ddirent *e;
 		struct fs_dix *x;
 
 		if (path && path[0] == '/' && !path[strspn(path, "/")])
 			i = C(fs)->root;
-		else if (walk_shared(fs, path, &none, &x, &e, &ret) &&
+		else if (walk_shared(fs, path, NULL, &x, &e, &ret) &&
 			 !ret && e->type == DT_DIR &&
 			 (x = fs_dix_shared(fs, e->ino)) && fs_dix_dir(x)->nlink)
 			i = fs_dix_dir(x);
