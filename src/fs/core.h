@@ -272,30 +272,45 @@ _Static_assert(sizeof(struct fs_djhdr) == 64, "journal header");
 #define FS_ICACHE_BUCKETS	256	/* at mount; x4 past 2 inodes a bucket */
 #define FS_DIX_BUCKETS		256	/* at mount; x4 past 2 indexes a bucket */
 
+/* A table of @n chain heads (a power of two, at least 8), empty, on line
+ * boundaries (fs_icache_chain), or NULL.  free() frees it. */
+static inline void *fs_chains_alloc(uint64_t n)
+{
+	void *t = fault_aligned_alloc(64, n * sizeof(void *));
+
+	return t ? memset(t, 0, n * sizeof(void *)) : NULL;
+}
+
 /*
  * The chained tables keyed by inode number (the inode cache, the
  * directory indexes): after @count went up by one, grow @table (@mask + 1
  * chains of @type linked by hnext, keyed by ino) x4 once it holds more
  * than two entries a chain, so finding an entry stays O(1).  Without
- * memory for a larger table the chains just grow longer.
+ * memory for a larger table the chains just grow longer.  @chain(ino, n)
+ * is the chain of @ino in a table of n chains.
  */
-#define FS_CHAINS_GROW(table, mask, count, type) do {				\
+#define FS_CHAINS_GROW(table, mask, count, type, chain) do {			\
 	uint64_t _n = (uint64_t)(mask) + 1, _nn = _n * 4;			\
 	type **_t;								\
 										\
 	if ((count) <= 2 * _n || _nn > (1ull << 30) ||				\
-	    !(_t = fault_calloc(_nn, sizeof(*_t))))				\
+	    !(_t = fs_chains_alloc(_nn)))					\
 		break;								\
 	for (uint64_t _b = 0; _b < _n; _b++)					\
 		for (type *_e = (table)[_b], *_next; _e; _e = _next) {		\
 			_next = _e->hnext;					\
-			_e->hnext = _t[_e->ino & (_nn - 1)];			\
-			_t[_e->ino & (_nn - 1)] = _e;				\
+			_e->hnext = _t[chain(_e->ino, _nn)];			\
+			_t[chain(_e->ino, _nn)] = _e;				\
 		}								\
 	free(table);								\
 	(table) = _t;								\
 	(mask) = (uint32_t)(_nn - 1);						\
 } while (0)
+/* A table of @n chains, @ino's: the plain kind. */
+static inline uint64_t fs_chain_of(uint32_t ino, uint64_t n)
+{
+	return ino & (n - 1);
+}
 struct fs_dix;
 
 #define FS_NS_STRIPES	16	/* ns_lock's reader counts, a line each */
@@ -306,6 +321,8 @@ struct fs_dix;
  * to grow the table. */
 #define FS_ICACHE_STRIPES 32	/* TSan follows at most 64 locks held at once */
 
+#define FS_LINE _Alignas(64)	/* starts a cache line of its own */
+
 struct fs_core {
 	struct fs_dsuper sb;		/* validated copy */
 	bool rdonly;
@@ -313,29 +330,35 @@ struct fs_core {
 	 * fs_shutdown); never cleared while mounted. */
 	_Atomic bool shutdown;
 	const char *shutdown_at;	/* a static string; written before shutdown */
-	/* ns_lock (nslock.c): a writers' mutex and flag, readers' counts,
-	 * each on a line of its own (64 bytes apart: the struct itself is
-	 * not 64-byte aligned, calloc'd) */
+	/*
+	 * What threads working on different files write is each on lines
+	 * of its own (FS_LINE: the struct is allocated on a line boundary,
+	 * udax_mount): a neighbour's line that one thread writes costs the
+	 * other a miss at every access.  When these were 64 bytes apart but
+	 * not aligned, whether neighbouring stripes shared a line depended
+	 * on where malloc put the struct, so it changed from run to run.
+	 *
+	 * ns_lock (nslock.c): a writers' mutex and flag, readers' counts.
+	 */
 	struct {
-		pthread_mutex_t wlock;
-		char pad0[64];
-		_Atomic bool writer;
-		char pad1[64 - sizeof(_Atomic bool)];
+		FS_LINE pthread_mutex_t wlock;
+		FS_LINE _Atomic bool writer;
 		struct {
-			_Atomic long n;
-			char pad[64 - sizeof(long)];
+			FS_LINE _Atomic long n;
 		} readers[FS_NS_STRIPES];
 	} ns;
-	pthread_mutex_t txn_lock;
+	FS_LINE pthread_mutex_t txn_lock;
 	pthread_mutex_t alloc_lock;
+	/* icache_lock: fs_icache_lock().  nr: the cached inodes on the
+	 * stripe's chains (its lock), counted per stripe so that threads
+	 * loading and dropping different inodes write no line in common. */
 	struct {
-		pthread_mutex_t m;
-		char pad[64 - sizeof(pthread_mutex_t) % 64];
-	} icl[FS_ICACHE_STRIPES];	/* icache_lock: fs_icache_lock() */
+		FS_LINE pthread_mutex_t m;
+		uint64_t nr;
+	} icl[FS_ICACHE_STRIPES];
 	/* inode load locks (inode.c, iload_lock): by inode number */
 	struct {
-		pthread_mutex_t m;
-		char pad[64 - sizeof(pthread_mutex_t) % 64];
+		FS_LINE pthread_mutex_t m;
 	} iload[FS_ILOAD_STRIPES];
 	/* allocator (alloc_lock): built at mount from every inode's extents */
 	uint64_t *bmap;			/* 1 = in use; bit per partition block */
@@ -374,12 +397,13 @@ struct fs_core {
 	 * its icache_lock, read without it); the other bits count its loads
 	 * under ns_lock shared (fs_iget_shared adds 2 before it reads the
 	 * record): the sequence a stat's copy of the record is checked
-	 * against (fs_inode_stat) */
-	_Atomic uint32_t *istate;
+	 * against (fs_inode_stat).  From here to dix_seed: what every
+	 * lookup reads and only a writer changes, on lines of their own. */
+	FS_LINE _Atomic uint32_t *istate;
 	struct fs_inode *root;		/* held from mount to unmount */
 	struct fs_inode **icache;	/* icache_mask + 1 chains */
 	uint32_t icache_mask;
-	_Atomic uint64_t nr_cached;
+	uint32_t istate_shift;		/* fs_istate */
 	/* directory indexes (ns_lock): dindex.c */
 	struct fs_dix **dix;		/* dix_mask + 1 chains */
 	uint32_t dix_mask;
@@ -387,16 +411,14 @@ struct fs_core {
 	uint64_t dix_seed;
 	/* Least recently used first out, past dix_budget bytes, between
 	 * operations (fs_ns_unlock); dix_op numbers the operations. */
-	struct cds_list_head dix_lru;	/* fs_dix.lru, most recent first */
+	FS_LINE struct cds_list_head dix_lru;	/* fs_dix.lru, most recent first */
 	uint64_t dix_bytes, dix_budget, dix_op;
 	/* fs_dix_hint: the large table a stat searched last (written under
 	 * ns_lock, read without it: a prefetch hint only), on a line of its
 	 * own, apart from the fields every lookup reads. */
 	struct {
-		char before[64];
-		_Atomic uintptr_t slot;
+		FS_LINE _Atomic uintptr_t slot;
 		_Atomic uint32_t mask;
-		char after[64];
 	} dix_hint;
 };
 
@@ -588,6 +610,32 @@ void fs_icache_insert(struct fs_inode *ino);
 static inline pthread_mutex_t *fs_icache_lock(struct fs_core *c, uint32_t ino)
 {
 	return &c->icl[ino % FS_ICACHE_STRIPES].m;
+}
+/*
+ * The inode cache's chain of @ino in a table of @n: stripe k's chains
+ * (fs_icache_lock) are the k-th n / FS_ICACHE_STRIPES of the table, so
+ * that neighbouring inode numbers, which are on different stripes, have
+ * their chain heads on different lines: two threads loading and dropping
+ * the files of one directory (created together, numbered in a row) write
+ * no line in common there.
+ */
+static inline uint64_t fs_icache_chain(uint32_t ino, uint64_t n)
+{
+	uint64_t per = n / FS_ICACHE_STRIPES;
+
+	return (ino % FS_ICACHE_STRIPES) * per + (ino / FS_ICACHE_STRIPES & (per - 1));
+}
+/*
+ * @ino's state word (inode.c: cached bit, loads under ns_lock shared).
+ * Neighbouring numbers are on different lines, for the same reason: word
+ * (ino mod M) * 16 + ino / M of 16 M words, M a power of two, so a line
+ * holds the words of numbers M apart.
+ */
+static inline _Atomic uint32_t *fs_istate(struct fs_core *c, uint32_t ino)
+{
+	uint32_t m = (1u << c->istate_shift) - 1;
+
+	return &c->istate[(uint64_t)(ino & m) << 4 | ino >> c->istate_shift];
 }
 /* The cached inode @ino, or NULL (fs_icache_lock(@ino) held). */
 struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino);

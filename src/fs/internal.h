@@ -85,6 +85,10 @@ struct fs_inode {
 	uint64_t rsv_start, rsv_len;
 	pthread_mutex_t rsv_lock;
 	struct fs_inode *rsv_prev, *rsv_next;
+	/* In the mount's list of reservations (rsv_prev/next): written
+	 * under alloc_lock, read without it at eviction (fs_rsv_release),
+	 * where an inode never listed needs no lock. */
+	_Atomic bool rsv_listed;
 
 	/* break.c / pin.c / view.c: initialized by fs_inode_zc_init(), torn
 	 * down by fs_inode_zc_destroy(); protected by zc_lock. */

@@ -94,7 +94,7 @@ static struct fs_dix **dix_bucket(struct udax_fs *fs, uint32_t ino)
 static void dix_added(struct fs_core *c)
 {
 	c->nr_dix++;
-	FS_CHAINS_GROW(c->dix, c->dix_mask, c->nr_dix, struct fs_dix);
+	FS_CHAINS_GROW(c->dix, c->dix_mask, c->nr_dix, struct fs_dix, fs_chain_of);
 }
 
 /* What @x holds in memory, charged to the mount's total. */
@@ -669,7 +669,7 @@ int fs_dix_init(struct udax_fs *fs)
 {
 	struct fs_core *c = C(fs);
 
-	c->dix = fault_calloc(FS_DIX_BUCKETS, sizeof(*c->dix));
+	c->dix = fs_chains_alloc(FS_DIX_BUCKETS);
 	c->dix_mask = FS_DIX_BUCKETS - 1;
 	CDS_INIT_LIST_HEAD(&c->dix_lru);
 	return c->dix ? 0 : -ENOMEM;

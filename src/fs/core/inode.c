@@ -339,14 +339,14 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 
 		if ((*cached = fs_icache_get(fs, ino)))
 			return 0;
-		s1 = atomic_load_explicit(&c->istate[ino], memory_order_acquire);
+		s1 = atomic_load_explicit(fs_istate(c, ino), memory_order_acquire);
 		if (s1 & 1)
 			continue;	/* loaded meanwhile */
 		if (__builtin_expect(fs_inode_stat_hook != NULL, 0))
 			fs_inode_stat_hook(fs, ino);
 		record_copy_racy(fs, ino, &di);
 		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&c->istate[ino], memory_order_relaxed) == s1)
+		if (atomic_load_explicit(fs_istate(c, ino), memory_order_relaxed) == s1)
 			ret = stat_di(fs, ino, &di, st, false);
 	}
 	if (ret != -EAGAIN)
@@ -355,7 +355,7 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 	 * under the load lock, which a load holds. */
 	lk = iload_lock(c, ino);
 	pthread_mutex_lock(lk);
-	if (!(atomic_load_explicit(&c->istate[ino], memory_order_acquire) & 1)) {
+	if (!(atomic_load_explicit(fs_istate(c, ino), memory_order_acquire) & 1)) {
 		memcpy(&di, fs->base + fs_inode_off(fs, ino), sizeof(di));
 		ret = stat_di(fs, ino, &di, st, true);
 	}
@@ -367,12 +367,20 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 
 /* ---- inode cache -------------------------------------------------------------------- */
 
+/*
+ * A new in-memory inode, on whole lines of its own: threads write their
+ * inodes at every open and close (references, locks), and malloc's
+ * 16-byte alignment let two inodes (or an inode and another thread's
+ * object: the last of two holders frees it, and malloc hands the memory
+ * to that thread next) share a line.
+ */
 struct fs_inode *fs_inode_new(struct udax_fs *fs, uint32_t ino, uint32_t mode)
 {
-	struct fs_inode *i = fault_calloc(1, sizeof(*i));
+	struct fs_inode *i = fault_aligned_alloc(64, (sizeof(*i) + 63) & ~(size_t)63);
 
 	if (!i)
 		return NULL;
+	memset(i, 0, sizeof(*i));
 	i->ino = ino;
 	i->fs = fs;
 	i->mode = mode;
@@ -408,12 +416,12 @@ static struct fs_inode **bucket(struct udax_fs *fs, uint32_t ino)
 {
 	struct fs_core *c = C(fs);
 
-	return &c->icache[ino & c->icache_mask];
+	return &c->icache[fs_icache_chain(ino, c->icache_mask + 1ull)];
 }
 
 int fs_icache_init(struct fs_core *c)
 {
-	c->icache = fault_calloc(FS_ICACHE_BUCKETS, sizeof(*c->icache));
+	c->icache = fs_chains_alloc(FS_ICACHE_BUCKETS);
 	c->icache_mask = FS_ICACHE_BUCKETS - 1;
 	return c->icache ? 0 : -ENOMEM;
 }
@@ -422,7 +430,8 @@ struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino)
 {
 	struct fs_inode *i;
 
-	for (i = c->icache[ino & c->icache_mask]; i && i->ino != ino; i = i->hnext)
+	for (i = c->icache[fs_icache_chain(ino, c->icache_mask + 1ull)];
+	     i && i->ino != ino; i = i->hnext)
 		;
 	return i;
 }
@@ -435,7 +444,7 @@ struct fs_inode *fs_icache_get(struct udax_fs *fs, uint32_t ino)
 	/* The flag first: a lookup of an inode nobody holds takes no lock
 	 * that another thread's takes too. */
 	if (ino >= c->sb.nr_inodes ||
-	    !(atomic_load_explicit(&c->istate[ino], memory_order_acquire) & 1))
+	    !(atomic_load_explicit(fs_istate(c, ino), memory_order_acquire) & 1))
 		return NULL;
 	pthread_mutex_lock(fs_icache_lock(c, ino));
 	i = fs_icache_find(c, ino);
@@ -452,18 +461,27 @@ static bool icache_link(struct fs_core *c, struct fs_inode *i)
 	i->refs = 1;
 	i->hnext = *bucket(i->fs, i->ino);
 	*bucket(i->fs, i->ino) = i;
-	atomic_fetch_or_explicit(&c->istate[i->ino], 1, memory_order_relaxed);
-	return atomic_fetch_add(&c->nr_cached, 1) + 1 > 2 * (c->icache_mask + 1ull);
+	atomic_fetch_or_explicit(fs_istate(c, i->ino), 1, memory_order_relaxed);
+	/* More than 2 per chain on this stripe's chains (a stripe guards
+	 * one in FS_ICACHE_STRIPES of them). */
+	return ++c->icl[i->ino % FS_ICACHE_STRIPES].nr >
+	       2 * ((c->icache_mask + 1ull) / FS_ICACHE_STRIPES);
 }
 
 /* Grow the table x4 (FS_CHAINS_GROW), every stripe's lock held: a finder
- * holds one, so none reads the table meanwhile. */
+ * holds one, so none reads the table meanwhile.  Sized for the fullest
+ * stripe, the one whose chains asked for it (so the call is never in
+ * vain while that stripe stays that full). */
 static void icache_grow(struct fs_core *c)
 {
-	for (unsigned k = 0; k < FS_ICACHE_STRIPES; k++)
+	uint64_t most = 0;
+
+	for (unsigned k = 0; k < FS_ICACHE_STRIPES; k++) {
 		pthread_mutex_lock(&c->icl[k].m);
-	FS_CHAINS_GROW(c->icache, c->icache_mask, atomic_load(&c->nr_cached),
-		       struct fs_inode);
+		most = c->icl[k].nr > most ? c->icl[k].nr : most;
+	}
+	FS_CHAINS_GROW(c->icache, c->icache_mask, most * FS_ICACHE_STRIPES,
+		       struct fs_inode, fs_icache_chain);
 	for (unsigned k = FS_ICACHE_STRIPES; k-- > 0;)
 		pthread_mutex_unlock(&c->icl[k].m);
 }
@@ -524,7 +542,7 @@ int fs_iget_shared(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 	} else {
 		/* Before the record is read and a holder made: a stat
 		 * reading it meanwhile sees the state change (fs_inode_stat). */
-		atomic_fetch_add(&c->istate[ino], 2);
+		atomic_fetch_add(fs_istate(c, ino), 2);
 		if (!fs_inode_read(fs, ino, &di) && di.mode &&
 		    !iget_load(fs, ino, &di, out))
 			ret = 0;
@@ -749,11 +767,11 @@ int fs_iput(struct fs_inode *ino)
 		while (*p != ino)
 			p = &(*p)->hnext;
 		*p = ino->hnext;
-		atomic_fetch_sub(&c->nr_cached, 1);
+		c->icl[ino->ino % FS_ICACHE_STRIPES].nr--;
 		/* After the commit above: a stat that sees 0 reads a record
 		 * that holds everything (release: the commit's stores happen
 		 * before its read). */
-		atomic_fetch_and_explicit(&c->istate[ino->ino], ~1u, memory_order_release);
+		atomic_fetch_and_explicit(fs_istate(c, ino->ino), ~1u, memory_order_release);
 	}
 	pthread_mutex_unlock(fs_icache_lock(c, ino->ino));
 	if (!last)

@@ -124,6 +124,9 @@ int fs_bmap_mark(struct udax_fs *fs, uint64_t pblk, uint64_t n)
 	return 0;
 }
 
+/* Out of the list (alloc_lock held).  The flag last, with release: an
+ * eviction that reads it clear (fs_rsv_release) may free @ino at once,
+ * so nothing here may touch it after. */
 static void rsv_unlink(struct fs_core *c, struct fs_inode *ino)
 {
 	if (ino->rsv_prev)
@@ -133,6 +136,7 @@ static void rsv_unlink(struct fs_core *c, struct fs_inode *ino)
 	if (ino->rsv_next)
 		ino->rsv_next->rsv_prev = ino->rsv_prev;
 	ino->rsv_prev = ino->rsv_next = NULL;
+	atomic_store_explicit(&ino->rsv_listed, false, memory_order_release);
 }
 
 /* Give @ino's reservation back (alloc_lock held; rsv_lock: its owner may
@@ -383,6 +387,7 @@ int fs_block_alloc_rsv(struct udax_fs *fs, struct fs_inode *ino, uint64_t goal,
 		if (c->rsv_head)
 			c->rsv_head->rsv_prev = ino;
 		c->rsv_head = ino;
+		atomic_store_explicit(&ino->rsv_listed, true, memory_order_relaxed);
 	}
 out:
 	pthread_mutex_unlock(&c->alloc_lock);
@@ -393,8 +398,18 @@ void fs_rsv_release(struct fs_inode *ino)
 {
 	struct fs_core *c = C(ino->fs);
 
-	/* Unconditionally: a reservation fs_rsv_take emptied stays listed,
-	 * and an inode freed while listed is a dangling list entry. */
+	/*
+	 * Only the file's own allocations list it, and the caller holds its
+	 * last reference: clear, the flag stays clear (another thread's
+	 * rsv_drop, which may clear it meanwhile, is done with @ino once it
+	 * has).  Most evictions are of files that never appended here (a
+	 * read, a stat's load): they take no lock two threads opening and
+	 * closing different files would share.  Listed, even emptied by
+	 * fs_rsv_take, it must leave the list: an inode freed while listed
+	 * is a dangling list entry.
+	 */
+	if (!atomic_load_explicit(&ino->rsv_listed, memory_order_acquire))
+		return;
 	pthread_mutex_lock(&c->alloc_lock);
 	rsv_drop(c, ino);
 	pthread_mutex_unlock(&c->alloc_lock);
@@ -836,7 +851,12 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	}
 	best = r[0] ? 1 : r[1] ? 0 : s[1].generation > s[0].generation;
 	fs = fault_calloc(1, sizeof(*fs));
-	c = fault_calloc(1, sizeof(*c));
+	/* On a line boundary: the padding that keeps each lock and count
+	 * that threads write on a line of its own then does (and the layout,
+	 * so the figures, is the same from run to run). */
+	c = fault_aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
+	if (c)
+		memset(c, 0, sizeof(*c));
 	if (!fs || !c) {
 		fs_unclaim(dev, part);
 		free(fs);
@@ -877,7 +897,10 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	}
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
-	c->istate = fault_calloc(c->sb.nr_inodes, sizeof(*c->istate));
+	/* 16 x 2^istate_shift words >= nr_inodes (fs_istate) */
+	while ((16ull << c->istate_shift) < c->sb.nr_inodes)
+		c->istate_shift++;
+	c->istate = fault_calloc(16ull << c->istate_shift, sizeof(*c->istate));
 	if (!c->bmap || !c->imap || !c->istate || fs_icache_init(c) ||
 	    fs_dix_init(fs)) {
 		ret = fs_error(-ENOMEM, "mount: no memory for the allocators");
