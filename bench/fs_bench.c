@@ -991,13 +991,22 @@ static unsigned long dir_entries;	/* entries of dir_name during a figure */
 #define DIR_CHAIN 8
 static const char *dir_chain;		/* where the chain goes on */
 
-/* Link n records of the scratch area in one random cycle; false if they
- * do not fit (or no memory for the shuffle). */
-static bool dir_chain_build(struct run *x, unsigned long n)
+/*
+ * The same with records of one cache line (DIR_LINE): the floor of any
+ * design, however little it reads per entry, as long as what a stat
+ * returns of a file (its size, times, mode: tens of bytes that differ
+ * from file to file) is in memory apart from the other files'.  Where the
+ * n lines do not fit the caches, this too is one miss per stat.
+ */
+#define DIR_LINE 64u
+
+/* Link n records of @rec bytes of the scratch area in one random cycle;
+ * false if they do not fit (or no memory for the shuffle). */
+static bool dir_chain_build(struct run *x, unsigned long n, unsigned rec)
 {
 	uint32_t *perm;
 
-	if (n > x->scratch_len / DIR_REC || n > UINT32_MAX ||
+	if (n > x->scratch_len / rec || n > UINT32_MAX ||
 	    !(perm = malloc(n * sizeof(*perm))))
 		return false;
 	for (unsigned long i = 0; i < n; i++)
@@ -1010,11 +1019,11 @@ static bool dir_chain_build(struct run *x, unsigned long n)
 		perm[j] = t;
 	}
 	for (unsigned long i = 0; i < n; i++) {
-		const char *next = x->scratch + (size_t)perm[(i + 1) % n] * DIR_REC;
+		const char *next = x->scratch + (size_t)perm[(i + 1) % n] * rec;
 
-		memcpy(x->scratch + (size_t)perm[i] * DIR_REC, &next, sizeof(next));
+		memcpy(x->scratch + (size_t)perm[i] * rec, &next, sizeof(next));
 	}
-	dir_chain = x->scratch + (size_t)perm[0] * DIR_REC;
+	dir_chain = x->scratch + (size_t)perm[0] * rec;
 	free(perm);
 	return true;
 }
@@ -1138,6 +1147,7 @@ static int dir_alternated(struct run *x, const char *what, step_fn fn, size_t n,
 static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 {
 	double p50[NSIDES], first[2][NSIDES] = { { 0 } }, last[2][NSIDES] = { { 0 } };
+	double line_first = 0, line_last = 0;
 	size_t n = per_round(x, 4);
 	bool floors = true;
 	int ret = 0;
@@ -1167,7 +1177,7 @@ static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 		if (ret)
 			break;
 		dir_entries = sizes[i];
-		if (floors && !dir_chain_build(x, sizes[i])) {
+		if (floors && !dir_chain_build(x, sizes[i], DIR_REC)) {
 			floors = false;
 			fprintf(stderr, "bench scale: no stat floor from %lu entries on "
 				"(%lu records of %u bytes do not fit the scratch area)\n",
@@ -1181,6 +1191,14 @@ static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 			last[0][s] = p50[s];
 			if (!i)
 				first[0][s] = p50[s];
+		}
+		if (floors && dir_chain_build(x, sizes[i], DIR_LINE)) {
+			snprintf(fig, sizeof(fig), "dir_stat_line.entries_%lu", sizes[i]);
+			if ((ret = lat_figure(x, fig, M_F, st_dir_stat, n, p50)))
+				break;
+			line_last = p50[F];
+			if (!i)
+				line_first = p50[F];
 		}
 		snprintf(fig, sizeof(fig), "dir_create.entries_%lu", sizes[i]);
 		if ((ret = lat_figure(x, fig, M_U | M_K, st_dir_create, n, p50)))
@@ -1207,6 +1225,10 @@ static int fig_dirs(struct run *x, unsigned long *sizes, size_t nsizes)
 			bench_report(x->r, "dir_stat.kernel.p50.growth_in_floor_loads",
 				     (last[0][K] - first[0][K]) / load, "loads");
 		}
+		/* The same for a design that reads one line per entry. */
+		if (floors && line_last > line_first)
+			ratio(x, "dir_stat.udax.p50", "largest_to_smallest_at_line_floor",
+			      first[0][U] + line_last - line_first, first[0][U]);
 		ratio(x, "dir_create.udax.p50", "largest_to_smallest", last[1][U], first[1][U]);
 		ratio(x, "dir_create.kernel.p50", "largest_to_smallest", last[1][K], first[1][K]);
 	}
