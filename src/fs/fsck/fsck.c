@@ -641,7 +641,10 @@ int udax_fsck(struct udax_dev *dev, unsigned part, unsigned flags,
 	ret = fs_claim(dev, part, "being checked by udax_fsck", "udax_fsck");
 	if (ret)
 		return ret;
-	k = fault_calloc(1, sizeof(*k));
+	/* Aligned as its struct fs_core must be (its stripes are lines). */
+	k = fault_aligned_alloc(_Alignof(struct fk), sizeof(*k));
+	if (k)
+		memset(k, 0, sizeof(*k));
 	if (!k) {
 		fs_unclaim(dev, part);
 		return fs_error(-ENOMEM, "fsck: out of memory");
