@@ -1502,14 +1502,17 @@ static int fig_threads(struct run *x)
  * closedir, again; the kernel side through libc's readdir), and with
  * threads opening and closing those names (threads_open: O_RDONLY, no
  * other handle, so udax loads the inode each time and drops it at the
- * close).  A stat changes nothing, so two threads need share no
- * written cache line and can do twice what one does (udax: ns_lock held
- * shared, src/fs/core/nslock.c).  The paths are made before the clock
+ * close), and with each thread creating, closing and unlinking names
+ * in a directory of its own (threads_create: creates per second; udax
+ * serializes namespace changes, so this shows what that costs).  A stat
+ * changes nothing, so two threads need share no written cache line and
+ * can do twice what one does (udax: ns_lock held shared,
+ * src/fs/core/nslock.c).  The paths are made before the clock
  * starts.  A thread does 16 x -n stats a round (a stat is 0.1 us: -n
  * alone would make rounds of 2 ms, which a thread's late start skews).
  */
 #define TS_ENTRIES 100
-enum { TS_STAT, TS_LIST, TS_OPEN };
+enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE };
 #define TS_STATS(x) ((uint64_t)(x)->o->ops * 16)
 
 struct statter {
@@ -1560,7 +1563,20 @@ static void *stat_thread(void *arg)
 			closedir(d);
 		}
 	}
-	for (uint64_t i = 0; a->kind != TS_LIST && i < n && !ret; i++) {
+	/* Creating: create, close and unlink a name in the thread's own
+	 * directory, n / 16 times (a pair costs 20-40 stats). */
+	for (uint64_t i = 0; a->kind == TS_CREATE && i < n / 16 && !ret; i++) {
+		struct be *b = a->x->be[side];
+		char name[48];
+		void *fh;
+
+		snprintf(name, sizeof(name), "tsc%d/n%llu", a->id, (unsigned long long)i);
+		if ((ret = b->open(b, name, true, &fh)))
+			break;
+		b->close(fh);
+		ret = b->unlink(b, name);
+	}
+	for (uint64_t i = 0; a->kind != TS_LIST && a->kind != TS_CREATE && i < n && !ret; i++) {
 		const char *p;
 
 		r ^= r << 13;
@@ -1603,7 +1619,8 @@ static int threads_stat(struct run *x, int side, int t, char **path,
 		a[i] = (struct statter){ .x = x, .side = side, .id = i, .path = path,
 					 .dir = dir, .kind = kind };
 	ret = bthreads_run(t, stat_thread, a, sizeof(a[0]), &ns);
-	*out = (double)t * (double)TS_STATS(x) * 1e9 / (double)ns;
+	*out = (double)t * (double)(kind == TS_CREATE ? TS_STATS(x) / 16 : TS_STATS(x)) *
+	       1e9 / (double)ns;
 	return ret;
 }
 
@@ -1616,9 +1633,15 @@ static int fig_threads_stat(struct run *x)
 	for (int s = U; s <= K && !ret; s++) {
 		char p[4200];
 
-		snprintf(p, sizeof(p), "%s/ts", s == U ? "" : x->o->kernel_dir);
-		ret = s == U ? udax_mkdir(x->be[U]->fs, p, 0755) :
-			       mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
+		for (int d = 0; d < 3 && !ret; d++) {
+			if (d)
+				snprintf(p, sizeof(p), "%s/tsc%d",
+					 s == U ? "" : x->o->kernel_dir, d - 1);
+			else
+				snprintf(p, sizeof(p), "%s/ts", s == U ? "" : x->o->kernel_dir);
+			ret = s == U ? udax_mkdir(x->be[U]->fs, p, 0755) :
+				       mkdir(p, 0755) && errno != EEXIST ? -errno : 0;
+		}
 		for (int i = 0; i < TS_ENTRIES && !ret; i++) {
 			void *fh;
 
@@ -1631,11 +1654,12 @@ static int fig_threads_stat(struct run *x)
 				ret = -ENOMEM;
 		}
 	}
-	for (int kind = TS_STAT; kind <= TS_OPEN && !ret; kind++) {
+	for (int kind = TS_STAT; kind <= TS_CREATE && !ret; kind++) {
 		static const char *const figs[] = { "threads_stat", "threads_readdir",
-						    "threads_open" };
+						    "threads_open", "threads_create" };
 		static const char *const verbs[] = { "stat'ing", "listing",
-						     "opening and closing" };
+						     "opening and closing",
+						     "creating and unlinking" };
 		const char *fig = figs[kind];
 		char dir[2][4200];
 
@@ -1661,7 +1685,8 @@ static int fig_threads_stat(struct run *x)
 				med[s][t] = bench_percentile(v[s][t], (size_t)n[s][t], 50);
 				snprintf(key, sizeof(key), "%s.%d.%s", fig, t + 1, side_name[s]);
 				bench_report(x->r, key, med[s][t],
-					     kind == TS_LIST ? "entries/s" : "ops/s");
+					     kind == TS_LIST ? "entries/s" :
+					     kind == TS_CREATE ? "creates/s" : "ops/s");
 			}
 			snprintf(key, sizeof(key), "%s.%s", fig, side_name[s]);
 			ratio(x, key, "2_to_1", med[s][1], med[s][0]);
@@ -1684,6 +1709,10 @@ static int fig_threads_stat(struct run *x)
 
 		snprintf(p, sizeof(p), "%s/ts", x->o->kernel_dir);
 		rmdir(p);
+		for (int d = 0; d < 2; d++) {
+			snprintf(p, sizeof(p), "%s/tsc%d", x->o->kernel_dir, d);
+			rmdir(p);
+		}
 	}
 	if (ret)
 		fprintf(stderr, "bench scale: threads_stat: %s\n", strerror(-ret));

@@ -48,6 +48,8 @@ static void bench_usage(FILE *f)
 		"         appending (with the floor: threads that only copy 4 KiB and\n"
 		"         persist it), 1 vs 2 threads stat'ing, opening and closing\n"
 		"         at random among 100 names and listing their directory,\n"
+		"         1 vs 2 threads creating and unlinking names, each in a\n"
+		"         directory of its own,\n"
 		"         random 4 KiB read vs memcpy, views vs mmap.\n"
 		"Prints \"key value unit\" lines, then one JSON object; progress on stderr\n"
 		"when it is a terminal.\n"
