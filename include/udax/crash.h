@@ -146,6 +146,16 @@ struct udax_crash_range {
  */
 long udax_crash_unflushed(struct udax_crash *c, struct udax_crash_range *r,
 			  size_t max);
+/*
+ * While recording: the bytes stored and not flushed yet, exactly (runs of
+ * bytes that differ from the last flushed content of their line, not
+ * whole lines), so that a caller can check each against what makes it
+ * safe (e.g. a committed journal transaction that redoes it).  Fills at
+ * most @max ranges (ascending) and returns the total number.  -EINVAL
+ * after udax_crash_stop().
+ */
+long udax_crash_unflushed_bytes(struct udax_crash *c, struct udax_crash_range *r,
+				size_t max);
 
 enum udax_crash_subset_kind {
 	UDAX_CRASH_MASK = 1,	/* arg: bit i = unit i (n <= 64) */

@@ -664,6 +664,41 @@ long udax_crash_unflushed(struct udax_crash *c, struct udax_crash_range *r,
 	return c->nunfl;
 }
 
+long udax_crash_unflushed_bytes(struct udax_crash *c, struct udax_crash_range *r,
+				size_t max)
+{
+	uint64_t start = 0;
+	bool in = false;
+	long n = 0;
+
+	if (!c || (!r && max))
+		return dev_err(-EINVAL, "udax_crash_unflushed_bytes: bad argument");
+	if (fork_inherited(c->fork_gen))	/* reads the device */
+		return crash_inherited(__func__);
+	if (!c->recording)
+		return dev_err(-EINVAL, "udax_crash_unflushed_bytes: not recording");
+	pthread_mutex_lock(&c->lock);
+	for (uint64_t l = c->first; l <= c->size; l += LINE) {
+		bool same = l == c->size || !memcmp(c->live + l, c->known + l, LINE);
+
+		for (uint64_t b = l; b < l + LINE && (same ? in : true); b++) {
+			bool d = !same && b < c->size && c->live[b] != c->known[b];
+
+			if (d && !in) {
+				start = b;
+				in = true;
+			} else if (!d && in) {
+				if ((size_t)n < max)
+					r[n] = (struct udax_crash_range){ start, b - start };
+				n++;
+				in = false;
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
 /* Units of fence @k: [*first, *first + *n) of the unit log, or with
  * per-thread fences of its list (unit_at() maps them).  Not recording.
  * On error the range is empty: callers' outputs are defined on every path

@@ -375,15 +375,13 @@ struct fs_core {
 	/* journal (txn_lock) */
 	uint64_t seq;
 	/*
-	 * The last commit's home writes are flushed, not fenced, and its
+	 * The last commit's home writes are stored, not flushed, and its
 	 * header is still valid (journal.c): the next commit's first fence
-	 * makes them durable, fs_journal_settle() too.  pend_rec: their
-	 * ranges, flushed again by a settling thread that is not pend_thr
-	 * (hardware orders only the flushing thread's write-backs).
-	 * pend_body: the journal blocks [0] .. [1] its body occupies.
+	 * flushes them and makes them durable, fs_journal_settle() too.
+	 * pend_rec: their ranges.  pend_body: the journal blocks [0] .. [1]
+	 * its body occupies.
 	 */
 	_Atomic bool pending;
-	uint64_t pend_thr;
 	uint32_t pend_nrec;
 	uint32_t pend_body[2];
 	struct fs_txn_rec pend_rec[FS_JNL_PEND_MAX];

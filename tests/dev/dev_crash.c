@@ -368,6 +368,21 @@ int main(void)
 	line(7)[5] = 0x77;					/* never flushed */
 	T_ASSERT(udax_crash_unflushed(c, r, 4) == 1);		/* not yet */
 	T_ASSERT(r[0].off == BASE + 7 * L && r[0].len == L);
+	/* The same, byte for byte: one byte, then two runs in one line and
+	 * one across a line boundary. */
+	T_ASSERT(udax_crash_unflushed_bytes(c, r, 4) == 1);
+	T_ASSERT(r[0].off == BASE + 7 * L + 5 && r[0].len == 1);
+	line(7)[9] = 0x79;
+	line(7)[10] = 0x7a;
+	line(8)[L - 1] = 0x8f;
+	line(9)[0] = 0x90;
+	T_ASSERT(udax_crash_unflushed_bytes(c, r, 4) == 3);
+	T_ASSERT(r[0].off == BASE + 7 * L + 5 && r[0].len == 1);
+	T_ASSERT(r[1].off == BASE + 7 * L + 9 && r[1].len == 2);
+	T_ASSERT(r[2].off == BASE + 9 * L - 1 && r[2].len == 2);
+	T_ASSERT(udax_crash_unflushed_bytes(c, r, 1) == 3);	/* total */
+	line(7)[9] = line(7)[10] = line(8)[L - 1] = line(9)[0] = 0x11;
+	T_ASSERT(udax_crash_unflushed_bytes(c, r, 4) == 1);
 	FS_OK(udax_dev_drain(dev));
 	/* D */
 	for (int i = 0; i < 30; i++)
@@ -375,6 +390,7 @@ int main(void)
 	FS_OK(udax_dev_flush(dev, line(10), 30 * L));
 	FS_OK(udax_crash_stop(c));
 	FS_OK(udax_crash_stop(c));				/* idempotent */
+	FS_ERR(udax_crash_unflushed_bytes(c, r, 4), -EINVAL);	/* recording only */
 
 	/* What was recorded. */
 	FS_OK(udax_crash_stats(c, &st));

@@ -9,8 +9,12 @@
  *	2. write the header (block 0 of the journal): sequence number,
  *	   record count, body length, crc32c of the body, crc32c of itself;
  *	   persist.  This store is the commit point;
- *	3. write every record home, flush, drain;
- *	4. zero the header, persist: the journal is empty again.
+ *	3. write every record home, unflushed;
+ *	4. leave the header: the commit is pending.  The next commit flushes
+ *	   its home writes before its first fence, which makes them durable
+ *	   before its own header replaces this one; a settle (unmount, fsck,
+ *	   the freeing of a block a record covers) flushes, fences and zeroes
+ *	   the header (docs/fs.md, Journal: why step 3 does not flush).
  *
  * The body is durable before the header is written, so after a crash the
  * header is either absent (zero or torn: its own crc fails, and nothing
@@ -114,18 +118,20 @@ static size_t rec_space(uint32_t len)
 }
 
 /*
- * Write each record home and flush it; with @drain, make it durable.
- * Every record is stored even after a flush failed: the mapping then
- * holds the whole committed state, whatever reached media (the journal
- * still has it all).  Returns the first error.
+ * Write each record home; with @flush, flush it; with @drain, make it
+ * durable.  Every record is stored even after a flush failed: the mapping
+ * then holds the whole committed state, whatever reached media (the
+ * journal still has it all).  Returns the first error.
  */
 static int checkpoint(struct udax_fs *fs, const struct fs_txn_rec *rec,
-		      uint32_t nrec, const uint8_t *buf, bool drain)
+		      uint32_t nrec, const uint8_t *buf, bool flush, bool drain)
 {
 	int ret = 0, r;
 
 	for (uint32_t i = 0; i < nrec; i++) {
 		memcpy(fs->base + rec[i].off, buf + rec[i].data, rec[i].len);
+		if (!flush)
+			continue;
 		r = udax_dev_flush(fs->dev, fs->base + rec[i].off, rec[i].len);
 		if (!ret)
 			ret = r;
@@ -144,31 +150,21 @@ int fs_journal_clear(struct udax_fs *fs)
 				       sizeof(struct fs_djhdr), 0);
 }
 
-/* A number per thread, never reused (a pthread_t is, after a join). */
-static uint64_t thread_serial(void)
-{
-	static _Atomic uint64_t next;
-	static _Thread_local uint64_t me;
-
-	if (!me)
-		me = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) + 1;
-	return me;
-}
-
 /*
  * Fence: every flush of this thread so far and the pending home writes of
- * the last commit become durable.  Hardware orders only the issuing
- * thread's write-backs, so another thread's pending ranges are flushed
- * again here first.  txn_lock held.  On failure nothing is known durable
- * and the last commit stays pending (its header and body are intact).
+ * the last commit become durable.  The commit stored those but did not
+ * flush them (fs_txn_commit): they are flushed here, by whichever thread
+ * fences next, so that their write-back overlaps this commit's own
+ * (hardware orders only the issuing thread's write-backs anyway).
+ * txn_lock held.  On failure nothing is known durable and the last
+ * commit stays pending (its header and body are intact).
  */
 static int fence_pending(struct udax_fs *fs)
 {
 	struct fs_core *c = C(fs);
 	int ret = 0, r;
 
-	if (atomic_load_explicit(&c->pending, memory_order_relaxed) &&
-	    c->pend_thr != thread_serial()) {
+	if (atomic_load_explicit(&c->pending, memory_order_relaxed)) {
 		for (uint32_t i = 0; i < c->pend_nrec; i++) {
 			r = udax_dev_flush(fs->dev, fs->base + c->pend_rec[i].off,
 					   c->pend_rec[i].len);
@@ -264,6 +260,7 @@ int fs_txn_commit(struct fs_txn *t)
 	struct fs_djhdr h;
 	size_t body = 0, pos;
 	uint32_t crc = 0, bblk, nb;
+	bool keep;
 	int ret;
 
 	if (t->err)
@@ -351,23 +348,26 @@ int fs_txn_commit(struct fs_txn *t)
 	}
 	/*
 	 * Committed: from here on the transaction is on media.  Its home
-	 * writes are flushed but not fenced, and the header stays: a crash
-	 * before the next fence replays it (redo: idempotent).  Unless it
-	 * wrote a data block (writes bypassing the journal may follow) or
-	 * is too long to remember.
+	 * writes are stored, not flushed, and the header stays: a crash
+	 * before the next fence replays it (redo: idempotent), and the next
+	 * fence flushes them first (fence_pending).  Flushing them here cost
+	 * a third wait for write-back: the lock release after it, an atomic
+	 * exchange, waits for this thread's write-backs to end.  Unless it
+	 * wrote a data block (writes bypassing the journal may follow) or is
+	 * too long to remember: then they are flushed and settled now.
 	 */
-	ret = checkpoint(fs, t->rec, t->nrec, t->buf, false);
+	keep = !t->settle && t->nrec <= FS_JNL_PEND_MAX;
+	ret = checkpoint(fs, t->rec, t->nrec, t->buf, !keep, false);
 	if (ret) {
 		/* Home locations may be partly written; the journal keeps
 		 * the header so that the next mount replays it. */
 		ret = fs_shutdown(fs, ret, "journal checkpoint");
 		goto out;
 	}
-	c->pend_thr = thread_serial();
 	c->pend_body[0] = bblk;
 	c->pend_body[1] = bblk + nb;
 	atomic_store_explicit(&c->pending, true, memory_order_relaxed);
-	if (t->settle || t->nrec > FS_JNL_PEND_MAX) {
+	if (!keep) {
 		c->pend_nrec = 0;	/* this thread flushed them */
 		ret = settle_locked(fs);
 		if (ret)
@@ -464,7 +464,7 @@ int fs_journal_replay(struct udax_fs *fs)
 	if (ret <= 0)
 		return ret;
 	C(fs)->seq = jt.h.seq;
-	ret = checkpoint(fs, jt.rec, jt.nrec, jt.body, true);
+	ret = checkpoint(fs, jt.rec, jt.nrec, jt.body, true, true);
 	if (!ret)
 		ret = fs_journal_clear(fs);
 	if (ret)

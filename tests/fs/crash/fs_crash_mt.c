@@ -42,6 +42,7 @@
 #include <udax/crash.h>
 #include <udax/fsck.h>
 
+#include "redo_util.h"
 #include "fs_crash.h"
 #include "fs_util.h"
 
@@ -387,11 +388,11 @@ static struct udax_crash *record(struct udax_dev *dev)
 		T_ASSERT(!pthread_create(&tid[t], NULL, thread_main, &thr[t]));
 	for (unsigned t = 0; t < NT; t++)
 		T_ASSERT(!pthread_join(tid[t], NULL));
-	n = udax_crash_unflushed(rec_c, rg, 8);
-	FS_OK(n);
+	n = t_unflushed_unredone(rec_c, dev, rg, 8);
 	for (long j = 0; j < n && j < 8; j++)
-		report(0, NULL, "device bytes [%" PRIu64 ", +%" PRIu64 ") were stored "
-		       "and never flushed: lost on power failure", rg[j].off, rg[j].len);
+		report(0, NULL, "device bytes [%" PRIu64 ", +%" PRIu64 ") were stored, "
+		       "not flushed and not in the committed journal transaction: "
+		       "lost on power failure", rg[j].off, rg[j].len);
 	FS_OK(udax_crash_stop(rec_c));
 	FS_OK(udax_unmount(&rec_fs));
 	return rec_c;
