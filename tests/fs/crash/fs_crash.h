@@ -134,5 +134,4 @@ extern bool cr_orphan_seen;
  * block and inode back: 0, or -errno with @why. */
 int cr_post_ops(struct udax_fs *fs, char *why, size_t len);
 
-
 #endif
