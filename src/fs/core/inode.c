@@ -387,7 +387,12 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
  */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define INODE_SPARES	0
-#else
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define INODE_SPARES	0		/* clang before it defined the above */
+#endif
+#endif
+#ifndef INODE_SPARES
 #define INODE_SPARES	16
 #endif
 
