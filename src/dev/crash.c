@@ -495,26 +495,33 @@ int udax_crash_new(struct udax_dev *dev, const struct udax_crash_opts *opts,
 	return 0;
 }
 
-/* Line-aligned ranges where the device differs from @ref; fills at most
- * @max of @r, returns the total. */
+/* Ranges where the device differs from @ref: whole lines, or with @exact
+ * the very bytes that differ; fills at most @max of @r, returns the
+ * total. */
 static long diff_ranges(const struct udax_crash *c, const uint8_t *ref,
-			struct udax_crash_range *r, size_t max)
+			struct udax_crash_range *r, size_t max, bool exact)
 {
 	long n = 0;
 	uint64_t start = 0;
 	bool in = false;
 
 	for (uint64_t l = c->first; l <= c->size; l += LINE) {
-		bool d = l < c->size && memcmp(c->live + l, ref + l, LINE);
+		bool dl = l < c->size && memcmp(c->live + l, ref + l, LINE);
+		/* A differing line, exactly: byte by byte; else as one. */
+		uint64_t step = dl && exact ? 1 : LINE;
 
-		if (d && !in) {
-			start = l;
-			in = true;
-		} else if (!d && in) {
-			if ((size_t)n < max)
-				r[n] = (struct udax_crash_range){ start, l - start };
-			n++;
-			in = false;
+		for (uint64_t b = l; b < l + LINE && b <= c->size; b += step) {
+			bool d = step == 1 ? c->live[b] != ref[b] : dl;
+
+			if (d && !in) {
+				start = b;
+				in = true;
+			} else if (!d && in) {
+				if ((size_t)n < max)
+					r[n] = (struct udax_crash_range){ start, b - start };
+				n++;
+				in = false;
+			}
 		}
 	}
 	return n;
@@ -571,12 +578,12 @@ int udax_crash_stop(struct udax_crash *c)
 		return 0;
 	udax_dev_set_persist_hooks(c->dev, NULL, NULL);
 	c->recording = false;
-	n = diff_ranges(c, c->known, NULL, 0);
+	n = diff_ranges(c, c->known, NULL, 0, false);
 	if (n) {
 		c->unfl = calloc(n, sizeof(*c->unfl));
 		if (!c->unfl)
 			return dev_err(-ENOMEM, "udax_crash_stop: out of memory");
-		diff_ranges(c, c->known, c->unfl, n);
+		diff_ranges(c, c->known, c->unfl, n, false);
 	}
 	c->nunfl = n;
 	if (c->per_thread && list_pending(c))
@@ -655,7 +662,7 @@ long udax_crash_unflushed(struct udax_crash *c, struct udax_crash_range *r,
 		return crash_inherited(__func__);
 	if (c->recording) {
 		pthread_mutex_lock(&c->lock);
-		n = diff_ranges(c, c->known, r, max);
+		n = diff_ranges(c, c->known, r, max, false);
 		pthread_mutex_unlock(&c->lock);
 		return n;
 	}
@@ -667,9 +674,7 @@ long udax_crash_unflushed(struct udax_crash *c, struct udax_crash_range *r,
 long udax_crash_unflushed_bytes(struct udax_crash *c, struct udax_crash_range *r,
 				size_t max)
 {
-	uint64_t start = 0;
-	bool in = false;
-	long n = 0;
+	long n;
 
 	if (!c || (!r && max))
 		return dev_err(-EINVAL, "udax_crash_unflushed_bytes: bad argument");
@@ -678,23 +683,7 @@ long udax_crash_unflushed_bytes(struct udax_crash *c, struct udax_crash_range *r
 	if (!c->recording)
 		return dev_err(-EINVAL, "udax_crash_unflushed_bytes: not recording");
 	pthread_mutex_lock(&c->lock);
-	for (uint64_t l = c->first; l <= c->size; l += LINE) {
-		bool same = l == c->size || !memcmp(c->live + l, c->known + l, LINE);
-
-		for (uint64_t b = l; b < l + LINE && (same ? in : true); b++) {
-			bool d = !same && b < c->size && c->live[b] != c->known[b];
-
-			if (d && !in) {
-				start = b;
-				in = true;
-			} else if (!d && in) {
-				if ((size_t)n < max)
-					r[n] = (struct udax_crash_range){ start, b - start };
-				n++;
-				in = false;
-			}
-		}
-	}
+	n = diff_ranges(c, c->known, r, max, true);
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }

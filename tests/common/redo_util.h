@@ -13,10 +13,11 @@
  * transaction the journal holds now redoes it byte for byte; every other
  * one is (lost on power failure).
  *
- * t_unflushed_unredone(c, dev, out, max): while recording @c on @dev, the
- * stores not flushed yet (exact byte ranges) that the committed
- * transaction of partition 0's journal does not redo byte for byte.
- * Fills at most @max of @out and returns their number.
+ * t_unflushed_unredone(c, fs, out, max): while recording @c on the device
+ * of mounted @fs, the stores not flushed yet (exact byte ranges) that the
+ * committed transaction of @fs's journal, read as a mount reads it
+ * (fs_journal_load), does not redo byte for byte.  Fills at most @max of
+ * @out and returns their number.
  */
 #ifndef UDAX_REDO_UTIL_H
 #define UDAX_REDO_UTIL_H
@@ -24,82 +25,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <udax/crash.h>
-#include <udax/crc32c.h>
 
 #include "fs/core.h"
 #include "fs_util.h"
 
-struct redo {
-	const uint8_t *part;		/* partition 0 */
-	uint64_t part_off, part_size;
-	const struct fs_djrec **rec;	/* the committed records, or none */
-	uint32_t nrec;
-};
-
-/* The committed transaction of partition 0's journal, checked as a mount
- * checks it (header and body checksums, records in bounds). */
-static __attribute__((unused)) void redo_load(struct udax_dev *dev, struct redo *x)
+/* Does a record of @jt hold partition byte @b, with the value it has? */
+static __attribute__((unused)) bool redone(struct udax_fs *fs,
+					   const struct fs_jtxn *jt, uint64_t b)
 {
-	struct udax_part_info pi;
-	const struct fs_dsuper *sb;
-	const struct fs_djhdr *h;
-	const uint8_t *body;
-	uint64_t pos = 0, room;
-	uint32_t bblk;
-
-	memset(x, 0, sizeof(*x));
-	FS_OK(udax_dev_part(dev, 0, &pi));
-	x->part = pi.addr;
-	x->part_off = pi.offset;
-	x->part_size = pi.size;
-	sb = (const void *)x->part;
-	if (sb->magic != FS_SB_MAGIC || sb->journal_blocks < 2 ||
-	    sb->journal_start + sb->journal_blocks > pi.size / FS_BS)
-		return;
-	h = (const void *)(x->part + sb->journal_start * FS_BS);
-	if (h->magic != FS_JNL_MAGIC ||
-	    h->crc != udax_crc32c(0, h, offsetof(struct fs_djhdr, crc)))
-		return;
-	bblk = h->body_blk ? h->body_blk : 1;
-	room = bblk < sb->journal_blocks ? (sb->journal_blocks - bblk) * FS_BS : 0;
-	if (h->body_len > room)
-		return;
-	body = x->part + (sb->journal_start + bblk) * FS_BS;
-	if (h->body_crc != udax_crc32c(0, body, h->body_len))
-		return;
-	x->rec = calloc(h->nr_records ? h->nr_records : 1, sizeof(*x->rec));
-	T_ASSERT(x->rec);
-	for (uint32_t i = 0; i < h->nr_records; i++) {
-		const struct fs_djrec *r = (const void *)(body + pos);
-
-		if (pos + sizeof(*r) > h->body_len ||
-		    r->len > h->body_len - pos - sizeof(*r) ||
-		    r->off > pi.size || r->len > pi.size - r->off) {
-			x->nrec = 0;
-			return;
-		}
-		x->rec[x->nrec++] = r;
-		pos += sizeof(*r) + ((r->len + 7) & ~7ull);
-	}
-}
-
-/* Does a committed record hold partition byte @b, with the value it has? */
-static __attribute__((unused)) bool redone(const struct redo *x, uint64_t b)
-{
-	for (uint32_t i = 0; i < x->nrec; i++) {
-		const struct fs_djrec *r = x->rec[i];
+	for (uint32_t i = 0; i < jt->nrec; i++) {
+		const struct fs_txn_rec *r = &jt->rec[i];
 
 		if (b >= r->off && b < r->off + r->len)
-			return ((const uint8_t *)(r + 1))[b - r->off] == x->part[b];
+			return jt->body[r->data + (b - r->off)] == (uint8_t)fs->base[b];
 	}
 	return false;
 }
 
-static __attribute__((unused)) long t_unflushed_unredone(struct udax_crash *c, struct udax_dev *dev,
-							 struct udax_crash_range *out, size_t max)
+static __attribute__((unused)) long t_unflushed_unredone(struct udax_crash *c,
+							 struct udax_fs *fs,
+							 struct udax_crash_range *out,
+							 size_t max)
 {
+	uint64_t part_off = fs->dev_offset, part_size = fs->nr_blocks * FS_BS;
 	struct udax_crash_range *r;
-	struct redo x;
+	struct fs_jtxn jt;
 	long n, bad = 0;
 
 	n = udax_crash_unflushed_bytes(c, NULL, 0);
@@ -109,20 +59,22 @@ static __attribute__((unused)) long t_unflushed_unredone(struct udax_crash *c, s
 	r = calloc((size_t)n, sizeof(*r));
 	T_ASSERT(r);
 	T_ASSERT(udax_crash_unflushed_bytes(c, r, (size_t)n) == n);
-	redo_load(dev, &x);
+	/* No committed transaction, or a damaged one: nothing is redone. */
+	if (fs_journal_load(fs, &jt) <= 0)
+		memset(&jt, 0, sizeof(jt));
 	for (long i = 0; i < n; i++) {
-		bool ok = r[i].off >= x.part_off &&
-			  r[i].off - x.part_off + r[i].len <= x.part_size;
+		bool ok = r[i].off >= part_off &&
+			  r[i].off - part_off + r[i].len <= part_size;
 
 		for (uint64_t b = r[i].off; ok && b < r[i].off + r[i].len; b++)
-			ok = redone(&x, b - x.part_off);
+			ok = redone(fs, &jt, b - part_off);
 		if (ok)
 			continue;
 		if ((size_t)bad < max)
 			out[bad] = r[i];
 		bad++;
 	}
-	free(x.rec);
+	fs_jtxn_free(&jt);
 	free(r);
 	return bad;
 }

@@ -388,7 +388,7 @@ static struct udax_crash *record(struct udax_dev *dev)
 		T_ASSERT(!pthread_create(&tid[t], NULL, thread_main, &thr[t]));
 	for (unsigned t = 0; t < NT; t++)
 		T_ASSERT(!pthread_join(tid[t], NULL));
-	n = t_unflushed_unredone(rec_c, dev, rg, 8);
+	n = t_unflushed_unredone(rec_c, rec_fs, rg, 8);
 	for (long j = 0; j < n && j < 8; j++)
 		report(0, NULL, "device bytes [%" PRIu64 ", +%" PRIu64 ") were stored, "
 		       "not flushed and not in the committed journal transaction: "

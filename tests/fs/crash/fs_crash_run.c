@@ -81,7 +81,7 @@ void cr_record(struct cr_run *r, const struct udax_crash_opts *co,
 		r->fence[i] = udax_crash_fences(r->c);
 		/* Unflushed stores are a bug unless the committed journal
 		 * transaction redoes them (a commit's home writes). */
-		n = t_unflushed_unredone(r->c, dev, rg, 8);
+		n = t_unflushed_unredone(r->c, fs, rg, 8);
 		for (long j = 0; j < n && j < 8; j++) {
 			snprintf(msg, sizeof(msg), "step %u (%s): device bytes [%" PRIu64
 				 ", +%" PRIu64 ") were stored, not flushed and not "

@@ -76,7 +76,7 @@ int main(void)
 			f0 = udax_crash_fences(cr);
 			T_ASSERT(udax_pwrite(f, buf, 100, 300) == 100);
 			d[k] = udax_crash_fences(cr) - f0;
-			T_ASSERT(t_unflushed_unredone(cr, dev, NULL, 0) == 0);
+			T_ASSERT(t_unflushed_unredone(cr, fs, NULL, 0) == 0);
 			FS_OK(udax_close(&f));
 		}
 		T_ASSERT(d[0] >= 1 && d[1] == d[0] && d[2] > d[0]);
