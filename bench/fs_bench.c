@@ -1504,7 +1504,11 @@ static int fig_threads(struct run *x)
  * other handle, so udax loads the inode each time and drops it at the
  * close), and with each thread creating, closing and unlinking names
  * in a directory of its own (threads_create: creates per second; udax
- * serializes namespace changes, so this shows what that costs).  A stat
+ * serializes namespace changes, so this shows what that costs), and with
+ * each thread changing the size of a file of its own (threads_truncate:
+ * ftruncate up a block at a time to 64 blocks, then to 0; each one a
+ * journal transaction in udax, committed in the thread's journal lane:
+ * changes to different files share no lock there).  A stat
  * changes nothing, so two threads need share no written cache line and
  * can do twice what one does (udax: ns_lock held shared,
  * src/fs/core/nslock.c).  The paths are made before the clock
@@ -1512,7 +1516,7 @@ static int fig_threads(struct run *x)
  * alone would make rounds of 2 ms, which a thread's late start skews).
  */
 #define TS_ENTRIES 100
-enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE };
+enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE, TS_TRUNC };
 #define TS_STATS(x) ((uint64_t)(x)->o->ops * 16)
 
 struct statter {
@@ -1576,7 +1580,21 @@ static void *stat_thread(void *arg)
 		b->close(fh);
 		ret = b->unlink(b, name);
 	}
-	for (uint64_t i = 0; a->kind != TS_LIST && a->kind != TS_CREATE && i < n && !ret; i++) {
+	/* Sizes: n / 4 ftruncates of the thread's own file (one costs
+	 * about 4 stats). */
+	if (a->kind == TS_TRUNC) {
+		struct be *b = a->x->be[side];
+		char name[48];
+		void *fh;
+
+		snprintf(name, sizeof(name), "tsc%d/t", a->id);
+		if (!(ret = b->open(b, name, true, &fh))) {
+			for (uint64_t i = 0; i < n / 4 && !ret; i++)
+				ret = b->truncate(fh, i % 65 == 64 ? 0 : (i % 65 + 1) * BS);
+			b->close(fh);
+		}
+	}
+	for (uint64_t i = 0; a->kind < TS_CREATE && a->kind != TS_LIST && i < n && !ret; i++) {
 		const char *p;
 
 		r ^= r << 13;
@@ -1619,7 +1637,8 @@ static int threads_stat(struct run *x, int side, int t, char **path,
 		a[i] = (struct statter){ .x = x, .side = side, .id = i, .path = path,
 					 .dir = dir, .kind = kind };
 	ret = bthreads_run(t, stat_thread, a, sizeof(a[0]), &ns);
-	*out = (double)t * (double)(kind == TS_CREATE ? TS_STATS(x) / 16 : TS_STATS(x)) *
+	*out = (double)t * (double)(kind == TS_CREATE ? TS_STATS(x) / 16 :
+				    kind == TS_TRUNC ? TS_STATS(x) / 4 : TS_STATS(x)) *
 	       1e9 / (double)ns;
 	return ret;
 }
@@ -1654,12 +1673,14 @@ static int fig_threads_stat(struct run *x)
 				ret = -ENOMEM;
 		}
 	}
-	for (int kind = TS_STAT; kind <= TS_CREATE && !ret; kind++) {
+	for (int kind = TS_STAT; kind <= TS_TRUNC && !ret; kind++) {
 		static const char *const figs[] = { "threads_stat", "threads_readdir",
-						    "threads_open", "threads_create" };
+						    "threads_open", "threads_create",
+						    "threads_truncate" };
 		static const char *const verbs[] = { "stat'ing", "listing",
 						     "opening and closing",
-						     "creating and unlinking" };
+						     "creating and unlinking",
+						     "changing the size of a file" };
 		const char *fig = figs[kind];
 		char dir[2][4200];
 
@@ -1686,7 +1707,8 @@ static int fig_threads_stat(struct run *x)
 				snprintf(key, sizeof(key), "%s.%d.%s", fig, t + 1, side_name[s]);
 				bench_report(x->r, key, med[s][t],
 					     kind == TS_LIST ? "entries/s" :
-					     kind == TS_CREATE ? "creates/s" : "ops/s");
+					     kind == TS_CREATE ? "creates/s" :
+					     kind == TS_TRUNC ? "truncates/s" : "ops/s");
 			}
 			snprintf(key, sizeof(key), "%s.%s", fig, side_name[s]);
 			ratio(x, key, "2_to_1", med[s][1], med[s][0]);
@@ -1710,6 +1732,8 @@ static int fig_threads_stat(struct run *x)
 		snprintf(p, sizeof(p), "%s/ts", x->o->kernel_dir);
 		rmdir(p);
 		for (int d = 0; d < 2; d++) {
+			snprintf(p, sizeof(p), "%s/tsc%d/t", x->o->kernel_dir, d);
+			unlink(p);
 			snprintf(p, sizeof(p), "%s/tsc%d", x->o->kernel_dir, d);
 			rmdir(p);
 		}

@@ -11,7 +11,8 @@
  *	             an order its arguments decide - ns_lock keeps two such
  *	             from waiting on each other; tests/tsan.supp says so to
  *	             TSan)
- *	    txn_lock (one journal transaction at a time)
+ *	    a journal lane's lock (one transaction at a time in a lane; a
+ *	    commit settles another lane before it takes its own)
  *	      alloc_lock, icache_lock (leaves; one per inode stripe,
  *	      all of them only to grow the cache's table)
  * The format is described in docs/fs.md.
@@ -34,10 +35,11 @@
 /* ---- on-media format (little-endian; x86-64 only for now) ---------------- */
 
 #define FS_SB_MAGIC		0x3153465841445855ull	/* "UXDAXFS1" */
-/* 3: fast log areas, symbolic links, special files, extended attributes
+/* 5: journal lanes (superblock journal_lanes); 4: inode block counts;
+ * 3: fast log areas, symbolic links, special files, extended attributes
  * (records' rdev, log_seq and xattr fields); 2: extent lists of leaves;
  * 1: packed chains. */
-#define FS_VERSION		4
+#define FS_VERSION		5
 #define FS_JNL_MAGIC		0x314c4e524a584455ull	/* "UDXJRNL1" */
 #define FS_EXT_MAGIC		0x32545845u		/* "EXT2" */
 #define FS_EXT_VERSION		1
@@ -53,7 +55,9 @@ struct fs_dsuper {			/* 256 bytes at blocks 0 and 1 */
 	uint64_t itable_start, itable_blocks;
 	uint64_t data_start;
 	uint32_t nr_inodes;
-	uint32_t reserved0;
+	/* Format 5: the journal is this many lanes (1..FS_JNL_LANES_MAX),
+	 * each a header and bodies of its own (fs_jlane_geom). */
+	uint32_t journal_lanes;
 	int64_t mkfs_time;
 	char label[32];
 	/* Fast log (format 3): log_areas areas of log_area_blocks blocks
@@ -207,19 +211,24 @@ static inline bool fs_mode_special(uint32_t mode)
 	return t == 0010000 || t == 0140000 || t == 0020000 || t == 0060000;
 }
 
-struct fs_djhdr {			/* 64 bytes at journal block 0 */
+struct fs_djhdr {			/* 64 bytes at a lane's first block */
 	uint64_t magic;
 	uint32_t version;
 	uint32_t nr_records;
 	uint64_t seq;
 	uint64_t body_len;		/* bytes from journal block body_blk */
 	uint32_t body_crc;
-	uint32_t body_blk;		/* the body's first journal block; 0: 1 */
+	uint32_t body_blk;		/* the body's first journal block; 0: the
+					 * lane's first block + 1 */
 	uint8_t reserved[20];
 	uint32_t crc;			/* crc32c of bytes 0..59 */
 };
 /* A commit of more records than this settles at once (journal.c). */
 #define FS_JNL_PEND_MAX	32
+/* Journal lanes (journal.c): at most this many; a lane is at least
+ * FS_JNL_LANE_MIN blocks where there are several. */
+#define FS_JNL_LANES_MAX	8
+#define FS_JNL_LANE_MIN		8
 struct fs_txn_rec {
 	uint64_t off;
 	uint32_t len;
@@ -323,6 +332,40 @@ struct fs_dix;
 
 #define FS_LINE _Alignas(64)	/* starts a cache line of its own */
 
+/*
+ * A journal lane (journal.c): a header block and bodies of its own, so
+ * that threads committing in different lanes share no lock, line or
+ * fence.  Blocks [first, first + nblocks) of the journal.  lock: one
+ * transaction at a time in the lane.  The last commit's home writes are
+ * stored, not flushed, and its header is still valid: the lane's next
+ * commit flushes them before its first fence, a settle too.
+ *
+ * What commits in other lanes read, without the lock, to settle this
+ * lane first when they write a byte its pending transaction wrote: sum,
+ * a filter of the 256-byte units that transaction writes (a bit per
+ * hash; all bits for a long range), on a line stored only when it
+ * changes (a thread that keeps changing the same files stores it once);
+ * and, where the filter matches, the ranges themselves (pend_lo / hi;
+ * pend_nrec FS_JNL_ALL: more than they hold), under pseq, a sequence
+ * count, odd while they change.  pend_body: the journal blocks [0] ..
+ * [1] the pending body occupies.
+ */
+#define FS_JNL_SUM_WORDS	4
+struct fs_jlane {
+	FS_LINE pthread_mutex_t lock;
+	uint64_t seq;
+	uint32_t first, nblocks;
+	uint32_t pend_body[2];
+	bool unflushed;			/* the pending commit's home writes */
+	FS_LINE _Atomic uint64_t sum[FS_JNL_SUM_WORDS];
+	FS_LINE _Atomic uint32_t pseq;
+	_Atomic bool pending;
+	_Atomic uint32_t pend_nrec;
+	struct {
+		_Atomic uint64_t lo, hi;
+	} pend[FS_JNL_PEND_MAX];
+};
+
 struct fs_core {
 	struct fs_dsuper sb;		/* validated copy */
 	bool rdonly;
@@ -347,8 +390,7 @@ struct fs_core {
 			FS_LINE _Atomic long n;
 		} readers[FS_NS_STRIPES];
 	} ns;
-	FS_LINE pthread_mutex_t txn_lock;
-	pthread_mutex_t alloc_lock;
+	FS_LINE pthread_mutex_t alloc_lock;
 	/* icache_lock: fs_icache_lock().  nr: the cached inodes on the
 	 * stripe's chains (its lock), counted per stripe so that threads
 	 * loading and dropping different inodes write no line in common. */
@@ -372,19 +414,12 @@ struct fs_core {
 	uint32_t free_inodes;
 	uint32_t ihint;
 	uint32_t next_gen;
-	/* journal (txn_lock) */
-	uint64_t seq;
-	/*
-	 * The last commit's home writes are stored, not flushed, and its
-	 * header is still valid (journal.c): the next commit's first fence
-	 * flushes them and makes them durable, fs_journal_settle() too.
-	 * pend_rec: their ranges.  pend_body: the journal blocks [0] .. [1]
-	 * its body occupies.
-	 */
-	_Atomic bool pending;
-	uint32_t pend_nrec;
-	uint32_t pend_body[2];
-	struct fs_txn_rec pend_rec[FS_JNL_PEND_MAX];
+	/* journal (journal.c): lanes, one per group of threads;
+	 * lanes_pending: bit k while lane k's header is a transaction's
+	 * (stored where it changes: lanes in use stay pending) */
+	uint32_t nlanes;
+	FS_LINE _Atomic uint32_t lanes_pending;
+	struct fs_jlane lane[FS_JNL_LANES_MAX];
 	/* fast log (log.c) */
 	/* at least every record number of a freed inode and on media at
 	 * mount: where a new inode's numbers start (log.c) */
@@ -479,14 +514,33 @@ int fs_part_lookup(struct udax_dev *dev, unsigned part, const char *fn,
 		   struct udax_part_info *pi);
 
 /* journal.c */
+/* The lanes a journal of @jb blocks is cut into at mkfs: as many as leave
+ * each at least FS_JNL_LANE_MIN blocks, up to FS_JNL_LANES_MAX. */
+uint32_t fs_jlane_count(uint64_t jb);
+/* Lane @k's blocks of the journal of @sb (sb->journal_lanes valid): lane 0
+ * is the large one (half the journal or more, for transactions too big
+ * for the others), lanes 1.. share the rest equally. */
+void fs_jlane_geom(const struct fs_dsuper *sb, uint32_t k, uint32_t *first,
+		   uint32_t *nblocks);
+/* The largest body a transaction may have: lane 0's. */
+uint64_t fs_journal_max_body(const struct fs_dsuper *sb);
+/* The lanes' locks and geometry, from c->sb (mount, fsck); the geometry
+ * again after c->sb changed (fsck reads it after the init). */
+void fs_journal_init(struct fs_core *c);
+void fs_journal_geom(struct fs_core *c);
+void fs_journal_destroy(struct fs_core *c);
 void fs_txn_init(struct fs_txn *t, struct udax_fs *fs);
 void fs_txn_add(struct fs_txn *t, uint64_t off, const void *src, size_t len);
-/* Takes txn_lock.  Its first fence (the body's) also makes durable every
- * flush this thread issued before it: a write's data rides on it. */
+/* Takes the calling thread's lane lock (lane 0's for a body too big for
+ * it), after settling any other lane whose pending commit wrote a byte
+ * this one writes.  Its first fence (the body's) also makes durable
+ * every flush this thread issued before it: a write's data rides on it. */
 int fs_txn_commit(struct fs_txn *t);
 void fs_txn_free(struct fs_txn *t);
+/* Every lane's committed transaction written home, durable, the lanes
+ * emptied (mount, fsck --repair). */
 int fs_journal_replay(struct udax_fs *fs);
-/* The transaction in the journal, validated: its header, a private copy of
+/* The transaction in a lane, validated: its header, a private copy of
  * its body, its records (data: offset into body). */
 struct fs_jtxn {
 	struct fs_djhdr h;
@@ -495,23 +549,28 @@ struct fs_jtxn {
 	uint32_t nrec;
 	bool torn;			/* a header that is not zero but not valid */
 };
-/* 1: a committed transaction in *@jt (fs_jtxn_free it); 0: none (empty or
- * torn); -EUCLEAN: a committed header with a bad body; -ENOMEM. */
-int fs_journal_load(struct udax_fs *fs, struct fs_jtxn *jt);
+/* 1: a committed transaction of lane @k in *@jt (fs_jtxn_free it); 0:
+ * none (empty or torn); -EUCLEAN: a committed header with a bad body;
+ * -ENOMEM. */
+int fs_journal_load(struct udax_fs *fs, uint32_t k, struct fs_jtxn *jt);
+/* Every lane's (jt[k] for lane k; fs_jtxn_free each): the number of
+ * committed transactions, or the first error; -EUCLEAN also when two
+ * lanes' transactions write a byte in common, which commits never leave
+ * on media (journal.c).  On error every jt[k] is freed. */
+int fs_journal_load_all(struct udax_fs *fs, struct fs_jtxn jt[FS_JNL_LANES_MAX]);
 void fs_jtxn_free(struct fs_jtxn *jt);
-/* Zero the journal header, persisted: the journal is empty. */
-int fs_journal_clear(struct udax_fs *fs);
+/* Zero lane @k's header, persisted: the lane is empty. */
+int fs_journal_clear(struct udax_fs *fs, uint32_t k);
 /*
- * Make the last commit's home writes durable and empty the journal, so
- * that no replay can write its records again: at unmount, at the end of
- * fsck, before a block it wrote is freed (writes that bypass the journal
- * may reuse it).
- * Takes txn_lock.  A failure shuts the fs down (the journal keeps the
- * transaction; the next mount replays it).
+ * Make every lane's last commit durable at home and empty the lanes, so
+ * that no replay can write their records again: at unmount, at the end
+ * of fsck.  Takes each lane's lock in turn.  A failure shuts the fs down
+ * (the journal keeps the transaction; the next mount replays it).
  */
 int fs_journal_settle(struct udax_fs *fs);
-/* fs_journal_settle() if the pending commit wrote a byte of blocks
- * [@pblk, @pblk + @n): before they are freed. */
+/* Settle each lane whose pending commit wrote a byte of blocks [@pblk,
+ * @pblk + @n): before they are freed (writes that bypass the journal may
+ * reuse them, and a replay must not write over those). */
 void fs_journal_settle_range(struct udax_fs *fs, uint64_t pblk, uint64_t n);
 
 /* log.c: the fast log (per-thread areas of 64-byte append records). */

@@ -29,16 +29,20 @@
 #include "fs/core.h"
 #include "fs_util.h"
 
-/* Does a record of @jt hold partition byte @b, with the value it has? */
+/* Does the last record of a lane's transaction that holds partition byte
+ * @b (the one a replay leaves) hold the value it has?  The lanes'
+ * transactions write disjoint bytes (fs_journal_load_all). */
 static __attribute__((unused)) bool redone(struct udax_fs *fs,
 					   const struct fs_jtxn *jt, uint64_t b)
 {
-	for (uint32_t i = 0; i < jt->nrec; i++) {
-		const struct fs_txn_rec *r = &jt->rec[i];
+	for (uint32_t l = 0; l < FS_JNL_LANES_MAX; l++)
+		for (uint32_t i = jt[l].nrec; i-- > 0;) {
+			const struct fs_txn_rec *r = &jt[l].rec[i];
 
-		if (b >= r->off && b < r->off + r->len)
-			return jt->body[r->data + (b - r->off)] == (uint8_t)fs->base[b];
-	}
+			if (b >= r->off && b < r->off + r->len)
+				return jt[l].body[r->data + (b - r->off)] ==
+				       (uint8_t)fs->base[b];
+		}
 	return false;
 }
 
@@ -49,7 +53,7 @@ static __attribute__((unused)) long t_unflushed_unredone(struct udax_crash *c,
 {
 	uint64_t part_off = fs->dev_offset, part_size = fs->nr_blocks * FS_BS;
 	struct udax_crash_range *r;
-	struct fs_jtxn jt;
+	struct fs_jtxn jt[FS_JNL_LANES_MAX];
 	long n, bad = 0;
 
 	n = udax_crash_unflushed_bytes(c, NULL, 0);
@@ -60,21 +64,22 @@ static __attribute__((unused)) long t_unflushed_unredone(struct udax_crash *c,
 	T_ASSERT(r);
 	T_ASSERT(udax_crash_unflushed_bytes(c, r, (size_t)n) == n);
 	/* No committed transaction, or a damaged one: nothing is redone. */
-	if (fs_journal_load(fs, &jt) <= 0)
-		memset(&jt, 0, sizeof(jt));
+	if (fs_journal_load_all(fs, jt) <= 0)
+		memset(jt, 0, sizeof(jt));
 	for (long i = 0; i < n; i++) {
 		bool ok = r[i].off >= part_off &&
 			  r[i].off - part_off + r[i].len <= part_size;
 
 		for (uint64_t b = r[i].off; ok && b < r[i].off + r[i].len; b++)
-			ok = redone(fs, &jt, b - part_off);
+			ok = redone(fs, jt, b - part_off);
 		if (ok)
 			continue;
 		if ((size_t)bad < max)
 			out[bad] = r[i];
 		bad++;
 	}
-	fs_jtxn_free(&jt);
+	for (uint32_t l = 0; l < FS_JNL_LANES_MAX; l++)
+		fs_jtxn_free(&jt[l]);
 	free(r);
 	return bad;
 }

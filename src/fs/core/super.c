@@ -493,6 +493,20 @@ static bool all_zero(const void *p, size_t n)
 }
 
 /* Validate a private copy of a superblock against the partition. */
+/* What a mount of an older format says (fs_sb_check). */
+#define OLD_FORMAT(v, what)						\
+	"format version " #v " (" what "), written by an older udax; this "	\
+	"one reads version 5 only: copy the files out with the older "	\
+	"release, then mkfs"
+static const char *const old_format[FS_VERSION] = {
+	[1] = OLD_FORMAT(1, "extent chains"),
+	[2] = OLD_FORMAT(2, "no fast log, symbolic links, special files or "
+			    "extended attributes"),
+	[3] = OLD_FORMAT(3, "no block count in inode records"),
+	[4] = OLD_FORMAT(4, "a journal of one lane"),
+};
+_Static_assert(FS_VERSION == 5, "old_format: say what the last version lacks");
+
 int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		const char **why)
 {
@@ -502,29 +516,17 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		return *why = "bad magic", -ENODATA;
 	if (s->crc != fs_sb_crc(s))
 		return *why = "bad checksum", -EUCLEAN;
-	if (s->version == 1)
-		return *why = "format version 1 (extent chains), written by an "
-			      "older udax; this one reads version 4 only: copy "
-			      "the files out with the older release, then mkfs",
-		       -EUCLEAN;
-	if (s->version == 2)
-		return *why = "format version 2 (no fast log, symbolic links, "
-			      "special files or extended attributes), written by "
-			      "an older udax; this one reads version 4 only: copy "
-			      "the files out with the older release, then mkfs",
-		       -EUCLEAN;
-	if (s->version == 3)
-		return *why = "format version 3 (no block count in inode "
-			      "records), written by an older udax; this one reads "
-			      "version 4 only: copy the files out with the older "
-			      "release, then mkfs",
-		       -EUCLEAN;
+	if (s->version >= 1 && s->version < FS_VERSION)
+		return *why = old_format[s->version], -EUCLEAN;
 	if (s->version != FS_VERSION)
 		return *why = "unknown version", -EUCLEAN;
 	itb = ((uint64_t)s->nr_inodes * 256 + FS_BS - 1) / FS_BS;
 	if (s->block_size != FS_BS || s->nr_blocks != part_blocks ||
 	    s->journal_start != 2 || s->journal_blocks < 2 ||
-	    s->journal_blocks > part_blocks ||
+	    s->journal_blocks > part_blocks || s->journal_blocks > UINT32_MAX ||
+	    s->journal_lanes < 1 || s->journal_lanes > FS_JNL_LANES_MAX ||
+	    (s->journal_lanes > 1 && s->journal_blocks /
+	     (2 * (s->journal_lanes - 1)) < FS_JNL_LANE_MIN) ||
 	    s->log_areas < 1 || s->log_areas > FS_LOG_MAX_AREAS ||
 	    s->log_area_blocks < 1 || s->log_area_blocks > 1024 ||
 	    s->log_start != s->journal_start + s->journal_blocks ||
@@ -534,7 +536,7 @@ int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 	    s->data_start != s->itable_start + s->itable_blocks ||
 	    s->data_start >= s->nr_blocks)
 		return *why = "inconsistent geometry", -EUCLEAN;
-	if (!memchr(s->label, 0, sizeof(s->label)) || s->reserved0 ||
+	if (!memchr(s->label, 0, sizeof(s->label)) ||
 	    !all_zero(s->reserved, sizeof(s->reserved)))
 		return *why = "bad label or reserved field", -EUCLEAN;
 	return 0;
@@ -641,7 +643,7 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	struct fs_dsuper s;
 	struct fs_dinode root;
 	uint64_t nb, jb, itb, lb;
-	uint32_t ni, la, lab;
+	uint32_t ni, la, lab, lanes;
 	char *base;
 	int ret;
 
@@ -674,8 +676,16 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 		ret = udax_dev_memset_persist(dev, base + FS_BS, 0, 8, 0);
 	if (!ret)
 		ret = udax_dev_memset_persist(dev, base, 0, 2 * FS_BS, 0);
-	if (!ret)
-		ret = udax_dev_memset_persist(dev, base + 2 * FS_BS, 0, FS_BS, 0);
+	/* Every lane's header: no transaction in the journal. */
+	s.journal_blocks = jb;
+	s.journal_lanes = fs_jlane_count(jb);
+	for (uint32_t k = 0; k < s.journal_lanes && !ret; k++) {
+		uint32_t first, n;
+
+		fs_jlane_geom(&s, k, &first, &n);
+		ret = udax_dev_memset_persist(dev, base + (2 + first) * FS_BS, 0,
+					      FS_BS, 0);
+	}
 	if (!ret)
 		ret = udax_dev_memset_persist(dev, base + (2 + jb) * FS_BS, 0,
 					      (lb + itb) * FS_BS, 0);
@@ -693,6 +703,7 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	if (ret < 0)
 		return fs_error(ret, "mkfs: persist failed");
 
+	lanes = s.journal_lanes;
 	memset(&s, 0, sizeof(s));
 	s.magic = FS_SB_MAGIC;
 	s.version = FS_VERSION;
@@ -701,6 +712,7 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	s.nr_blocks = nb;
 	s.journal_start = 2;
 	s.journal_blocks = jb;
+	s.journal_lanes = lanes;
 	s.log_start = 2 + jb;
 	s.log_areas = la;
 	s.log_area_blocks = lab;
@@ -733,7 +745,7 @@ static void core_free(struct udax_fs *fs)
 		free(c->dix);
 		fs_log_free(fs);
 		fs_ns_destroy(c);
-		pthread_mutex_destroy(&c->txn_lock);
+		fs_journal_destroy(c);
 		pthread_mutex_destroy(&c->alloc_lock);
 		for (unsigned k = 0; k < FS_ICACHE_STRIPES; k++)
 			pthread_mutex_destroy(&c->icl[k].m);
@@ -880,7 +892,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	fs->brk = o.brk;
 	c->dix_budget = o.dir_cache ? o.dir_cache : UDAX_DIR_CACHE_DEFAULT;
 	fs_ns_init(c);
-	pthread_mutex_init(&c->txn_lock, NULL);
+	fs_journal_init(c);
 	pthread_mutex_init(&c->alloc_lock, NULL);
 	{
 		/* Held for a lookup or a load: spinning a little beats the

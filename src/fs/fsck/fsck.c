@@ -76,16 +76,21 @@ void fk_problem(struct fk *k, enum udax_fsck_area area, uint64_t block,
 void fk_read(struct fk *k, uint64_t off, void *buf, size_t len)
 {
 	memcpy(buf, k->base + off, len);
-	/* Records in order: a later one wins, as at replay. */
-	for (uint32_t r = 0; r < k->jt.nrec; r++) {
-		const struct fs_txn_rec *rec = &k->jt.rec[r];
-		uint64_t s = rec->off > off ? rec->off : off;
-		uint64_t e = rec->off + rec->len < off + len ?
-			     rec->off + rec->len : off + len;
+	/* Records in order: a later one wins, as at replay.  The lanes'
+	 * transactions write disjoint bytes (fs_journal_load_all). */
+	for (uint32_t l = 0; l < FS_JNL_LANES_MAX; l++) {
+		const struct fs_jtxn *jt = &k->jt[l];
 
-		if (s < e)
-			memcpy((uint8_t *)buf + (s - off),
-			       k->jt.body + rec->data + (s - rec->off), e - s);
+		for (uint32_t r = 0; r < jt->nrec; r++) {
+			const struct fs_txn_rec *rec = &jt->rec[r];
+			uint64_t s = rec->off > off ? rec->off : off;
+			uint64_t e = rec->off + rec->len < off + len ?
+				     rec->off + rec->len : off + len;
+
+			if (s < e)
+				memcpy((uint8_t *)buf + (s - off),
+				       jt->body + rec->data + (s - rec->off), e - s);
+		}
 	}
 }
 
@@ -139,7 +144,7 @@ static int check_super(struct fk *k)
 
 static int check_journal(struct fk *k)
 {
-	int ret = fs_journal_load(&k->fs, &k->jt);
+	int ret = fs_journal_load_all(&k->fs, k->jt);
 
 	if (ret == -ENOMEM)
 		return ret;
@@ -149,16 +154,18 @@ static int check_journal(struct fk *k)
 			   FK_FIX_NONE, 0, "%s", udax_fs_last_error());
 		return 0;
 	}
-	if (ret == 0) {
-		/* Torn: a commit that never completed, not a problem. */
-		if (k->jt.torn && (k->flags & UDAX_FSCK_REPAIR))
-			return fs_journal_clear(&k->fs);
+	/* Torn headers: commits that never completed, not a problem. */
+	for (uint32_t l = 0; l < k->core.nlanes; l++)
+		if (k->jt[l].torn && (k->flags & UDAX_FSCK_REPAIR) &&
+		    (ret = fs_journal_clear(&k->fs, l)))
+			return ret;
+	if (!ret)
 		return 0;
-	}
 	k->rep->journal_committed = true;
 	if (!(k->flags & UDAX_FSCK_REPAIR))
 		return 0;			/* the overlay */
-	fs_jtxn_free(&k->jt);
+	for (uint32_t l = 0; l < FS_JNL_LANES_MAX; l++)
+		fs_jtxn_free(&k->jt[l]);
 	return fs_journal_replay(&k->fs);
 }
 
@@ -579,9 +586,10 @@ static void fk_free(struct fk *k)
 	free(k->owner);
 	free(k->okind);
 	free(k->itab);
-	fs_jtxn_free(&k->jt);
+	for (uint32_t l = 0; l < FS_JNL_LANES_MAX; l++)
+		fs_jtxn_free(&k->jt[l]);
 	fk_lnf_free(k);
-	pthread_mutex_destroy(&k->core.txn_lock);
+	fs_journal_destroy(&k->core);
 }
 
 static int check_all(struct fk *k)
@@ -593,6 +601,7 @@ static int check_all(struct fk *k)
 		return ret < 0 ? ret : 0;
 	/* The journal's own code works on a core: give it one. */
 	k->core.sb = k->sb;
+	fs_journal_geom(&k->core);
 	ret = check_journal(k);
 	if (ret < 0)
 		return ret;
@@ -661,7 +670,7 @@ int udax_fsck(struct udax_dev *dev, unsigned part, unsigned flags,
 	k->fs.dev_offset = pi.offset;
 	k->fs.pfn_first = pi.pfn_first;
 	k->fs.core = &k->core;
-	pthread_mutex_init(&k->core.txn_lock, NULL);
+	fs_journal_init(&k->core);
 
 	ret = check_all(k);
 	if (!ret && k->err)

@@ -76,7 +76,7 @@ struct fk {
 	uint64_t nb;			/* partition blocks */
 	struct fs_dsuper sb;		/* the copy in use */
 	int best;			/* its index */
-	struct fs_jtxn jt;		/* overlay: committed, not replayed */
+	struct fs_jtxn jt[FS_JNL_LANES_MAX];	/* overlay: committed, not replayed */
 	uint8_t *itab;			/* private copy of the inode table */
 	struct fk_ino *ino;		/* per inode */
 	uint32_t *owner;		/* per block: inode, 0 none */

@@ -312,7 +312,7 @@ static int finish(struct fk *k, struct fk_lnf *L, struct fs_txn *t, bool commit)
 		return t->err;
 	for (uint32_t r = 0; r < t->nrec; r++)
 		body += sizeof(struct fs_djrec) + ((t->rec[r].len + 7u) & ~7u);
-	if (body > (k->sb.journal_blocks - 1) * FS_BS) {
+	if (body > fs_journal_max_body(&k->sb)) {
 		L->why = "the change does not fit the journal";
 		return 1;
 	}

@@ -307,7 +307,6 @@ int fk_repair(struct fk *k)
 		FK_FIX_BLOCKS, FK_FIX_ORPHAN, FK_FIX_PARENT, FK_FIX_NLINK, FK_FIX_TAIL,
 	};
 
-	k->core.seq = 0;
 	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++)
 		for (size_t x = 0; x < k->np; x++) {
 			struct fk_prob *p = &k->pv[x];

@@ -64,6 +64,33 @@ static void fix_super(int copy)
 	s->crc = udax_crc32c(0, s, 252);
 }
 
+/* A committed transaction writing record @di of inode @ino, in the lane
+ * whose header is journal block @hdr, its body at journal block @body. */
+static void put_txn(uint32_t hdr, uint32_t body, uint32_t ino,
+		    const struct fs_dinode *di)
+{
+	char *j = part + sb.journal_start * FS_BS;
+	struct fs_djhdr *h = (void *)(j + (size_t)hdr * FS_BS);
+	struct fs_djrec *r = (void *)(j + (size_t)body * FS_BS);
+
+	if (body < sb.journal_blocks) {
+		r->off = sb.itable_start * FS_BS + ino * 256ull;
+		r->len = 256;
+		r->reserved = 0;
+		memcpy(r + 1, di, 256);
+	}
+	memset(h, 0, sizeof(*h));
+	h->magic = FS_JNL_MAGIC;
+	h->version = FS_VERSION;
+	h->nr_records = 1;
+	h->seq = 9;
+	h->body_len = sizeof(*r) + 256;
+	h->body_blk = body;
+	h->body_crc = body < sb.journal_blocks ?
+		      udax_crc32c(0, r, h->body_len) : 0;
+	h->crc = udax_crc32c(0, h, 60);
+}
+
 static void expect_mount_fails(const char *what)
 {
 	struct udax_fs *fs = NULL;
@@ -173,8 +200,9 @@ int main(void)
 	}
 	expect_mount_fails("superblock label");
 	/* Older formats, refused saying so: version 1 (extent chains), 2 (before links,
-	 * special files, xattrs), 3 (no block count in inode records). */
-	for (uint32_t v = 1; v <= 3; v++) {
+	 * special files, xattrs), 3 (no block count in inode records), 4 (a journal
+	 * of one lane). */
+	for (uint32_t v = 1; v <= 4; v++) {
 		char what[40];
 
 		for (int c = 0; c < 2; c++) {
@@ -184,7 +212,7 @@ int main(void)
 		snprintf(what, sizeof(what), "format version %u", v);
 		expect_mount_fails(what);
 		T_ASSERT(strstr(udax_fs_last_error(), what + 7) &&
-			 strstr(udax_fs_last_error(), "reads version 4"));
+			 strstr(udax_fs_last_error(), "reads version 5"));
 	}
 
 	/* Inodes. */
@@ -344,6 +372,52 @@ int main(void)
 		expect_mount_fails("journal body length");
 		memset(j, 0, FS_BS);
 		memcpy(good, part, part_size);
+	}
+
+	/* Journal lanes: a transaction in any lane replays; two lanes'
+	 * transactions writing the same bytes, or a body outside its lane,
+	 * are corruption; the lane count is 1..FS_JNL_LANES_MAX. */
+	{
+		struct fs_dinode di = *dinode(ia);
+		uint32_t first, nb, f0, n0;
+
+		T_ASSERT(sb.journal_lanes == 8);
+		fs_jlane_geom(&sb, 3, &first, &nb);
+		fs_jlane_geom(&sb, 0, &f0, &n0);
+		T_ASSERT(first >= n0 && nb >= FS_JNL_LANE_MIN);
+		di.uid = 4343;
+		di.crc = udax_crc32c(ia, &di, 252);
+		put_txn(first, first + 1, ia, &di);
+		memcpy(good, part, part_size);
+		fs = t_fs_mount(dev);
+		FS_OK(udax_stat(fs, "/a", &st));
+		T_ASSERT(st.uid == 4343);
+		FS_OK(udax_unmount(&fs));
+		T_ASSERT(((struct fs_djhdr *)(part + (sb.journal_start + first) *
+					      FS_BS))->magic == 0);
+		restore();
+
+		put_txn(f0, f0 + 1, ia, &di);		/* the same bytes in lane 0 */
+		expect_mount_fails("two lanes writing the same bytes");
+		T_ASSERT(strstr(udax_fs_last_error(), "lanes 0 and 3"));
+		put_txn(first, first + nb, ia, &di);	/* body past its lane */
+		expect_mount_fails("journal body outside its lane");
+		put_txn(first, f0 + 1, ia, &di);	/* body in lane 0 */
+		expect_mount_fails("journal body in another lane");
+		memset(part + (sb.journal_start + first) * FS_BS, 0, FS_BS);
+		memcpy(good, part, part_size);
+
+		for (int c = 0; c < 2; c++) {
+			((struct fs_dsuper *)(part + c * FS_BS))->journal_lanes = 0;
+			fix_super(c);
+		}
+		expect_mount_fails("no journal lane");
+		for (int c = 0; c < 2; c++) {
+			((struct fs_dsuper *)(part + c * FS_BS))->journal_lanes =
+				FS_JNL_LANES_MAX + 1;
+			fix_super(c);
+		}
+		expect_mount_fails("too many journal lanes");
 	}
 
 	/* Fuzz: change 1-4 bytes of a random structure; fix the checksum

@@ -5,6 +5,8 @@
  */
 #include <sys/xattr.h>
 
+#include <pthread.h>
+
 #include "fs_crash.h"
 #include "fs_util.h"
 
@@ -547,6 +549,56 @@ static void bb_rename(struct udax_fs *fs)
 static void bb_unlink0(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/bb0")); }
 static void bb_unlink_a(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/a")); }
 
+/*
+ * Journal lanes: each step runs in a thread of its own, and threads are
+ * dealt lanes in turn, so commits of several lanes are pending at once
+ * (the main thread's from the setup too) and replay finds several.  A
+ * step that writes bytes another lane's pending commit wrote (/a's record
+ * again, /b's, /d's block) settles that lane first; a truncate frees a
+ * block (the lanes that wrote it settle).
+ */
+struct ln_arg {
+	void (*fn)(struct udax_fs *fs);
+	struct udax_fs *fs;
+};
+static void *ln_thread(void *arg)
+{
+	struct ln_arg *a = arg;
+
+	a->fn(a->fs);
+	return NULL;
+}
+static void in_thread(void (*fn)(struct udax_fs *fs), struct udax_fs *fs)
+{
+	struct ln_arg a = { fn, fs };
+	pthread_t t;
+
+	T_ASSERT(pthread_create(&t, NULL, ln_thread, &a) == 0);
+	T_ASSERT(pthread_join(t, NULL) == 0);
+}
+static void ln_chmod_a(struct udax_fs *fs) { FS_OK(udax_chmod(fs, "/a", 0600)); }
+static void ln_trunc_b(struct udax_fs *fs)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, "/b", O_RDWR, 0, &f));
+	FS_OK(udax_ftruncate(f, BS + 100));
+	FS_OK(udax_close(&f));
+}
+static void ln_create(struct udax_fs *fs) { bb_new(fs, "/d/ln"); }
+static void ln_chmod_a2(struct udax_fs *fs) { FS_OK(udax_chmod(fs, "/a", 0604)); }
+static void ln_chmod_b(struct udax_fs *fs) { FS_OK(udax_chmod(fs, "/b", 0640)); }
+static void ln_unlink(struct udax_fs *fs) { FS_OK(udax_unlink(fs, "/d/ln")); }
+static void ln_create2(struct udax_fs *fs) { bb_new(fs, "/d/ln2"); }
+static void pre_lanes(struct udax_fs *fs) { FS_OK(udax_chmod(fs, "/d/x", 0640)); }
+static void lane1(struct udax_fs *fs) { in_thread(ln_chmod_a, fs); }
+static void lane2(struct udax_fs *fs) { in_thread(ln_trunc_b, fs); }
+static void lane3(struct udax_fs *fs) { in_thread(ln_create, fs); }
+static void lane4(struct udax_fs *fs) { in_thread(ln_chmod_a2, fs); }
+static void lane5(struct udax_fs *fs) { in_thread(ln_chmod_b, fs); }
+static void lane6(struct udax_fs *fs) { in_thread(ln_unlink, fs); }
+static void lane7(struct udax_fs *fs) { in_thread(ln_create2, fs); }
+
 #define STEP(fn, ...) { #fn, fn, __VA_ARGS__ }
 #define OP(name, fn) { name, NULL, { { name, fn, NULL, NULL, false } }, false }
 #define OPP(name, pre, fn) { name, pre, { { name, fn, NULL, NULL, false } }, false }
@@ -667,6 +719,15 @@ const struct cr_scenario cr_scenarios[] = {
 		STEP(bb_rename, NULL, NULL, false),
 		STEP(bb_unlink0, NULL, NULL, false),
 		STEP(bb_unlink_a, NULL, NULL, false),
+	}, false },
+	{ "lanes", pre_lanes, {
+		STEP(lane1, NULL, NULL, false),
+		STEP(lane2, NULL, NULL, false),
+		STEP(lane3, NULL, NULL, false),
+		STEP(lane4, NULL, NULL, false),
+		STEP(lane5, NULL, NULL, false),
+		STEP(lane6, NULL, NULL, false),
+		STEP(lane7, NULL, NULL, false),
 	}, false },
 	/* A crash anywhere recovers the state after the completed steps,
 	 * plus the current one whole or not at all; bytes overwritten in
