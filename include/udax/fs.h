@@ -54,7 +54,7 @@ struct udax_pin;
 
 struct udax_mkfs_opts {
 	uint32_t nr_inodes;		/* 0: one per 16 KiB */
-	uint32_t journal_blocks;	/* 0: default (1 MiB) */
+	uint32_t journal_blocks;	/* 0: default (1 MiB); cut into lanes */
 	const char *label;		/* up to UDAX_FS_LABEL_MAX bytes, may be NULL */
 	uint64_t reserved[4];		/* zero */
 };

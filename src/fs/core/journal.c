@@ -226,14 +226,16 @@ static char *lane_hdr(struct udax_fs *fs, const struct fs_jlane *l)
 	return fs->base + (C(fs)->sb.journal_start + l->first) * FS_BS;
 }
 
+/* Lane @l's header zeroed, persisted: no transaction in the lane. */
+static int hdr_zero(struct udax_fs *fs, const struct fs_jlane *l)
+{
+	return udax_dev_memset_persist(fs->dev, lane_hdr(fs, l), 0,
+				       sizeof(struct fs_djhdr), 0);
+}
+
 int fs_journal_clear(struct udax_fs *fs, uint32_t k)
 {
-	uint32_t first, nb;
-
-	fs_jlane_geom(&C(fs)->sb, k, &first, &nb);
-	return udax_dev_memset_persist(fs->dev, fs->base +
-				       (C(fs)->sb.journal_start + first) * FS_BS,
-				       0, sizeof(struct fs_djhdr), 0);
+	return hdr_zero(fs, &C(fs)->lane[k]);
 }
 
 /*
@@ -411,8 +413,7 @@ static int settle_locked(struct udax_fs *fs, struct fs_jlane *l)
 		return 0;
 	ret = fence_pending(fs, l);
 	if (!ret)
-		ret = udax_dev_memset_persist(fs->dev, lane_hdr(fs, l), 0,
-					      sizeof(struct fs_djhdr), 0);
+		ret = hdr_zero(fs, l);
 	if (!ret)
 		pend_none(C(fs), l);
 	return ret;
@@ -612,8 +613,7 @@ int fs_txn_commit(struct fs_txn *t)
 		 */
 		int err = ret;
 
-		if (udax_dev_memset_persist(fs->dev, lane_hdr(fs, l), 0,
-					    sizeof(h), 0)) {
+		if (hdr_zero(fs, l)) {
 			ret = fs_shutdown(fs, err, "journal commit (commit record)");
 		} else {
 			pend_none(C(fs), l);
