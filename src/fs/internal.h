@@ -68,6 +68,9 @@ struct fs_inode {
 	uint64_t size;
 	int64_t atime, mtime, ctime, btime;	/* ns since the epoch */
 	bool times_dirty;		/* in-place write changed mtime */
+	/* Freed on media while still held: its number goes back to the
+	 * allocator when it leaves the cache (fs_iput), not before. */
+	bool ino_free_at_put;
 	char *symlink;			/* S_IFLNK: the target, NUL-ended */
 	/* Fast log (log.c): appends recorded in a log area and not yet in
 	 * the inode record and leaf on media (log_pending); log_seq: the

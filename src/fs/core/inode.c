@@ -786,7 +786,18 @@ void fs_inode_free_finish(struct fs_inode *ino, struct fs_break *br,
 	fs_break_end(br);
 	if (committed) {
 		fs_log_forget(fs, ino->log_seq);
-		fs_ino_free(fs, ino->ino);
+		/*
+		 * Still cached (an unlink's victim, held until the caller's
+		 * put): the number must not be handed out before the inode
+		 * leaves the cache, or a new inode of that number would be
+		 * cached beside it and the old one's eviction would clear the
+		 * cached bit of the new one's state word (a stat would then
+		 * read its record, missing appends only the fast log holds).
+		 */
+		if (atomic_load(&ino->refs))
+			ino->ino_free_at_put = true;
+		else
+			fs_ino_free(fs, ino->ino);
 	}
 }
 
@@ -863,6 +874,8 @@ int fs_iput(struct fs_inode *ino)
 	pthread_mutex_unlock(fs_icache_lock(c, ino->ino));
 	if (!last)
 		return 0;
+	if (ino->ino_free_at_put)
+		fs_ino_free(fs, ino->ino);
 	if (!ino->nlink && ino->mode) {
 		int err = inode_free(ino);
 
