@@ -437,14 +437,17 @@ struct fs_core {
 	struct fs_inode **icache;	/* icache_mask + 1 chains */
 	uint32_t icache_mask;
 	uint32_t istate_shift;		/* fs_istate */
-	/* directory indexes (ns_lock): dindex.c */
+	/* directory indexes (dindex.c): the table, the list and the totals
+	 * under dix_lock (writers of different directories may hold ns_lock
+	 * at once); an index's own contents under its directory's lock */
 	struct fs_dix **dix;		/* dix_mask + 1 chains */
 	uint32_t dix_mask;
 	uint64_t nr_dix;
 	uint64_t dix_seed;
 	/* Least recently used first out, past dix_budget bytes, between
 	 * operations (fs_ns_unlock); dix_op numbers the operations. */
-	FS_LINE struct cds_list_head dix_lru;	/* fs_dix.lru, most recent first */
+	FS_LINE pthread_mutex_t dix_lock;
+	struct cds_list_head dix_lru;	/* fs_dix.lru, most recent first */
 	uint64_t dix_bytes, dix_budget, dix_op;
 	/* fs_dix_hint: the large table a stat searched last (written under
 	 * ns_lock, read without it: a prefetch hint only), on a line of its

@@ -35,13 +35,19 @@
  * unmount, or when the mount's indexes take more memory than its budget
  * (udax_mount_opts.dir_cache): at the end of an operation
  * (fs_ns_unlock), least recently used first, never one the operation
- * used.  No index is held between operations, so that is safe, and a
+ * used or one in use (dix_evict).  No index is held between operations,
+ * so that is safe, and a
  * reservation (fs_dix_reserve) is used within the operation that made
  * it.  An index evicted is built again at the next access, O(entries).
- * Everything here runs under ns_lock held exclusively, but for what a
- * shared lookup calls (ns_lock shared, nslock.c): fs_dix_shared,
- * fs_dix_dir, fs_dix_find, fs_dix_hint, fs_dix_prefetch and fs_dix_hash,
- * which change nothing but the atomic marks and hint.
+ * Locks: the table of indexes, the list, the totals and the operation
+ * count under dix_lock; an index's contents under its directory's lock
+ * (ino->lock: read to look up, write to change), which a namespace writer
+ * holds on every directory whose index it uses, so eviction skips an
+ * index whose directory's lock it cannot take.  What a shared lookup
+ * calls (ns_lock shared, no writer of any kind at work: nslock.c) takes
+ * none of them: fs_dix_shared, fs_dix_dir, fs_dix_find, fs_dix_hint,
+ * fs_dix_prefetch and fs_dix_hash change nothing but the atomic marks and
+ * hint.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -97,7 +103,7 @@ static void dix_added(struct fs_core *c)
 	FS_CHAINS_GROW(c->dix, c->dix_mask, c->nr_dix, struct fs_dix, fs_chain_of);
 }
 
-/* What @x holds in memory, charged to the mount's total. */
+/* What @x holds in memory, charged to the mount's total (dix_lock). */
 static void dix_charge(struct fs_core *c, struct fs_dix *x)
 {
 	size_t b = sizeof(*x) + (x->slot ? (x->mask + 1ull) * sizeof(*x->slot) : 0) +
@@ -339,8 +345,13 @@ int fs_dix_reserve(struct fs_dix *x, uint32_t entries, uint32_t blocks)
 
 	if (!ret)
 		ret = blocks_reserve(x, blocks);
-	if (x->dir)		/* in the table (not being built) */
-		dix_charge(C(x->dir->fs), x);
+	if (x->dir) {		/* in the table (not being built) */
+		struct fs_core *c = C(x->dir->fs);
+
+		pthread_mutex_lock(&c->dix_lock);
+		dix_charge(c, x);
+		pthread_mutex_unlock(&c->dix_lock);
+	}
 	return ret;
 }
 
@@ -524,30 +535,38 @@ static int dix_build(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix *x)
 
 int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 {
-	struct fs_dix **p = dix_bucket(fs, dir->ino), *x;
-	int ret;
+	struct fs_core *c = C(fs);
+	struct fs_dix **p, *x, *old = NULL;
+	int ret = 0;
 
-	for (; (x = *p); p = &x->hnext)
+	pthread_mutex_lock(&c->dix_lock);
+	for (p = dix_bucket(fs, dir->ino); (x = *p); p = &x->hnext)
 		if (x->ino == dir->ino) {
 			if (x->gen == dir->gen) {
-				lru_use(C(fs), x);
+				lru_use(c, x);
 				*out = x;
-				return 0;
+				goto out;
 			}
-			dix_forget(C(fs), p, x);	/* a reused inode number */
-			dix_free(x);
+			dix_forget(c, p, x);	/* a reused inode number */
+			old = x;
 			break;
 		}
+	/* Built under dix_lock: the caller holds the directory's lock, and
+	 * another thread walking through it must find it built once. */
 	x = fault_calloc(1, sizeof(*x));
-	if (!x)
-		return fs_error(-ENOMEM, "directory %u: no memory for its index",
-				dir->ino);
+	if (!x) {
+		ret = fs_error(-ENOMEM, "directory %u: no memory for its index",
+			       dir->ino);
+		goto out;
+	}
 	CDS_INIT_LIST_HEAD(&x->lru);	/* on no list: lru_use links it */
 	x->ino = dir->ino;
 	x->gen = dir->gen;
 	ret = dix_build(fs, dir, x);
 	if (ret) {
+		pthread_mutex_unlock(&c->dix_lock);
 		dix_free(x);
+		dix_free(old);
 		return ret;
 	}
 	fs_inode_hold(dir);
@@ -555,29 +574,44 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 	x->dir = dir;
 	x->hnext = *dix_bucket(fs, dir->ino);
 	*dix_bucket(fs, dir->ino) = x;
-	dix_added(C(fs));
-	dix_charge(C(fs), x);
-	lru_use(C(fs), x);
+	dix_added(c);
+	dix_charge(c, x);
+	lru_use(c, x);
 	*out = x;
-	return 0;
+out:
+	pthread_mutex_unlock(&c->dix_lock);
+	/* Its reference to an inode nobody reaches any more: put outside
+	 * the lock (a put may commit). */
+	dix_free(old);
+	return ret;
 }
 
 struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir)
 {
-	for (struct fs_dix *x = *dix_bucket(fs, dir->ino); x; x = x->hnext)
+	struct fs_core *c = C(fs);
+	struct fs_dix *x;
+
+	pthread_mutex_lock(&c->dix_lock);
+	for (x = *dix_bucket(fs, dir->ino); x; x = x->hnext)
 		if (x->ino == dir->ino && x->gen == dir->gen)
-			return x;
-	return NULL;
+			break;
+	pthread_mutex_unlock(&c->dix_lock);
+	return x;
 }
 
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 {
-	for (struct fs_dix **p = dix_bucket(fs, ino), *x; (x = *p); p = &x->hnext)
+	struct fs_core *c = C(fs);
+	struct fs_dix *x;
+
+	pthread_mutex_lock(&c->dix_lock);
+	for (struct fs_dix **p = dix_bucket(fs, ino); (x = *p); p = &x->hnext)
 		if (x->ino == ino) {
-			dix_forget(C(fs), p, x);
-			dix_free(x);
-			return;
+			dix_forget(c, p, x);
+			break;
 		}
+	pthread_mutex_unlock(&c->dix_lock);
+	dix_free(x);
 }
 
 /*
@@ -608,29 +642,35 @@ struct fs_inode *fs_dix_dir(const struct fs_dix *x)
 	return x->dir;
 }
 
-void fs_ns_unlock(struct udax_fs *fs)
+/*
+ * Free indexes from the least recently used end while over the budget:
+ * never one the ending operation used, nor one whose directory's lock
+ * someone holds (a writer of another directory, walking through it, may
+ * be reading it: only holders of a directory's lock use its index), nor
+ * one a chance is given to.  Once a whole turn of the list has freed
+ * nothing, only those are left (the chances run out first), and the loop
+ * ends.  The indexes go after dix_lock is released (a put may commit).
+ */
+static void dix_evict(struct udax_fs *fs)
 {
 	struct fs_core *c = C(fs);
 	unsigned chances = DIX_SECOND_CHANCES;
+	struct fs_dix *x, *gone = NULL;
 	uint64_t idle = 0;
-	struct fs_dix *x;
 
-	/*
-	 * From the tail, the least recently used, while over the budget.
-	 * An index the ending operation used is never freed, nor one a
-	 * chance is given to: both go to the front.  Once a whole turn of
-	 * the list has freed nothing, only those are left (the chances run
-	 * out first), and the loop ends.
-	 */
+	pthread_mutex_lock(&c->dix_lock);
 	while (c->dix_bytes > c->dix_budget && !cds_list_empty(&c->dix_lru) &&
 	       idle <= c->nr_dix) {
 		struct fs_dix **p;
+		bool shared, busy;
 
 		x = cds_list_entry(c->dix_lru.prev, struct fs_dix, lru);
-		if (x->op == c->dix_op ||
-		    (chances && atomic_load_explicit(&x->used_shared,
-						     memory_order_relaxed))) {
-			if (x->op != c->dix_op)
+		shared = chances && atomic_load_explicit(&x->used_shared,
+							 memory_order_relaxed);
+		busy = x->op == c->dix_op || shared ||
+		       pthread_rwlock_trywrlock(&x->dir->lock);
+		if (busy) {
+			if (shared)
 				chances--;
 			atomic_store_explicit(&x->used_shared, false,
 					      memory_order_relaxed);
@@ -638,15 +678,27 @@ void fs_ns_unlock(struct udax_fs *fs)
 			idle++;
 			continue;
 		}
+		pthread_rwlock_unlock(&x->dir->lock);
 		p = dix_bucket(fs, x->ino);
 		while (*p != x)
 			p = &(*p)->hnext;
 		dix_forget(c, p, x);
-		dix_free(x);
+		x->hnext = gone;
+		gone = x;
 		idle = 0;
 	}
 	c->dix_op++;
-	fs_ns_unlock_exclusive(c);
+	pthread_mutex_unlock(&c->dix_lock);
+	while ((x = gone)) {
+		gone = x->hnext;
+		dix_free(x);
+	}
+}
+
+void fs_ns_unlock(struct udax_fs *fs)
+{
+	dix_evict(fs);
+	fs_ns_unlock_exclusive(C(fs));
 }
 
 void fs_dix_free_all(struct udax_fs *fs)
@@ -669,6 +721,7 @@ int fs_dix_init(struct udax_fs *fs)
 {
 	struct fs_core *c = C(fs);
 
+	pthread_mutex_init(&c->dix_lock, NULL);
 	c->dix = fs_chains_alloc(FS_DIX_BUCKETS);
 	c->dix_mask = FS_DIX_BUCKETS - 1;
 	CDS_INIT_LIST_HEAD(&c->dix_lru);
