@@ -384,8 +384,8 @@ struct fs_core {
 	 * ns_lock (nslock.c): a writers' mutex and flag, readers' counts.
 	 */
 	struct {
-		FS_LINE pthread_mutex_t wlock;
-		FS_LINE _Atomic bool writer;
+		FS_LINE pthread_rwlock_t wlock;
+		FS_LINE _Atomic unsigned writers;
 		struct {
 			FS_LINE _Atomic long n;
 		} readers[FS_NS_STRIPES];
@@ -864,11 +864,12 @@ void fs_kept_finish(struct fs_kept *k, struct fs_break *br, bool committed);
 uint32_t fs_xattrblk_crc(uint32_t ino, const uint8_t *b);
 /* xattr.c, ACLs in other transactions.  fs_acl_inherit: the xattr block
  * image a new inode @ino in @dir takes from @dir's default ACL (*@out NULL:
- * none), *@mode masked by it.  fs_acl_chmod_block: @i's block with its
+ * none), *@mode masked by it; @held: the caller holds dir->lock (a
+ * directory's writer), else it is taken for read.  fs_acl_chmod_block: @i's block with its
  * access ACL set to i->mode (i->lock held; *@out NULL: no access ACL).
  * Images are malloc'd, their checksum set. */
 int fs_acl_inherit(struct fs_inode *dir, uint32_t ino, uint32_t *mode,
-		   uint8_t **out);
+		   uint8_t **out, bool held);
 int fs_acl_chmod_block(struct fs_inode *i, uint8_t **out);
 int fs_xattr_block_check(const uint8_t *b, uint32_t ino, const char **why);
 uint32_t fs_dirblk_crc(uint32_t ino, const void *b);
@@ -935,13 +936,17 @@ struct fs_dix *fs_dix_shared(struct udax_fs *fs, uint32_t ino);
 struct fs_inode *fs_dix_dir(const struct fs_dix *x);
 
 /* ---- ns_lock (nslock.c) ---------------------------------------------------
- * Exclusive: fs_ns_lock .. fs_ns_unlock (dindex.c: evicts first).  Shared:
- * fs_ns_trylock_shared (false while a writer holds it or waits: take it
- * exclusively instead) .. fs_ns_unlock_shared; a shared holder changes
- * nothing a lookup reads and never blocks. */
+ * Exclusive: fs_ns_lock .. fs_ns_unlock (dindex.c: evicts first).  For a
+ * directory's writer: fs_ns_lock_dir .. fs_ns_unlock, held by writers of
+ * different directories at once, each holding its directory's lock
+ * (dir.c).  Shared: fs_ns_trylock_shared (false while a writer of either
+ * kind holds it or waits: take it exclusively instead) ..
+ * fs_ns_unlock_shared; a shared holder changes nothing a lookup reads and
+ * never blocks. */
 void fs_ns_init(struct fs_core *c);
 void fs_ns_destroy(struct fs_core *c);
 void fs_ns_lock(struct udax_fs *fs);
+void fs_ns_lock_dir(struct udax_fs *fs);
 void fs_ns_unlock_exclusive(struct fs_core *c);
 bool fs_ns_trylock_shared(struct udax_fs *fs);
 void fs_ns_unlock_shared(struct udax_fs *fs);

@@ -11,20 +11,27 @@
  * different CPUs must not pass a cache line back and forth, or two
  * threads stat'ing do less than one (a mutex: 0.65-0.75x one thread).
  *
- * So a reader announces itself in a counter of its own (one of
+ * Writers of different directories need not exclude each other: a create
+ * or an unlink of a file takes it for a directory's writer
+ * (fs_ns_lock_dir), many at once, and the directory's own lock (dir.c);
+ * the others take it exclusively.  The writers' lock is a read-write lock
+ * (exclusive: write; a directory's writer: read), preferring writers, so
+ * that creates do not starve a rename.
+ *
+ * A reader announces itself in a counter of its own (one of
  * FS_NS_STRIPES, each on its own line, a thread's chosen once), then
- * looks at the writer flag; a writer raises the flag, then waits for
- * every counter to drain.  Both sides use sequentially consistent
- * atomics: either the reader sees the flag or the writer sees the count
- * (the store-load order a plain release/acquire pair does not give).
- * A reader that sees the flag gives its count back and waits a few
- * microseconds for the flag to drop (a writer's operation is about that
- * long; queueing on the mutex would sleep); then it takes the lock
- * exclusively like any other operation (fs_ns_trylock_shared fails), so
- * neither side can starve the other beyond what the writers' mutex does.
- * Shared holders never block and hold the lock for a lookup's length, so
- * the writer's wait is short; it yields the CPU after a while for the
- * case of a preempted reader.
+ * looks at the count of writers at work; a writer of either kind counts
+ * itself, then waits for every reader counter to drain.  Both sides use
+ * sequentially consistent atomics: either the reader sees the writer or
+ * the writer sees the reader (the store-load order a plain
+ * release/acquire pair does not give).  A reader that sees a writer gives
+ * its count back and waits a few microseconds for the writers to go (a
+ * writer's operation is about that long; queueing on the lock would
+ * sleep); then it takes the lock exclusively like any other operation
+ * (fs_ns_trylock_shared fails), so neither side can starve the other
+ * beyond what the writers' lock does.  Shared holders never block and
+ * hold the lock for a lookup's length, so the writer's wait is short; it
+ * yields the CPU after a while for the case of a preempted reader.
  */
 #include <sched.h>
 
@@ -57,23 +64,26 @@ static _Atomic long *reader_count(struct fs_core *c)
 
 void fs_ns_init(struct fs_core *c)
 {
-	pthread_mutex_init(&c->ns.wlock, NULL);
-	atomic_init(&c->ns.writer, false);
+	pthread_rwlockattr_t a;
+
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&c->ns.wlock, &a);
+	pthread_rwlockattr_destroy(&a);
+	atomic_init(&c->ns.writers, 0);
 	for (unsigned k = 0; k < FS_NS_STRIPES; k++)
 		atomic_init(&c->ns.readers[k].n, 0);
 }
 
 void fs_ns_destroy(struct fs_core *c)
 {
-	pthread_mutex_destroy(&c->ns.wlock);
+	pthread_rwlock_destroy(&c->ns.wlock);
 }
 
-void fs_ns_lock(struct udax_fs *fs)
+/* Count this writer, then wait until no reader is at work. */
+static void writer_in(struct fs_core *c)
 {
-	struct fs_core *c = C(fs);
-
-	pthread_mutex_lock(&c->ns.wlock);
-	atomic_store(&c->ns.writer, true);
+	atomic_fetch_add(&c->ns.writers, 1);
 	for (unsigned k = 0; k < FS_NS_STRIPES; k++)
 		for (unsigned spin = 0; atomic_load(&c->ns.readers[k].n); spin++)
 			if (spin >= 64)
@@ -82,11 +92,28 @@ void fs_ns_lock(struct udax_fs *fs)
 				cpu_relax();
 }
 
-/* The writer's half of fs_ns_unlock (dindex.c), after its evictions. */
+void fs_ns_lock(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+
+	pthread_rwlock_wrlock(&c->ns.wlock);
+	writer_in(c);
+}
+
+void fs_ns_lock_dir(struct udax_fs *fs)
+{
+	struct fs_core *c = C(fs);
+
+	pthread_rwlock_rdlock(&c->ns.wlock);
+	writer_in(c);
+}
+
+/* The writer's half of fs_ns_unlock (dindex.c), after its evictions:
+ * either kind. */
 void fs_ns_unlock_exclusive(struct fs_core *c)
 {
-	atomic_store(&c->ns.writer, false);
-	pthread_mutex_unlock(&c->ns.wlock);
+	atomic_fetch_sub(&c->ns.writers, 1);
+	pthread_rwlock_unlock(&c->ns.wlock);
 }
 
 bool fs_ns_trylock_shared(struct udax_fs *fs)
@@ -96,14 +123,14 @@ bool fs_ns_trylock_shared(struct udax_fs *fs)
 
 	for (unsigned spin = 0;;) {
 		atomic_fetch_add(n, 1);
-		if (!atomic_load(&c->ns.writer))
+		if (!atomic_load(&c->ns.writers))
 			return true;
 		atomic_fetch_sub(n, 1);
 		/* A writer's operation is a few microseconds: wait that long
 		 * for it (out of its way, the count given back) rather than
 		 * queue behind it on the mutex, whose sleep and wake-up cost
 		 * more than the operation. */
-		while (atomic_load_explicit(&c->ns.writer, memory_order_relaxed))
+		while (atomic_load_explicit(&c->ns.writers, memory_order_relaxed))
 			if (++spin > FS_NS_READER_SPINS)
 				return false;
 			else

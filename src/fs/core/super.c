@@ -435,12 +435,13 @@ void fs_block_free(struct udax_fs *fs, uint64_t pblk, uint64_t n)
 int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino)
 {
 	struct fs_core *c = C(fs);
-	uint32_t n = c->sb.nr_inodes, i = c->ihint;
+	uint32_t n = c->sb.nr_inodes, i;
 	int err = udax_fault_should_fail(UDAX_FAULT_INODE_ALLOC);
 
 	if (err)
 		return fs_error(err, "inode allocation: injected failure");
 	pthread_mutex_lock(&c->alloc_lock);
+	i = c->ihint;
 	if (fs_is_shut_down(fs)) {
 		pthread_mutex_unlock(&c->alloc_lock);
 		return fs_check_rw(fs);

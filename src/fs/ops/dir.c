@@ -97,6 +97,18 @@ static void dop_init(struct dop *d, struct udax_fs *fs,
 	fs_txn_init(&d->t, fs);
 }
 
+/*
+ * A directory's writer (fs_ns_lock_dir: a create or an unlink of a file,
+ * while writers of other directories work): the directory it changes,
+ * whose lock it holds for write from before it looks the name up until
+ * after the commit, so that the name it found absent or present stays so
+ * and no other thread reads the directory's index or blocks meanwhile.
+ * Its walk takes every other directory's lock for read while it looks a
+ * name up there (lookup).  NULL in every other operation.
+ */
+static __thread bool dw_on;
+static __thread struct fs_inode *dw_dir;
+
 /* Save @i before changing it; it stays locked (for write) until the end,
  * so that readers under ino->lock (fstat, views) see whole updates. */
 static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
@@ -109,8 +121,10 @@ static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
 	s = &d->s[d->ns++];
 	memset(s, 0, sizeof(*s));
 	s->i = i;
-	pthread_rwlock_wrlock(&i->lock);
-	s->locked = true;
+	if (i != dw_dir) {		/* a directory's writer holds it already */
+		pthread_rwlock_wrlock(&i->lock);
+		s->locked = true;
+	}
 	s->nlink = i->nlink;
 	s->parent = i->parent;
 	s->mode = i->mode;
@@ -648,18 +662,22 @@ static int lookup(struct udax_fs *fs, struct fs_inode *cur, const char *s,
 		*next = cur;
 		return 0;
 	}
-	if (n == 2 && s[0] == '.' && s[1] == '.') {
-		ino = cur->parent;
-	} else {
-		ret = dir_find(cur, s, n, &l);
-		if (ret < 0)
-			return ret;
-		if (!ret)
-			return fs_error(-ENOENT, "no such file or directory: %.*s",
-					(int)n, s);
+	if (n == 2 && s[0] == '.' && s[1] == '.')
+		return fs_iget(fs, cur->parent, next);
+	/* A directory's writer reads another directory under its lock:
+	 * a writer of that one may be at work too. */
+	if (dw_on && cur != dw_dir)
+		pthread_rwlock_rdlock(&cur->lock);
+	ret = dir_find(cur, s, n, &l);
+	if (ret > 0) {
 		ino = l.ino;
+		ret = fs_iget(fs, ino, next);
+	} else if (!ret) {
+		ret = fs_error(-ENOENT, "no such file or directory: %.*s", (int)n, s);
 	}
-	return fs_iget(fs, ino, next);
+	if (dw_on && cur != dw_dir)
+		pthread_rwlock_unlock(&cur->lock);
+	return ret;
 }
 
 /*
@@ -1147,7 +1165,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	i->atime = i->mtime = i->ctime = i->btime = d.now;
 	/* The directory's default ACL: the new inode's ACLs, in its block,
 	 * committed with it; the ACL masks the mode. */
-	ret = fs_acl_inherit(dir, ino, &mode, &d.xblk);
+	ret = fs_acl_inherit(dir, ino, &mode, &d.xblk, dir == dw_dir);
 	if (!ret && d.xblk) {
 		uint64_t got;
 
@@ -1255,6 +1273,78 @@ static int nd_open(struct udax_fs *fs, struct nd *nd, int oflags, mode_t mode,
 	return ret;
 }
 
+/*
+ * Begin a directory's writer: ns_lock for one (writers of other
+ * directories work meanwhile), walk to the parent of @path's last name,
+ * the parent's lock for write.  0: *@nd is set and its directory locked;
+ * 1: not this way (the root, ".", "..", a trailing slash: the exclusive
+ * path words those); else an error of the walk.
+ */
+static int dw_begin(struct udax_fs *fs, const char *path, struct nd *nd)
+{
+	int ret;
+
+	fs_ns_lock_dir(fs);
+	dw_on = true;
+	ret = walk_parent(fs, path, nd);
+	if (!ret && (nd->root || nd->dot || nd->slash)) {
+		fs_iput(nd->dir);
+		ret = 1;
+	}
+	if (!ret) {
+		pthread_rwlock_wrlock(&nd->dir->lock);
+		dw_dir = nd->dir;
+	} else {
+		dw_on = false;
+		fs_ns_unlock(fs);
+	}
+	return ret;
+}
+
+static void dw_end(struct udax_fs *fs, struct nd *nd)
+{
+	dw_dir = NULL;
+	dw_on = false;
+	pthread_rwlock_unlock(&nd->dir->lock);
+	fs_iput(nd->dir);
+	fs_ns_unlock(fs);
+}
+
+/*
+ * udax_open with O_CREAT as a directory's writer: true if answered (*@ret),
+ * false if the exclusive path must (a symbolic link as the last name,
+ * which a create follows into another directory, or what dw_begin leaves).
+ */
+static bool dw_open(struct udax_fs *fs, const char *path, int oflags,
+		    mode_t mode, const struct udax_cred *cred,
+		    struct fs_inode **out, bool *created, int *ret)
+{
+	struct fs_inode *i = NULL;
+	struct nd nd;
+	struct dloc l;
+	int r = dw_begin(fs, path, &nd);
+
+	if (r > 0)
+		return false;
+	if (r < 0) {
+		*ret = r;
+		return true;
+	}
+	r = dir_find(nd.dir, nd.name, nd.len, &l);
+	if (r > 0) {
+		r = fs_iget(fs, l.ino, &i);
+		if (!r && S_ISLNK(i->mode)) {
+			fs_iput(i);
+			dw_end(fs, &nd);
+			return false;
+		}
+		fs_iput(i);
+	}
+	*ret = r < 0 ? r : nd_open(fs, &nd, oflags, mode, cred, out, created);
+	dw_end(fs, &nd);
+	return true;
+}
+
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,
 	       bool *created)
@@ -1289,6 +1379,9 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 		if (r == -ENOENT && !(oflags & O_CREAT))
 			return r;
 	}
+	if ((oflags & O_CREAT) && dw_open(fs, path, oflags, mode, cred, out,
+					  created, &ret))
+		return ret;
 	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
@@ -1603,6 +1696,16 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
+	/* A file's name: as a directory's writer. */
+	ret = isdir ? 1 : dw_begin(fs, path, &nd);
+	if (ret <= 0) {
+		if (!ret) {
+			ret = nd_remove(fs, &nd, isdir, brk, &i);
+			dw_end(fs, &nd);
+		}
+		fs_iput(i);	/* last reference of an orphan: frees it */
+		return ret;
+	}
 	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {

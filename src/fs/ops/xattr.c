@@ -362,7 +362,7 @@ static uint8_t *xblk_build(uint32_t ino, int n, const char *const *name,
 }
 
 int fs_acl_inherit(struct fs_inode *dir, uint32_t ino, uint32_t *mode,
-		   uint8_t **out)
+		   uint8_t **out, bool held)
 {
 	const char *name[2];
 	const void *val[2];
@@ -375,11 +375,13 @@ int fs_acl_inherit(struct fs_inode *dir, uint32_t ino, uint32_t *mode,
 	*out = NULL;
 	if (S_ISLNK(*mode))
 		return 0;	/* Linux: symbolic links have no ACL */
-	pthread_rwlock_rdlock(&dir->lock);
+	if (!held)
+		pthread_rwlock_rdlock(&dir->lock);
 	ret = xblk_load(dir, &b);
 	if (!ret && b)
 		e = xfind(b, FS_ACL_DEFAULT, strlen(FS_ACL_DEFAULT), &at);
-	pthread_rwlock_unlock(&dir->lock);
+	if (!held)
+		pthread_rwlock_unlock(&dir->lock);
 	if (ret || !e)
 		goto out;
 	{
