@@ -125,6 +125,10 @@ static void lru_use(struct fs_core *c, struct fs_dix *x)
 /* Out of the table, the list and the total (then dix_free). */
 static void dix_forget(struct fs_core *c, struct fs_dix **p, struct fs_dix *x)
 {
+	/* Here, under dix_lock, where a new index of the directory sets it
+	 * (the reference itself goes at dix_free, maybe outside the lock). */
+	if (x->dir)
+		x->dir->dix_held = false;
 	*p = x->hnext;
 	c->nr_dix--;
 	cds_list_del(&x->lru);
@@ -462,10 +466,8 @@ uint32_t fs_dix_room(const struct fs_dix *x, uint32_t need)
 static void dix_free(struct fs_dix *x)
 {
 	if (x) {
-		if (x->dir) {
-			x->dir->dix_held = false;
+		if (x->dir)
 			(void)fs_iput(x->dir);
-		}
 		free(x->slot);
 		free(x->blk);
 		free(x);
@@ -710,6 +712,8 @@ void fs_dix_free_all(struct udax_fs *fs)
 			struct fs_dix *x = c->dix[b];
 
 			c->dix[b] = x->hnext;
+			if (x->dir)
+				x->dir->dix_held = false;
 			dix_free(x);
 		}
 	c->nr_dix = 0;

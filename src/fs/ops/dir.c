@@ -98,8 +98,9 @@ static void dop_init(struct dop *d, struct udax_fs *fs,
 }
 
 /*
- * A directory's writer (fs_ns_lock_dir: a create or an unlink of a file,
- * while writers of other directories work): the directory it changes,
+ * A directory's writer (fs_ns_lock_dir: a create by udax_open, mkdir,
+ * symlink or mknod, or an unlink of a file, while writers of other
+ * directories work): the directory it changes,
  * whose lock it holds for write from before it looks the name up until
  * after the commit, so that the name it found absent or present stays so
  * and no other thread reads the directory's index or blocks meanwhile.
@@ -1465,6 +1466,18 @@ static int path_make(struct udax_fs *fs, const char *path, const struct mk *mk,
 
 	if (ret)
 		return ret;
+	/* As a directory's writer (nd_make follows no symbolic link), but
+	 * for a trailing slash or "." / "..": those are worded below. */
+	ret = dw_begin(fs, path, &nd);
+	if (ret <= 0) {
+		if (!ret) {
+			ret = nd_make(fs, &nd, mk, what, &i);
+			if (!ret)
+				fs_iput(i);
+			dw_end(fs, &nd);
+		}
+		return ret;
+	}
 	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
