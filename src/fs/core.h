@@ -948,7 +948,13 @@ void fs_ns_destroy(struct fs_core *c);
 void fs_ns_lock(struct udax_fs *fs);
 void fs_ns_lock_dir(struct udax_fs *fs);
 void fs_ns_unlock_exclusive(struct fs_core *c);
+/* How long a reader waits for a writer before taking the lock exclusively
+ * itself: pauses (tens of ns each), a few microseconds in all. */
+#define FS_NS_READER_SPINS	256
 bool fs_ns_trylock_shared(struct udax_fs *fs);
+/* The same, waiting at most @spins pauses for the writers to go (0: a
+ * caller that would write anyway if the lookup fails, and need not wait). */
+bool fs_ns_trylock_shared_spin(struct udax_fs *fs, unsigned spins);
 void fs_ns_unlock_shared(struct udax_fs *fs);
 
 /* udax_setattr's attributes, resolved (UTIME_NOW is a time here). */

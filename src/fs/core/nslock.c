@@ -46,9 +46,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* How long a reader waits for a writer before taking the lock exclusively
- * itself: pauses (tens of ns each), a few microseconds in all. */
-#define FS_NS_READER_SPINS	256
 
 static _Atomic unsigned next_stripe;
 static __thread unsigned my_stripe = ~0u;
@@ -118,6 +115,11 @@ void fs_ns_unlock_exclusive(struct fs_core *c)
 
 bool fs_ns_trylock_shared(struct udax_fs *fs)
 {
+	return fs_ns_trylock_shared_spin(fs, FS_NS_READER_SPINS);
+}
+
+bool fs_ns_trylock_shared_spin(struct udax_fs *fs, unsigned spins)
+{
 	struct fs_core *c = C(fs);
 	_Atomic long *n = reader_count(c);
 
@@ -131,7 +133,7 @@ bool fs_ns_trylock_shared(struct udax_fs *fs)
 		 * queue behind it on the mutex, whose sleep and wake-up cost
 		 * more than the operation. */
 		while (atomic_load_explicit(&c->ns.writers, memory_order_relaxed))
-			if (++spin > FS_NS_READER_SPINS)
+			if (++spin > spins)
 				return false;
 			else
 				cpu_relax();

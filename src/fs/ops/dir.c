@@ -1357,7 +1357,10 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	/* Opening what is there, in memory: shared (no symbolic link to
 	 * follow, no create to make, no O_EXCL or O_CREAT-on-a-directory
 	 * error to word). */
-	if (!(oflags & O_EXCL) && fs_ns_trylock_shared(fs)) {
+	/* Not waiting for writers with O_CREAT: a create is a writer itself
+	 * and goes on as one if the name is not there. */
+	if (!(oflags & O_EXCL) &&
+	    fs_ns_trylock_shared_spin(fs, oflags & O_CREAT ? 0 : FS_NS_READER_SPINS)) {
 		const struct fs_ddirent *e;
 		struct fs_inode *i = NULL;
 		struct fs_dix *x;
