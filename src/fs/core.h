@@ -5,12 +5,17 @@
  * the contract with break.c / pin.c / view.c is internal.h.
  *
  * Lock order (outermost first):
- *	ns_lock (namespace: directory contents, nlink, parent)
+ *	ns_lock (namespace: directory contents, nlink, parent; exclusive,
+ *	         or for a directory's writer, shared among those: nslock.c)
  *	  ino->lock (one inode at a time; only a namespace operation, under
  *	             ns_lock, holds several: its directories and inodes, in
  *	             an order its arguments decide - ns_lock keeps two such
  *	             from waiting on each other; tests/tsan.supp says so to
- *	             TSan)
+ *	             TSan.  A directory's writer holds its directory's, then
+ *	             the inodes it creates or unlinks; its walk holds one
+ *	             other directory's at a time, for read, and none of its
+ *	             own then)
+ *	    dix_lock (directory indexes' table and list: dindex.c)
  *	    a journal lane's lock (one transaction at a time in a lane; a
  *	    commit settles another lane before it takes its own)
  *	      alloc_lock, icache_lock (leaves; one per inode stripe,
