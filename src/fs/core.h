@@ -948,6 +948,13 @@ struct fs_inode *fs_dix_dir(const struct fs_dix *x);
  * kind holds it or waits: take it exclusively instead) ..
  * fs_ns_unlock_shared; a shared holder changes nothing a lookup reads and
  * never blocks. */
+/* dir.c: a directory's writer of @dir, which the caller holds (the handle
+ * calls: udax_create_at, udax_mkdir_at ...): ns_lock for one and @dir's
+ * lock for write, until fs_dw_end_at.  Only fs_at_open (O_NOFOLLOW),
+ * fs_at_mkdir, fs_at_symlink, fs_at_mknod and fs_at_remove of a file may
+ * run in between. */
+void fs_dw_begin_at(struct udax_fs *fs, struct fs_inode *dir);
+void fs_dw_end_at(struct udax_fs *fs, struct fs_inode *dir);
 void fs_ns_init(struct fs_core *c);
 void fs_ns_destroy(struct fs_core *c);
 void fs_ns_lock(struct udax_fs *fs);

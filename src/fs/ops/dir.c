@@ -1311,6 +1311,22 @@ static void dw_end(struct udax_fs *fs, struct nd *nd)
 	fs_ns_unlock(fs);
 }
 
+void fs_dw_begin_at(struct udax_fs *fs, struct fs_inode *dir)
+{
+	fs_ns_lock_dir(fs);
+	dw_on = true;
+	pthread_rwlock_wrlock(&dir->lock);
+	dw_dir = dir;
+}
+
+void fs_dw_end_at(struct udax_fs *fs, struct fs_inode *dir)
+{
+	dw_dir = NULL;
+	dw_on = false;
+	pthread_rwlock_unlock(&dir->lock);
+	fs_ns_unlock(fs);
+}
+
 /*
  * udax_open with O_CREAT as a directory's writer: true if answered (*@ret),
  * false if the exclusive path must (a symbolic link as the last name,

@@ -306,7 +306,7 @@ int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
 	f = fault_calloc(1, sizeof(*f));
 	if (!f)
 		return fs_error(-ENOMEM, "create: no memory for a handle");
-	fs_ns_lock(fs);
+	fs_dw_begin_at(fs, I(parent));
 	ret = name_check(I(parent), name, &len);
 	if (!ret && (!strcmp(name, ".") || !strcmp(name, "..")))
 		ret = fs_error(-EEXIST, "file exists");
@@ -314,7 +314,7 @@ int udax_create_at(struct udax_fs *fs, struct udax_inode *parent,
 	if (!ret)
 		ret = fs_at_open(fs, I(parent), name, len, flags | O_NOFOLLOW,
 				 mode, cred, &i, &created);
-	fs_ns_unlock(fs);
+	fs_dw_end_at(fs, I(parent));
 	if (!ret) {
 		ret = fs_open_finish(fs, i, flags, created, f);
 		if (ret)
@@ -346,11 +346,11 @@ int udax_mkdir_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, "mkdir", true);
 	if (ret)
 		return ret;
-	fs_ns_lock(fs);
+	fs_dw_begin_at(fs, I(parent));
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_mkdir(fs, I(parent), name, len, mode, cred, &i);
-	fs_ns_unlock(fs);
+	fs_dw_end_at(fs, I(parent));
 	if (ret)
 		return ret;
 	return hand_out(i, st, out);
@@ -372,11 +372,11 @@ int udax_symlink_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, "symlink", true);
 	if (ret)
 		return ret;
-	fs_ns_lock(fs);
+	fs_dw_begin_at(fs, I(parent));
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_symlink(fs, I(parent), name, len, target, cred, &i);
-	fs_ns_unlock(fs);
+	fs_dw_end_at(fs, I(parent));
 	if (ret)
 		return ret;
 	return hand_out(i, st, out);
@@ -396,11 +396,11 @@ int udax_mknod_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, "mknod", true);
 	if (ret)
 		return ret;
-	fs_ns_lock(fs);
+	fs_dw_begin_at(fs, I(parent));
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_mknod(fs, I(parent), name, len, mode, rdev, cred, &i);
-	fs_ns_unlock(fs);
+	fs_dw_end_at(fs, I(parent));
 	if (ret)
 		return ret;
 	return hand_out(i, st, out);
@@ -416,11 +416,19 @@ static int remove_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, isdir ? "rmdir" : "unlink", true);
 	if (ret)
 		return ret;
-	fs_ns_lock(fs);
+	/* A file: as a directory's writer (rmdir's emptiness must hold
+	 * until its commit: exclusive). */
+	if (isdir)
+		fs_ns_lock(fs);
+	else
+		fs_dw_begin_at(fs, I(parent));
 	ret = name_check(I(parent), name, &len);
 	if (!ret)
 		ret = fs_at_remove(fs, I(parent), name, len, isdir, NULL, &victim);
-	fs_ns_unlock(fs);
+	if (isdir)
+		fs_ns_unlock(fs);
+	else
+		fs_dw_end_at(fs, I(parent));
 	fs_iput(victim);	/* last reference of an orphan: frees it */
 	return ret;
 }
