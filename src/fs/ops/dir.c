@@ -865,13 +865,17 @@ static int walk(struct udax_fs *fs, const char *path, struct fs_inode **out,
 	return ret;
 }
 
+/* As a directory's writer that holds no directory (dw_dir NULL): the walk
+ * reads every directory under its lock, beside writers of others. */
 int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 	    struct fs_inode **out)
 {
 	int ret;
 
-	fs_ns_lock(fs);
+	fs_ns_lock_dir(fs);
+	dw_on = true;
 	ret = walk(fs, path, out, follow);
+	dw_on = false;
 	fs_ns_unlock(fs);
 	return ret;
 }
@@ -2183,10 +2187,11 @@ static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	fs_ns_lock(fs);
-	ret = walk(fs, path, &i, true);
+	/* One inode's change: the walk needs ns_lock, the change its lock
+	 * (dop_touch), as udax_setattr's. */
+	ret = fs_walk(fs, path, true, &i);
 	if (ret)
-		goto out;
+		return ret;
 	dop_init(&d, fs, NULL);
 	dop_touch(&d, i);
 	switch (op) {
@@ -2225,7 +2230,6 @@ static int setattr(struct udax_fs *fs, const char *path, enum attr_op op,
 	i->ctime = d.now;
 	ret = dop_commit(&d);
 out:
-	fs_ns_unlock(fs);
 	fs_iput(i);
 	return ret;
 }
@@ -2363,9 +2367,7 @@ int udax_setattr(struct udax_fs *fs, const char *path,
 		return fs_err_inherited(fs, "setattr");
 	if (sa->mask & ~(SA_ALL | UDAX_SETATTR_NOFOLLOW))
 		return fs_error(-EINVAL, "setattr: unknown mask bits 0x%x", sa->mask);
-	fs_ns_lock(fs);
-	ret = walk(fs, path, &i, !(sa->mask & UDAX_SETATTR_NOFOLLOW));
-	fs_ns_unlock(fs);
+	ret = fs_walk(fs, path, !(sa->mask & UDAX_SETATTR_NOFOLLOW), &i);
 	if (ret)
 		return ret;
 	ret = fs_setattr_inode(fs, i, sa);

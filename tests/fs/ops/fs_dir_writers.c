@@ -3,7 +3,9 @@
  * Writers of different directories at once.  A create (udax_open with
  * O_CREAT) or an unlink of a file takes ns_lock for a directory's writer
  * and the directory's own lock, so such operations in different
- * directories run together; everything else takes ns_lock alone.  Threads
+ * directories run together; a chmod walks beside them and changes its
+ * inode under the inode's lock; rename, rmdir and the like take ns_lock
+ * alone.  Threads
  * here create and unlink names in a directory of their own (/p/dK), all
  * of them in one shared directory (/p: each walk through it to /p/dK
  * meets the writers of /p); in the last quarter of the run others list
@@ -85,10 +87,11 @@ static void *writer(void *arg)
 				FS_ERR(udax_unlink(fs, p), -ENOENT);
 			}
 			break;
-		default:	/* stat, open without O_EXCL */
+		default:	/* stat and chmod, or open without O_EXCL */
 			if (*have) {
 				FS_OK(udax_stat(fs, p, &st));
 				T_ASSERT(st.size == 8);
+				FS_OK(udax_chmod(fs, p, (st.mode & 0777) ^ 0100));
 			} else {
 				FS_ERR(udax_stat(fs, p, &st), -ENOENT);
 				FS_OK(udax_open(fs, p, O_RDWR | O_CREAT, 0644, &f));
