@@ -329,18 +329,7 @@ int main(void)
 
 		di.uid = 4242;
 		di.crc = udax_crc32c(ia, &di, 252);
-		r->off = sb.itable_start * FS_BS + ia * 256ull;
-		r->len = 256;
-		r->reserved = 0;
-		memcpy(r + 1, &di, 256);
-		memset(h, 0, sizeof(*h));
-		h->magic = FS_JNL_MAGIC;
-		h->version = FS_VERSION;
-		h->nr_records = 1;
-		h->seq = 7;
-		h->body_len = sizeof(*r) + 256;
-		h->body_crc = udax_crc32c(0, r, h->body_len);
-		h->crc = udax_crc32c(0, h, 60);
+		put_txn(0, 1, ia, &di);			/* lane 0: h, r */
 		memcpy(good, part, part_size);		/* keep this image */
 
 		fs = t_fs_mount(dev);
