@@ -2108,6 +2108,77 @@ out:
 	return ret;
 }
 
+/* Is @name in directory @dir (held, locked) a directory?  1 / 0 (also
+ * when absent), or an error. */
+static int dw_is_dir(struct udax_fs *fs, struct fs_inode *dir,
+		     const char *name, size_t len)
+{
+	struct fs_inode *i = NULL;
+	struct dloc l;
+	int r = dir_find(dir, name, len, &l);
+
+	if (r <= 0)
+		return r;
+	r = fs_iget(fs, l.ino, &i);
+	if (!r)
+		r = S_ISDIR(i->mode);
+	fs_iput(i);
+	return r;
+}
+
+/*
+ * A rename of a file within one directory, as that directory's writer
+ * (a program's "write a temporary, rename it over the file"): true if
+ * answered (*@ret), false if the exclusive path must (two directories,
+ * a directory as either name: the parents' link counts and a directory's
+ * emptiness need ns_lock alone; what dw_begin leaves).
+ */
+static bool dw_rename(struct udax_fs *fs, const char *oldpath,
+		      const char *newpath, unsigned flags,
+		      const struct udax_break_opts *brk, int *ret)
+{
+	struct fs_inode *src = NULL, *tgt = NULL;
+	struct nd o = { 0 }, n = { 0 };
+	bool mine;
+	int r;
+
+	/* Both walks first: a walk never waits for a directory's lock
+	 * while holding one. */
+	fs_ns_lock_dir(fs);
+	dw_on = true;
+	r = walk_parent(fs, oldpath, &o);
+	if (!r)
+		r = walk_parent(fs, newpath, &n);
+	mine = !r && n.dir == o.dir && !o.root && !o.dot && !o.slash &&
+	       !n.root && !n.dot && !n.slash;
+	if (mine) {
+		int a, b;
+
+		pthread_rwlock_wrlock(&o.dir->lock);
+		dw_dir = o.dir;
+		a = dw_is_dir(fs, o.dir, o.name, o.len);
+		b = a < 0 ? 0 : dw_is_dir(fs, o.dir, n.name, n.len);
+		if (a < 0 || b < 0)
+			r = a < 0 ? a : b;	/* answered: that error */
+		else if ((mine = !a && !b))
+			r = nd_rename(fs, &o, &n, flags, brk, &src, &tgt);
+		dw_dir = NULL;
+		pthread_rwlock_unlock(&o.dir->lock);
+	}
+	dw_on = false;
+	fs_iput(o.dir);
+	fs_iput(n.dir);
+	fs_ns_unlock(fs);
+	fs_iput(src);
+	fs_iput(tgt);
+	if (r && !mine) {
+		*ret = r;	/* a walk's error: the exclusive path's too */
+		return true;
+	}
+	*ret = r;
+	return mine;
+}
+
 int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		   unsigned flags, const struct udax_break_opts *brk)
 {
@@ -2125,6 +2196,8 @@ int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
 		return fs_error(-EINVAL, "rename: NOREPLACE with EXCHANGE");
 	ret = fs_check_rw(fs);
 	if (ret)
+		return ret;
+	if (dw_rename(fs, oldpath, newpath, flags, brk, &ret))
 		return ret;
 	fs_ns_lock(fs);
 	ret = walk_parent(fs, oldpath, &o);

@@ -3,9 +3,10 @@
  * Writers of different directories at once.  A create (udax_open with
  * O_CREAT) or an unlink of a file takes ns_lock for a directory's writer
  * and the directory's own lock, so such operations in different
- * directories run together; a chmod walks beside them and changes its
- * inode under the inode's lock; rename, rmdir and the like take ns_lock
- * alone.  Threads
+ * directories run together, and so does a rename of a file within one
+ * directory; a chmod walks beside them and changes its inode under the
+ * inode's lock; renames across directories, rmdir and the like take
+ * ns_lock alone.  Threads
  * here create and unlink names in a directory of their own (/p/dK), all
  * of them in one shared directory (/p: each walk through it to /p/dK
  * meets the writers of /p); in the last quarter of the run others list
@@ -67,7 +68,24 @@ static void *writer(void *arg)
 		char p[64];
 
 		path_of(p, sizeof(p), w->id, shared, k);
-		switch ((x >> 32) % 3) {
+		switch ((x >> 32) % 4) {
+		case 3: {	/* rename over another name of its own */
+			int j = (int)((x >> 40) % NAMES);
+			bool *to = shared ? &w->shared[j] : &w->own[j];
+			char q[64];
+
+			path_of(q, sizeof(q), w->id, shared, j);
+			if (!*have) {
+				FS_ERR(udax_rename(fs, p, q, 0), -ENOENT);
+			} else {
+				FS_OK(udax_rename(fs, p, q, 0));
+				if (j != k) {
+					*have = false;
+					*to = true;
+				}
+			}
+			break;
+		}
 		case 0:		/* create, exclusively */
 			if (*have) {
 				FS_ERR(udax_open(fs, p, O_RDWR | O_CREAT | O_EXCL, 0644, &f),
