@@ -567,6 +567,7 @@ int fs_journal_load(struct udax_fs *fs, uint32_t k, struct fs_jtxn *jt);
  * on media (journal.c).  On error every jt[k] is freed. */
 int fs_journal_load_all(struct udax_fs *fs, struct fs_jtxn jt[FS_JNL_LANES_MAX]);
 void fs_jtxn_free(struct fs_jtxn *jt);
+void fs_jtxn_free_all(struct fs_jtxn jt[FS_JNL_LANES_MAX]);
 /* Zero lane @k's header, persisted: the lane is empty. */
 int fs_journal_clear(struct udax_fs *fs, uint32_t k);
 /*

@@ -78,8 +78,7 @@ static __attribute__((unused)) long t_unflushed_unredone(struct udax_crash *c,
 			out[bad] = r[i];
 		bad++;
 	}
-	for (uint32_t l = 0; l < FS_JNL_LANES_MAX; l++)
-		fs_jtxn_free(&jt[l]);
+	fs_jtxn_free_all(jt);
 	free(r);
 	return bad;
 }

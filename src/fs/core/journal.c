@@ -124,13 +124,13 @@ static size_t rec_space(uint32_t len)
 }
 
 /*
- * Write each record home; with @flush, flush it; with @drain, make it
- * durable.  Every record is stored even after a flush failed: the mapping
- * then holds the whole committed state, whatever reached media (the
- * journal still has it all).  Returns the first error.
+ * Write each record home; with @flush, flush it (the caller drains).
+ * Every record is stored even after a flush failed: the mapping then
+ * holds the whole committed state, whatever reached media (the journal
+ * still has it all).  Returns the first error.
  */
 static int checkpoint(struct udax_fs *fs, const struct fs_txn_rec *rec,
-		      uint32_t nrec, const uint8_t *buf, bool flush, bool drain)
+		      uint32_t nrec, const uint8_t *buf, bool flush)
 {
 	int ret = 0, r;
 
@@ -142,10 +142,7 @@ static int checkpoint(struct udax_fs *fs, const struct fs_txn_rec *rec,
 		if (!ret)
 			ret = r;
 	}
-	if (!drain)
-		return ret;
-	r = udax_dev_drain(fs->dev);
-	return ret ? ret : r;
+	return ret;
 }
 
 /* ---- lanes ---------------------------------------------------------------- */
@@ -652,7 +649,7 @@ int fs_txn_commit(struct fs_txn *t)
 	pend_end(l);
 	l->pend_body[0] = bblk;
 	l->pend_body[1] = bblk + nb;
-	ret = checkpoint(fs, t->rec, t->nrec, t->buf, !keep, false);
+	ret = checkpoint(fs, t->rec, t->nrec, t->buf, !keep);
 	if (ret) {
 		/* Home locations may be partly written; the journal keeps
 		 * the header so that the next mount replays it. */
@@ -683,13 +680,12 @@ int fs_journal_load(struct udax_fs *fs, uint32_t k, struct fs_jtxn *jt)
 	const char *jbase = fs->base + c->sb.journal_start * FS_BS;
 	uint64_t lo = c->sb.itable_start * FS_BS, hi = fs->nr_blocks * FS_BS;
 	struct fs_djhdr *h = &jt->h;
-	uint32_t first, nblocks, bblk;
+	uint32_t first = c->lane[k].first, nblocks = c->lane[k].nblocks, bblk;
 	uint64_t max;
 	size_t pos;
 
 	memset(jt, 0, sizeof(*jt));
-	fs_jlane_geom(&c->sb, k, &first, &nblocks);
-	memcpy(h, jbase + (size_t)first * FS_BS, sizeof(*h));
+	memcpy(h, lane_hdr(fs, &c->lane[k]), sizeof(*h));
 	if (h->magic != FS_JNL_MAGIC ||
 	    h->crc != udax_crc32c(0, h, offsetof(struct fs_djhdr, crc))) {
 		static const struct fs_djhdr zero;
@@ -757,9 +753,15 @@ static bool jtxn_overlap(const struct fs_jtxn *a, const struct fs_jtxn *b)
 	return false;
 }
 
+void fs_jtxn_free_all(struct fs_jtxn jt[FS_JNL_LANES_MAX])
+{
+	for (uint32_t k = 0; k < FS_JNL_LANES_MAX; k++)
+		fs_jtxn_free(&jt[k]);
+}
+
 int fs_journal_load_all(struct udax_fs *fs, struct fs_jtxn jt[FS_JNL_LANES_MAX])
 {
-	uint32_t n = C(fs)->sb.journal_lanes ? C(fs)->sb.journal_lanes : 1;
+	uint32_t n = C(fs)->nlanes;
 	int ret = 0, r;
 
 	memset(jt, 0, FS_JNL_LANES_MAX * sizeof(*jt));
@@ -774,8 +776,7 @@ int fs_journal_load_all(struct udax_fs *fs, struct fs_jtxn jt[FS_JNL_LANES_MAX])
 					       "of lanes %u and %u write the same "
 					       "bytes", a, b);
 	if (ret < 0)
-		for (uint32_t k = 0; k < FS_JNL_LANES_MAX; k++)
-			fs_jtxn_free(&jt[k]);
+		fs_jtxn_free_all(jt);
 	return ret;
 }
 
@@ -794,7 +795,7 @@ int fs_journal_replay(struct udax_fs *fs)
 		if (!jt[k].nrec)
 			continue;
 		c->lane[k].seq = jt[k].h.seq;
-		r = checkpoint(fs, jt[k].rec, jt[k].nrec, jt[k].body, true, false);
+		r = checkpoint(fs, jt[k].rec, jt[k].nrec, jt[k].body, true);
 		if (!ret)
 			ret = r;
 	}
@@ -806,7 +807,6 @@ int fs_journal_replay(struct udax_fs *fs)
 			ret = fs_journal_clear(fs, k);
 	if (ret)
 		fs_error(ret, "journal replay: persist failed");
-	for (uint32_t k = 0; k < FS_JNL_LANES_MAX; k++)
-		fs_jtxn_free(&jt[k]);
+	fs_jtxn_free_all(jt);
 	return ret;
 }

@@ -493,7 +493,6 @@ static bool all_zero(const void *p, size_t n)
 	return true;
 }
 
-/* Validate a private copy of a superblock against the partition. */
 /* What a mount of an older format says (fs_sb_check). */
 #define OLD_FORMAT(v, what)						\
 	"format version " #v " (" what "), written by an older udax; this "	\
@@ -508,6 +507,7 @@ static const char *const old_format[FS_VERSION] = {
 };
 _Static_assert(FS_VERSION == 5, "old_format: say what the last version lacks");
 
+/* Validate a private copy of a superblock against the partition. */
 int fs_sb_check(const struct fs_dsuper *s, uint64_t part_blocks,
 		const char **why)
 {
@@ -644,7 +644,8 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	struct fs_dsuper s;
 	struct fs_dinode root;
 	uint64_t nb, jb, itb, lb;
-	uint32_t ni, la, lab, lanes;
+	uint32_t ni, la, lab;
+	struct fs_dsuper jg;		/* the journal's geometry alone */
 	char *base;
 	int ret;
 
@@ -654,6 +655,8 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	if (ni < 16)
 		ni = 16;
 	jb = o.journal_blocks ? o.journal_blocks : 256;
+	jg = (struct fs_dsuper){ .journal_blocks = jb,
+				 .journal_lanes = fs_jlane_count(jb) };
 	itb = ((uint64_t)ni * 256 + FS_BS - 1) / FS_BS;
 	/* Fast log: 8 areas of 16 blocks (1,024 records each) from 64 MiB,
 	 * 2 of 1 block below (small test images). */
@@ -678,12 +681,10 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	if (!ret)
 		ret = udax_dev_memset_persist(dev, base, 0, 2 * FS_BS, 0);
 	/* Every lane's header: no transaction in the journal. */
-	s.journal_blocks = jb;
-	s.journal_lanes = fs_jlane_count(jb);
-	for (uint32_t k = 0; k < s.journal_lanes && !ret; k++) {
+	for (uint32_t k = 0; k < jg.journal_lanes && !ret; k++) {
 		uint32_t first, n;
 
-		fs_jlane_geom(&s, k, &first, &n);
+		fs_jlane_geom(&jg, k, &first, &n);
 		ret = udax_dev_memset_persist(dev, base + (2 + first) * FS_BS, 0,
 					      FS_BS, 0);
 	}
@@ -704,7 +705,6 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	if (ret < 0)
 		return fs_error(ret, "mkfs: persist failed");
 
-	lanes = s.journal_lanes;
 	memset(&s, 0, sizeof(s));
 	s.magic = FS_SB_MAGIC;
 	s.version = FS_VERSION;
@@ -713,7 +713,7 @@ static int mkfs_claimed(struct udax_dev *dev, unsigned part,
 	s.nr_blocks = nb;
 	s.journal_start = 2;
 	s.journal_blocks = jb;
-	s.journal_lanes = lanes;
+	s.journal_lanes = jg.journal_lanes;
 	s.log_start = 2 + jb;
 	s.log_areas = la;
 	s.log_area_blocks = lab;

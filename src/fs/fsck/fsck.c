@@ -164,8 +164,7 @@ static int check_journal(struct fk *k)
 	k->rep->journal_committed = true;
 	if (!(k->flags & UDAX_FSCK_REPAIR))
 		return 0;			/* the overlay */
-	for (uint32_t l = 0; l < FS_JNL_LANES_MAX; l++)
-		fs_jtxn_free(&k->jt[l]);
+	fs_jtxn_free_all(k->jt);
 	return fs_journal_replay(&k->fs);
 }
 
@@ -586,8 +585,7 @@ static void fk_free(struct fk *k)
 	free(k->owner);
 	free(k->okind);
 	free(k->itab);
-	for (uint32_t l = 0; l < FS_JNL_LANES_MAX; l++)
-		fs_jtxn_free(&k->jt[l]);
+	fs_jtxn_free_all(k->jt);
 	fk_lnf_free(k);
 	fs_journal_destroy(&k->core);
 }

@@ -110,6 +110,32 @@ static void dop_init(struct dop *d, struct udax_fs *fs,
 static __thread bool dw_on;
 static __thread struct fs_inode *dw_dir;
 
+/* Take / leave ns_lock as a directory's writer (dw_on tells lookup). */
+static void dw_enter(struct udax_fs *fs)
+{
+	fs_ns_lock_dir(fs);
+	dw_on = true;
+}
+
+static void dw_leave(struct udax_fs *fs)
+{
+	dw_on = false;
+	fs_ns_unlock(fs);
+}
+
+/* Take / drop the lock of @dir, the directory this writer changes. */
+static void dw_hold(struct fs_inode *dir)
+{
+	pthread_rwlock_wrlock(&dir->lock);
+	dw_dir = dir;
+}
+
+static void dw_drop(struct fs_inode *dir)
+{
+	dw_dir = NULL;
+	pthread_rwlock_unlock(&dir->lock);
+}
+
 /* Save @i before changing it; it stays locked (for write) until the end,
  * so that readers under ino->lock (fstat, views) see whole updates. */
 static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
@@ -872,11 +898,9 @@ int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 {
 	int ret;
 
-	fs_ns_lock_dir(fs);
-	dw_on = true;
+	dw_enter(fs);
 	ret = walk(fs, path, out, follow);
-	dw_on = false;
-	fs_ns_unlock(fs);
+	dw_leave(fs);
 	return ret;
 }
 
@@ -1289,46 +1313,36 @@ static int dw_begin(struct udax_fs *fs, const char *path, struct nd *nd)
 {
 	int ret;
 
-	fs_ns_lock_dir(fs);
-	dw_on = true;
+	dw_enter(fs);
 	ret = walk_parent(fs, path, nd);
 	if (!ret && (nd->root || nd->dot || nd->slash)) {
 		fs_iput(nd->dir);
 		ret = 1;
 	}
-	if (!ret) {
-		pthread_rwlock_wrlock(&nd->dir->lock);
-		dw_dir = nd->dir;
-	} else {
-		dw_on = false;
-		fs_ns_unlock(fs);
-	}
+	if (!ret)
+		dw_hold(nd->dir);
+	else
+		dw_leave(fs);
 	return ret;
 }
 
 static void dw_end(struct udax_fs *fs, struct nd *nd)
 {
-	dw_dir = NULL;
-	dw_on = false;
-	pthread_rwlock_unlock(&nd->dir->lock);
+	dw_drop(nd->dir);
 	fs_iput(nd->dir);
-	fs_ns_unlock(fs);
+	dw_leave(fs);
 }
 
 void fs_dw_begin_at(struct udax_fs *fs, struct fs_inode *dir)
 {
-	fs_ns_lock_dir(fs);
-	dw_on = true;
-	pthread_rwlock_wrlock(&dir->lock);
-	dw_dir = dir;
+	dw_enter(fs);
+	dw_hold(dir);
 }
 
 void fs_dw_end_at(struct udax_fs *fs, struct fs_inode *dir)
 {
-	dw_dir = NULL;
-	dw_on = false;
-	pthread_rwlock_unlock(&dir->lock);
-	fs_ns_unlock(fs);
+	dw_drop(dir);
+	dw_leave(fs);
 }
 
 /*
@@ -2144,8 +2158,7 @@ static bool dw_rename(struct udax_fs *fs, const char *oldpath,
 
 	/* Both walks first: a walk never waits for a directory's lock
 	 * while holding one. */
-	fs_ns_lock_dir(fs);
-	dw_on = true;
+	dw_enter(fs);
 	r = walk_parent(fs, oldpath, &o);
 	if (!r)
 		r = walk_parent(fs, newpath, &n);
@@ -2154,29 +2167,23 @@ static bool dw_rename(struct udax_fs *fs, const char *oldpath,
 	if (mine) {
 		int a, b;
 
-		pthread_rwlock_wrlock(&o.dir->lock);
-		dw_dir = o.dir;
+		dw_hold(o.dir);
 		a = dw_is_dir(fs, o.dir, o.name, o.len);
 		b = a < 0 ? 0 : dw_is_dir(fs, o.dir, n.name, n.len);
 		if (a < 0 || b < 0)
 			r = a < 0 ? a : b;	/* answered: that error */
 		else if ((mine = !a && !b))
 			r = nd_rename(fs, &o, &n, flags, brk, &src, &tgt);
-		dw_dir = NULL;
-		pthread_rwlock_unlock(&o.dir->lock);
+		dw_drop(o.dir);
 	}
-	dw_on = false;
 	fs_iput(o.dir);
 	fs_iput(n.dir);
-	fs_ns_unlock(fs);
+	dw_leave(fs);
 	fs_iput(src);
 	fs_iput(tgt);
-	if (r && !mine) {
-		*ret = r;	/* a walk's error: the exclusive path's too */
-		return true;
-	}
 	*ret = r;
-	return mine;
+	/* Not mine but an error: a walk's, the exclusive path's too. */
+	return mine || r;
 }
 
 int udax_rename_ex(struct udax_fs *fs, const char *oldpath, const char *newpath,
