@@ -30,6 +30,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -1516,16 +1517,18 @@ static int fig_threads(struct run *x)
  * alone would make rounds of 2 ms, which a thread's late start skews).
  */
 #define TS_ENTRIES 100
-enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE, TS_TRUNC };
+enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE, TS_TRUNC, TS_MIXED };
 #define TS_STATS(x) ((uint64_t)(x)->o->ops * 16)
 
 struct statter {
 	struct bthread b;		/* first */
 	struct run *x;
 	int side, id;
-	int kind;			/* TS_STAT, TS_LIST, TS_OPEN */
+	int kind;			/* TS_STAT, TS_LIST, TS_OPEN ... */
 	const char *dir;		/* the directory, this side's path */
 	char **path;			/* TS_ENTRIES of them, this side's */
+	_Atomic int *stop;		/* TS_MIXED: the creator is done */
+	uint64_t done;			/* TS_MIXED: operations done */
 };
 
 static void *stat_thread(void *arg)
@@ -1534,8 +1537,14 @@ static void *stat_thread(void *arg)
 	uint64_t n = TS_STATS(a->x), r = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
 	struct udax_fs *fs = a->x->be[U]->fs;
 	char **path = a->path;
-	int side = a->side;
+	int side = a->side, kind = a->kind;
+	bool mixed = kind == TS_MIXED;
+	uint64_t i = 0;
 
+	/* Mixed: thread 0 creates (n / 16), thread 1 stats until it is
+	 * done; each counts what it did. */
+	if (mixed)
+		kind = a->id ? TS_STAT : TS_CREATE;
 	bthread_start(&a->b);
 	/* Locals only until the end: the two threads' structs share a
 	 * line, and a store there per stat would be the bench's own
@@ -1544,7 +1553,7 @@ static void *stat_thread(void *arg)
 	int ret = 0;
 
 	/* Listing: whole listings until n entries are read. */
-	for (uint64_t i = 0; a->kind == TS_LIST && i < n && !ret;) {
+	for (i = 0; kind == TS_LIST && i < n && !ret;) {
 		if (side == U) {
 			struct udax_dirent e;
 			struct udax_dir *d;
@@ -1569,7 +1578,7 @@ static void *stat_thread(void *arg)
 	}
 	/* Creating: create, close and unlink a name in the thread's own
 	 * directory, n / 16 times (a pair costs 20-40 stats). */
-	for (uint64_t i = 0; a->kind == TS_CREATE && i < n / 16 && !ret; i++) {
+	for (i = 0; kind == TS_CREATE && i < n / 16 && !ret; i++) {
 		struct be *b = a->x->be[side];
 		char name[48];
 		void *fh;
@@ -1580,28 +1589,33 @@ static void *stat_thread(void *arg)
 		b->close(fh);
 		ret = b->unlink(b, name);
 	}
+	if (mixed && kind == TS_CREATE) {
+		a->done = i;
+		atomic_store(a->stop, 1);
+	}
 	/* Sizes: n / 4 ftruncates of the thread's own file (one costs
 	 * about 4 stats). */
-	if (a->kind == TS_TRUNC) {
+	if (kind == TS_TRUNC) {
 		struct be *b = a->x->be[side];
 		char name[48];
 		void *fh;
 
 		snprintf(name, sizeof(name), "tsc%d/t", a->id);
 		if (!(ret = b->open(b, name, true, &fh))) {
-			for (uint64_t i = 0; i < n / 4 && !ret; i++)
+			for (i = 0; i < n / 4 && !ret; i++)
 				ret = b->truncate(fh, i % 65 == 64 ? 0 : (i % 65 + 1) * BS);
 			b->close(fh);
 		}
 	}
-	for (uint64_t i = 0; a->kind < TS_CREATE && a->kind != TS_LIST && i < n && !ret; i++) {
+	for (i = 0; kind < TS_CREATE && kind != TS_LIST && !ret &&
+		    (mixed ? !atomic_load_explicit(a->stop, memory_order_relaxed) : i < n); i++) {
 		const char *p;
 
 		r ^= r << 13;
 		r ^= r >> 7;
 		r ^= r << 17;
 		p = path[r % TS_ENTRIES];
-		if (side == U && a->kind == TS_OPEN) {
+		if (side == U && kind == TS_OPEN) {
 			struct udax_file *f;
 
 			if (!(ret = udax_open(fs, p, O_RDONLY, 0, &f)))
@@ -1610,7 +1624,7 @@ static void *stat_thread(void *arg)
 			struct udax_stat st;
 
 			ret = udax_stat(fs, p, &st);
-		} else if (a->kind == TS_OPEN) {
+		} else if (kind == TS_OPEN) {
 			int fd = open(p, O_RDONLY);
 
 			ret = fd < 0 ? -errno : close(fd) ? -errno : 0;
@@ -1620,6 +1634,8 @@ static void *stat_thread(void *arg)
 			ret = stat(p, &st) ? -errno : 0;
 		}
 	}
+	if (mixed && kind == TS_STAT)
+		a->done = i;
 	a->b.t1 = bench_now_ns();
 	a->b.t0 = t0;
 	a->b.ret = ret;
@@ -1640,6 +1656,87 @@ static int threads_stat(struct run *x, int side, int t, char **path,
 	*out = (double)t * (double)(kind == TS_CREATE ? TS_STATS(x) / 16 :
 				    kind == TS_TRUNC ? TS_STATS(x) / 4 : TS_STATS(x)) *
 	       1e9 / (double)ns;
+	return ret;
+}
+
+/*
+ * One thread creating and unlinking names in a directory of its own
+ * while another stats at random among the TS_ENTRIES names (a build:
+ * outputs written while dependencies are checked).  The stat thread
+ * runs until the creator's n / 16 creates are done.  Rounds alone (each
+ * thread by itself, one after the other) and together, 1, 2, 2, 1 as
+ * above, the sides alternating: threads_mixed.stat_share and
+ * .create_share are each thread's rate together over its rate alone,
+ * and threads_mixed.SIDE.shares_sum their sum: 2 when neither slows
+ * the other (two cores), 1 when they take turns.
+ */
+static int threads_mixed(struct run *x, int side, char **path, const char *dir,
+			 double out[2])
+{
+	struct statter a[2];
+	_Atomic int stop = 0;
+	uint64_t ns;
+	int ret;
+
+	for (int i = 0; i < 2; i++)
+		a[i] = (struct statter){ .x = x, .side = side, .id = i, .path = path,
+					 .dir = dir, .kind = TS_MIXED, .stop = &stop };
+	ret = bthreads_run(2, stat_thread, a, sizeof(a[0]), &ns);
+	for (int i = 0; i < 2; i++)
+		out[i] = (double)a[1 - i].done * 1e9 /
+			 (double)(a[1 - i].b.t1 > a[1 - i].b.t0 ?
+				  a[1 - i].b.t1 - a[1 - i].b.t0 : 1);
+	return ret;
+}
+
+static int fig_threads_mixed(struct run *x, char *path[2][TS_ENTRIES],
+			     char dir[2][4200])
+{
+	/* [side][stat, create][alone, together][round] */
+	double v[2][2][2][THREAD_ROUNDS], med[2][2][2];
+	int n[2][2] = { { 0 } }, ret = 0;
+	char key[64];
+
+	for (int r = 0; r < THREAD_ROUNDS && !ret; r++) {
+		int together = !(r % 4 == 0 || r % 4 == 3);
+
+		for (int k = 0; k < 2 && !ret; k++) {
+			int s = r % 2 ? K - k : U + k;
+			double o[2];
+
+			bench_progress("%s: stat'ing %s creating, round %d/%d",
+				       side_name[s], together ? "beside" : "apart from",
+				       r + 1, THREAD_ROUNDS);
+			if (together) {
+				ret = threads_mixed(x, s, path[s], dir[s], o);
+			} else {
+				ret = threads_stat(x, s, 1, path[s], dir[s], TS_STAT, &o[0]);
+				if (!ret)
+					ret = threads_stat(x, s, 1, path[s], dir[s],
+							   TS_CREATE, &o[1]);
+			}
+			for (int w = 0; w < 2; w++)
+				v[s][w][together][n[s][together]] = o[w];
+			n[s][together]++;
+		}
+	}
+	for (int s = U; s <= K && !ret; s++) {
+		static const char *const what[] = { "stat", "create" };
+
+		for (int w = 0; w < 2; w++) {
+			for (int t = 0; t < 2; t++) {
+				med[s][w][t] = bench_percentile(v[s][w][t], (size_t)n[s][t], 50);
+				snprintf(key, sizeof(key), "threads_mixed.%s.%s.%s", what[w],
+					 t ? "together" : "alone", side_name[s]);
+				bench_report(x->r, key, med[s][w][t], w ? "creates/s" : "ops/s");
+			}
+			snprintf(key, sizeof(key), "threads_mixed.%s.%s", what[w], side_name[s]);
+			ratio(x, key, "together_to_alone", med[s][w][1], med[s][w][0]);
+		}
+		snprintf(key, sizeof(key), "threads_mixed.%s", side_name[s]);
+		ratio(x, key, "shares_sum", med[s][0][1] / med[s][0][0] +
+		      med[s][1][1] / med[s][1][0], 1.0);
+	}
 	return ret;
 }
 
@@ -1717,6 +1814,13 @@ static int fig_threads_stat(struct run *x)
 			snprintf(key, sizeof(key), "%s.%d", fig, t + 1);
 			ratio(x, key, "udax_to_kernel", med[U][t], med[K][t]);
 		}
+	}
+	if (!ret) {
+		char dir[2][4200];
+
+		for (int s = U; s <= K; s++)
+			snprintf(dir[s], sizeof(dir[s]), "%s/ts", s == U ? "" : x->o->kernel_dir);
+		ret = fig_threads_mixed(x, path, dir);
 	}
 	/* The kernel side's names go (tmpfs is memory); udax's go with the
 	 * file system. */

@@ -390,10 +390,14 @@ struct fs_core {
 	 */
 	struct {
 		FS_LINE pthread_rwlock_t wlock;
-		FS_LINE _Atomic unsigned writers;
+		FS_LINE _Atomic unsigned writers;	/* of either kind */
+		FS_LINE _Atomic unsigned xwriters;	/* exclusive, and grace periods */
 		struct {
 			FS_LINE _Atomic long n;
 		} readers[FS_NS_STRIPES];
+		struct {			/* readers beside directory writers */
+			FS_LINE _Atomic long n;
+		} breaders[FS_NS_STRIPES];
 	} ns;
 	FS_LINE pthread_mutex_t alloc_lock;
 	/* icache_lock: fs_icache_lock().  nr: the cached inodes on the
@@ -432,10 +436,9 @@ struct fs_core {
 	struct fs_logarea *log;		/* sb.log_areas of them */
 	/* inode cache (icache_lock) */
 	/* per inode: bit 0 while it is in the cache (set and cleared under
-	 * its icache_lock, read without it); the other bits count its loads
-	 * under ns_lock shared (fs_iget_shared adds 2 before it reads the
-	 * record): the sequence a stat's copy of the record is checked
-	 * against (fs_inode_stat).  From here to dix_seed: what every
+	 * its icache_lock, read without it; cleared by adding 1, so the
+	 * other bits count its evictions): the sequence a stat's copy of the
+	 * record is checked against (fs_inode_stat).  From here to dix_seed: what every
 	 * lookup reads and only a writer changes, on lines of their own. */
 	FS_LINE _Atomic uint32_t *istate;
 	struct fs_inode *root;		/* held from mount to unmount */
@@ -461,6 +464,12 @@ struct fs_core {
 		FS_LINE _Atomic uintptr_t slot;
 		_Atomic uint32_t mask;
 	} dix_hint;
+	/* What writers of directories unpublished that a lookup beside them
+	 * may still read (indexes, their tables, the table of indexes): freed
+	 * after a grace period (fs_dix_retire, dindex.c). */
+	FS_LINE pthread_mutex_t dix_retire_lock;
+	struct dix_retired *dix_retired;
+	uint64_t dix_retired_bytes;
 };
 
 /* A transaction: byte ranges of the metadata area with their new bytes. */
@@ -904,6 +913,13 @@ struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir);
 /* 1 and the record's block and offset, or 0: not there. */
 int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		const char *name, size_t len, uint32_t *blk, uint32_t *off);
+/* fs_dix_find beside the directory's writer: its record's inode number
+ * and type copied, valid if the directory's sequence held (dindex.c). */
+bool fs_dix_find_beside(struct fs_dix *x, struct udax_fs *fs, uint32_t hash,
+			const char *name, size_t len, uint32_t *ino, uint8_t *type);
+/* What was read of the directory @x indexes beside its writer holds: its
+ * sequence (fs_inode.dseq) is still @seq. */
+bool fs_dix_unchanged(const struct fs_dix *x, uint32_t seq);
 /* The record fs_dix_find found at @blk, @off (on media, validated). */
 const struct fs_ddirent *fs_dix_entry(const struct fs_dix *x, uint32_t blk,
 				      uint32_t off);
@@ -927,6 +943,9 @@ void fs_dix_del(struct fs_dix *x, uint32_t hash, uint32_t blk, uint32_t off);
 void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k);
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino);
 void fs_dix_free_all(struct udax_fs *fs);
+/* Free what writers of directories retired (ns_lock exclusive: no lookup
+ * beside them is at work). */
+void fs_dix_retired_free(struct udax_fs *fs);
 /* End a namespace operation: release ns_lock, after the directory indexes
  * over the mount's budget are freed, least recently used first, none that
  * the operation used (no index is held between operations). */
@@ -969,6 +988,22 @@ bool fs_ns_trylock_shared(struct udax_fs *fs);
  * caller that would write anyway if the lookup fails, and need not wait). */
 bool fs_ns_trylock_shared_spin(struct udax_fs *fs, unsigned spins);
 void fs_ns_unlock_shared(struct udax_fs *fs);
+/*
+ * Shared beside directory writers (a stat: dir.c): false only while an
+ * exclusive writer holds or waits for ns_lock, or a grace period is being
+ * waited for.  Writers of directories work meanwhile: what the holder
+ * reads of a directory it checks against the directory's sequence
+ * (fs_inode.dseq), and what they free goes only after a grace period
+ * (fs_dix_retire).  Held for one lookup, never blocking.
+ */
+bool fs_ns_trylock_beside(struct udax_fs *fs, unsigned spins);
+void fs_ns_unlock_beside(struct udax_fs *fs);
+/* Wait until no holder beside directory writers that began before the
+ * call is left: what they could reach and the caller unpublished before
+ * the call may be freed then.  Not under ns_lock beside. */
+void fs_ns_grace(struct fs_core *c);
+/* The calling thread holds ns_lock exclusively. */
+bool fs_ns_exclusive(void);
 
 /* udax_setattr's attributes, resolved (UTIME_NOW is a time here). */
 struct fs_iattr {
@@ -984,7 +1019,9 @@ int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
 		     const struct udax_break_opts *brk, const struct fs_iattr *a);
 
 
-/* dir.c: resolve @path (taking ns_lock): a reference to its inode. */
+/* dir.c: resolve @path (taking ns_lock as a directory's writer that
+ * holds no directory, beside the writers of directories): a reference to
+ * its inode. */
 int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 	    struct fs_inode **out);
 

@@ -61,6 +61,10 @@ struct fs_inode {
 	_Atomic unsigned refs;
 	bool dix_held;			/* one of them is its directory index's
 					 * (dindex.c; ns_lock) */
+	/* Directories: odd while a writer of this directory changes it
+	 * (dir.c: dw_hold .. dw_drop), 2 more after; what a lookup beside
+	 * directory writers read of it holds if this did not change. */
+	_Atomic uint32_t dseq;
 	uint32_t mode, uid, gid, nlink;	/* nlink/mode: also ns_lock */
 	uint32_t iflags, gen, parent;	/* parent: directories (ns_lock) */
 	uint32_t rdev;			/* devices: the on-media encoding */

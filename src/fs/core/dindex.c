@@ -47,7 +47,11 @@
  * calls (ns_lock shared, no writer of any kind at work: nslock.c) takes
  * none of them: fs_dix_shared, fs_dix_dir, fs_dix_find, fs_dix_hint,
  * fs_dix_prefetch and fs_dix_hash change nothing but the atomic marks and
- * hint.
+ * hint.  A stat beside directory writers (nslock.c) reads indexes that
+ * their writers change meanwhile: through fs_dix_shared,
+ * fs_dix_find_beside and fs_dix_unchanged, which read what is published
+ * in an order that keeps them in bounds; what such a writer unpublishes
+ * is retired (below), not freed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -77,6 +81,7 @@ struct dix_blk {
 
 struct fs_dix {
 	struct fs_dix *hnext;
+	struct fs_dix *next_gone;	/* dix_evict's list */
 	struct cds_list_head lru;	/* in c->dix_lru, most recent first */
 	uint64_t op;			/* c->dix_op of its last use */
 	_Atomic bool used_shared;	/* by a shared lookup since it moved */
@@ -97,10 +102,114 @@ static struct fs_dix **dix_bucket(struct udax_fs *fs, uint32_t ino)
 	return &C(fs)->dix[ino & C(fs)->dix_mask];
 }
 
+/*
+ * Freeing what a lookup beside directory writers may be reading (nslock.c:
+ * it takes no lock and reads a directory's index while that directory's
+ * writer changes it, checking the directory's sequence after).  Such a
+ * writer unpublishes first (the index out of the table; a grown table's
+ * successor in its place), then retires what it unpublished here; it is
+ * freed once every such lookup that could have reached it is over:
+ *  - under ns_lock exclusive, at its release (fs_ns_unlock): those lookups
+ *    are kept out then, so none is left;
+ *  - otherwise when the retired memory passes RETIRE_BYTES or
+ *    RETIRE_ITEMS, after a grace period (fs_ns_grace), by whichever
+ *    namespace operation ends then;
+ *  - at unmount.
+ * A node that cannot be allocated: the grace period now, then the free.
+ */
+#define RETIRE_BYTES	(8u << 20)
+#define RETIRE_ITEMS	64
+
+struct dix_retired {
+	struct dix_retired *next;
+	void *mem;			/* free() it, or */
+	struct fs_dix *x;		/* dix_free() it */
+	size_t bytes;
+};
+
+static void dix_free(struct fs_dix *x);
+
+static void retired_free(struct dix_retired *r)
+{
+	while (r) {
+		struct dix_retired *n = r->next;
+
+		free(r->mem);
+		dix_free(r->x);
+		free(r);
+		r = n;
+	}
+}
+
+static void retire(struct fs_core *c, void *mem, struct fs_dix *x, size_t bytes)
+{
+	struct dix_retired *r = malloc(sizeof(*r));
+
+	if (!r) {
+		fs_ns_grace(c);
+		free(mem);
+		dix_free(x);
+		return;
+	}
+	*r = (struct dix_retired){ .mem = mem, .x = x, .bytes = bytes };
+	pthread_mutex_lock(&c->dix_retire_lock);
+	r->next = c->dix_retired;
+	c->dix_retired = r;
+	c->dix_retired_bytes += bytes + sizeof(*r);
+	pthread_mutex_unlock(&c->dix_retire_lock);
+}
+
+/* Free what was retired: @grace, after a grace period (no lookup beside
+ * writers could reach it any more), else the caller keeps them out. */
+static void retired_flush(struct fs_core *c, bool grace)
+{
+	struct dix_retired *r;
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&c->dix_retire_lock);
+	r = c->dix_retired;
+	for (struct dix_retired *q = r; q && n <= RETIRE_ITEMS; q = q->next)
+		n++;
+	if (grace && n <= RETIRE_ITEMS && c->dix_retired_bytes <= RETIRE_BYTES)
+		r = NULL;	/* not yet worth a grace period */
+	if (r) {
+		c->dix_retired = NULL;
+		c->dix_retired_bytes = 0;
+	}
+	pthread_mutex_unlock(&c->dix_retire_lock);
+	if (!r)
+		return;
+	if (grace)
+		fs_ns_grace(c);
+	retired_free(r);
+}
+
+/*
+ * The table of indexes, grown x4 (dix_lock held) as FS_CHAINS_GROW does,
+ * but the old table retired, and the new one published before its mask:
+ * a lookup that reads the new mask finds the new table (release, acquire),
+ * and an old mask is in bounds of either.  Moving an index to its new
+ * chain may send a lookup walking the old one astray: it then misses
+ * (and takes another path), and it walks at most DIX_WALK_MAX links.
+ */
 static void dix_added(struct fs_core *c)
 {
+	uint64_t n = (uint64_t)c->dix_mask + 1, nn = n * 4;
+	struct fs_dix **t, **old = c->dix;
+
 	c->nr_dix++;
-	FS_CHAINS_GROW(c->dix, c->dix_mask, c->nr_dix, struct fs_dix, fs_chain_of);
+	if (c->nr_dix <= 2 * n || nn > (1ull << 30) || !(t = fs_chains_alloc(nn)))
+		return;
+	for (uint64_t b = 0; b < n; b++)
+		for (struct fs_dix *e = old[b], *next; e; e = next) {
+			next = e->hnext;
+			__atomic_store_n(&e->hnext, t[fs_chain_of(e->ino, nn)],
+					 __ATOMIC_RELAXED);
+			t[fs_chain_of(e->ino, nn)] = e;
+		}
+	__atomic_store_n(&c->dix, t, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->dix_mask, (uint32_t)(nn - 1), __ATOMIC_RELEASE);
+	retire(c, old, NULL, n * sizeof(*old));
 }
 
 /* What @x holds in memory, charged to the mount's total (dix_lock). */
@@ -129,7 +238,7 @@ static void dix_forget(struct fs_core *c, struct fs_dix **p, struct fs_dix *x)
 	 * (the reference itself goes at dix_free, maybe outside the lock). */
 	if (x->dir)
 		x->dir->dix_held = false;
-	*p = x->hnext;
+	__atomic_store_n(p, x->hnext, __ATOMIC_RELEASE);
 	c->nr_dix--;
 	cds_list_del(&x->lru);
 	c->dix_bytes -= x->bytes;
@@ -220,14 +329,16 @@ static inline __attribute__((always_inline)) void prefetch_inode(struct udax_fs 
 void fs_dix_hint(struct udax_fs *fs, const struct fs_dix *x)
 {
 	struct fs_core *c = C(fs);
+	/* Beside the directory's writer, a table being replaced: the
+	 * two words may be of different tables (a useless prefetch). */
+	uint32_t m = __atomic_load_n(&x->mask, __ATOMIC_RELAXED);
+	uintptr_t t = (uintptr_t)__atomic_load_n(&x->slot, __ATOMIC_RELAXED);
 
-	if ((x->mask + 1ull) * sizeof(struct dix_slot) < DIX_HINT_MIN ||
-	    atomic_load_explicit(&c->dix_hint.slot, memory_order_relaxed) ==
-	    (uintptr_t)x->slot)
+	if ((m + 1ull) * sizeof(struct dix_slot) < DIX_HINT_MIN ||
+	    atomic_load_explicit(&c->dix_hint.slot, memory_order_relaxed) == t)
 		return;
-	atomic_store_explicit(&c->dix_hint.slot, (uintptr_t)x->slot,
-			      memory_order_relaxed);
-	atomic_store_explicit(&c->dix_hint.mask, x->mask, memory_order_relaxed);
+	atomic_store_explicit(&c->dix_hint.slot, t, memory_order_relaxed);
+	atomic_store_explicit(&c->dix_hint.mask, m, memory_order_relaxed);
 }
 
 void fs_dix_prefetch(struct udax_fs *fs, uint32_t hash)
@@ -257,6 +368,71 @@ int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		}
 	}
 	return 0;
+}
+
+/*
+ * fs_dix_find beside this directory's writer (ns_lock beside: nslock.c),
+ * which may be changing the table, the block array and the blocks
+ * meanwhile: every word read once, nothing trusted that could send a read
+ * out of bounds -- the mask before the table and the block count before
+ * the array (their writers publish in the other order), slots and blocks
+ * bounds-checked, at most a table's length probed -- and the record's
+ * number and type copied.  What it answers holds only if the directory's
+ * sequence did not change meanwhile (the caller checks); nothing it
+ * reads is freed before a grace period (retire).
+ */
+/* memcmp() == 0 without libc's memcmp, which ThreadSanitizer intercepts
+ * (and would report the race the sequence check settles). */
+__attribute__((no_sanitize_thread))
+static bool bytes_equal(const char *a, const char *b, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (a[k] != b[k])
+			return false;
+	return true;
+}
+
+__attribute__((no_sanitize_thread))
+bool fs_dix_find_beside(struct fs_dix *x, struct udax_fs *fs, uint32_t hash,
+			const char *name, size_t len, uint32_t *ino, uint8_t *type)
+{
+	uint32_t m = __atomic_load_n(&x->mask, __ATOMIC_ACQUIRE);
+	const struct dix_slot *t = __atomic_load_n(&x->slot, __ATOMIC_ACQUIRE);
+	uint32_t nb = __atomic_load_n(&x->nblk, __ATOMIC_ACQUIRE);
+	const struct dix_blk *b = __atomic_load_n(&x->blk, __ATOMIC_ACQUIRE);
+
+	if (!t || len > UDAX_NAME_MAX)
+		return false;
+	for (uint32_t i = hash & m, n = 0; n <= m; i = (i + 1) & m, n++) {
+		struct dix_slot s = t[i];
+		const struct fs_ddirent *e;
+		const uint8_t *a;
+
+		if (!s.off)
+			return false;
+		if (s.hash != hash || s.blk >= nb)
+			continue;
+		prefetch_inode(fs, s.ino);
+		a = b[s.blk].addr;
+		if (!a || s.off < sizeof(struct fs_ddirhdr) || s.off + 8 + len > FS_BS)
+			continue;
+		e = (const void *)(a + s.off);
+		if (e->name_len == len && bytes_equal(e->name, name, len)) {
+			*ino = e->ino;
+			*type = e->type;
+			return *ino != 0;
+		}
+	}
+	return false;
+}
+
+/* The seqlock reader's second look, after its reads (a fence: outside
+ * ThreadSanitizer's view, which does not model fences). */
+__attribute__((no_sanitize_thread))
+bool fs_dix_unchanged(const struct fs_dix *x, uint32_t seq)
+{
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&x->dir->dseq, memory_order_relaxed) == seq;
 }
 
 const struct fs_ddirent *fs_dix_entry(const struct fs_dix *x, uint32_t blk,
@@ -299,7 +475,8 @@ static struct dix_slot *table_alloc(uint64_t cap)
 static int table_reserve(struct fs_dix *x, uint32_t entries)
 {
 	uint64_t need = (uint64_t)x->nr + entries, cap = x->mask + 1ull;
-	struct dix_slot *t;
+	uint64_t oldcap = x->slot ? cap : 0;
+	struct dix_slot *t, *old;
 
 	if (x->slot && need * 4 <= cap * 3)
 		return 0;
@@ -317,16 +494,22 @@ static int table_reserve(struct fs_dix *x, uint32_t entries)
 		if (x->slot[i].off)
 			slot_put(t, (uint32_t)cap - 1, x->slot[i].hash,
 				 x->slot[i].ino, x->slot[i].blk, x->slot[i].off);
-	free(x->slot);
-	x->slot = t;
-	x->mask = (uint32_t)cap - 1;
+	/* The table before its mask (fs_dix_find_beside reads the mask
+	 * first); the old one retired if a lookup may read it. */
+	old = x->slot;
+	__atomic_store_n(&x->slot, t, __ATOMIC_RELEASE);
+	__atomic_store_n(&x->mask, (uint32_t)cap - 1, __ATOMIC_RELEASE);
+	if (old && x->dir)
+		retire(C(x->dir->fs), old, NULL, oldcap * sizeof(*t));
+	else
+		free(old);
 	return 0;
 }
 
 static int blocks_reserve(struct fs_dix *x, uint64_t blocks)
 {
 	uint64_t need = x->nblk + blocks, cap = x->bcap ? x->bcap : 4;
-	struct dix_blk *b;
+	struct dix_blk *b, *old;
 
 	if (need <= x->bcap)
 		return 0;
@@ -334,12 +517,23 @@ static int blocks_reserve(struct fs_dix *x, uint64_t blocks)
 		cap *= 2;
 	if (cap > UINT32_MAX)
 		return fs_error(-ENOSPC, "directory %u cannot grow", x->ino);
-	b = fault_realloc(x->blk, cap * sizeof(*b));
+	/* A copy, not realloc: a lookup beside this writer may be reading
+	 * the old array, which is retired.  Zeroed past the copy: a lookup
+	 * reads no address there before the block count covers it, but a
+	 * zero is no address if it does. */
+	b = fault_calloc(cap, sizeof(*b));
 	if (!b)
 		return fs_error(-ENOMEM, "directory %u: no memory for its index",
 				x->ino);
-	x->blk = b;
+	old = x->blk;
+	if (old)
+		memcpy(b, old, (size_t)x->nblk * sizeof(*b));
+	__atomic_store_n(&x->blk, b, __ATOMIC_RELEASE);
 	x->bcap = (uint32_t)cap;
+	if (old && x->dir)
+		retire(C(x->dir->fs), old, NULL, (size_t)x->nblk * sizeof(*b));
+	else
+		free(old);
 	return 0;
 }
 
@@ -445,12 +639,12 @@ void fs_dix_block_changed(struct fs_dix *x, struct fs_inode *dir, uint32_t k)
 
 	if (k > x->nblk || (k == x->nblk && k == x->bcap))
 		return;		/* not reserved: cannot happen */
-	if (k == x->nblk)
-		x->nblk++;
-	else
+	if (k < x->nblk)
 		class_unlink(x, k);
 	x->blk[k].addr = b;
 	class_link(x, k, b ? block_gap(b) : 0);
+	if (k == x->nblk)	/* after its address: fs_dix_find_beside */
+		__atomic_store_n(&x->nblk, k + 1, __ATOMIC_RELEASE);
 }
 
 uint32_t fs_dix_room(const struct fs_dix *x, uint32_t need)
@@ -567,15 +761,17 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 	ret = dix_build(fs, dir, x);
 	if (ret) {
 		pthread_mutex_unlock(&c->dix_lock);
-		dix_free(x);
-		dix_free(old);
+		dix_free(x);		/* never published */
+		if (old)
+			retire(c, NULL, old, old->bytes);
 		return ret;
 	}
 	fs_inode_hold(dir);
 	dir->dix_held = true;
 	x->dir = dir;
 	x->hnext = *dix_bucket(fs, dir->ino);
-	*dix_bucket(fs, dir->ino) = x;
+	/* Published whole: a lookup beside writers finds it built. */
+	__atomic_store_n(dix_bucket(fs, dir->ino), x, __ATOMIC_RELEASE);
 	dix_added(c);
 	dix_charge(c, x);
 	lru_use(c, x);
@@ -583,8 +779,9 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 out:
 	pthread_mutex_unlock(&c->dix_lock);
 	/* Its reference to an inode nobody reaches any more: put outside
-	 * the lock (a put may commit). */
-	dix_free(old);
+	 * the lock (a put may commit), after a grace period. */
+	if (old)
+		retire(c, NULL, old, old->bytes);
 	return ret;
 }
 
@@ -613,7 +810,8 @@ void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 			break;
 		}
 	pthread_mutex_unlock(&c->dix_lock);
-	dix_free(x);
+	if (x)
+		retire(c, NULL, x, x->bytes);
 }
 
 /*
@@ -626,9 +824,23 @@ void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
  */
 #define DIX_SECOND_CHANCES	8
 
+#define DIX_WALK_MAX	64
+
+/* Beside directory writers, one of which may be building, growing the
+ * table or forgetting an index meanwhile (dix_added, dix_forget): the mask
+ * before the table, links read once each, at most DIX_WALK_MAX of them;
+ * nothing reached is freed before a grace period.  A miss is a fallback.
+ * Every word that changes is read atomically: ThreadSanitizer sees the
+ * publication (release) and this acquire. */
 struct fs_dix *fs_dix_shared(struct udax_fs *fs, uint32_t ino)
 {
-	for (struct fs_dix *x = *dix_bucket(fs, ino); x; x = x->hnext)
+	struct fs_core *c = C(fs);
+	uint32_t m = __atomic_load_n(&c->dix_mask, __ATOMIC_ACQUIRE);
+	struct fs_dix **t = __atomic_load_n(&c->dix, __ATOMIC_ACQUIRE);
+	struct fs_dix *x = __atomic_load_n(&t[fs_chain_of(ino, m + 1ull)],
+					   __ATOMIC_ACQUIRE);
+
+	for (unsigned k = 0; x && k < DIX_WALK_MAX; k++) {
 		if (x->ino == ino) {
 			if (!atomic_load_explicit(&x->used_shared,
 						  memory_order_relaxed))
@@ -636,6 +848,8 @@ struct fs_dix *fs_dix_shared(struct udax_fs *fs, uint32_t ino)
 						      memory_order_relaxed);
 			return x;
 		}
+		x = __atomic_load_n(&x->hnext, __ATOMIC_ACQUIRE);
+	}
 	return NULL;
 }
 
@@ -685,21 +899,28 @@ static void dix_evict(struct udax_fs *fs)
 		while (*p != x)
 			p = &(*p)->hnext;
 		dix_forget(c, p, x);
-		x->hnext = gone;
+		x->next_gone = gone;	/* hnext stays: a lookup may follow it */
 		gone = x;
 		idle = 0;
 	}
 	c->dix_op++;
 	pthread_mutex_unlock(&c->dix_lock);
 	while ((x = gone)) {
-		gone = x->hnext;
-		dix_free(x);
+		gone = x->next_gone;
+		retire(c, NULL, x, x->bytes);
 	}
+}
+
+void fs_dix_retired_free(struct udax_fs *fs)
+{
+	retired_flush(C(fs), false);
 }
 
 void fs_ns_unlock(struct udax_fs *fs)
 {
 	dix_evict(fs);
+	/* Exclusive: no lookup beside writers is at work, none begins. */
+	retired_flush(C(fs), !fs_ns_exclusive());
 	fs_ns_unlock_exclusive(C(fs));
 }
 
@@ -719,6 +940,9 @@ void fs_dix_free_all(struct udax_fs *fs)
 	c->nr_dix = 0;
 	CDS_INIT_LIST_HEAD(&c->dix_lru);
 	c->dix_bytes = 0;
+	retired_free(c->dix_retired);	/* unmount: nobody is looking */
+	c->dix_retired = NULL;
+	c->dix_retired_bytes = 0;
 }
 
 int fs_dix_init(struct udax_fs *fs)
@@ -726,6 +950,7 @@ int fs_dix_init(struct udax_fs *fs)
 	struct fs_core *c = C(fs);
 
 	pthread_mutex_init(&c->dix_lock, NULL);
+	pthread_mutex_init(&c->dix_retire_lock, NULL);
 	c->dix = fs_chains_alloc(FS_DIX_BUCKETS);
 	c->dix_mask = FS_DIX_BUCKETS - 1;
 	CDS_INIT_LIST_HEAD(&c->dix_lru);

@@ -328,9 +328,11 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 	/*
 	 * Not cached, its record is all there is of the inode (an eviction
 	 * commits before it clears the state's cached bit), and no holder
-	 * can write it -- unless a load under ns_lock shared makes one
-	 * meanwhile (under ns_lock exclusive none runs: this holds ns_lock).
-	 * Such a load adds 2 to the state first, so a copy taken between
+	 * can write it -- unless a load makes one meanwhile (under ns_lock
+	 * shared, or beside directory writers: a name of it in another
+	 * directory, a hard link).  The state changes at every load (the
+	 * cached bit set) and at every eviction after it (the bit cleared
+	 * by adding 1: the count above it grows), so a copy taken between
 	 * two equal looks at the state, cached bit clear, is whole: the
 	 * seqlock's reader, which writes nothing another thread reads.
 	 */
@@ -352,7 +354,7 @@ int fs_inode_stat(struct udax_fs *fs, uint32_t ino, struct udax_stat *st,
 	if (ret != -EAGAIN)
 		return ret;
 	/* Loads keep coming, or the count needs the leaves: read it all
-	 * under the load lock, which a load holds. */
+	 * under the load lock, which every load from media holds. */
 	lk = iload_lock(c, ino);
 	pthread_mutex_lock(lk);
 	if (!(atomic_load_explicit(fs_istate(c, ino), memory_order_acquire) & 1)) {
@@ -624,35 +626,41 @@ int fs_iget_shared(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 		return 0;
 	lk = iload_lock(c, ino);
 	pthread_mutex_lock(lk);
-	if ((*out = fs_icache_get(fs, ino))) {
+	if ((*out = fs_icache_get(fs, ino)))
 		ret = 0;
-	} else {
-		/* Before the record is read and a holder made: a stat
-		 * reading it meanwhile sees the state change (fs_inode_stat). */
-		atomic_fetch_add(fs_istate(c, ino), 2);
-		if (!fs_inode_read(fs, ino, &di) && di.mode &&
-		    !iget_load(fs, ino, &di, out))
-			ret = 0;
-	}
+	else if (!fs_inode_read(fs, ino, &di) && di.mode &&
+		 !iget_load(fs, ino, &di, out))
+		ret = 0;
 	pthread_mutex_unlock(lk);
 	return ret;
 }
 
 /* Find or load inode @ino (callers reach inodes through ns_lock, or hold
- * a reference already). */
+ * a reference already).  A load holds the inode's load lock, as
+ * fs_iget_shared's does: a stat reading the record under it sees no load
+ * begin meanwhile (fs_inode_stat). */
 int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 {
 	struct fs_dinode di;
+	pthread_mutex_t *lk;
 	int ret;
 
 	if ((*out = fs_icache_get(fs, ino)))
 		return 0;
-	ret = fs_inode_read(fs, ino, &di);
-	if (ret)
-		return ret;
-	if (!di.mode)
-		return fs_error(-EUCLEAN, "inode %u is referenced but free", ino);
-	return iget_load(fs, ino, &di, out);
+	if (ino >= C(fs)->sb.nr_inodes)
+		return fs_inode_read(fs, ino, &di);	/* its words */
+	lk = iload_lock(C(fs), ino);
+	pthread_mutex_lock(lk);
+	if ((*out = fs_icache_get(fs, ino))) {
+		ret = 0;
+	} else if (!(ret = fs_inode_read(fs, ino, &di))) {
+		if (!di.mode)
+			ret = fs_error(-EUCLEAN, "inode %u is referenced but free", ino);
+		else
+			ret = iget_load(fs, ino, &di, out);
+	}
+	pthread_mutex_unlock(lk);
+	return ret;
 }
 
 /*
@@ -866,10 +874,12 @@ int fs_iput(struct fs_inode *ino)
 			p = &(*p)->hnext;
 		*p = ino->hnext;
 		c->icl[ino->ino % FS_ICACHE_STRIPES].nr--;
-		/* After the commit above: a stat that sees 0 reads a record
-		 * that holds everything (release: the commit's stores happen
-		 * before its read). */
-		atomic_fetch_and_explicit(fs_istate(c, ino->ino), ~1u, memory_order_release);
+		/* After the commit above: a stat that sees the bit clear
+		 * reads a record that holds everything (release: the
+		 * commit's stores happen before its read).  Cleared by
+		 * adding 1, so that the state is never again what a stat
+		 * looked at before the load (fs_inode_stat). */
+		atomic_fetch_add_explicit(fs_istate(c, ino->ino), 1, memory_order_release);
 	}
 	pthread_mutex_unlock(fs_icache_lock(c, ino->ino));
 	if (!last)

@@ -32,6 +32,14 @@
  * beyond what the writers' lock does.  Shared holders never block and
  * hold the lock for a lookup's length, so the writer's wait is short; it
  * yields the CPU after a while for the case of a preempted reader.
+ *
+ * A stat holds it beside directory writers (fs_ns_trylock_beside): on
+ * counts of its own, which a directory's writer does not wait for and
+ * only an exclusive writer (xwriters raised) drains and keeps out.  What
+ * it reads of a directory it checks against the directory's sequence
+ * (dir.c), and what directory writers free waits for a grace period
+ * (fs_ns_grace, dindex.c's retire): xwriters raised a moment, the counts
+ * drained once.
  */
 #include <sched.h>
 
@@ -49,14 +57,20 @@ static inline void cpu_relax(void)
 
 static _Atomic unsigned next_stripe;
 static __thread unsigned my_stripe = ~0u;
+static __thread bool my_exclusive;
 
-static _Atomic long *reader_count(struct fs_core *c)
+static unsigned stripe(void)
 {
 	if (__builtin_expect(my_stripe == ~0u, 0))
 		my_stripe = atomic_fetch_add_explicit(&next_stripe, 1,
 						      memory_order_relaxed) %
 			    FS_NS_STRIPES;
-	return &c->ns.readers[my_stripe].n;
+	return my_stripe;
+}
+
+static _Atomic long *reader_count(struct fs_core *c)
+{
+	return &c->ns.readers[stripe()].n;
 }
 
 void fs_ns_init(struct fs_core *c)
@@ -68,8 +82,11 @@ void fs_ns_init(struct fs_core *c)
 	pthread_rwlock_init(&c->ns.wlock, &a);
 	pthread_rwlockattr_destroy(&a);
 	atomic_init(&c->ns.writers, 0);
-	for (unsigned k = 0; k < FS_NS_STRIPES; k++)
+	atomic_init(&c->ns.xwriters, 0);
+	for (unsigned k = 0; k < FS_NS_STRIPES; k++) {
 		atomic_init(&c->ns.readers[k].n, 0);
+		atomic_init(&c->ns.breaders[k].n, 0);
+	}
 }
 
 void fs_ns_destroy(struct fs_core *c)
@@ -77,16 +94,30 @@ void fs_ns_destroy(struct fs_core *c)
 	pthread_rwlock_destroy(&c->ns.wlock);
 }
 
+static void drain(_Atomic long *n)
+{
+	for (unsigned spin = 0; atomic_load(n); spin++)
+		if (spin >= 64)
+			sched_yield();
+		else
+			cpu_relax();
+}
+
 /* Count this writer, then wait until no reader is at work. */
 static void writer_in(struct fs_core *c)
 {
 	atomic_fetch_add(&c->ns.writers, 1);
 	for (unsigned k = 0; k < FS_NS_STRIPES; k++)
-		for (unsigned spin = 0; atomic_load(&c->ns.readers[k].n); spin++)
-			if (spin >= 64)
-				sched_yield();
-			else
-				cpu_relax();
+		drain(&c->ns.readers[k].n);
+}
+
+/* Keep new readers beside directory writers out, and wait for those at
+ * work to finish. */
+static void beside_out(struct fs_core *c)
+{
+	atomic_fetch_add(&c->ns.xwriters, 1);
+	for (unsigned k = 0; k < FS_NS_STRIPES; k++)
+		drain(&c->ns.breaders[k].n);
 }
 
 void fs_ns_lock(struct udax_fs *fs)
@@ -94,7 +125,24 @@ void fs_ns_lock(struct udax_fs *fs)
 	struct fs_core *c = C(fs);
 
 	pthread_rwlock_wrlock(&c->ns.wlock);
+	beside_out(c);
 	writer_in(c);
+	my_exclusive = true;
+	/* What writers of directories retired goes now, nobody being able
+	 * to read it: the references of retired indexes are nobody's then
+	 * when an rmdir or an unmount counts a directory's holders. */
+	fs_dix_retired_free(fs);
+}
+
+bool fs_ns_exclusive(void)
+{
+	return my_exclusive;
+}
+
+void fs_ns_grace(struct fs_core *c)
+{
+	beside_out(c);
+	atomic_fetch_sub(&c->ns.xwriters, 1);
 }
 
 void fs_ns_lock_dir(struct udax_fs *fs)
@@ -110,6 +158,10 @@ void fs_ns_lock_dir(struct udax_fs *fs)
 void fs_ns_unlock_exclusive(struct fs_core *c)
 {
 	atomic_fetch_sub(&c->ns.writers, 1);
+	if (my_exclusive) {
+		my_exclusive = false;
+		atomic_fetch_sub(&c->ns.xwriters, 1);
+	}
 	pthread_rwlock_unlock(&c->ns.wlock);
 }
 
@@ -143,4 +195,29 @@ bool fs_ns_trylock_shared_spin(struct udax_fs *fs, unsigned spins)
 void fs_ns_unlock_shared(struct udax_fs *fs)
 {
 	atomic_fetch_sub(reader_count(C(fs)), 1);
+}
+
+/* As fs_ns_trylock_shared_spin, on the other counts: only exclusive
+ * writers (and grace periods) keep these readers out. */
+bool fs_ns_trylock_beside(struct udax_fs *fs, unsigned spins)
+{
+	struct fs_core *c = C(fs);
+	_Atomic long *n = &c->ns.breaders[stripe()].n;
+
+	for (unsigned spin = 0;;) {
+		atomic_fetch_add(n, 1);
+		if (!atomic_load(&c->ns.xwriters))
+			return true;
+		atomic_fetch_sub(n, 1);
+		while (atomic_load_explicit(&c->ns.xwriters, memory_order_relaxed))
+			if (++spin > spins)
+				return false;
+			else
+				cpu_relax();
+	}
+}
+
+void fs_ns_unlock_beside(struct udax_fs *fs)
+{
+	atomic_fetch_sub(&C(fs)->ns.breaders[stripe()].n, 1);
 }

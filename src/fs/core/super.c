@@ -745,6 +745,7 @@ static void core_free(struct udax_fs *fs)
 		fs_dix_free_all(fs);
 		free(c->dix);
 		pthread_mutex_destroy(&c->dix_lock);
+		pthread_mutex_destroy(&c->dix_retire_lock);
 		fs_log_free(fs);
 		fs_ns_destroy(c);
 		fs_journal_destroy(c);

@@ -124,16 +124,38 @@ static void dw_leave(struct udax_fs *fs)
 }
 
 /* Take / drop the lock of @dir, the directory this writer changes. */
+/* ... its sequence odd meanwhile: a lookup beside directory writers
+ * that read the directory meanwhile looks again (walk_shared). */
 static void dw_hold(struct fs_inode *dir)
 {
 	pthread_rwlock_wrlock(&dir->lock);
+	atomic_store_explicit(&dir->dseq, atomic_load_explicit(&dir->dseq,
+			      memory_order_relaxed) + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	dw_dir = dir;
 }
 
 static void dw_drop(struct fs_inode *dir)
 {
 	dw_dir = NULL;
+	atomic_store_explicit(&dir->dseq, atomic_load_explicit(&dir->dseq,
+			      memory_order_relaxed) + 1, memory_order_release);
 	pthread_rwlock_unlock(&dir->lock);
+}
+
+/* A directory's writer reads another directory under its lock: a writer
+ * of that one may be at work too.  No lock in the other modes (ns_lock
+ * exclusive, or shared: no writer at work). */
+static void dw_read_lock(struct fs_inode *dir)
+{
+	if (dw_on && dir != dw_dir)
+		pthread_rwlock_rdlock(&dir->lock);
+}
+
+static void dw_read_unlock(struct fs_inode *dir)
+{
+	if (dw_on && dir != dw_dir)
+		pthread_rwlock_unlock(&dir->lock);
 }
 
 /* Save @i before changing it; it stays locked (for write) until the end,
@@ -691,10 +713,7 @@ static int lookup(struct udax_fs *fs, struct fs_inode *cur, const char *s,
 	}
 	if (n == 2 && s[0] == '.' && s[1] == '.')
 		return fs_iget(fs, cur->parent, next);
-	/* A directory's writer reads another directory under its lock:
-	 * a writer of that one may be at work too. */
-	if (dw_on && cur != dw_dir)
-		pthread_rwlock_rdlock(&cur->lock);
+	dw_read_lock(cur);
 	ret = dir_find(cur, s, n, &l);
 	if (ret > 0) {
 		ino = l.ino;
@@ -702,8 +721,7 @@ static int lookup(struct udax_fs *fs, struct fs_inode *cur, const char *s,
 	} else if (!ret) {
 		ret = fs_error(-ENOENT, "no such file or directory: %.*s", (int)n, s);
 	}
-	if (dw_on && cur != dw_dir)
-		pthread_rwlock_unlock(&cur->lock);
+	dw_read_unlock(cur);
 	return ret;
 }
 
@@ -964,35 +982,49 @@ static void last_name_prefetch(struct udax_fs *fs, const char *path,
 	fs_dix_prefetch(fs, ln->hash);
 }
 
+/* Where a shared walk ended: the last name's inode number and type, the
+ * index it was found in and (beside writers) its directory's sequence
+ * then, which must still hold after what the caller reads of the inode. */
+struct wend {
+	struct fs_dix *x;
+	uint32_t ino;
+	uint8_t type;
+	uint32_t seq;
+};
+
+
 /*
  * A walk with ns_lock held shared (nslock.c), in the spirit of the
  * kernel's RCU walk: through directories whose index is in memory, with
  * no reference taken, nothing loaded, built or changed, so that threads
  * looking up in parallel share no written line.  Directories are reached
  * by their index (which holds them, and which only a writer frees).
- * 1: answered, with *@ret 0, *@ep the last name's record and *@xd the
- * index it was found in, or *@ret -ENOENT; 0: something is not at hand or
- * needs words (no index, ".", "..", a trailing slash, "/", a symbolic
- * link or a non-directory on the way), and the exclusive walk answers
- * instead, from the start.  @ln: the last name hashed beforehand
- * (stat_path), or NULL.
+ * @beside: ns_lock beside directory writers (fs_ns_trylock_beside): a
+ * directory may change while it is read, so each is read between two
+ * looks at its sequence (dw_hold), by fs_dix_find_beside; the last one's
+ * second look is the caller's (seq_held), after it read the inode.
+ * Directories themselves neither go nor move meanwhile (rmdir and
+ * renames of directories are exclusive).
+ * 1: answered, with *@ret 0 and *@w the last name's, or *@ret -ENOENT;
+ * 0: something is not at hand or needs words (no index, ".", "..", a
+ * trailing slash, "/", a symbolic link or a non-directory on the way, a
+ * directory changing), and the exclusive walk answers instead, from the
+ * start.  @ln: the last name hashed beforehand (stat_path), or NULL.
  */
 static int walk_shared(struct udax_fs *fs, const char *path,
-		       const struct last_name *ln, struct fs_dix **xd,
-		       const struct fs_ddirent **ep, int *ret)
+		       const struct last_name *ln, bool beside, struct wend *w,
+		       int *ret)
 {
 	struct fs_dix *x = fs_dix_shared(fs, UDAX_ROOT_INO);
-	struct fs_inode *cur = C(fs)->root;
 	const char *p = path;
-	uint32_t blk, off;
 
 	if (!path || *path != '/')
 		return 0;
 	for (;;) {
-		const struct fs_ddirent *e;
 		const char *s;
+		uint32_t hash, seq = 0;
 		size_t n;
-		bool last;
+		bool last, found;
 
 		while (*p == '/')
 			p++;
@@ -1001,63 +1033,87 @@ static int walk_shared(struct udax_fs *fs, const char *path,
 		n = (size_t)(p - s);
 		last = !*p;
 		if (!x || !n || n > UDAX_NAME_MAX || fs_name_is_dot(s, n) ||
-		    fs_dix_dir(x)->nlink == 0)
+		    (!beside && fs_dix_dir(x)->nlink == 0))
 			return 0;
-		if (!fs_dix_find(x, cur, ln && s == ln->name && n == ln->len ? ln->hash :
-				 fs_dix_hash(fs, s, n), s, n, &blk, &off)) {
+		hash = ln && s == ln->name && n == ln->len ? ln->hash :
+		       fs_dix_hash(fs, s, n);
+		if (beside) {
+			seq = atomic_load_explicit(&fs_dix_dir(x)->dseq,
+						   memory_order_acquire);
+			if (seq & 1)
+				return 0;	/* its writer at work */
+			found = fs_dix_find_beside(x, fs, hash, s, n, &w->ino, &w->type);
+			if (!fs_dix_unchanged(x, seq))
+				return 0;
+		} else {
+			uint32_t blk, off;
+
+			found = fs_dix_find(x, fs_dix_dir(x), hash, s, n, &blk, &off);
+			if (found) {
+				const struct fs_ddirent *e = fs_dix_entry(x, blk, off);
+
+				w->ino = e->ino;
+				w->type = e->type;
+			}
+		}
+		if (!found) {
 			if (!last && !p[strspn(p, "/")])
 				return 0;	/* "name/": the walk's words */
 			*ret = fs_error(-ENOENT, "no such file or directory: %.*s",
 					(int)n, s);
 			return 1;
 		}
-		e = fs_dix_entry(x, blk, off);
 		if (last) {
-			*xd = x;
-			*ep = e;
+			w->x = x;
+			w->seq = seq;
 			*ret = 0;
 			return 1;
 		}
-		if (e->type != DT_DIR)
+		if (w->type != DT_DIR)
 			return 0;
-		x = fs_dix_shared(fs, e->ino);
-		cur = x ? fs_dix_dir(x) : NULL;
+		x = fs_dix_shared(fs, w->ino);
 	}
 }
 
 /*
- * stat_path's shared half: as walk_shared answers, with *@st filled or
- * *@out a cached inode to fill from (the caller checks it is no symbolic
- * link to follow); 0: the exclusive walk answers.
+ * stat_path's shared half, beside directory writers: as walk_shared
+ * answers, with *@st filled or *@out a cached inode to fill from (the
+ * caller checks it is no symbolic link to follow); 0: the exclusive walk
+ * answers.  The name's directory must not have changed from before the
+ * name was found until after its inode was read: the name was there all
+ * along, so its inode was in use, not freed or another's.
  */
 static int stat_shared(struct udax_fs *fs, const char *path,
 		       const struct last_name *ln, struct udax_stat *st,
 		       struct fs_inode **out, int *ret)
 {
-	const struct fs_ddirent *e;
-	struct fs_dix *x;
+	struct wend w;
+	int r;
 
 	*out = NULL;
-	if (!walk_shared(fs, path, ln, &x, &e, ret))
+	if (!walk_shared(fs, path, ln, true, &w, ret))
 		return 0;
 	if (*ret)
 		return 1;
-	fs_dix_hint(fs, x);
-	if (e->type == DT_LNK)
+	if (w.type == DT_LNK)
 		return 0;
-	return fs_inode_stat(fs, e->ino, st, out) > 0 || *out;
+	fs_dix_hint(fs, w.x);
+	r = fs_inode_stat(fs, w.ino, st, out) > 0 || *out;
+	if (r && !fs_dix_unchanged(w.x, w.seq))
+		r = 0;		/* the caller puts *out */
+	return r;
 }
 
 /* A reference to the inode @e names, ns_lock held shared: a directory's
  * from its index (no lock: the index's reference keeps it), else from the
  * cache, or loaded into it under the inode's load lock (fs_iget_shared);
  * NULL: the exclusive path answers. */
-static struct fs_inode *shared_ref(struct udax_fs *fs, const struct fs_ddirent *e)
+static struct fs_inode *shared_ref(struct udax_fs *fs, uint32_t ino, uint8_t type)
 {
 	struct fs_inode *i = NULL;
 
-	if (e->type == DT_DIR) {
-		struct fs_dix *x = fs_dix_shared(fs, e->ino);
+	if (type == DT_DIR) {
+		struct fs_dix *x = fs_dix_shared(fs, ino);
 
 		i = x ? fs_dix_dir(x) : NULL;
 		if (i && i->nlink) {
@@ -1065,7 +1121,7 @@ static struct fs_inode *shared_ref(struct udax_fs *fs, const struct fs_ddirent *
 			return i;
 		}
 	}
-	return fs_iget_shared(fs, e->ino, &i) ? NULL : i;
+	return fs_iget_shared(fs, ino, &i) ? NULL : i;
 }
 
 static uint8_t dtype(uint32_t mode)
@@ -1395,14 +1451,13 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	 * and goes on as one if the name is not there. */
 	if (!(oflags & O_EXCL) &&
 	    fs_ns_trylock_shared_spin(fs, oflags & O_CREAT ? 0 : FS_NS_READER_SPINS)) {
-		const struct fs_ddirent *e;
 		struct fs_inode *i = NULL;
-		struct fs_dix *x;
+		struct wend w;
 		int r = 0;
 
-		if (walk_shared(fs, path, NULL, &x, &e, &r) && !r &&
-		    e->type != DT_LNK && !((oflags & O_CREAT) && e->type == DT_DIR))
-			i = shared_ref(fs, e);
+		if (walk_shared(fs, path, NULL, false, &w, &r) && !r &&
+		    w.type != DT_LNK && !((oflags & O_CREAT) && w.type == DT_DIR))
+			i = shared_ref(fs, w.ino, w.type);
 		fs_ns_unlock_shared(fs);
 		if (i && S_ISLNK(i->mode)) {
 			/* The record says so, not the entry's type (a
@@ -1420,13 +1475,20 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	if ((oflags & O_CREAT) && dw_open(fs, path, oflags, mode, cred, out,
 					  created, &ret))
 		return ret;
-	fs_ns_lock(fs);
+	/* Without O_CREAT nothing is made: beside directory writers. */
+	if (oflags & O_CREAT)
+		fs_ns_lock(fs);
+	else
+		dw_enter(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
 		ret = nd_open(fs, &nd, oflags, mode, cred, out, created);
 		fs_iput(nd.dir);
 	}
-	fs_ns_unlock(fs);
+	if (oflags & O_CREAT)
+		fs_ns_unlock(fs);
+	else
+		dw_leave(fs);
 	return ret;
 }
 
@@ -1450,7 +1512,11 @@ int fs_at_lookup_shared(struct udax_fs *fs, struct fs_inode *dir,
 				(int)len, name);
 		return 1;
 	}
-	*out = shared_ref(fs, fs_dix_entry(x, blk, off));
+	{
+		const struct fs_ddirent *e = fs_dix_entry(x, blk, off);
+
+		*out = shared_ref(fs, e->ino, e->type);
+	}
 	*ret = 0;
 	return *out != NULL;
 }
@@ -2480,17 +2546,24 @@ static int nd_last_stat(struct udax_fs *fs, struct nd *nd,
 			const struct last_name *ln, struct udax_stat *st,
 			bool follow, struct fs_inode **out)
 {
-	struct fs_inode *i;
+	struct fs_inode *i = NULL;
 	struct dloc l;
 	uint32_t mode;
+	int r;
 
 	*out = NULL;
-	if (nd->root || nd->dot || !S_ISDIR(nd->dir->mode) ||
-	    dir_find_hashed(nd->dir, nd->name, nd->len,
-			    nd->name == ln->name && nd->len == ln->len ? ln->hash :
-			    fs_dix_hash(fs, nd->name, nd->len), &l, true) <= 0)
+	if (nd->root || nd->dot || !S_ISDIR(nd->dir->mode))
 		return 0;
-	if (fs_inode_stat(fs, l.ino, st, &i) > 0)
+	/* Beside directory writers, under the directory's lock: the name
+	 * stays, so its inode stays in use while its record is copied. */
+	dw_read_lock(nd->dir);
+	r = dir_find_hashed(nd->dir, nd->name, nd->len,
+			    nd->name == ln->name && nd->len == ln->len ? ln->hash :
+			    fs_dix_hash(fs, nd->name, nd->len), &l, true);
+	if (r > 0)
+		r = fs_inode_stat(fs, l.ino, st, &i);
+	dw_read_unlock(nd->dir);
+	if (r > 0)
 		mode = st->mode;
 	else if (i)
 		mode = i->mode;
@@ -2520,10 +2593,14 @@ static int stat_path(struct udax_fs *fs, const char *path,
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, follow ? "stat" : "lstat");
 	last_name_prefetch(fs, path, &ln);
-	if (fs_ns_trylock_shared(fs)) {
+	if (fs_ns_trylock_beside(fs, FS_NS_READER_SPINS)) {
 		int done = stat_shared(fs, path, &ln, st, &i, &ret);
 
-		fs_ns_unlock_shared(fs);
+		fs_ns_unlock_beside(fs);
+		if (!done && i) {
+			fs_iput(i);	/* its directory changed meanwhile */
+			i = NULL;
+		}
 		if (done && i && S_ISLNK(i->mode)) {
 			fs_iput(i);	/* a link: the walk follows it or not */
 			i = NULL;
@@ -2534,12 +2611,15 @@ static int stat_path(struct udax_fs *fs, const char *path,
 		if (done)
 			goto fill;
 	}
-	fs_ns_lock(fs);
+	/* Writers at work, or something to load or build: beside the
+	 * writers of directories, not after them (a stat changes nothing
+	 * they could see). */
+	dw_enter(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret && !nd_last_stat(fs, &nd, &ln, st, follow, &i) && !i)
 		ret = nd_last(fs, &nd, &i, follow);
 	fs_iput(nd.dir);
-	fs_ns_unlock(fs);
+	dw_leave(fs);
 	if (ret || !i)
 		return ret;
 fill:
@@ -2637,14 +2717,14 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		/* An indexed directory: its index holds it, so a reference
 		 * is taken without icache_lock (fs_inode_hold); "/" is held
 		 * from mount to unmount. */
-		const struct fs_ddirent *e;
 		struct fs_dix *x;
+		struct wend w;
 
 		if (path && path[0] == '/' && !path[strspn(path, "/")])
 			i = C(fs)->root;
-		else if (walk_shared(fs, path, NULL, &x, &e, &ret) &&
-			 !ret && e->type == DT_DIR &&
-			 (x = fs_dix_shared(fs, e->ino)) && fs_dix_dir(x)->nlink)
+		else if (walk_shared(fs, path, NULL, false, &w, &ret) &&
+			 !ret && w.type == DT_DIR &&
+			 (x = fs_dix_shared(fs, w.ino)) && fs_dix_dir(x)->nlink)
 			i = fs_dix_dir(x);
 		if (i)
 			fs_inode_hold(i);
@@ -2653,9 +2733,7 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 			return ret;	/* -ENOENT */
 	}
 	if (!i) {
-		fs_ns_lock(fs);
-		ret = walk(fs, path, &i, true);
-		fs_ns_unlock(fs);
+		ret = fs_walk(fs, path, true, &i);
 		if (ret)
 			return ret;
 	}
@@ -2801,12 +2879,15 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 		}
 		fs_ns_unlock_shared(d->fs);
 	}
-	fs_ns_lock(d->fs);
+	/* Beside directory writers, under the directory's lock. */
+	dw_enter(d->fs);
+	dw_read_lock(d->ino);
 	if (d->ino->nlink)
 		ret = fs_dix_get(d->fs, d->ino, &x);	/* blocks validated */
 	if (!ret)
 		ret = readdir_next(d, ent);
-	fs_ns_unlock(d->fs);
+	dw_read_unlock(d->ino);
+	dw_leave(d->fs);
 	return ret;
 }
 

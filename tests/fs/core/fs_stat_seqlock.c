@@ -4,7 +4,7 @@
  * ns_lock held shared -- while an open, also under ns_lock shared, may
  * load the same inode into the cache, after which its holder rewrites the
  * record.  The stat writes nothing (a seqlock's reader): it keeps its
- * copy only if the inode's state (cached bit, count of such loads) is the
+ * copy only if the inode's state (cached bit, count of evictions) is the
  * same after the copy as before, and looks again otherwise.
  *
  * The stat's test hook (fs_inode_stat_hook) runs between its first look

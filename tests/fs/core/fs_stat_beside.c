@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A stat runs beside writers of directories (ns_lock beside, nslock.c):
+ * it finds its name in the directory's index while that directory's writer
+ * may be changing it, and keeps what it read only if the directory's
+ * sequence (fs_inode.dseq) did not change from before the name was found
+ * until after the inode was read.  What those writers free (indexes, their
+ * tables, the table of indexes) waits for a grace period.
+ *
+ * 1. The stat's hook (between its look at the inode's state and its copy
+ *    of the record) lets another thread unlink the name and create a file
+ *    that gets the same inode number back, with another size.  The record
+ *    the stat copies next is whole and in use -- another file's: the stat
+ *    must not return it.  The name being gone, it answers -ENOENT.
+ * 2. Two threads stat fixed names while a writer of the same directory
+ *    creates and unlinks 2,000 names again and again (its index's table
+ *    and block array grow, replaced under the stats), and a writer of
+ *    other directories churns under a directory-cache budget of one byte
+ *    (every index evicted at the end of every operation, under stats that
+ *    read it).  Every stat of a fixed name returns that file's size; every
+ *    stat of a churned name its own size, 0 (made, not yet sized) or
+ *    -ENOENT.  Under ASan, memory
+ *    freed before the stats were done with it is a use after free.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <udax/fsck.h>
+
+#include "fs/core.h"
+#include "fs_util.h"
+
+static struct udax_fs *fs;
+
+/* ---- 1: a name unlinked and its number reused between look and copy --------- */
+
+static uint32_t victim;
+static int hook_calls;
+static uint64_t reused_ino;
+
+static void *replacer(void *arg)
+{
+	struct fs_core *c = C(fs);
+	struct udax_stat st;
+
+	(void)arg;
+	FS_OK(udax_unlink(fs, "/d/a"));
+	/* The next number handed out is the victim's, free again now. */
+	pthread_mutex_lock(&c->alloc_lock);
+	c->ihint = victim;
+	pthread_mutex_unlock(&c->alloc_lock);
+	t_write_file(fs, "/d/b", "0123456789", 10);
+	FS_OK(udax_stat(fs, "/d/b", &st));
+	reused_ino = st.ino;
+	return NULL;
+}
+
+static void hook(struct udax_fs *h, uint32_t ino)
+{
+	pthread_t th;
+
+	(void)h;
+	if (ino != victim || hook_calls++)
+		return;
+	T_ASSERT(!pthread_create(&th, NULL, replacer, NULL));
+	T_ASSERT(!pthread_join(th, NULL));
+}
+
+static void reused_number(void)
+{
+	struct udax_stat st;
+	int ret;
+
+	FS_OK(udax_mkdir(fs, "/d", 0755));
+	t_write_file(fs, "/d/a", "x", 1);
+	FS_OK(udax_stat(fs, "/d/a", &st));	/* the index built; closed */
+	victim = (uint32_t)st.ino;
+	fs_inode_stat_hook = hook;
+	ret = udax_stat(fs, "/d/a", &st);
+	fs_inode_stat_hook = NULL;
+	T_ASSERT(hook_calls >= 1);
+	if (reused_ino != victim)
+		fprintf(stderr, "fs_stat_beside: /d/b got inode %llu, not %u\n",
+			(unsigned long long)reused_ino, victim);
+	T_ASSERT(reused_ino == victim);
+	if (ret != -ENOENT)
+		fprintf(stderr, "fs_stat_beside: stat of the unlinked name: %d, "
+			"size %llu (the new file's record, read through the old "
+			"name)\n", ret, (unsigned long long)st.size);
+	T_ASSERT(ret == -ENOENT);
+	FS_OK(udax_stat(fs, "/d/b", &st));
+	T_ASSERT(st.size == 10 && st.ino == victim);
+}
+
+/* ---- 2: stats beside writers that grow, shrink and evict indexes ------------ */
+
+#define FIXED	40
+#define CHURN	2000
+#define ROUNDS	4
+#define SMALL	8
+
+static _Atomic int writers_left;
+static _Atomic unsigned long stats_done;
+
+static void make_sized(const char *path, uint64_t size)
+{
+	struct udax_file *f;
+
+	FS_OK(udax_open(fs, path, O_CREAT | O_RDWR, 0644, &f));
+	FS_OK(udax_ftruncate(f, size));
+	FS_OK(udax_close(&f));
+}
+
+/* The writer of /big: names n0..n1999 made, then unlinked, ROUNDS times. */
+static void *big_writer(void *arg)
+{
+	char p[64];
+
+	(void)arg;
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < CHURN; i++) {
+			snprintf(p, sizeof(p), "/big/n%d", i);
+			make_sized(p, (uint64_t)i + 1);
+		}
+		for (int i = 0; i < CHURN; i++) {
+			snprintf(p, sizeof(p), "/big/n%d", i);
+			FS_OK(udax_unlink(fs, p));
+		}
+	}
+	atomic_fetch_sub(&writers_left, 1);
+	return NULL;
+}
+
+/* The writer of /s0../s7: a name made and unlinked in each in turn; the
+ * budget of one byte evicts every index at the end of every operation. */
+static void *small_writer(void *arg)
+{
+	char p[64];
+
+	(void)arg;
+	for (int i = 0; i < ROUNDS * CHURN / 2; i++) {
+		snprintf(p, sizeof(p), "/s%d/t", i % SMALL);
+		make_sized(p, 7);
+		FS_OK(udax_unlink(fs, p));
+	}
+	atomic_fetch_sub(&writers_left, 1);
+	return NULL;
+}
+
+static void *statter(void *arg)
+{
+	unsigned long r = (unsigned long)(uintptr_t)arg * 2654435761ul + 1, n = 0;
+	struct udax_stat st;
+	char p[64];
+
+	while (atomic_load(&writers_left)) {
+		int k, ret;
+
+		r = r * 6364136223846793005ul + 1442695040888963407ul;
+		k = (int)((r >> 33) % 3);
+		if (k == 0) {
+			int i = (int)((r >> 40) % FIXED);
+
+			snprintf(p, sizeof(p), "/big/f%d", i);
+			FS_OK(udax_stat(fs, p, &st));
+			T_ASSERT(st.size == (uint64_t)i + 100000);
+		} else if (k == 1) {
+			int i = (int)((r >> 40) % CHURN);
+
+			snprintf(p, sizeof(p), "/big/n%d", i);
+			ret = udax_stat(fs, p, &st);
+			/* made (size 0), then sized */
+			T_ASSERT(ret == -ENOENT ||
+				 (!ret && (st.size == 0 || st.size == (uint64_t)i + 1)));
+		} else {
+			int i = (int)((r >> 40) % SMALL);
+
+			snprintf(p, sizeof(p), "/s%d/f", i);
+			FS_OK(udax_stat(fs, p, &st));
+			T_ASSERT(st.size == (uint64_t)i + 200000);
+		}
+		n++;
+	}
+	atomic_fetch_add(&stats_done, n);
+	return NULL;
+}
+
+static void churn(struct udax_dev *dev)
+{
+	struct udax_mount_opts tiny = { .dir_cache = 1 };
+	pthread_t w[2], s[2];
+	char p[64];
+
+	FS_OK(udax_mkdir(fs, "/big", 0755));
+	for (int i = 0; i < FIXED; i++) {
+		snprintf(p, sizeof(p), "/big/f%d", i);
+		make_sized(p, (uint64_t)i + 100000);
+	}
+	for (int i = 0; i < SMALL; i++) {
+		snprintf(p, sizeof(p), "/s%d", i);
+		FS_OK(udax_mkdir(fs, p, 0755));
+		snprintf(p, sizeof(p), "/s%d/f", i);
+		make_sized(p, (uint64_t)i + 200000);
+	}
+	t_fs_remount(dev, &fs);		/* nothing cached */
+	FS_OK(udax_unmount(&fs));
+	FS_OK(udax_mount(dev, 0, &tiny, &fs));
+	atomic_store(&writers_left, 2);
+	T_ASSERT(!pthread_create(&s[0], NULL, statter, (void *)1));
+	T_ASSERT(!pthread_create(&s[1], NULL, statter, (void *)2));
+	T_ASSERT(!pthread_create(&w[0], NULL, big_writer, NULL));
+	T_ASSERT(!pthread_create(&w[1], NULL, small_writer, NULL));
+	for (int i = 0; i < 2; i++) {
+		T_ASSERT(!pthread_join(w[i], NULL));
+		T_ASSERT(!pthread_join(s[i], NULL));
+	}
+	T_ASSERT(atomic_load(&stats_done) > 0);
+}
+
+int main(void)
+{
+	struct udax_dev *dev;
+	struct udax_fsck_report rep;
+
+	fs = t_fs_new("mem:64M", &dev);
+	reused_number();
+	churn(dev);
+	FS_OK(udax_unmount(&fs));
+	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
+	T_ASSERT(rep.problems == 0);
+	FS_OK(udax_dev_close(&dev, 0));
+	printf("fs_stat_beside: ok (%lu stats beside the writers)\n",
+	       atomic_load(&stats_done));
+	return 0;
+}
