@@ -1025,6 +1025,10 @@ int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
 int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 	    struct fs_inode **out);
 
+/* dir.c, tests only: called by a walk beside directory writers after it
+ * found directory @dir_ino's index, before it looks at the directory's
+ * sequence. */
+extern void (*fs_walk_beside_hook)(struct udax_fs *fs, uint32_t dir_ino);
 /* dir.c: O_TMPFILE's unnamed file in directory @path. */
 int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
 		  const struct udax_cred *cred, struct fs_inode **out);

@@ -982,6 +982,8 @@ static void last_name_prefetch(struct udax_fs *fs, const char *path,
 	fs_dix_prefetch(fs, ln->hash);
 }
 
+void (*fs_walk_beside_hook)(struct udax_fs *fs, uint32_t dir_ino);
+
 /* Where a shared walk ended: the last name's inode number and type, the
  * index it was found in and (beside writers) its directory's sequence
  * then, which must still hold after what the caller reads of the inode. */
@@ -1038,10 +1040,21 @@ static int walk_shared(struct udax_fs *fs, const char *path,
 		hash = ln && s == ln->name && n == ln->len ? ln->hash :
 		       fs_dix_hash(fs, s, n);
 		if (beside) {
-			seq = atomic_load_explicit(&fs_dix_dir(x)->dseq,
-						   memory_order_acquire);
+			struct fs_inode *dir = fs_dix_dir(x);
+
+			if (__builtin_expect(fs_walk_beside_hook != NULL, 0))
+				fs_walk_beside_hook(fs, dir->ino);
+			seq = atomic_load_explicit(&dir->dseq, memory_order_acquire);
 			if (seq & 1)
 				return 0;	/* its writer at work */
+			/* Still the directory's index after that look: one
+			 * evicted before it may have missed changes made since
+			 * (they went to its successor), which the sequence
+			 * does not tell.  Evictions and changes of a
+			 * directory both hold its lock, so an index still
+			 * published then has every change made before. */
+			if (fs_dix_shared(fs, dir->ino) != x)
+				return 0;
 			found = fs_dix_find_beside(x, fs, hash, s, n, &w->ino, &w->type);
 			if (!fs_dix_unchanged(x, seq))
 				return 0;

@@ -12,7 +12,17 @@
  *    that gets the same inode number back, with another size.  The record
  *    the stat copies next is whole and in use -- another file's: the stat
  *    must not return it.  The name being gone, it answers -ENOENT.
- * 2. Two threads stat fixed names while a writer of the same directory
+ * 2. Under a directory-cache budget of one byte, the walk's hook (after
+ *    it found the directory's index, before it looks at the directory's
+ *    sequence) lets another thread evict that index (operations in another
+ *    directory) and then unlink the name, a hard link whose inode stays in
+ *    use: the change goes to a new index, and the sequence the stat then
+ *    reads is the one after it.  The evicted index still has the name; the
+ *    stat must not answer from it (it answers -ENOENT).  Two checks see to
+ *    that: the walk looks up the index again after its look at the
+ *    sequence, and the record the index points to on media is zeroed; this
+ *    case fails only if both go.
+ * 3. Two threads stat fixed names while a writer of the same directory
  *    creates and unlinks 2,000 names again and again (its index's table
  *    and block array grow, replaced under the stats), and a writer of
  *    other directories churns under a directory-cache budget of one byte
@@ -92,7 +102,74 @@ static void reused_number(void)
 	T_ASSERT(st.size == 10 && st.ino == victim);
 }
 
-/* ---- 2: stats beside writers that grow, shrink and evict indexes ------------ */
+/* ---- 2: an index evicted, then its directory changed, before the look ----- */
+
+#define EVICTING_OPS 12
+
+static uint32_t d2_ino;
+static int walk_hook_calls;
+static struct fs_dix *seen;
+static bool evicted;
+
+static void make_sized(const char *path, uint64_t size);
+
+static void *evict_then_unlink(void *arg)
+{
+	(void)arg;
+	for (int k = 0; k < EVICTING_OPS; k++) {
+		make_sized("/e/t", 1);
+		FS_OK(udax_unlink(fs, "/e/t"));
+	}
+	evicted = fs_dix_shared(fs, d2_ino) != seen;
+	FS_OK(udax_unlink(fs, "/d2/a"));
+	return NULL;
+}
+
+static void walk_hook(struct udax_fs *h, uint32_t dir_ino)
+{
+	pthread_t th;
+
+	(void)h;
+	if (dir_ino != d2_ino || walk_hook_calls++)
+		return;
+	seen = fs_dix_shared(fs, d2_ino);
+	T_ASSERT(!pthread_create(&th, NULL, evict_then_unlink, NULL));
+	T_ASSERT(!pthread_join(th, NULL));
+}
+
+static void stale_index(struct udax_dev *dev)
+{
+	struct udax_mount_opts tiny = { .dir_cache = 1 };
+	struct udax_stat st;
+	int ret;
+
+	FS_OK(udax_mkdir(fs, "/d2", 0755));
+	FS_OK(udax_mkdir(fs, "/e", 0755));
+	make_sized("/d2/b", 33);
+	FS_OK(udax_link(fs, "/d2/b", "/d2/a"));
+	FS_OK(udax_unmount(&fs));
+	FS_OK(udax_mount(dev, 0, &tiny, &fs));
+	FS_OK(udax_stat(fs, "/d2", &st));
+	d2_ino = (uint32_t)st.ino;
+	FS_OK(udax_stat(fs, "/d2/a", &st));	/* /d2's index built */
+	T_ASSERT(st.size == 33);
+	fs_walk_beside_hook = walk_hook;
+	ret = udax_stat(fs, "/d2/a", &st);
+	fs_walk_beside_hook = NULL;
+	T_ASSERT(walk_hook_calls >= 1 && seen);
+	if (!evicted)
+		fprintf(stderr, "fs_stat_beside: /d2's index was not evicted\n");
+	T_ASSERT(evicted);
+	if (ret != -ENOENT)
+		fprintf(stderr, "fs_stat_beside: stat of a name unlinked after its "
+			"index was evicted: %d (found in the evicted index)\n", ret);
+	T_ASSERT(ret == -ENOENT);
+	FS_OK(udax_stat(fs, "/d2/b", &st));
+	T_ASSERT(st.size == 33 && st.nlink == 1);
+	t_fs_remount(dev, &fs);
+}
+
+/* ---- 3: stats beside writers that grow, shrink and evict indexes ------------ */
 
 #define FIXED	40
 #define CHURN	2000
@@ -224,6 +301,7 @@ int main(void)
 
 	fs = t_fs_new("mem:64M", &dev);
 	reused_number();
+	stale_index(dev);
 	churn(dev);
 	FS_OK(udax_unmount(&fs));
 	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
