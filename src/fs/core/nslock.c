@@ -170,26 +170,30 @@ bool fs_ns_trylock_shared(struct udax_fs *fs)
 	return fs_ns_trylock_shared_spin(fs, FS_NS_READER_SPINS);
 }
 
-bool fs_ns_trylock_shared_spin(struct udax_fs *fs, unsigned spins)
+/* Count this reader in @n unless @w counts writers; with writers at work,
+ * give the count back and wait up to @spins pauses for them to go. */
+static bool reader_in(_Atomic long *n, _Atomic unsigned *w, unsigned spins)
 {
-	struct fs_core *c = C(fs);
-	_Atomic long *n = reader_count(c);
-
 	for (unsigned spin = 0;;) {
 		atomic_fetch_add(n, 1);
-		if (!atomic_load(&c->ns.writers))
+		if (!atomic_load(w))
 			return true;
 		atomic_fetch_sub(n, 1);
 		/* A writer's operation is a few microseconds: wait that long
 		 * for it (out of its way, the count given back) rather than
 		 * queue behind it on the mutex, whose sleep and wake-up cost
 		 * more than the operation. */
-		while (atomic_load_explicit(&c->ns.writers, memory_order_relaxed))
+		while (atomic_load_explicit(w, memory_order_relaxed))
 			if (++spin > spins)
 				return false;
 			else
 				cpu_relax();
 	}
+}
+
+bool fs_ns_trylock_shared_spin(struct udax_fs *fs, unsigned spins)
+{
+	return reader_in(reader_count(C(fs)), &C(fs)->ns.writers, spins);
 }
 
 void fs_ns_unlock_shared(struct udax_fs *fs)
@@ -197,24 +201,11 @@ void fs_ns_unlock_shared(struct udax_fs *fs)
 	atomic_fetch_sub(reader_count(C(fs)), 1);
 }
 
-/* As fs_ns_trylock_shared_spin, on the other counts: only exclusive
- * writers (and grace periods) keep these readers out. */
+/* The same on the other counts: only exclusive writers (and grace
+ * periods) keep these readers out. */
 bool fs_ns_trylock_beside(struct udax_fs *fs, unsigned spins)
 {
-	struct fs_core *c = C(fs);
-	_Atomic long *n = &c->ns.breaders[stripe()].n;
-
-	for (unsigned spin = 0;;) {
-		atomic_fetch_add(n, 1);
-		if (!atomic_load(&c->ns.xwriters))
-			return true;
-		atomic_fetch_sub(n, 1);
-		while (atomic_load_explicit(&c->ns.xwriters, memory_order_relaxed))
-			if (++spin > spins)
-				return false;
-			else
-				cpu_relax();
-	}
+	return reader_in(&C(fs)->ns.breaders[stripe()].n, &C(fs)->ns.xwriters, spins);
 }
 
 void fs_ns_unlock_beside(struct udax_fs *fs)
