@@ -917,6 +917,13 @@ int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
  * and type copied, valid if the directory's sequence held (dindex.c). */
 bool fs_dix_find_beside(struct fs_dix *x, struct udax_fs *fs, uint32_t hash,
 			const char *name, size_t len, uint32_t *ino, uint8_t *type);
+/* Tests only: called by fs_dix_next_beside between its read of a
+ * record's header and its copy of the name. */
+extern void (*fs_dix_next_hook)(struct fs_dix *x);
+/* readdir beside the directory's writer: the next record from block *@k,
+ * offset *@off, copied (1), the end (0), or -1: look another way. */
+int fs_dix_next_beside(struct fs_dix *x, uint64_t *k, uint32_t *off,
+		       struct udax_dirent *out, uint32_t *end);
 /* What was read of the directory @x indexes beside its writer holds: its
  * sequence (fs_inode.dseq) is still @seq. */
 bool fs_dix_unchanged(const struct fs_dix *x, uint32_t seq);

@@ -426,6 +426,53 @@ bool fs_dix_find_beside(struct fs_dix *x, struct udax_fs *fs, uint32_t hash,
 	return false;
 }
 
+void (*fs_dix_next_hook)(struct fs_dix *x);
+
+/*
+ * The next record at or after block *@k, offset *@off of the directory @x
+ * indexes, beside its writer (as fs_dix_find_beside): 1 and a copy of it
+ * (*@k, *@off where it is, *@end where it ends), 0 at the end, -1 when
+ * what was read cannot be (a change under way: the caller looks again
+ * another way).  Holds only if the directory's sequence did.
+ */
+__attribute__((no_sanitize_thread))
+int fs_dix_next_beside(struct fs_dix *x, uint64_t *k, uint32_t *off,
+		       struct udax_dirent *out, uint32_t *end)
+{
+	uint32_t nb = __atomic_load_n(&x->nblk, __ATOMIC_ACQUIRE);
+	const struct dix_blk *b = __atomic_load_n(&x->blk, __ATOMIC_ACQUIRE);
+
+	for (; *k < nb; (*k)++, *off = sizeof(struct fs_ddirhdr)) {
+		const uint8_t *a = b[*k].addr;
+
+		if (!a)
+			return -1;
+		for (uint32_t o = sizeof(struct fs_ddirhdr); o + 8 <= FS_BS;) {
+			const struct fs_ddirent *e = (const void *)(a + o);
+			uint32_t rl = e->rec_len, ino = e->ino, nl = e->name_len;
+
+			if (rl < 8 || rl > FS_BS - o)
+				return -1;
+			if (o >= *off && ino) {
+				if (8 + nl > rl)
+					return -1;
+				if (__builtin_expect(fs_dix_next_hook != NULL, 0))
+					fs_dix_next_hook(x);
+				for (uint32_t c = 0; c < nl; c++)
+					out->name[c] = e->name[c];
+				out->name[nl] = 0;
+				out->ino = ino;
+				out->type = e->type;
+				*off = o;
+				*end = o + rl;
+				return 1;
+			}
+			o += rl;
+		}
+	}
+	return 0;
+}
+
 /* The seqlock reader's second look, after its reads (a fence: outside
  * ThreadSanitizer's view, which does not model fences). */
 __attribute__((no_sanitize_thread))

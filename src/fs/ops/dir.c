@@ -2869,6 +2869,39 @@ static int readdir_next(struct udax_dir *d, struct udax_dirent *ent)
 	return ret;
 }
 
+/*
+ * readdir_next beside directory writers (ns_lock beside): the record read
+ * between two looks at the directory's sequence, as a stat's lookup is
+ * (walk_shared), the cursor moved only if it held.  -1: look another way
+ * (no index: a removed directory, or one not indexed yet; a change under
+ * way).  "." and ".." are the inode's own fields, which only exclusive
+ * operations change.
+ */
+static int readdir_beside(struct udax_dir *d, struct udax_dirent *ent)
+{
+	struct fs_dix *x;
+	uint64_t k = d->k;
+	uint32_t off = d->off, end, seq;
+	int r;
+
+	if (d->dots < 2)
+		return readdir_next(d, ent);
+	x = fs_dix_shared(d->fs, d->ino->ino);
+	if (!x || fs_dix_dir(x) != d->ino)
+		return -1;
+	seq = atomic_load_explicit(&d->ino->dseq, memory_order_acquire);
+	if ((seq & 1) || fs_dix_shared(d->fs, d->ino->ino) != x)
+		return -1;
+	r = fs_dix_next_beside(x, &k, &off, ent, &end);
+	if (r < 0 || !fs_dix_unchanged(x, seq))
+		return -1;
+	d->k = k;
+	d->off = r ? end : (uint32_t)sizeof(struct fs_ddirhdr);
+	if (r)
+		ent->off = dir_tell(d);
+	return r;
+}
+
 int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 {
 	struct fs_dix *x;
@@ -2880,17 +2913,15 @@ int udax_readdir(struct udax_dir *d, struct udax_dirent *ent)
 		return fs_err_inherited(d->fs, "readdir");
 	if (!(d->flags & UDAX_OPENDIR_DOTS))
 		d->dots = 2;
-	/* Listing changes nothing: shared, as a stat (nslock.c), when the
-	 * blocks are validated already -- the index is there; building it
-	 * is a writer's work. */
-	if (fs_ns_trylock_shared(d->fs)) {
-		x = d->ino->nlink ? fs_dix_shared(d->fs, d->ino->ino) : NULL;
-		if (!d->ino->nlink || (x && fs_dix_dir(x) == d->ino)) {
-			ret = readdir_next(d, ent);
-			fs_ns_unlock_shared(d->fs);
+	/* Listing changes nothing: beside directory writers, as a stat
+	 * (nslock.c), when the blocks are validated already -- the index is
+	 * there; building it is a writer's work. */
+	if (fs_ns_trylock_beside(d->fs, FS_NS_READER_SPINS)) {
+		ret = readdir_beside(d, ent);
+		fs_ns_unlock_beside(d->fs);
+		if (ret >= 0)
 			return ret;
-		}
-		fs_ns_unlock_shared(d->fs);
+		ret = 0;
 	}
 	/* Beside directory writers, under the directory's lock. */
 	dw_enter(d->fs);

@@ -29,12 +29,21 @@
  *    (every index evicted at the end of every operation, under stats that
  *    read it).  Every stat of a fixed name returns that file's size; every
  *    stat of a churned name its own size, 0 (made, not yet sized) or
- *    -ENOENT.  Under ASan, memory
+ *    -ENOENT.  Two more threads list /big meanwhile (readdir beside the
+ *    writer): every listing has each fixed name once and no name that
+ *    was never made (a churned name unlinked and made again later in the
+ *    directory may be listed twice: POSIX leaves it open).
+ * 4. A readdir beside the directory's writer: its hook (between its read
+ *    of a record's header and its copy of the name) lets another thread
+ *    unlink that name, which zeroes the record.  The readdir must not
+ *    return what it half read (an empty name): it answers the next name.  Under ASan, memory
  *    freed before the stats were done with it is a use after free.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <udax/fsck.h>
 
 #include "fs/core.h"
@@ -262,10 +271,94 @@ static void *statter(void *arg)
 	return NULL;
 }
 
+/* Whole listings of /big until the writers are done: what each holds. */
+static void *lister(void *arg)
+{
+	bool seen_f[FIXED], seen_n[CHURN];
+	unsigned long lists = 0;
+
+	(void)arg;
+	while (atomic_load(&writers_left)) {
+		struct udax_dirent e;
+		struct udax_dir *d;
+		int ret;
+
+		memset(seen_f, 0, sizeof(seen_f));
+		memset(seen_n, 0, sizeof(seen_n));
+		FS_OK(udax_opendir(fs, "/big", &d));
+		while ((ret = udax_readdir(d, &e)) == 1) {
+			char *endp;
+			long i = strtol(e.name + 1, &endp, 10);
+			bool *slot = e.name[0] == 'f' && i >= 0 && i < FIXED ? &seen_f[i] :
+				     e.name[0] == 'n' && i >= 0 && i < CHURN ? &seen_n[i] : NULL;
+
+			bool dup = slot && e.name[0] == 'f' && *slot;
+
+			if (!slot || *endp || e.ino == 0 || dup)
+				fprintf(stderr, "fs_stat_beside: listing: \"%s\" (inode %u)%s\n",
+					e.name, e.ino, dup ? " twice" : "");
+			T_ASSERT(slot && !*endp && e.ino && !dup);
+			*slot = true;
+		}
+		FS_OK(ret);
+		udax_closedir(&d);
+		for (int i = 0; i < FIXED; i++)
+			T_ASSERT(seen_f[i]);
+		lists++;
+	}
+	T_ASSERT(lists > 0);
+	return NULL;
+}
+
+/* ---- 4: a record zeroed between a readdir's read of it and its copy ------- */
+
+static int next_hook_calls;
+
+static void *remover(void *arg)
+{
+	(void)arg;
+	FS_OK(udax_unlink(fs, "/r/first-of-two"));
+	return NULL;
+}
+
+static void next_hook(struct fs_dix *x)
+{
+	pthread_t th;
+
+	(void)x;
+	if (next_hook_calls++)
+		return;
+	T_ASSERT(!pthread_create(&th, NULL, remover, NULL));
+	T_ASSERT(!pthread_join(th, NULL));
+}
+
+static void torn_record(void)
+{
+	struct udax_dirent e;
+	struct udax_dir *d;
+	struct udax_stat st;
+
+	FS_OK(udax_mkdir(fs, "/r", 0755));
+	t_write_file(fs, "/r/first-of-two", "1", 1);
+	t_write_file(fs, "/r/second", "2", 1);
+	FS_OK(udax_stat(fs, "/r/second", &st));		/* /r's index built */
+	FS_OK(udax_opendir(fs, "/r", &d));
+	fs_dix_next_hook = next_hook;
+	T_ASSERT(udax_readdir(d, &e) == 1);
+	fs_dix_next_hook = NULL;
+	T_ASSERT(next_hook_calls >= 1);
+	if (strcmp(e.name, "second"))
+		fprintf(stderr, "fs_stat_beside: readdir after its record was zeroed: "
+			"\"%s\" (inode %u)\n", e.name, e.ino);
+	T_ASSERT(!strcmp(e.name, "second") && e.ino == st.ino);
+	T_ASSERT(udax_readdir(d, &e) == 0);
+	udax_closedir(&d);
+}
+
 static void churn(struct udax_dev *dev)
 {
 	struct udax_mount_opts tiny = { .dir_cache = 1 };
-	pthread_t w[2], s[2];
+	pthread_t w[2], s[2], l[2];
 	char p[64];
 
 	FS_OK(udax_mkdir(fs, "/big", 0755));
@@ -287,10 +380,14 @@ static void churn(struct udax_dev *dev)
 	T_ASSERT(!pthread_create(&s[1], NULL, statter, (void *)2));
 	T_ASSERT(!pthread_create(&w[0], NULL, big_writer, NULL));
 	T_ASSERT(!pthread_create(&w[1], NULL, small_writer, NULL));
+	T_ASSERT(!pthread_create(&l[0], NULL, lister, NULL));
+	T_ASSERT(!pthread_create(&l[1], NULL, lister, NULL));
 	for (int i = 0; i < 2; i++) {
 		T_ASSERT(!pthread_join(w[i], NULL));
 		T_ASSERT(!pthread_join(s[i], NULL));
 	}
+	T_ASSERT(!pthread_join(l[0], NULL));
+	T_ASSERT(!pthread_join(l[1], NULL));
 	T_ASSERT(atomic_load(&stats_done) > 0);
 }
 
@@ -302,6 +399,7 @@ int main(void)
 	fs = t_fs_new("mem:64M", &dev);
 	reused_number();
 	stale_index(dev);
+	torn_record();
 	churn(dev);
 	FS_OK(udax_unmount(&fs));
 	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
