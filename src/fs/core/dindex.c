@@ -414,7 +414,8 @@ bool fs_dix_find_beside(struct fs_dix *x, struct udax_fs *fs, uint32_t hash,
 			continue;
 		prefetch_inode(fs, s.ino);
 		a = b[s.blk].addr;
-		if (!a || s.off < sizeof(struct fs_ddirhdr) || s.off + 8 + len > FS_BS)
+		if (!a || s.off < sizeof(struct fs_ddirhdr) || s.off % 4 ||
+		    s.off + 8 + len > FS_BS)
 			continue;
 		e = (const void *)(a + s.off);
 		if (e->name_len == len && bytes_equal(e->name, name, len)) {
@@ -451,7 +452,9 @@ int fs_dix_next_beside(struct fs_dix *x, uint64_t *k, uint32_t *off,
 			const struct fs_ddirent *e = (const void *)(a + o);
 			uint32_t rl = e->rec_len, ino = e->ino, nl = e->name_len;
 
-			if (rl < 8 || rl > FS_BS - o)
+			/* Records are 4-byte aligned (a torn read may not be:
+			 * not dereferenced misaligned). */
+			if (rl < 8 || rl > FS_BS - o || rl % 4)
 				return -1;
 			if (o >= *off && ino) {
 				if (8 + nl > rl)
