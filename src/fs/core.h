@@ -469,7 +469,9 @@ struct fs_core {
 	 * after a grace period (fs_dix_retire, dindex.c). */
 	FS_LINE pthread_mutex_t dix_retire_lock;
 	struct dix_retired *dix_retired;
-	uint64_t dix_retired_bytes;
+	/* how many, how large: written under the lock, read without it by
+	 * every namespace operation's end (whether to take it) */
+	_Atomic uint64_t dix_retired_n, dix_retired_bytes;
 };
 
 /* A transaction: byte ranges of the metadata area with their new bytes. */

@@ -155,26 +155,40 @@ static void retire(struct fs_core *c, void *mem, struct fs_dix *x, size_t bytes)
 	pthread_mutex_lock(&c->dix_retire_lock);
 	r->next = c->dix_retired;
 	c->dix_retired = r;
-	c->dix_retired_bytes += bytes + sizeof(*r);
+	atomic_store_explicit(&c->dix_retired_n, c->dix_retired_n + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&c->dix_retired_bytes,
+			      c->dix_retired_bytes + bytes + sizeof(*r),
+			      memory_order_relaxed);
 	pthread_mutex_unlock(&c->dix_retire_lock);
 }
 
+/* Not yet worth a grace period (@grace), or nothing retired. */
+static bool retired_keep(struct fs_core *c, bool grace)
+{
+	uint64_t n = atomic_load_explicit(&c->dix_retired_n, memory_order_relaxed);
+
+	return !n || (grace && n <= RETIRE_ITEMS &&
+		      atomic_load_explicit(&c->dix_retired_bytes,
+					   memory_order_relaxed) <= RETIRE_BYTES);
+}
+
 /* Free what was retired: @grace, after a grace period (no lookup beside
- * writers could reach it any more), else the caller keeps them out. */
+ * writers could reach it any more), else the caller keeps them out.  The
+ * counts are looked at first without the lock: most operations end with
+ * nothing to free, and must not all take one lock to find that out. */
 static void retired_flush(struct fs_core *c, bool grace)
 {
-	struct dix_retired *r;
-	uint64_t n = 0;
+	struct dix_retired *r = NULL;
 
+	if (retired_keep(c, grace))
+		return;
 	pthread_mutex_lock(&c->dix_retire_lock);
-	r = c->dix_retired;
-	for (struct dix_retired *q = r; q && n <= RETIRE_ITEMS; q = q->next)
-		n++;
-	if (grace && n <= RETIRE_ITEMS && c->dix_retired_bytes <= RETIRE_BYTES)
-		r = NULL;	/* not yet worth a grace period */
-	if (r) {
+	if (!retired_keep(c, grace)) {
+		r = c->dix_retired;
 		c->dix_retired = NULL;
-		c->dix_retired_bytes = 0;
+		atomic_store_explicit(&c->dix_retired_n, 0, memory_order_relaxed);
+		atomic_store_explicit(&c->dix_retired_bytes, 0, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&c->dix_retire_lock);
 	if (!r)
@@ -992,7 +1006,8 @@ void fs_dix_free_all(struct udax_fs *fs)
 	c->dix_bytes = 0;
 	retired_free(c->dix_retired);	/* unmount: nobody is looking */
 	c->dix_retired = NULL;
-	c->dix_retired_bytes = 0;
+	atomic_store_explicit(&c->dix_retired_n, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->dix_retired_bytes, 0, memory_order_relaxed);
 }
 
 int fs_dix_init(struct udax_fs *fs)

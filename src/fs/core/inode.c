@@ -647,8 +647,6 @@ int fs_iget(struct udax_fs *fs, uint32_t ino, struct fs_inode **out)
 
 	if ((*out = fs_icache_get(fs, ino)))
 		return 0;
-	if (ino >= C(fs)->sb.nr_inodes)
-		return fs_inode_read(fs, ino, &di);	/* its words */
 	lk = iload_lock(C(fs), ino);
 	pthread_mutex_lock(lk);
 	if ((*out = fs_icache_get(fs, ino))) {

@@ -123,14 +123,20 @@ static void dw_leave(struct udax_fs *fs)
 	fs_ns_unlock(fs);
 }
 
-/* Take / drop the lock of @dir, the directory this writer changes. */
-/* ... its sequence odd meanwhile: a lookup beside directory writers
- * that read the directory meanwhile looks again (walk_shared). */
+/* One more on @dir's sequence (its writer holds its lock). */
+static void dseq_step(struct fs_inode *dir, memory_order mo)
+{
+	atomic_store_explicit(&dir->dseq, atomic_load_explicit(&dir->dseq,
+			      memory_order_relaxed) + 1, mo);
+}
+
+/* Take / drop the lock of @dir, the directory this writer changes, its
+ * sequence odd meanwhile: a lookup beside directory writers that read
+ * the directory meanwhile looks again (beside_begin). */
 static void dw_hold(struct fs_inode *dir)
 {
 	pthread_rwlock_wrlock(&dir->lock);
-	atomic_store_explicit(&dir->dseq, atomic_load_explicit(&dir->dseq,
-			      memory_order_relaxed) + 1, memory_order_relaxed);
+	dseq_step(dir, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	dw_dir = dir;
 }
@@ -138,8 +144,7 @@ static void dw_hold(struct fs_inode *dir)
 static void dw_drop(struct fs_inode *dir)
 {
 	dw_dir = NULL;
-	atomic_store_explicit(&dir->dseq, atomic_load_explicit(&dir->dseq,
-			      memory_order_relaxed) + 1, memory_order_release);
+	dseq_step(dir, memory_order_release);
 	pthread_rwlock_unlock(&dir->lock);
 }
 
@@ -994,6 +999,22 @@ struct wend {
 	uint32_t seq;
 };
 
+/*
+ * The first look of a lookup beside directory writers at the directory
+ * @x indexes: false while its writer is at work, or if @x is no longer
+ * its index -- one evicted before this look may have missed changes made
+ * since (they went to its successor), which the sequence does not tell.
+ * Evictions and changes of a directory both hold its lock, so an index
+ * still published then has every change made before.  The second look is
+ * fs_dix_unchanged(@x, *@seq), after the reads.
+ */
+static bool beside_begin(struct udax_fs *fs, struct fs_dix *x, uint32_t *seq)
+{
+	struct fs_inode *dir = fs_dix_dir(x);
+
+	*seq = atomic_load_explicit(&dir->dseq, memory_order_acquire);
+	return !(*seq & 1) && fs_dix_shared(fs, dir->ino) == x;
+}
 
 /*
  * A walk with ns_lock held shared (nslock.c), in the spirit of the
@@ -1003,8 +1024,9 @@ struct wend {
  * by their index (which holds them, and which only a writer frees).
  * @beside: ns_lock beside directory writers (fs_ns_trylock_beside): a
  * directory may change while it is read, so each is read between two
- * looks at its sequence (dw_hold), by fs_dix_find_beside; the last one's
- * second look is the caller's (seq_held), after it read the inode.
+ * looks at its sequence (beside_begin), by fs_dix_find_beside; the last
+ * one's second look is the caller's (fs_dix_unchanged), after it read the
+ * inode.
  * Directories themselves neither go nor move meanwhile (rmdir and
  * renames of directories are exclusive).
  * 1: answered, with *@ret 0 and *@w the last name's, or *@ret -ENOENT;
@@ -1040,20 +1062,9 @@ static int walk_shared(struct udax_fs *fs, const char *path,
 		hash = ln && s == ln->name && n == ln->len ? ln->hash :
 		       fs_dix_hash(fs, s, n);
 		if (beside) {
-			struct fs_inode *dir = fs_dix_dir(x);
-
 			if (__builtin_expect(fs_walk_beside_hook != NULL, 0))
-				fs_walk_beside_hook(fs, dir->ino);
-			seq = atomic_load_explicit(&dir->dseq, memory_order_acquire);
-			if (seq & 1)
-				return 0;	/* its writer at work */
-			/* Still the directory's index after that look: one
-			 * evicted before it may have missed changes made since
-			 * (they went to its successor), which the sequence
-			 * does not tell.  Evictions and changes of a
-			 * directory both hold its lock, so an index still
-			 * published then has every change made before. */
-			if (fs_dix_shared(fs, dir->ino) != x)
+				fs_walk_beside_hook(fs, fs_dix_dir(x)->ino);
+			if (!beside_begin(fs, x, &seq))
 				return 0;
 			found = fs_dix_find_beside(x, fs, hash, s, n, &w->ino, &w->type);
 			if (!fs_dix_unchanged(x, seq))
@@ -2889,8 +2900,7 @@ static int readdir_beside(struct udax_dir *d, struct udax_dirent *ent)
 	x = fs_dix_shared(d->fs, d->ino->ino);
 	if (!x || fs_dix_dir(x) != d->ino)
 		return -1;
-	seq = atomic_load_explicit(&d->ino->dseq, memory_order_acquire);
-	if ((seq & 1) || fs_dix_shared(d->fs, d->ino->ino) != x)
+	if (!beside_begin(d->fs, x, &seq))
 		return -1;
 	r = fs_dix_next_beside(x, &k, &off, ent, &end);
 	if (r < 0 || !fs_dix_unchanged(x, seq))

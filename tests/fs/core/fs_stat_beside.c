@@ -51,6 +51,16 @@
 
 static struct udax_fs *fs;
 
+/* What a hook lets happen inside the window it opens: @fn, whole, in
+ * another thread (the hook's own holds ns_lock beside the writers). */
+static void in_other_thread(void *(*fn)(void *))
+{
+	pthread_t th;
+
+	T_ASSERT(!pthread_create(&th, NULL, fn, NULL));
+	T_ASSERT(!pthread_join(th, NULL));
+}
+
 /* ---- 1: a name unlinked and its number reused between look and copy --------- */
 
 static uint32_t victim;
@@ -76,13 +86,10 @@ static void *replacer(void *arg)
 
 static void hook(struct udax_fs *h, uint32_t ino)
 {
-	pthread_t th;
-
 	(void)h;
 	if (ino != victim || hook_calls++)
 		return;
-	T_ASSERT(!pthread_create(&th, NULL, replacer, NULL));
-	T_ASSERT(!pthread_join(th, NULL));
+	in_other_thread(replacer);
 }
 
 static void reused_number(void)
@@ -136,14 +143,11 @@ static void *evict_then_unlink(void *arg)
 
 static void walk_hook(struct udax_fs *h, uint32_t dir_ino)
 {
-	pthread_t th;
-
 	(void)h;
 	if (dir_ino != d2_ino || walk_hook_calls++)
 		return;
 	seen = fs_dix_shared(fs, d2_ino);
-	T_ASSERT(!pthread_create(&th, NULL, evict_then_unlink, NULL));
-	T_ASSERT(!pthread_join(th, NULL));
+	in_other_thread(evict_then_unlink);
 }
 
 static void stale_index(struct udax_dev *dev)
@@ -323,13 +327,10 @@ static void *remover(void *arg)
 
 static void next_hook(struct fs_dix *x)
 {
-	pthread_t th;
-
 	(void)x;
 	if (next_hook_calls++)
 		return;
-	T_ASSERT(!pthread_create(&th, NULL, remover, NULL));
-	T_ASSERT(!pthread_join(th, NULL));
+	in_other_thread(remover);
 }
 
 static void torn_record(void)
