@@ -192,6 +192,27 @@ static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
 	return s;
 }
 
+/*
+ * Touch two inodes (@b may be NULL) in the order of their numbers.  A
+ * rename that replaces a file locks the source and the file replaced,
+ * and two directories' writers may rename at once: with hard links, the
+ * source of one can be the target of the other and the reverse, and two
+ * renames that each locked their source first would wait for each other
+ * for ever (tests/fs/ops/fs_rename_lock_order).
+ */
+static void dop_touch_pair(struct dop *d, struct fs_inode *a, struct fs_inode *b)
+{
+	if (b && b->ino < a->ino) {
+		struct fs_inode *t = a;
+
+		a = b;
+		b = t;
+	}
+	dop_touch(d, a);
+	if (b)
+		dop_touch(d, b);
+}
+
 /* After the commit: the indexes follow the new blocks (nothing here can
  * fail: fs_dix_reserve ran before); removed directories lose theirs. */
 static void dop_index(struct dop *d)
@@ -2047,8 +2068,7 @@ static int rename_exchange(struct udax_fs *fs, struct fs_inode *od,
 	dop_init(&d, fs, brk);
 	dop_touch(&d, od);
 	dop_touch(&d, nd);
-	dop_touch(&d, src);
-	dop_touch(&d, tgt);
+	dop_touch_pair(&d, src, tgt);
 	ret = dir_set(&d, od, ls, tgt->ino, dtype(tgt->mode));
 	if (!ret)
 		ret = dir_set(&d, nd, lt, src->ino, dtype(src->mode));
@@ -2179,7 +2199,7 @@ static int nd_rename(struct udax_fs *fs, struct nd *o, struct nd *n,
 	dop_init(&d, fs, brk);
 	dop_touch(&d, od);
 	dop_touch(&d, ndir);
-	dop_touch(&d, src);
+	dop_touch_pair(&d, src, tgt);
 	if (tgt) {
 		ret = dir_set(&d, ndir, &lt, src->ino, dtype(src->mode));
 		if (!ret)
