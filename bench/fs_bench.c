@@ -65,6 +65,7 @@ struct be {
 	int (*truncate)(void *fh, uint64_t size);
 	int (*close)(void *fh);
 	int (*unlink)(struct be *b, const char *name);
+	int (*rename)(struct be *b, const char *from, const char *to);
 	/* Map [0, len) for loads and stores (page tables filled now if
 	 * @populate); *cookie is for unmap. */
 	void *(*map)(void *fh, size_t len, bool populate, void **cookie);
@@ -90,6 +91,14 @@ static int u_unlink(struct be *b, const char *name)
 
 	snprintf(path, sizeof(path), "/%s", name);
 	return udax_unlink(b->fs, path);
+}
+static int u_rename(struct be *b, const char *from, const char *to)
+{
+	char f[256], t[256];
+
+	snprintf(f, sizeof(f), "/%s", from);
+	snprintf(t, sizeof(t), "/%s", to);
+	return udax_rename(b->fs, f, t, 0);
 }
 static void *u_map(void *fh, size_t len, bool populate, void **cookie)
 {
@@ -145,6 +154,14 @@ static int k_unlink(struct be *b, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
 	return unlink(path) ? -errno : 0;
+}
+static int k_rename(struct be *b, const char *from, const char *to)
+{
+	char f[4096], t[4096];
+
+	snprintf(f, sizeof(f), "%s/%s", b->dir, from);
+	snprintf(t, sizeof(t), "%s/%s", b->dir, to);
+	return rename(f, t) ? -errno : 0;
 }
 static void *k_map(void *fh, size_t len, bool populate, void **cookie)
 {
@@ -869,12 +886,13 @@ static void teardown(struct run *x, struct be *u)
 #define BACKENDS(o)							\
 	struct be u = { "udax", .open = u_open, .pwrite = u_pwrite,	\
 		.pread = u_pread, .append = u_append, .truncate = u_truncate, \
-		.close = u_close, .unlink = u_unlink, .map = u_map,	\
-		.unmap = u_unmap };					\
+		.close = u_close, .unlink = u_unlink, .rename = u_rename, \
+		.map = u_map, .unmap = u_unmap };			\
 	struct be k = { "kernel", .dir = (o)->kernel_dir, .open = k_open, \
 		.pwrite = k_pwrite, .pread = k_pread, .append = k_append, \
 		.truncate = k_truncate, .close = k_close,		\
-		.unlink = k_unlink, .map = k_map, .unmap = k_unmap }
+		.unlink = k_unlink, .rename = k_rename, .map = k_map,	\
+		.unmap = k_unmap }
 
 int fs_bench_run(const struct fs_bench_opts *o, struct bench_report *r)
 {
@@ -1509,7 +1527,11 @@ static int fig_threads(struct run *x)
  * each thread changing the size of a file of its own (threads_truncate:
  * ftruncate up a block at a time to 64 blocks, then to 0; each one a
  * journal transaction in udax, committed in the thread's journal lane:
- * changes to different files share no lock there).  A stat
+ * changes to different files share no lock there), and with each thread
+ * delivering as a maildir does (threads_rename: create, write 64 bytes
+ * and close a name in a directory of its own, rename it into a second
+ * directory of its own, unlink it there; deliveries per second: udax
+ * renames a file between two directories as the writer of both).  A stat
  * changes nothing, so two threads need share no written cache line and
  * can do twice what one does (udax: ns_lock held shared,
  * src/fs/core/nslock.c).  The paths are made before the clock
@@ -1517,7 +1539,7 @@ static int fig_threads(struct run *x)
  * alone would make rounds of 2 ms, which a thread's late start skews).
  */
 #define TS_ENTRIES 100
-enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE, TS_TRUNC, TS_MIXED };
+enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE, TS_TRUNC, TS_RENAME, TS_MIXED };
 #define TS_STATS(x) ((uint64_t)(x)->o->ops * 16)
 
 struct statter {
@@ -1593,6 +1615,25 @@ static void *stat_thread(void *arg)
 		a->done = i;
 		atomic_store(a->stop, 1);
 	}
+	/* Delivering: n / 32 deliveries (one costs about 40 stats) into
+	 * tsc<id> ("tmp"), moved to tsr<id> ("new"), removed from there. */
+	for (i = 0; kind == TS_RENAME && i < n / 32 && !ret; i++) {
+		struct be *b = a->x->be[side];
+		char tmp[48], new[48];
+		void *fh;
+
+		snprintf(tmp, sizeof(tmp), "tsc%d/m%llu", a->id, (unsigned long long)i);
+		snprintf(new, sizeof(new), "tsr%d/m%llu", a->id, (unsigned long long)i);
+		if ((ret = b->open(b, tmp, true, &fh)))
+			break;
+		if (b->pwrite(fh, new, 32, 0) != 32)
+			ret = -EIO;
+		b->close(fh);
+		if (!ret)
+			ret = b->rename(b, tmp, new);
+		if (!ret)
+			ret = b->unlink(b, new);
+	}
 	/* Sizes: n / 4 ftruncates of the thread's own file (one costs
 	 * about 4 stats). */
 	if (kind == TS_TRUNC) {
@@ -1654,7 +1695,8 @@ static int threads_stat(struct run *x, int side, int t, char **path,
 					 .dir = dir, .kind = kind };
 	ret = bthreads_run(t, stat_thread, a, sizeof(a[0]), &ns);
 	*out = (double)t * (double)(kind == TS_CREATE ? TS_STATS(x) / 16 :
-				    kind == TS_TRUNC ? TS_STATS(x) / 4 : TS_STATS(x)) *
+				    kind == TS_TRUNC ? TS_STATS(x) / 4 :
+				    kind == TS_RENAME ? TS_STATS(x) / 32 : TS_STATS(x)) *
 	       1e9 / (double)ns;
 	return ret;
 }
@@ -1749,10 +1791,11 @@ static int fig_threads_stat(struct run *x)
 	for (int s = U; s <= K && !ret; s++) {
 		char p[4200];
 
-		for (int d = 0; d < 3 && !ret; d++) {
+		for (int d = 0; d < 5 && !ret; d++) {
 			if (d)
-				snprintf(p, sizeof(p), "%s/tsc%d",
-					 s == U ? "" : x->o->kernel_dir, d - 1);
+				snprintf(p, sizeof(p), "%s/ts%c%d",
+					 s == U ? "" : x->o->kernel_dir,
+					 d < 3 ? 'c' : 'r', (d - 1) % 2);
 			else
 				snprintf(p, sizeof(p), "%s/ts", s == U ? "" : x->o->kernel_dir);
 			ret = s == U ? udax_mkdir(x->be[U]->fs, p, 0755) :
@@ -1770,14 +1813,15 @@ static int fig_threads_stat(struct run *x)
 				ret = -ENOMEM;
 		}
 	}
-	for (int kind = TS_STAT; kind <= TS_TRUNC && !ret; kind++) {
+	for (int kind = TS_STAT; kind <= TS_RENAME && !ret; kind++) {
 		static const char *const figs[] = { "threads_stat", "threads_readdir",
 						    "threads_open", "threads_create",
-						    "threads_truncate" };
+						    "threads_truncate", "threads_rename" };
 		static const char *const verbs[] = { "stat'ing", "listing",
 						     "opening and closing",
 						     "creating and unlinking",
-						     "changing the size of a file" };
+						     "changing the size of a file",
+						     "delivering (create, rename, unlink)" };
 		const char *fig = figs[kind];
 		char dir[2][4200];
 
@@ -1805,7 +1849,8 @@ static int fig_threads_stat(struct run *x)
 				bench_report(x->r, key, med[s][t],
 					     kind == TS_LIST ? "entries/s" :
 					     kind == TS_CREATE ? "creates/s" :
-					     kind == TS_TRUNC ? "truncates/s" : "ops/s");
+					     kind == TS_TRUNC ? "truncates/s" :
+					     kind == TS_RENAME ? "deliveries/s" : "ops/s");
 			}
 			snprintf(key, sizeof(key), "%s.%s", fig, side_name[s]);
 			ratio(x, key, "2_to_1", med[s][1], med[s][0]);
@@ -1839,6 +1884,8 @@ static int fig_threads_stat(struct run *x)
 			snprintf(p, sizeof(p), "%s/tsc%d/t", x->o->kernel_dir, d);
 			unlink(p);
 			snprintf(p, sizeof(p), "%s/tsc%d", x->o->kernel_dir, d);
+			rmdir(p);
+			snprintf(p, sizeof(p), "%s/tsr%d", x->o->kernel_dir, d);
 			rmdir(p);
 		}
 	}

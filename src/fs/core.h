@@ -980,10 +980,20 @@ struct fs_inode *fs_dix_dir(const struct fs_dix *x);
 /* dir.c: a directory's writer of @dir, which the caller holds (the handle
  * calls: udax_create_at, udax_mkdir_at ...): ns_lock for one and @dir's
  * lock for write, until fs_dw_end_at.  Only fs_at_open (O_NOFOLLOW),
- * fs_at_mkdir, fs_at_symlink, fs_at_mknod and fs_at_remove of a file may
- * run in between. */
+ * fs_at_mkdir, fs_at_symlink, fs_at_mknod, fs_at_remove of a file and
+ * fs_at_link may run in between. */
 void fs_dw_begin_at(struct udax_fs *fs, struct fs_inode *dir);
 void fs_dw_end_at(struct udax_fs *fs, struct fs_inode *dir);
+/* The same for a rename of a file between @a and @b (held; may be one):
+ * both locked, in the order of their numbers.  fs_at_is_dir tells the
+ * caller whether each name is a directory (1; 0 also when absent), whose
+ * rename is exclusive; fs_at_rename of two files may run in between. */
+void fs_dw_begin_pair_at(struct udax_fs *fs, struct fs_inode *a,
+			 struct fs_inode *b);
+void fs_dw_end_pair_at(struct udax_fs *fs, struct fs_inode *a,
+		       struct fs_inode *b);
+int fs_at_is_dir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len);
 void fs_ns_init(struct fs_core *c);
 void fs_ns_destroy(struct fs_core *c);
 void fs_ns_lock(struct udax_fs *fs);

@@ -99,8 +99,9 @@ static void dop_init(struct dop *d, struct udax_fs *fs,
 
 /*
  * A directory's writer (fs_ns_lock_dir: a create by udax_open, mkdir,
- * symlink or mknod, or an unlink of a file, while writers of other
- * directories work): the directory it changes,
+ * symlink or mknod, an unlink or a rename of a file, while writers of
+ * other directories work): the directory it changes (a rename: the two
+ * it changes, dw_hold_pair),
  * whose lock it holds for write from before it looks the name up until
  * after the commit, so that the name it found absent or present stays so
  * and no other thread reads the directory's index or blocks meanwhile.
@@ -108,7 +109,13 @@ static void dop_init(struct dop *d, struct udax_fs *fs,
  * name up there (lookup).  NULL in every other operation.
  */
 static __thread bool dw_on;
-static __thread struct fs_inode *dw_dir;
+static __thread struct fs_inode *dw_dir, *dw_dir2;	/* a rename: two */
+
+/* Does this writer hold @i, a directory it changes? */
+static bool dw_held(const struct fs_inode *i)
+{
+	return i && (i == dw_dir || i == dw_dir2);
+}
 
 /* Take / leave ns_lock as a directory's writer (dw_on tells lookup). */
 static void dw_enter(struct udax_fs *fs)
@@ -138,14 +145,48 @@ static void dw_hold(struct fs_inode *dir)
 	pthread_rwlock_wrlock(&dir->lock);
 	dseq_step(dir, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	dw_dir = dir;
+	if (dw_dir)
+		dw_dir2 = dir;
+	else
+		dw_dir = dir;
 }
 
 static void dw_drop(struct fs_inode *dir)
 {
-	dw_dir = NULL;
+	if (dw_dir2 == dir)
+		dw_dir2 = NULL;
+	else
+		dw_dir = NULL;
 	dseq_step(dir, memory_order_release);
 	pthread_rwlock_unlock(&dir->lock);
+}
+
+/*
+ * Hold @a and @b (a rename between two directories), in the order of
+ * their numbers: two such renames in opposite directions would otherwise
+ * each hold one and wait for the other.  No other writer waits for a
+ * directory's lock while it holds one (walks come first), and a file's
+ * lock is taken after its directory's, so this order is the whole rule.
+ * @b may be @a: held once.
+ */
+static void dw_hold_pair(struct fs_inode *a, struct fs_inode *b)
+{
+	if (b->ino < a->ino) {
+		struct fs_inode *t = a;
+
+		a = b;
+		b = t;
+	}
+	dw_hold(a);
+	if (b != a)
+		dw_hold(b);
+}
+
+static void dw_drop_pair(struct fs_inode *a, struct fs_inode *b)
+{
+	if (b != a)
+		dw_drop(b);
+	dw_drop(a);
 }
 
 /* A directory's writer reads another directory under its lock: a writer
@@ -153,13 +194,13 @@ static void dw_drop(struct fs_inode *dir)
  * exclusive, or shared: no writer at work). */
 static void dw_read_lock(struct fs_inode *dir)
 {
-	if (dw_on && dir != dw_dir)
+	if (dw_on && !dw_held(dir))
 		pthread_rwlock_rdlock(&dir->lock);
 }
 
 static void dw_read_unlock(struct fs_inode *dir)
 {
-	if (dw_on && dir != dw_dir)
+	if (dw_on && !dw_held(dir))
 		pthread_rwlock_unlock(&dir->lock);
 }
 
@@ -175,7 +216,7 @@ static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
 	s = &d->s[d->ns++];
 	memset(s, 0, sizeof(*s));
 	s->i = i;
-	if (i != dw_dir) {		/* a directory's writer holds it already */
+	if (!dw_held(i)) {		/* a directory's writer holds it already */
 		pthread_rwlock_wrlock(&i->lock);
 		s->locked = true;
 	}
@@ -1295,7 +1336,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	i->atime = i->mtime = i->ctime = i->btime = d.now;
 	/* The directory's default ACL: the new inode's ACLs, in its block,
 	 * committed with it; the ACL masks the mode. */
-	ret = fs_acl_inherit(dir, ino, &mode, &d.xblk, dir == dw_dir);
+	ret = fs_acl_inherit(dir, ino, &mode, &d.xblk, dw_held(dir));
 	if (!ret && d.xblk) {
 		uint64_t got;
 
@@ -1436,13 +1477,25 @@ static void dw_end(struct udax_fs *fs, struct nd *nd)
 
 void fs_dw_begin_at(struct udax_fs *fs, struct fs_inode *dir)
 {
-	dw_enter(fs);
-	dw_hold(dir);
+	fs_dw_begin_pair_at(fs, dir, dir);
 }
 
 void fs_dw_end_at(struct udax_fs *fs, struct fs_inode *dir)
 {
-	dw_drop(dir);
+	fs_dw_end_pair_at(fs, dir, dir);
+}
+
+void fs_dw_begin_pair_at(struct udax_fs *fs, struct fs_inode *a,
+			 struct fs_inode *b)
+{
+	dw_enter(fs);
+	dw_hold_pair(a, b);
+}
+
+void fs_dw_end_pair_at(struct udax_fs *fs, struct fs_inode *a,
+		       struct fs_inode *b)
+{
+	dw_drop_pair(a, b);
 	dw_leave(fs);
 }
 
@@ -1927,14 +1980,18 @@ static int nd_link(struct udax_fs *fs, struct fs_inode *i, struct nd *nd,
 		return fs_error(-ENOENT, "trailing slash on a file name");
 	if (!nd->dir->nlink)
 		return fs_error(-ENOENT, "directory was removed");
-	if (i->nlink >= UINT32_MAX - 1)
-		return fs_error(-EMLINK, "too many links");
 	dop_init(&d, fs, NULL);
 	dop_touch(&d, nd->dir);
 	dop_touch(&d, i);
+	/* Under @i's lock: a writer of another directory may be taking
+	 * one of its links away, or giving it one, meanwhile. */
 	if (!i->nlink && !unnamed) {
 		dop_end(&d, false);
 		return fs_error(-ENOENT, "file was removed");
+	}
+	if (i->nlink >= UINT32_MAX - 1) {
+		dop_end(&d, false);
+		return fs_error(-EMLINK, "too many links");
 	}
 	ret = dir_add(&d, nd->dir, nd->name, nd->len, i->ino, dtype(i->mode));
 	if (ret) {
@@ -1947,10 +2004,39 @@ static int nd_link(struct udax_fs *fs, struct fs_inode *i, struct nd *nd,
 	return dop_commit(&d);
 }
 
+/*
+ * A new name @newpath for @i (held), as the writer of the name's
+ * directory: @i's link count changes under @i's lock (nd_link), beside
+ * writers of other directories that may take one of its links away.
+ * Exclusively only for what dw_begin leaves ("/", "." or "..", a
+ * trailing slash: errors nd_link gives there too).
+ */
+static int link_to(struct udax_fs *fs, struct fs_inode *i, const char *newpath,
+		   bool unnamed)
+{
+	struct nd nd;
+	int ret = dw_begin(fs, newpath, &nd);
+
+	if (ret <= 0) {
+		if (!ret) {
+			ret = nd_link(fs, i, &nd, unnamed);
+			dw_end(fs, &nd);
+		}
+		return ret;
+	}
+	fs_ns_lock(fs);
+	ret = walk_parent(fs, newpath, &nd);
+	if (!ret) {
+		ret = nd_link(fs, i, &nd, unnamed);
+		fs_iput(nd.dir);
+	}
+	fs_ns_unlock(fs);
+	return ret;
+}
+
 int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 {
 	struct fs_inode *i = NULL;
-	struct nd nd;
 	int ret;
 
 	if (!fs)
@@ -1960,17 +2046,12 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	fs_ns_lock(fs);
-	ret = walk(fs, oldpath, &i, false);	/* link(2): the link itself */
+	/* link(2): the link itself, not its target */
+	ret = fs_walk(fs, oldpath, false, &i);
 	if (!ret && S_ISDIR(i->mode))
 		ret = fs_error(-EPERM, "hard links to directories are not allowed");
 	if (!ret)
-		ret = walk_parent(fs, newpath, &nd);
-	if (!ret) {
-		ret = nd_link(fs, i, &nd, false);
-		fs_iput(nd.dir);
-	}
-	fs_ns_unlock(fs);
+		ret = link_to(fs, i, newpath, false);
 	fs_iput(i);
 	return ret;
 }
@@ -1978,7 +2059,6 @@ int udax_link(struct udax_fs *fs, const char *oldpath, const char *newpath)
 int udax_flink(struct udax_file *f, const char *newpath)
 {
 	struct udax_fs *fs;
-	struct nd nd;
 	int ret;
 
 	if (!f)
@@ -1989,18 +2069,10 @@ int udax_flink(struct udax_file *f, const char *newpath)
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	fs_ns_lock(fs);
-	ret = walk_parent(fs, newpath, &nd);
-	if (!ret) {
-		/* linkat(AT_EMPTY_PATH): an unlinked file stays unlinked,
-		 * except an O_TMPFILE one opened without O_EXCL. */
-		ret = nd_link(fs, f->inode, &nd,
-			      (f->flags & O_TMPFILE) == O_TMPFILE &&
-			      !(f->flags & O_EXCL));
-		fs_iput(nd.dir);
-	}
-	fs_ns_unlock(fs);
-	return ret;
+	/* linkat(AT_EMPTY_PATH): an unlinked file stays unlinked, except
+	 * an O_TMPFILE one opened without O_EXCL. */
+	return link_to(fs, f->inode, newpath,
+		       (f->flags & O_TMPFILE) == O_TMPFILE && !(f->flags & O_EXCL));
 }
 
 int fs_at_link(struct udax_fs *fs, struct fs_inode *i, struct fs_inode *dir,
@@ -2250,12 +2322,20 @@ static int dw_is_dir(struct udax_fs *fs, struct fs_inode *dir,
 	return r;
 }
 
+int fs_at_is_dir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		 size_t len)
+{
+	return dw_is_dir(fs, dir, name, len);
+}
+
 /*
- * A rename of a file within one directory, as that directory's writer
- * (a program's "write a temporary, rename it over the file"): true if
- * answered (*@ret), false if the exclusive path must (two directories,
- * a directory as either name: the parents' link counts and a directory's
- * emptiness need ns_lock alone; what dw_begin leaves).
+ * A rename of a file, as the writer of its directory or of both its
+ * directories (a program's "write a temporary, rename it over the file";
+ * a mail delivery's move from tmp/ to new/): true if answered (*@ret),
+ * false if the exclusive path must (a directory as either name: a
+ * directory's move changes its parents' link counts and the tree that
+ * lookups beside writers walk, and a directory replaced must stay empty
+ * until the commit; what dw_begin leaves).
  */
 static bool dw_rename(struct udax_fs *fs, const char *oldpath,
 		      const char *newpath, unsigned flags,
@@ -2272,19 +2352,19 @@ static bool dw_rename(struct udax_fs *fs, const char *oldpath,
 	r = walk_parent(fs, oldpath, &o);
 	if (!r)
 		r = walk_parent(fs, newpath, &n);
-	mine = !r && n.dir == o.dir && !o.root && !o.dot && !o.slash &&
-	       !n.root && !n.dot && !n.slash;
+	mine = !r && !o.root && !o.dot && !o.slash && !n.root && !n.dot &&
+	       !n.slash;
 	if (mine) {
 		int a, b;
 
-		dw_hold(o.dir);
+		dw_hold_pair(o.dir, n.dir);
 		a = dw_is_dir(fs, o.dir, o.name, o.len);
-		b = a < 0 ? 0 : dw_is_dir(fs, o.dir, n.name, n.len);
+		b = a < 0 ? 0 : dw_is_dir(fs, n.dir, n.name, n.len);
 		if (a < 0 || b < 0)
 			r = a < 0 ? a : b;	/* answered: that error */
 		else if ((mine = !a && !b))
 			r = nd_rename(fs, &o, &n, flags, brk, &src, &tgt);
-		dw_drop(o.dir);
+		dw_drop_pair(o.dir, n.dir);
 	}
 	fs_iput(o.dir);
 	fs_iput(n.dir);

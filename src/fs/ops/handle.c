@@ -462,6 +462,31 @@ int udax_rename_at(struct udax_fs *fs, struct udax_inode *oldparent,
 		return fs_error(-EINVAL, "rename: unknown flags");
 	if ((flags & UDAX_RENAME_NOREPLACE) && (flags & UDAX_RENAME_EXCHANGE))
 		return fs_error(-EINVAL, "rename: NOREPLACE with EXCHANGE");
+	/* A file: as the writer of both directories (dir.c's dw_rename);
+	 * a directory as either name: exclusively. */
+	fs_dw_begin_pair_at(fs, I(oldparent), I(newparent));
+	ret = name_check(I(oldparent), oldname, &olen);
+	if (!ret)
+		ret = name_check(I(newparent), newname, &nlen);
+	if (!ret) {
+		int a = fs_at_is_dir(fs, I(oldparent), oldname, olen);
+		int b = a < 0 ? 0 : fs_at_is_dir(fs, I(newparent), newname, nlen);
+
+		if (a < 0 || b < 0)
+			ret = a < 0 ? a : b;
+		else if (!a && !b)
+			ret = fs_at_rename(fs, I(oldparent), oldname, olen,
+					   I(newparent), newname, nlen, flags,
+					   &src, &tgt);
+		else
+			ret = 1;
+	}
+	fs_dw_end_pair_at(fs, I(oldparent), I(newparent));
+	if (ret <= 0) {
+		fs_iput(src);
+		fs_iput(tgt);
+		return ret;
+	}
 	fs_ns_lock(fs);
 	ret = name_check(I(oldparent), oldname, &olen);
 	if (!ret)
@@ -487,11 +512,13 @@ int udax_link_at(struct udax_fs *fs, struct udax_inode *ino,
 		ret = hcheck(fs, newparent, "link", true);
 	if (ret)
 		return ret;
-	fs_ns_lock(fs);
+	/* As the writer of @newparent: the link count changes under the
+	 * inode's lock (dir.c's nd_link). */
+	fs_dw_begin_at(fs, I(newparent));
 	ret = name_check(I(newparent), newname, &len);
 	if (!ret)
 		ret = fs_at_link(fs, I(ino), I(newparent), newname, len);
-	fs_ns_unlock(fs);
+	fs_dw_end_at(fs, I(newparent));
 	if (!ret)
 		fill(I(ino), st);
 	return ret;

@@ -3,15 +3,15 @@
  * Writers of different directories at once.  A create (udax_open with
  * O_CREAT) or an unlink of a file takes ns_lock for a directory's writer
  * and the directory's own lock, so such operations in different
- * directories run together, and so does a rename of a file within one
- * directory; a chmod walks beside them and changes its inode under the
- * inode's lock; renames across directories, rmdir and the like take
- * ns_lock alone.  Threads
+ * directories run together, and so does a rename of a file (within one
+ * directory or between two: tests/fs/ops/fs_rename_cross); a chmod walks
+ * beside them and changes its inode under the inode's lock; renames of
+ * directories, rmdir and the like take ns_lock alone.  Threads
  * here create and unlink names in a directory of their own (/p/dK), all
  * of them in one shared directory (/p: each walk through it to /p/dK
  * meets the writers of /p); in the last quarter of the run others list
  * those directories, and one renames a file between two directories and
- * makes and removes a directory (exclusive operations in between; the
+ * makes, moves and removes a directory (exclusive operations in between; the
  * rest has the writers alone, so that they overlap most).  Each
  * thread keeps a model of the names it owns: every create, unlink and
  * stat of its own names must agree with it as it goes, and at the end
@@ -156,8 +156,9 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* Exclusive operations among them: a rename from one directory to
- * another and back, a directory made and removed. */
+/* Exclusive operations among them: a directory made in one directory,
+ * moved to another and removed there; and a file's rename from one
+ * directory to another and back, as the writer of both. */
 static void *exclusive(void *arg)
 {
 	(void)arg;
@@ -165,8 +166,9 @@ static void *exclusive(void *arg)
 	while (!atomic_load(&stop)) {
 		FS_OK(udax_rename(fs, "/p/mover", "/q/mover", 0));
 		FS_OK(udax_mkdir(fs, "/p/tmpdir", 0755));
+		FS_OK(udax_rename(fs, "/p/tmpdir", "/q/tmpdir", 0));
 		FS_OK(udax_rename(fs, "/q/mover", "/p/mover", 0));
-		FS_OK(udax_rmdir(fs, "/p/tmpdir"));
+		FS_OK(udax_rmdir(fs, "/q/tmpdir"));
 	}
 	return NULL;
 }
