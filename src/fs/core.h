@@ -1043,6 +1043,10 @@ int fs_truncate_attr(struct udax_fs *fs, struct fs_inode *ino, uint64_t size,
  * its inode. */
 int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 	    struct fs_inode **out);
+/* dir.c: ns_lock as that writer, for lookups by the caller in between
+ * (udax_lookup: fs_at_lookup reads each directory under its lock). */
+void fs_walk_begin(struct udax_fs *fs);
+void fs_walk_end(struct udax_fs *fs);
 
 /* dir.c, tests only: called by a walk beside directory writers after it
  * found directory @dir_ino's index, before it looks at the directory's
@@ -1051,11 +1055,15 @@ extern void (*fs_walk_beside_hook)(struct udax_fs *fs, uint32_t dir_ino);
 /* dir.c: O_TMPFILE's unnamed file in directory @path. */
 int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
 		  const struct udax_cred *cred, struct fs_inode **out);
-/* dir.c: udax_lookup with ns_lock held shared: 1 answered (*@ret; *@out
- * a reference when 0), 0 the exclusive path (fs_at_lookup) answers. */
-int fs_at_lookup_shared(struct udax_fs *fs, struct fs_inode *dir,
+/* dir.c: udax_lookup beside directory writers (fs_ns_trylock_beside
+ * held), cached inodes only: 1 answered (*@ret; *@out a reference when
+ * 0), 0 fs_at_lookup answers (after the caller put *@out if set). */
+int fs_at_lookup_beside(struct udax_fs *fs, struct fs_inode *dir,
 			const char *name, size_t len, struct fs_inode **out,
 			int *ret);
+/* dir.c, tests only: called by fs_at_lookup_beside after it found the
+ * name (inode @ino), before it takes the inode. */
+extern void (*fs_lookup_beside_hook)(struct udax_fs *fs, uint32_t ino);
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,

@@ -989,6 +989,16 @@ int fs_walk(struct udax_fs *fs, const char *path, bool follow,
 	return ret;
 }
 
+void fs_walk_begin(struct udax_fs *fs)
+{
+	dw_enter(fs);
+}
+
+void fs_walk_end(struct udax_fs *fs)
+{
+	dw_leave(fs);
+}
+
 /*
  * @name (one component, checked by the caller) in directory @dir, as a
  * walk would leave it: for the inode-handle calls (fs_at_*), which hold
@@ -1590,33 +1600,48 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	return ret;
 }
 
+void (*fs_lookup_beside_hook)(struct udax_fs *fs, uint32_t ino);
+
 /*
- * udax_lookup's shared half: @name (not "." or "..") in indexed directory
- * @dir.  1: answered (*@ret 0 and *@out, or an error); 0: the exclusive
- * path answers.
+ * udax_lookup beside directory writers (fs_ns_trylock_beside held): @name
+ * in @dir through its index, read between two looks at the directory's
+ * sequence as stat_shared reads a path's last name, and the inode only if
+ * it is cached: a load beside writers could cache a second copy of an
+ * inode that a create has written but not cached yet.  The directory must
+ * not have changed from before the name was found until after the
+ * reference was taken: the name was there all along, so its inode was in
+ * use and that name's, and an unlink of it, which begins only after the
+ * second look, counts the reference (dop_drop_link's "alone", under the
+ * inode cache's lock).  An index means a directory in use (rmdir and
+ * renames of directories are exclusive: none runs meanwhile).  1:
+ * answered (*@ret; *@out a reference when 0); 0: the caller puts *@out if
+ * set and looks the name up beside the writers (fs_at_lookup).
  */
-int fs_at_lookup_shared(struct udax_fs *fs, struct fs_inode *dir,
+int fs_at_lookup_beside(struct udax_fs *fs, struct fs_inode *dir,
 			const char *name, size_t len, struct fs_inode **out,
 			int *ret)
 {
 	struct fs_dix *x = fs_dix_shared(fs, dir->ino);
-	uint32_t blk, off;
+	uint32_t seq, ino;
+	uint8_t type;
+	bool found;
 
 	*out = NULL;
-	if (!x || fs_dix_dir(x) != dir || fs_name_is_dot(name, len))
+	if (!x || fs_dix_dir(x) != dir || fs_name_is_dot(name, len) ||
+	    !beside_begin(fs, x, &seq))
 		return 0;
-	if (!fs_dix_find(x, dir, fs_dix_hash(fs, name, len), name, len, &blk, &off)) {
-		*ret = fs_error(-ENOENT, "no such file or directory: %.*s",
-				(int)len, name);
-		return 1;
+	found = fs_dix_find_beside(x, fs, fs_dix_hash(fs, name, len), name, len,
+				   &ino, &type);
+	if (found) {
+		if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
+			fs_lookup_beside_hook(fs, ino);
+		*out = fs_icache_get(fs, ino);
 	}
-	{
-		const struct fs_ddirent *e = fs_dix_entry(x, blk, off);
-
-		*out = shared_ref(fs, e->ino, e->type);
-	}
-	*ret = 0;
-	return *out != NULL;
+	if (!fs_dix_unchanged(x, seq) || (found && !*out))
+		return 0;
+	*ret = found ? 0 : fs_error(-ENOENT, "no such file or directory: %.*s",
+				    (int)len, name);
+	return 1;
 }
 
 int fs_at_open(struct udax_fs *fs, struct fs_inode *dir, const char *name,

@@ -43,9 +43,8 @@ static int hcheck(struct udax_fs *fs, struct udax_inode *ino, const char *fn,
 	return wr ? fs_check_rw(fs) : 0;
 }
 
-/* @name as one component of directory @dir (ns_lock held: @dir's nlink
- * is stable); its length in *@len. */
-static int name_check(struct fs_inode *dir, const char *name, size_t *len)
+/* @name as one component; its length in *@len. */
+static int name_valid(const char *name, size_t *len)
 {
 	if (!name)
 		return fs_error(-EINVAL, "no name");
@@ -56,6 +55,17 @@ static int name_check(struct fs_inode *dir, const char *name, size_t *len)
 		return fs_error(-EINVAL, "name \"%s\" has a '/'", name);
 	if (*len > UDAX_NAME_MAX)
 		return fs_error(-ENAMETOOLONG, "name too long");
+	return 0;
+}
+
+/* @name as one component of directory @dir (ns_lock held, or @dir's
+ * lock: @dir's nlink is stable); its length in *@len. */
+static int name_check(struct fs_inode *dir, const char *name, size_t *len)
+{
+	int ret = name_valid(name, len);
+
+	if (ret)
+		return ret;
 	if (!S_ISDIR(dir->mode))
 		return fs_error(-ENOTDIR, "parent is not a directory");
 	if (!dir->nlink)
@@ -138,22 +148,35 @@ int udax_lookup(struct udax_fs *fs, struct udax_inode *parent, const char *name,
 	ret = hcheck(fs, parent, "lookup", false);
 	if (ret)
 		return ret;
-	/* What is in memory: shared (nslock.c), as a stat by path. */
-	if (fs_ns_trylock_shared(fs)) {
-		bool done = (ret = name_check(I(parent), name, &len)) ||
-			    fs_at_lookup_shared(fs, I(parent), name, len, &i, &ret);
+	ret = name_valid(name, &len);
+	if (ret)
+		return ret;
+	/* What is in memory: beside directory writers (nslock.c), as a
+	 * stat by path.  No look at the parent's mode or link count there:
+	 * a mkdir in it changes the count under its lock, and an index
+	 * means a directory in use. */
+	if (fs_ns_trylock_beside(fs, FS_NS_READER_SPINS)) {
+		bool done = fs_at_lookup_beside(fs, I(parent), name, len, &i, &ret);
 
-		fs_ns_unlock_shared(fs);
+		fs_ns_unlock_beside(fs);
 		if (done && ret)
 			return ret;
 		if (done)
 			goto found;
+		fs_iput(i);	/* the directory changed meanwhile */
+		i = NULL;
 	}
-	fs_ns_lock(fs);
+	/* Otherwise beside the writers of directories (fs_walk_begin): the
+	 * parent's link count and mode read under its lock, the lookup
+	 * under it too (dir.c); no rmdir or rename of a directory runs
+	 * meanwhile. */
+	fs_walk_begin(fs);
+	pthread_rwlock_rdlock(&I(parent)->lock);
 	ret = name_check(I(parent), name, &len);
+	pthread_rwlock_unlock(&I(parent)->lock);
 	if (!ret)
 		ret = fs_at_lookup(fs, I(parent), name, len, &i);
-	fs_ns_unlock(fs);
+	fs_walk_end(fs);
 	if (ret)
 		return ret;
 found:

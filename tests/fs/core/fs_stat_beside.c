@@ -36,8 +36,13 @@
  * 4. A readdir beside the directory's writer: its hook (between its read
  *    of a record's header and its copy of the name) lets another thread
  *    unlink that name, which zeroes the record.  The readdir must not
- *    return what it half read (an empty name): it answers the next name.  Under ASan, memory
- *    freed before the stats were done with it is a use after free.
+ *    return what it half read (an empty name): it answers the next name.
+ * 5. udax_lookup beside directory writers: its hook (after it found the
+ *    name, before it takes the cached inode) lets another thread unlink
+ *    the name and create a file that gets the same number back, held open
+ *    (so cached).  The lookup must not return that file: -ENOENT.
+ * Under ASan, memory freed before the stats were done with it is a use
+ * after free.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -392,6 +397,76 @@ static void churn(struct udax_dev *dev)
 	T_ASSERT(atomic_load(&stats_done) > 0);
 }
 
+/* ---- 5: a lookup by handle, its name unlinked and its number reused ------ */
+
+static uint32_t lvictim;
+static int lhook_calls;
+static struct udax_file *lheld;		/* the new file, open: cached */
+static uint64_t lreused_ino;
+
+static void *lreplacer(void *arg)
+{
+	struct fs_core *c = C(fs);
+	struct udax_stat st;
+
+	(void)arg;
+	FS_OK(udax_unlink(fs, "/d5/a"));
+	pthread_mutex_lock(&c->alloc_lock);
+	c->ihint = lvictim;
+	pthread_mutex_unlock(&c->alloc_lock);
+	FS_OK(udax_open(fs, "/d5/b", O_RDWR | O_CREAT, 0644, &lheld));
+	FS_OK(udax_fstat(lheld, &st));
+	lreused_ino = st.ino;
+	return NULL;
+}
+
+static void lhook(struct udax_fs *h, uint32_t ino)
+{
+	(void)h;
+	if (ino != lvictim || lhook_calls++)
+		return;
+	in_other_thread(lreplacer);
+}
+
+/*
+ * udax_lookup beside directory writers: its hook (after it found the
+ * name, before it takes the inode from the cache) lets another thread
+ * unlink the name and create a file that gets the number back, held open
+ * (cached).  The lookup must not hand out that file through the old name:
+ * it answers -ENOENT.
+ */
+static void lookup_reused(void)
+{
+	struct udax_inode *root, *d, *got = NULL, *a;
+	struct udax_stat st;
+	int ret;
+
+	FS_OK(udax_mkdir(fs, "/d5", 0755));
+	t_write_file(fs, "/d5/a", "x", 1);
+	FS_OK(udax_iget_root(fs, &root));
+	FS_OK(udax_lookup(fs, root, "d5", &d, NULL));
+	FS_OK(udax_lookup(fs, d, "a", &a, &st));	/* the index built */
+	lvictim = (uint32_t)st.ino;
+	FS_OK(udax_iput(&a));				/* not cached now */
+	fs_lookup_beside_hook = lhook;
+	ret = udax_lookup(fs, d, "a", &got, &st);
+	fs_lookup_beside_hook = NULL;
+	T_ASSERT(lhook_calls >= 1);
+	T_ASSERT(lreused_ino == lvictim);
+	if (ret != -ENOENT)
+		fprintf(stderr, "fs_stat_beside: lookup of the unlinked name: %d, "
+			"inode %llu size %llu (the new file, through the old name)\n",
+			ret, (unsigned long long)st.ino, (unsigned long long)st.size);
+	T_ASSERT(ret == -ENOENT && got == NULL);
+	/* The name that is there: beside the writers too, and right. */
+	FS_OK(udax_lookup(fs, d, "b", &got, &st));
+	T_ASSERT(st.ino == lvictim);
+	FS_OK(udax_iput(&got));
+	FS_OK(udax_close(&lheld));
+	FS_OK(udax_iput(&d));
+	FS_OK(udax_iput(&root));
+}
+
 int main(void)
 {
 	struct udax_dev *dev;
@@ -402,6 +477,7 @@ int main(void)
 	stale_index(dev);
 	torn_record();
 	churn(dev);
+	lookup_reused();
 	FS_OK(udax_unmount(&fs));
 	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
 	T_ASSERT(rep.problems == 0);

@@ -16,9 +16,9 @@
  * beside the others'), and keep a model of them too: at the end the
  * file's link count must be one more than the names they hold.  Every
  * operation's result and every stat of its own names must
- * agree with the model as it goes; stat'ing threads beside them check
- * that a name found names a file whose owner has it there or is moving
- * it; at the end every directory lists exactly the names the models
+ * agree with the model as it goes; threads beside them stat names and
+ * look them up by handle (udax_lookup) and check that a name found names
+ * a regular file with at most one link; at the end every directory lists exactly the names the models
  * hold, before and after a remount, and fsck finds the file system
  * clean.
  */
@@ -150,13 +150,28 @@ static void *linker(void *arg)
 	return NULL;
 }
 
-/* Stats of every mover's names in every directory, and listings, until
- * stop.  A name found must be a regular file with one link: the moves
- * never leave a second name nor an empty one. */
+/* Stats and lookups of every mover's names in every directory, and
+ * listings, until stop.  A name found must be a regular file with at most
+ * one link: the moves never leave a second name nor an empty one. */
 static void *looker(void *arg)
 {
 	uint64_t seed = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+	struct udax_inode *root, *dh[DIRS];
 	long found = 0;
+
+	/* Held, as the FUSE server holds what the kernel looked up: every
+	 * other lookup goes by handle (udax_lookup beside the writers). */
+	FS_OK(udax_iget_root(fs, &root));
+	for (int d = 0; d < DIRS; d++) {
+		struct udax_inode *m;
+		char n[16];
+
+		snprintf(n, sizeof(n), "d%d", d);
+		FS_OK(udax_lookup(fs, root, "m", &m, NULL));
+		FS_OK(udax_lookup(fs, m, n, &dh[d], NULL));
+		FS_OK(udax_iput(&m));
+	}
+	FS_OK(udax_iput(&root));
 
 	while (!atomic_load(&stop)) {
 		uint64_t x = t_rand(&seed);
@@ -179,13 +194,26 @@ static void *looker(void *arg)
 		}
 		path_of(p, sizeof(p), (int)((x >> 8) % DIRS), (int)((x >> 16) % MOVERS),
 			(int)((x >> 24) % NAMES));
-		r = udax_stat(fs, p, &st);
+		if (x & (1u << 30)) {
+			struct udax_inode *i;
+
+			r = udax_lookup(fs, dh[(x >> 8) % DIRS], strrchr(p, '/') + 1, &i, &st);
+			if (!r)
+				FS_OK(udax_iput(&i));
+		} else {
+			r = udax_stat(fs, p, &st);
+		}
 		if (r == -ENOENT)
 			continue;
 		FS_OK(r);
-		T_ASSERT(S_ISREG(st.mode) && st.nlink == 1);
+		/* Its link count read after the lookup: 0 if the name went
+		 * meanwhile (an unlink, a rename over it), as Linux's stat
+		 * may say too; never 2. */
+		T_ASSERT(S_ISREG(st.mode) && st.nlink <= 1);
 		found++;
 	}
+	for (int d = 0; d < DIRS; d++)
+		FS_OK(udax_iput(&dh[d]));
 	return (void *)found;
 }
 
