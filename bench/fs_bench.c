@@ -1539,7 +1539,7 @@ static int fig_threads(struct run *x)
  * alone would make rounds of 2 ms, which a thread's late start skews).
  */
 #define TS_ENTRIES 100
-enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE, TS_TRUNC, TS_RENAME, TS_MIXED };
+enum { TS_STAT, TS_LIST, TS_OPEN, TS_CREATE, TS_TRUNC, TS_RENAME, TS_RMDIR, TS_MIXED };
 #define TS_STATS(x) ((uint64_t)(x)->o->ops * 16)
 
 struct statter {
@@ -1551,6 +1551,7 @@ struct statter {
 	char **path;			/* TS_ENTRIES of them, this side's */
 	_Atomic int *stop;		/* TS_MIXED: the creator is done */
 	uint64_t done;			/* TS_MIXED: operations done */
+	int other;			/* TS_MIXED: thread 1's kind (TS_STAT, TS_RMDIR) */
 };
 
 static void *stat_thread(void *arg)
@@ -1563,10 +1564,10 @@ static void *stat_thread(void *arg)
 	bool mixed = kind == TS_MIXED;
 	uint64_t i = 0;
 
-	/* Mixed: thread 0 creates (n / 16), thread 1 stats until it is
-	 * done; each counts what it did. */
+	/* Mixed: thread 0 creates (n / 16), thread 1 stats (or makes and
+	 * removes directories) until it is done; each counts what it did. */
 	if (mixed)
-		kind = a->id ? TS_STAT : TS_CREATE;
+		kind = a->id ? a->other : TS_CREATE;
 	bthread_start(&a->b);
 	/* Locals only until the end: the two threads' structs share a
 	 * line, and a store there per stat would be the bench's own
@@ -1634,6 +1635,25 @@ static void *stat_thread(void *arg)
 		if (!ret)
 			ret = b->unlink(b, new);
 	}
+	/* Directories: mkdir and rmdir of a name in tsr<id>, n / 16 times
+	 * (rmdir takes ns_lock exclusively). */
+	for (i = 0; kind == TS_RMDIR && !ret &&
+		    (mixed ? !atomic_load_explicit(a->stop, memory_order_relaxed) : i < n / 16);
+	     i++) {
+		char p[4200];
+
+		if (side == U) {
+			snprintf(p, sizeof(p), "/tsr%d/k%llu", a->id, (unsigned long long)i);
+			if (!(ret = udax_mkdir(fs, p, 0755)))
+				ret = udax_rmdir(fs, p);
+		} else {
+			snprintf(p, sizeof(p), "%s/tsr%d/k%llu", a->x->o->kernel_dir, a->id,
+				 (unsigned long long)i);
+			ret = mkdir(p, 0755) ? -errno : rmdir(p) ? -errno : 0;
+		}
+	}
+	if (mixed && kind == TS_RMDIR)
+		a->done = i;
 	/* Sizes: n / 4 ftruncates of the thread's own file (one costs
 	 * about 4 stats). */
 	if (kind == TS_TRUNC) {
@@ -1694,7 +1714,7 @@ static int threads_stat(struct run *x, int side, int t, char **path,
 		a[i] = (struct statter){ .x = x, .side = side, .id = i, .path = path,
 					 .dir = dir, .kind = kind };
 	ret = bthreads_run(t, stat_thread, a, sizeof(a[0]), &ns);
-	*out = (double)t * (double)(kind == TS_CREATE ? TS_STATS(x) / 16 :
+	*out = (double)t * (double)(kind == TS_CREATE || kind == TS_RMDIR ? TS_STATS(x) / 16 :
 				    kind == TS_TRUNC ? TS_STATS(x) / 4 :
 				    kind == TS_RENAME ? TS_STATS(x) / 32 : TS_STATS(x)) *
 	       1e9 / (double)ns;
@@ -1710,10 +1730,13 @@ static int threads_stat(struct run *x, int side, int t, char **path,
  * above, the sides alternating: threads_mixed.stat_share and
  * .create_share are each thread's rate together over its rate alone,
  * and threads_mixed.SIDE.shares_sum their sum: 2 when neither slows
- * the other (two cores), 1 when they take turns.
+ * the other (two cores), 1 when they take turns.  threads_rmdir is the
+ * same with the other thread making and removing a directory in a
+ * directory of its own (a build's scratch directories): udax's rmdir
+ * takes ns_lock exclusively, so the two take turns at best (1).
  */
 static int threads_mixed(struct run *x, int side, char **path, const char *dir,
-			 double out[2])
+			 int other, double out[2])
 {
 	struct statter a[2];
 	_Atomic int stop = 0;
@@ -1722,7 +1745,8 @@ static int threads_mixed(struct run *x, int side, char **path, const char *dir,
 
 	for (int i = 0; i < 2; i++)
 		a[i] = (struct statter){ .x = x, .side = side, .id = i, .path = path,
-					 .dir = dir, .kind = TS_MIXED, .stop = &stop };
+					 .dir = dir, .kind = TS_MIXED, .stop = &stop,
+					 .other = other };
 	ret = bthreads_run(2, stat_thread, a, sizeof(a[0]), &ns);
 	for (int i = 0; i < 2; i++)
 		out[i] = (double)a[1 - i].done * 1e9 /
@@ -1732,8 +1756,10 @@ static int threads_mixed(struct run *x, int side, char **path, const char *dir,
 }
 
 static int fig_threads_mixed(struct run *x, char *path[2][TS_ENTRIES],
-			     char dir[2][4200])
+			     char dir[2][4200], int other)
 {
+	const char *fig = other == TS_STAT ? "threads_mixed" : "threads_rmdir";
+	const char *verb = other == TS_STAT ? "stat'ing" : "making and removing directories";
 	/* [side][stat, create][alone, together][round] */
 	double v[2][2][2][THREAD_ROUNDS], med[2][2][2];
 	int n[2][2] = { { 0 } }, ret = 0;
@@ -1746,13 +1772,13 @@ static int fig_threads_mixed(struct run *x, char *path[2][TS_ENTRIES],
 			int s = r % 2 ? K - k : U + k;
 			double o[2];
 
-			bench_progress("%s: stat'ing %s creating, round %d/%d",
-				       side_name[s], together ? "beside" : "apart from",
+			bench_progress("%s: %s %s creating, round %d/%d",
+				       side_name[s], verb, together ? "beside" : "apart from",
 				       r + 1, THREAD_ROUNDS);
 			if (together) {
-				ret = threads_mixed(x, s, path[s], dir[s], o);
+				ret = threads_mixed(x, s, path[s], dir[s], other, o);
 			} else {
-				ret = threads_stat(x, s, 1, path[s], dir[s], TS_STAT, &o[0]);
+				ret = threads_stat(x, s, 1, path[s], dir[s], other, &o[0]);
 				if (!ret)
 					ret = threads_stat(x, s, 1, path[s], dir[s],
 							   TS_CREATE, &o[1]);
@@ -1763,19 +1789,20 @@ static int fig_threads_mixed(struct run *x, char *path[2][TS_ENTRIES],
 		}
 	}
 	for (int s = U; s <= K && !ret; s++) {
-		static const char *const what[] = { "stat", "create" };
+		const char *const what[] = { other == TS_STAT ? "stat" : "rmdir", "create" };
 
 		for (int w = 0; w < 2; w++) {
 			for (int t = 0; t < 2; t++) {
 				med[s][w][t] = bench_percentile(v[s][w][t], (size_t)n[s][t], 50);
-				snprintf(key, sizeof(key), "threads_mixed.%s.%s.%s", what[w],
+				snprintf(key, sizeof(key), "%s.%s.%s.%s", fig, what[w],
 					 t ? "together" : "alone", side_name[s]);
-				bench_report(x->r, key, med[s][w][t], w ? "creates/s" : "ops/s");
+				bench_report(x->r, key, med[s][w][t], w ? "creates/s" :
+					     other == TS_STAT ? "ops/s" : "rmdirs/s");
 			}
-			snprintf(key, sizeof(key), "threads_mixed.%s.%s", what[w], side_name[s]);
+			snprintf(key, sizeof(key), "%s.%s.%s", fig, what[w], side_name[s]);
 			ratio(x, key, "together_to_alone", med[s][w][1], med[s][w][0]);
 		}
-		snprintf(key, sizeof(key), "threads_mixed.%s", side_name[s]);
+		snprintf(key, sizeof(key), "%s.%s", fig, side_name[s]);
 		ratio(x, key, "shares_sum", med[s][0][1] / med[s][0][0] +
 		      med[s][1][1] / med[s][1][0], 1.0);
 	}
@@ -1865,7 +1892,9 @@ static int fig_threads_stat(struct run *x)
 
 		for (int s = U; s <= K; s++)
 			snprintf(dir[s], sizeof(dir[s]), "%s/ts", s == U ? "" : x->o->kernel_dir);
-		ret = fig_threads_mixed(x, path, dir);
+		ret = fig_threads_mixed(x, path, dir, TS_STAT);
+		if (!ret)
+			ret = fig_threads_mixed(x, path, dir, TS_RMDIR);
 	}
 	/* The kernel side's names go (tmpfs is memory); udax's go with the
 	 * file system. */

@@ -55,6 +55,8 @@ static void bench_usage(FILE *f)
 		"         of its own, rename into another, unlink), one\n"
 		"         thread stat'ing beside one creating (each one's\n"
 		"         rate together over its rate alone, and their sum),\n"
+		"         and one making and removing directories beside one\n"
+		"         creating (the same),\n"
 		"         random 4 KiB read vs memcpy, views vs mmap.\n"
 		"Prints \"key value unit\" lines, then one JSON object; progress on stderr\n"
 		"when it is a terminal.\n"
