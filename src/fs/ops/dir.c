@@ -1544,6 +1544,8 @@ static bool dw_open(struct udax_fs *fs, const char *path, int oflags,
 	return true;
 }
 
+void (*fs_lookup_beside_hook)(struct udax_fs *fs, uint32_t ino);
+
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,
 	       bool *created)
@@ -1552,21 +1554,46 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	int ret;
 
 	*created = false;
-	/* Opening what is there, in memory: shared (no symbolic link to
-	 * follow, no create to make, no O_EXCL or O_CREAT-on-a-directory
-	 * error to word). */
-	/* Not waiting for writers with O_CREAT: a create is a writer itself
+	/* Opening what is there, in memory (no symbolic link to follow, no
+	 * create to make, no O_EXCL or O_CREAT-on-a-directory error to
+	 * word): shared, loading the inode if need be, while no writer is at
+	 * work; else beside the writers of directories, if the inode is
+	 * cached (as udax_lookup: fs_at_lookup_beside).  Not waiting for
+	 * writers: they are at work
+	 * most of the time when they are, and a create is a writer itself
 	 * and goes on as one if the name is not there. */
-	if (!(oflags & O_EXCL) &&
-	    fs_ns_trylock_shared_spin(fs, oflags & O_CREAT ? 0 : FS_NS_READER_SPINS)) {
+	if (!(oflags & O_EXCL)) {
 		struct fs_inode *i = NULL;
 		struct wend w;
 		int r = 0;
 
-		if (walk_shared(fs, path, NULL, false, &w, &r) && !r &&
-		    w.type != DT_LNK && !((oflags & O_CREAT) && w.type == DT_DIR))
-			i = shared_ref(fs, w.ino, w.type);
-		fs_ns_unlock_shared(fs);
+		if (fs_ns_trylock_shared_spin(fs, 0)) {
+			if (walk_shared(fs, path, NULL, false, &w, &r) && !r &&
+			    w.type != DT_LNK && !((oflags & O_CREAT) && w.type == DT_DIR))
+				i = shared_ref(fs, w.ino, w.type);
+			fs_ns_unlock_shared(fs);
+		} else if (fs_ns_trylock_beside(fs, FS_NS_READER_SPINS)) {
+			bool done = walk_shared(fs, path, NULL, true, &w, &r);
+
+			if (done && !r && w.type != DT_LNK &&
+			    !((oflags & O_CREAT) && w.type == DT_DIR)) {
+				if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
+					fs_lookup_beside_hook(fs, w.ino);
+				i = fs_icache_get(fs, w.ino);
+			}
+			/* The name's directory unchanged from before the
+			 * name was found until after the inode was taken:
+			 * the name was there all along, the inode its (as
+			 * fs_at_lookup_beside). */
+			if (done && !r && (!i || !fs_dix_unchanged(w.x, w.seq)))
+				r = 1;
+			fs_ns_unlock_beside(fs);
+			if (r == 1) {
+				fs_iput(i);
+				i = NULL;
+				r = 0;
+			}
+		}
 		if (i && S_ISLNK(i->mode)) {
 			/* The record says so, not the entry's type (a
 			 * damaged entry): the walk follows it, or words it. */
@@ -1599,8 +1626,6 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 		dw_leave(fs);
 	return ret;
 }
-
-void (*fs_lookup_beside_hook)(struct udax_fs *fs, uint32_t ino);
 
 /*
  * udax_lookup beside directory writers (fs_ns_trylock_beside held): @name

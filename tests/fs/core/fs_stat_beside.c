@@ -41,10 +41,13 @@
  *    name, before it takes the cached inode) lets another thread unlink
  *    the name and create a file that gets the same number back, held open
  *    (so cached).  The lookup must not return that file: -ENOENT.
+ * 6. The same for an open without O_CREAT, which goes beside the writers
+ *    while a writer of another directory is at work.
  * Under ASan, memory freed before the stats were done with it is a use
  * after free.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,6 +470,103 @@ static void lookup_reused(void)
 	FS_OK(udax_iput(&root));
 }
 
+/* ---- 6: an open beside a writer, its name unlinked and its number reused -- */
+
+static uint32_t ovictim;
+static int ohook_calls;
+static struct udax_file *oheld;
+static uint64_t oreused_ino;
+static atomic_bool ochurn_stop, ochurn_done;
+
+static void *oreplacer(void *arg)
+{
+	struct fs_core *c = C(fs);
+	struct udax_stat st;
+
+	(void)arg;
+	/* The writer stops first: its creates would take the number. */
+	atomic_store(&ochurn_stop, true);
+	while (!atomic_load(&ochurn_done))
+		sched_yield();
+	FS_OK(udax_unlink(fs, "/d6/a"));
+	pthread_mutex_lock(&c->alloc_lock);
+	c->ihint = ovictim;
+	pthread_mutex_unlock(&c->alloc_lock);
+	FS_OK(udax_open(fs, "/d6/b", O_RDWR | O_CREAT, 0644, &oheld));
+	FS_OK(udax_fstat(oheld, &st));
+	oreused_ino = st.ino;
+	return NULL;
+}
+
+static void ohook(struct udax_fs *h, uint32_t ino)
+{
+	(void)h;
+	if (ino != ovictim || ohook_calls++)
+		return;
+	in_other_thread(oreplacer);
+}
+
+/* A writer of another directory at work, so that opens go beside. */
+static void *ochurn(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&ochurn_stop)) {
+		struct udax_file *f;
+
+		FS_OK(udax_open(fs, "/d6w/t", O_RDWR | O_CREAT, 0644, &f));
+		FS_OK(udax_close(&f));
+		FS_OK(udax_unlink(fs, "/d6w/t"));
+	}
+	atomic_store(&ochurn_done, true);
+	return NULL;
+}
+
+/*
+ * An open without O_CREAT while a writer of another directory is at work
+ * goes beside the writers (fs_ns_open), taking the inode from the cache.
+ * Its hook (after the walk found the name, before it takes the inode)
+ * lets another thread unlink the name and create a file that gets the
+ * number back, held open.  The open must not open that file through the
+ * old name: -ENOENT.
+ */
+static void open_reused(void)
+{
+	struct udax_file *got = NULL;
+	struct udax_stat st;
+	pthread_t th;
+	int ret = 0;
+
+	FS_OK(udax_mkdir(fs, "/d6", 0755));
+	FS_OK(udax_mkdir(fs, "/d6w", 0755));
+	t_write_file(fs, "/d6/a", "x", 1);
+	FS_OK(udax_stat(fs, "/d6/a", &st));
+	ovictim = (uint32_t)st.ino;
+	T_ASSERT(!pthread_create(&th, NULL, ochurn, NULL));
+	fs_lookup_beside_hook = ohook;
+	/* Until an open goes beside the writer (the hook): the others open
+	 * the file, shared or walking beside the writers.  Not held between
+	 * them: its number must go back at the unlink. */
+	for (long k = 0; k < 10000000 && !ohook_calls; k++) {
+		ret = udax_open(fs, "/d6/a", O_RDONLY, 0, &got);
+		if (!ret && !ohook_calls)
+			FS_OK(udax_close(&got));
+	}
+	fs_lookup_beside_hook = NULL;
+	atomic_store(&ochurn_stop, true);
+	T_ASSERT(!pthread_join(th, NULL));
+	T_ASSERT(ohook_calls >= 1);
+	T_ASSERT(oreused_ino == ovictim);
+	if (ret != -ENOENT) {
+		if (!ret)
+			FS_OK(udax_fstat(got, &st));
+		fprintf(stderr, "fs_stat_beside: open of the unlinked name: %d, "
+			"inode %llu (the new file, through the old name)\n",
+			ret, ret ? 0ull : (unsigned long long)st.ino);
+	}
+	T_ASSERT(ret == -ENOENT);
+	FS_OK(udax_close(&oheld));
+}
+
 int main(void)
 {
 	struct udax_dev *dev;
@@ -478,6 +578,7 @@ int main(void)
 	torn_record();
 	churn(dev);
 	lookup_reused();
+	open_reused();
 	FS_OK(udax_unmount(&fs));
 	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
 	T_ASSERT(rep.problems == 0);
