@@ -682,6 +682,10 @@ int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
  * leaves an orphan on media, reclaimed at the next mount. */
 int fs_iput(struct fs_inode *ino);
 void fs_icache_insert(struct fs_inode *ino);
+/* A create holds its new inode number's load lock from before the commit
+ * of its record until fs_icache_insert (inode.c, iload_lock). */
+void fs_iload_lock_new(struct udax_fs *fs, uint32_t ino);
+void fs_iload_unlock_new(struct udax_fs *fs, uint32_t ino);
 /* The icache_lock of inode number @ino: it guards the chain @ino is on,
  * and the last reference of the inodes on it (fs_iput). */
 static inline pthread_mutex_t *fs_icache_lock(struct fs_core *c, uint32_t ino)
@@ -1056,7 +1060,7 @@ extern void (*fs_walk_beside_hook)(struct udax_fs *fs, uint32_t dir_ino);
 int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
 		  const struct udax_cred *cred, struct fs_inode **out);
 /* dir.c: udax_lookup beside directory writers (fs_ns_trylock_beside
- * held), cached inodes only: 1 answered (*@ret; *@out a reference when
+ * held): 1 answered (*@ret; *@out a reference when
  * 0), 0 fs_at_lookup answers (after the caller put *@out if set). */
 int fs_at_lookup_beside(struct udax_fs *fs, struct fs_inode *dir,
 			const char *name, size_t len, struct fs_inode **out,
@@ -1065,6 +1069,9 @@ int fs_at_lookup_beside(struct udax_fs *fs, struct fs_inode *dir,
  * directory writers) after it found the name (inode @ino), before it takes
  * the inode. */
 extern void (*fs_lookup_beside_hook)(struct udax_fs *fs, uint32_t ino);
+/* dir.c, tests only: called by a create after its commit, before its
+ * new inode @ino goes into the cache (its load lock held). */
+extern void (*fs_create_insert_hook)(struct udax_fs *fs, uint32_t ino);
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,

@@ -285,13 +285,27 @@ static int stat_di(struct udax_fs *fs, uint32_t ino, const struct fs_dinode *di,
 }
 
 /*
- * The load lock of inode number @ino (one of FS_ILOAD_STRIPES): held by a
- * load into the cache under ns_lock shared (fs_iget_shared), and by a
- * stat that reads the record under it when loads keep changing it.
+ * The load lock of inode number @ino (one of FS_ILOAD_STRIPES): held by
+ * every load into the cache (fs_iget, fs_iget_shared), by a stat that
+ * reads the record under it when loads keep changing it, and by a create
+ * from before its new inode's record is committed until the inode is in
+ * the cache (fs_iload_lock_new): a load of that number by a lookup beside
+ * directory writers, which may hold a stale name of it, then finds the
+ * new inode cached instead of caching a second copy of it.
  */
 static pthread_mutex_t *iload_lock(struct fs_core *c, uint32_t ino)
 {
 	return &c->iload[ino % FS_ILOAD_STRIPES].m;
+}
+
+void fs_iload_lock_new(struct udax_fs *fs, uint32_t ino)
+{
+	pthread_mutex_lock(iload_lock(C(fs), ino));
+}
+
+void fs_iload_unlock_new(struct udax_fs *fs, uint32_t ino)
+{
+	pthread_mutex_unlock(iload_lock(C(fs), ino));
 }
 
 /*
@@ -698,7 +712,8 @@ int fs_iget_handle(struct udax_fs *fs, uint64_t ino, uint32_t gen,
 	return iget_load(fs, (uint32_t)ino, &di, out);
 }
 
-/* Insert a just-created inode (ns_lock held: nobody can look it up yet). */
+/* Insert a just-created inode (its directory held, its number's load lock
+ * too: nobody can look it up or load it yet). */
 void fs_icache_insert(struct fs_inode *i)
 {
 	struct fs_core *c = C(i->fs);

@@ -1291,12 +1291,15 @@ static int mk_symlink_block(struct udax_fs *fs, struct fs_inode *i,
  * Create @nd's last component as a new inode as @mk says (ns_lock held).
  * On success *@out holds a cache reference to it.
  */
+void (*fs_create_insert_hook)(struct udax_fs *fs, uint32_t ino);
+
 static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 		  struct fs_inode **out)
 {
 	struct fs_inode *dir = nd->dir, *i;
 	uint32_t ino, mode, uid, gid;
 	uint64_t lpblk = 0;
+	bool loadlocked = false;
 	struct dop d;
 	int ret;
 
@@ -1363,11 +1366,17 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 		/* An orphan from the start: the record alone; mount reclaims
 		 * it after a crash, the last close frees it. */
 		dop_touch(&d, i);
+		fs_iload_lock_new(fs, ino);
+		loadlocked = true;
 		ret = dop_commit(&d);
 		goto done;
 	}
 	dop_touch(&d, dir);
 	dop_touch(&d, i);
+	/* Until the inode is cached (after its directory's lock, as every
+	 * walk takes a directory's lock before a load lock). */
+	fs_iload_lock_new(fs, ino);
+	loadlocked = true;
 	ret = dir_add(&d, dir, nd->name, nd->len, ino, dtype(mode));
 	if (!ret) {
 		if (S_ISDIR(mode))
@@ -1379,13 +1388,18 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	}
 done:
 	if (ret) {
+		if (loadlocked)
+			fs_iload_unlock_new(fs, ino);
 		if (lpblk)
 			fs_block_free(fs, lpblk, 1);
 		fs_ino_free(fs, ino);
 		fs_inode_dispose(i);
 		return ret;
 	}
+	if (__builtin_expect(fs_create_insert_hook != NULL, 0))
+		fs_create_insert_hook(fs, ino);
 	fs_icache_insert(i);
+	fs_iload_unlock_new(fs, ino);
 	*out = i;
 	return 0;
 }
@@ -1557,8 +1571,8 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	/* Opening what is there, in memory (no symbolic link to follow, no
 	 * create to make, no O_EXCL or O_CREAT-on-a-directory error to
 	 * word): shared, loading the inode if need be, while no writer is at
-	 * work; else beside the writers of directories, if the inode is
-	 * cached (as udax_lookup: fs_at_lookup_beside).  Not waiting for
+	 * work; else beside the writers of directories (as udax_lookup:
+	 * fs_at_lookup_beside).  Not waiting for
 	 * writers: they are at work
 	 * most of the time when they are, and a create is a writer itself
 	 * and goes on as one if the name is not there. */
@@ -1579,7 +1593,8 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 			    !((oflags & O_CREAT) && w.type == DT_DIR)) {
 				if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
 					fs_lookup_beside_hook(fs, w.ino);
-				i = fs_icache_get(fs, w.ino);
+				if (fs_iget_shared(fs, w.ino, &i))
+					i = NULL;
 			}
 			/* The name's directory unchanged from before the
 			 * name was found until after the inode was taken:
@@ -1630,9 +1645,13 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 /*
  * udax_lookup beside directory writers (fs_ns_trylock_beside held): @name
  * in @dir through its index, read between two looks at the directory's
- * sequence as stat_shared reads a path's last name, and the inode only if
- * it is cached: a load beside writers could cache a second copy of an
- * inode that a create has written but not cached yet.  The directory must
+ * sequence as stat_shared reads a path's last name, and the inode from
+ * the cache or loaded into it under its number's load lock
+ * (fs_iget_shared).  The name may be stale by then and its number reused
+ * by a create: the create holds that load lock from before its commit
+ * until its inode is cached, so the load finds that inode cached rather
+ * than caching a second copy (and gives it back: the directory changed).
+ * The directory must
  * not have changed from before the name was found until after the
  * reference was taken: the name was there all along, so its inode was in
  * use and that name's, and an unlink of it, which begins only after the
@@ -1660,7 +1679,8 @@ int fs_at_lookup_beside(struct udax_fs *fs, struct fs_inode *dir,
 	if (found) {
 		if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
 			fs_lookup_beside_hook(fs, ino);
-		*out = fs_icache_get(fs, ino);
+		if (fs_iget_shared(fs, ino, out))
+			*out = NULL;
 	}
 	if (!fs_dix_unchanged(x, seq) || (found && !*out))
 		return 0;

@@ -43,10 +43,17 @@
  *    (so cached).  The lookup must not return that file: -ENOENT.
  * 6. The same for an open without O_CREAT, which goes beside the writers
  *    while a writer of another directory is at work.
+ * 7. A lookup beside the writers loads an inode that is not cached; its
+ *    hook lets another thread unlink the name and create a file that gets
+ *    the number back, and waits until that create has committed but not
+ *    yet cached its inode (the create's hook, which waits a while).  The
+ *    lookup's load must not cache a copy of the new inode before the
+ *    create caches its own: it waits for the create's load lock.
  * Under ASan, memory freed before the stats were done with it is a use
  * after free.
  */
 #include <pthread.h>
+#include <unistd.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -567,6 +574,100 @@ static void open_reused(void)
 	FS_OK(udax_close(&oheld));
 }
 
+/* ---- 7: a load by a stale name while a create of that number commits ---- */
+
+static uint32_t v7;
+static int lhook7_calls;
+static pthread_t t7;
+static atomic_int t7_in_hook;
+static bool cached_early;
+static struct udax_file *held7;
+
+static void *replacer7(void *arg)
+{
+	struct fs_core *c = C(fs);
+
+	(void)arg;
+	FS_OK(udax_unlink(fs, "/d7/a"));
+	pthread_mutex_lock(&c->alloc_lock);
+	c->ihint = v7;
+	pthread_mutex_unlock(&c->alloc_lock);
+	FS_OK(udax_open(fs, "/d7/b", O_RDWR | O_CREAT, 0644, &held7));
+	return NULL;
+}
+
+/* The create's hook, after its commit, before its inode is cached: the
+ * lookup goes on meanwhile (and, loading the number, waits for the
+ * create's load lock); nothing may cache the number before the create
+ * does. */
+static void chook7(struct udax_fs *h, uint32_t ino)
+{
+	(void)h;
+	if (ino != v7)
+		return;
+	uint32_t s0 = atomic_load(fs_istate(C(fs), ino)), s1;
+
+	atomic_store(&t7_in_hook, 1);
+	usleep(100000);
+	/* A copy the lookup cached would be put again at once (its
+	 * directory changed): its eviction changes the number's state
+	 * word too (inode.c: the bits above the cached bit count them). */
+	s1 = atomic_load(fs_istate(C(fs), ino));
+	cached_early = s1 != s0 || (s1 & 1);
+}
+
+static void lhook7(struct udax_fs *h, uint32_t ino)
+{
+	(void)h;
+	if (ino != v7 || lhook7_calls++)
+		return;
+	T_ASSERT(!pthread_create(&t7, NULL, replacer7, NULL));
+	while (!atomic_load(&t7_in_hook))
+		sched_yield();
+}
+
+/*
+ * A lookup beside directory writers loads the inode its name gave when it
+ * is not cached.  Its hook (after it found the name) lets another thread
+ * unlink the name and create a file that gets the number back, and waits
+ * until that create has committed, before it caches its inode (the
+ * create's hook, which then waits a while).  The lookup's load of the
+ * number must not cache a copy of the new inode meanwhile -- the create
+ * caches its own next, and the two copies would each think they are the
+ * inode -- and must answer -ENOENT.
+ */
+static void load_beside_create(void)
+{
+	struct udax_inode *root, *d, *got = NULL, *a;
+	struct udax_stat st;
+	int ret;
+
+	FS_OK(udax_mkdir(fs, "/d7", 0755));
+	t_write_file(fs, "/d7/a", "x", 1);
+	FS_OK(udax_iget_root(fs, &root));
+	FS_OK(udax_lookup(fs, root, "d7", &d, NULL));
+	FS_OK(udax_lookup(fs, d, "a", &a, &st));	/* the index built */
+	v7 = (uint32_t)st.ino;
+	FS_OK(udax_iput(&a));				/* not cached now */
+	fs_create_insert_hook = chook7;
+	fs_lookup_beside_hook = lhook7;
+	ret = udax_lookup(fs, d, "a", &got, &st);
+	fs_lookup_beside_hook = NULL;
+	T_ASSERT(!pthread_join(t7, NULL));
+	fs_create_insert_hook = NULL;
+	T_ASSERT(lhook7_calls >= 1 && atomic_load(&t7_in_hook));
+	FS_OK(udax_fstat(held7, &st));
+	T_ASSERT(st.ino == v7);
+	if (cached_early)
+		fprintf(stderr, "fs_stat_beside: inode %u was cached before its "
+			"create cached it (a second copy)\n", v7);
+	T_ASSERT(!cached_early);
+	T_ASSERT(ret == -ENOENT && got == NULL);
+	FS_OK(udax_close(&held7));
+	FS_OK(udax_iput(&d));
+	FS_OK(udax_iput(&root));
+}
+
 int main(void)
 {
 	struct udax_dev *dev;
@@ -579,6 +680,7 @@ int main(void)
 	churn(dev);
 	lookup_reused();
 	open_reused();
+	load_beside_create();
 	FS_OK(udax_unmount(&fs));
 	FS_OK(udax_fsck(dev, 0, 0, t_fsck_print, NULL, &rep));
 	T_ASSERT(rep.problems == 0);
