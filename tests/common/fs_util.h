@@ -109,6 +109,21 @@ static inline uint32_t t_mode_of(struct udax_fs *fs, const char *path)
 }
 
 /* The whole content of @path (malloc'd, *@n bytes). */
+/* The number of names directory @dir lists ("." and ".." not counted). */
+static inline int t_dir_count(struct udax_fs *fs, const char *dir)
+{
+	struct udax_dirent e;
+	struct udax_dir *d;
+	int n = 0, r;
+
+	FS_OK(udax_opendir(fs, dir, &d));
+	while ((r = udax_readdir(d, &e)) == 1)
+		n++;
+	FS_OK(r);
+	FS_OK(udax_closedir(&d));
+	return n;
+}
+
 static inline void *t_read_file(struct udax_fs *fs, const char *path, size_t *n)
 {
 	struct udax_file *f;

@@ -76,6 +76,32 @@ static void in_other_thread(void *(*fn)(void *))
 	T_ASSERT(!pthread_join(th, NULL));
 }
 
+/*
+ * Unlink @gone, whose inode (number @victim) nobody holds, and create
+ * @made, which gets that number back (the next handed out: free again once
+ * the unlink's inode left the cache), kept open in *@held, or written
+ * with @data and closed if @held is NULL.  Its inode number.
+ */
+static uint64_t reuse_number(const char *gone, uint32_t victim, const char *made,
+			     const char *data, struct udax_file **held)
+{
+	struct fs_core *c = C(fs);
+	struct udax_stat st;
+
+	FS_OK(udax_unlink(fs, gone));
+	pthread_mutex_lock(&c->alloc_lock);
+	c->ihint = victim;
+	pthread_mutex_unlock(&c->alloc_lock);
+	if (held) {
+		FS_OK(udax_open(fs, made, O_RDWR | O_CREAT, 0644, held));
+		FS_OK(udax_fstat(*held, &st));
+	} else {
+		t_write_file(fs, made, data, strlen(data));
+		FS_OK(udax_stat(fs, made, &st));
+	}
+	return st.ino;
+}
+
 /* ---- 1: a name unlinked and its number reused between look and copy --------- */
 
 static uint32_t victim;
@@ -84,18 +110,8 @@ static uint64_t reused_ino;
 
 static void *replacer(void *arg)
 {
-	struct fs_core *c = C(fs);
-	struct udax_stat st;
-
 	(void)arg;
-	FS_OK(udax_unlink(fs, "/d/a"));
-	/* The next number handed out is the victim's, free again now. */
-	pthread_mutex_lock(&c->alloc_lock);
-	c->ihint = victim;
-	pthread_mutex_unlock(&c->alloc_lock);
-	t_write_file(fs, "/d/b", "0123456789", 10);
-	FS_OK(udax_stat(fs, "/d/b", &st));
-	reused_ino = st.ino;
+	reused_ino = reuse_number("/d/a", victim, "/d/b", "0123456789", NULL);
 	return NULL;
 }
 
@@ -416,17 +432,8 @@ static uint64_t lreused_ino;
 
 static void *lreplacer(void *arg)
 {
-	struct fs_core *c = C(fs);
-	struct udax_stat st;
-
 	(void)arg;
-	FS_OK(udax_unlink(fs, "/d5/a"));
-	pthread_mutex_lock(&c->alloc_lock);
-	c->ihint = lvictim;
-	pthread_mutex_unlock(&c->alloc_lock);
-	FS_OK(udax_open(fs, "/d5/b", O_RDWR | O_CREAT, 0644, &lheld));
-	FS_OK(udax_fstat(lheld, &st));
-	lreused_ino = st.ino;
+	lreused_ino = reuse_number("/d5/a", lvictim, "/d5/b", NULL, &lheld);
 	return NULL;
 }
 
@@ -487,21 +494,12 @@ static atomic_bool ochurn_stop, ochurn_done;
 
 static void *oreplacer(void *arg)
 {
-	struct fs_core *c = C(fs);
-	struct udax_stat st;
-
 	(void)arg;
 	/* The writer stops first: its creates would take the number. */
 	atomic_store(&ochurn_stop, true);
 	while (!atomic_load(&ochurn_done))
 		sched_yield();
-	FS_OK(udax_unlink(fs, "/d6/a"));
-	pthread_mutex_lock(&c->alloc_lock);
-	c->ihint = ovictim;
-	pthread_mutex_unlock(&c->alloc_lock);
-	FS_OK(udax_open(fs, "/d6/b", O_RDWR | O_CREAT, 0644, &oheld));
-	FS_OK(udax_fstat(oheld, &st));
-	oreused_ino = st.ino;
+	oreused_ino = reuse_number("/d6/a", ovictim, "/d6/b", NULL, &oheld);
 	return NULL;
 }
 
@@ -585,14 +583,8 @@ static struct udax_file *held7;
 
 static void *replacer7(void *arg)
 {
-	struct fs_core *c = C(fs);
-
 	(void)arg;
-	FS_OK(udax_unlink(fs, "/d7/a"));
-	pthread_mutex_lock(&c->alloc_lock);
-	c->ihint = v7;
-	pthread_mutex_unlock(&c->alloc_lock);
-	FS_OK(udax_open(fs, "/d7/b", O_RDWR | O_CREAT, 0644, &held7));
+	reuse_number("/d7/a", v7, "/d7/b", NULL, &held7);
 	return NULL;
 }
 

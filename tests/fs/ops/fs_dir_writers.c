@@ -173,21 +173,6 @@ static void *exclusive(void *arg)
 	return NULL;
 }
 
-/* The number of names in directory @dir. */
-static int list(const char *dir)
-{
-	struct udax_dirent e;
-	struct udax_dir *d;
-	int n = 0, r;
-
-	FS_OK(udax_opendir(fs, dir, &d));
-	while ((r = udax_readdir(d, &e)) == 1)
-		n++;
-	FS_OK(r);
-	FS_OK(udax_closedir(&d));
-	return n;
-}
-
 int main(void)
 {
 	struct writer w[WRITERS];
@@ -247,11 +232,11 @@ int main(void)
 				}
 			}
 			snprintf(d, sizeof(d), "/p/d%d", i);
-			T_ASSERT(list(d) == own);
+			T_ASSERT(t_dir_count(fs, d) == own);
 		}
 		/* /p: the shared names, the writers' directories, mover. */
-		T_ASSERT(list("/p") == shared_names + WRITERS + 1);
-		T_ASSERT(list("/q") == 0);
+		T_ASSERT(t_dir_count(fs, "/p") == shared_names + WRITERS + 1);
+		T_ASSERT(t_dir_count(fs, "/q") == 0);
 		if (!pass)
 			t_fs_remount(dev, &fs);
 	}

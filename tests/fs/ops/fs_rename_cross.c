@@ -217,21 +217,6 @@ static void *looker(void *arg)
 	return (void *)found;
 }
 
-/* The number of names in directory @dir. */
-static int list(const char *dir)
-{
-	struct udax_dirent e;
-	struct udax_dir *d;
-	int n = 0, r;
-
-	FS_OK(udax_opendir(fs, dir, &d));
-	while ((r = udax_readdir(d, &e)) == 1)
-		n++;
-	FS_OK(r);
-	FS_OK(udax_closedir(&d));
-	return n;
-}
-
 int main(void)
 {
 	struct mover m[MOVERS + LINKERS];
@@ -318,7 +303,7 @@ int main(void)
 			char p[32];
 
 			snprintf(p, sizeof(p), "/m/d%d", d);
-			T_ASSERT(list(p) == in[d]);
+			T_ASSERT(t_dir_count(fs, p) == in[d]);
 		}
 		if (!pass)
 			t_fs_remount(dev, &fs);
