@@ -2907,7 +2907,7 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		return fs_error(-EINVAL, "opendir: bad argument");
 	if (fork_inherited(fs->fork_gen))
 		return fs_err_inherited(fs, "opendir");
-	if (fs_ns_trylock_shared(fs)) {
+	if (fs_ns_trylock_shared_spin(fs, 0)) {
 		/* An indexed directory: its index holds it, so a reference
 		 * is taken without icache_lock (fs_inode_hold); "/" is held
 		 * from mount to unmount. */
@@ -2923,6 +2923,31 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		if (i)
 			fs_inode_hold(i);
 		fs_ns_unlock_shared(fs);
+		if (ret)
+			return ret;	/* -ENOENT */
+	} else if (path && path[0] == '/' && path[strspn(path, "/")] &&
+		   fs_ns_trylock_beside(fs, FS_NS_READER_SPINS)) {
+		/* Writers at work: beside them, as an open (fs_ns_open).  A
+		 * directory's name cannot go or change meanwhile (rmdir and
+		 * renames of directories are exclusive, and keep this mode
+		 * out); the sequence's check, an open's, only sends it the
+		 * slow way when the parent changed. */
+		struct wend w;
+		bool stale = false;
+
+		if (walk_shared(fs, path, NULL, true, &w, &ret) && !ret &&
+		    w.type == DT_DIR) {
+			if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
+				fs_lookup_beside_hook(fs, w.ino);
+			if (fs_iget_shared(fs, w.ino, &i))
+				i = NULL;
+			stale = i && !fs_dix_unchanged(w.x, w.seq);
+		}
+		fs_ns_unlock_beside(fs);
+		if (stale) {
+			fs_iput(i);	/* its directory changed meanwhile */
+			i = NULL;
+		}
 		if (ret)
 			return ret;	/* -ENOENT */
 	}
