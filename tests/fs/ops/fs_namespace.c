@@ -8,20 +8,6 @@
  */
 #include "fs_util.h"
 
-static int count_entries(struct udax_fs *fs, const char *path)
-{
-	struct udax_dirent e;
-	struct udax_dir *d;
-	int n = 0, r;
-
-	FS_OK(udax_opendir(fs, path, &d));
-	while ((r = udax_readdir(d, &e)) == 1)
-		n++;
-	FS_OK(r);
-	FS_OK(udax_closedir(&d));
-	return n;
-}
-
 static uint32_t nlink_of(struct udax_fs *fs, const char *path)
 {
 	struct udax_stat st;
@@ -167,14 +153,14 @@ int main(void)
 		snprintf(path, sizeof(path), "/many/file-with-a-longish-name-%04d", i);
 		t_write_file(fs, path, NULL, 0);
 	}
-	T_ASSERT(count_entries(fs, "/many") == 300);
+	T_ASSERT(t_dir_count(fs, "/many") == 300);
 	FS_OK(udax_stat(fs, "/many", &st));
 	T_ASSERT(st.size > 4096);
 	for (int i = 0; i < 300; i += 2) {
 		snprintf(path, sizeof(path), "/many/file-with-a-longish-name-%04d", i);
 		FS_OK(udax_unlink(fs, path));
 	}
-	T_ASSERT(count_entries(fs, "/many") == 150);
+	T_ASSERT(t_dir_count(fs, "/many") == 150);
 	FS_ERR(udax_opendir(fs, "/f2", &d), -ENOTDIR);
 	FS_OK(udax_opendir(fs, "/d", &d));
 	{
@@ -224,7 +210,7 @@ int main(void)
 
 	/* remount: all of it is still there */
 	t_fs_remount(dev, &fs);
-	T_ASSERT(count_entries(fs, "/many") == 150);
+	T_ASSERT(t_dir_count(fs, "/many") == 150);
 	T_ASSERT(nlink_of(fs, "/f2") == 2 && nlink_of(fs, "/d") == 3);
 	FS_OK(udax_stat(fs, "/f2", &st));
 	T_ASSERT(st.uid == 12 && st.mtime.tv_sec == 2000);
