@@ -1065,9 +1065,9 @@ int fs_ns_tmpfile(struct udax_fs *fs, const char *path, mode_t mode,
 int fs_at_lookup_beside(struct udax_fs *fs, struct fs_inode *dir,
 			const char *name, size_t len, struct fs_inode **out,
 			int *ret);
-/* dir.c, tests only: called by fs_at_lookup_beside (and by an open beside
- * directory writers) after it found the name (inode @ino), before it takes
- * the inode. */
+/* dir.c, tests only: called by a lookup, an open or an opendir beside
+ * directory writers after it found the name (inode @ino), before it takes
+ * the inode (take_beside). */
 extern void (*fs_lookup_beside_hook)(struct udax_fs *fs, uint32_t ino);
 /* dir.c, tests only: called by a create after its commit, before its
  * new inode @ino goes into the cache (its load lock held). */

@@ -161,6 +161,18 @@ static void dw_drop(struct fs_inode *dir)
 	pthread_rwlock_unlock(&dir->lock);
 }
 
+/* *@a and *@b (*@b may be NULL) in the order of their inode numbers:
+ * the order in which a thread that locks two inodes takes their locks. */
+static void by_number(struct fs_inode **a, struct fs_inode **b)
+{
+	if (*b && (*b)->ino < (*a)->ino) {
+		struct fs_inode *t = *a;
+
+		*a = *b;
+		*b = t;
+	}
+}
+
 /*
  * Hold @a and @b (a rename between two directories), in the order of
  * their numbers: two such renames in opposite directions would otherwise
@@ -171,12 +183,7 @@ static void dw_drop(struct fs_inode *dir)
  */
 static void dw_hold_pair(struct fs_inode *a, struct fs_inode *b)
 {
-	if (b->ino < a->ino) {
-		struct fs_inode *t = a;
-
-		a = b;
-		b = t;
-	}
+	by_number(&a, &b);
 	dw_hold(a);
 	if (b != a)
 		dw_hold(b);
@@ -243,12 +250,7 @@ static struct isave *dop_touch(struct dop *d, struct fs_inode *i)
  */
 static void dop_touch_pair(struct dop *d, struct fs_inode *a, struct fs_inode *b)
 {
-	if (b && b->ino < a->ino) {
-		struct fs_inode *t = a;
-
-		a = b;
-		b = t;
-	}
+	by_number(&a, &b);
 	dop_touch(d, a);
 	if (b)
 		dop_touch(d, b);
@@ -1560,6 +1562,31 @@ static bool dw_open(struct udax_fs *fs, const char *path, int oflags,
 
 void (*fs_lookup_beside_hook)(struct udax_fs *fs, uint32_t ino);
 
+/*
+ * The inode @ino that a name found beside directory writers gave (in the
+ * directory @x indexes, after the look at its sequence that read @seq):
+ * from the cache or loaded into it under its number's load lock
+ * (fs_iget_shared).  The name may be stale by then and its number reused
+ * by a create: the create holds that load lock from before its commit
+ * until its inode is cached, so the load finds that inode cached rather
+ * than caching a second copy.  Kept only if the directory did not change
+ * from before the name was found until after the inode was taken: then
+ * the name was there all along, so its inode was in use and that name's,
+ * and an unlink of it, which begins only after the second look, counts
+ * the reference (dop_drop_link's "alone", under the inode cache's lock).
+ * True and *@out; false with *@out NULL, or a reference the caller puts
+ * after ns_lock beside (the directory changed meanwhile).
+ */
+static bool take_beside(struct udax_fs *fs, struct fs_dix *x, uint32_t seq,
+			uint32_t ino, struct fs_inode **out)
+{
+	if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
+		fs_lookup_beside_hook(fs, ino);
+	if (fs_iget_shared(fs, ino, out))
+		*out = NULL;
+	return *out && fs_dix_unchanged(x, seq);
+}
+
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,
 	       bool *created)
@@ -1587,27 +1614,16 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 				i = shared_ref(fs, w.ino, w.type);
 			fs_ns_unlock_shared(fs);
 		} else if (fs_ns_trylock_beside(fs, FS_NS_READER_SPINS)) {
-			bool done = walk_shared(fs, path, NULL, true, &w, &r);
+			struct fs_inode *stale = NULL;
 
-			if (done && !r && w.type != DT_LNK &&
-			    !((oflags & O_CREAT) && w.type == DT_DIR)) {
-				if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
-					fs_lookup_beside_hook(fs, w.ino);
-				if (fs_iget_shared(fs, w.ino, &i))
-					i = NULL;
-			}
-			/* The name's directory unchanged from before the
-			 * name was found until after the inode was taken:
-			 * the name was there all along, the inode its (as
-			 * fs_at_lookup_beside). */
-			if (done && !r && (!i || !fs_dix_unchanged(w.x, w.seq)))
-				r = 1;
-			fs_ns_unlock_beside(fs);
-			if (r == 1) {
-				fs_iput(i);
+			if (walk_shared(fs, path, NULL, true, &w, &r) && !r &&
+			    w.type != DT_LNK && !((oflags & O_CREAT) && w.type == DT_DIR) &&
+			    !take_beside(fs, w.x, w.seq, w.ino, &i)) {
+				stale = i;
 				i = NULL;
-				r = 0;
 			}
+			fs_ns_unlock_beside(fs);
+			fs_iput(stale);
 		}
 		if (i && S_ISLNK(i->mode)) {
 			/* The record says so, not the entry's type (a
@@ -1645,18 +1661,8 @@ int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 /*
  * udax_lookup beside directory writers (fs_ns_trylock_beside held): @name
  * in @dir through its index, read between two looks at the directory's
- * sequence as stat_shared reads a path's last name, and the inode from
- * the cache or loaded into it under its number's load lock
- * (fs_iget_shared).  The name may be stale by then and its number reused
- * by a create: the create holds that load lock from before its commit
- * until its inode is cached, so the load finds that inode cached rather
- * than caching a second copy (and gives it back: the directory changed).
- * The directory must
- * not have changed from before the name was found until after the
- * reference was taken: the name was there all along, so its inode was in
- * use and that name's, and an unlink of it, which begins only after the
- * second look, counts the reference (dop_drop_link's "alone", under the
- * inode cache's lock).  An index means a directory in use (rmdir and
+ * sequence as stat_shared reads a path's last name, and its inode taken
+ * as take_beside says.  An index means a directory in use (rmdir and
  * renames of directories are exclusive: none runs meanwhile).  1:
  * answered (*@ret; *@out a reference when 0); 0: the caller puts *@out if
  * set and looks the name up beside the writers (fs_at_lookup).
@@ -1676,13 +1682,7 @@ int fs_at_lookup_beside(struct udax_fs *fs, struct fs_inode *dir,
 		return 0;
 	found = fs_dix_find_beside(x, fs, fs_dix_hash(fs, name, len), name, len,
 				   &ino, &type);
-	if (found) {
-		if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
-			fs_lookup_beside_hook(fs, ino);
-		if (fs_iget_shared(fs, ino, out))
-			*out = NULL;
-	}
-	if (!fs_dix_unchanged(x, seq) || (found && !*out))
+	if (found ? !take_beside(fs, x, seq, ino, out) : !fs_dix_unchanged(x, seq))
 		return 0;
 	*ret = found ? 0 : fs_error(-ENOENT, "no such file or directory: %.*s",
 				    (int)len, name);
@@ -2376,7 +2376,7 @@ out:
 
 /* Is @name in directory @dir (held, locked) a directory?  1 / 0 (also
  * when absent), or an error. */
-static int dw_is_dir(struct udax_fs *fs, struct fs_inode *dir,
+int fs_at_is_dir(struct udax_fs *fs, struct fs_inode *dir,
 		     const char *name, size_t len)
 {
 	struct fs_inode *i = NULL;
@@ -2390,12 +2390,6 @@ static int dw_is_dir(struct udax_fs *fs, struct fs_inode *dir,
 		r = S_ISDIR(i->mode);
 	fs_iput(i);
 	return r;
-}
-
-int fs_at_is_dir(struct udax_fs *fs, struct fs_inode *dir, const char *name,
-		 size_t len)
-{
-	return dw_is_dir(fs, dir, name, len);
 }
 
 /*
@@ -2428,8 +2422,8 @@ static bool dw_rename(struct udax_fs *fs, const char *oldpath,
 		int a, b;
 
 		dw_hold_pair(o.dir, n.dir);
-		a = dw_is_dir(fs, o.dir, o.name, o.len);
-		b = a < 0 ? 0 : dw_is_dir(fs, n.dir, n.name, n.len);
+		a = fs_at_is_dir(fs, o.dir, o.name, o.len);
+		b = a < 0 ? 0 : fs_at_is_dir(fs, n.dir, n.name, n.len);
 		if (a < 0 || b < 0)
 			r = a < 0 ? a : b;	/* answered: that error */
 		else if ((mine = !a && !b))
@@ -2932,22 +2926,16 @@ int udax_opendir_ex(struct udax_fs *fs, const char *path, unsigned flags,
 		 * renames of directories are exclusive, and keep this mode
 		 * out); the sequence's check, an open's, only sends it the
 		 * slow way when the parent changed. */
+		struct fs_inode *stale = NULL;
 		struct wend w;
-		bool stale = false;
 
 		if (walk_shared(fs, path, NULL, true, &w, &ret) && !ret &&
-		    w.type == DT_DIR) {
-			if (__builtin_expect(fs_lookup_beside_hook != NULL, 0))
-				fs_lookup_beside_hook(fs, w.ino);
-			if (fs_iget_shared(fs, w.ino, &i))
-				i = NULL;
-			stale = i && !fs_dix_unchanged(w.x, w.seq);
-		}
-		fs_ns_unlock_beside(fs);
-		if (stale) {
-			fs_iput(i);	/* its directory changed meanwhile */
+		    w.type == DT_DIR && !take_beside(fs, w.x, w.seq, w.ino, &i)) {
+			stale = i;
 			i = NULL;
 		}
+		fs_ns_unlock_beside(fs);
+		fs_iput(stale);
 		if (ret)
 			return ret;	/* -ENOENT */
 	}
