@@ -333,6 +333,7 @@ struct fs_dix;
  * finding and dropping different inodes share no lock; FS_ICACHE_BUCKETS
  * is a multiple, so a stripe guards whole chains.  All of them, in order,
  * to grow the table. */
+#define FS_IGROUPS	16	/* inode number groups (fs_ino_alloc) */
 #define FS_ICACHE_STRIPES 32	/* TSan follows at most 64 locks held at once */
 
 #define FS_LINE _Alignas(64)	/* starts a cache line of its own */
@@ -419,10 +420,22 @@ struct fs_core {
 	 * in bmap, counted here, and given back when memory is short. */
 	uint64_t rsv_blocks;
 	struct fs_inode *rsv_head;
+	/* Inode numbers (fs_ino_alloc): FS_IGROUPS groups of igroup_span
+	 * consecutive numbers, each with its lock, its free count, where its
+	 * next search starts and its next generation (every group's starts
+	 * above the mount's live inodes', next_gen): a thread allocates in a
+	 * group of its own first, so creators in different directories share
+	 * no lock.  imap: a number's byte under its group's lock. */
 	uint8_t *imap;			/* 1 = in use; byte per inode */
-	uint32_t free_inodes;
-	uint32_t ihint;
-	uint32_t next_gen;
+	uint32_t igroup_span;
+	_Atomic uint32_t igroup_next;	/* the next thread's group */
+	struct fs_igroup {
+		FS_LINE pthread_mutex_t lock;
+		_Atomic uint32_t free;	/* written under lock; statfs sums */
+		uint32_t hint, next_gen;
+	} ig[FS_IGROUPS];
+	uint32_t free_inodes;		/* scan_inodes only (then in ig[]) */
+	uint32_t next_gen;		/* at mount: above every live inode's */
 	/* journal (journal.c): lanes, one per group of threads;
 	 * lanes_pending: bit k while lane k's header is a transaction's
 	 * (stored where it changes: lanes in use stay pending) */
@@ -453,10 +466,13 @@ struct fs_core {
 	uint64_t nr_dix;
 	uint64_t dix_seed;
 	/* Least recently used first out, past dix_budget bytes, between
-	 * operations (fs_ns_unlock); dix_op numbers the operations. */
+	 * operations (fs_ns_unlock).  dix_bytes is written under dix_lock
+	 * and read without it: most operations end under the budget and
+	 * take no lock. */
 	FS_LINE pthread_mutex_t dix_lock;
 	struct cds_list_head dix_lru;	/* fs_dix.lru, most recent first */
-	uint64_t dix_bytes, dix_budget, dix_op;
+	uint64_t dix_budget;
+	_Atomic uint64_t dix_bytes;
 	/* fs_dix_hint: the large table a stat searched last (written under
 	 * ns_lock, read without it: a prefetch hint only), on a line of its
 	 * own, apart from the fields every lookup reads. */
@@ -670,7 +686,12 @@ void fs_rsv_release(struct fs_inode *ino);
  */
 int fs_rsv_take(struct fs_inode *ino, struct fs_logarea *a, uint64_t goal,
 		uint64_t n);
-int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino);
+/* A free inode number and the generation its inode takes. */
+int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino, uint32_t *gen);
+/* Tests: the calling thread's next fs_ino_alloc searches from @ino on. */
+void fs_ino_next(struct udax_fs *fs, uint32_t ino);
+/* The inode numbers free (statfs: a sum, exact only when quiet). */
+uint32_t fs_ino_free_count(struct fs_core *c);
 void fs_ino_free(struct udax_fs *fs, uint32_t ino);
 
 /* inode.c */
@@ -915,7 +936,13 @@ void fs_dix_seed(struct udax_fs *fs);
 uint32_t fs_dix_hash(struct udax_fs *fs, const char *name, size_t len);
 /* Find or build: 0, -EUCLEAN (a bad block, a duplicate name), -ENOMEM. */
 int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out);
+/* @dir's index if it has one (@dir's lock held, or ns_lock exclusive). */
 struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir);
+/* One of @i's references is its directory index's. */
+static inline bool fs_dix_holds(struct fs_inode *i)
+{
+	return __atomic_load_n(&i->dix, __ATOMIC_RELAXED) != NULL;
+}
 /* 1 and the record's block and offset, or 0: not there. */
 int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
 		const char *name, size_t len, uint32_t *blk, uint32_t *off);
@@ -923,6 +950,9 @@ int fs_dix_find(struct fs_dix *x, struct fs_inode *dir, uint32_t hash,
  * and type copied, valid if the directory's sequence held (dindex.c). */
 bool fs_dix_find_beside(struct fs_dix *x, struct udax_fs *fs, uint32_t hash,
 			const char *name, size_t len, uint32_t *ino, uint8_t *type);
+/* Tests only: called as @dir's index leaves the table (dix_forget), with
+ * dix_lock held. */
+extern void (*fs_dix_forget_hook)(struct fs_inode *dir);
 /* Tests only: called by fs_dix_next_beside between its read of a
  * record's header and its copy of the name. */
 extern void (*fs_dix_next_hook)(struct fs_dix *x);

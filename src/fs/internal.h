@@ -59,8 +59,11 @@ struct fs_inode {
 	 * holder takes one more, and puts any but the last, without it
 	 * (fs_inode_hold, fs_iput); the last is put under it. */
 	_Atomic unsigned refs;
-	bool dix_held;			/* one of them is its directory index's
-					 * (dindex.c; ns_lock) */
+	/* Directories: the index, which holds one of them (dindex.c): set
+	 * and cleared under dix_lock, and cleared only while this
+	 * directory's lock is held or ns_lock exclusive, so a holder of
+	 * this directory's lock reads it without dix_lock. */
+	struct fs_dix *dix;
 	/* Directories: odd while a writer of this directory changes it
 	 * (dir.c: dw_hold .. dw_drop), 2 more after; what a lookup beside
 	 * directory writers read of it holds if this did not change. */

@@ -432,48 +432,131 @@ void fs_block_free(struct udax_fs *fs, uint64_t pblk, uint64_t n)
 	pthread_mutex_unlock(&c->alloc_lock);
 }
 
-int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino)
+/*
+ * The group a thread allocates inode numbers in first: given in turn to
+ * the threads as each first allocates on the mount, so the first one
+ * takes group 0 (numbers from 2 on, as a single-threaded program
+ * expects), the next another.  Remembered for one mount at a time.
+ */
+static __thread struct {
+	const struct fs_core *c;
+	unsigned g;
+} ig_home;
+
+static unsigned igroup_home(struct fs_core *c)
+{
+	if (ig_home.c != c) {
+		ig_home.c = c;
+		ig_home.g = atomic_fetch_add_explicit(&c->igroup_next, 1,
+						      memory_order_relaxed) % FS_IGROUPS;
+	}
+	return ig_home.g;
+}
+
+static struct fs_igroup *igroup_of(struct fs_core *c, uint32_t ino)
+{
+	return &c->ig[ino / c->igroup_span];
+}
+
+/* A free number of group @g, from its hint on, or 0 (its lock held). */
+static uint32_t igroup_take(struct fs_core *c, unsigned g, uint32_t *gen)
+{
+	struct fs_igroup *G = &c->ig[g];
+	uint64_t lo = (uint64_t)g * c->igroup_span, hi = lo + c->igroup_span;
+	uint32_t i;
+
+	if (hi > c->sb.nr_inodes)
+		hi = c->sb.nr_inodes;
+	if (!atomic_load_explicit(&G->free, memory_order_relaxed) || lo >= hi)
+		return 0;
+	i = G->hint;
+	for (uint64_t k = lo; k < hi; k++, i++) {
+		if (i >= hi || i < lo)
+			i = (uint32_t)lo;
+		if (!c->imap[i])
+			break;
+	}
+	if (c->imap[i])		/* the count said otherwise */
+		return 0;
+	c->imap[i] = 1;
+	atomic_store_explicit(&G->free, G->free - 1, memory_order_relaxed);
+	G->hint = i + 1;
+	*gen = G->next_gen++;
+	return i;
+}
+
+int fs_ino_alloc(struct udax_fs *fs, uint32_t *ino, uint32_t *gen)
 {
 	struct fs_core *c = C(fs);
-	uint32_t n = c->sb.nr_inodes, i;
+	unsigned home = igroup_home(c);
 	int err = udax_fault_should_fail(UDAX_FAULT_INODE_ALLOC);
 
 	if (err)
 		return fs_error(err, "inode allocation: injected failure");
-	pthread_mutex_lock(&c->alloc_lock);
-	i = c->ihint;
-	if (fs_is_shut_down(fs)) {
-		pthread_mutex_unlock(&c->alloc_lock);
+	if (fs_is_shut_down(fs))
 		return fs_check_rw(fs);
+	for (unsigned k = 0; k < FS_IGROUPS; k++) {
+		unsigned g = (home + k) % FS_IGROUPS;
+		uint32_t i;
+
+		if (!atomic_load_explicit(&c->ig[g].free, memory_order_relaxed))
+			continue;
+		pthread_mutex_lock(&c->ig[g].lock);
+		i = igroup_take(c, g, gen);
+		pthread_mutex_unlock(&c->ig[g].lock);
+		if (i) {
+			*ino = i;
+			return 0;
+		}
 	}
-	if (!c->free_inodes) {
-		pthread_mutex_unlock(&c->alloc_lock);
-		return fs_error(-ENOSPC, "no free inodes");
-	}
-	for (uint32_t k = 0; k < n; k++, i++) {
-		if (i >= n || i < 2)
-			i = 2;
-		if (!c->imap[i])
-			break;
-	}
-	c->imap[i] = 1;
-	c->free_inodes--;
-	c->ihint = i + 1;
-	pthread_mutex_unlock(&c->alloc_lock);
-	*ino = i;
-	return 0;
+	return fs_error(-ENOSPC, "no free inodes");
 }
 
 void fs_ino_free(struct udax_fs *fs, uint32_t ino)
 {
 	struct fs_core *c = C(fs);
+	struct fs_igroup *G = igroup_of(c, ino);
 
-	pthread_mutex_lock(&c->alloc_lock);
+	pthread_mutex_lock(&G->lock);
 	if (c->imap[ino]) {
 		c->imap[ino] = 0;
-		c->free_inodes++;
+		atomic_store_explicit(&G->free, G->free + 1, memory_order_relaxed);
 	}
-	pthread_mutex_unlock(&c->alloc_lock);
+	pthread_mutex_unlock(&G->lock);
+}
+
+void fs_ino_next(struct udax_fs *fs, uint32_t ino)
+{
+	struct fs_core *c = C(fs);
+	struct fs_igroup *G = igroup_of(c, ino);
+
+	pthread_mutex_lock(&G->lock);
+	G->hint = ino;
+	pthread_mutex_unlock(&G->lock);
+	ig_home.c = c;
+	ig_home.g = (unsigned)(G - c->ig);
+}
+
+uint32_t fs_ino_free_count(struct fs_core *c)
+{
+	uint32_t n = 0;
+
+	for (unsigned g = 0; g < FS_IGROUPS; g++)
+		n += atomic_load_explicit(&c->ig[g].free, memory_order_relaxed);
+	return n;
+}
+
+/* After scan_inodes: each group's free count, search start and first
+ * generation. */
+static void igroups_fill(struct fs_core *c)
+{
+	for (uint32_t i = 0; i < c->sb.nr_inodes; i++)
+		if (!c->imap[i])
+			c->ig[i / c->igroup_span].free++;
+	for (unsigned g = 0; g < FS_IGROUPS; g++) {
+		c->ig[g].hint = g * c->igroup_span;
+		c->ig[g].next_gen = c->next_gen;
+	}
 }
 
 /* ---- superblock --------------------------------------------------------------- */
@@ -750,6 +833,8 @@ static void core_free(struct udax_fs *fs)
 		fs_ns_destroy(c);
 		fs_journal_destroy(c);
 		pthread_mutex_destroy(&c->alloc_lock);
+		for (unsigned g = 0; g < FS_IGROUPS; g++)
+			pthread_mutex_destroy(&c->ig[g].lock);
 		for (unsigned k = 0; k < FS_ICACHE_STRIPES; k++)
 			pthread_mutex_destroy(&c->icl[k].m);
 		for (unsigned k = 0; k < FS_ILOAD_STRIPES; k++)
@@ -908,10 +993,13 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 			pthread_mutex_init(&c->icl[k].m, &a);
 		for (unsigned k = 0; k < FS_ILOAD_STRIPES; k++)
 			pthread_mutex_init(&c->iload[k].m, &a);
+		for (unsigned g = 0; g < FS_IGROUPS; g++)
+			pthread_mutex_init(&c->ig[g].lock, &a);
 		pthread_mutexattr_destroy(&a);
 	}
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
+	c->igroup_span = (c->sb.nr_inodes + FS_IGROUPS - 1) / FS_IGROUPS ?: 1;
 	/* 16 x 2^istate_shift words >= nr_inodes (fs_istate) */
 	while ((16ull << c->istate_shift) < c->sb.nr_inodes)
 		c->istate_shift++;
@@ -936,6 +1024,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	ret = scan_inodes(fs, &orph, &norph, &max_seq);
 	if (ret < 0)
 		goto fail;
+	igroups_fill(c);
 	ret = fs_zc_mount(fs);
 	if (ret < 0) {
 		fs_error(ret, "mount: attaching to the page map failed");
@@ -997,7 +1086,7 @@ static uint64_t open_inode_count(struct fs_core *c)
 		pthread_mutex_lock(&c->icl[k].m);
 	for (uint32_t b = 0; b <= c->icache_mask; b++)
 		for (struct fs_inode *i = c->icache[b]; i; i = i->hnext)
-			n += i->refs > (unsigned)(i == c->root) + i->dix_held;
+			n += i->refs > (unsigned)(i == c->root) + fs_dix_holds(i);
 	for (unsigned k = FS_ICACHE_STRIPES; k-- > 0;)
 		pthread_mutex_unlock(&c->icl[k].m);
 	return n;
@@ -1070,7 +1159,7 @@ int udax_statfs(struct udax_fs *fs, struct udax_statfs *st)
 		st->blocks_free -= atomic_load_explicit(&c->log[k].rsv_taken,
 							memory_order_relaxed);
 	st->inodes = c->sb.nr_inodes - 1;
-	st->inodes_free = c->free_inodes;
+	st->inodes_free = fs_ino_free_count(c);
 	pthread_mutex_unlock(&c->alloc_lock);
 	st->blocks_busy = fs_zc_busy_blocks(fs);
 	st->name_max = UDAX_NAME_MAX;

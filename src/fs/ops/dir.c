@@ -653,7 +653,7 @@ static int dop_drop_link(struct dop *d, struct fs_inode *i)
 	pthread_mutex_lock(fs_icache_lock(C(d->fs), i->ino));
 	/* Its directory index's reference goes with the link (fs_dix_drop
 	 * after the commit). */
-	alone = i->refs == 1u + i->dix_held;
+	alone = i->refs == 1u + fs_dix_holds(i);
 	pthread_mutex_unlock(fs_icache_lock(C(d->fs), i->ino));
 	i->ctime = d->now;
 	if (!last) {
@@ -1299,7 +1299,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 		  struct fs_inode **out)
 {
 	struct fs_inode *dir = nd->dir, *i;
-	uint32_t ino, mode, uid, gid;
+	uint32_t ino, gen, mode, uid, gid;
 	uint64_t lpblk = 0;
 	bool loadlocked = false;
 	struct dop d;
@@ -1312,7 +1312,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 	mk_owner(dir, mk, &mode, &uid, &gid);
 	if (S_ISDIR(mode) && dir->nlink >= UINT32_MAX - 1)
 		return fs_error(-EMLINK, "too many links");
-	ret = fs_ino_alloc(fs, &ino);
+	ret = fs_ino_alloc(fs, &ino, &gen);
 	if (ret)
 		return ret;
 	i = fs_inode_new(fs, ino, mode);
@@ -1339,9 +1339,7 @@ static int create(struct udax_fs *fs, struct nd *nd, const struct mk *mk,
 			}
 		}
 	}
-	pthread_mutex_lock(&C(fs)->alloc_lock);
-	i->gen = C(fs)->next_gen++;
-	pthread_mutex_unlock(&C(fs)->alloc_lock);
+	i->gen = gen;
 	i->uid = uid;
 	i->gid = gid;
 	i->rdev = mk->rdev;

@@ -15,6 +15,9 @@
  * where the indexes stay (one per directory looked into); fsck clean.
  * Last, stats that mark every index they find (ns_lock shared) between
  * the builds do not keep the total past a budget of a few indexes.
+ * Throughout, an index leaves the table only while its directory's lock
+ * is held or ns_lock is exclusive (a writer that holds a directory's lock
+ * takes its index with no other lock: dindex.c, fs_dix_get).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +147,21 @@ static void one_op(struct udax_fs *fs)
 	}
 }
 
+static int forgets, forgets_unlocked;
+
+/* dix_forget: @dir's lock held (by this thread: nobody else can hold it
+ * now), or ns_lock exclusive. */
+static void forget_hook(struct fs_inode *dir)
+{
+	forgets++;
+	if (fs_ns_exclusive())
+		return;
+	if (!pthread_rwlock_tryrdlock(&dir->lock)) {
+		pthread_rwlock_unlock(&dir->lock);
+		forgets_unlocked++;
+	}
+}
+
 int main(void)
 {
 	struct udax_mount_opts tiny = { .dir_cache = 1 };
@@ -156,6 +174,7 @@ int main(void)
 	char p[64];
 	int r, listed = 0;
 
+	fs_dix_forget_hook = forget_hook;
 	FS_OK(udax_mkfs(dev, 0, NULL));
 	FS_OK(udax_mount(dev, 0, &tiny, &fs));
 	T_ASSERT(C(fs)->dix_budget == 1);
@@ -197,6 +216,7 @@ int main(void)
 	FS_OK(udax_closedir(&big));
 	check_all(fs);
 	T_ASSERT(C(fs)->nr_dix <= 2);
+	T_ASSERT(forgets > OPS && !forgets_unlocked);
 	FS_OK(udax_unmount(&fs));
 	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
 	T_ASSERT(rep.problems == 0);

@@ -85,13 +85,10 @@ static void in_other_thread(void *(*fn)(void *))
 static uint64_t reuse_number(const char *gone, uint32_t victim, const char *made,
 			     const char *data, struct udax_file **held)
 {
-	struct fs_core *c = C(fs);
 	struct udax_stat st;
 
 	FS_OK(udax_unlink(fs, gone));
-	pthread_mutex_lock(&c->alloc_lock);
-	c->ihint = victim;
-	pthread_mutex_unlock(&c->alloc_lock);
+	fs_ino_next(fs, victim);
 	if (held) {
 		FS_OK(udax_open(fs, made, O_RDWR | O_CREAT, 0644, held));
 		FS_OK(udax_fstat(*held, &st));
