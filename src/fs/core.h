@@ -421,7 +421,8 @@ struct fs_core {
 	uint64_t rsv_blocks;
 	struct fs_inode *rsv_head;
 	/* Inode numbers (fs_ino_alloc): FS_IGROUPS groups of igroup_span
-	 * consecutive numbers, each with its lock, its free count, where its
+	 * consecutive numbers (16 << istate_shift: their state words are on
+	 * lines of their own, fs_istate), each with its lock, its free count, where its
 	 * next search starts and its next generation (every group's starts
 	 * above the mount's live inodes', next_gen): a thread allocates in a
 	 * group of its own first, so creators in different directories share
@@ -729,15 +730,19 @@ static inline uint64_t fs_icache_chain(uint32_t ino, uint64_t n)
 }
 /*
  * @ino's state word (inode.c: cached bit, loads under ns_lock shared).
- * Neighbouring numbers are on different lines, for the same reason: word
- * (ino mod M) * 16 + ino / M of 16 M words, M a power of two, so a line
- * holds the words of numbers M apart.
+ * Each inode number group (fs_ino_alloc: 16 M numbers, M = 2^istate_shift)
+ * has its words on lines of its own, so that threads creating in groups
+ * of their own write no line in common; within a group neighbouring
+ * numbers are on different lines, for the same reason as the chains:
+ * word (j mod M) * 16 + j / M of the group's 16 M for its j-th number, so
+ * a line holds the words of numbers M apart.
  */
 static inline _Atomic uint32_t *fs_istate(struct fs_core *c, uint32_t ino)
 {
-	uint32_t m = (1u << c->istate_shift) - 1;
+	uint32_t s = c->istate_shift, m = (1u << s) - 1;
 
-	return &c->istate[(uint64_t)(ino & m) << 4 | ino >> c->istate_shift];
+	return &c->istate[(uint64_t)(ino >> (s + 4)) << (s + 4) |
+			  (uint64_t)(ino & m) << 4 | (ino >> s & 15)];
 }
 /* The cached inode @ino, or NULL (fs_icache_lock(@ino) held). */
 struct fs_inode *fs_icache_find(struct fs_core *c, uint32_t ino);

@@ -999,11 +999,13 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	}
 	c->bmap = fault_calloc((nb + 63) / 64, 8);
 	c->imap = fault_calloc(c->sb.nr_inodes, 1);
-	c->igroup_span = (c->sb.nr_inodes + FS_IGROUPS - 1) / FS_IGROUPS ?: 1;
-	/* 16 x 2^istate_shift words >= nr_inodes (fs_istate) */
-	while ((16ull << c->istate_shift) < c->sb.nr_inodes)
+	/* FS_IGROUPS groups of 16 x 2^istate_shift numbers >= nr_inodes
+	 * (fs_ino_alloc, fs_istate: a state word per number) */
+	while (((uint64_t)FS_IGROUPS * 16 << c->istate_shift) < c->sb.nr_inodes)
 		c->istate_shift++;
-	c->istate = fault_calloc(16ull << c->istate_shift, sizeof(*c->istate));
+	c->igroup_span = 16u << c->istate_shift;
+	c->istate = fault_calloc((uint64_t)FS_IGROUPS * c->igroup_span,
+				 sizeof(*c->istate));
 	if (!c->bmap || !c->imap || !c->istate || fs_icache_init(c) ||
 	    fs_dix_init(fs)) {
 		ret = fs_error(-ENOMEM, "mount: no memory for the allocators");
