@@ -13,7 +13,9 @@
  *  - a number reused gets a later generation (file handles: (ino, gen)
  *    names one file);
  *  - removing everything gives every number back, also across a remount;
- *    fsck is clean.
+ *    fsck is clean;
+ *  - each number has a state word of its own (fs_istate), a group's on
+ *    lines no other group's are on.
  */
 #include <pthread.h>
 #include <udax/fsck.h>
@@ -100,6 +102,25 @@ int main(void)
 	FS_OK(udax_statfs(fs, &s0));
 	span = C(fs)->igroup_span;
 	T_ASSERT(span >= (NINO + FS_IGROUPS - 1) / FS_IGROUPS && span % 16 == 0);
+
+	/* State words: one per number, in the table, a group's on lines of
+	 * its own, neighbours of a group on different lines. */
+	{
+		static uint8_t word_of[FS_IGROUPS * 4096];
+		_Atomic uint32_t *base = C(fs)->istate;
+
+		T_ASSERT(FS_IGROUPS * span <= sizeof(word_of));
+		for (uint32_t i = 0; i < NINO; i++) {
+			uint64_t w = (uint64_t)(fs_istate(C(fs), i) - base);
+
+			T_ASSERT(w < (uint64_t)FS_IGROUPS * span && !word_of[w]);
+			word_of[w] = 1;
+			T_ASSERT(w / span == i / span);		/* its group's */
+			if (i % span && span > 16)
+				T_ASSERT(w / 16 != (uint64_t)(fs_istate(C(fs), i - 1) -
+							     base) / 16);
+		}
+	}
 
 	/* The first thread from 2 on; a second elsewhere. */
 	t_write_file(fs, "/first", "x", 1);
