@@ -15,11 +15,13 @@
  *	             the inodes it creates or unlinks; its walk holds one
  *	             other directory's at a time, for read, and none of its
  *	             own then)
- *	    dix_lock (directory indexes' table and list: dindex.c)
+ *	    dix_lock (directory indexes' table and list: dindex.c; it only
+ *	              tries a directory's lock, to evict its index)
  *	    a journal lane's lock (one transaction at a time in a lane; a
  *	    commit settles another lane before it takes its own)
  *	      alloc_lock, icache_lock (leaves; one per inode stripe,
- *	      all of them only to grow the cache's table)
+ *	      all of them only to grow the cache's table), an inode number
+ *	      group's lock (a leaf: fs_ino_alloc, fs_ino_free)
  * The format is described in docs/fs.md.
  */
 #ifndef UDAX_FS_CORE_H
