@@ -1575,8 +1575,10 @@ static void *stat_thread(void *arg)
 	uint64_t t0 = bench_now_ns();
 	int ret = 0;
 
-	/* Listing: whole listings until n entries are read. */
-	for (i = 0; kind == TS_LIST && i < n && !ret;) {
+	/* Listing: whole listings until n entries are read (mixed: until
+	 * the creator is done). */
+	for (i = 0; kind == TS_LIST && !ret &&
+		    (mixed ? !atomic_load_explicit(a->stop, memory_order_relaxed) : i < n);) {
 		if (side == U) {
 			struct udax_dirent e;
 			struct udax_dir *d;
@@ -1599,6 +1601,8 @@ static void *stat_thread(void *arg)
 			closedir(d);
 		}
 	}
+	if (mixed && kind == TS_LIST)
+		a->done = i;
 	/* Creating: create, close and unlink a name in the thread's own
 	 * directory, n / 16 times (a pair costs 20-40 stats). */
 	for (i = 0; kind == TS_CREATE && i < n / 16 && !ret; i++) {
@@ -1695,7 +1699,7 @@ static void *stat_thread(void *arg)
 			ret = stat(p, &st) ? -errno : 0;
 		}
 	}
-	if (mixed && kind == TS_STAT)
+	if (mixed && (kind == TS_STAT || kind == TS_OPEN))
 		a->done = i;
 	a->b.t1 = bench_now_ns();
 	a->b.t0 = t0;
@@ -1730,8 +1734,12 @@ static int threads_stat(struct run *x, int side, int t, char **path,
  * above, the sides alternating: threads_mixed.stat_share and
  * .create_share are each thread's rate together over its rate alone,
  * and threads_mixed.SIDE.shares_sum their sum: 2 when neither slows
- * the other (two cores), 1 when they take turns.  threads_rmdir is the
- * same with the other thread making and removing a directory in a
+ * the other (two cores), 1 when they take turns.  threads_mixed_open is
+ * the same with the other thread opening and closing those names
+ * (read-only, no other handle: udax looks the name up and loads the
+ * inode beside the creator), threads_mixed_list with it listing their
+ * directory (opendir by path, readdir to the end, closedir; entries per
+ * second), and threads_rmdir with it making and removing a directory in a
  * directory of its own (a build's scratch directories): udax's rmdir
  * takes ns_lock exclusively, so the two take turns at best (1).
  */
@@ -1758,8 +1766,16 @@ static int threads_mixed(struct run *x, int side, char **path, const char *dir,
 static int fig_threads_mixed(struct run *x, char *path[2][TS_ENTRIES],
 			     char dir[2][4200], int other)
 {
-	const char *fig = other == TS_STAT ? "threads_mixed" : "threads_rmdir";
-	const char *verb = other == TS_STAT ? "stat'ing" : "making and removing directories";
+	const char *fig = other == TS_STAT ? "threads_mixed" :
+			  other == TS_OPEN ? "threads_mixed_open" :
+			  other == TS_LIST ? "threads_mixed_list" : "threads_rmdir";
+	const char *verb = other == TS_STAT ? "stat'ing" :
+			   other == TS_OPEN ? "opening and closing" :
+			   other == TS_LIST ? "listing" : "making and removing directories";
+	const char *op = other == TS_STAT ? "stat" : other == TS_OPEN ? "open" :
+			 other == TS_LIST ? "list" : "rmdir";
+	const char *unit = other == TS_STAT ? "ops/s" : other == TS_OPEN ? "opens/s" :
+			   other == TS_LIST ? "entries/s" : "rmdirs/s";
 	/* [side][stat, create][alone, together][round] */
 	double v[2][2][2][THREAD_ROUNDS], med[2][2][2];
 	int n[2][2] = { { 0 } }, ret = 0;
@@ -1789,15 +1805,14 @@ static int fig_threads_mixed(struct run *x, char *path[2][TS_ENTRIES],
 		}
 	}
 	for (int s = U; s <= K && !ret; s++) {
-		const char *const what[] = { other == TS_STAT ? "stat" : "rmdir", "create" };
+		const char *const what[] = { op, "create" };
 
 		for (int w = 0; w < 2; w++) {
 			for (int t = 0; t < 2; t++) {
 				med[s][w][t] = bench_percentile(v[s][w][t], (size_t)n[s][t], 50);
 				snprintf(key, sizeof(key), "%s.%s.%s.%s", fig, what[w],
 					 t ? "together" : "alone", side_name[s]);
-				bench_report(x->r, key, med[s][w][t], w ? "creates/s" :
-					     other == TS_STAT ? "ops/s" : "rmdirs/s");
+				bench_report(x->r, key, med[s][w][t], w ? "creates/s" : unit);
 			}
 			snprintf(key, sizeof(key), "%s.%s.%s", fig, what[w], side_name[s]);
 			ratio(x, key, "together_to_alone", med[s][w][1], med[s][w][0]);
@@ -1893,6 +1908,10 @@ static int fig_threads_stat(struct run *x)
 		for (int s = U; s <= K; s++)
 			snprintf(dir[s], sizeof(dir[s]), "%s/ts", s == U ? "" : x->o->kernel_dir);
 		ret = fig_threads_mixed(x, path, dir, TS_STAT);
+		if (!ret)
+			ret = fig_threads_mixed(x, path, dir, TS_OPEN);
+		if (!ret)
+			ret = fig_threads_mixed(x, path, dir, TS_LIST);
 		if (!ret)
 			ret = fig_threads_mixed(x, path, dir, TS_RMDIR);
 	}
