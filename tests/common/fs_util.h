@@ -88,6 +88,23 @@ static inline void t_fs_remount(struct udax_dev *dev, struct udax_fs **fs)
 	*fs = t_fs_mount(dev);
 }
 
+/* Unmount *@fs; fsck of @dev must find no problem. */
+static inline void t_fs_unmount_clean(struct udax_dev *dev, struct udax_fs **fs)
+{
+	struct udax_fsck_report rep;
+
+	FS_OK(udax_unmount(fs));
+	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
+	T_ASSERT(rep.problems == 0);
+}
+
+/* The same, then close *@dev: the end of most tests. */
+static inline void t_fs_close_clean(struct udax_dev **dev, struct udax_fs **fs)
+{
+	t_fs_unmount_clean(*dev, fs);
+	FS_OK(udax_dev_close(dev, 0));
+}
+
 static inline void t_write_file(struct udax_fs *fs, const char *path,
 				const void *buf, size_t n)
 {

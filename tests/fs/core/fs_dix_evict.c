@@ -165,7 +165,6 @@ static void forget_hook(struct fs_inode *dir)
 int main(void)
 {
 	struct udax_mount_opts tiny = { .dir_cache = 1 };
-	struct udax_fsck_report rep;
 	struct udax_dev *dev = t_fs_dev("mem:128M");
 	struct udax_fs *fs;
 	struct udax_dirent e;
@@ -217,9 +216,7 @@ int main(void)
 	check_all(fs);
 	T_ASSERT(C(fs)->nr_dix <= 2);
 	T_ASSERT(forgets > OPS && !forgets_unlocked);
-	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
-	T_ASSERT(rep.problems == 0);
+	t_fs_unmount_clean(dev, &fs);
 
 	/* The default budget keeps an index per directory looked into. */
 	fs = t_fs_mount(dev);
@@ -233,9 +230,7 @@ int main(void)
 		T_ASSERT(C(fs)->nr_dix >= live);
 		T_ASSERT(C(fs)->dix_bytes > 0 && C(fs)->dix_bytes <= C(fs)->dix_budget);
 	}
-	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
-	T_ASSERT(rep.problems == 0);
+	t_fs_unmount_clean(dev, &fs);
 
 	/*
 	 * Stats that find an index mark it (ns_lock shared: they cannot

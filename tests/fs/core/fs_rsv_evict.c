@@ -69,7 +69,6 @@ int main(void)
 {
 	struct udax_dev *dev = t_fs_dev("mem:8M");
 	struct udax_statfs s0, s1;
-	struct udax_fsck_report rep;
 	struct udax_file *f;
 	uint64_t got;
 	char p[32];
@@ -121,9 +120,6 @@ int main(void)
 			T_ASSERT(pthread_join(t[k], NULL) == 0);
 		udax_unlink(fs, "/fill");
 	}
-	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
-	T_ASSERT(rep.problems == 0);
-	FS_OK(udax_dev_close(&dev, 0));
+	t_fs_close_clean(&dev, &fs);
 	return 0;
 }

@@ -97,10 +97,7 @@ int main(void)
 		check(fs, gap_end, size);
 		FS_OK(udax_unlink(fs, "/t"));
 	}
-	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
-	T_ASSERT(rep.problems == 0);
-	FS_OK(udax_dev_close(&dev, 0));
+	t_fs_close_clean(&dev, &fs);
 	printf("ok\n");
 	return 0;
 }

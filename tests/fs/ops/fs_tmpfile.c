@@ -116,10 +116,7 @@ int main(void)
 		FS_OK(udax_dev_close(&copy, 0));
 	}
 	FS_OK(udax_close(&t));
-	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
-	T_ASSERT(rep.problems == 0);
-	FS_OK(udax_dev_close(&dev, 0));
+	t_fs_close_clean(&dev, &fs);
 	printf("fs_tmpfile: ok\n");
 	return 0;
 }

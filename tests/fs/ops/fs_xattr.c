@@ -38,7 +38,6 @@ int main(void)
 	struct udax_dev *dev;
 	struct udax_fs *fs = t_fs_new("mem:64M", &dev);
 	static char big[4096];
-	struct udax_fsck_report rep;
 	struct udax_stat st0, st;
 	struct udax_file *f;
 	char list[256], name[300];
@@ -180,9 +179,7 @@ int main(void)
 	b0 = free_blocks(fs);
 	FS_OK(udax_unlink(fs, "/f"));
 	T_ASSERT(free_blocks(fs) == b0 + 1);
-	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
-	T_ASSERT(rep.problems == 0);
+	t_fs_unmount_clean(dev, &fs);
 	fs = t_fs_mount(dev);
 	get_is(fs, "/p", "trusted.x", "1");
 	{
@@ -200,10 +197,7 @@ int main(void)
 	b0 = free_blocks(fs);
 	FS_OK(udax_unlink(fs, "/l"));
 	T_ASSERT(free_blocks(fs) == b0 + 1);
-	FS_OK(udax_unmount(&fs));
-	FS_OK(udax_fsck(dev, 0, 0, NULL, NULL, &rep));
-	T_ASSERT(rep.problems == 0);
-	FS_OK(udax_dev_close(&dev, 0));
+	t_fs_close_clean(&dev, &fs);
 	printf("fs_xattr: ok\n");
 	return 0;
 }
