@@ -1109,6 +1109,9 @@ extern void (*fs_lookup_beside_hook)(struct udax_fs *fs, uint32_t ino);
 /* dir.c, tests only: called by a create after its commit, before its
  * new inode @ino goes into the cache (its load lock held). */
 extern void (*fs_create_insert_hook)(struct udax_fs *fs, uint32_t ino);
+/* Tests only: called by an rmdir between its check that the directory
+ * is empty and its commit. */
+extern void (*fs_rmdir_empty_hook)(struct udax_fs *fs);
 /* dir.c: the namespace half of udax_open() (find or create). */
 int fs_ns_open(struct udax_fs *fs, const char *path, int oflags, mode_t mode,
 	       const struct udax_cred *cred, struct fs_inode **out,

@@ -176,17 +176,18 @@ static bool retired_keep(struct fs_core *c, bool grace)
 }
 
 /* Free what was retired: @grace, after a grace period (no lookup beside
- * writers could reach it any more), else the caller keeps them out.  The
- * counts are looked at first without the lock: most operations end with
- * nothing to free, and must not all take one lock to find that out. */
-static void retired_flush(struct fs_core *c, bool grace)
+ * writers could reach it any more), else the caller keeps them out;
+ * @all: whatever its size.  The counts are looked at first without the
+ * lock: most operations end with nothing to free, and must not all take
+ * one lock to find that out. */
+static void retired_flush(struct fs_core *c, bool grace, bool all)
 {
 	struct dix_retired *r = NULL;
 
-	if (retired_keep(c, grace))
+	if (retired_keep(c, grace && !all))
 		return;
 	pthread_mutex_lock(&c->dix_retire_lock);
-	if (!retired_keep(c, grace)) {
+	if (!retired_keep(c, grace && !all)) {
 		r = c->dix_retired;
 		c->dix_retired = NULL;
 		atomic_store_explicit(&c->dix_retired_n, 0, memory_order_relaxed);
@@ -259,6 +260,9 @@ static __thread struct {
 	const struct fs_dix *x[DIX_OP_MAX];
 	unsigned n;
 } op_used;
+
+/* The calling thread's operation dropped an index (fs_dix_drop). */
+static __thread bool op_dropped;
 
 static void op_use(const struct fs_dix *x)
 {
@@ -879,6 +883,11 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 		*out = x;
 		return 0;
 	}
+	/* Removed (an rmdir beside, which dropped its index: nlink changes
+	 * under the directory's lock too): nothing to look up, and an index
+	 * built now would hold the orphan until evicted. */
+	if (!dir->nlink)
+		return fs_error(-ENOENT, "directory was removed");
 	pthread_mutex_lock(&c->dix_lock);
 	for (p = dix_bucket(fs, dir->ino); (x = *p); p = &x->hnext)
 		if (x->ino == dir->ino) {
@@ -937,6 +946,7 @@ struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir)
 
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 {
+	op_dropped = true;
 	struct fs_core *c = C(fs);
 	struct fs_dix *x;
 
@@ -1059,14 +1069,19 @@ static void dix_evict(struct udax_fs *fs)
 
 void fs_dix_retired_free(struct udax_fs *fs)
 {
-	retired_flush(C(fs), false);
+	retired_flush(C(fs), false, true);
 }
 
 void fs_ns_unlock(struct udax_fs *fs)
 {
 	dix_evict(fs);
-	/* Exclusive: no lookup beside writers is at work, none begins. */
-	retired_flush(C(fs), !fs_ns_exclusive());
+	/* Exclusive: no lookup beside writers is at work, none begins.
+	 * An operation that dropped an index (an rmdir beside directory
+	 * writers) frees what is retired now, after a grace period: the
+	 * index holds the removed directory, whose inode and blocks go
+	 * with it, as they would at once in an exclusive rmdir. */
+	retired_flush(C(fs), !fs_ns_exclusive(), op_dropped);
+	op_dropped = false;
 	fs_ns_unlock_exclusive(C(fs));
 }
 

@@ -663,7 +663,7 @@ static int dop_drop_link(struct dop *d, struct fs_inode *i)
 	i->nlink = 0;
 	if (!alone)
 		return 0;	/* an orphan until its last close */
-	if (!s->locked) {
+	if (!s->locked && !dw_held(i)) {	/* an rmdir's writer holds it */
 		pthread_rwlock_wrlock(&i->lock);
 		s->locked = true;
 	}
@@ -1101,8 +1101,11 @@ static bool beside_begin(struct udax_fs *fs, struct fs_dix *x, uint32_t *seq)
  * looks at its sequence (beside_begin), by fs_dix_find_beside; the last
  * one's second look is the caller's (fs_dix_unchanged), after it read the
  * inode.
- * Directories themselves neither go nor move meanwhile (rmdir and
- * renames of directories are exclusive).
+ * Directories do not move meanwhile (renames of directories are
+ * exclusive); an rmdir is the writer of the directory and its parent,
+ * and drops the directory's index from the table: a walk that read its
+ * name before finds no index at its next look (beside_begin), or read
+ * the empty directory before the rmdir.
  * 1: answered, with *@ret 0 and *@w the last name's, or *@ret -ENOENT;
  * 0: something is not at hand or needs words (no index, ".", "..", a
  * trailing slash, "/", a symbolic link or a non-directory on the way, a
@@ -1914,17 +1917,22 @@ ssize_t udax_readlink(struct udax_fs *fs, const char *path, char *buf,
 	return ret;
 }
 
+void (*fs_rmdir_empty_hook)(struct udax_fs *fs);
+
 /* unlink (@isdir false) or rmdir of @nd; *@victim (NULL or a reference)
- * is put by the caller after ns_lock (its last put frees an orphan). */
+ * is put by the caller after ns_lock (its last put frees an orphan).
+ * @have: the inode the name was found to be (a reference the caller
+ * gives: dw_rmdir), or NULL to look it up. */
 static int nd_remove(struct udax_fs *fs, struct nd *nd, bool isdir,
-		     const struct udax_break_opts *brk, struct fs_inode **victim)
+		     const struct udax_break_opts *brk, struct fs_inode *have,
+		     struct fs_inode **victim)
 {
 	struct fs_inode *i = NULL;
 	struct dloc l;
 	struct dop d;
 	int ret;
 
-	*victim = NULL;
+	*victim = have;		/* the caller's to put, whatever happens */
 	if (nd->root)
 		return fs_error(isdir ? -EBUSY : -EISDIR, "cannot remove the root");
 	if (nd->dot)
@@ -1933,9 +1941,13 @@ static int nd_remove(struct udax_fs *fs, struct nd *nd, bool isdir,
 	ret = dir_find(nd->dir, nd->name, nd->len, &l);
 	if (ret <= 0)
 		return ret ? ret : fs_error(-ENOENT, "no such file or directory");
-	ret = fs_iget(fs, l.ino, &i);
+	if (have && l.ino != have->ino)
+		return fs_error(-EAGAIN, "the name changed");	/* not reached */
+	ret = have ? 0 : fs_iget(fs, l.ino, &i);
 	if (ret)
 		return ret;
+	if (have)
+		i = have;
 	*victim = i;
 	if (isdir && !S_ISDIR(i->mode))
 		return fs_error(-ENOTDIR, "not a directory");
@@ -1947,6 +1959,8 @@ static int nd_remove(struct udax_fs *fs, struct nd *nd, bool isdir,
 		ret = dir_nonempty(i);
 		if (ret)
 			return ret > 0 ? fs_error(-ENOTEMPTY, "directory not empty") : ret;
+		if (__builtin_expect(fs_rmdir_empty_hook != NULL, 0))
+			fs_rmdir_empty_hook(fs);
 	}
 	dop_init(&d, fs, brk);
 	dop_touch(&d, nd->dir);
@@ -1961,6 +1975,66 @@ static int nd_remove(struct udax_fs *fs, struct nd *nd, bool isdir,
 		nd->dir->nlink--;
 	nd->dir->mtime = nd->dir->ctime = d.now;
 	return dop_commit(&d);
+}
+
+/*
+ * rmdir as the writer of the directory and of its parent (dw_hold_pair:
+ * the two in the order of their numbers, as a rename between two
+ * directories holds them): the parent's entry and link count change
+ * under the parent's lock, and the directory stays empty from the check
+ * to the commit under its own, which a writer creating in it waits for
+ * (and then finds it removed).  The walk and a first look at the name
+ * come first, holding neither; the name is looked at again once both are
+ * held.  1: go the exclusive way (the root, ".", "..", a trailing slash,
+ * a name that is not a directory or changed meanwhile: the exclusive
+ * path gives the errors).  *@victim: the directory's reference, for the
+ * caller to put.
+ */
+static int dw_rmdir(struct udax_fs *fs, const char *path,
+		    const struct udax_break_opts *brk, struct fs_inode **victim)
+{
+	struct fs_inode *v = NULL, *held;
+	struct dloc l;
+	struct nd nd;
+	int ret;
+
+	*victim = NULL;
+	dw_enter(fs);
+	ret = walk_parent(fs, path, &nd);
+	if (ret) {
+		dw_leave(fs);
+		return ret;
+	}
+	if (nd.root || nd.dot || nd.slash) {
+		ret = 1;
+		goto out;
+	}
+	dw_read_lock(nd.dir);
+	ret = dir_find(nd.dir, nd.name, nd.len, &l);
+	if (ret > 0)
+		ret = fs_iget(fs, l.ino, &v);
+	else if (!ret)
+		ret = 1;
+	dw_read_unlock(nd.dir);
+	if (ret || !S_ISDIR(v->mode)) {
+		ret = ret < 0 ? ret : 1;
+		goto out;
+	}
+	held = v;
+	dw_hold_pair(nd.dir, held);
+	ret = dir_find(nd.dir, nd.name, nd.len, &l);
+	if (ret > 0 && l.ino == v->ino && v->nlink) {
+		ret = nd_remove(fs, &nd, true, brk, v, victim);
+		v = NULL;		/* *@victim's now */
+	} else if (ret >= 0) {
+		ret = 1;
+	}
+	dw_drop_pair(nd.dir, held);
+out:
+	fs_iput(v);
+	fs_iput(nd.dir);
+	dw_leave(fs);
+	return ret;
 }
 
 /* unlink (@dir false) and rmdir (@dir true). */
@@ -1978,11 +2052,20 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 	ret = fs_check_rw(fs);
 	if (ret)
 		return ret;
-	/* A file's name: as a directory's writer. */
+	/* A file's name: as a directory's writer; a directory: as the
+	 * writer of it and its parent. */
+	if (isdir) {
+		ret = dw_rmdir(fs, path, brk, &i);
+		if (ret <= 0) {
+			fs_iput(i);
+			return ret;
+		}
+		i = NULL;
+	}
 	ret = isdir ? 1 : dw_begin(fs, path, &nd);
 	if (ret <= 0) {
 		if (!ret) {
-			ret = nd_remove(fs, &nd, isdir, brk, &i);
+			ret = nd_remove(fs, &nd, isdir, brk, NULL, &i);
 			dw_end(fs, &nd);
 		}
 		fs_iput(i);	/* last reference of an orphan: frees it */
@@ -1991,7 +2074,7 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 	fs_ns_lock(fs);
 	ret = walk_parent(fs, path, &nd);
 	if (!ret) {
-		ret = nd_remove(fs, &nd, isdir, brk, &i);
+		ret = nd_remove(fs, &nd, isdir, brk, NULL, &i);
 		fs_iput(nd.dir);
 	}
 	fs_ns_unlock(fs);
@@ -2007,7 +2090,7 @@ int fs_at_remove(struct udax_fs *fs, struct fs_inode *dir, const char *name,
 	int ret;
 
 	nd_at(&nd, dir, name, len);
-	ret = nd_remove(fs, &nd, isdir, brk, victim);
+	ret = nd_remove(fs, &nd, isdir, brk, NULL, victim);
 	fs_iput(nd.dir);
 	return ret;
 }
