@@ -1025,6 +1025,11 @@ struct fs_inode *fs_dix_dir(const struct fs_dix *x);
  * fs_at_link may run in between. */
 void fs_dw_begin_at(struct udax_fs *fs, struct fs_inode *dir);
 void fs_dw_end_at(struct udax_fs *fs, struct fs_inode *dir);
+/* rmdir of @name in @dir as the writer of both (dir.c, dw_rmdir): 0 or
+ * an error, or 1: go the exclusive way.  *@victim: for the caller to put
+ * after ns_lock. */
+int fs_dw_rmdir_at(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		   size_t len, struct fs_inode **victim);
 /* The same for a rename of a file between @a and @b (held; may be one):
  * both locked, in the order of their numbers.  fs_at_is_dir tells the
  * caller whether each name is a directory (1; 0 also when absent), whose

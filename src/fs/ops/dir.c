@@ -1988,51 +1988,72 @@ static int nd_remove(struct udax_fs *fs, struct nd *nd, bool isdir,
  * held.  1: go the exclusive way (the root, ".", "..", a trailing slash,
  * a name that is not a directory or changed meanwhile: the exclusive
  * path gives the errors).  *@victim: the directory's reference, for the
- * caller to put.
+ * caller to put.  dw_rmdir_nd: the part after the walk, in a directory's
+ * writer's ns_lock; it puts nd->dir.
  */
-static int dw_rmdir(struct udax_fs *fs, const char *path,
-		    const struct udax_break_opts *brk, struct fs_inode **victim)
+static int dw_rmdir_nd(struct udax_fs *fs, struct nd *nd,
+		       const struct udax_break_opts *brk, struct fs_inode **victim)
 {
 	struct fs_inode *v = NULL, *held;
 	struct dloc l;
+	int ret;
+
+	if (nd->root || nd->dot || nd->slash) {
+		ret = 1;
+		goto out;
+	}
+	dw_read_lock(nd->dir);
+	ret = dir_find(nd->dir, nd->name, nd->len, &l);
+	if (ret > 0)
+		ret = fs_iget(fs, l.ino, &v);
+	else if (!ret)
+		ret = 1;
+	dw_read_unlock(nd->dir);
+	if (ret || !S_ISDIR(v->mode)) {
+		ret = ret < 0 ? ret : 1;
+		goto out;
+	}
+	held = v;
+	dw_hold_pair(nd->dir, held);
+	ret = dir_find(nd->dir, nd->name, nd->len, &l);
+	if (ret > 0 && l.ino == v->ino && v->nlink) {
+		ret = nd_remove(fs, nd, true, brk, v, victim);
+		v = NULL;		/* *@victim's now */
+	} else if (ret >= 0) {
+		ret = 1;
+	}
+	dw_drop_pair(nd->dir, held);
+out:
+	fs_iput(v);
+	fs_iput(nd->dir);
+	return ret;
+}
+
+static int dw_rmdir(struct udax_fs *fs, const char *path,
+		    const struct udax_break_opts *brk, struct fs_inode **victim)
+{
 	struct nd nd;
 	int ret;
 
 	*victim = NULL;
 	dw_enter(fs);
 	ret = walk_parent(fs, path, &nd);
-	if (ret) {
-		dw_leave(fs);
-		return ret;
-	}
-	if (nd.root || nd.dot || nd.slash) {
-		ret = 1;
-		goto out;
-	}
-	dw_read_lock(nd.dir);
-	ret = dir_find(nd.dir, nd.name, nd.len, &l);
-	if (ret > 0)
-		ret = fs_iget(fs, l.ino, &v);
-	else if (!ret)
-		ret = 1;
-	dw_read_unlock(nd.dir);
-	if (ret || !S_ISDIR(v->mode)) {
-		ret = ret < 0 ? ret : 1;
-		goto out;
-	}
-	held = v;
-	dw_hold_pair(nd.dir, held);
-	ret = dir_find(nd.dir, nd.name, nd.len, &l);
-	if (ret > 0 && l.ino == v->ino && v->nlink) {
-		ret = nd_remove(fs, &nd, true, brk, v, victim);
-		v = NULL;		/* *@victim's now */
-	} else if (ret >= 0) {
-		ret = 1;
-	}
-	dw_drop_pair(nd.dir, held);
-out:
-	fs_iput(v);
-	fs_iput(nd.dir);
+	if (!ret)
+		ret = dw_rmdir_nd(fs, &nd, brk, victim);
+	dw_leave(fs);
+	return ret;
+}
+
+int fs_dw_rmdir_at(struct udax_fs *fs, struct fs_inode *dir, const char *name,
+		   size_t len, struct fs_inode **victim)
+{
+	struct nd nd;
+	int ret;
+
+	*victim = NULL;
+	dw_enter(fs);
+	nd_at(&nd, dir, name, len);
+	ret = dw_rmdir_nd(fs, &nd, NULL, victim);
 	dw_leave(fs);
 	return ret;
 }

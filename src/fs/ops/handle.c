@@ -439,8 +439,21 @@ static int remove_at(struct udax_fs *fs, struct udax_inode *parent,
 	ret = hcheck(fs, parent, isdir ? "rmdir" : "unlink", true);
 	if (ret)
 		return ret;
-	/* A file: as a directory's writer (rmdir's emptiness must hold
-	 * until its commit: exclusive). */
+	/* A directory: as the writer of it and of the parent (the name
+	 * checked under the parent's lock first), else exclusively. */
+	if (isdir) {
+		fs_dw_begin_at(fs, I(parent));
+		ret = name_check(I(parent), name, &len);
+		fs_dw_end_at(fs, I(parent));
+		if (ret)
+			return ret;
+		ret = fs_dw_rmdir_at(fs, I(parent), name, len, &victim);
+		if (ret <= 0) {
+			fs_iput(victim);
+			return ret;
+		}
+	}
+	/* A file: as a directory's writer. */
 	if (isdir)
 		fs_ns_lock(fs);
 	else

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rmdir runs as the writer of the directory and of its parent, beside
- * writers of other directories (dir.c, dw_rmdir): the directory must stay
- * empty from the check to the commit.  A remover makes /p/v and removes
- * it, again and again, while a creator makes /p/v/f and unlinks it: a
+ * writers of other directories (dir.c, dw_rmdir), by path and by handle
+ * (udax_rmdir_at, the FUSE server's): the directory must stay empty from
+ * the check to the commit.  A remover makes /p/v and removes it, by path
+ * and through /p's handle in turn, again and again, while a creator makes /p/v/f and unlinks it: a
  * create either fails (-ENOENT: v is not there, or was removed under it)
  * or succeeds, and then v cannot go until f is unlinked, which must
  * succeed.  Beside them a looker stats /p/v/f, lists /p/v and opens
@@ -36,17 +37,23 @@ static void empty_hook(struct udax_fs *f)
 
 static void *remover(void *arg)
 {
+	struct udax_inode *root, *p;
+
+	FS_OK(udax_iget_root(fs, &root));
+	FS_OK(udax_lookup(fs, root, "p", &p, NULL));
+	FS_OK(udax_iput(&root));
 	for (int k = 0; k < ROUNDS; k++) {
 		int r = udax_mkdir(fs, "/p/v", 0755);
 
 		T_ASSERT(r == 0 || r == -EEXIST);
-		r = udax_rmdir(fs, "/p/v");
+		r = k % 2 ? udax_rmdir_at(fs, p, "v") : udax_rmdir(fs, "/p/v");
 		T_ASSERT(r == 0 || r == -ENOTEMPTY);
 		if (!r)
 			removed++;
 	}
 	while (udax_rmdir(fs, "/p/v") == -ENOTEMPTY)
 		;
+	FS_OK(udax_iput(&p));
 	atomic_store(&done, 1);
 	return NULL;
 }
