@@ -422,22 +422,20 @@ struct fs_core {
 	 * in bmap, counted here, and given back when memory is short. */
 	uint64_t rsv_blocks;
 	struct fs_inode *rsv_head;
-	/* Inode numbers (fs_ino_alloc): FS_IGROUPS groups of igroup_span
-	 * consecutive numbers (16 << istate_shift: their state words are on
+	/* Inode numbers (fs_ino_alloc): FS_IGROUPS groups of
+	 * fs_igroup_span() consecutive numbers (their state words are on
 	 * lines of their own, fs_istate), each with its lock, its free count, where its
 	 * next search starts and its next generation (every group's starts
 	 * above the mount's live inodes', next_gen): a thread allocates in a
 	 * group of its own first, so creators in different directories share
 	 * no lock.  imap: a number's byte under its group's lock. */
 	uint8_t *imap;			/* 1 = in use; byte per inode */
-	uint32_t igroup_span;
 	_Atomic uint32_t igroup_next;	/* the next thread's group */
 	struct fs_igroup {
 		FS_LINE pthread_mutex_t lock;
 		_Atomic uint32_t free;	/* written under lock; statfs sums */
 		uint32_t hint, next_gen;
 	} ig[FS_IGROUPS];
-	uint32_t free_inodes;		/* scan_inodes only (then in ig[]) */
 	uint32_t next_gen;		/* at mount: above every live inode's */
 	/* journal (journal.c): lanes, one per group of threads;
 	 * lanes_pending: bit k while lane k's header is a transaction's
@@ -730,6 +728,12 @@ static inline uint64_t fs_icache_chain(uint32_t ino, uint64_t n)
 
 	return (ino % FS_ICACHE_STRIPES) * per + (ino / FS_ICACHE_STRIPES & (per - 1));
 }
+/* The numbers in an inode number group: 16 M (fs_ino_alloc, fs_istate). */
+static inline uint32_t fs_igroup_span(const struct fs_core *c)
+{
+	return 16u << c->istate_shift;
+}
+
 /*
  * @ino's state word (inode.c: cached bit, loads under ns_lock shared).
  * Each inode number group (fs_ino_alloc: 16 M numbers, M = 2^istate_shift)

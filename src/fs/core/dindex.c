@@ -264,16 +264,6 @@ static __thread struct {
 /* The calling thread's operation dropped an index (fs_dix_drop). */
 static __thread bool op_dropped;
 
-static void op_use(const struct fs_dix *x)
-{
-	unsigned n = op_used.n < DIX_OP_MAX ? op_used.n : DIX_OP_MAX;
-
-	for (unsigned k = 0; k < n; k++)
-		if (op_used.x[k] == x)
-			return;
-	op_used.x[op_used.n++ % DIX_OP_MAX] = x;
-}
-
 static bool op_uses(const struct fs_dix *x)
 {
 	unsigned n = op_used.n < DIX_OP_MAX ? op_used.n : DIX_OP_MAX;
@@ -282,6 +272,22 @@ static bool op_uses(const struct fs_dix *x)
 		if (op_used.x[k] == x)
 			return true;
 	return false;
+}
+
+static void op_use(const struct fs_dix *x)
+{
+	if (!op_uses(x))
+		op_used.x[op_used.n++ % DIX_OP_MAX] = x;
+}
+
+/* @x used since it last moved in the list: a second chance at the next
+ * eviction pass.  Written only when it changes: a directory every
+ * operation passes through (the root) is then read, not written, by all
+ * of them. */
+static void mark(struct fs_dix *x)
+{
+	if (!atomic_load_explicit(&x->used, memory_order_relaxed))
+		atomic_store_explicit(&x->used, true, memory_order_relaxed);
 }
 
 /* @x used by the operation in progress: most recent, not evicted by it. */
@@ -293,18 +299,12 @@ static void lru_use(struct fs_core *c, struct fs_dix *x)
 		cds_list_move(&x->lru, &c->dix_lru);
 }
 
-/*
- * The same without dix_lock, as a lookup that finds the index does: it
- * cannot move @x in the list, so it marks it (a second chance at the
- * next eviction pass, dix_evict).  Written only when it changes: a
- * directory every operation passes through (the root) is then read, not
- * written, by all of them.
- */
+/* The same without dix_lock, as a lookup that finds the index does: it
+ * cannot move @x in the list, so it marks it. */
 static void mark_used(struct fs_dix *x)
 {
 	op_use(x);
-	if (!atomic_load_explicit(&x->used, memory_order_relaxed))
-		atomic_store_explicit(&x->used, true, memory_order_relaxed);
+	mark(x);
 }
 
 void (*fs_dix_forget_hook)(struct fs_inode *dir);
@@ -872,7 +872,7 @@ int fs_dix_get(struct udax_fs *fs, struct fs_inode *dir, struct fs_dix **out)
 
 	/* Found without dix_lock: the caller holds @dir's lock (or ns_lock
 	 * exclusively), and dir->dix is cleared only under that lock
-	 * (dix_evict) or exclusively (fs_dix_drop).  Writers of different
+	 * (dix_evict; fs_dix_drop by an rmdir) or exclusively.  Writers of different
 	 * directories each look up the root's index and their own at every
 	 * create: one mutex for that made two of them, put to sleep on it
 	 * and woken on the same CPU, do less than one (bench scale
@@ -946,10 +946,10 @@ struct fs_dix *fs_dix_cached(struct udax_fs *fs, struct fs_inode *dir)
 
 void fs_dix_drop(struct udax_fs *fs, uint32_t ino)
 {
-	op_dropped = true;
 	struct fs_core *c = C(fs);
 	struct fs_dix *x;
 
+	op_dropped = true;
 	pthread_mutex_lock(&c->dix_lock);
 	for (struct fs_dix **p = dix_bucket(fs, ino); (x = *p); p = &x->hnext)
 		if (x->ino == ino) {
@@ -989,10 +989,7 @@ struct fs_dix *fs_dix_shared(struct udax_fs *fs, uint32_t ino)
 
 	for (unsigned k = 0; x && k < DIX_WALK_MAX; k++) {
 		if (x->ino == ino) {
-			if (!atomic_load_explicit(&x->used,
-						  memory_order_relaxed))
-				atomic_store_explicit(&x->used, true,
-						      memory_order_relaxed);
+			mark(x);
 			return x;
 		}
 		x = __atomic_load_n(&x->hnext, __ATOMIC_ACQUIRE);

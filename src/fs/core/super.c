@@ -455,14 +455,14 @@ static unsigned igroup_home(struct fs_core *c)
 
 static struct fs_igroup *igroup_of(struct fs_core *c, uint32_t ino)
 {
-	return &c->ig[ino / c->igroup_span];
+	return &c->ig[ino / fs_igroup_span(c)];
 }
 
 /* A free number of group @g, from its hint on, or 0 (its lock held). */
 static uint32_t igroup_take(struct fs_core *c, unsigned g, uint32_t *gen)
 {
 	struct fs_igroup *G = &c->ig[g];
-	uint64_t lo = (uint64_t)g * c->igroup_span, hi = lo + c->igroup_span;
+	uint64_t lo = (uint64_t)g * fs_igroup_span(c), hi = lo + fs_igroup_span(c);
 	uint32_t i;
 
 	if (hi > c->sb.nr_inodes)
@@ -552,9 +552,9 @@ static void igroups_fill(struct fs_core *c)
 {
 	for (uint32_t i = 0; i < c->sb.nr_inodes; i++)
 		if (!c->imap[i])
-			c->ig[i / c->igroup_span].free++;
+			c->ig[i / fs_igroup_span(c)].free++;
 	for (unsigned g = 0; g < FS_IGROUPS; g++) {
-		c->ig[g].hint = g * c->igroup_span;
+		c->ig[g].hint = g * fs_igroup_span(c);
 		c->ig[g].next_gen = c->next_gen;
 	}
 }
@@ -857,8 +857,7 @@ static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph,
 	uint32_t cap = 0;
 	int ret;
 
-	c->free_inodes = c->sb.nr_inodes - 1;	/* inode 0 is never used */
-	c->imap[0] = 1;
+	c->imap[0] = 1;				/* inode 0 is never used */
 	memcpy(&di, fs->base + fs_inode_off(fs, 0), sizeof(di));
 	if (!all_zero(&di, sizeof(di)))
 		return fs_error(-EUCLEAN, "inode 0 is not zero");
@@ -876,7 +875,6 @@ static int scan_inodes(struct udax_fs *fs, uint32_t **orphans, uint32_t *norph,
 		if (i == UDAX_ROOT_INO && !S_ISDIR(di.mode))
 			return fs_error(-EUCLEAN, "root inode is not a directory");
 		c->imap[i] = 1;
-		c->free_inodes--;
 		if (di.generation >= c->next_gen)
 			c->next_gen = di.generation + 1;
 		if (di.log_seq > *max_seq)
@@ -1003,8 +1001,7 @@ int udax_mount(struct udax_dev *dev, unsigned part,
 	 * (fs_ino_alloc, fs_istate: a state word per number) */
 	while (((uint64_t)FS_IGROUPS * 16 << c->istate_shift) < c->sb.nr_inodes)
 		c->istate_shift++;
-	c->igroup_span = 16u << c->istate_shift;
-	c->istate = fault_calloc((uint64_t)FS_IGROUPS * c->igroup_span,
+	c->istate = fault_calloc((uint64_t)FS_IGROUPS * fs_igroup_span(c),
 				 sizeof(*c->istate));
 	if (!c->bmap || !c->imap || !c->istate || fs_icache_init(c) ||
 	    fs_dix_init(fs)) {

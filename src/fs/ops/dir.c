@@ -1941,13 +1941,15 @@ static int nd_remove(struct udax_fs *fs, struct nd *nd, bool isdir,
 	ret = dir_find(nd->dir, nd->name, nd->len, &l);
 	if (ret <= 0)
 		return ret ? ret : fs_error(-ENOENT, "no such file or directory");
-	if (have && l.ino != have->ino)
-		return fs_error(-EAGAIN, "the name changed");	/* not reached */
-	ret = have ? 0 : fs_iget(fs, l.ino, &i);
-	if (ret)
-		return ret;
-	if (have)
+	if (have) {
+		if (l.ino != have->ino)		/* not reached: both held */
+			return fs_error(-EAGAIN, "the name changed");
 		i = have;
+	} else {
+		ret = fs_iget(fs, l.ino, &i);
+		if (ret)
+			return ret;
+	}
 	*victim = i;
 	if (isdir && !S_ISDIR(i->mode))
 		return fs_error(-ENOTDIR, "not a directory");
@@ -2081,7 +2083,6 @@ static int remove_name(struct udax_fs *fs, const char *path, bool isdir,
 			fs_iput(i);
 			return ret;
 		}
-		i = NULL;
 	}
 	ret = isdir ? 1 : dw_begin(fs, path, &nd);
 	if (ret <= 0) {

@@ -99,7 +99,7 @@ int main(void)
 	FS_OK(udax_mkfs(dev, 0, &mo));
 	fs = t_fs_mount(dev);
 	FS_OK(udax_statfs(fs, &s0));
-	span = C(fs)->igroup_span;
+	span = fs_igroup_span(C(fs));
 	T_ASSERT(span >= (NINO + FS_IGROUPS - 1) / FS_IGROUPS && span % 16 == 0);
 
 	/* State words: one per number, in the table, a group's on lines of
