@@ -101,24 +101,47 @@ static uint64_t reuse_number(const char *gone, uint32_t victim, const char *made
 
 /* ---- 1: a name unlinked and its number reused between look and copy --------- */
 
-static uint32_t victim;
-static int hook_calls;
-static uint64_t reused_ino;
+/*
+ * The replacement a part's hook makes the first time it meets @victim:
+ * in another thread, @before (if set), then reuse_number() from @gone to
+ * @made (@data written and closed, or kept open in @held when @keep).
+ * @calls counts the hook's calls, @got is the number @made got.
+ */
+struct reuse {
+	const char *gone, *made, *data;
+	bool keep;
+	void (*before)(void);
+	uint32_t victim;
+	int calls;
+	struct udax_file *held;
+	uint64_t got;
+};
 
-static void *replacer(void *arg)
+static struct reuse *reuse_now;	/* the part's, while its hook is set */
+
+static void *reuse_thread(void *arg)
 {
+	struct reuse *r = reuse_now;
+
 	(void)arg;
-	reused_ino = reuse_number("/d/a", victim, "/d/b", "0123456789", NULL);
+	if (r->before)
+		r->before();
+	r->got = reuse_number(r->gone, r->victim, r->made, r->data,
+			      r->keep ? &r->held : NULL);
 	return NULL;
 }
 
-static void hook(struct udax_fs *h, uint32_t ino)
+static void reuse_hook(struct udax_fs *h, uint32_t ino)
 {
+	struct reuse *r = reuse_now;
+
 	(void)h;
-	if (ino != victim || hook_calls++)
+	if (ino != r->victim || r->calls++)
 		return;
-	in_other_thread(replacer);
+	in_other_thread(reuse_thread);
 }
+
+static struct reuse r1 = { .gone = "/d/a", .made = "/d/b", .data = "0123456789" };
 
 static void reused_number(void)
 {
@@ -128,22 +151,23 @@ static void reused_number(void)
 	FS_OK(udax_mkdir(fs, "/d", 0755));
 	t_write_file(fs, "/d/a", "x", 1);
 	FS_OK(udax_stat(fs, "/d/a", &st));	/* the index built; closed */
-	victim = (uint32_t)st.ino;
-	fs_inode_stat_hook = hook;
+	r1.victim = (uint32_t)st.ino;
+	reuse_now = &r1;
+	fs_inode_stat_hook = reuse_hook;
 	ret = udax_stat(fs, "/d/a", &st);
 	fs_inode_stat_hook = NULL;
-	T_ASSERT(hook_calls >= 1);
-	if (reused_ino != victim)
+	T_ASSERT(r1.calls >= 1);
+	if (r1.got != r1.victim)
 		fprintf(stderr, "fs_stat_beside: /d/b got inode %llu, not %u\n",
-			(unsigned long long)reused_ino, victim);
-	T_ASSERT(reused_ino == victim);
+			(unsigned long long)r1.got, r1.victim);
+	T_ASSERT(r1.got == r1.victim);
 	if (ret != -ENOENT)
 		fprintf(stderr, "fs_stat_beside: stat of the unlinked name: %d, "
 			"size %llu (the new file's record, read through the old "
 			"name)\n", ret, (unsigned long long)st.size);
 	T_ASSERT(ret == -ENOENT);
 	FS_OK(udax_stat(fs, "/d/b", &st));
-	T_ASSERT(st.size == 10 && st.ino == victim);
+	T_ASSERT(st.size == 10 && st.ino == r1.victim);
 }
 
 /* ---- 2: an index evicted, then its directory changed, before the look ----- */
@@ -422,25 +446,8 @@ static void churn(struct udax_dev *dev)
 
 /* ---- 5: a lookup by handle, its name unlinked and its number reused ------ */
 
-static uint32_t lvictim;
-static int lhook_calls;
-static struct udax_file *lheld;		/* the new file, open: cached */
-static uint64_t lreused_ino;
-
-static void *lreplacer(void *arg)
-{
-	(void)arg;
-	lreused_ino = reuse_number("/d5/a", lvictim, "/d5/b", NULL, &lheld);
-	return NULL;
-}
-
-static void lhook(struct udax_fs *h, uint32_t ino)
-{
-	(void)h;
-	if (ino != lvictim || lhook_calls++)
-		return;
-	in_other_thread(lreplacer);
-}
+/* The new file kept open: cached. */
+static struct reuse r5 = { .gone = "/d5/a", .made = "/d5/b", .keep = true };
 
 /*
  * udax_lookup beside directory writers: its hook (after it found the
@@ -460,13 +467,14 @@ static void lookup_reused(void)
 	FS_OK(udax_iget_root(fs, &root));
 	FS_OK(udax_lookup(fs, root, "d5", &d, NULL));
 	FS_OK(udax_lookup(fs, d, "a", &a, &st));	/* the index built */
-	lvictim = (uint32_t)st.ino;
+	r5.victim = (uint32_t)st.ino;
 	FS_OK(udax_iput(&a));				/* not cached now */
-	fs_lookup_beside_hook = lhook;
+	reuse_now = &r5;
+	fs_lookup_beside_hook = reuse_hook;
 	ret = udax_lookup(fs, d, "a", &got, &st);
 	fs_lookup_beside_hook = NULL;
-	T_ASSERT(lhook_calls >= 1);
-	T_ASSERT(lreused_ino == lvictim);
+	T_ASSERT(r5.calls >= 1);
+	T_ASSERT(r5.got == r5.victim);
 	if (ret != -ENOENT)
 		fprintf(stderr, "fs_stat_beside: lookup of the unlinked name: %d, "
 			"inode %llu size %llu (the new file, through the old name)\n",
@@ -474,39 +482,27 @@ static void lookup_reused(void)
 	T_ASSERT(ret == -ENOENT && got == NULL);
 	/* The name that is there: beside the writers too, and right. */
 	FS_OK(udax_lookup(fs, d, "b", &got, &st));
-	T_ASSERT(st.ino == lvictim);
+	T_ASSERT(st.ino == r5.victim);
 	FS_OK(udax_iput(&got));
-	FS_OK(udax_close(&lheld));
+	FS_OK(udax_close(&r5.held));
 	FS_OK(udax_iput(&d));
 	FS_OK(udax_iput(&root));
 }
 
 /* ---- 6: an open beside a writer, its name unlinked and its number reused -- */
 
-static uint32_t ovictim;
-static int ohook_calls;
-static struct udax_file *oheld;
-static uint64_t oreused_ino;
 static atomic_bool ochurn_stop, ochurn_done;
 
-static void *oreplacer(void *arg)
+/* The writer stops first: its creates would take the number. */
+static void ochurn_end(void)
 {
-	(void)arg;
-	/* The writer stops first: its creates would take the number. */
 	atomic_store(&ochurn_stop, true);
 	while (!atomic_load(&ochurn_done))
 		sched_yield();
-	oreused_ino = reuse_number("/d6/a", ovictim, "/d6/b", NULL, &oheld);
-	return NULL;
 }
 
-static void ohook(struct udax_fs *h, uint32_t ino)
-{
-	(void)h;
-	if (ino != ovictim || ohook_calls++)
-		return;
-	in_other_thread(oreplacer);
-}
+static struct reuse r6 = { .gone = "/d6/a", .made = "/d6/b", .keep = true,
+			   .before = ochurn_end };
 
 /* A writer of another directory at work, so that opens go beside. */
 static void *ochurn(void *arg)
@@ -542,22 +538,23 @@ static void open_reused(void)
 	FS_OK(udax_mkdir(fs, "/d6w", 0755));
 	t_write_file(fs, "/d6/a", "x", 1);
 	FS_OK(udax_stat(fs, "/d6/a", &st));
-	ovictim = (uint32_t)st.ino;
+	r6.victim = (uint32_t)st.ino;
 	T_ASSERT(!pthread_create(&th, NULL, ochurn, NULL));
-	fs_lookup_beside_hook = ohook;
+	reuse_now = &r6;
+	fs_lookup_beside_hook = reuse_hook;
 	/* Until an open goes beside the writer (the hook): the others open
 	 * the file, shared or walking beside the writers.  Not held between
 	 * them: its number must go back at the unlink. */
-	for (long k = 0; k < 10000000 && !ohook_calls; k++) {
+	for (long k = 0; k < 10000000 && !r6.calls; k++) {
 		ret = udax_open(fs, "/d6/a", O_RDONLY, 0, &got);
-		if (!ret && !ohook_calls)
+		if (!ret && !r6.calls)
 			FS_OK(udax_close(&got));
 	}
 	fs_lookup_beside_hook = NULL;
 	atomic_store(&ochurn_stop, true);
 	T_ASSERT(!pthread_join(th, NULL));
-	T_ASSERT(ohook_calls >= 1);
-	T_ASSERT(oreused_ino == ovictim);
+	T_ASSERT(r6.calls >= 1);
+	T_ASSERT(r6.got == r6.victim);
 	if (ret != -ENOENT) {
 		if (!ret)
 			FS_OK(udax_fstat(got, &st));
@@ -566,7 +563,7 @@ static void open_reused(void)
 			ret, ret ? 0ull : (unsigned long long)st.ino);
 	}
 	T_ASSERT(ret == -ENOENT);
-	FS_OK(udax_close(&oheld));
+	FS_OK(udax_close(&r6.held));
 }
 
 /* ---- 7: a load by a stale name while a create of that number commits ---- */
