@@ -446,6 +446,28 @@ static void churn(struct udax_dev *dev)
 
 /* ---- 5: a lookup by handle, its name unlinked and its number reused ------ */
 
+/*
+ * Directory @dir (made, holding "a", its index built), its handle in *@d
+ * and the root's in *@root: "a"'s inode number, not cached any more.
+ */
+static uint32_t dir_with_a(const char *dir, struct udax_inode **root,
+			   struct udax_inode **d)
+{
+	struct udax_inode *a;
+	struct udax_stat st;
+	char p[32];
+
+	snprintf(p, sizeof(p), "/%s", dir);
+	FS_OK(udax_mkdir(fs, p, 0755));
+	snprintf(p, sizeof(p), "/%s/a", dir);
+	t_write_file(fs, p, "x", 1);
+	FS_OK(udax_iget_root(fs, root));
+	FS_OK(udax_lookup(fs, *root, dir, d, NULL));
+	FS_OK(udax_lookup(fs, *d, "a", &a, &st));	/* the index built */
+	FS_OK(udax_iput(&a));				/* not cached now */
+	return (uint32_t)st.ino;
+}
+
 /* The new file kept open: cached. */
 static struct reuse r5 = { .gone = "/d5/a", .made = "/d5/b", .keep = true };
 
@@ -458,17 +480,11 @@ static struct reuse r5 = { .gone = "/d5/a", .made = "/d5/b", .keep = true };
  */
 static void lookup_reused(void)
 {
-	struct udax_inode *root, *d, *got = NULL, *a;
+	struct udax_inode *root, *d, *got = NULL;
 	struct udax_stat st;
 	int ret;
 
-	FS_OK(udax_mkdir(fs, "/d5", 0755));
-	t_write_file(fs, "/d5/a", "x", 1);
-	FS_OK(udax_iget_root(fs, &root));
-	FS_OK(udax_lookup(fs, root, "d5", &d, NULL));
-	FS_OK(udax_lookup(fs, d, "a", &a, &st));	/* the index built */
-	r5.victim = (uint32_t)st.ino;
-	FS_OK(udax_iput(&a));				/* not cached now */
+	r5.victim = dir_with_a("d5", &root, &d);
 	reuse_now = &r5;
 	fs_lookup_beside_hook = reuse_hook;
 	ret = udax_lookup(fs, d, "a", &got, &st);
@@ -624,17 +640,11 @@ static void lhook7(struct udax_fs *h, uint32_t ino)
  */
 static void load_beside_create(void)
 {
-	struct udax_inode *root, *d, *got = NULL, *a;
+	struct udax_inode *root, *d, *got = NULL;
 	struct udax_stat st;
 	int ret;
 
-	FS_OK(udax_mkdir(fs, "/d7", 0755));
-	t_write_file(fs, "/d7/a", "x", 1);
-	FS_OK(udax_iget_root(fs, &root));
-	FS_OK(udax_lookup(fs, root, "d7", &d, NULL));
-	FS_OK(udax_lookup(fs, d, "a", &a, &st));	/* the index built */
-	v7 = (uint32_t)st.ino;
-	FS_OK(udax_iput(&a));				/* not cached now */
+	v7 = dir_with_a("d7", &root, &d);
 	fs_create_insert_hook = chook7;
 	fs_lookup_beside_hook = lhook7;
 	ret = udax_lookup(fs, d, "a", &got, &st);
